@@ -1,0 +1,29 @@
+# Two entry points: `make demo` sets everything up and runs groundup on the embedded
+# default; `make test` sets everything up and runs the test suite.
+.PHONY: demo test check lint setup
+
+UV := .tools/bin/uv
+SYNCED := .venv/.synced
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+$(SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --quiet --frozen --extra dev
+	touch $@
+
+setup: $(SYNCED)
+
+demo: $(SYNCED)
+	.venv/bin/groundup demo
+
+test: $(SYNCED)
+	.venv/bin/pytest -q
+
+lint: $(SYNCED)
+	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff format --check src tests benchmarks
+	.venv/bin/mypy
+
+check: lint test

@@ -1,0 +1,3 @@
+"""groundup: stepwise, criteria-based strengthening for lower-leg muscle imbalances."""
+
+__version__ = "0.1.0"

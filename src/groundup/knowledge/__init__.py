@@ -1,0 +1,82 @@
+"""The clinical knowledge as data files, read and validated into core values.
+
+This is the only place that reads the knowledge files; the clinical core receives what it
+returns as arguments. Every loader raises `KnowledgeError` naming the file and the field
+when a file does not match its schema.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from groundup.clinical.exercises import Exercise, ExerciseLibrary, LibraryError
+
+DATA = resources.files("groundup.knowledge") / "data"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class KnowledgeError(ValueError):
+    """A knowledge file is missing, unreadable or does not match its schema."""
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """One readable line for the first problem pydantic found."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{prefix}{where}: {message}{suffix}"
+
+
+def read_yaml(file: Traversable) -> Any:
+    try:
+        return yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError(f"{file.name}: cannot read: {exc}") from exc
+
+
+def load_model(model: type[M], relative_path: str) -> M:
+    """Read one knowledge file into a validated model."""
+    file = DATA.joinpath(*relative_path.split("/"))
+    try:
+        return model.model_validate(read_yaml(file))
+    except ValidationError as exc:
+        raise KnowledgeError(describe_validation_error(exc, f"{relative_path}: ")) from exc
+
+
+def exercises_from_documents(documents: dict[str, Any]) -> ExerciseLibrary:
+    """Validate exercise documents ({file name: parsed YAML}) into a library."""
+    exercises: list[Exercise] = []
+    for name, document in sorted(documents.items()):
+        if not isinstance(document, dict) or not isinstance(document.get("exercises"), list):
+            raise KnowledgeError(f"{name}: expected a mapping with an 'exercises' list")
+        for index, raw in enumerate(document["exercises"]):
+            label = raw.get("id", f"#{index}") if isinstance(raw, dict) else f"#{index}"
+            try:
+                exercises.append(Exercise.model_validate(raw))
+            except ValidationError as exc:
+                raise KnowledgeError(describe_validation_error(exc, f"{name}: {label}: ")) from exc
+    try:
+        return ExerciseLibrary(exercises)
+    except LibraryError as exc:
+        raise KnowledgeError(str(exc)) from exc
+
+
+@cache
+def load_library() -> ExerciseLibrary:
+    """The shipped exercise library."""
+    folder = DATA / "exercises"
+    documents = {
+        entry.name: read_yaml(entry)
+        for entry in folder.iterdir()
+        if entry.name.endswith((".yaml", ".yml"))
+    }
+    return exercises_from_documents(documents)
