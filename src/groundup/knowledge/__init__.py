@@ -16,6 +16,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from groundup.clinical.exercises import Exercise, ExerciseLibrary, LibraryError
+from groundup.clinical.outcomes import QuestionnaireSet
+from groundup.clinical.profile import AssessmentRules
+from groundup.clinical.rules import Phases, ProgressionRules, Rules, Templates
+from groundup.clinical.screening import ScreeningRules
 
 DATA = resources.files("groundup.knowledge") / "data"
 
@@ -80,3 +84,33 @@ def load_library() -> ExerciseLibrary:
         if entry.name.endswith((".yaml", ".yml"))
     }
     return exercises_from_documents(documents)
+
+
+@cache
+def load_assessment_rules() -> AssessmentRules:
+    """Test definitions, norms and thresholds for reading an assessment."""
+    return load_model(AssessmentRules, "assessment.yaml")
+
+
+@cache
+def load_questionnaires() -> QuestionnaireSet:
+    """The shipped outcome measures (questionnaires), scoring and change thresholds."""
+    return load_model(QuestionnaireSet, "questionnaires.yaml")
+
+
+@cache
+def load_screening_rules() -> ScreeningRules:
+    """The shipped safety screen: red-flag questions, rules and advice."""
+    return load_model(ScreeningRules, "screening.yaml")
+
+
+@cache
+def load_rules() -> Rules:
+    """Everything the planner and the progression engine need, bundled."""
+    return Rules(
+        library=load_library(),
+        assessment=load_assessment_rules(),
+        phases=load_model(Phases, "phases.yaml"),
+        progression=load_model(ProgressionRules, "progression.yaml"),
+        templates=load_model(Templates, "templates.yaml"),
+    )

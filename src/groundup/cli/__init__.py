@@ -1,0 +1,1 @@
+"""The `groundup` command line."""

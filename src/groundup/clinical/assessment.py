@@ -1,0 +1,159 @@
+"""What an assessment records: symptoms, goals, questionnaires and side-by-side tests.
+
+Every field has a unit and a valid range; the JSON Schema published in `schemas/` is
+generated from these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from groundup.clinical.exercises import Frozen
+from groundup.clinical.vocabulary import Side
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    UNSPECIFIED = "unspecified"
+
+
+class AffectedSide(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    BOTH = "both"
+
+    @property
+    def sides(self) -> tuple[Side, ...]:
+        if self is AffectedSide.BOTH:
+            return (Side.LEFT, Side.RIGHT)
+        return (Side(self.value),)
+
+
+class FootPosture(StrEnum):
+    NEUTRAL = "neutral"
+    PRONATED = "pronated"  # flat / rolls in
+    SUPINATED = "supinated"  # high arch / rolls out
+
+
+class StepDownFault(StrEnum):
+    KNEE_VALGUS = "knee_valgus"
+    PELVIC_DROP = "pelvic_drop"
+    TRUNK_LEAN = "trunk_lean"
+
+
+class Pain(Frozen):
+    at_rest: int = Field(ge=0, le=10, description="pain at rest now, 0–10")
+    during_activity: int = Field(ge=0, le=10, description="pain during the activities that hurt, 0–10")
+    on_waking: int = Field(ge=0, le=10, description="pain on waking in the morning, 0–10")
+    night_pain: bool = Field(default=False, description="pain wakes you at night")
+    lingers_after_activity_hours: float = Field(
+        default=0, ge=0, le=168, description="how long pain lingers after activity, hours"
+    )
+
+
+class PsfsActivity(Frozen):
+    activity: str = Field(min_length=2, max_length=120)
+    score: int = Field(ge=0, le=10, description="0 = unable, 10 = as before the problem")
+
+
+class PerSide(Frozen):
+    """A left/right pair of one test's results; a side not tested is left out."""
+
+    left: float | None = None
+    right: float | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> PerSide:
+        if self.left is None and self.right is None:
+            raise ValueError("give a value for the left side, the right side or both")
+        return self
+
+    def value(self, side: Side) -> float | None:
+        return self.left if side is Side.LEFT else self.right
+
+
+class HeelRaiseReps(PerSide):
+    left: int | None = Field(default=None, ge=0, le=150, description="reps, 0–150")
+    right: int | None = Field(default=None, ge=0, le=150, description="reps, 0–150")
+
+
+class TibialisRaiseReps(PerSide):
+    left: int | None = Field(default=None, ge=0, le=200, description="reps, 0–200")
+    right: int | None = Field(default=None, ge=0, le=200, description="reps, 0–200")
+
+
+class KneeToWall(PerSide):
+    left: float | None = Field(default=None, ge=0, le=25, description="cm, 0–25")
+    right: float | None = Field(default=None, ge=0, le=25, description="cm, 0–25")
+
+
+class SingleLegStance(PerSide):
+    left: float | None = Field(default=None, ge=0, le=45, description="seconds, 0–45 (test cap)")
+    right: float | None = Field(default=None, ge=0, le=45, description="seconds, 0–45 (test cap)")
+
+
+class WalkTolerance(PerSide):
+    left: float | None = Field(default=None, ge=0, le=60, description="seconds, 0–60 (test cap)")
+    right: float | None = Field(default=None, ge=0, le=60, description="seconds, 0–60 (test cap)")
+
+
+class ObjectiveTests(Frozen):
+    """Per-side test results. A test not done is left out."""
+
+    heel_raise_reps: HeelRaiseReps | None = None
+    tibialis_raise_reps: TibialisRaiseReps | None = None
+    knee_to_wall_cm: KneeToWall | None = None
+    single_leg_stance_eyes_closed_s: SingleLegStance | None = None
+    heel_walk_s: WalkTolerance | None = None
+    toe_walk_s: WalkTolerance | None = None
+
+    def result(self, test_id: str) -> PerSide | None:
+        value = getattr(self, test_id)
+        assert value is None or isinstance(value, PerSide)
+        return value
+
+
+class StepDownQuality(Frozen):
+    left: tuple[StepDownFault, ...] = ()
+    right: tuple[StepDownFault, ...] = ()
+
+    def faults(self, side: Side) -> tuple[StepDownFault, ...]:
+        return self.left if side is Side.LEFT else self.right
+
+
+class Observations(Frozen):
+    foot_posture_left: FootPosture | None = None
+    foot_posture_right: FootPosture | None = None
+    step_down: StepDownQuality | None = None
+    gait_asymmetry: bool = False
+    notes: str = Field(default="", max_length=2000)
+
+
+class Assessment(Frozen):
+    """One assessment or retest of one person."""
+
+    date: dt.date | None = Field(default=None, description="when it was done (ISO date)")
+    age: int = Field(ge=16, le=100, description="age in years")
+    sex: Sex = Sex.UNSPECIFIED
+    affected_side: AffectedSide
+    symptom_duration_weeks: float = Field(ge=0, le=2600, description="how long symptoms have lasted")
+    pain: Pain
+    psfs: tuple[PsfsActivity, ...] = Field(default=(), max_length=5)
+    lefs: dict[str, int | None] | None = Field(
+        default=None, description="LEFS answers by item id (lefs_1 … lefs_20), 0–4"
+    )
+    faam_adl: dict[str, int | None] | None = Field(
+        default=None, description="FAAM ADL answers by item id, 0–4, null for N/A"
+    )
+    faam_sports: dict[str, int | None] | None = Field(
+        default=None, description="FAAM Sports answers by item id, 0–4, null for N/A"
+    )
+    visa_a: dict[str, int | None] | None = Field(
+        default=None, description="VISA-A answers by item id"
+    )
+    tests: ObjectiveTests = ObjectiveTests()
+    observations: Observations = Observations()

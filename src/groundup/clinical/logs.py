@@ -1,0 +1,139 @@
+"""What a person records: sessions set by set, next-morning check-ins, retests, overrides.
+
+A history is an ordered sequence of these events; the progression engine reads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from groundup.clinical.assessment import Assessment
+from groundup.clinical.exercises import ID_PATTERN, Frozen
+from groundup.clinical.vocabulary import Phase, Side
+
+Pain = Annotated[int, Field(ge=0, le=10, description="0 = no pain, 10 = worst imaginable")]
+
+
+class SetLog(Frozen):
+    """One set as done."""
+
+    amount: float = Field(ge=0, le=3600, description="reps, seconds, minutes or metres done")
+    load_kg: float | None = Field(default=None, ge=0, le=500)
+    knob: float | str | None = None
+    rpe: float | None = Field(default=None, ge=1, le=10, description="effort, 1–10")
+    rir: int | None = Field(default=None, ge=0, le=10, description="reps left in reserve")
+    pain: Pain = Field(description="pain during the set, 0–10")
+    form: str = Field(default="clean", description="'clean' or the id of the fault seen")
+
+    @property
+    def effort(self) -> float | None:
+        """Effort on the RPE scale; reps in reserve converted (RPE = 10 − RIR)."""
+        if self.rpe is not None:
+            return self.rpe
+        if self.rir is not None:
+            return float(max(1, 10 - self.rir))
+        return None
+
+    @property
+    def clean(self) -> bool:
+        return self.form == "clean"
+
+
+class ExerciseLog(Frozen):
+    exercise_id: str = Field(pattern=ID_PATTERN)
+    side: Side | None = Field(default=None, description="left, right, or empty for both legs")
+    sets: tuple[SetLog, ...] = Field(min_length=1, max_length=20)
+
+    @property
+    def max_pain(self) -> int:
+        return max(s.pain for s in self.sets)
+
+
+class SessionLog(Frozen):
+    """One session: done (with its exercises) or skipped."""
+
+    type: Literal["session"] = "session"
+    id: str = Field(min_length=1, max_length=64, description="client-chosen id; retries reuse it")
+    date: dt.date
+    skipped: bool = False
+    skip_reason: str = Field(default="", max_length=500)
+    exercises: tuple[ExerciseLog, ...] = ()
+    pain_after: Pain | None = Field(default=None, description="pain an hour after, 0–10")
+
+    @model_validator(mode="after")
+    def _done_or_skipped(self) -> SessionLog:
+        if self.skipped and self.exercises:
+            raise ValueError("a skipped session cannot list exercises")
+        if not self.skipped and not self.exercises:
+            raise ValueError("a session that was done needs at least one exercise")
+        return self
+
+    @property
+    def max_pain(self) -> int:
+        return max((e.max_pain for e in self.exercises), default=0)
+
+
+class CheckIn(Frozen):
+    """The next-morning check-in."""
+
+    type: Literal["checkin"] = "checkin"
+    date: dt.date
+    pain_on_waking: Pain
+    stiffness_on_waking: Pain = Field(description="stiffness on waking, 0–10")
+    new_red_flags: tuple[str, ...] = Field(
+        default=(), description="red-flag signs noticed since the last check-in, in words"
+    )
+
+
+class Retest(Frozen):
+    """A repeat assessment; its tests feed the phase gates."""
+
+    type: Literal["retest"] = "retest"
+    date: dt.date
+    assessment: Assessment
+
+
+class Override(Frozen):
+    """A clinician's change, recorded with who and why."""
+
+    type: Literal["override"] = "override"
+    date: dt.date
+    by: str = Field(min_length=1, max_length=120)
+    reason: str = Field(min_length=3, max_length=1000)
+    action: Literal["pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume"]
+    exercise_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    side: Side | None = None
+    sets: int | None = Field(default=None, ge=1, le=10)
+    amount: float | None = Field(default=None, gt=0, le=3600)
+    load_kg: float | None = Field(default=None, ge=0, le=500)
+    knob: float | str | None = None
+    rule: str | None = None
+    phase: Phase | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Override:
+        needs = {
+            "pin_dose": ("exercise_id",),
+            "unpin_dose": ("exercise_id",),
+            "rule_off": ("rule",),
+            "rule_on": ("rule",),
+            "force_phase": ("phase",),
+            "resume": (),
+        }[self.action]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{self.action} needs {', '.join(missing)}")
+        return self
+
+
+Event = Annotated[SessionLog | CheckIn | Retest | Override, Field(discriminator="type")]
+
+EVENT_ORDER = {"checkin": 0, "retest": 1, "override": 2, "session": 3}
+
+
+def event_key(event: SessionLog | CheckIn | Retest | Override) -> tuple[dt.date, int]:
+    """Chronological order; a check-in is the morning's, so it comes before that day's session."""
+    return (event.date, EVENT_ORDER[event.type])

@@ -1,0 +1,559 @@
+"""The planner: from an imbalance profile to a phased program that fits the person.
+
+`plan(profile, preferences, rules, screen=…, start=…)` picks the starting phase from
+irritability and findings, chooses exercises for the implicated muscle groups, gives the
+weaker side extra volume, pairs antagonists, fits the time budget and says why for every
+choice. It refuses to plan for a screen that refers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from groundup.clinical.exercises import Exercise
+from groundup.clinical.profile import Finding, ImbalanceProfile
+from groundup.clinical.program import (
+    Dose,
+    Part,
+    Preferences,
+    Program,
+    Slot,
+    dose_key,
+    slot_seconds,
+)
+from groundup.clinical.rules import PhaseDefinition, Rules, Template
+from groundup.clinical.screening import ScreenResult
+from groundup.clinical.vocabulary import (
+    PROXIMAL_MUSCLES,
+    Irritability,
+    Laterality,
+    Muscle,
+    Phase,
+    Severity,
+    Side,
+)
+
+DEFAULT_DAYS: dict[int, tuple[int, ...]] = {
+    1: (0,),
+    2: (0, 3),
+    3: (0, 2, 4),
+    4: (0, 1, 3, 4),
+    5: (0, 1, 2, 3, 4),
+    6: (0, 1, 2, 3, 4, 5),
+    7: (0, 1, 2, 3, 4, 5, 6),
+}
+MAX_WARM_UP = 3
+MAX_MOBILITY = 3
+MIN_MAIN = 2
+
+
+class ReferralError(ValueError):
+    """The screen refers: no program may be generated."""
+
+
+class PlanningError(ValueError):
+    """No program can be built from what was given (e.g. no usable exercise)."""
+
+
+def plan(
+    profile: ImbalanceProfile,
+    preferences: Preferences,
+    rules: Rules,
+    *,
+    screen: ScreenResult,
+    start: dt.date,
+    template: str | None = None,
+    outcomes: dict[str, float] | None = None,
+) -> Program:
+    """Build version 1 of a program. Raises ReferralError when the screen refers."""
+    if screen.refers:
+        raise ReferralError(
+            "the safety screen refers this person to a doctor; no program is generated"
+        )
+    if template is not None:
+        return _from_template(profile, preferences, rules, start, template, outcomes or {})
+    phase, phase_reason = starting_phase(profile, rules)
+    slots, reasons = build_session(phase, profile, preferences, rules)
+    days = preferences.training_days or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
+    return Program(
+        version=1,
+        phase=phase,
+        phase_started=start,
+        start_date=start,
+        training_days=tuple(sorted(set(days))),
+        slots=slots,
+        weaker_side=profile.weaker_side,
+        profile=profile,
+        baseline=profile,
+        preferences=preferences,
+        reasons=(phase_reason, *reasons),
+        outcome_baseline=dict(outcomes or {}),
+        outcome_latest=dict(outcomes or {}),
+    )
+
+
+def starting_phase(profile: ImbalanceProfile, rules: Rules) -> tuple[Phase, str]:
+    """The phase to start in, and why."""
+    level = profile.irritability.level
+    phase = rules.phases.start_phase[level]
+    why = "; ".join(profile.irritability.reasons)
+    severe = [m for m in profile.implicated if m.severity is Severity.SEVERE]
+    gentler = rules.phases.severe_deficit_start.get(level)
+    if severe and gentler is not None and gentler.number < phase.number:
+        names = ", ".join(m.muscle.label for m in severe)
+        return gentler, (
+            f"Starts in phase {gentler.number} ({gentler.label.lower()}): irritability is "
+            f"{level.value} and there is a marked deficit ({names})."
+        )
+    return phase, (
+        f"Starts in phase {phase.number} ({phase.label.lower()}): irritability is "
+        f"{level.value} ({why})"
+    )
+
+
+# ----- choosing exercises ----------------------------------------------------------------
+
+
+def _is_proximal_strength(exercise: Exercise) -> bool:
+    movers = exercise.prime_movers
+    return bool(movers) and movers <= PROXIMAL_MUSCLES
+
+
+def _usable(exercise_id: str, phase: Phase, preferences: Preferences, rules: Rules) -> bool:
+    exercise = rules.library.get(exercise_id)
+    return (
+        exercise is not None
+        and phase in exercise.phases
+        and exercise.needs_only(preferences.equipment)
+        and (rules.phases[phase].proximal or not _is_proximal_strength(exercise))
+    )
+
+
+def _finding_phrase(finding: Finding, rules: Rules) -> str:
+    """A few words naming a finding and its numbers, for reasons."""
+    test = finding.id.split(".")[0]
+    definition = rules.assessment.tests.get(test)
+    short = definition.short if definition else test
+    side = finding.side.value if finding.side else ""
+    numbers = finding.numbers
+    if finding.kind == "side_deficit":
+        return f"the {side} {short} LSI is {numbers['lsi_percent']:g} %"
+    if finding.kind == "below_norm":
+        return (
+            f"the {side} {short} result is {numbers['percent_of_reference']:g} % of the "
+            "typical value for age and sex"
+        )
+    if finding.kind == "ratio_imbalance":
+        return f"the {side} shin-to-calf endurance ratio is {numbers['ratio']:g}"
+    return finding.person_text[0].lower() + finding.person_text[1:]
+
+
+def _score(exercise: Exercise, profile: ImbalanceProfile) -> tuple[int, Finding | None]:
+    """How well the exercise answers the profile, and the finding that weighs most."""
+    score = 0
+    best: tuple[int, Finding] | None = None
+    for target in exercise.targets:
+        if target.muscle not in exercise.trained_muscles:
+            continue
+        weight = 2 if target.muscle in exercise.prime_movers else 1
+        severity = profile.severity_of(target.muscle)
+        score += weight * severity.rank
+        for finding in profile.finding_for(target.muscle):
+            rank = weight * 10 + finding.severity.rank
+            if best is None or rank > best[0]:
+                best = (rank, finding)
+    return score, best[1] if best else None
+
+
+def _choose_main(
+    phase: Phase, profile: ImbalanceProfile, preferences: Preferences, rules: Rules
+) -> list[tuple[Exercise, str]]:
+    definition = rules.phases[phase]
+    candidates = [
+        rules.library[i] for i in definition.main if _usable(i, phase, preferences, rules)
+    ]
+    if not candidates:
+        raise PlanningError(
+            f"no exercise of phase {phase.number} fits the equipment at hand "
+            f"({', '.join(e.value for e in preferences.equipment)})"
+        )
+    order = {e.id: n for n, e in enumerate(candidates)}
+    scored = [(e, *_score(e, profile)) for e in candidates]
+    targeted = sorted(
+        [s for s in scored if s[1] > 0], key=lambda s: (-s[1], order[s[0].id])
+    )
+    chosen: list[tuple[Exercise, str]] = []
+    taken: set[str] = set()
+    # One exercise per ladder: the easiest rung the phase offers comes first in its list.
+    ladders: set[str] = set()
+
+    def ladder_id(exercise: Exercise) -> str:
+        return rules.library.ladder(exercise.id)[0].id
+
+    def take(exercise: Exercise, reason: str) -> None:
+        if exercise.id in taken or ladder_id(exercise) in ladders:
+            return
+        if len(chosen) >= definition.max_main:
+            return
+        chosen.append((exercise, reason))
+        taken.add(exercise.id)
+        ladders.add(ladder_id(exercise))
+
+    for exercise, _, finding in targeted:
+        assert finding is not None
+        muscles = ", ".join(
+            m.label for m in sorted(exercise.prime_movers & set(finding.muscles))
+        ) or ", ".join(m.label for m in sorted(exercise.trained_muscles & set(finding.muscles)))
+        take(exercise, f"Added for the {muscles}: {_finding_phrase(finding, rules)}.")
+    # Antagonist partners of what was chosen.
+    for first, second in rules.phases.antagonist_pairs:
+        for a, b in ((first, second), (second, first)):
+            if a in taken and b not in taken and _usable(b, phase, preferences, rules):
+                take(rules.library[b], f"Paired with {rules.library[a].name.lower()} to keep "
+                     "the front and back of the lower leg in balance.")
+    # Round the session out with the phase's staples, alternating distal and proximal.
+    rest = [e for e in candidates if e.id not in taken]
+    if definition.proximal:
+        distal = [e for e in rest if not _is_proximal_strength(e)]
+        proximal = [e for e in rest if _is_proximal_strength(e)]
+        rest = [e for pair in _interleave(proximal, distal) for e in pair]
+    base_count = max(MIN_MAIN + 2, len(chosen))
+    for exercise in rest:
+        if len(chosen) >= min(definition.max_main, base_count):
+            break
+        why = (
+            "Proximal-chain work joins in this phase to steady the knee and hip."
+            if _is_proximal_strength(exercise)
+            else f"A core exercise of phase {phase.number} ({phase.label.lower()})."
+        )
+        take(exercise, why)
+    return chosen
+
+
+def _interleave(a: list[Exercise], b: list[Exercise]) -> list[tuple[Exercise, ...]]:
+    out: list[tuple[Exercise, ...]] = []
+    for i in range(max(len(a), len(b))):
+        out.append(tuple(x[i] for x in (a, b) if i < len(x)))
+    return out
+
+
+def _choose_extra(
+    part: Part, ids: tuple[str, ...], profile: ImbalanceProfile, preferences: Preferences,
+    rules: Rules, phase: Phase,
+) -> list[tuple[Exercise, str]]:
+    usable = [rules.library[i] for i in ids if i in rules.library]
+    usable = [e for e in usable if e.needs_only(preferences.equipment)]
+    limit = MAX_WARM_UP if part == "warm_up" else MAX_MOBILITY
+    if part == "mobility":
+        restricted = profile.comparison("knee_to_wall_cm")
+        tight = restricted is not None and restricted.severity is not Severity.NONE
+        if tight:
+            usable.sort(key=lambda e: 0 if {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles else 1)
+            reason_tight = (
+                f"Calf and ankle mobility first: the {restricted.weaker_side.value if restricted and restricted.weaker_side else ''} "
+                f"knee-to-wall LSI is {restricted.lsi:g} %." if restricted and restricted.lsi is not None else ""
+            )
+        else:
+            reason_tight = ""
+        return [
+            (e, reason_tight if tight and {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles
+             else "Keeps the ankle, foot and hip moving freely after the main work.")
+            for e in usable[:limit]
+        ]
+    return [(e, "Warms up the joints before the main work.") for e in usable[:limit]]
+
+
+# ----- dosing ---------------------------------------------------------------------------
+
+
+def _weaker_side_for(
+    exercise: Exercise, profile: ImbalanceProfile, rules: Rules
+) -> tuple[Side | None, str]:
+    """The side that needs more of this exercise, and the finding that says so."""
+    weight = {Side.LEFT: 0, Side.RIGHT: 0}
+    best: dict[Side, Finding] = {}
+    for finding in profile.findings:
+        if finding.side is None or not set(finding.muscles) & exercise.trained_muscles:
+            continue
+        weight[finding.side] += finding.severity.rank
+        current = best.get(finding.side)
+        if current is None or finding.severity.rank > current.severity.rank:
+            best[finding.side] = finding
+    if weight[Side.LEFT] != weight[Side.RIGHT]:
+        side = Side.LEFT if weight[Side.LEFT] > weight[Side.RIGHT] else Side.RIGHT
+        return side, f"it is the weaker side here ({_finding_phrase(best[side], rules)})"
+    if profile.weaker_side is not None:
+        return profile.weaker_side, "it is the weaker side overall"
+    return None, ""
+
+
+def dose_for(
+    exercise: Exercise,
+    definition: PhaseDefinition,
+    profile: ImbalanceProfile,
+    rules: Rules,
+    *,
+    part: Part = "main",
+    extra_set_weaker: bool = True,
+    sets: int | None = None,
+    amount: float | None = None,
+    load_kg: float | None = None,
+) -> tuple[tuple[Dose, ...], str]:
+    """Doses for one exercise in a phase: per side for one-leg work, weaker side +1 set."""
+    base = exercise.dose
+    high = profile.irritability.level is Irritability.HIGH
+    if sets is None:
+        if part != "main":
+            sets = base.sets
+        elif high:
+            sets = definition.dose.sets_min
+        else:
+            sets = min(max(base.sets, definition.dose.sets_min), definition.dose.sets_max)
+    if amount is None:
+        gentle = part == "main" and (high or definition.dose.start_at == "range_low")
+        amount = base.range_low if gentle else base.amount
+    knob = exercise.knob.default if exercise.knob else None
+    if exercise.knob is not None and high:
+        knob = exercise.knob.easier_setting(exercise.knob.default) or knob
+    common = {
+        "amount": amount,
+        "range_low": min(base.range_low, amount),
+        "range_high": max(base.range_high, amount),
+        "tempo": exercise.tempo,
+        "rest_seconds": base.rest_seconds,
+        "load_kg": load_kg if load_kg is not None else exercise.default_load_kg,
+        "knob": knob,
+    }
+    if exercise.laterality is Laterality.BOTH_LEGS:
+        return (Dose(side=None, sets=sets, **common),), ""  # type: ignore[arg-type]
+    weaker, why = (
+        _weaker_side_for(exercise, profile, rules)
+        if extra_set_weaker and part == "main"
+        else (None, "")
+    )
+    doses = tuple(
+        Dose(side=side, sets=min(10, sets + (1 if side is weaker else 0)), **common)  # type: ignore[arg-type]
+        for side in Side
+    )
+    note = f" An extra set on the {weaker.value}: {why}." if weaker is not None else ""
+    return doses, note
+
+
+def build_session(
+    phase: Phase,
+    profile: ImbalanceProfile,
+    preferences: Preferences,
+    rules: Rules,
+    keep: dict[str, Dose] | None = None,
+) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
+    """The session of a phase: warm-up, main work (paired), mobility — fitted to the time.
+
+    `keep` carries doses from a previous program (by dose key) so progress is not lost.
+    """
+    definition = rules.phases[phase]
+    main = _choose_main(phase, profile, preferences, rules)
+    warm = _choose_extra("warm_up", definition.warm_up, profile, preferences, rules, phase)
+    mobility = _choose_extra("mobility", definition.mobility, profile, preferences, rules, phase)
+    main_ids = {e.id for e, _ in main}
+    pairs: dict[str, str] = {}
+    for first, second in rules.phases.antagonist_pairs:
+        if first in main_ids and second in main_ids and first not in pairs and second not in pairs:
+            pairs[first], pairs[second] = second, first
+    # Order: paired exercises side by side.
+    ordered: list[tuple[Exercise, str]] = []
+    placed: set[str] = set()
+    lookup = dict((e.id, (e, r)) for e, r in main)
+    for exercise, reason in main:
+        if exercise.id in placed:
+            continue
+        ordered.append((exercise, reason))
+        placed.add(exercise.id)
+        partner = pairs.get(exercise.id)
+        if partner and partner not in placed:
+            ordered.append(lookup[partner])
+            placed.add(partner)
+
+    def make(part: Part, items: list[tuple[Exercise, str]]) -> list[Slot]:
+        slots = []
+        for exercise, reason in items:
+            doses, note = dose_for(exercise, definition, profile, rules, part=part)
+            if keep:
+                doses = tuple(keep.get(dose_key(exercise.id, d.side), d) for d in doses)
+            pair = pairs.get(exercise.id) if part == "main" else None
+            pair_note = f" Alternate sets with {rules.library[pair].name.lower()}." if pair else ""
+            slots.append(
+                Slot(
+                    exercise_id=exercise.id,
+                    part=part,
+                    doses=doses,
+                    pair_with=pair,
+                    reason=(reason + note + pair_note).strip(),
+                )
+            )
+        return slots
+
+    slots = make("warm_up", warm) + make("main", ordered) + make("mobility", mobility)
+    return fit_time(slots, preferences.minutes_per_session, rules)
+
+
+def session_minutes(slots: tuple[Slot, ...] | list[Slot], rules: Rules) -> float:
+    """Estimated minutes of a session from dose, tempo and rest."""
+    return sum(slot_seconds(rules.library[s.exercise_id], s) for s in slots) / 60
+
+
+def fit_time(
+    slots: list[Slot], minutes: int, rules: Rules
+) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
+    """Trim a session to the time budget: extras first, then the least targeted main work,
+    then sets — never below two main exercises and one set."""
+    reasons: list[str] = []
+    budget = minutes * 60
+    current = list(slots)
+
+    def total() -> float:
+        return session_minutes(current, rules) * 60
+
+    dropped: list[str] = []
+    for part in ("mobility", "warm_up"):
+        while total() > budget and sum(1 for s in current if s.part == part) > 1:
+            last = max(i for i, s in enumerate(current) if s.part == part)
+            dropped.append(rules.library[current.pop(last).exercise_id].name)
+    main_positions = [i for i, s in enumerate(current) if s.part == "main"]
+    while total() > budget and len(main_positions) > MIN_MAIN:
+        # The last main exercises were added to round the session out: drop them first,
+        # and drop a paired exercise together with its partner.
+        index = main_positions[-1]
+        slot = current[index]
+        partner = slot.pair_with
+        dropped.append(rules.library[slot.exercise_id].name)
+        current.pop(index)
+        if partner is not None:
+            current = [
+                s.model_copy(update={"pair_with": None}) if s.exercise_id == partner else s
+                for s in current
+            ]
+        main_positions = [i for i, s in enumerate(current) if s.part == "main"]
+    trimmed_sets = False
+    while total() > budget:
+        changed = False
+        for i, slot in enumerate(current):
+            if any(d.sets > 1 for d in slot.doses) and total() > budget:
+                current[i] = slot.model_copy(
+                    update={"doses": tuple(
+                        d.model_copy(update={"sets": max(1, d.sets - 1)}) for d in slot.doses
+                    )}
+                )
+                changed = trimmed_sets = True
+        if not changed:
+            break
+    if dropped:
+        reasons.append(f"Left out to fit {minutes} minutes: {', '.join(dropped)}.")
+    if trimmed_sets:
+        reasons.append(f"Sets trimmed to fit {minutes} minutes.")
+    estimate = math.ceil(total() / 60)
+    reasons.append(f"Estimated {estimate} minutes per session (budget {minutes}).")
+    return tuple(current), tuple(reasons)
+
+
+# ----- templates ------------------------------------------------------------------------
+
+
+def _from_template(
+    profile: ImbalanceProfile,
+    preferences: Preferences,
+    rules: Rules,
+    start: dt.date,
+    name: str,
+    outcomes: dict[str, float],
+) -> Program:
+    template = rules.templates.templates.get(name)
+    if template is None:
+        known = ", ".join(sorted(rules.templates.templates))
+        raise PlanningError(f"unknown template {name!r}; templates: {known}")
+    definition = rules.phases[template.phase]
+    slots: list[Slot] = []
+    reasons: list[str] = [f"{template.name}: {template.description} Source: {template.source}."]
+    sets_amount = template_block(template, 1)
+    for item in template.items:
+        exercise = _template_exercise(item.exercise_id, item.alternatives, preferences, rules)
+        if exercise is None:
+            needs = ", ".join(e.value for e in rules.library[item.exercise_id].equipment)
+            reasons.append(f"{rules.library[item.exercise_id].name} left out: needs {needs}.")
+            continue
+        sets, amount = sets_amount if sets_amount and item.part == "main" else (item.sets, item.amount)
+        doses, note = dose_for(
+            exercise, definition, profile, rules, part=item.part,
+            extra_set_weaker=item.extra_set_weaker_side,
+            sets=sets, amount=amount, load_kg=item.load_kg,
+        )
+        slots.append(
+            Slot(
+                exercise_id=exercise.id,
+                part=item.part,
+                doses=doses,
+                pair_with=item.pair_with,
+                reason=(f"Part of {template.name}." + (f" {item.note}" if item.note else "") + note).strip(),
+            )
+        )
+    if not any(s.part == "main" for s in slots):
+        raise PlanningError(f"none of the {template.name} exercises fits the equipment at hand")
+    ids = {s.exercise_id for s in slots}
+    slots = [
+        s.model_copy(update={"pair_with": None}) if s.pair_with and s.pair_with not in ids else s
+        for s in slots
+    ]
+    extra_warm = (
+        _choose_extra("warm_up", definition.warm_up, profile, preferences, rules, template.phase)
+        if template.include_warm_up else []
+    )
+    extra_mobility = (
+        _choose_extra("mobility", definition.mobility, profile, preferences, rules, template.phase)
+        if template.include_mobility else []
+    )
+    for part, items in (("warm_up", extra_warm), ("mobility", extra_mobility)):
+        for exercise, reason in items:
+            doses, _ = dose_for(exercise, definition, profile, rules, part=part)  # type: ignore[arg-type]
+            slot = Slot(exercise_id=exercise.id, part=part, doses=doses, reason=reason)  # type: ignore[arg-type]
+            if part == "warm_up":
+                slots.insert(0, slot)
+            else:
+                slots.append(slot)
+    minutes = math.ceil(session_minutes(slots, rules))
+    reasons.append(f"Estimated {minutes} minutes per session.")
+    return Program(
+        version=1,
+        template=name,
+        phase=template.phase,
+        phase_started=start,
+        start_date=start,
+        training_days=template.training_days,
+        times_per_day=template.times_per_day,
+        weeks=template.weeks,
+        slots=tuple(slots),
+        weaker_side=profile.weaker_side,
+        profile=profile,
+        baseline=profile,
+        preferences=preferences,
+        reasons=tuple(reasons),
+        outcome_baseline=dict(outcomes),
+        outcome_latest=dict(outcomes),
+    )
+
+
+def template_block(template: Template, week: int) -> tuple[int, float] | None:
+    """Sets and amount a periodised template asks for in a given week (1-based)."""
+    for block in template.blocks:
+        if block.weeks_from <= week <= block.weeks_to:
+            return block.sets, block.amount
+    return None
+
+
+def _template_exercise(
+    first: str, alternatives: tuple[str, ...], preferences: Preferences, rules: Rules
+) -> Exercise | None:
+    for exercise_id in (first, *alternatives):
+        exercise = rules.library.get(exercise_id)
+        if exercise is not None and exercise.needs_only(preferences.equipment):
+            return exercise
+    return None

@@ -1,0 +1,624 @@
+"""From an assessment to an imbalance profile: what is weak, on which side, how irritable.
+
+`build_profile(assessment, rules)` compares each test side to side (limb symmetry index),
+checks agonist/antagonist endurance balance, compares with published norms where a
+verified norm exists, maps every finding to the muscle groups it implicates and grades
+irritability. A side difference within the test's measurement error is never a deficit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from groundup.clinical.assessment import (
+    Assessment,
+    FootPosture,
+    PerSide,
+    Sex,
+    StepDownFault,
+)
+from groundup.clinical.exercises import Frozen
+from groundup.clinical.vocabulary import Irritability, Muscle, Severity, Side
+
+Confidence = Literal["P", "S", "U"]
+Number = float | int | str
+
+
+class Sourced(Frozen):
+    """A figure with the publication it comes from and how sure we are of it."""
+
+    value: float
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class TestDefinition(Frozen):
+    """One objective test: what it measures, how to do it, what a deficit implicates."""
+
+    label: str
+    person_label: str
+    short: str = Field(description="a few words for reasons, e.g. 'heel-raise'")
+    unit: str
+    kind: Literal["strength", "endurance", "mobility", "balance", "tolerance"]
+    higher_is_better: bool = True
+    measurement_error: Sourced | None = None
+    muscles: tuple[Muscle, ...] = Field(min_length=1)
+    instructions: tuple[str, ...] = Field(min_length=1)
+    stop_when: tuple[str, ...] = Field(min_length=1)
+    metronome_bpm: int | None = Field(default=None, ge=20, le=240)
+    time_cap_seconds: int | None = Field(default=None, ge=5, le=600)
+
+
+class LsiBand(Frozen):
+    below: float = Field(gt=0, le=100)
+    severity: Severity
+    source: str
+    confidence: Confidence
+
+
+class AgeBand(Frozen):
+    age_from: int
+    age_to: int
+    male: float
+    female: float
+
+
+class TestNorm(Frozen):
+    """A published reference for one test: medians by age band and sex."""
+
+    source: str
+    confidence: Confidence
+    caveat: str = ""
+    statistic: Literal["median", "mean"] = "median"
+    bands: tuple[AgeBand, ...] = Field(min_length=1)
+
+    def reference(self, age: int, sex: Sex) -> tuple[float, AgeBand] | None:
+        if sex is Sex.UNSPECIFIED:
+            return None
+        for band in self.bands:
+            if band.age_from <= age <= band.age_to:
+                return (band.male if sex is Sex.MALE else band.female), band
+        return None
+
+
+class NormRule(Frozen):
+    """When a result counts as below its norm (a configurable interpretation)."""
+
+    below_reference_by_more_than_error: Severity
+    below_fraction_of_reference: float = Field(gt=0, lt=1)
+    below_fraction_severity: Severity
+    source: str
+    confidence: Confidence
+
+
+class RatioRule(Frozen):
+    """Expected dorsiflexor : plantarflexor endurance ratio (tibialis ÷ heel raises)."""
+
+    expected_low: float = Field(gt=0)
+    expected_high: float = Field(gt=0)
+    severity: Severity
+    source: str
+    confidence: Confidence
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RatioRule:
+        if self.expected_low >= self.expected_high:
+            raise ValueError("expected_low must be below expected_high")
+        return self
+
+
+class IrritabilityRule(Frozen):
+    id: str
+    level: Irritability
+    measure: Literal[
+        "pain_at_rest", "pain_during_activity", "pain_on_waking", "night_pain", "lingers_hours"
+    ]
+    at_least: float = 1
+    reason: str = Field(description="plain sentence; {value} is replaced by the number")
+
+
+class IrritabilityRules(Frozen):
+    source: str
+    confidence: Confidence
+    rules: tuple[IrritabilityRule, ...] = Field(min_length=1)
+
+
+class ObservationRule(Frozen):
+    muscles: tuple[Muscle, ...]
+    severity: Severity
+    person_text: str
+    clinician_text: str
+    source: str
+    confidence: Confidence
+
+
+class AssessmentRules(Frozen):
+    """Everything the profile needs to know, loaded from the knowledge data."""
+
+    tests: dict[str, TestDefinition]
+    lsi_bands: tuple[LsiBand, ...] = Field(min_length=1)
+    norms: dict[str, TestNorm] = {}
+    unverified_ranges: dict[str, UnverifiedRange] = {}
+    norm_rule: NormRule
+    dorsi_plantar_ratio: RatioRule
+    irritability: IrritabilityRules
+    step_down_faults: dict[StepDownFault, ObservationRule]
+    foot_posture: dict[FootPosture, ObservationRule]
+    gait_asymmetry: ObservationRule
+
+    def lsi_severity(self, lsi: float) -> LsiBand | None:
+        """The most severe band the LSI falls below, or None when it is within normal."""
+        hits = [b for b in self.lsi_bands if lsi < b.below]
+        return min(hits, key=lambda b: b.below) if hits else None
+
+
+class UnverifiedRange(Frozen):
+    """A range seen only in unverified material: shown as such, never used to flag."""
+
+    low: float
+    high: float
+    source: str
+    confidence: Literal["U"]
+
+
+AssessmentRules.model_rebuild()
+
+
+# ----- the profile -----------------------------------------------------------------------
+
+
+class NormComparison(Frozen):
+    available: bool
+    text: str
+    reference: float | None = None
+    source: str | None = None
+    confidence: Confidence | None = None
+    below_left: bool = False
+    below_right: bool = False
+
+
+class SideComparison(Frozen):
+    test: str
+    label: str
+    unit: str
+    left: float | None
+    right: float | None
+    weaker_side: Side | None
+    difference: float | None
+    lsi: float | None = Field(default=None, ge=0, le=100)
+    measurement_error: float | None
+    beyond_error: bool
+    severity: Severity
+    norm: NormComparison
+
+
+class Finding(Frozen):
+    """One thing the assessment found, with the numbers behind it."""
+
+    id: str
+    kind: Literal[
+        "side_deficit", "below_norm", "ratio_imbalance", "movement_fault", "posture", "gait"
+    ]
+    side: Side | None
+    muscles: tuple[Muscle, ...]
+    severity: Severity
+    numbers: dict[str, Number]
+    person_text: str
+    clinician_text: str
+    source: str
+    confidence: Confidence | None = None
+
+
+class ImplicatedMuscle(Frozen):
+    muscle: Muscle
+    sides: tuple[Side, ...]
+    severity: Severity
+    because: tuple[str, ...]  # finding ids
+
+
+class IrritabilityResult(Frozen):
+    level: Irritability
+    reasons: tuple[str, ...]
+    source: str
+
+
+class ImbalanceProfile(Frozen):
+    tested_on: dt.date | None = None
+    step_down_observed: bool = False
+    comparisons: tuple[SideComparison, ...]
+    findings: tuple[Finding, ...]
+    implicated: tuple[ImplicatedMuscle, ...]
+    weaker_side: Side | None
+    irritability: IrritabilityResult
+
+    def finding_for(self, muscle: Muscle) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if muscle in f.muscles)
+
+    def severity_of(self, muscle: Muscle) -> Severity:
+        for item in self.implicated:
+            if item.muscle is muscle:
+                return item.severity
+        return Severity.NONE
+
+    def comparison(self, test: str) -> SideComparison | None:
+        for item in self.comparisons:
+            if item.test == test:
+                return item
+        return None
+
+
+def limb_symmetry_index(left: float, right: float) -> float:
+    """LSI = weaker ÷ stronger × 100, in 0–100; two equal values (zeros too) give 100."""
+    stronger = max(left, right)
+    if stronger <= 0 or left == right:
+        return 100.0
+    return round(min(left, right) / stronger * 100, 1)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def compare_sides(
+    test_id: str, result: PerSide, assessment: Assessment, rules: AssessmentRules
+) -> SideComparison:
+    definition = rules.tests[test_id]
+    left, right = result.left, result.right
+    norm = _compare_with_norm(test_id, result, assessment, rules)
+    error = definition.measurement_error.value if definition.measurement_error else None
+    if left is None or right is None:
+        return SideComparison(
+            test=test_id,
+            label=definition.label,
+            unit=definition.unit,
+            left=left,
+            right=right,
+            weaker_side=None,
+            difference=None,
+            lsi=None,
+            measurement_error=error,
+            beyond_error=False,
+            severity=Severity.NONE,
+            norm=norm,
+        )
+    difference = round(abs(left - right), 2)
+    if left == right:
+        weaker: Side | None = None
+    elif definition.higher_is_better:
+        weaker = Side.LEFT if left < right else Side.RIGHT
+    else:
+        weaker = Side.LEFT if left > right else Side.RIGHT
+    lsi = limb_symmetry_index(left, right)
+    beyond = weaker is not None and (error is None or difference > error)
+    band = rules.lsi_severity(lsi) if beyond else None
+    return SideComparison(
+        test=test_id,
+        label=definition.label,
+        unit=definition.unit,
+        left=left,
+        right=right,
+        weaker_side=weaker,
+        difference=difference,
+        lsi=lsi,
+        measurement_error=error,
+        beyond_error=beyond,
+        severity=band.severity if band else Severity.NONE,
+        norm=norm,
+    )
+
+
+def _compare_with_norm(
+    test_id: str, result: PerSide, assessment: Assessment, rules: AssessmentRules
+) -> NormComparison:
+    norm = rules.norms.get(test_id)
+    unverified = rules.unverified_ranges.get(test_id)
+    if norm is None:
+        if unverified is not None:
+            return NormComparison(
+                available=False,
+                text=(
+                    f"no verified norm; {_fmt(unverified.low)}–{_fmt(unverified.high)} "
+                    f"appears only in unverified material ({unverified.source})"
+                ),
+            )
+        return NormComparison(available=False, text="no published norm: compared side to side")
+    found = norm.reference(assessment.age, assessment.sex)
+    if found is None:
+        why = (
+            "sex not given"
+            if assessment.sex is Sex.UNSPECIFIED
+            else f"no norm for age {assessment.age}"
+        )
+        return NormComparison(available=False, text=f"no norm applies ({why})")
+    reference, band = found
+    definition = rules.tests[test_id]
+    error = definition.measurement_error.value if definition.measurement_error else 0.0
+
+    def below(value: float | None) -> bool:
+        return value is not None and value < reference - error
+
+    people = "men" if assessment.sex is Sex.MALE else "women"
+    text = (
+        f"{norm.statistic} {_fmt(reference)} {definition.unit} for {people} aged "
+        f"{band.age_from}–{band.age_to}"
+    )
+    return NormComparison(
+        available=True,
+        text=text,
+        reference=reference,
+        source=norm.source,
+        confidence=norm.confidence,
+        below_left=below(result.left),
+        below_right=below(result.right),
+    )
+
+
+def _side_findings(comparison: SideComparison, rules: AssessmentRules) -> list[Finding]:
+    definition = rules.tests[comparison.test]
+    findings: list[Finding] = []
+    if comparison.severity is not Severity.NONE and comparison.weaker_side is not None:
+        side = comparison.weaker_side
+        assert comparison.lsi is not None and comparison.difference is not None
+        band = rules.lsi_severity(comparison.lsi)
+        assert band is not None
+        weak = comparison.left if side is Side.LEFT else comparison.right
+        strong = comparison.right if side is Side.LEFT else comparison.left
+        assert weak is not None and strong is not None
+        unit = definition.unit
+        error_text = (
+            f"beyond the measurement error of {_fmt(comparison.measurement_error)} {unit}"
+            if comparison.measurement_error is not None
+            else "no published measurement error"
+        )
+        findings.append(
+            Finding(
+                id=f"{comparison.test}.side_deficit.{side.value}",
+                kind="side_deficit",
+                side=side,
+                muscles=definition.muscles,
+                severity=comparison.severity,
+                numbers={
+                    side.value: weak,
+                    side.other.value: strong,
+                    "lsi_percent": comparison.lsi,
+                    "difference": comparison.difference,
+                },
+                person_text=(
+                    f"Your {side.value} side managed {_fmt(weak)} {unit} on the "
+                    f"{definition.person_label}, against {_fmt(strong)} on the "
+                    f"{side.other.value} ({comparison.lsi:g} % of the stronger side)."
+                ),
+                clinician_text=(
+                    f"{definition.label}: {side.value} {_fmt(weak)} vs {side.other.value} "
+                    f"{_fmt(strong)} {unit}; LSI {comparison.lsi:g} % "
+                    f"(< {band.below:g} %: {band.severity.value}); difference "
+                    f"{_fmt(comparison.difference)} {unit}, {error_text}."
+                ),
+                source=band.source,
+                confidence=band.confidence,
+            )
+        )
+    norm = comparison.norm
+    if norm.available and norm.reference is not None:
+        for side, is_below, value in (
+            (Side.LEFT, norm.below_left, comparison.left),
+            (Side.RIGHT, norm.below_right, comparison.right),
+        ):
+            if not is_below or value is None:
+                continue
+            rule = rules.norm_rule
+            severe = value < norm.reference * rule.below_fraction_of_reference
+            severity = (
+                rule.below_fraction_severity if severe else rule.below_reference_by_more_than_error
+            )
+            findings.append(
+                Finding(
+                    id=f"{comparison.test}.below_norm.{side.value}",
+                    kind="below_norm",
+                    side=side,
+                    muscles=definition.muscles,
+                    severity=severity,
+                    numbers={
+                        "value": value,
+                        "reference": norm.reference,
+                        "percent_of_reference": round(value / norm.reference * 100, 1),
+                    },
+                    person_text=(
+                        f"Your {side.value} {definition.person_label} result ({_fmt(value)} "
+                        f"{definition.unit}) is below what is typical for your age "
+                        f"({_fmt(norm.reference)})."
+                    ),
+                    clinician_text=(
+                        f"{definition.label} {side.value} {_fmt(value)} {definition.unit}, "
+                        f"below the {norm.text} by more than the measurement error "
+                        f"({norm.source}) [{norm.confidence}]."
+                    ),
+                    source=f"{norm.source}; interpretation: {rule.source}",
+                    confidence=norm.confidence,
+                )
+            )
+    return findings
+
+
+def _ratio_findings(assessment: Assessment, rules: AssessmentRules) -> list[Finding]:
+    tests = assessment.tests
+    if tests.heel_raise_reps is None or tests.tibialis_raise_reps is None:
+        return []
+    rule = rules.dorsi_plantar_ratio
+    findings: list[Finding] = []
+    for side in Side:
+        heel = tests.heel_raise_reps.value(side)
+        tib = tests.tibialis_raise_reps.value(side)
+        if heel is None or tib is None or heel <= 0:
+            continue
+        ratio = round(tib / heel, 2)
+        if ratio < rule.expected_low:
+            muscles: tuple[Muscle, ...] = (Muscle.TIBIALIS_ANTERIOR,)
+            weak_group, strong_group = "shin (tibialis)", "calf"
+        elif ratio > rule.expected_high:
+            muscles = (Muscle.GASTROCNEMIUS, Muscle.SOLEUS)
+            weak_group, strong_group = "calf", "shin (tibialis)"
+        else:
+            continue
+        findings.append(
+            Finding(
+                id=f"dorsi_plantar_ratio.{side.value}",
+                kind="ratio_imbalance",
+                side=side,
+                muscles=muscles,
+                severity=rule.severity,
+                numbers={
+                    "tibialis_raise_reps": tib,
+                    "heel_raise_reps": heel,
+                    "ratio": ratio,
+                    "expected_low": rule.expected_low,
+                    "expected_high": rule.expected_high,
+                },
+                person_text=(
+                    f"On your {side.value} side the {weak_group} muscles tire much sooner "
+                    f"than the {strong_group} muscles ({_fmt(tib)} shin raises against "
+                    f"{_fmt(heel)} heel raises)."
+                ),
+                clinician_text=(
+                    f"{side.value.capitalize()} tibialis:heel-raise endurance ratio "
+                    f"{ratio:g}, outside the configured {rule.expected_low:g}–"
+                    f"{rule.expected_high:g} [{rule.confidence}: {rule.source}]."
+                ),
+                source=rule.source,
+                confidence=rule.confidence,
+            )
+        )
+    return findings
+
+
+def _observation_findings(assessment: Assessment, rules: AssessmentRules) -> list[Finding]:
+    observations = assessment.observations
+    findings: list[Finding] = []
+    if observations.step_down is not None:
+        for side in Side:
+            faults = observations.step_down.faults(side)
+            for fault in sorted(set(faults)):
+                rule = rules.step_down_faults[fault]
+                findings.append(
+                    _observed(f"step_down.{fault.value}.{side.value}", "movement_fault", side, rule)
+                )
+    for side, posture in (
+        (Side.LEFT, observations.foot_posture_left),
+        (Side.RIGHT, observations.foot_posture_right),
+    ):
+        if posture is not None and posture in rules.foot_posture:
+            rule = rules.foot_posture[posture]
+            findings.append(_observed(f"foot_posture.{posture.value}.{side.value}", "posture", side, rule))
+    if observations.gait_asymmetry:
+        findings.append(_observed("gait_asymmetry", "gait", None, rules.gait_asymmetry))
+    return findings
+
+
+def _observed(
+    finding_id: str,
+    kind: Literal["movement_fault", "posture", "gait"],
+    side: Side | None,
+    rule: ObservationRule,
+) -> Finding:
+    where = f" ({side.value})" if side else ""
+    return Finding(
+        id=finding_id,
+        kind=kind,
+        side=side,
+        muscles=rule.muscles,
+        severity=rule.severity,
+        numbers={},
+        person_text=rule.person_text + where,
+        clinician_text=rule.clinician_text + where,
+        source=rule.source,
+        confidence=rule.confidence,
+    )
+
+
+def grade_irritability(assessment: Assessment, rules: IrritabilityRules) -> IrritabilityResult:
+    """The highest level whose rule matches, with every matching reason."""
+    pain = assessment.pain
+    values: dict[str, float] = {
+        "pain_at_rest": pain.at_rest,
+        "pain_during_activity": pain.during_activity,
+        "pain_on_waking": pain.on_waking,
+        "night_pain": 1.0 if pain.night_pain else 0.0,
+        "lingers_hours": pain.lingers_after_activity_hours,
+    }
+    order = [Irritability.LOW, Irritability.MODERATE, Irritability.HIGH]
+    level = Irritability.LOW
+    reasons: list[tuple[Irritability, str]] = []
+    for rule in rules.rules:
+        value = values[rule.measure]
+        if value >= rule.at_least:
+            reasons.append((rule.level, rule.reason.replace("{value}", _fmt(value))))
+            if order.index(rule.level) > order.index(level):
+                level = rule.level
+    kept = tuple(text for rule_level, text in reasons if rule_level is level)
+    if not kept:
+        kept = ("Pain is low at rest, does not wake you and settles quickly after activity.",)
+    return IrritabilityResult(level=level, reasons=kept, source=rules.source)
+
+
+def _implicated(findings: list[Finding]) -> tuple[ImplicatedMuscle, ...]:
+    by_muscle: dict[Muscle, tuple[set[Side], Severity, list[str]]] = {}
+    for finding in findings:
+        if finding.severity is Severity.NONE:
+            continue
+        for muscle in finding.muscles:
+            sides, severity, because = by_muscle.get(muscle, (set(), Severity.NONE, []))
+            if finding.side is not None:
+                sides.add(finding.side)
+            if finding.severity.rank > severity.rank:
+                severity = finding.severity
+            because.append(finding.id)
+            by_muscle[muscle] = (sides, severity, because)
+    items = [
+        ImplicatedMuscle(
+            muscle=muscle,
+            sides=tuple(sorted(sides)),
+            severity=severity,
+            because=tuple(because),
+        )
+        for muscle, (sides, severity, because) in by_muscle.items()
+    ]
+    items.sort(key=lambda m: (-m.severity.rank, list(Muscle).index(m.muscle)))
+    return tuple(items)
+
+
+def _weaker_side(findings: list[Finding]) -> Side | None:
+    """The side with the heavier burden of side-to-side deficits, if either."""
+    weight = {Side.LEFT: 0, Side.RIGHT: 0}
+    for finding in findings:
+        if finding.kind == "side_deficit" and finding.side is not None:
+            weight[finding.side] += finding.severity.rank
+    if weight[Side.LEFT] == weight[Side.RIGHT]:
+        return None
+    return Side.LEFT if weight[Side.LEFT] > weight[Side.RIGHT] else Side.RIGHT
+
+
+def build_profile(assessment: Assessment, rules: AssessmentRules) -> ImbalanceProfile:
+    """The imbalance profile of one assessment."""
+    comparisons: list[SideComparison] = []
+    findings: list[Finding] = []
+    for test_id in rules.tests:
+        result = assessment.tests.result(test_id)
+        if result is None:
+            continue
+        comparison = compare_sides(test_id, result, assessment, rules)
+        comparisons.append(comparison)
+        findings.extend(_side_findings(comparison, rules))
+    findings.extend(_ratio_findings(assessment, rules))
+    findings.extend(_observation_findings(assessment, rules))
+    return ImbalanceProfile(
+        tested_on=assessment.date,
+        step_down_observed=assessment.observations.step_down is not None,
+        comparisons=tuple(comparisons),
+        findings=tuple(findings),
+        implicated=_implicated(findings),
+        weaker_side=_weaker_side(findings),
+        irritability=grade_irritability(assessment, rules.irritability),
+    )

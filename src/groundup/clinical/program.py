@@ -1,0 +1,155 @@
+"""A program: the phase, the weekly schedule and one session's exercises with their doses.
+
+A program is a value. Every automatic decision or clinician override produces a new
+version; the engine's state between sessions (flare-up stage, last progression, referral)
+lives here too so that the same history always replays to the same program.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field
+
+from groundup.clinical.exercises import ID_PATTERN, Exercise, Frozen, Tempo
+from groundup.clinical.profile import ImbalanceProfile
+from groundup.clinical.vocabulary import DoseType, Equipment, Phase, Side
+
+Part = Literal["warm_up", "main", "mobility"]
+
+# Seconds to move over one metre when an exercise is dosed by distance (slow, careful walking).
+SECONDS_PER_METRE = 1.5
+# Seconds to set up and change over between exercises.
+CHANGEOVER_SECONDS = 30
+
+
+class Preferences(Frozen):
+    """What the person has and wants: equipment at hand, minutes per session, days."""
+
+    equipment: tuple[Equipment, ...] = (Equipment.NONE, Equipment.WALL)
+    minutes_per_session: int = Field(default=30, ge=10, le=120)
+    training_days: tuple[int, ...] | None = Field(
+        default=None, description="weekdays to train, 0 = Monday … 6 = Sunday"
+    )
+
+
+class Dose(Frozen):
+    """The prescription of one exercise for one side (or for both legs together)."""
+
+    side: Side | None
+    sets: int = Field(ge=1, le=10)
+    amount: float = Field(gt=0, le=3600)
+    range_low: float = Field(gt=0)
+    range_high: float = Field(gt=0)
+    tempo: Tempo | None = None
+    rest_seconds: int = Field(ge=0, le=600)
+    load_kg: float | None = Field(default=None, ge=0, le=500)
+    knob: float | str | None = None
+    pinned: bool = False
+
+    @property
+    def volume(self) -> float:
+        """Sets × amount: the figure the weaker-side and volume rules compare."""
+        return self.sets * self.amount
+
+
+class Slot(Frozen):
+    """One exercise in the session, with a dose per side and the reason it is there."""
+
+    exercise_id: str = Field(pattern=ID_PATTERN)
+    part: Part
+    doses: tuple[Dose, ...] = Field(min_length=1)
+    pair_with: str | None = Field(default=None, description="alternate sets with this exercise")
+    reason: str
+
+    def dose(self, side: Side | None) -> Dose | None:
+        for dose in self.doses:
+            if dose.side == side:
+                return dose
+        return None
+
+
+class FlareState(Frozen):
+    """A flare-up in progress: reduced volume, then a staged return."""
+
+    started: dt.date
+    stage: int = Field(ge=0, description="0 = reduced, then each return stage")
+    sessions_left_in_stage: int = Field(ge=0)
+    volume_fraction: float = Field(gt=0, le=1)
+
+
+class EngineState(Frozen):
+    """What the engine remembers between decisions."""
+
+    evaluated_through: tuple[dt.date, int, str] | None = None
+    last_progression: dt.date | None = None
+    last_stall_prompt: dt.date | None = None
+    regressions: tuple[dt.date, ...] = ()
+    flare: FlareState | None = None
+    referred: bool = False
+    referral_reason: str | None = None
+    rules_off: tuple[str, ...] = ()
+    pinned: tuple[str, ...] = ()  # "exercise_id:side" keys
+
+
+class Program(Frozen):
+    version: int = Field(ge=1)
+    template: str | None = None
+    phase: Phase
+    phase_started: dt.date
+    start_date: dt.date
+    training_days: tuple[int, ...] = Field(min_length=1)
+    times_per_day: int = Field(default=1, ge=1, le=3)
+    weeks: int | None = Field(default=None, description="fixed length of a template, weeks")
+    slots: tuple[Slot, ...] = Field(min_length=1)
+    weaker_side: Side | None
+    profile: ImbalanceProfile
+    baseline: ImbalanceProfile
+    preferences: Preferences
+    reasons: tuple[str, ...] = ()
+    state: EngineState = EngineState()
+    # Questionnaire scores at the start and latest, for gates that need change beyond the MCID.
+    outcome_baseline: dict[str, float] = {}
+    outcome_latest: dict[str, float] = {}
+
+    @property
+    def sessions_per_week(self) -> int:
+        return len(self.training_days) * self.times_per_day
+
+    def slot(self, exercise_id: str) -> Slot | None:
+        for slot in self.slots:
+            if slot.exercise_id == exercise_id:
+                return slot
+        return None
+
+    def part(self, part: Part) -> tuple[Slot, ...]:
+        return tuple(s for s in self.slots if s.part == part)
+
+    def is_training_day(self, day: dt.date) -> bool:
+        return day.weekday() in self.training_days and day >= self.start_date
+
+
+def work_seconds(exercise: Exercise, dose: Dose) -> float:
+    """Seconds of work in one set."""
+    if exercise.dose_type is DoseType.REPS:
+        tempo = dose.tempo or exercise.tempo
+        per_rep = tempo.rep_seconds if tempo else 3.0
+        return dose.amount * per_rep
+    if exercise.dose_type is DoseType.SECONDS:
+        return dose.amount
+    if exercise.dose_type is DoseType.MINUTES:
+        return dose.amount * 60
+    return dose.amount * SECONDS_PER_METRE
+
+
+def slot_seconds(exercise: Exercise, slot: Slot) -> float:
+    """Time one slot takes: work and rest for every set on every side, plus changeover."""
+    total = float(CHANGEOVER_SECONDS)
+    for dose in slot.doses:
+        total += dose.sets * work_seconds(exercise, dose) + max(0, dose.sets - 1) * dose.rest_seconds
+    return total
+
+
+def dose_key(exercise_id: str, side: Side | None) -> str:
+    return f"{exercise_id}:{side.value if side else 'both'}"

@@ -1,0 +1,214 @@
+"""The rules the planner and the engine follow: phases with their gates, progression
+thresholds and program templates. All of it is data with a source for every figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen
+from groundup.clinical.profile import AssessmentRules, Confidence
+from groundup.clinical.program import Part
+from groundup.clinical.vocabulary import Irritability, Phase
+
+
+class SourceNote(Frozen):
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class PhaseDose(Frozen):
+    sets_min: int = Field(ge=1, le=10)
+    sets_max: int = Field(ge=1, le=10)
+    rest_seconds: int = Field(ge=0, le=600)
+    effort_rpe_max: float = Field(ge=1, le=10, description="hardest effort the phase asks for")
+    start_at: Literal["range_low", "default"] = "default"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PhaseDose:
+        if self.sets_min > self.sets_max:
+            raise ValueError("sets_min is above sets_max")
+        return self
+
+
+GateKind = Literal[
+    "pain_sessions",  # pain during the phase's work ≤ threshold on N consecutive sessions
+    "lsi",  # a test's LSI ≥ threshold (fresh numbers from this phase)
+    "min_value",  # a test's weaker side ≥ threshold
+    "step_down_clean",  # step-down without faults on both sides
+    "outcome_change",  # questionnaire change beyond its MCID since the start
+    "min_sessions",  # at least N sessions done in the phase
+    "morning_stable",  # morning pain not rising over the last week
+]
+
+
+class GateCriterion(Frozen):
+    id: str = Field(pattern=ID_PATTERN)
+    kind: GateKind
+    text: str = Field(min_length=5, description="the criterion in plain words")
+    threshold: float | None = None
+    sessions: int | None = Field(default=None, ge=1, le=30)
+    test: str | None = None
+    thresholds: dict[str, float] | None = Field(
+        default=None, description="outcome_change: measure id → change that matters; any one"
+    )
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+    @model_validator(mode="after")
+    def _parameters(self) -> GateCriterion:
+        needs: dict[str, tuple[str, ...]] = {
+            "pain_sessions": ("threshold", "sessions"),
+            "lsi": ("threshold", "test"),
+            "min_value": ("threshold", "test"),
+            "step_down_clean": (),
+            "outcome_change": ("thresholds",),
+            "min_sessions": ("sessions",),
+            "morning_stable": (),
+        }
+        missing = [n for n in needs[self.kind] if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} gate needs {', '.join(missing)}")
+        return self
+
+    @property
+    def needs_tests(self) -> bool:
+        return self.kind in ("lsi", "min_value", "step_down_clean")
+
+
+class PhaseDefinition(Frozen):
+    purpose: str = Field(min_length=10, description="for the person")
+    clinical_purpose: str = Field(min_length=10, description="for the clinician")
+    sessions_per_week: int = Field(ge=1, le=14)
+    dose: PhaseDose
+    max_main: int = Field(ge=1, le=12, description="most main exercises in a session")
+    proximal: bool = Field(description="proximal-chain strength work belongs in this phase")
+    warm_up: tuple[str, ...] = Field(min_length=1)
+    main: tuple[str, ...] = Field(min_length=1, description="qualifying exercises, best first")
+    mobility: tuple[str, ...] = Field(min_length=1)
+    gate: tuple[GateCriterion, ...] = ()
+    source: str
+
+
+class Phases(Frozen):
+    phases: dict[Phase, PhaseDefinition]
+    start_phase: dict[Irritability, Phase]
+    severe_deficit_start: dict[Irritability, Phase] = {}
+    antagonist_pairs: tuple[tuple[str, str], ...] = ()
+    source: str
+
+    @model_validator(mode="after")
+    def _complete(self) -> Phases:
+        missing = [p.value for p in Phase if p not in self.phases]
+        if missing:
+            raise ValueError(f"phases missing: {', '.join(missing)}")
+        if self.phases[Phase.MAINTENANCE].gate:
+            raise ValueError("the maintenance phase has no gate: it is the last")
+        return self
+
+    def __getitem__(self, phase: Phase) -> PhaseDefinition:
+        return self.phases[phase]
+
+
+class ProgressionRules(Frozen):
+    """Thresholds of the progression engine. `sources` must name every figure's source."""
+
+    pain_safe_max: int = Field(ge=0, le=10)
+    pain_acceptable_max: int = Field(ge=0, le=10)
+    consecutive_sessions: int = Field(ge=1, le=10)
+    spare_effort_rpe_max: float = Field(ge=1, le=10)
+    rep_step: dict[str, float]
+    tempo_step_seconds: float = Field(gt=0, le=5)
+    load_step_percent: float = Field(ge=2, le=10)
+    load_step_max_percent: float = Field(ge=2, le=10)
+    load_increment_kg: float = Field(gt=0, le=10)
+    starting_load_kg: float = Field(gt=0, le=20)
+    regress_volume_fraction: float = Field(gt=0, lt=1)
+    morning_worse_by: int = Field(ge=1, le=10)
+    weekly_morning_rise_by: float = Field(gt=0, le=10)
+    flare_pain: int = Field(ge=1, le=10)
+    flare_morning_rise: int = Field(ge=1, le=10)
+    flare_reduced_fraction: float = Field(gt=0, lt=1)
+    flare_stage_sessions: int = Field(ge=1, le=20)
+    flare_return_fractions: tuple[float, ...] = Field(min_length=1)
+    weekly_volume_growth_cap: float = Field(gt=0, le=1)
+    session_spike_cap: float = Field(gt=0, le=1)
+    session_spike_window_days: int = Field(ge=7, le=90)
+    stall_weeks: int = Field(ge=1, le=12)
+    stall_min_sessions: int = Field(ge=1, le=40)
+    referral_window_days: int = Field(ge=7, le=42)
+    referral_min_regressions: int = Field(ge=1, le=10)
+    retest_every_weeks: int = Field(ge=1, le=26)
+    switchable_rules: tuple[str, ...]
+    sources: dict[str, SourceNote]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgressionRules:
+        if self.pain_safe_max >= self.pain_acceptable_max:
+            raise ValueError("pain_safe_max must be below pain_acceptable_max")
+        if self.load_step_percent > self.load_step_max_percent:
+            raise ValueError("load_step_percent exceeds load_step_max_percent")
+        if any(not 0 < f < 1 for f in self.flare_return_fractions):
+            raise ValueError("flare_return_fractions must each lie between 0 and 1")
+        missing = [
+            name for name in type(self).model_fields if name != "sources" and name not in self.sources
+        ]
+        if missing:
+            raise ValueError(f"no source given for: {', '.join(missing)}")
+        return self
+
+
+class TemplateItem(Frozen):
+    exercise_id: str = Field(pattern=ID_PATTERN)
+    alternatives: tuple[str, ...] = Field(
+        default=(), description="used in order when the equipment for the first is missing"
+    )
+    part: Part = "main"
+    sets: int = Field(ge=1, le=10)
+    amount: float = Field(gt=0, le=3600)
+    extra_set_weaker_side: bool = False
+    pair_with: str | None = None
+    load_kg: float | None = Field(default=None, ge=0)
+    note: str = ""
+
+
+class TemplateBlock(Frozen):
+    """A block of weeks with its own sets × reps (periodised templates)."""
+
+    weeks_from: int = Field(ge=1)
+    weeks_to: int = Field(ge=1)
+    sets: int = Field(ge=1, le=10)
+    amount: float = Field(gt=0)
+    note: str = ""
+
+
+class Template(Frozen):
+    name: str
+    description: str
+    source: str
+    confidence: Confidence
+    phase: Phase
+    training_days: tuple[int, ...] = Field(min_length=1)
+    times_per_day: int = Field(default=1, ge=1, le=3)
+    weeks: int | None = None
+    items: tuple[TemplateItem, ...] = Field(min_length=1)
+    blocks: tuple[TemplateBlock, ...] = ()
+    include_warm_up: bool = True
+    include_mobility: bool = True
+
+
+class Templates(Frozen):
+    templates: dict[str, Template]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything the planner and the engine need to know, bundled."""
+
+    library: ExerciseLibrary
+    assessment: AssessmentRules
+    phases: Phases
+    progression: ProgressionRules
+    templates: Templates
