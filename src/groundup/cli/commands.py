@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.text import Text
 
 from groundup.cli import render
-from groundup.cli.main import app, fail, out
+from groundup.cli.files import InputError, read_document, section, validate
+from groundup.cli.main import EXIT_REFER, app, fail, out
+from groundup.clinical import screening
+from groundup.clinical.assessment import Assessment
+from groundup.clinical.intake import Intake
+from groundup.clinical.outcomes import ActivityRating, OutcomeError, QuestionnaireSet, Score, score
+from groundup.clinical.profile import build_profile
 from groundup.clinical.vocabulary import Equipment, Kind, Muscle, Phase, Position
-from groundup.knowledge import load_library
+from groundup.knowledge import (
+    load_assessment_rules,
+    load_library,
+    load_questionnaires,
+    load_screening_rules,
+)
+
+E = TypeVar("E", bound=StrEnum)
 
 
-def _choice(value: str | None, enum: type, what: str):  # type: ignore[no-untyped-def]
+def _choice(value: str | None, enum: type[E], what: str) -> E | None:
     if value is None:
         return None
     try:
@@ -31,7 +47,9 @@ def exercises(
         list[str] | None,
         typer.Option(help="equipment you have (repeat); exercises needing more are left out"),
     ] = None,
-    position: Annotated[str | None, typer.Option(help="supine, seated, standing, kneeling…")] = None,
+    position: Annotated[
+        str | None, typer.Option(help="supine, seated, standing, kneeling…")
+    ] = None,
     kind: Annotated[str | None, typer.Option(help="warm_up, strength, balance, mobility…")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
@@ -43,7 +61,7 @@ def exercises(
         phase=phase_value,
         equipment=None
         if equipment is None
-        else [_choice(e, Equipment, "equipment") for e in equipment],
+        else [c for e in equipment if (c := _choice(e, Equipment, "equipment")) is not None],
         position=_choice(position, Position, "position"),
         kind=_choice(kind, Kind, "kind"),
     )
@@ -63,8 +81,7 @@ def _phase(value: str | None) -> Phase | None:
         if not 1 <= number <= len(phases):
             raise fail(f"phase {number} does not exist; phases run from 1 to {len(phases)}")
         return phases[number - 1]
-    result = _choice(value, Phase, "phase")
-    return result  # type: ignore[no-any-return]
+    return _choice(value, Phase, "phase")
 
 
 @app.command()
@@ -76,10 +93,142 @@ def exercise(
     library = load_library()
     found = library.find(exercise_id)
     if found is None:
-        raise fail(
-            f"unknown exercise {exercise_id!r}; `groundup exercises` lists the ids"
-        )
+        raise fail(f"unknown exercise {exercise_id!r}; `groundup exercises` lists the ids")
     if as_json:
         out.print_json(found.model_dump_json())
         return
     out.print(render.exercise_card(found))
+
+
+# ----- intake files: the safety screen and the assessment ------------------------------
+
+IntakeFile = Annotated[
+    Path,
+    typer.Argument(metavar="FILE", help="intake file (YAML or JSON), see examples/"),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+ClinicianFlag = Annotated[
+    bool,
+    typer.Option("--clinician", help="clinical wording, with sources and confidence"),
+]
+
+QUESTIONNAIRES = ("lefs", "faam_adl", "faam_sports", "visa_a")
+"""Assessment fields holding questionnaire answers by item id; each is a measure id too."""
+
+
+def read_intake(path: Path, needed: str) -> Intake:
+    """Read an intake file that must hold the `needed` section, checked field by field.
+
+    For the screen only the screen answers (and the names of the sections) are checked: a
+    slip in the assessment must not keep anyone from the safety screen.
+    """
+    data = read_document(path)
+    section(data, needed, path)
+    if needed == "screen":
+        data = {
+            key: value for key, value in data.items() if key not in ("assessment", "preferences")
+        }
+    intake = validate(Intake, data, str(path))
+    if getattr(intake, needed) is None:
+        raise InputError(f"{path}: the '{needed}' section is empty")
+    return intake
+
+
+def questionnaire_scores(
+    assessment: Assessment, measures: QuestionnaireSet, path: Path
+) -> dict[str, Score]:
+    """Score every questionnaire the assessment answers, keyed by measure id."""
+    scores: dict[str, Score] = {}
+    try:
+        for field in QUESTIONNAIRES:
+            answers = getattr(assessment, field)
+            if answers is not None:
+                scores[field] = score(measures.measure(field), answers)
+        if assessment.psfs:
+            rated = [ActivityRating(activity=a.activity, rating=a.score) for a in assessment.psfs]
+            scores["psfs"] = score(measures.measure("psfs"), rated)
+    except OutcomeError as exc:
+        raise InputError(f"{path}: assessment: {exc}") from exc
+    return scores
+
+
+def _screen_json(path: Path, result: screening.ScreenResult | None) -> dict[str, Any]:
+    return {
+        "file": str(path),
+        "refers": None if result is None else result.refers,
+        "urgency_label": None if result is None or result.urgency is None else result.urgency.label,
+        "screen": None if result is None else result.model_dump(mode="json"),
+    }
+
+
+@app.command("screen")
+def screen_command(
+    file: IntakeFile,
+    as_json: JsonFlag = False,
+    clinician: ClinicianFlag = False,
+) -> None:
+    """Run the safety screen on an intake file. Exits with 3 when it refers to a doctor."""
+    intake = read_intake(file, "screen")
+    assert intake.screen is not None
+    result = screening.screen(intake.screen, load_screening_rules())
+    if as_json:
+        out.print_json(data=_screen_json(file, result))
+    else:
+        out.print(render.screen_report(result, clinician=clinician))
+    if result.refers:
+        raise typer.Exit(EXIT_REFER)
+
+
+@app.command("assess")
+def assess_command(
+    file: IntakeFile,
+    as_json: JsonFlag = False,
+    clinician: ClinicianFlag = False,
+) -> None:
+    """Read an assessment into an imbalance profile, with questionnaire scores.
+
+    When the file's safety screen refers, the referral comes first and the exit code is 3.
+    """
+    intake = read_intake(file, "assessment")
+    assessment = intake.assessment
+    assert assessment is not None
+    rules = load_assessment_rules()
+    measures = load_questionnaires()
+    scores = questionnaire_scores(assessment, measures, file)
+    profile = build_profile(assessment, rules)
+    result = (
+        None if intake.screen is None else screening.screen(intake.screen, load_screening_rules())
+    )
+    refers = result is not None and result.refers
+    if as_json:
+        payload = _screen_json(file, result)
+        payload["profile"] = profile.model_dump(mode="json")
+        payload["scores"] = {key: value.model_dump(mode="json") for key, value in scores.items()}
+        out.print_json(data=payload)
+    else:
+        if result is None:
+            out.print(
+                Text(
+                    "No safety screen in this file: answer one (`groundup screen`) "
+                    "before starting any exercise.",
+                    style="yellow",
+                )
+            )
+        elif refers:
+            out.print(render.screen_report(result, clinician=clinician))
+            out.print(
+                Text(
+                    "The results below are for whoever sees you next. "
+                    "No exercise program until a doctor has cleared you.",
+                    style="bold red",
+                )
+            )
+        else:
+            out.print(render.screen_mention(result))
+        out.print()
+        out.print(render.profile_report(profile, rules, clinician=clinician))
+        if scores:
+            out.print()
+            out.print(render.scores_table(scores, measures, clinician=clinician))
+    if refers:
+        raise typer.Exit(EXIT_REFER)

@@ -44,10 +44,7 @@ def read_document(path: Path) -> Any:
     if not text.strip():
         raise InputError(f"{path}: the file is empty")
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON at line {exc.lineno}: {exc.msg}") from exc
     except yaml.MarkedYAMLError as exc:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from collections.abc import Mapping
+
+from rich import box
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from groundup.clinical.exercises import Exercise
-from groundup.clinical.vocabulary import DoseType, Laterality
+from groundup.clinical.outcomes import QuestionnaireSet, Score
+from groundup.clinical.profile import AssessmentRules, ImbalanceProfile, SideComparison
+from groundup.clinical.screening import ScreenResult, Urgency
+from groundup.clinical.vocabulary import DoseType, Irritability, Laterality, Severity
 
 
 def dose_text(exercise: Exercise) -> str:
     dose = exercise.dose
     unit = exercise.dose_type.unit
     per_side = " per side" if exercise.laterality is Laterality.ONE_LEG else ""
-    amount = f"{dose.amount:g} {unit}" if exercise.dose_type is not DoseType.REPS else f"{dose.amount:g}"
+    amount = (
+        f"{dose.amount:g} {unit}" if exercise.dose_type is not DoseType.REPS else f"{dose.amount:g}"
+    )
     return f"{dose.sets} × {amount}{per_side}"
 
 
@@ -85,3 +93,253 @@ def exercise_card(exercise: Exercise) -> Panel:
         parts += [Text(""), Text("Take care", style="bold yellow")]
         parts += [Text(f"• {c}") for c in exercise.cautions]
     return Panel(Group(*parts), title=f"[bold]{exercise.name}[/] [dim]({exercise.id})[/]")  # type: ignore[arg-type]
+
+
+# ----- the safety screen ---------------------------------------------------------------
+
+_WHEN = {
+    Urgency.EMERGENCY: "now",
+    Urgency.SOON: "within days",
+    Urgency.NEXT_VISIT: "next visit",
+}
+
+_SEVERITY_STYLE = {
+    Severity.NONE: "dim",
+    Severity.MILD: "cyan",
+    Severity.MODERATE: "yellow",
+    Severity.SEVERE: "bold red",
+}
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def screen_verdict(result: ScreenResult) -> Text:
+    """The one line that says whether the person may go on."""
+    if result.urgency is Urgency.EMERGENCY:
+        return Text("REFER: get medical help now. Don't start the exercises.", style="bold red")
+    if result.refers:
+        return Text("REFER: see a doctor before you start the exercises.", style="bold red")
+    return Text("CLEAR: nothing in your answers needs a doctor before you start.", "bold green")
+
+
+def screen_report(result: ScreenResult, *, clinician: bool = False) -> Panel:
+    """The whole screen result: verdict, urgency, every reason, and the advice."""
+    parts: list[RenderableType] = [screen_verdict(result), Text("")]
+    if result.urgency is None:
+        parts.append(Text("No warning signs were found in your answers."))
+    else:
+        parts.append(Text.assemble(("How urgent: ", "bold"), result.urgency.label))
+        parts += [Text(""), Text("Why" if result.refers else "Worth mentioning", style="bold")]
+        for reason in result.reasons:
+            tag = f"[{_WHEN[reason.urgency]}] "
+            if clinician:
+                parts.append(
+                    Text.assemble(
+                        "• ",
+                        (tag, "bold"),
+                        (reason.name, "bold"),
+                        f": {reason.clinician_text} ",
+                        (f"({reason.source}) [{reason.confidence.value}]", "dim"),
+                    )
+                )
+                if reason.numbers:
+                    numbers = ", ".join(f"{k} {v}" for k, v in reason.numbers.items())
+                    parts.append(Text(f"  numbers: {numbers}", style="dim"))
+            else:
+                parts.append(Text.assemble("• ", (tag, "bold"), reason.person_text.strip()))
+    parts += [Text(""), Text("What to do", style="bold"), Text(result.advice)]
+    if clinician:
+        parts += [
+            Text(""),
+            Text(
+                f"Wells DVT score {result.wells_score}; screening rules version "
+                f"{result.rules_version}",
+                style="dim",
+            ),
+        ]
+    return Panel(
+        Group(*parts),
+        title="Safety screen",
+        border_style="red" if result.refers else "green",
+    )
+
+
+def screen_mention(result: ScreenResult) -> Text:
+    """One line for a clear screen shown above an assessment."""
+    text = Text.assemble(("Safety screen: clear", "bold green"), ": nothing needs a doctor first.")
+    notes = result.notes
+    if notes:
+        count = "one thing" if len(notes) == 1 else f"{len(notes)} things"
+        text.append(
+            f" There is {count} to mention at your next visit "
+            "(`groundup screen` on this file shows it)."
+        )
+    return text
+
+
+# ----- the assessment -----------------------------------------------------------------
+
+
+def _plain_value(value: float | None) -> str:
+    return "—" if value is None else _number(value)
+
+
+def _deficit_cell(comparison: SideComparison) -> Text:
+    severity = comparison.severity
+    text = Text(severity.value, style=_SEVERITY_STYLE[severity])
+    if comparison.weaker_side is not None:
+        if comparison.beyond_error:
+            text.append(f", {comparison.weaker_side.value}")
+        else:
+            text.append(": within error", style="dim")
+    elif comparison.left is None or comparison.right is None:
+        text.append(": one side only", style="dim")
+    return text
+
+
+def comparison_table(profile: ImbalanceProfile, rules: AssessmentRules) -> Table:
+    """Every test done, side by side: values, symmetry, measurement error and deficit."""
+    table = Table(title="Tests, side by side", expand=False, box=box.SIMPLE_HEAD)
+    table.add_column("Test", style="bold")
+    table.add_column("Left", justify="right")
+    table.add_column("Right", justify="right")
+    table.add_column("LSI", justify="right")
+    table.add_column("Diff.", justify="right")
+    table.add_column("Error", justify="right")
+    table.add_column("Deficit")
+    for item in profile.comparisons:
+        table.add_row(
+            Text(f"{rules.tests[item.test].short}, {item.unit}"),
+            _plain_value(item.left),
+            _plain_value(item.right),
+            "—" if item.lsi is None else f"{item.lsi:g} %",
+            _plain_value(item.difference),
+            _plain_value(item.measurement_error),
+            _deficit_cell(item),
+        )
+    return table
+
+
+def norm_lines(
+    profile: ImbalanceProfile, rules: AssessmentRules, *, clinician: bool = False
+) -> list[Text]:
+    """One line per test on how it compares with published norms, if any apply."""
+    lines: list[Text] = []
+    for item in profile.comparisons:
+        definition = rules.tests[item.test]
+        norm = item.norm
+        label = definition.label if clinician else definition.person_label
+        line = Text(f"• {label}: ")
+        line.append(norm.text, style="" if norm.available else "dim")
+        below = [
+            side for side, flag in (("left", norm.below_left), ("right", norm.below_right)) if flag
+        ]
+        if below:
+            line.append(f"; {' and '.join(below)} below it", style="yellow")
+        if clinician and norm.source:
+            line.append(f" ({norm.source}) [{norm.confidence}]", style="dim")
+        lines.append(line)
+    return lines
+
+
+_IRRITABILITY_MEANING = {
+    Irritability.HIGH: "Your pain is easily stirred up at the moment, so the start is gentle.",
+    Irritability.MODERATE: "Your pain is stirred up fairly easily, so the start is careful.",
+    Irritability.LOW: "Your pain settles well, so the work can start at a normal level.",
+}
+
+
+def profile_report(
+    profile: ImbalanceProfile, rules: AssessmentRules, *, clinician: bool = False
+) -> Group:
+    """The imbalance profile: tests, findings, implicated muscles and irritability."""
+    when = f" ({profile.tested_on.isoformat()})" if profile.tested_on else ""
+    parts: list[RenderableType] = [Text(f"Imbalance profile{when}", style="bold underline")]
+    if profile.weaker_side is not None:
+        parts.append(Text(f"Weaker side overall: {profile.weaker_side.value}.", style="bold"))
+    else:
+        parts.append(Text("Neither side is clearly weaker overall."))
+    if profile.comparisons:
+        parts.append(comparison_table(profile, rules))
+        parts.append(Text("Compared with published norms", style="bold"))
+        parts += norm_lines(profile, rules, clinician=clinician)
+    else:
+        parts.append(Text("No side-by-side tests were recorded.", style="dim"))
+
+    parts += [Text(""), Text("What the tests found", style="bold")]
+    if not profile.findings:
+        parts.append(Text("Nothing beyond the tests' measurement error or the norms."))
+    for number, finding in enumerate(profile.findings, 1):
+        line = Text(f"{number}. ")
+        line.append(f"[{finding.severity.value}] ", style=_SEVERITY_STYLE[finding.severity])
+        line.append(finding.clinician_text if clinician else finding.person_text)
+        if clinician:
+            confidence = f" [{finding.confidence}]" if finding.confidence else ""
+            line.append(f" ({finding.source}){confidence}", style="dim")
+        parts.append(line)
+
+    parts += [Text(""), Text("Muscles that need the work", style="bold")]
+    if profile.implicated:
+        muscles = Table(show_header=True, box=None, padding=(0, 2))
+        muscles.add_column("Muscle group")
+        muscles.add_column("Side")
+        muscles.add_column("Severity")
+        if clinician:
+            muscles.add_column("Because of")
+        for item in profile.implicated:
+            sides = " and ".join(side.value for side in item.sides) or "both / not sided"
+            row: list[RenderableType] = [
+                item.muscle.label,
+                sides,
+                Text(item.severity.value, style=_SEVERITY_STYLE[item.severity]),
+            ]
+            if clinician:
+                row.append(", ".join(item.because))
+            muscles.add_row(*row)
+        parts.append(muscles)
+    else:
+        parts.append(Text("None stands out.", style="dim"))
+
+    irritability = profile.irritability
+    parts += [
+        Text(""),
+        Text.assemble(("How irritable: ", "bold"), irritability.level.value),
+        Text(_IRRITABILITY_MEANING[irritability.level]),
+    ]
+    parts += [Text(f"• {reason}") for reason in irritability.reasons]
+    if clinician:
+        parts.append(Text(irritability.source, style="dim"))
+    return Group(*parts)
+
+
+def scores_table(
+    scores: Mapping[str, Score], measures: QuestionnaireSet, *, clinician: bool = False
+) -> Table:
+    """Questionnaire scores with whether each is valid and what it is out of."""
+    table = Table(title="Questionnaires", expand=False)
+    table.add_column("Questionnaire", style="bold")
+    table.add_column("Score", justify="right")
+    table.add_column("Valid")
+    table.add_column("Answered", justify="right")
+    table.add_column("Notes")
+    for measure_id, result in scores.items():
+        measure = measures.measure(measure_id)
+        name = measure.short_name if clinician else f"{measure.plain_name} ({measure.short_name})"
+        notes: list[str] = []
+        if result.reason:
+            notes.append(result.reason)
+        if result.not_applicable:
+            notes.append(f"{len(result.not_applicable)} marked not applicable")
+        if result.in_healthy_range is not None and measure.healthy_above is not None:
+            side = "above" if result.in_healthy_range else "at or below"
+            notes.append(f"{side} the healthy threshold of {measure.healthy_above.value:g}")
+        table.add_row(
+            Text(name),
+            result.display(),
+            Text("yes", style="green") if result.valid else Text("no", style="bold red"),
+            str(result.answered),
+            Text("; ".join(notes)),
+        )
+    return table

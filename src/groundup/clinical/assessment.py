@@ -47,7 +47,9 @@ class StepDownFault(StrEnum):
 
 class Pain(Frozen):
     at_rest: int = Field(ge=0, le=10, description="pain at rest now, 0–10")
-    during_activity: int = Field(ge=0, le=10, description="pain during the activities that hurt, 0–10")
+    during_activity: int = Field(
+        ge=0, le=10, description="pain during the activities that hurt, 0–10"
+    )
     on_waking: int = Field(ge=0, le=10, description="pain on waking in the morning, 0–10")
     night_pain: bool = Field(default=False, description="pain wakes you at night")
     lingers_after_activity_hours: float = Field(
@@ -140,11 +142,13 @@ class Assessment(Frozen):
     age: int = Field(ge=16, le=100, description="age in years")
     sex: Sex = Sex.UNSPECIFIED
     affected_side: AffectedSide
-    symptom_duration_weeks: float = Field(ge=0, le=2600, description="how long symptoms have lasted")
+    symptom_duration_weeks: float = Field(
+        ge=0, le=2600, description="how long symptoms have lasted"
+    )
     pain: Pain
     psfs: tuple[PsfsActivity, ...] = Field(default=(), max_length=5)
     lefs: dict[str, int | None] | None = Field(
-        default=None, description="LEFS answers by item id (lefs_1 … lefs_20), 0–4"
+        default=None, description="LEFS answers by item id (see `groundup questionnaires`), 0–4"
     )
     faam_adl: dict[str, int | None] | None = Field(
         default=None, description="FAAM ADL answers by item id, 0–4, null for N/A"

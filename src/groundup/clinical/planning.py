@@ -180,9 +180,7 @@ def _choose_main(
         )
     order = {e.id: n for n, e in enumerate(candidates)}
     scored = [(e, *_score(e, profile)) for e in candidates]
-    targeted = sorted(
-        [s for s in scored if s[1] > 0], key=lambda s: (-s[1], order[s[0].id])
-    )
+    targeted = sorted([s for s in scored if s[1] > 0], key=lambda s: (-s[1], order[s[0].id]))
     chosen: list[tuple[Exercise, str]] = []
     taken: set[str] = set()
     # One exercise per ladder: the easiest rung the phase offers comes first in its list.
@@ -210,8 +208,11 @@ def _choose_main(
     for first, second in rules.phases.antagonist_pairs:
         for a, b in ((first, second), (second, first)):
             if a in taken and b not in taken and _usable(b, phase, preferences, rules):
-                take(rules.library[b], f"Paired with {rules.library[a].name.lower()} to keep "
-                     "the front and back of the lower leg in balance.")
+                take(
+                    rules.library[b],
+                    f"Paired with {rules.library[a].name.lower()} to keep "
+                    "the front and back of the lower leg in balance.",
+                )
     # Round the session out with the phase's staples, alternating distal and proximal.
     rest = [e for e in candidates if e.id not in taken]
     if definition.proximal:
@@ -239,8 +240,12 @@ def _interleave(a: list[Exercise], b: list[Exercise]) -> list[tuple[Exercise, ..
 
 
 def _choose_extra(
-    part: Part, ids: tuple[str, ...], profile: ImbalanceProfile, preferences: Preferences,
-    rules: Rules, phase: Phase,
+    part: Part,
+    ids: tuple[str, ...],
+    profile: ImbalanceProfile,
+    preferences: Preferences,
+    rules: Rules,
+    phase: Phase,
 ) -> list[tuple[Exercise, str]]:
     usable = [rules.library[i] for i in ids if i in rules.library]
     usable = [e for e in usable if e.needs_only(preferences.equipment)]
@@ -252,13 +257,19 @@ def _choose_extra(
             usable.sort(key=lambda e: 0 if {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles else 1)
             reason_tight = (
                 f"Calf and ankle mobility first: the {restricted.weaker_side.value if restricted and restricted.weaker_side else ''} "
-                f"knee-to-wall LSI is {restricted.lsi:g} %." if restricted and restricted.lsi is not None else ""
+                f"knee-to-wall LSI is {restricted.lsi:g} %."
+                if restricted and restricted.lsi is not None
+                else ""
             )
         else:
             reason_tight = ""
         return [
-            (e, reason_tight if tight and {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles
-             else "Keeps the ankle, foot and hip moving freely after the main work.")
+            (
+                e,
+                reason_tight
+                if tight and {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles
+                else "Keeps the ankle, foot and hip moving freely after the main work.",
+            )
             for e in usable[:limit]
         ]
     return [(e, "Warms up the joints before the main work.") for e in usable[:limit]]
@@ -326,14 +337,14 @@ def dose_for(
         "knob": knob,
     }
     if exercise.laterality is Laterality.BOTH_LEGS:
-        return (Dose(side=None, sets=sets, **common),), ""  # type: ignore[arg-type]
+        return (Dose(side=None, sets=sets, **common),), ""
     weaker, why = (
         _weaker_side_for(exercise, profile, rules)
         if extra_set_weaker and part == "main"
         else (None, "")
     )
     doses = tuple(
-        Dose(side=side, sets=min(10, sets + (1 if side is weaker else 0)), **common)  # type: ignore[arg-type]
+        Dose(side=side, sets=min(10, sets + (1 if side is weaker else 0)), **common)
         for side in Side
     )
     note = f" An extra set on the {weaker.value}: {why}." if weaker is not None else ""
@@ -363,7 +374,7 @@ def build_session(
     # Order: paired exercises side by side.
     ordered: list[tuple[Exercise, str]] = []
     placed: set[str] = set()
-    lookup = dict((e.id, (e, r)) for e, r in main)
+    lookup = {e.id: (e, r) for e, r in main}
     for exercise, reason in main:
         if exercise.id in placed:
             continue
@@ -440,9 +451,11 @@ def fit_time(
         for i, slot in enumerate(current):
             if any(d.sets > 1 for d in slot.doses) and total() > budget:
                 current[i] = slot.model_copy(
-                    update={"doses": tuple(
-                        d.model_copy(update={"sets": max(1, d.sets - 1)}) for d in slot.doses
-                    )}
+                    update={
+                        "doses": tuple(
+                            d.model_copy(update={"sets": max(1, d.sets - 1)}) for d in slot.doses
+                        )
+                    }
                 )
                 changed = trimmed_sets = True
         if not changed:
@@ -481,11 +494,19 @@ def _from_template(
             needs = ", ".join(e.value for e in rules.library[item.exercise_id].equipment)
             reasons.append(f"{rules.library[item.exercise_id].name} left out: needs {needs}.")
             continue
-        sets, amount = sets_amount if sets_amount and item.part == "main" else (item.sets, item.amount)
+        sets, amount = (
+            sets_amount if sets_amount and item.part == "main" else (item.sets, item.amount)
+        )
         doses, note = dose_for(
-            exercise, definition, profile, rules, part=item.part,
+            exercise,
+            definition,
+            profile,
+            rules,
+            part=item.part,
             extra_set_weaker=item.extra_set_weaker_side,
-            sets=sets, amount=amount, load_kg=item.load_kg,
+            sets=sets,
+            amount=amount,
+            load_kg=item.load_kg,
         )
         slots.append(
             Slot(
@@ -493,7 +514,9 @@ def _from_template(
                 part=item.part,
                 doses=doses,
                 pair_with=item.pair_with,
-                reason=(f"Part of {template.name}." + (f" {item.note}" if item.note else "") + note).strip(),
+                reason=(
+                    f"Part of {template.name}." + (f" {item.note}" if item.note else "") + note
+                ).strip(),
             )
         )
     if not any(s.part == "main" for s in slots):
@@ -505,16 +528,22 @@ def _from_template(
     ]
     extra_warm = (
         _choose_extra("warm_up", definition.warm_up, profile, preferences, rules, template.phase)
-        if template.include_warm_up else []
+        if template.include_warm_up
+        else []
     )
     extra_mobility = (
         _choose_extra("mobility", definition.mobility, profile, preferences, rules, template.phase)
-        if template.include_mobility else []
+        if template.include_mobility
+        else []
     )
-    for part, items in (("warm_up", extra_warm), ("mobility", extra_mobility)):
+    extras: tuple[tuple[Part, list[tuple[Exercise, str]]], ...] = (
+        ("warm_up", extra_warm),
+        ("mobility", extra_mobility),
+    )
+    for part, items in extras:
         for exercise, reason in items:
-            doses, _ = dose_for(exercise, definition, profile, rules, part=part)  # type: ignore[arg-type]
-            slot = Slot(exercise_id=exercise.id, part=part, doses=doses, reason=reason)  # type: ignore[arg-type]
+            doses, _ = dose_for(exercise, definition, profile, rules, part=part)
+            slot = Slot(exercise_id=exercise.id, part=part, doses=doses, reason=reason)
             if part == "warm_up":
                 slots.insert(0, slot)
             else:

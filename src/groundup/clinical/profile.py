@@ -228,6 +228,7 @@ class IrritabilityResult(Frozen):
 class ImbalanceProfile(Frozen):
     tested_on: dt.date | None = None
     step_down_observed: bool = False
+    pain_on_waking: int = Field(default=0, ge=0, le=10)
     comparisons: tuple[SideComparison, ...]
     findings: tuple[Finding, ...]
     implicated: tuple[ImplicatedMuscle, ...]
@@ -511,7 +512,9 @@ def _observation_findings(assessment: Assessment, rules: AssessmentRules) -> lis
     ):
         if posture is not None and posture in rules.foot_posture:
             rule = rules.foot_posture[posture]
-            findings.append(_observed(f"foot_posture.{posture.value}.{side.value}", "posture", side, rule))
+            findings.append(
+                _observed(f"foot_posture.{posture.value}.{side.value}", "posture", side, rule)
+            )
     if observations.gait_asymmetry:
         findings.append(_observed("gait_asymmetry", "gait", None, rules.gait_asymmetry))
     return findings
@@ -616,6 +619,7 @@ def build_profile(assessment: Assessment, rules: AssessmentRules) -> ImbalancePr
     return ImbalanceProfile(
         tested_on=assessment.date,
         step_down_observed=assessment.observations.step_down is not None,
+        pain_on_waking=assessment.pain.on_waking,
         comparisons=tuple(comparisons),
         findings=tuple(findings),
         implicated=_implicated(findings),

@@ -85,6 +85,7 @@ class EngineState(Frozen):
     evaluated_through: tuple[dt.date, int, str] | None = None
     last_progression: dt.date | None = None
     last_stall_prompt: dt.date | None = None
+    last_retest_prompt: dt.date | None = None
     regressions: tuple[dt.date, ...] = ()
     flare: FlareState | None = None
     referred: bool = False
@@ -147,7 +148,9 @@ def slot_seconds(exercise: Exercise, slot: Slot) -> float:
     """Time one slot takes: work and rest for every set on every side, plus changeover."""
     total = float(CHANGEOVER_SECONDS)
     for dose in slot.doses:
-        total += dose.sets * work_seconds(exercise, dose) + max(0, dose.sets - 1) * dose.rest_seconds
+        total += (
+            dose.sets * work_seconds(exercise, dose) + max(0, dose.sets - 1) * dose.rest_seconds
+        )
     return total
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen
+from groundup.clinical.outcomes import QuestionnaireSet
 from groundup.clinical.profile import AssessmentRules, Confidence
 from groundup.clinical.program import Part
 from groundup.clinical.vocabulary import Irritability, Phase
@@ -153,7 +154,9 @@ class ProgressionRules(Frozen):
         if any(not 0 < f < 1 for f in self.flare_return_fractions):
             raise ValueError("flare_return_fractions must each lie between 0 and 1")
         missing = [
-            name for name in type(self).model_fields if name != "sources" and name not in self.sources
+            name
+            for name in type(self).model_fields
+            if name != "sources" and name not in self.sources
         ]
         if missing:
             raise ValueError(f"no source given for: {', '.join(missing)}")
@@ -212,3 +215,4 @@ class Rules:
     phases: Phases
     progression: ProgressionRules
     templates: Templates
+    questionnaires: QuestionnaireSet

@@ -113,4 +113,5 @@ def load_rules() -> Rules:
         phases=load_model(Phases, "phases.yaml"),
         progression=load_model(ProgressionRules, "progression.yaml"),
         templates=load_model(Templates, "templates.yaml"),
+        questionnaires=load_questionnaires(),
     )

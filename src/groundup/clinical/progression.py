@@ -1,0 +1,1872 @@
+"""The progression engine: from every logged session and check-in to the next dose.
+
+Rules, not a black box. `advance(program, history, rules, today)` walks the events that
+came after the program's last evaluation and returns the new program with the decisions
+that made it; `decide(...)` returns only the decisions. Every `Decision` names its rule,
+the numbers it used, the change it made, one plain sentence for the person and one precise
+sentence for the clinician.
+
+Safety invariants (property-tested):
+- no progression when this session's pain is above the acceptable zone, or the morning
+  after the last session was worse, or morning pain is rising week on week;
+- no load step above the configured cap;
+- no phase advance with its gate unmet;
+- the weaker side never ends up with less volume than the stronger side;
+- the same inputs always give the same decisions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from statistics import mean
+from typing import Literal
+
+from pydantic import Field
+
+from groundup.clinical.exercises import Exercise, Frozen
+from groundup.clinical.intake import outcome_scores
+from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
+from groundup.clinical.planning import build_session, dose_for, template_block
+from groundup.clinical.profile import ImbalanceProfile, build_profile
+from groundup.clinical.program import (
+    Dose,
+    FlareState,
+    Program,
+    Slot,
+    dose_key,
+    work_seconds,
+)
+from groundup.clinical.rules import GateCriterion, Rules
+from groundup.clinical.vocabulary import DoseType, Phase, Side
+
+Number = float | int | str
+HistoryEvent = SessionLog | CheckIn | Retest | Override
+EventKey = tuple[dt.date, int, str]
+
+DecisionKind = Literal[
+    "progress", "hold", "regress", "flare", "cap", "phase", "prompt", "refer", "info", "override"
+]
+
+
+class Change(Frozen):
+    """One field of the program changed by a decision."""
+
+    exercise_id: str | None = None
+    side: Side | None = None
+    field: str
+    before: Number | None = None
+    after: Number | None = None
+
+
+class Decision(Frozen):
+    rule: str
+    kind: DecisionKind
+    date: dt.date
+    exercise_id: str | None = None
+    side: Side | None = None
+    numbers: dict[str, Number] = Field(default_factory=dict)
+    changes: tuple[Change, ...] = ()
+    person_text: str
+    clinician_text: str
+    source: str = ""
+
+
+class Advance(Frozen):
+    program: Program
+    decisions: tuple[Decision, ...]
+
+
+def _key(event: HistoryEvent) -> EventKey:
+    date, order = event_key(event)
+    ident = event.id if isinstance(event, SessionLog) else ""
+    return (date, order, ident)
+
+
+def sorted_history(history: Iterable[HistoryEvent]) -> list[HistoryEvent]:
+    return sorted(history, key=_key)
+
+
+def decide(
+    program: Program, history: Sequence[HistoryEvent], rules: Rules, today: dt.date
+) -> list[Decision]:
+    """The decisions the events since the last evaluation lead to (up to `today`)."""
+    return list(advance(program, history, rules, today).decisions)
+
+
+def advance(
+    program: Program, history: Sequence[HistoryEvent], rules: Rules, today: dt.date
+) -> Advance:
+    """Evaluate every event after the program's last evaluation, in order, up to today."""
+    events = sorted_history(e for e in history if e.date <= today)
+    done = program.state.evaluated_through
+    decisions: list[Decision] = []
+    seen: list[HistoryEvent] = []
+    for event in events:
+        seen.append(event)
+        key = _key(event)
+        if done is not None and key <= done:
+            continue
+        if isinstance(event, Retest):
+            # The retest's profile and questionnaire scores replace the old ones.
+            latest = dict(program.outcome_latest)
+            latest.update(outcome_scores(event.assessment, rules.questionnaires))
+            made = _on_event(program, event, seen, rules)
+            program = program.model_copy(
+                update={"profile": retest_profile(event, rules), "outcome_latest": latest}
+            )
+        else:
+            made = _on_event(program, event, seen, rules)
+        for decision in made:
+            program = apply(program, decision, rules)
+        program = program.model_copy(
+            update={"state": program.state.model_copy(update={"evaluated_through": key})}
+        )
+        decisions.extend(made)
+    return Advance(program=program, decisions=tuple(decisions))
+
+
+# ----- applying decisions --------------------------------------------------------------
+
+
+def apply(program: Program, decision: Decision, rules: Rules) -> Program:
+    """The program after one decision: a new version when anything changed."""
+    if not decision.changes:
+        return program
+    slots = list(program.slots)
+    state = program.state
+    updates: dict[str, object] = {}
+    for change in decision.changes:
+        if change.field == "phase":
+            assert isinstance(change.after, str)
+            phase = Phase(change.after)
+            keep = {dose_key(s.exercise_id, d.side): d for s in slots for d in s.doses}
+            new_slots, reasons = build_session(
+                phase, program.profile, program.preferences, rules, keep=keep
+            )
+            slots = list(new_slots)
+            updates["phase"] = phase
+            updates["phase_started"] = decision.date
+            updates["reasons"] = reasons
+            if program.preferences.training_days is None:
+                from groundup.clinical.planning import DEFAULT_DAYS
+
+                updates["training_days"] = DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
+        elif change.field == "exercise":
+            slots = _swap(slots, change, decision, program, rules)
+        elif change.field in ("sets", "amount", "load_kg", "knob", "tempo_lowering", "pinned"):
+            slots = _patch_dose(slots, change)
+        elif change.field == "flare":
+            state = state.model_copy(update={"flare": _flare_from(change, decision)})
+        elif change.field == "referred":
+            state = state.model_copy(
+                update={
+                    "referred": bool(change.after),
+                    "referral_reason": decision.clinician_text if change.after else None,
+                }
+            )
+        elif change.field == "rules_off":
+            state = state.model_copy(
+                update={"rules_off": tuple(str(change.after).split(",")) if change.after else ()}
+            )
+        elif change.field == "last_progression":
+            state = state.model_copy(update={"last_progression": decision.date})
+        elif change.field == "last_stall_prompt":
+            state = state.model_copy(update={"last_stall_prompt": decision.date})
+        elif change.field == "regression_count":
+            state = state.model_copy(update={"regressions": (*state.regressions, decision.date)})
+        elif change.field == "profile":
+            pass  # `advance` sets the retest's profile; the change marks the new version
+        elif change.field == "last_retest_prompt":
+            state = state.model_copy(update={"last_retest_prompt": decision.date})
+        else:  # pragma: no cover - a rule produced a field nobody applies
+            raise ValueError(f"unknown change field {change.field}")
+    pinned = tuple(dose_key(s.exercise_id, d.side) for s in slots for d in s.doses if d.pinned)
+    state = state.model_copy(update={"pinned": pinned})
+    return program.model_copy(
+        update={"slots": tuple(slots), "state": state, "version": program.version + 1, **updates}
+    )
+
+
+def _patch_dose(slots: list[Slot], change: Change) -> list[Slot]:
+    out = []
+    for slot in slots:
+        if slot.exercise_id != change.exercise_id:
+            out.append(slot)
+            continue
+        doses = []
+        for dose in slot.doses:
+            if dose.side != change.side:
+                doses.append(dose)
+                continue
+            if change.field == "tempo_lowering":
+                assert dose.tempo is not None and isinstance(change.after, int | float)
+                tempo = dose.tempo.model_copy(update={"lowering": float(change.after)})
+                doses.append(dose.model_copy(update={"tempo": tempo}))
+            else:
+                value = change.after
+                update: dict[str, object] = {change.field: value}
+                if change.field == "amount" and isinstance(value, int | float):
+                    update["range_low"] = min(dose.range_low, float(value))
+                    update["range_high"] = max(dose.range_high, float(value))
+                doses.append(dose.model_copy(update=update))
+        out.append(slot.model_copy(update={"doses": tuple(doses)}))
+    return out
+
+
+def _swap(
+    slots: list[Slot], change: Change, decision: Decision, program: Program, rules: Rules
+) -> list[Slot]:
+    assert isinstance(change.before, str) and isinstance(change.after, str)
+    new = rules.library[change.after]
+    definition = rules.phases[program.phase]
+    doses, note = dose_for(new, definition, program.profile, rules)
+    low = tuple(d.model_copy(update={"amount": d.range_low}) for d in doses)
+    out = []
+    for slot in slots:
+        if slot.exercise_id == change.before:
+            out.append(
+                slot.model_copy(
+                    update={
+                        "exercise_id": new.id,
+                        "doses": low,
+                        "reason": f"{decision.person_text}{note}",
+                    }
+                )
+            )
+        elif slot.pair_with == change.before:
+            out.append(slot.model_copy(update={"pair_with": new.id}))
+        else:
+            out.append(slot)
+    return out
+
+
+def _flare_from(change: Change, decision: Decision) -> FlareState | None:
+    if change.after is None or change.after == "":
+        return None
+    stage, sessions, fraction = str(change.after).split("/")
+    return FlareState(
+        started=dt.date.fromisoformat(str(decision.numbers.get("flare_started", decision.date))),
+        stage=int(stage),
+        sessions_left_in_stage=int(sessions),
+        volume_fraction=float(fraction),
+    )
+
+
+def _flare_code(stage: int, sessions: int, fraction: float) -> str:
+    return f"{stage}/{sessions}/{fraction:g}"
+
+
+# ----- the event handlers --------------------------------------------------------------
+
+
+def _on_event(
+    program: Program, event: HistoryEvent, seen: list[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    if isinstance(event, Override):
+        return _on_override(program, event, rules)
+    if isinstance(event, Retest):
+        return _on_retest(program, event, rules)
+    if program.state.referred:
+        return []
+    if isinstance(event, CheckIn):
+        return _on_checkin(program, event, seen, rules)
+    return _on_session(program, event, seen, rules)
+
+
+def _off(program: Program, rule: str) -> bool:
+    return rule in program.state.rules_off
+
+
+# -- overrides --
+
+
+def _on_override(program: Program, event: Override, rules: Rules) -> list[Decision]:
+    who = f"{event.by}: {event.reason}"
+    if event.action in ("pin_dose", "unpin_dose"):
+        slot = program.slot(event.exercise_id or "")
+        if slot is None:
+            return [
+                _info(
+                    event.date,
+                    "override.ignored",
+                    f"No {event.exercise_id} in the program to pin.",
+                    f"Override ignored: {event.exercise_id} is not in the current program ({who}).",
+                )
+            ]
+        changes: list[Change] = []
+        for dose in slot.doses:
+            if event.side is not None and dose.side != event.side:
+                continue
+            pin = event.action == "pin_dose"
+            for name in ("sets", "amount", "load_kg", "knob"):
+                value = getattr(event, name)
+                if pin and value is not None and getattr(dose, name) != value:
+                    changes.append(
+                        Change(
+                            exercise_id=slot.exercise_id,
+                            side=dose.side,
+                            field=name,
+                            before=getattr(dose, name),
+                            after=value,
+                        )
+                    )
+            changes.append(
+                Change(
+                    exercise_id=slot.exercise_id,
+                    side=dose.side,
+                    field="pinned",
+                    before=dose.pinned,
+                    after=pin,
+                )
+            )
+        name = rules.library[slot.exercise_id].name
+        verb = "pinned" if event.action == "pin_dose" else "unpinned"
+        return [
+            Decision(
+                rule=f"override.{event.action}",
+                kind="override",
+                date=event.date,
+                exercise_id=slot.exercise_id,
+                side=event.side,
+                changes=tuple(changes),
+                person_text=f"Your clinician {verb} the dose of {name.lower()}: it {'stays as set' if verb == 'pinned' else 'can change again'}.",
+                clinician_text=f"{name} dose {verb} by {who}.",
+            )
+        ]
+    if event.action in ("rule_off", "rule_on"):
+        rule = event.rule or ""
+        if rule not in rules.progression.switchable_rules:
+            return [
+                _info(
+                    event.date,
+                    "override.refused",
+                    "A request to switch a safety rule off was refused.",
+                    f"Rule {rule!r} cannot be switched off (switchable: {', '.join(rules.progression.switchable_rules)}); requested by {who}.",
+                )
+            ]
+        off = set(program.state.rules_off)
+        off.discard(rule) if event.action == "rule_on" else off.add(rule)
+        after = ",".join(sorted(off))
+        return [
+            Decision(
+                rule=f"override.{event.action}",
+                kind="override",
+                date=event.date,
+                numbers={"rule": rule},
+                changes=(
+                    Change(
+                        field="rules_off", before=",".join(program.state.rules_off), after=after
+                    ),
+                ),
+                person_text=f"Your clinician switched {'off' if event.action == 'rule_off' else 'on'} an automatic adjustment ({rule}).",
+                clinician_text=f"Rule {rule} switched {'off' if event.action == 'rule_off' else 'on'} by {who}.",
+            )
+        ]
+    if event.action == "force_phase":
+        assert event.phase is not None
+        return [
+            Decision(
+                rule="override.force_phase",
+                kind="override",
+                date=event.date,
+                changes=(
+                    Change(field="phase", before=program.phase.value, after=event.phase.value),
+                ),
+                person_text=f"Your clinician moved you to phase {event.phase.number}: {event.phase.label.lower()}.",
+                clinician_text=f"Phase forced from {program.phase.label} to {event.phase.label} by {who}.",
+            )
+        ]
+    # resume after a referral
+    changes_resume = [Change(field="referred", before=program.state.referred, after=False)]
+    if program.state.flare is not None:
+        changes_resume.append(Change(field="flare", before="active", after=""))
+    return [
+        Decision(
+            rule="override.resume",
+            kind="override",
+            date=event.date,
+            changes=tuple(changes_resume),
+            person_text="Your clinician has cleared you to carry on with the program.",
+            clinician_text=f"Program resumed after referral by {who}.",
+        )
+    ]
+
+
+def _info(date: dt.date, rule: str, person: str, clinician: str) -> Decision:
+    return Decision(rule=rule, kind="info", date=date, person_text=person, clinician_text=clinician)
+
+
+# -- retests --
+
+
+def retest_profile(event: Retest, rules: Rules) -> ImbalanceProfile:
+    return build_profile(event.assessment.model_copy(update={"date": event.date}), rules.assessment)
+
+
+def _on_retest(program: Program, event: Retest, rules: Rules) -> list[Decision]:
+    profile = retest_profile(event, rules)
+    numbers: dict[str, Number] = {}
+    parts: list[str] = []
+    for comparison in profile.comparisons:
+        before = program.profile.comparison(comparison.test)
+        if comparison.lsi is not None:
+            numbers[f"{comparison.test}_lsi"] = comparison.lsi
+            was = f"{before.lsi:g} % → " if before and before.lsi is not None else ""
+            parts.append(
+                f"{rules.assessment.tests[comparison.test].short} LSI {was}{comparison.lsi:g} %"
+            )
+    decision = Decision(
+        rule="retest.recorded",
+        kind="info",
+        date=event.date,
+        numbers=numbers,
+        person_text="Your retest is in: "
+        + ("; ".join(parts) if parts else "no side-by-side tests this time")
+        + ".",
+        clinician_text="Retest recorded: "
+        + ("; ".join(parts) if parts else "no per-side tests")
+        + ".",
+    )
+    return [
+        decision.model_copy(
+            update={"changes": (Change(field="profile", after=event.date.isoformat()),)}
+        )
+    ]
+
+
+# -- check-ins --
+
+
+def _sessions(seen: Sequence[HistoryEvent]) -> list[SessionLog]:
+    return [e for e in seen if isinstance(e, SessionLog) and not e.skipped]
+
+
+def _checkins(seen: Sequence[HistoryEvent]) -> list[CheckIn]:
+    return [e for e in seen if isinstance(e, CheckIn)]
+
+
+def _morning_baseline(program: Program, seen: Sequence[HistoryEvent], before: dt.date) -> float:
+    """Morning pain before a given day: the last check-in before it, else the assessment's."""
+    earlier = [c for c in _checkins(seen) if c.date < before]
+    if earlier:
+        return float(earlier[-1].pain_on_waking)
+    return float(_assessment_waking(program))
+
+
+def _assessment_waking(program: Program) -> int:
+    return program.profile.pain_on_waking
+
+
+def _on_checkin(
+    program: Program, event: CheckIn, seen: list[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    p = rules.progression
+    if event.new_red_flags:
+        flags = "; ".join(event.new_red_flags)
+        return [
+            Decision(
+                rule="refer.red_flag",
+                kind="refer",
+                date=event.date,
+                numbers={"red_flags": flags},
+                changes=(Change(field="referred", before=False, after=True),),
+                person_text=f"You reported a warning sign ({flags}). Stop the program and see a doctor before you carry on.",
+                clinician_text=f"New red flag at check-in: {flags}. Progression stopped; referral advised.",
+                source="clinical-reference §6",
+            )
+        ]
+    sessions = _sessions(seen)
+    last = sessions[-1] if sessions else None
+    decisions: list[Decision] = []
+    # The morning after a session: did pain settle?
+    if (
+        last is not None
+        and last.date < event.date
+        and not _checkin_between(seen, last.date, event.date, event)
+    ):
+        baseline = _morning_baseline(program, seen, last.date + dt.timedelta(days=0))
+        rise = event.pain_on_waking - baseline
+        numbers: dict[str, Number] = {
+            "pain_on_waking": event.pain_on_waking,
+            "baseline": baseline,
+            "rise": rise,
+        }
+        if rise >= p.flare_morning_rise and not _off(program, "flare.start"):
+            decisions.extend(
+                _start_flare(
+                    program,
+                    event.date,
+                    rules,
+                    numbers,
+                    f"morning pain rose {rise:g} points after the last session",
+                )
+            )
+        elif rise >= p.morning_worse_by:
+            decisions.extend(
+                _regress_session(
+                    program,
+                    last,
+                    event.date,
+                    rules,
+                    "regress.morning_worse",
+                    numbers,
+                    f"Your pain this morning ({event.pain_on_waking}/10) is worse than before your last session ({baseline:g}/10), so the exercises from that session step back a little.",
+                    f"Morning pain {event.pain_on_waking}/10 vs {baseline:g}/10 before the session of {last.date} (rise {rise:g} ≥ {p.morning_worse_by}): regress that session's work.",
+                    p.sources["morning_worse_by"].source,
+                )
+            )
+    decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+    return decisions
+
+
+def _checkin_between(
+    seen: Sequence[HistoryEvent], after: dt.date, before: dt.date, this: CheckIn
+) -> bool:
+    return any(c is not this and after < c.date < before for c in _checkins(seen))
+
+
+def _weekly_morning(seen: Sequence[HistoryEvent], day: dt.date) -> tuple[float, float] | None:
+    """Mean morning pain (with stiffness) over the last 7 days and the 7 before, if both exist."""
+    recent = [
+        max(c.pain_on_waking, c.stiffness_on_waking)
+        for c in _checkins(seen)
+        if day - dt.timedelta(days=7) < c.date <= day
+    ]
+    earlier = [
+        max(c.pain_on_waking, c.stiffness_on_waking)
+        for c in _checkins(seen)
+        if day - dt.timedelta(days=14) < c.date <= day - dt.timedelta(days=7)
+    ]
+    if not recent or not earlier:
+        return None
+    return round(mean(earlier), 2), round(mean(recent), 2)
+
+
+def _morning_rising(
+    seen: Sequence[HistoryEvent], day: dt.date, rules: Rules
+) -> tuple[float, float] | None:
+    weeks = _weekly_morning(seen, day)
+    if weeks is not None and weeks[1] - weeks[0] >= rules.progression.weekly_morning_rise_by:
+        return weeks
+    return None
+
+
+def _referral_check(
+    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules, now: list[Decision]
+) -> list[Decision]:
+    p = rules.progression
+    window = day - dt.timedelta(days=p.referral_window_days)
+    regressions = [d for d in program.state.regressions if d > window]
+    regressions += [
+        d.date for d in now if d.kind in ("regress", "flare") and d.rule != "flare.stage"
+    ]
+    if len(regressions) < p.referral_min_regressions:
+        return []
+    half = day - dt.timedelta(days=p.referral_window_days // 2)
+
+    def pains(lo: dt.date, hi: dt.date) -> list[float]:
+        out = [float(s.max_pain) for s in _sessions(seen) if lo < s.date <= hi]
+        out += [float(c.pain_on_waking) for c in _checkins(seen) if lo < c.date <= hi]
+        return out
+
+    first, second = pains(window, half), pains(half, day)
+    if not first or not second or mean(second) < mean(first):
+        return []
+    numbers: dict[str, Number] = {
+        "regressions": len(regressions),
+        "pain_first_week": round(mean(first), 1),
+        "pain_second_week": round(mean(second), 1),
+    }
+    return [
+        Decision(
+            rule="refer.worsening",
+            kind="refer",
+            date=day,
+            numbers=numbers,
+            changes=(Change(field="referred", before=False, after=True),),
+            person_text=(
+                f"Your pain has not eased over the last two weeks even though the program stepped back {len(regressions)} times. "
+                "Please see a doctor or physiotherapist before carrying on; the program is paused until then."
+            ),
+            clinician_text=(
+                f"Worsening despite {len(regressions)} regressions in {p.referral_window_days} days: mean pain {numbers['pain_first_week']} → "
+                f"{numbers['pain_second_week']}. Progression stopped; referral advised."
+            ),
+            source=p.sources["referral_window_days"].source,
+        )
+    ]
+
+
+# -- sessions --
+
+
+def _main_logs(program: Program, session: SessionLog) -> list[tuple[Slot, Dose, ExerciseLog]]:
+    out = []
+    for log in session.exercises:
+        slot = program.slot(log.exercise_id)
+        if slot is None or slot.part != "main":
+            continue
+        dose = slot.dose(log.side)
+        if dose is None:
+            continue
+        out.append((slot, dose, log))
+    return out
+
+
+def _on_session(
+    program: Program, event: SessionLog, seen: list[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    if event.skipped:
+        return _stall_check(program, event.date, seen, rules)
+    p = rules.progression
+    decisions: list[Decision] = []
+    flare = program.state.flare
+    # 1. Flare-up: a pain spike, or unacceptable pain on two sessions running.
+    spike = event.max_pain >= p.flare_pain
+    previous = _sessions(seen)[:-1]
+    twice = (
+        event.max_pain > p.pain_acceptable_max
+        and bool(previous)
+        and previous[-1].max_pain > p.pain_acceptable_max
+    )
+    if (spike or twice) and not _off(program, "flare.start"):
+        why = (
+            f"pain reached {event.max_pain}/10"
+            if spike
+            else f"pain was above {p.pain_acceptable_max}/10 two sessions running"
+        )
+        decisions.extend(
+            _start_flare(program, event.date, rules, {"max_pain": event.max_pain}, why)
+        )
+        decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+        return decisions
+    if flare is not None:
+        decisions.extend(_flare_stage(program, event, rules))
+        decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+        return decisions
+    # 2. Per exercise and side: regress, hold or progress.
+    morning_worse = _morning_after_previous_worse(program, seen, event, rules)
+    rising = _morning_rising(seen, event.date, rules)
+    candidates: list[tuple[Slot, Dose, Exercise]] = []
+    for slot, dose, log in _main_logs(program, event):
+        exercise = rules.library[slot.exercise_id]
+        pain = log.max_pain
+        exercise.name.lower()
+        side_text = f" ({dose.side.value})" if dose.side else ""
+        if pain > p.pain_acceptable_max:
+            decisions.append(
+                _regress_dose(
+                    program,
+                    slot,
+                    dose,
+                    exercise,
+                    event.date,
+                    rules,
+                    "regress.pain",
+                    {"pain": pain, "acceptable_max": p.pain_acceptable_max},
+                    f"{exercise.name}{side_text} hurt {pain}/10, above the 5/10 limit, so it steps back a notch with fewer reps.",
+                    f"{exercise.name}{side_text}: pain {pain}/10 > {p.pain_acceptable_max}/10 (unacceptable zone): one rung back, volume −{p.regress_volume_fraction:.0%}.",
+                    p.sources["pain_acceptable_max"].source,
+                )
+            )
+            continue
+        if pain > p.pain_safe_max:
+            decisions.append(
+                Decision(
+                    rule="hold.pain_acceptable",
+                    kind="hold",
+                    date=event.date,
+                    exercise_id=slot.exercise_id,
+                    side=dose.side,
+                    numbers={
+                        "pain": pain,
+                        "safe_max": p.pain_safe_max,
+                        "acceptable_max": p.pain_acceptable_max,
+                    },
+                    person_text=f"{exercise.name}{side_text} hurt {pain}/10: acceptable, but not yet comfortable, so it stays as it is.",
+                    clinician_text=f"{exercise.name}{side_text}: pain {pain}/10 in the acceptable zone ({p.pain_safe_max + 1}–{p.pain_acceptable_max}): hold.",
+                    source=p.sources["pain_safe_max"].source,
+                )
+            )
+            continue
+        faults = [s.form for s in log.sets if not s.clean]
+        if faults:
+            fault = exercise_fault(exercise, faults[0])
+            decisions.append(
+                Decision(
+                    rule="hold.form",
+                    kind="hold",
+                    date=event.date,
+                    exercise_id=slot.exercise_id,
+                    side=dose.side,
+                    numbers={"sets_with_fault": len(faults), "sets": len(log.sets)},
+                    person_text=f"{exercise.name}{side_text}: {fault} The dose stays the same until the form is clean.",
+                    clinician_text=f"{exercise.name}{side_text}: form fault on {len(faults)}/{len(log.sets)} sets ({faults[0]}): hold.",
+                    source="seeds/001: progress only while mechanics stay clean",
+                )
+            )
+            continue
+        if dose.pinned:
+            continue
+        if morning_worse is not None or rising is not None:
+            continue
+        ready, why = _ready(program, seen, slot, dose, exercise, rules)
+        if ready:
+            candidates.append((slot, dose, exercise))
+        elif why:
+            decisions.append(
+                Decision(
+                    rule="hold.effort",
+                    kind="hold",
+                    date=event.date,
+                    exercise_id=slot.exercise_id,
+                    side=dose.side,
+                    numbers={},
+                    person_text=f"{exercise.name}{side_text}: {why}",
+                    clinician_text=f"{exercise.name}{side_text}: {why}",
+                    source=p.sources["spare_effort_rpe_max"].source,
+                )
+            )
+    if morning_worse is not None and not any(d.kind == "regress" for d in decisions):
+        decisions.append(
+            Decision(
+                rule="hold.morning_worse",
+                kind="hold",
+                date=event.date,
+                numbers=morning_worse,
+                person_text="Your pain the morning after the last session had not settled, so nothing moves up today.",
+                clinician_text=f"No progression: morning pain {morning_worse['pain_on_waking']}/10 after the previous session vs {morning_worse['baseline']}/10 before it.",
+                source=p.sources["morning_worse_by"].source,
+            )
+        )
+    if rising is not None:
+        decisions.append(
+            Decision(
+                rule="hold.morning_rising",
+                kind="hold",
+                date=event.date,
+                numbers={"previous_week": rising[0], "this_week": rising[1]},
+                person_text=f"Your morning pain or stiffness has crept up this week ({rising[0]:g} → {rising[1]:g} on average), so nothing moves up until it settles.",
+                clinician_text=f"Weekly mean morning pain/stiffness {rising[0]:g} → {rising[1]:g} (rise ≥ {p.weekly_morning_rise_by:g}): progression on hold.",
+                source=p.sources["weekly_morning_rise_by"].source,
+            )
+        )
+    # 3. Progressions, within the volume caps and keeping the weaker side ahead.
+    decisions.extend(_progress_all(program, candidates, event, seen, rules))
+    # 4. Template blocks, phase gate, retest prompts, stalls, referral.
+    decisions.extend(_template_block(program, event.date, rules))
+    if not any(d.kind == "regress" for d in decisions):
+        decisions.extend(_gate(program, event.date, seen, rules, decisions))
+    decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
+    decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+    return decisions
+
+
+def exercise_fault(exercise: Exercise, fault_id: str) -> str:
+    for fault in exercise.faults:
+        if fault.id == fault_id:
+            return f"{fault.text} {fault.fix}"
+    return f"form fault noted ({fault_id.replace('_', ' ')})."
+
+
+def _morning_after_previous_worse(
+    program: Program, seen: Sequence[HistoryEvent], event: SessionLog, rules: Rules
+) -> dict[str, Number] | None:
+    """Was the morning after the previous session worse than the morning before it?"""
+    sessions = _sessions(seen)
+    earlier = [s for s in sessions if s.date < event.date]
+    if not earlier:
+        return None
+    previous = earlier[-1]
+    after = [c for c in _checkins(seen) if previous.date < c.date <= event.date]
+    if not after:
+        return None
+    morning = after[0].pain_on_waking
+    baseline = _before_session_morning(program, seen, previous)
+    if morning - baseline >= rules.progression.morning_worse_by:
+        return {"pain_on_waking": morning, "baseline": baseline}
+    return None
+
+
+def _before_session_morning(
+    program: Program, seen: Sequence[HistoryEvent], session: SessionLog
+) -> float:
+    earlier = [c for c in _checkins(seen) if c.date <= session.date]
+    if earlier:
+        return float(earlier[-1].pain_on_waking)
+    return float(_assessment_waking(program))
+
+
+def _ready(
+    program: Program,
+    seen: Sequence[HistoryEvent],
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    rules: Rules,
+) -> tuple[bool, str]:
+    """Clean form, safe pain, spare effort and the full dose on N consecutive sessions."""
+    p = rules.progression
+    logs: list[ExerciseLog] = []
+    for session in reversed(_sessions(seen)):
+        if session.date < program.phase_started and logs:
+            break
+        match = [
+            e
+            for e in session.exercises
+            if e.exercise_id == slot.exercise_id and e.side == dose.side
+        ]
+        if not match:
+            break
+        logs.append(match[0])
+        if len(logs) == p.consecutive_sessions:
+            break
+    if len(logs) < p.consecutive_sessions:
+        return False, ""
+    for log in logs:
+        if log.max_pain > p.pain_safe_max or any(not s.clean for s in log.sets):
+            return False, ""
+        efforts = [s.effort for s in log.sets]
+        if any(e is None for e in efforts):
+            return (
+                False,
+                "log how hard the sets felt (effort 1–10) so the program knows when to move you on.",
+            )
+        if max(e for e in efforts if e is not None) > p.spare_effort_rpe_max:
+            return False, "the sets were hard work, so the dose stays until they feel easier."
+        if len(log.sets) < dose.sets or min(s.amount for s in log.sets) < dose.amount:
+            # The latest session fell short: say so. An older session at the previous dose
+            # simply means the new dose needs one more session.
+            latest = log is logs[0]
+            return False, "not every set reached the full dose, so it stays the same." if latest else ""
+    return True, ""
+
+
+def _session_work(program: Program, rules: Rules, slots: Iterable[Slot] | None = None) -> float:
+    total = 0.0
+    for slot in slots if slots is not None else program.slots:
+        if slot.part != "main":
+            continue
+        exercise = rules.library[slot.exercise_id]
+        total += sum(d.sets * work_seconds(exercise, d) for d in slot.doses)
+    return total
+
+
+def _logged_work(session: SessionLog, program: Program, rules: Rules) -> float:
+    total = 0.0
+    for log in session.exercises:
+        exercise = rules.library.get(log.exercise_id)
+        if exercise is None:
+            continue
+        slot = program.slot(log.exercise_id)
+        dose = slot.dose(log.side) if slot else None
+        for s in log.sets:
+            if dose is not None:
+                total += work_seconds(
+                    exercise, dose.model_copy(update={"amount": max(s.amount, 0.001)})
+                )
+    return total
+
+
+def _progress_all(
+    program: Program,
+    candidates: list[tuple[Slot, Dose, Exercise]],
+    event: SessionLog,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+) -> list[Decision]:
+    p = rules.progression
+    decisions: list[Decision] = []
+    window = [
+        s
+        for s in _sessions(seen)
+        if event.date - dt.timedelta(days=p.session_spike_window_days) < s.date <= event.date
+    ]
+    longest = max((_logged_work(s, program, rules) for s in window), default=0.0)
+    last_week = [
+        s for s in _sessions(seen) if event.date - dt.timedelta(days=7) < s.date <= event.date
+    ]
+    week_logged = sum(_logged_work(s, program, rules) for s in last_week)
+    planned = _session_work(program, rules)
+    working = program
+    swaps: set[str] = set()
+    for slot, dose, exercise in candidates:
+        if slot.exercise_id in swaps:
+            continue
+        step = _next_step(working, slot, dose, exercise, rules, event.date)
+        if step is None:
+            continue
+        trial = apply(working, step, rules)
+        new_planned = _session_work(trial, rules)
+        if (
+            longest > 0
+            and new_planned > longest * (1 + p.session_spike_cap)
+            and new_planned > planned
+        ) and not _off(program, "cap.session_spike"):
+            decisions.append(
+                _cap(
+                    event.date,
+                    step,
+                    "cap.session_spike",
+                    new_planned,
+                    longest,
+                    p.session_spike_cap,
+                    p.sources["session_spike_cap"].source,
+                    "the session would grow more than 10 % beyond your longest recent session",
+                )
+            )
+            continue
+        weekly_new = new_planned * working.sessions_per_week
+        if (
+            week_logged > 0
+            and len(last_week) >= working.sessions_per_week
+            and weekly_new > week_logged * (1 + p.weekly_volume_growth_cap)
+            and not _off(program, "cap.weekly_volume")
+        ):
+            decisions.append(
+                _cap(
+                    event.date,
+                    step,
+                    "cap.weekly_volume",
+                    weekly_new,
+                    week_logged,
+                    p.weekly_volume_growth_cap,
+                    p.sources["weekly_volume_growth_cap"].source,
+                    "the week's total would grow faster than the weekly limit",
+                )
+            )
+            continue
+        if not _weaker_side_kept(trial, rules):
+            decisions.append(
+                Decision(
+                    rule="hold.side_balance",
+                    kind="hold",
+                    date=event.date,
+                    exercise_id=slot.exercise_id,
+                    side=dose.side,
+                    person_text=f"{exercise.name} ({dose.side.value if dose.side else 'both'}): the stronger side waits so the weaker side keeps the larger share of the work.",
+                    clinician_text=f"{exercise.name}: progression of the stronger side held to keep weaker-side volume ≥ stronger-side volume.",
+                    source="seeds/002: extra volume on the weaker side",
+                )
+            )
+            continue
+        decisions.append(step)
+        working = trial
+        if any(c.field == "exercise" for c in step.changes):
+            swaps.add(slot.exercise_id)
+    return decisions
+
+
+def _cap(
+    day: dt.date,
+    step: Decision,
+    rule: str,
+    new: float,
+    reference: float,
+    cap: float,
+    source: str,
+    plain: str,
+) -> Decision:
+    return Decision(
+        rule=rule,
+        kind="cap",
+        date=day,
+        exercise_id=step.exercise_id,
+        side=step.side,
+        numbers={
+            "planned_seconds": round(new),
+            "reference_seconds": round(reference),
+            "cap_percent": round(cap * 100),
+        },
+        person_text=f"The next step for this exercise waits: {plain}.",
+        clinician_text=f"{step.rule} held by {rule}: {round(new)} s vs reference {round(reference)} s (+{(new / reference - 1) if reference else 0:.0%} > {cap:.0%}).",
+        source=source,
+    )
+
+
+def _weaker_side_kept(program: Program, rules: Rules) -> bool:
+    side = program.weaker_side
+    for slot in program.slots:
+        if slot.part != "main" or len(slot.doses) < 2:
+            continue
+        by_side = {d.side: d.volume for d in slot.doses}
+        weaker = _slot_weaker(slot) or side
+        if weaker is None:
+            continue
+        if by_side.get(weaker, 0) < by_side.get(weaker.other, 0):
+            return False
+    return True
+
+
+def _slot_weaker(slot: Slot) -> Side | None:
+    """The side the plan gave extra volume to in this slot, if any."""
+    sets = {d.side: d.sets for d in slot.doses}
+    if sets.get(Side.LEFT, 0) > sets.get(Side.RIGHT, 0):
+        return Side.LEFT
+    if sets.get(Side.RIGHT, 0) > sets.get(Side.LEFT, 0):
+        return Side.RIGHT
+    return None
+
+
+def _next_step(
+    program: Program, slot: Slot, dose: Dose, exercise: Exercise, rules: Rules, day: dt.date
+) -> Decision | None:
+    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise."""
+    p = rules.progression
+    side = dose.side
+    name = exercise.name
+    st = f" ({side.value})" if side else ""
+    unit = exercise.dose_type.unit
+
+    def make(
+        rule: str,
+        changes: list[Change],
+        person: str,
+        clinician: str,
+        source: str,
+        numbers: dict[str, Number],
+    ) -> Decision | None:
+        if _off(program, rule):
+            return None
+        changes.append(Change(field="last_progression", after=day.isoformat()))
+        return Decision(
+            rule=rule,
+            kind="progress",
+            date=day,
+            exercise_id=slot.exercise_id,
+            side=side,
+            numbers=numbers,
+            changes=tuple(changes),
+            person_text=person,
+            clinician_text=clinician,
+            source=source,
+        )
+
+    basis = f"{p.consecutive_sessions} sessions in a row with clean form, pain ≤ {p.pain_safe_max}/10 and effort ≤ {p.spare_effort_rpe_max:g}/10"
+    # reps (or time, distance) to the top of the range
+    if dose.amount < dose.range_high and not _off(program, "progress.reps"):
+        step = p.rep_step[exercise.dose_type.value]
+        after = min(dose.range_high, dose.amount + step)
+        return make(
+            "progress.reps",
+            [
+                Change(
+                    exercise_id=slot.exercise_id,
+                    side=side,
+                    field="amount",
+                    before=dose.amount,
+                    after=after,
+                )
+            ],
+            f"{name}{st}: up from {dose.amount:g} to {after:g} {unit} — the last sessions were comfortable and clean.",
+            f"{name}{st}: amount {dose.amount:g} → {after:g} {unit} (range top {dose.range_high:g}) after {basis}.",
+            p.sources["rep_step"].source,
+            {"amount_before": dose.amount, "amount_after": after, "range_high": dose.range_high},
+        )
+    reset = (
+        [
+            Change(
+                exercise_id=slot.exercise_id,
+                side=side,
+                field="amount",
+                before=dose.amount,
+                after=dose.range_low,
+            )
+        ]
+        if dose.range_low < dose.amount
+        else []
+    )
+    # tempo: slower lowering
+    if (
+        exercise.dose_type is DoseType.REPS
+        and dose.tempo is not None
+        and exercise.max_lowering_seconds is not None
+        and dose.tempo.lowering < exercise.max_lowering_seconds
+        and not _off(program, "progress.tempo")
+    ):
+        after_t = min(exercise.max_lowering_seconds, dose.tempo.lowering + p.tempo_step_seconds)
+        return make(
+            "progress.tempo",
+            [
+                Change(
+                    exercise_id=slot.exercise_id,
+                    side=side,
+                    field="tempo_lowering",
+                    before=dose.tempo.lowering,
+                    after=after_t,
+                ),
+                *reset,
+            ],
+            f"{name}{st}: you reached the top of the range, so now lower over {after_t:g} seconds instead of {dose.tempo.lowering:g}, starting again at {dose.range_low:g} {unit}.",
+            f"{name}{st}: lowering {dose.tempo.lowering:g} → {after_t:g} s, amount reset to {dose.range_low:g} after {basis}.",
+            p.sources["tempo_step_seconds"].source,
+            {"lowering_before": dose.tempo.lowering, "lowering_after": after_t},
+        )
+    # knob
+    if exercise.knob is not None and dose.knob is not None and not _off(program, "progress.knob"):
+        harder = exercise.knob.harder_setting(dose.knob)
+        if harder is not None:
+            return make(
+                "progress.knob",
+                [
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=side,
+                        field="knob",
+                        before=dose.knob,
+                        after=harder,
+                    ),
+                    *reset,
+                ],
+                f"{name}{st}: make it a little harder — {exercise.knob.harder_how[0].lower()}{exercise.knob.harder_how[1:]} ({exercise.knob.describe(harder)}).",
+                f"{name}{st}: {exercise.knob.describe(dose.knob)} → {harder}, amount reset to {dose.range_low:g} after {basis}.",
+                "groundup ladder: reps → tempo → knob → load",
+                {"knob_before": str(dose.knob), "knob_after": str(harder)},
+            )
+    # load
+    if exercise.loadable and not _off(program, "progress.load"):
+        load = dose.load_kg or 0.0
+        if load <= 0:
+            after_l = p.starting_load_kg
+            return make(
+                "progress.load",
+                [
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=side,
+                        field="load_kg",
+                        before=None,
+                        after=after_l,
+                    ),
+                    *reset,
+                ],
+                f"{name}{st}: time to add a little weight — start with {after_l:g} kg.",
+                f"{name}{st}: first external load {after_l:g} kg, amount reset to {dose.range_low:g} after {basis}.",
+                p.sources["starting_load_kg"].source,
+                {"load_before": 0, "load_after": after_l},
+            )
+        stepped = load_step(load, rules)
+        if stepped is not None:
+            after_l = stepped
+            pct = (after_l / load - 1) * 100
+            return make(
+                "progress.load",
+                [
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=side,
+                        field="load_kg",
+                        before=load,
+                        after=after_l,
+                    ),
+                    *reset,
+                ],
+                f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg.",
+                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %) after {basis}.",
+                p.sources["load_step_percent"].source,
+                {"load_before": load, "load_after": after_l, "step_percent": round(pct, 1)},
+            )
+    # single leg, then the next exercise on the ladder: the whole slot moves, so every
+    # side must be ready; the caller only offers this from a side that is.
+    target = exercise.single_leg_version
+    rule = "progress.single_leg"
+    if target is None or not _fits(rules.library[target], program, rules):
+        target = exercise.progression
+        rule = "progress.next_exercise"
+    if (
+        target is not None
+        and _fits(rules.library[target], program, rules)
+        and not _off(program, rule)
+    ):
+        if any(d.amount < d.range_high for d in slot.doses if d is not dose and not d.pinned):
+            return None
+        new = rules.library[target]
+        return make(
+            rule,
+            [
+                Change(
+                    exercise_id=slot.exercise_id,
+                    side=None,
+                    field="exercise",
+                    before=slot.exercise_id,
+                    after=target,
+                )
+            ],
+            f"{name} is mastered: move on to {new.name.lower()}.",
+            f"{name} at the top of its ladder (all axes) after {basis}: {rule.split('.')[1].replace('_', ' ')} → {new.name}.",
+            "groundup ladder: … → single leg → next exercise",
+            {"from": slot.exercise_id, "to": target},
+        )
+    return None
+
+
+def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
+    return (
+        program.phase in exercise.phases
+        and exercise.needs_only(program.preferences.equipment)
+        and program.slot(exercise.id) is None
+    )
+
+
+def load_step(load: float, rules: Rules) -> float | None:
+    """The next load: +step %, rounded down to the weight increment, never above the cap."""
+    p = rules.progression
+    increment = p.load_increment_kg
+    target = load * (1 + p.load_step_percent / 100)
+    after = math.floor(target / increment + 1e-9) * increment
+    if after <= load:
+        after = load + increment
+    if (after - load) / load * 100 > p.load_step_max_percent + 1e-9:
+        return None
+    return round(after, 3)
+
+
+# -- regressions --
+
+
+def _regress_dose(
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    day: dt.date,
+    rules: Rules,
+    rule: str,
+    numbers: dict[str, Number],
+    person: str,
+    clinician: str,
+    source: str,
+) -> Decision:
+    """One rung back and less volume for one exercise side."""
+    p = rules.progression
+    changes: list[Change] = []
+    key = slot.exercise_id
+    side = dose.side
+    if dose.pinned:
+        return Decision(
+            rule="hold.pinned",
+            kind="hold",
+            date=day,
+            exercise_id=key,
+            side=side,
+            numbers=numbers,
+            person_text=f"{exercise.name}: this would normally step back, but your clinician has fixed the dose — let them know how it went.",
+            clinician_text=clinician + " Not applied: dose pinned by override.",
+            source=source,
+        )
+    if dose.load_kg:
+        after = (
+            round(
+                max(0.0, dose.load_kg * (1 - p.load_step_max_percent / 100)) / p.load_increment_kg
+            )
+            * p.load_increment_kg
+        )
+        changes.append(
+            Change(
+                exercise_id=key,
+                side=side,
+                field="load_kg",
+                before=dose.load_kg,
+                after=round(after, 3) or None,
+            )
+        )
+    elif (
+        exercise.knob is not None
+        and dose.knob is not None
+        and exercise.knob.easier_setting(dose.knob) is not None
+    ):
+        changes.append(
+            Change(
+                exercise_id=key,
+                side=side,
+                field="knob",
+                before=dose.knob,
+                after=exercise.knob.easier_setting(dose.knob),
+            )
+        )
+    elif (
+        dose.tempo is not None
+        and exercise.tempo is not None
+        and dose.tempo.lowering > exercise.tempo.lowering
+    ):
+        changes.append(
+            Change(
+                exercise_id=key,
+                side=side,
+                field="tempo_lowering",
+                before=dose.tempo.lowering,
+                after=max(exercise.tempo.lowering, dose.tempo.lowering - p.tempo_step_seconds),
+            )
+        )
+    amount = dose.amount * (1 - p.regress_volume_fraction)
+    amount = (
+        max(1.0, math.floor(amount))
+        if exercise.dose_type is DoseType.REPS
+        else round(max(amount, 1.0), 1)
+    )
+    if amount < dose.amount:
+        changes.append(
+            Change(exercise_id=key, side=side, field="amount", before=dose.amount, after=amount)
+        )
+    changes.append(Change(field="regression_count", after=day.isoformat()))
+    changes.extend(_keep_weaker_ahead(program, slot, dose, amount))
+    return Decision(
+        rule=rule,
+        kind="regress",
+        date=day,
+        exercise_id=key,
+        side=side,
+        numbers=numbers,
+        changes=tuple(changes),
+        person_text=person,
+        clinician_text=clinician,
+        source=source,
+    )
+
+
+def _keep_weaker_ahead(program: Program, slot: Slot, dose: Dose, new_amount: float) -> list[Change]:
+    """When the weaker side regresses, the stronger side comes down with it if needed."""
+    weaker = _slot_weaker(slot)
+    if weaker is None or dose.side is not weaker:
+        return []
+    other = slot.dose(weaker.other)
+    if other is None or other.pinned:
+        return []
+    weaker_volume = dose.sets * new_amount
+    if other.volume <= weaker_volume:
+        return []
+    amount = math.floor(weaker_volume / other.sets)
+    return [
+        Change(
+            exercise_id=slot.exercise_id,
+            side=other.side,
+            field="amount",
+            before=other.amount,
+            after=max(1.0, float(amount)),
+        )
+    ]
+
+
+def _regress_session(
+    program: Program,
+    session: SessionLog,
+    day: dt.date,
+    rules: Rules,
+    rule: str,
+    numbers: dict[str, Number],
+    person: str,
+    clinician: str,
+    source: str,
+) -> list[Decision]:
+    decisions = []
+    for slot, dose, _ in _main_logs(program, session):
+        exercise = rules.library[slot.exercise_id]
+        decision = _regress_dose(
+            program, slot, dose, exercise, day, rules, rule, numbers, person, clinician, source
+        )
+        decisions.append(decision)
+        program = apply(program, decision, rules)
+    # One regression event, however many exercises it touched.
+    return _one_count(decisions)
+
+
+def _one_count(decisions: list[Decision]) -> list[Decision]:
+    out = []
+    counted = False
+    for d in decisions:
+        changes = [c for c in d.changes if c.field != "regression_count" or not counted]
+        counted = counted or any(c.field == "regression_count" for c in d.changes)
+        out.append(d.model_copy(update={"changes": tuple(changes)}))
+    return out
+
+
+# -- flare-ups --
+
+
+def _start_flare(
+    program: Program, day: dt.date, rules: Rules, numbers: dict[str, Number], why: str
+) -> list[Decision]:
+    p = rules.progression
+    fraction = p.flare_reduced_fraction
+    changes: list[Change] = []
+    restore = program.state.flare is None
+    for slot in program.slots:
+        if slot.part != "main":
+            continue
+        exercise = rules.library[slot.exercise_id]
+        for dose in slot.doses:
+            if dose.pinned:
+                continue
+            base = dose.amount
+            after = _scaled(base, fraction, exercise)
+            if after < base:
+                changes.append(
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=dose.side,
+                        field="amount",
+                        before=base,
+                        after=after,
+                    )
+                )
+    changes.append(
+        Change(field="flare", before=None, after=_flare_code(0, p.flare_stage_sessions, fraction))
+    )
+    changes.append(Change(field="regression_count", after=day.isoformat()))
+    n = dict(numbers)
+    n.update(
+        {
+            "flare_started": day.isoformat(),
+            "volume_percent": round(fraction * 100),
+            "sessions": p.flare_stage_sessions,
+        }
+    )
+    rule = "flare.start" if restore else "flare.restart"
+    return [
+        Decision(
+            rule=rule,
+            kind="flare",
+            date=day,
+            numbers=n,
+            changes=tuple(changes),
+            person_text=(
+                f"Flare-up plan: {why}. For the next {p.flare_stage_sessions} sessions do about {fraction:.0%} of the usual amount, "
+                "then build back up in stages. Ease off, keep moving gently, and check in each morning."
+            ),
+            clinician_text=(
+                f"Flare-up protocol {'started' if restore else 'restarted'} ({why}): main-work volume to {fraction:.0%} for "
+                f"{p.flare_stage_sessions} sessions, then staged return {', '.join(f'{f:.0%}' for f in p.flare_return_fractions)} → 100 %."
+            ),
+            source=p.sources["flare_pain"].source,
+        )
+    ]
+
+
+def _scaled(amount: float, fraction: float, exercise: Exercise) -> float:
+    value = amount * fraction
+    return (
+        float(max(1, math.floor(value)))
+        if exercise.dose_type is DoseType.REPS
+        else round(max(value, 0.5), 1)
+    )
+
+
+def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Decision]:
+    """Count a session done during a flare; move to the next stage when the stage is done."""
+    p = rules.progression
+    flare = program.state.flare
+    assert flare is not None
+    if event.max_pain > p.pain_acceptable_max:
+        return _start_flare(
+            program,
+            event.date,
+            rules,
+            {"max_pain": event.max_pain},
+            f"pain was {event.max_pain}/10 during the flare-up plan",
+        )
+    left = flare.sessions_left_in_stage - 1
+    if left > 0:
+        return [
+            Decision(
+                rule="flare.stage",
+                kind="flare",
+                date=event.date,
+                numbers={"sessions_left": left},
+                changes=(
+                    Change(
+                        field="flare",
+                        before=None,
+                        after=_flare_code(flare.stage, left, flare.volume_fraction),
+                    ),
+                ),
+                person_text=f"Flare-up plan: {left} more session{'s' if left > 1 else ''} at the lighter amount.",
+                clinician_text=f"Flare-up stage {flare.stage}: {left} session(s) left at {flare.volume_fraction:.0%}.",
+                source=p.sources["flare_stage_sessions"].source,
+            )
+        ]
+    fractions = p.flare_return_fractions
+    stage = flare.stage + 1
+    next_fraction = fractions[stage - 1] if stage - 1 < len(fractions) else 1.0
+    factor = next_fraction / flare.volume_fraction
+    changes: list[Change] = []
+    for slot in program.slots:
+        if slot.part != "main":
+            continue
+        exercise = rules.library[slot.exercise_id]
+        for dose in slot.doses:
+            if dose.pinned:
+                continue
+            after = (
+                _scaled(dose.amount, factor, exercise)
+                if next_fraction < 1
+                else _restore(dose.amount, flare.volume_fraction, exercise, dose)
+            )
+            if after != dose.amount:
+                changes.append(
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=dose.side,
+                        field="amount",
+                        before=dose.amount,
+                        after=after,
+                    )
+                )
+    if next_fraction >= 1:
+        changes.append(Change(field="flare", before="active", after=""))
+        return [
+            Decision(
+                rule="flare.end",
+                kind="flare",
+                date=event.date,
+                numbers={"volume_percent": 100},
+                changes=tuple(changes),
+                person_text="The flare-up has settled: back to your full program.",
+                clinician_text="Flare-up protocol complete: volume restored to 100 %.",
+                source=p.sources["flare_return_fractions"].source,
+            )
+        ]
+    changes.append(
+        Change(
+            field="flare",
+            before=None,
+            after=_flare_code(stage, p.flare_stage_sessions, next_fraction),
+        )
+    )
+    return [
+        Decision(
+            rule="flare.step_up",
+            kind="flare",
+            date=event.date,
+            numbers={"volume_percent": round(next_fraction * 100)},
+            changes=tuple(changes),
+            person_text=f"The flare-up is settling: step back up to about {next_fraction:.0%} of your usual amount.",
+            clinician_text=f"Flare-up staged return: volume {flare.volume_fraction:.0%} → {next_fraction:.0%} for {p.flare_stage_sessions} sessions.",
+            source=p.sources["flare_return_fractions"].source,
+        )
+    ]
+
+
+def _restore(amount: float, fraction: float, exercise: Exercise, dose: Dose) -> float:
+    value = amount / fraction if fraction else amount
+    value = min(value, dose.range_high)
+    return float(round(value)) if exercise.dose_type is DoseType.REPS else round(value, 1)
+
+
+# -- templates, gates, stalls --
+
+
+def _template_block(program: Program, day: dt.date, rules: Rules) -> list[Decision]:
+    if program.template is None:
+        return []
+    template = rules.templates.templates[program.template]
+    if not template.blocks:
+        return []
+    week = (day - program.start_date).days // 7 + 1
+    block = template_block(template, week)
+    if block is None:
+        return []
+    sets, amount = block
+    changes: list[Change] = []
+    for slot in program.part("main"):
+        for dose in slot.doses:
+            if dose.pinned:
+                continue
+            if dose.sets != sets:
+                changes.append(
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=dose.side,
+                        field="sets",
+                        before=dose.sets,
+                        after=sets,
+                    )
+                )
+            if dose.amount != amount:
+                changes.append(
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=dose.side,
+                        field="amount",
+                        before=dose.amount,
+                        after=amount,
+                    )
+                )
+    if not changes:
+        return []
+    return [
+        Decision(
+            rule="template.block",
+            kind="progress",
+            date=day,
+            numbers={"week": week, "sets": sets, "amount": amount},
+            changes=tuple(changes),
+            person_text=f"Week {week} of {template.name}: now {sets} × {amount:g}, with a heavier weight you can just manage.",
+            clinician_text=f"{template.name} week {week}: {sets} × {amount:g} RM per protocol ({template.source}).",
+            source=template.source,
+        )
+    ]
+
+
+def gate_status(
+    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
+) -> list[tuple[GateCriterion, bool, str, bool]]:
+    """Each gate criterion of the current phase: (criterion, met, the numbers, needs fresh tests)."""
+    definition = rules.phases[program.phase]
+    in_phase = [s for s in _sessions(seen) if s.date >= program.phase_started]
+    fresh = (
+        program.profile.tested_on is not None and program.profile.tested_on >= program.phase_started
+    )
+    out = []
+    for c in definition.gate:
+        if c.kind == "pain_sessions":
+            assert c.sessions is not None and c.threshold is not None
+            last = in_phase[-c.sessions :]
+            met = len(last) == c.sessions and all(s.max_pain <= c.threshold for s in last)
+            out.append(
+                (c, met, f"last {len(last)} sessions' max pain {[s.max_pain for s in last]}", False)
+            )
+        elif c.kind == "min_sessions":
+            assert c.sessions is not None
+            out.append(
+                (c, len(in_phase) >= c.sessions, f"{len(in_phase)} sessions in phase", False)
+            )
+        elif c.kind == "morning_stable":
+            mornings = [x for x in _checkins(seen) if x.date >= program.phase_started]
+            weeks = _weekly_morning(seen, day)
+            met = len(mornings) >= 2 and (
+                weeks is None or weeks[1] - weeks[0] < rules.progression.weekly_morning_rise_by
+            )
+            out.append((c, met, f"{len(mornings)} check-ins; weekly mornings {weeks}", False))
+        elif c.kind in ("lsi", "min_value"):
+            comparison = program.profile.comparison(c.test or "")
+            assert c.threshold is not None
+            if comparison is None or not fresh:
+                out.append((c, False, "no fresh test result in this phase", True))
+                continue
+            if c.kind == "lsi":
+                value = comparison.lsi
+                met = value is not None and value >= c.threshold
+            else:
+                values = [v for v in (comparison.left, comparison.right) if v is not None]
+                value = min(values) if values else None
+                met = value is not None and value >= c.threshold
+            out.append(
+                (c, met, f"{c.test} {'LSI' if c.kind == 'lsi' else 'weaker side'} {value}", not met)
+            )
+        elif c.kind == "step_down_clean":
+            if not program.profile.step_down_observed or not fresh:
+                out.append((c, False, "step-down not tested in this phase", True))
+                continue
+            faults = [f.id for f in program.profile.findings if f.kind == "movement_fault"]
+            out.append((c, not faults, f"faults: {faults or 'none'}", bool(faults)))
+        elif c.kind == "outcome_change":
+            assert c.thresholds is not None
+            changes = {
+                m: program.outcome_latest[m] - program.outcome_baseline[m]
+                for m in c.thresholds
+                if m in program.outcome_latest and m in program.outcome_baseline
+            }
+            met = any(changes.get(m, -math.inf) >= t for m, t in c.thresholds.items())
+            out.append(
+                (c, met, f"changes since start: {changes or 'no questionnaire retaken'}", not met)
+            )
+    return out
+
+
+def _gate(
+    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules, now: list[Decision]
+) -> list[Decision]:
+    if program.template is not None or program.phase.next() is None:
+        return _retest_due(program, day, seen, rules)
+    status = gate_status(program, day, seen, rules)
+    if not status:
+        return []
+    unmet = [s for s in status if not s[1]]
+    numbers: dict[str, Number] = {
+        c.id: ("met" if met else "not met") + f" ({why})" for c, met, why, _ in status
+    }
+    nxt = program.phase.next()
+    assert nxt is not None
+    if not unmet:
+        if _off(program, "phase.advance"):
+            return [
+                _info(
+                    day,
+                    "phase.ready",
+                    "You have met every milestone for the next phase; your clinician will decide when to move on.",
+                    f"Gate of {program.phase.label} met; automatic advance switched off for this patient.",
+                )
+            ]
+        return [
+            Decision(
+                rule="phase.advance",
+                kind="phase",
+                date=day,
+                numbers=numbers,
+                changes=(Change(field="phase", before=program.phase.value, after=nxt.value),),
+                person_text=f"Milestones met: you move on to phase {nxt.number}, {nxt.label.lower()}. "
+                + " ".join(c.text for c, *_ in status),
+                clinician_text=f"Gate {program.phase.label} → {nxt.label} met: "
+                + "; ".join(f"{c.id} ({why})" for c, _, why, _ in status)
+                + ".",
+                source="; ".join(sorted({c.source for c, *_ in status})),
+            )
+        ]
+    # Everything but fresh test numbers is in place: ask for a retest.
+    if all(needs for _, _, _, needs in unmet):
+        pending = [c for c, met, _, needs in unmet if needs]
+        last = program.state.last_retest_prompt
+        if pending and (last is None or (day - last).days >= 7):
+            return [
+                Decision(
+                    rule="prompt.retest",
+                    kind="prompt",
+                    date=day,
+                    numbers=numbers,
+                    changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
+                    person_text="You are close to the next phase. Time for a retest: "
+                    + " ".join(c.text for c in pending),
+                    clinician_text=f"Gate {program.phase.label}: all session criteria met; retest needed for "
+                    + ", ".join(c.id for c in pending)
+                    + ".",
+                    source="; ".join(sorted({c.source for c in pending})),
+                )
+            ]
+    return _retest_due(program, day, seen, rules)
+
+
+def _retest_due(
+    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    tested = program.profile.tested_on or program.start_date
+    weeks = (day - tested).days / 7
+    every = rules.progression.retest_every_weeks
+    last = program.state.last_retest_prompt
+    if weeks >= every and (last is None or (day - last).days >= every * 7):
+        return [
+            Decision(
+                rule="prompt.retest_due",
+                kind="prompt",
+                date=day,
+                numbers={"weeks_since_test": round(weeks, 1)},
+                changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
+                person_text=f"It has been {weeks:.0f} weeks since your last tests: a retest will show your progress.",
+                clinician_text=f"Periodic retest due ({weeks:.0f} weeks since {tested}; interval {every} weeks).",
+                source=rules.progression.sources["retest_every_weeks"].source,
+            )
+        ]
+    return []
+
+
+def _stall_check(
+    program: Program,
+    day: dt.date,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    now: list[Decision] | None = None,
+) -> list[Decision]:
+    p = rules.progression
+    if _off(program, "stall.reassess") or program.phase is Phase.MAINTENANCE:
+        return []
+    if now and any(d.kind in ("progress", "phase") for d in now):
+        return []
+    since = program.state.last_progression or program.phase_started
+    since = max(since, program.state.last_stall_prompt or since)
+    span = (day - since).days
+    if span < p.stall_weeks * 7:
+        return []
+    window = [s for s in _sessions(seen) if s.date > day - dt.timedelta(days=p.stall_weeks * 7)]
+    if len(window) < p.stall_min_sessions:
+        return []
+    culprits = stall_culprits(window, _checkins(seen), day, rules)
+    numbers: dict[str, Number] = {
+        "weeks_without_progress": round(span / 7, 1),
+        "sessions": len(window),
+    }
+    return [
+        Decision(
+            rule="stall.reassess",
+            kind="prompt",
+            date=day,
+            numbers=numbers,
+            changes=(Change(field="last_stall_prompt", after=day.isoformat()),),
+            person_text=(
+                f"No step forward for {span // 7} weeks. Time for a check: "
+                + "; ".join(c[0] for c in culprits)
+                + "."
+            ),
+            clinician_text=(
+                f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions. Likely culprits: "
+                + "; ".join(c[1] for c in culprits)
+                + ". Reassess."
+            ),
+            source=p.sources["stall_weeks"].source,
+        )
+    ]
+
+
+def stall_culprits(
+    sessions: list[SessionLog], checkins: list[CheckIn], day: dt.date, rules: Rules
+) -> list[tuple[str, str]]:
+    """Likely reasons for a stall, from the logs: (plain, clinical)."""
+    p = rules.progression
+    sets = [s for session in sessions for e in session.exercises for s in e.sets]
+    out: list[tuple[str, str]] = []
+    faulty = [s for s in sets if not s.clean]
+    if sets and len(faulty) / len(sets) >= 0.2:
+        common = max({s.form for s in faulty}, key=lambda f: sum(1 for s in faulty if s.form == f))
+        out.append(
+            (
+                f"technique slips on {len(faulty)} of {len(sets)} sets (mostly {common.replace('_', ' ')})",
+                f"technique lapses: {len(faulty) / len(sets):.0%} of sets faulted (most often {common})",
+            )
+        )
+    recent = [c for c in checkins if day - dt.timedelta(days=p.stall_weeks * 7) < c.date <= day]
+    if recent and mean(max(c.pain_on_waking, c.stiffness_on_waking) for c in recent) >= 4:
+        m = mean(max(c.pain_on_waking, c.stiffness_on_waking) for c in recent)
+        out.append(
+            (
+                f"mornings are still sore or stiff (about {m:.0f}/10): sleep and rest days matter",
+                f"poor recovery: mean morning pain/stiffness {m:.1f}/10",
+            )
+        )
+    pains = [s.pain for s in sets]
+    if pains and mean(pains) > p.pain_safe_max:
+        out.append(
+            (
+                "pain during the exercises keeps holding the dose back",
+                f"pain in the acceptable zone most sessions (mean {mean(pains):.1f}/10)",
+            )
+        )
+    efforts = [e for e in (s.effort for s in sets) if e is not None]
+    if efforts and mean(efforts) > p.spare_effort_rpe_max:
+        out.append(
+            (
+                "the sets feel very hard: the weak spot may be somewhere the tests did not look",
+                f"effort high (mean RPE {mean(efforts):.1f}) without progress: hidden weakness — retest, consider the proximal chain",
+            )
+        )
+    elif efforts and mean(efforts) <= 5:
+        out.append(
+            (
+                "the work feels easy yet nothing moves: the load may be too light",
+                f"too little load: mean RPE {mean(efforts):.1f}",
+            )
+        )
+    if len(efforts) < len(sets):
+        out.append(
+            (
+                "effort is not logged on every set, so the program cannot tell when to move you on",
+                f"effort missing on {len(sets) - len(efforts)} of {len(sets)} sets",
+            )
+        )
+    if not out:
+        out.append(
+            (
+                "a hidden weakness the first tests missed: a retest will show it",
+                "hidden weakness: retest, including the proximal chain",
+            )
+        )
+    return out
