@@ -15,8 +15,8 @@ from groundup.cli.files import InputError, read_document, section, validate
 from groundup.cli.main import EXIT_REFER, app, fail, out
 from groundup.clinical import screening
 from groundup.clinical.assessment import Assessment
-from groundup.clinical.intake import Intake
-from groundup.clinical.outcomes import ActivityRating, OutcomeError, QuestionnaireSet, Score, score
+from groundup.clinical.intake import Intake, questionnaire_answers
+from groundup.clinical.outcomes import OutcomeError, QuestionnaireSet, Score, score
 from groundup.clinical.profile import build_profile
 from groundup.clinical.vocabulary import Equipment, Kind, Muscle, Phase, Position
 from groundup.knowledge import (
@@ -112,9 +112,6 @@ ClinicianFlag = Annotated[
     typer.Option("--clinician", help="clinical wording, with sources and confidence"),
 ]
 
-QUESTIONNAIRES = ("lefs", "faam_adl", "faam_sports", "visa_a")
-"""Assessment fields holding questionnaire answers by item id; each is a measure id too."""
-
 
 def read_intake(path: Path, needed: str) -> Intake:
     """Read an intake file that must hold the `needed` section, checked field by field.
@@ -137,18 +134,13 @@ def read_intake(path: Path, needed: str) -> Intake:
 def questionnaire_scores(
     assessment: Assessment, measures: QuestionnaireSet, path: Path
 ) -> dict[str, Score]:
-    """Score every questionnaire the assessment answers, keyed by measure id."""
+    """Score every questionnaire the assessment answers; bad answers name the field."""
     scores: dict[str, Score] = {}
-    try:
-        for field in QUESTIONNAIRES:
-            answers = getattr(assessment, field)
-            if answers is not None:
-                scores[field] = score(measures.measure(field), answers)
-        if assessment.psfs:
-            rated = [ActivityRating(activity=a.activity, rating=a.score) for a in assessment.psfs]
-            scores["psfs"] = score(measures.measure("psfs"), rated)
-    except OutcomeError as exc:
-        raise InputError(f"{path}: assessment: {exc}") from exc
+    for measure_id, answers in questionnaire_answers(assessment).items():
+        try:
+            scores[measure_id] = score(measures.measure(measure_id), answers)
+        except OutcomeError as exc:
+            raise InputError(f"{path}: assessment.{measure_id}: {exc}") from exc
     return scores
 
 

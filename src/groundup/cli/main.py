@@ -37,7 +37,7 @@ def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
 
 def run() -> None:
     """Entry point of the console script."""
-    from groundup.cli import commands  # noqa: F401  (registers the commands)
+    from groundup.cli import commands, program_commands  # noqa: F401  (registers commands)
 
     try:
         app()

@@ -188,14 +188,13 @@ def _plain_value(value: float | None) -> str:
 
 def _deficit_cell(comparison: SideComparison) -> Text:
     severity = comparison.severity
+    if comparison.left is None or comparison.right is None:
+        return Text("one side only", style="dim")
+    if comparison.weaker_side is not None and not comparison.beyond_error:
+        return Text("within error", style="dim")
     text = Text(severity.value, style=_SEVERITY_STYLE[severity])
-    if comparison.weaker_side is not None:
-        if comparison.beyond_error:
-            text.append(f", {comparison.weaker_side.value}")
-        else:
-            text.append(": within error", style="dim")
-    elif comparison.left is None or comparison.right is None:
-        text.append(": one side only", style="dim")
+    if comparison.weaker_side is not None and severity is not Severity.NONE:
+        text.append(f", {comparison.weaker_side.value}")
     return text
 
 
@@ -271,11 +270,12 @@ def profile_report(
     parts += [Text(""), Text("What the tests found", style="bold")]
     if not profile.findings:
         parts.append(Text("Nothing beyond the tests' measurement error or the norms."))
+    numbers = {finding.id: number for number, finding in enumerate(profile.findings, 1)}
     for number, finding in enumerate(profile.findings, 1):
-        line = Text(f"{number}. ")
+        line = Text(f"#{number} ")
         line.append(f"[{finding.severity.value}] ", style=_SEVERITY_STYLE[finding.severity])
         line.append(finding.clinician_text if clinician else finding.person_text)
-        if clinician:
+        if clinician and finding.source not in finding.clinician_text:
             confidence = f" [{finding.confidence}]" if finding.confidence else ""
             line.append(f" ({finding.source}){confidence}", style="dim")
         parts.append(line)
@@ -286,8 +286,7 @@ def profile_report(
         muscles.add_column("Muscle group")
         muscles.add_column("Side")
         muscles.add_column("Severity")
-        if clinician:
-            muscles.add_column("Because of")
+        muscles.add_column("Found in")
         for item in profile.implicated:
             sides = " and ".join(side.value for side in item.sides) or "both / not sided"
             row: list[RenderableType] = [
@@ -295,8 +294,7 @@ def profile_report(
                 sides,
                 Text(item.severity.value, style=_SEVERITY_STYLE[item.severity]),
             ]
-            if clinician:
-                row.append(", ".join(item.because))
+            row.append(", ".join(f"#{numbers[finding_id]}" for finding_id in item.because))
             muscles.add_row(*row)
         parts.append(muscles)
     else:
@@ -330,7 +328,7 @@ def scores_table(
         notes: list[str] = []
         if result.reason:
             notes.append(result.reason)
-        if result.not_applicable:
+        if result.not_applicable and result.valid:
             notes.append(f"{len(result.not_applicable)} marked not applicable")
         if result.in_healthy_range is not None and measure.healthy_above is not None:
             side = "above" if result.in_healthy_range else "at or below"

@@ -24,6 +24,9 @@ from groundup.clinical.vocabulary import (
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
+# Every home has these: an exercise that needs only them is always possible.
+HOUSEHOLD = frozenset({Equipment.NONE, Equipment.WALL, Equipment.CHAIR})
+
 
 class Frozen(BaseModel):
     """Base for the core's immutable values: unknown fields are errors, nothing mutates."""
@@ -217,8 +220,8 @@ class Exercise(Frozen):
         return frozenset(t.muscle for t in self.targets if t.role is Role.PRIME_MOVER)
 
     def needs_only(self, available: Iterable[Equipment]) -> bool:
-        """True when every piece of equipment is at hand ("none" always is)."""
-        have = set(available) | {Equipment.NONE}
+        """True when every piece of equipment is at hand (a wall and a chair always are)."""
+        have = set(available) | HOUSEHOLD
         return set(self.equipment) <= have
 
 

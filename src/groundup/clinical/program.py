@@ -27,7 +27,12 @@ CHANGEOVER_SECONDS = 30
 class Preferences(Frozen):
     """What the person has and wants: equipment at hand, minutes per session, days."""
 
-    equipment: tuple[Equipment, ...] = (Equipment.NONE, Equipment.WALL)
+    equipment: tuple[Equipment, ...] = (
+        Equipment.NONE,
+        Equipment.WALL,
+        Equipment.CHAIR,
+        Equipment.TOWEL,
+    )
     minutes_per_session: int = Field(default=30, ge=10, le=120)
     training_days: tuple[int, ...] | None = Field(
         default=None, description="weekdays to train, 0 = Monday … 6 = Sunday"

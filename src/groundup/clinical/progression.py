@@ -493,7 +493,11 @@ def _on_checkin(
             "baseline": baseline,
             "rise": rise,
         }
-        if rise >= p.flare_morning_rise and not _off(program, "flare.start"):
+        flare = program.state.flare
+        settling = flare is not None and flare.started >= last.date
+        if settling:
+            pass  # the morning after the session that started a flare-up: expected
+        elif rise >= p.flare_morning_rise and not _off(program, "flare.start"):
             decisions.extend(
                 _start_flare(
                     program,
@@ -558,11 +562,18 @@ def _referral_check(
 ) -> list[Decision]:
     p = rules.progression
     window = day - dt.timedelta(days=p.referral_window_days)
-    regressions = [d for d in program.state.regressions if d > window]
-    regressions += [
-        d.date for d in now if d.kind in ("regress", "flare") and d.rule != "flare.stage"
-    ]
+    # Regression events (a flare-up or a step back), one per day, within the window.
+    dates = {d for d in program.state.regressions if d > window}
+    dates |= {
+        d.date
+        for d in now
+        if any(c.field == "regression_count" for c in d.changes)
+    }
+    regressions = sorted(dates)
     if len(regressions) < p.referral_min_regressions:
+        return []
+    # The regressions need time to work: the first must be at least a week old.
+    if (day - regressions[0]).days < 7:
         return []
     half = day - dt.timedelta(days=p.referral_window_days // 2)
 
@@ -1813,14 +1824,16 @@ def stall_culprits(
     """Likely reasons for a stall, from the logs: (plain, clinical)."""
     p = rules.progression
     sets = [s for session in sessions for e in session.exercises for s in e.sets]
+    logs = [e for session in sessions for e in session.exercises]
     out: list[tuple[str, str]] = []
     faulty = [s for s in sets if not s.clean]
-    if sets and len(faulty) / len(sets) >= 0.2:
+    faulty_logs = [e for e in logs if any(not s.clean for s in e.sets)]
+    if logs and len(faulty_logs) / len(logs) >= 0.2:
         common = max({s.form for s in faulty}, key=lambda f: sum(1 for s in faulty if s.form == f))
         out.append(
             (
-                f"technique slips on {len(faulty)} of {len(sets)} sets (mostly {common.replace('_', ' ')})",
-                f"technique lapses: {len(faulty) / len(sets):.0%} of sets faulted (most often {common})",
+                f"technique slips in {len(faulty_logs)} of {len(logs)} exercises (mostly {common.replace('_', ' ')})",
+                f"technique lapses: {len(faulty_logs) / len(logs):.0%} of logged exercises had a faulty set (most often {common})",
             )
         )
     recent = [c for c in checkins if day - dt.timedelta(days=p.stall_weeks * 7) < c.date <= day]

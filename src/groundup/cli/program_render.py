@@ -1,0 +1,99 @@
+"""How the command line shows a program and the decisions that shape it."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from groundup.clinical.planning import session_minutes
+from groundup.clinical.program import Dose, Program, Slot
+from groundup.clinical.progression import Decision
+from groundup.clinical.rules import Rules
+from groundup.clinical.vocabulary import DoseType
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+PART_TITLES = {"warm_up": "Warm-up", "main": "Main work", "mobility": "Mobility"}
+KIND_STYLE = {
+    "progress": "green",
+    "hold": "yellow",
+    "regress": "magenta",
+    "flare": "red",
+    "cap": "yellow",
+    "phase": "bold cyan",
+    "prompt": "cyan",
+    "refer": "bold red",
+    "info": "dim",
+    "override": "blue",
+}
+
+
+def dose_line(dose: Dose, dose_type: DoseType) -> str:
+    """The one place a dose becomes words: '3 × 12 reps', '2 × 30 s', '1 × 10 min'."""
+    amount = f"{dose.amount:g}"
+    unit = {"reps": " reps", "seconds": " s", "minutes": " min", "distance": " m"}[dose_type.value]
+    text = f"{dose.sets} × {amount}{unit}"
+    if dose.load_kg:
+        text += f" @ {dose.load_kg:g} kg"
+    return text
+
+
+def _slot_rows(table: Table, slot: Slot, rules: Rules, *, reasons: bool) -> None:
+    exercise = rules.library[slot.exercise_id]
+    for n, dose in enumerate(slot.doses):
+        side = dose.side.value if dose.side else "both"
+        knob = exercise.knob.describe(dose.knob) if exercise.knob and dose.knob is not None else ""
+        tempo = dose.tempo.text() if dose.tempo else ""
+        name = exercise.name if n == 0 else ""
+        if n == 0 and slot.pair_with:
+            name += f"\n[dim]↔ alternate with {rules.library[slot.pair_with].name.lower()}[/]"
+        pinned = " [blue](pinned)[/]" if dose.pinned else ""
+        row = [name, side, dose_line(dose, exercise.dose_type) + pinned, tempo, knob, f"{dose.rest_seconds} s"]
+        if reasons:
+            row.append(slot.reason if n == 0 else "")
+        table.add_row(*row)
+
+
+def program_view(program: Program, rules: Rules, *, reasons: bool = True) -> Group:
+    days = ", ".join(WEEKDAYS[d] for d in program.training_days)
+    per_day = f", {program.times_per_day}× a day" if program.times_per_day > 1 else ""
+    header = Text.assemble(
+        (f"Phase {program.phase.number}: {program.phase.label}", "bold"),
+        f"  ·  {days}{per_day}  ·  about {session_minutes(program.slots, rules):.0f} min a session",
+        f"  ·  version {program.version}",
+    )
+    purpose = Text(rules.phases[program.phase].purpose, style="italic")
+    parts: list[object] = [header, purpose]
+    for part in ("warm_up", "main", "mobility"):
+        slots = program.part(part)  # type: ignore[arg-type]
+        if not slots:
+            continue
+        table = Table(title=PART_TITLES[part], title_justify="left", expand=False)
+        for column in ("exercise", "side", "dose", "tempo", "difficulty", "rest"):
+            table.add_column(column)
+        if reasons:
+            table.add_column("why", max_width=60)
+        for slot in slots:
+            _slot_rows(table, slot, rules, reasons=reasons)
+        parts.append(table)
+    if program.reasons:
+        parts.append(Text("Notes", style="bold"))
+        parts += [Text(f"• {r}") for r in program.reasons]
+    return Group(*parts)  # type: ignore[arg-type]
+
+
+def decisions_table(decisions: list[Decision], *, clinician: bool = False) -> Table:
+    table = Table(title=f"{len(decisions)} decisions", expand=False)
+    table.add_column("date")
+    table.add_column("rule")
+    table.add_column("what happened", max_width=90)
+    for decision in decisions:
+        style = KIND_STYLE.get(decision.kind, "")
+        text = decision.clinician_text if clinician else decision.person_text
+        table.add_row(decision.date.isoformat(), Text(decision.rule, style=style), text)
+    return table
+
+
+def referral_panel(text: str) -> Panel:
+    return Panel(Text(text), title="[bold red]See a doctor first[/]", border_style="red")
