@@ -188,3 +188,63 @@ def _load_program(path: Path, rules: Rules) -> Program:
     except ReferralError:
         raise fail(f"{path}: the safety screen refers; there is no program to simulate", EXIT_REFER) from None
     return program
+
+
+@app.command("demo")
+def demo_command(
+    examples: Annotated[
+        Path, typer.Option(help="folder holding the example intakes and logs")
+    ] = Path("examples"),
+) -> None:
+    """A guided tour: the library, a safety screen that refers, an assessment, the program
+    it produces, and sixteen weeks of logged sessions replayed through the engine."""
+    from rich.rule import Rule
+
+    from groundup.cli import render
+
+    rules = load_rules()
+    clear = examples / "clear-left-calf.yaml"
+    refer = examples / "refer-dvt.yaml"
+    steady = examples / "logs" / "steady-recovery.yaml"
+    for needed in (clear, refer, steady):
+        if not needed.exists():
+            raise fail(f"{needed}: example file missing; run the demo from the groundup folder")
+
+    out.print(Rule("[bold]groundup[/] — stepwise strengthening for lower-leg imbalances"))
+    out.print(
+        f"The exercise library holds {len(rules.library)} exercises, each with its dose, "
+        "tempo, difficulty setting, cues, faults and ladder. One of them:"
+    )
+    out.print(render.exercise_card(rules.library["tibialis_raise_wall"]))
+
+    out.print(Rule("1. The safety screen comes first"))
+    out.print(f"[dim]{refer}[/]: someone whose answers point to a possible blood clot.")
+    refer_intake = read_intake(refer, "screen")
+    out.print(render.screen_report(screen(refer_intake.screen or ScreenAnswers(), load_screening_rules())))
+    out.print("No program is made for this person.")
+
+    out.print(Rule("2. The assessment, side by side"))
+    intake = read_intake(clear, "assessment")
+    result, program = build_program(intake, rules)
+    out.print(render.screen_verdict(result))
+    out.print(render.profile_report(program.profile, rules.assessment))
+
+    out.print(Rule("3. The program"))
+    out.print(program_view(program, rules))
+
+    out.print(Rule("4. Sixteen weeks of logged sessions, replayed"))
+    final, decisions = run_log(program, read_log(steady), rules)
+    important = [d for d in decisions if d.kind in ("phase", "flare", "refer", "regress", "prompt")]
+    progressions = sum(1 for d in decisions if d.kind == "progress")
+    out.print(
+        f"{len(read_log(steady).events)} logged events gave {len(decisions)} decisions, "
+        f"{progressions} of them small steps up. The milestones:"
+    )
+    out.print(decisions_table(important))
+    out.print(program_view(final, rules, reasons=False))
+    out.print(Rule())
+    out.print(
+        "Next: `groundup plan examples/clear-left-calf.yaml`, "
+        "`groundup simulate examples/clear-left-calf.yaml examples/logs/flare-up.yaml`, "
+        "`groundup exercises --phase 3`, `groundup --help`."
+    )

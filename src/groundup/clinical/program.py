@@ -136,17 +136,21 @@ class Program(Frozen):
         return day.weekday() in self.training_days and day >= self.start_date
 
 
-def work_seconds(exercise: Exercise, dose: Dose) -> float:
-    """Seconds of work in one set."""
+def unit_seconds(exercise: Exercise, dose: Dose) -> float:
+    """Seconds one unit of the dose takes: one rep, one second, one minute, one metre."""
     if exercise.dose_type is DoseType.REPS:
         tempo = dose.tempo or exercise.tempo
-        per_rep = tempo.rep_seconds if tempo else 3.0
-        return dose.amount * per_rep
+        return tempo.rep_seconds if tempo else 3.0
     if exercise.dose_type is DoseType.SECONDS:
-        return dose.amount
+        return 1.0
     if exercise.dose_type is DoseType.MINUTES:
-        return dose.amount * 60
-    return dose.amount * SECONDS_PER_METRE
+        return 60.0
+    return SECONDS_PER_METRE
+
+
+def work_seconds(exercise: Exercise, dose: Dose) -> float:
+    """Seconds of work in one set."""
+    return dose.amount * unit_seconds(exercise, dose)
 
 
 def slot_seconds(exercise: Exercise, slot: Slot) -> float:

@@ -36,6 +36,7 @@ from groundup.clinical.program import (
     Program,
     Slot,
     dose_key,
+    unit_seconds,
     work_seconds,
 )
 from groundup.clinical.rules import GateCriterion, Rules
@@ -866,18 +867,16 @@ def _session_work(program: Program, rules: Rules, slots: Iterable[Slot] | None =
 
 
 def _logged_work(session: SessionLog, program: Program, rules: Rules) -> float:
+    """Seconds of main work a session logged, timed at the program's tempo."""
     total = 0.0
     for log in session.exercises:
         exercise = rules.library.get(log.exercise_id)
-        if exercise is None:
-            continue
         slot = program.slot(log.exercise_id)
         dose = slot.dose(log.side) if slot else None
-        for s in log.sets:
-            if dose is not None:
-                total += work_seconds(
-                    exercise, dose.model_copy(update={"amount": max(s.amount, 0.001)})
-                )
+        if exercise is None or dose is None:
+            continue
+        per_unit = unit_seconds(exercise, dose)
+        total += sum(s.amount for s in log.sets) * per_unit
     return total
 
 
