@@ -22,8 +22,8 @@ test: $(SYNCED)
 	.venv/bin/pytest -q
 
 lint: $(SYNCED)
-	.venv/bin/ruff check src tests benchmarks
-	.venv/bin/ruff format --check src tests benchmarks
+	.venv/bin/ruff check src tests benchmarks scripts
+	.venv/bin/ruff format --check src tests benchmarks scripts
 	.venv/bin/mypy
 
 check: lint test

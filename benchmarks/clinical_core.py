@@ -60,17 +60,41 @@ def random_assessment(rng: random.Random, start: dt.date) -> Assessment:
                 "single_leg_stance_eyes_closed_s": pair(2, 30, integer=False),
             },
             "observations": {
-                "step_down": {"left": rng.sample(["knee_valgus", "pelvic_drop", "trunk_lean"], rng.randint(0, 2))}
+                "step_down": {
+                    "left": rng.sample(
+                        ["knee_valgus", "pelvic_drop", "trunk_lean"], rng.randint(0, 2)
+                    )
+                }
             },
         }
     )
 
 
 SCENARIOS = [
-    Scenario(name="steady", weeks=12, session_pain=(3, 2, 1), morning_pain=(3, 2, 1), effort=(6.0,), jitter=True),
-    Scenario(name="flare", weeks=12, session_pain=(2,), morning_pain=(2,), effort=(6.0,), spike_sessions=(9, 20)),
+    Scenario(
+        name="steady",
+        weeks=12,
+        session_pain=(3, 2, 1),
+        morning_pain=(3, 2, 1),
+        effort=(6.0,),
+        jitter=True,
+    ),
+    Scenario(
+        name="flare",
+        weeks=12,
+        session_pain=(2,),
+        morning_pain=(2,),
+        effort=(6.0,),
+        spike_sessions=(9, 20),
+    ),
     Scenario(name="stall", weeks=12, session_pain=(4,), morning_pain=(3,), effort=(8.5,)),
-    Scenario(name="worse", weeks=12, session_pain=(3, 4, 5, 6, 7), morning_pain=(3, 4, 5, 6), effort=(7.0,)),
+    Scenario(
+        name="worse",
+        weeks=12,
+        session_pain=(3, 4, 5, 6, 7),
+        morning_pain=(3, 4, 5, 6),
+        effort=(7.0,),
+    ),
 ]
 
 
@@ -89,7 +113,10 @@ def main() -> None:
     start = dt.date(2026, 1, 5)
     assessments = [random_assessment(rng, start) for _ in range(args.patients)]
     preferences = [
-        Preferences(equipment=tuple(rng.sample(EQUIPMENT, rng.randint(3, len(EQUIPMENT)))), minutes_per_session=rng.choice([20, 30, 45]))  # type: ignore[arg-type]
+        Preferences(
+            equipment=tuple(rng.sample(EQUIPMENT, rng.randint(3, len(EQUIPMENT)))),
+            minutes_per_session=rng.choice([20, 30, 45]),
+        )  # type: ignore[arg-type]
         for _ in assessments
     ]
 
@@ -119,13 +146,19 @@ def main() -> None:
     engine_seconds = time.perf_counter() - began
     event_count = sum(len(h) for h in histories)
 
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, 1 core")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, 1 core"
+    )
     print(f"patients: {args.patients}, weeks: {args.weeks}, seed: {args.seed}")
-    print(f"plans: {args.patients} in {plan_seconds:.2f} s = {args.patients / plan_seconds:,.0f} plans/s "
-          "(profile + full plan each)")
-    print(f"engine: {event_count:,} logged events, {evaluations:,} daily evaluations, {decisions:,} decisions "
-          f"in {engine_seconds:.2f} s = {decisions / engine_seconds:,.0f} decisions/s, "
-          f"{event_count / engine_seconds:,.0f} events/s")
+    print(
+        f"plans: {args.patients} in {plan_seconds:.2f} s = {args.patients / plan_seconds:,.0f} plans/s "
+        "(profile + full plan each)"
+    )
+    print(
+        f"engine: {event_count:,} logged events, {evaluations:,} daily evaluations, {decisions:,} decisions "
+        f"in {engine_seconds:.2f} s = {decisions / engine_seconds:,.0f} decisions/s, "
+        f"{event_count / engine_seconds:,.0f} events/s"
+    )
 
 
 if __name__ == "__main__":

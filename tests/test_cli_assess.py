@@ -151,7 +151,7 @@ def test_assess_without_a_screen_says_so(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
-@pytest.mark.parametrize("extra", [(), ("--clinician",), ("--json",)], ids=["", "clin", "json"])
+@pytest.mark.parametrize("extra", [("--clinician",), ("--json",)], ids=["clinician", "json"])
 def test_every_example_loads_and_assesses(path: Path, extra: tuple[str, ...]) -> None:
     result = groundup("assess", path, *extra)
     assert result.returncode in (0, EXIT_REFER), result.stderr

@@ -71,7 +71,9 @@ def retest_assessment(
     if balance is not None:
         update["single_leg_stance_eyes_closed_s"] = balance.model_copy(
             update={
-                side: min(45.0, (getattr(balance, side) or 0) + scenario.balance_gain_per_week * week)
+                side: min(
+                    45.0, (getattr(balance, side) or 0) + scenario.balance_gain_per_week * week
+                )
                 for side in ("left", "right")
             }
         )
@@ -91,7 +93,9 @@ def retest_assessment(
                 raised[item] = answer
         lefs = raised
     psfs = tuple(
-        a.model_copy(update={"score": min(10, a.score + round(week * scenario.outcome_gain_per_week / 3))})
+        a.model_copy(
+            update={"score": min(10, a.score + round(week * scenario.outcome_gain_per_week / 3))}
+        )
         for a in baseline.psfs
     )
     pain = baseline.pain.model_copy(
@@ -133,7 +137,9 @@ def _session(
                     knob=dose.knob,
                     rpe=effort,
                     pain=this_pain,
-                    form="sloppy" if faulty and slot.part == "main" and n == dose.sets - 1 else "clean",
+                    form="sloppy"
+                    if faulty and slot.part == "main" and n == dose.sets - 1
+                    else "clean",
                 )
                 for n in range(dose.sets)
             )
@@ -163,8 +169,10 @@ def follow(
         week = offset // 7
         if last_session_day is not None and last_session_day == day - dt.timedelta(days=1):
             spike_yesterday = number in scenario.spike_sessions
-            morning = scenario.spike_morning if spike_yesterday else int(
-                _week_value(scenario.morning_pain, week)
+            morning = (
+                scenario.spike_morning
+                if spike_yesterday
+                else int(_week_value(scenario.morning_pain, week))
             )
             history.append(
                 CheckIn(

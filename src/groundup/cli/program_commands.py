@@ -70,7 +70,12 @@ def build_program(
         raise InputError(f"assessment: {exc}") from exc
     try:
         program = plan(
-            profile, preferences, rules, screen=result, start=start, template=template,
+            profile,
+            preferences,
+            rules,
+            screen=result,
+            start=start,
+            template=template,
             outcomes=outcomes,
         )
     except PlanningError as exc:
@@ -148,9 +153,15 @@ def run_log(program: Program, log: LogFile, rules: Rules) -> tuple[Program, list
 @app.command("simulate")
 def simulate_command(
     program_file: Annotated[
-        Path, typer.Argument(metavar="PLAN_OR_ASSESSMENT", help="an intake file, or a program from `plan --json`")
+        Path,
+        typer.Argument(
+            metavar="PLAN_OR_ASSESSMENT", help="an intake file, or a program from `plan --json`"
+        ),
     ],
-    log_file: Annotated[Path, typer.Argument(metavar="LOGFILE", help="sessions, check-ins and retests (YAML or JSON)")],
+    log_file: Annotated[
+        Path,
+        typer.Argument(metavar="LOGFILE", help="sessions, check-ins and retests (YAML or JSON)"),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     clinician: Annotated[bool, typer.Option(help="clinical wording")] = False,
     quiet: Annotated[bool, typer.Option(help="leave out holds and notes")] = False,
@@ -161,13 +172,19 @@ def simulate_command(
     log = read_log(log_file)
     for event in log.events:
         if event.date < program.start_date:
-            raise fail(f"{log_file}: event on {event.date} is before the program starts ({program.start_date})")
+            raise fail(
+                f"{log_file}: event on {event.date} is before the program starts ({program.start_date})"
+            )
     final, decisions = run_log(program, log, rules)
     if as_json:
-        out.print_json(json.dumps({
-            "decisions": [d.model_dump(mode="json") for d in decisions],
-            "program": _program_json(final, rules),
-        }))
+        out.print_json(
+            json.dumps(
+                {
+                    "decisions": [d.model_dump(mode="json") for d in decisions],
+                    "program": _program_json(final, rules),
+                }
+            )
+        )
         return
     shown = [d for d in decisions if not quiet or d.kind not in ("hold", "info")]
     out.print(decisions_table(shown, clinician=clinician))
@@ -186,7 +203,9 @@ def _load_program(path: Path, rules: Rules) -> Program:
     try:
         _, program = build_program(intake, rules)
     except ReferralError:
-        raise fail(f"{path}: the safety screen refers; there is no program to simulate", EXIT_REFER) from None
+        raise fail(
+            f"{path}: the safety screen refers; there is no program to simulate", EXIT_REFER
+        ) from None
     return program
 
 
@@ -220,7 +239,9 @@ def demo_command(
     out.print(Rule("1. The safety screen comes first"))
     out.print(f"[dim]{refer}[/]: someone whose answers point to a possible blood clot.")
     refer_intake = read_intake(refer, "screen")
-    out.print(render.screen_report(screen(refer_intake.screen or ScreenAnswers(), load_screening_rules())))
+    out.print(
+        render.screen_report(screen(refer_intake.screen or ScreenAnswers(), load_screening_rules()))
+    )
     out.print("No program is made for this person.")
 
     out.print(Rule("2. The assessment, side by side"))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from groundup.clinical.planning import session_minutes
-from groundup.clinical.program import Dose, Program, Slot
+from groundup.clinical.program import Dose, Part, Program, Slot
 from groundup.clinical.progression import Decision
 from groundup.clinical.rules import Rules
 from groundup.clinical.vocabulary import DoseType
@@ -49,7 +49,14 @@ def _slot_rows(table: Table, slot: Slot, rules: Rules, *, reasons: bool) -> None
         if n == 0 and slot.pair_with:
             name += f"\n[dim]↔ alternate with {rules.library[slot.pair_with].name.lower()}[/]"
         pinned = " [blue](pinned)[/]" if dose.pinned else ""
-        row = [name, side, dose_line(dose, exercise.dose_type) + pinned, tempo, knob, f"{dose.rest_seconds} s"]
+        row = [
+            name,
+            side,
+            dose_line(dose, exercise.dose_type) + pinned,
+            tempo,
+            knob,
+            f"{dose.rest_seconds} s",
+        ]
         if reasons:
             row.append(slot.reason if n == 0 else "")
         table.add_row(*row)
@@ -64,9 +71,10 @@ def program_view(program: Program, rules: Rules, *, reasons: bool = True) -> Gro
         f"  ·  version {program.version}",
     )
     purpose = Text(rules.phases[program.phase].purpose, style="italic")
-    parts: list[object] = [header, purpose]
-    for part in ("warm_up", "main", "mobility"):
-        slots = program.part(part)  # type: ignore[arg-type]
+    parts: list[RenderableType] = [header, purpose]
+    parts_order: tuple[Part, ...] = ("warm_up", "main", "mobility")
+    for part in parts_order:
+        slots = program.part(part)
         if not slots:
             continue
         table = Table(title=PART_TITLES[part], title_justify="left", expand=False)
@@ -80,7 +88,7 @@ def program_view(program: Program, rules: Rules, *, reasons: bool = True) -> Gro
     if program.reasons:
         parts.append(Text("Notes", style="bold"))
         parts += [Text(f"• {r}") for r in program.reasons]
-    return Group(*parts)  # type: ignore[arg-type]
+    return Group(*parts)
 
 
 def decisions_table(decisions: list[Decision], *, clinician: bool = False) -> Table:

@@ -565,11 +565,7 @@ def _referral_check(
     window = day - dt.timedelta(days=p.referral_window_days)
     # Regression events (a flare-up or a step back), one per day, within the window.
     dates = {d for d in program.state.regressions if d > window}
-    dates |= {
-        d.date
-        for d in now
-        if any(c.field == "regression_count" for c in d.changes)
-    }
+    dates |= {d.date for d in now if any(c.field == "regression_count" for c in d.changes)}
     regressions = sorted(dates)
     if len(regressions) < p.referral_min_regressions:
         return []
@@ -852,7 +848,10 @@ def _ready(
             # The latest session fell short: say so. An older session at the previous dose
             # simply means the new dose needs one more session.
             latest = log is logs[0]
-            return False, "not every set reached the full dose, so it stays the same." if latest else ""
+            return (
+                False,
+                "not every set reached the full dose, so it stays the same." if latest else "",
+            )
     return True, ""
 
 
