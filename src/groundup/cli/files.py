@@ -80,7 +80,7 @@ def validate(model: type[M], data: Any, where: str) -> M:
 def section(data: Any, key: str, path: Path) -> Any:
     """One top-level section of an input document."""
     if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping with a '{key}' section at the top")
+        raise InputError(f"{path}: expected a mapping with a section named '{key}' at the top")
     if key not in data:
         present = ", ".join(sorted(map(str, data))) or "nothing"
         raise InputError(f"{path}: no '{key}' section (found: {present})")

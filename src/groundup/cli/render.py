@@ -168,7 +168,7 @@ def screen_report(result: ScreenResult, *, clinician: bool = False) -> Panel:
 
 def screen_mention(result: ScreenResult) -> Text:
     """One line for a clear screen shown above an assessment."""
-    text = Text.assemble(("Safety screen: clear", "bold green"), ": nothing needs a doctor first.")
+    text = Text.assemble(("Safety screen: clear.", "bold green"), " Nothing needs a doctor first.")
     notes = result.notes
     if notes:
         count = "one thing" if len(notes) == 1 else f"{len(notes)} things"

@@ -1,0 +1,41 @@
+"""groundup's settings, in one place, read from the environment (prefix GROUNDUP_)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_data_path("groundup", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """Where groundup keeps its data, and how it shows numbers.
+
+    GROUNDUP_DATABASE_URL picks the database: by default a SQLite file in the user's data
+    folder; `postgresql+psycopg://user@host/db` selects PostgreSQL with the same code.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GROUNDUP_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    length_unit: Literal["cm", "in"] = "cm"
+    mass_unit: Literal["kg", "lb"] = "kg"
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'groundup.db'}"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

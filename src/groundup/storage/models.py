@@ -1,0 +1,274 @@
+"""The tables. Clinical values (answers, assessments, programs, decisions) are stored as the
+JSON of their core models next to the columns that queries need (dates, ids, sides, pain).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: Json, list[Any]: Json}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))  # person, clinician, admin
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    length_unit: Mapped[str] = mapped_column(String(2), default="cm")
+    mass_unit: Mapped[str] = mapped_column(String(2), default="kg")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    clinicians: Mapped[list[ClinicianPatient]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ClinicianPatient(Base):
+    __tablename__ = "clinician_patients"
+
+    clinician_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    patient: Mapped[Patient] = relationship(back_populates="clinicians")
+
+
+class ScreenRecord(Base):
+    __tablename__ = "screens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    date: Mapped[dt.date] = mapped_column(Date)
+    answers: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any]]
+    refers: Mapped[bool] = mapped_column(Boolean)
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class AssessmentRecord(Base):
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))  # initial, retest
+    data: Mapped[dict[str, Any]]
+    profile: Mapped[dict[str, Any]]
+    scores: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ProgramVersion(Base):
+    """Every version of a person's program; each after the first names what caused it."""
+
+    __tablename__ = "program_versions"
+    __table_args__ = (UniqueConstraint("patient_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    cause: Mapped[str] = mapped_column(String(16))  # plan, decision, override, retest
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="SET NULL", use_alter=True)
+    )
+    phase: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ScheduledSession(Base):
+    """A training day on the calendar, from the program version in force; its status
+    moves from planned to done or skipped when a log arrives."""
+
+    __tablename__ = "scheduled_sessions"
+    __table_args__ = (UniqueConstraint("patient_id", "date", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    number: Mapped[int] = mapped_column(Integer, default=1)  # sessions that day: 1, 2
+    program_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(8), default="planned")  # planned, done, skipped
+    session_log_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class SessionLogRecord(Base):
+    """A logged session; its id is chosen by the client so a retry cannot duplicate it."""
+
+    __tablename__ = "session_logs"
+    __table_args__ = (Index("ix_session_logs_patient_date", "patient_id", "date"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    skip_reason: Mapped[str] = mapped_column(Text, default="")
+    pain_after: Mapped[int | None] = mapped_column(Integer)
+    max_pain: Mapped[int] = mapped_column(Integer, default=0)
+    program_version: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    sets: Mapped[list[SetLogRecord]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="SetLogRecord.position",
+    )
+
+
+class SetLogRecord(Base):
+    __tablename__ = "set_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_log_id: Mapped[str] = mapped_column(
+        ForeignKey("session_logs.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    exercise_id: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str | None] = mapped_column(String(5))
+    set_number: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[float] = mapped_column(Float)
+    load_kg: Mapped[float | None] = mapped_column(Float)
+    knob: Mapped[str | None] = mapped_column(String(64))
+    knob_is_number: Mapped[bool] = mapped_column(Boolean, default=False)
+    rpe: Mapped[float | None] = mapped_column(Float)
+    rir: Mapped[int | None] = mapped_column(Integer)
+    pain: Mapped[int] = mapped_column(Integer)
+    form: Mapped[str] = mapped_column(String(64), default="clean")
+
+    session: Mapped[SessionLogRecord] = relationship(back_populates="sets")
+
+
+class CheckInRecord(Base):
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("patient_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    pain_on_waking: Mapped[int] = mapped_column(Integer)
+    stiffness_on_waking: Mapped[int] = mapped_column(Integer)
+    new_red_flags: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class DecisionRecord(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_patient_date", "patient_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    rule: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    exercise_id: Mapped[str | None] = mapped_column(String(64))
+    side: Mapped[str | None] = mapped_column(String(5))
+    data: Mapped[dict[str, Any]]
+    program_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class OverrideRecord(Base):
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    date: Mapped[dt.date] = mapped_column(Date)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class AuditEntry(Base):
+    """Who read or changed whose data. Removed with the person, but for one line that
+    says a deletion happened (with no personal data)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    actor: Mapped[str] = mapped_column(String(120))
+    patient_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+__all__ = [
+    "AssessmentRecord",
+    "AuditEntry",
+    "Base",
+    "CheckInRecord",
+    "ClinicianPatient",
+    "DecisionRecord",
+    "OverrideRecord",
+    "Patient",
+    "ProgramVersion",
+    "ScheduledSession",
+    "ScreenRecord",
+    "SessionLogRecord",
+    "SetLogRecord",
+    "User",
+]
