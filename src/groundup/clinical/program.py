@@ -87,7 +87,7 @@ class FlareState(Frozen):
 class EngineState(Frozen):
     """What the engine remembers between decisions."""
 
-    evaluated_through: tuple[dt.date, int, str] | None = None
+    evaluated: int = Field(default=0, ge=0, description="events of the history evaluated")
     last_progression: dt.date | None = None
     last_stall_prompt: dt.date | None = None
     last_retest_prompt: dt.date | None = None

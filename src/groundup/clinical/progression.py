@@ -75,8 +75,12 @@ class Decision(Frozen):
 
 
 class Advance(Frozen):
+    """The program after the new events, the decisions made, and the program after each
+    decision (`steps[i]` follows `decisions[i]`) so that every version can be stored."""
+
     program: Program
     decisions: tuple[Decision, ...]
+    steps: tuple[Program, ...] = ()
 
 
 def _key(event: HistoryEvent) -> EventKey:
@@ -99,16 +103,26 @@ def decide(
 def advance(
     program: Program, history: Sequence[HistoryEvent], rules: Rules, today: dt.date
 ) -> Advance:
-    """Evaluate every event after the program's last evaluation, in order, up to today."""
-    events = sorted_history(e for e in history if e.date <= today)
-    done = program.state.evaluated_through
+    """Evaluate the events that arrived since the program's last evaluation, up to today.
+
+    `history` lists every event in the order it arrived (a replayed log arrives in date
+    order). The program counts the events it has evaluated, so nothing is evaluated twice.
+    An event that arrives late (yesterday's session logged after this morning's check-in)
+    is evaluated when it arrives, in the context of what had happened by its date.
+    """
+    events = [e for e in history if e.date <= today]
+    done = program.state.evaluated
+    if done > len(events):
+        raise ValueError(
+            f"the program has evaluated {done} events but the history up to {today} has "
+            f"{len(events)}: the history does not belong to this program"
+        )
     decisions: list[Decision] = []
-    seen: list[HistoryEvent] = []
-    for event in events:
-        seen.append(event)
+    steps: list[Program] = []
+    for index in range(done, len(events)):
+        event = events[index]
         key = _key(event)
-        if done is not None and key <= done:
-            continue
+        seen = [e for e in sorted_history(events[: index + 1]) if _key(e) <= key]
         if isinstance(event, Retest):
             # The retest's profile and questionnaire scores replace the old ones.
             latest = dict(program.outcome_latest)
@@ -121,11 +135,14 @@ def advance(
             made = _on_event(program, event, seen, rules)
         for decision in made:
             program = apply(program, decision, rules)
+            steps.append(program)
         program = program.model_copy(
-            update={"state": program.state.model_copy(update={"evaluated_through": key})}
+            update={"state": program.state.model_copy(update={"evaluated": index + 1})}
         )
+        if steps:
+            steps[-1] = steps[-1].model_copy(update={"state": program.state})
         decisions.extend(made)
-    return Advance(program=program, decisions=tuple(decisions))
+    return Advance(program=program, decisions=tuple(decisions), steps=tuple(steps))
 
 
 # ----- applying decisions --------------------------------------------------------------
@@ -720,6 +737,8 @@ def _on_session(
             continue
         if morning_worse is not None or rising is not None:
             continue
+        if _periodised(program, rules):
+            continue  # the template's blocks set sets × reps; its load is chosen per block
         ready, why = _ready(program, seen, slot, dose, exercise, rules)
         if ready:
             candidates.append((slot, dose, exercise))
@@ -764,7 +783,12 @@ def _on_session(
     # 3. Progressions, within the volume caps and keeping the weaker side ahead.
     decisions.extend(_progress_all(program, candidates, event, seen, rules))
     # 4. Template blocks, phase gate, retest prompts, stalls, referral.
-    decisions.extend(_template_block(program, event.date, rules))
+    if (
+        morning_worse is None
+        and rising is None
+        and not any(d.kind == "regress" for d in decisions)
+    ):
+        decisions.extend(_template_block(program, event.date, rules))
     if not any(d.kind == "regress" for d in decisions):
         decisions.extend(_gate(program, event.date, seen, rules, decisions))
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
@@ -871,7 +895,7 @@ def _logged_work(session: SessionLog, program: Program, rules: Rules) -> float:
     for log in session.exercises:
         exercise = rules.library.get(log.exercise_id)
         slot = program.slot(log.exercise_id)
-        dose = slot.dose(log.side) if slot else None
+        dose = slot.dose(log.side) if slot and slot.part == "main" else None
         if exercise is None or dose is None:
             continue
         per_unit = unit_seconds(exercise, dose)
@@ -1566,6 +1590,13 @@ def _restore(amount: float, fraction: float, exercise: Exercise, dose: Dose) -> 
 # -- templates, gates, stalls --
 
 
+def _periodised(program: Program, rules: Rules) -> bool:
+    """A template whose blocks of weeks set the sets and reps (not the exercise ladder)."""
+    if program.template is None:
+        return False
+    return bool(rules.templates.templates[program.template].blocks)
+
+
 def _template_block(program: Program, day: dt.date, rules: Rules) -> list[Decision]:
     if program.template is None:
         return []
@@ -1604,6 +1635,7 @@ def _template_block(program: Program, day: dt.date, rules: Rules) -> list[Decisi
                 )
     if not changes:
         return []
+    changes.append(Change(field="last_progression", after=day.isoformat()))
     return [
         Decision(
             rule="template.block",

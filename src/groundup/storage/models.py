@@ -64,6 +64,9 @@ class Patient(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     length_unit: Mapped[str] = mapped_column(String(2), default="cm")
     mass_unit: Mapped[str] = mapped_column(String(2), default="kg")
+    # Events (sessions, check-ins, retests, overrides) received so far: each event's
+    # `arrival` number, which is the order the progression engine evaluates them in.
+    events: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     clinicians: Mapped[list[ClinicianPatient]] = relationship(
@@ -112,6 +115,7 @@ class AssessmentRecord(Base):
     data: Mapped[dict[str, Any]]
     profile: Mapped[dict[str, Any]]
     scores: Mapped[dict[str, Any]]
+    arrival: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -166,6 +170,7 @@ class SessionLogRecord(Base):
     max_pain: Mapped[int] = mapped_column(Integer, default=0)
     program_version: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
+    arrival: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     sets: Mapped[list[SetLogRecord]] = relationship(
@@ -209,6 +214,7 @@ class CheckInRecord(Base):
     pain_on_waking: Mapped[int] = mapped_column(Integer)
     stiffness_on_waking: Mapped[int] = mapped_column(Integer)
     new_red_flags: Mapped[list[Any]]
+    arrival: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -238,6 +244,7 @@ class OverrideRecord(Base):
     date: Mapped[dt.date] = mapped_column(Date)
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     data: Mapped[dict[str, Any]]
+    arrival: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 

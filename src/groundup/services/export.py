@@ -1,0 +1,59 @@
+"""The export format: everything about one person, in a form that imports back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field
+
+from groundup.clinical.assessment import Assessment
+from groundup.clinical.exercises import Frozen
+from groundup.clinical.logs import Event
+from groundup.clinical.program import Program
+from groundup.clinical.progression import Decision
+from groundup.clinical.screening import ScreenAnswers, ScreenResult
+
+EXPORT_FORMAT = "groundup-export"
+EXPORT_VERSION = 1
+
+
+class ExportPerson(Frozen):
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    display_name: str = Field(min_length=1, max_length=120)
+    length_unit: Literal["cm", "in"] = "cm"
+    mass_unit: Literal["kg", "lb"] = "kg"
+
+
+class ExportScreen(Frozen):
+    date: dt.date
+    answers: ScreenAnswers
+    result: ScreenResult
+
+
+class ExportAssessment(Frozen):
+    date: dt.date
+    assessment: Assessment
+
+
+class ExportVersion(Frozen):
+    version: int
+    cause: str
+    decision_index: int | None = None
+    program: Program
+
+
+class ExportDecision(Frozen):
+    program_version: int
+    decision: Decision
+
+
+class ExportBundle(Frozen):
+    format: Literal["groundup-export"]
+    version: Literal[1]
+    person: ExportPerson
+    screens: tuple[ExportScreen, ...] = ()
+    initial_assessment: ExportAssessment | None = None
+    program_versions: tuple[ExportVersion, ...] = ()
+    events: tuple[Event, ...] = Field(default=(), max_length=100_000)
+    decisions: tuple[ExportDecision, ...] = ()

@@ -1,0 +1,841 @@
+"""The use cases. Each opens a transaction, loads, calls the clinical core, and commits.
+
+The command line and the web app call these; neither touches the database directly.
+Every write locks the person's row first, so two writers for one person queue up (on
+PostgreSQL; SQLite serialises writers anyway) and events get a gap-free arrival number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from groundup.clinical.assessment import Assessment
+from groundup.clinical.intake import score_questionnaires
+from groundup.clinical.logs import CheckIn, Override, Retest, SessionLog
+from groundup.clinical.outcomes import OutcomeError
+from groundup.clinical.planning import PlanningError, ReferralError, plan
+from groundup.clinical.profile import build_profile
+from groundup.clinical.program import Preferences, Program, Slot
+from groundup.clinical.progression import Decision, HistoryEvent, advance
+from groundup.clinical.rules import Rules
+from groundup.clinical.screening import ScreenAnswers, ScreenResult, screen
+from groundup.knowledge import load_screening_rules
+from groundup.services import records
+from groundup.services.export import EXPORT_FORMAT, EXPORT_VERSION, ExportBundle
+from groundup.storage.database import Database
+from groundup.storage.models import (
+    AssessmentRecord,
+    AuditEntry,
+    CheckInRecord,
+    ClinicianPatient,
+    DecisionRecord,
+    OverrideRecord,
+    Patient,
+    ProgramVersion,
+    ScheduledSession,
+    ScreenRecord,
+    SessionLogRecord,
+    User,
+)
+
+SCHEDULE_AHEAD_DAYS = 28
+
+
+class ServiceError(ValueError):
+    """A request that cannot be carried out; the message says why, in plain words."""
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    pass
+
+
+class Referred(ServiceError):
+    """The safety screen refers: no program."""
+
+    def __init__(self, result: ScreenResult) -> None:
+        super().__init__("the safety screen refers: see a doctor first; no program was made")
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Today:
+    """What the person should do on a day."""
+
+    day: dt.date
+    program: Program
+    scheduled: bool
+    status: str  # planned, done, skipped, rest
+    numbers: tuple[int, ...]  # which sessions of the day are still to do
+
+    @property
+    def slots(self) -> tuple[Slot, ...]:
+        return self.program.slots
+
+
+@dataclass(frozen=True)
+class LogOutcome:
+    decisions: tuple[Decision, ...]
+    duplicate: bool
+    program: Program
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    id: str
+    display_name: str
+    phase: str | None
+    version: int | None
+    last_activity: dt.date | None
+
+
+class Services:
+    """groundup's use cases over one database."""
+
+    def __init__(self, database: Database, rules: Rules, *, actor: str = "system") -> None:
+        self.db = database
+        self.rules = rules
+        self.actor = actor
+
+    # ----- helpers -------------------------------------------------------------------
+
+    def _audit(
+        self, session: Session, patient_id: str | None, action: str, detail: str = ""
+    ) -> None:
+        session.add(
+            AuditEntry(actor=self.actor, patient_id=patient_id, action=action, detail=detail)
+        )
+
+    def _patient(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
+        query = select(Patient).where(Patient.id == patient_id)
+        if lock:
+            query = query.with_for_update()
+        patient = session.scalars(query).first()
+        if patient is None:
+            raise NotFound(f"no person with id {patient_id!r}")
+        return patient
+
+    def _current_version(self, session: Session, patient_id: str) -> ProgramVersion | None:
+        return session.scalars(
+            select(ProgramVersion)
+            .where(ProgramVersion.patient_id == patient_id)
+            .order_by(ProgramVersion.version.desc())
+            .limit(1)
+        ).first()
+
+    def _program(self, session: Session, patient_id: str) -> Program:
+        row = self._current_version(session, patient_id)
+        if row is None:
+            raise NotFound("there is no program yet: do the screen and the assessment first")
+        return Program.model_validate(row.data)
+
+    def _history(self, session: Session, patient_id: str) -> list[HistoryEvent]:
+        """Every event in the order it arrived."""
+        events: list[tuple[int, HistoryEvent]] = []
+        logs = session.scalars(
+            select(SessionLogRecord)
+            .where(SessionLogRecord.patient_id == patient_id)
+            .options(selectinload(SessionLogRecord.sets))
+        ).all()
+        events += [(r.arrival or 0, records.session_from_rows(r)) for r in logs]
+        checkins = session.scalars(
+            select(CheckInRecord).where(CheckInRecord.patient_id == patient_id)
+        ).all()
+        events += [(r.arrival or 0, records.checkin_from_row(r)) for r in checkins]
+        retests = session.scalars(
+            select(AssessmentRecord).where(
+                AssessmentRecord.patient_id == patient_id, AssessmentRecord.kind == "retest"
+            )
+        ).all()
+        events += [
+            (r.arrival or 0, Retest(date=r.date, assessment=Assessment.model_validate(r.data)))
+            for r in retests
+        ]
+        overrides = session.scalars(
+            select(OverrideRecord).where(OverrideRecord.patient_id == patient_id)
+        ).all()
+        events += [(r.arrival or 0, Override.model_validate(r.data)) for r in overrides]
+        events.sort(key=lambda pair: pair[0])
+        return [event for _, event in events]
+
+    def _next_arrival(self, patient: Patient) -> int:
+        patient.events = (patient.events or 0) + 1
+        return patient.events
+
+    def _save_version(
+        self,
+        session: Session,
+        patient_id: str,
+        program: Program,
+        cause: str,
+        decision_id: int | None = None,
+    ) -> None:
+        session.add(
+            ProgramVersion(
+                patient_id=patient_id,
+                version=program.version,
+                cause=cause,
+                decision_id=decision_id,
+                phase=program.phase.value,
+                data=program.model_dump(mode="json"),
+            )
+        )
+
+    def _run_engine(
+        self, session: Session, patient_id: str, program: Program, today: dt.date
+    ) -> tuple[Program, tuple[Decision, ...]]:
+        """Evaluate new events; store every decision and every program version it made."""
+        history = self._history(session, patient_id)
+        latest = max((e.date for e in history), default=today)
+        result = advance(program, history, self.rules, max(today, latest))
+        for decision, step in zip(result.decisions, result.steps, strict=True):
+            row = records.decision_to_row(patient_id, decision, step.version)
+            session.add(row)
+            session.flush()
+            if step.version != program.version:
+                existing = session.scalars(
+                    select(ProgramVersion).where(
+                        ProgramVersion.patient_id == patient_id,
+                        ProgramVersion.version == step.version,
+                    )
+                ).first()
+                if existing is None:
+                    cause = "override" if decision.kind == "override" else "decision"
+                    self._save_version(session, patient_id, step, cause, row.id)
+        final = result.program
+        current = self._current_version(session, patient_id)
+        if current is not None and current.version == final.version:
+            # The last version gains the engine's bookkeeping (events evaluated).
+            current.data = final.model_dump(mode="json")
+        elif current is None or current.version < final.version:
+            self._save_version(session, patient_id, final, "decision")
+        self._schedule(session, patient_id, final, today)
+        return final, result.decisions
+
+    def _schedule(
+        self, session: Session, patient_id: str, program: Program, today: dt.date
+    ) -> None:
+        """Planned sessions for the coming weeks, from the program version in force."""
+        session.execute(
+            delete(ScheduledSession).where(
+                ScheduledSession.patient_id == patient_id,
+                ScheduledSession.status == "planned",
+                ScheduledSession.date > today,
+            )
+        )
+        taken = {
+            (d, n)
+            for d, n in session.execute(
+                select(ScheduledSession.date, ScheduledSession.number).where(
+                    ScheduledSession.patient_id == patient_id,
+                    ScheduledSession.date >= program.start_date,
+                )
+            ).all()
+        }
+        start = max(program.start_date, today - dt.timedelta(days=7))
+        for offset in range((today - start).days + SCHEDULE_AHEAD_DAYS + 1):
+            day = start + dt.timedelta(days=offset)
+            if not program.is_training_day(day):
+                continue
+            for number in range(1, program.times_per_day + 1):
+                if (day, number) not in taken:
+                    session.add(
+                        ScheduledSession(
+                            patient_id=patient_id,
+                            date=day,
+                            number=number,
+                            program_version=program.version,
+                            status="planned",
+                        )
+                    )
+
+    # ----- people --------------------------------------------------------------------
+
+    def enrol(
+        self,
+        display_name: str,
+        *,
+        user_id: int | None = None,
+        clinician_id: int | None = None,
+        length_unit: str = "cm",
+        mass_unit: str = "kg",
+    ) -> str:
+        name = display_name.strip()
+        if not 1 <= len(name) <= 120:
+            raise ServiceError("a name of 1 to 120 characters is needed")
+        if length_unit not in ("cm", "in") or mass_unit not in ("kg", "lb"):
+            raise ServiceError("units must be cm or in for length, kg or lb for weight")
+        patient_id = uuid.uuid4().hex
+        with self.db.transaction() as session:
+            session.add(
+                Patient(
+                    id=patient_id,
+                    display_name=name,
+                    user_id=user_id,
+                    length_unit=length_unit,
+                    mass_unit=mass_unit,
+                    events=0,
+                )
+            )
+            if clinician_id is not None:
+                session.flush()
+                session.add(ClinicianPatient(clinician_id=clinician_id, patient_id=patient_id))
+            self._audit(session, patient_id, "enrol")
+        return patient_id
+
+    def patients(self) -> list[PatientSummary]:
+        with self.db.transaction() as session:
+            rows = session.scalars(select(Patient).order_by(Patient.created_at)).all()
+            out = []
+            for patient in rows:
+                version = self._current_version(session, patient.id)
+                last = session.scalar(
+                    select(func.max(SessionLogRecord.date)).where(
+                        SessionLogRecord.patient_id == patient.id
+                    )
+                )
+                out.append(
+                    PatientSummary(
+                        id=patient.id,
+                        display_name=patient.display_name,
+                        phase=version.phase if version else None,
+                        version=version.version if version else None,
+                        last_activity=last,
+                    )
+                )
+            return out
+
+    def units(self, patient_id: str) -> tuple[str, str]:
+        with self.db.transaction() as session:
+            patient = self._patient(session, patient_id)
+            return patient.length_unit, patient.mass_unit
+
+    def set_units(self, patient_id: str, length_unit: str, mass_unit: str) -> None:
+        if length_unit not in ("cm", "in") or mass_unit not in ("kg", "lb"):
+            raise ServiceError("units must be cm or in for length, kg or lb for weight")
+        with self.db.transaction() as session:
+            patient = self._patient(session, patient_id, lock=True)
+            patient.length_unit, patient.mass_unit = length_unit, mass_unit
+            self._audit(session, patient_id, "set_units", f"{length_unit}/{mass_unit}")
+
+    # ----- screen, assessment, program -----------------------------------------------
+
+    def record_screen(self, patient_id: str, answers: ScreenAnswers, day: dt.date) -> ScreenResult:
+        result = screen(answers, load_screening_rules())
+        with self.db.transaction() as session:
+            self._patient(session, patient_id, lock=True)
+            session.add(
+                ScreenRecord(
+                    patient_id=patient_id,
+                    date=day,
+                    answers=answers.model_dump(mode="json"),
+                    result=result.model_dump(mode="json"),
+                    refers=result.refers,
+                    urgency=result.urgency.value if result.urgency else None,
+                )
+            )
+            self._audit(session, patient_id, "screen", result.outcome.value)
+        return result
+
+    def latest_screen(self, patient_id: str) -> ScreenResult | None:
+        with self.db.transaction() as session:
+            self._patient(session, patient_id)
+            row = session.scalars(
+                select(ScreenRecord)
+                .where(ScreenRecord.patient_id == patient_id)
+                .order_by(ScreenRecord.id.desc())
+                .limit(1)
+            ).first()
+            return ScreenResult.model_validate(row.result) if row else None
+
+    def start_program(
+        self,
+        patient_id: str,
+        assessment: Assessment,
+        preferences: Preferences,
+        *,
+        day: dt.date,
+        template: str | None = None,
+    ) -> Program:
+        """Record the first assessment and build the program (refused if the screen refers)."""
+        result = self.latest_screen(patient_id)
+        if result is None:
+            raise ServiceError("do the safety screen first: no program without it")
+        if assessment.date is None:
+            assessment = assessment.model_copy(update={"date": day})
+        profile = build_profile(assessment, self.rules.assessment)
+        scores = self._scores(assessment)
+        try:
+            program = plan(
+                profile,
+                preferences,
+                self.rules,
+                screen=result,
+                start=assessment.date or day,
+                template=template,
+                outcomes={k: v.value for k, v in scores.items() if v.valid and v.value is not None},
+            )
+        except ReferralError:
+            raise Referred(result) from None
+        except PlanningError as exc:
+            raise ServiceError(str(exc)) from exc
+        with self.db.transaction() as session:
+            self._patient(session, patient_id, lock=True)
+            if self._current_version(session, patient_id) is not None:
+                raise Conflict(
+                    "this person already has a program; record a retest instead of a new start"
+                )
+            session.add(
+                AssessmentRecord(
+                    patient_id=patient_id,
+                    date=assessment.date or day,
+                    kind="initial",
+                    data=assessment.model_dump(mode="json"),
+                    profile=profile.model_dump(mode="json"),
+                    scores={k: v.model_dump(mode="json") for k, v in scores.items()},
+                )
+            )
+            self._save_version(session, patient_id, program, "plan")
+            self._schedule(session, patient_id, program, day)
+            self._audit(session, patient_id, "start_program", f"phase {program.phase.value}")
+        return program
+
+    def _scores(self, assessment: Assessment) -> dict[str, Any]:
+        try:
+            return score_questionnaires(assessment, self.rules.questionnaires)
+        except OutcomeError as exc:
+            raise ServiceError(f"questionnaire: {exc}") from exc
+
+    def program(self, patient_id: str) -> Program:
+        with self.db.transaction() as session:
+            self._patient(session, patient_id)
+            program = self._program(session, patient_id)
+            self._audit(session, patient_id, "read_program")
+            return program
+
+    def program_versions(self, patient_id: str) -> list[tuple[int, str, str, dt.datetime]]:
+        with self.db.transaction() as session:
+            self._patient(session, patient_id)
+            rows = session.scalars(
+                select(ProgramVersion)
+                .where(ProgramVersion.patient_id == patient_id)
+                .order_by(ProgramVersion.version)
+            ).all()
+            return [(r.version, r.cause, r.phase, r.created_at) for r in rows]
+
+    def program_version(self, patient_id: str, version: int) -> Program:
+        with self.db.transaction() as session:
+            self._patient(session, patient_id)
+            row = session.scalars(
+                select(ProgramVersion).where(
+                    ProgramVersion.patient_id == patient_id, ProgramVersion.version == version
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"no program version {version}")
+            return Program.model_validate(row.data)
+
+    # ----- everyday use ---------------------------------------------------------------
+
+    def today(self, patient_id: str, day: dt.date) -> Today:
+        with self.db.transaction() as session:
+            self._patient(session, patient_id)
+            program = self._program(session, patient_id)
+            rows = session.scalars(
+                select(ScheduledSession).where(
+                    ScheduledSession.patient_id == patient_id, ScheduledSession.date == day
+                )
+            ).all()
+            self._audit(session, patient_id, "read_today", day.isoformat())
+            if not rows:
+                scheduled = program.is_training_day(day)
+                return Today(
+                    day,
+                    program,
+                    scheduled,
+                    "planned" if scheduled else "rest",
+                    tuple(range(1, program.times_per_day + 1)) if scheduled else (),
+                )
+            open_numbers = tuple(r.number for r in rows if r.status == "planned")
+            status = "planned" if open_numbers else rows[0].status
+            return Today(day, program, True, status, open_numbers)
+
+    def log_session(self, patient_id: str, log: SessionLog) -> LogOutcome:
+        """Store a session and run the engine. Idempotent: the same log id twice is stored once."""
+        with self.db.transaction() as session:
+            patient = self._patient(session, patient_id, lock=True)
+            existing = session.get(SessionLogRecord, log.id)
+            if existing is not None:
+                if existing.patient_id != patient_id or existing.fingerprint != records.fingerprint(
+                    log
+                ):
+                    raise Conflict(
+                        f"log id {log.id!r} is already used for a different session; "
+                        "use a new id for a new session"
+                    )
+                return LogOutcome((), True, self._program(session, patient_id))
+            program = self._program(session, patient_id)
+            self._check_day(log.date, program)
+            slot = session.scalars(
+                select(ScheduledSession)
+                .where(
+                    ScheduledSession.patient_id == patient_id,
+                    ScheduledSession.date == log.date,
+                    ScheduledSession.status == "planned",
+                )
+                .order_by(ScheduledSession.number)
+                .limit(1)
+            ).first()
+            if slot is None:
+                days = ", ".join(
+                    ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d]
+                    for d in program.training_days
+                )
+                raise NotFound(
+                    f"no session is scheduled on {log.date.isoformat()} (or it is already "
+                    f"logged); training days are {days}"
+                )
+            unknown = [
+                e.exercise_id for e in log.exercises if e.exercise_id not in self.rules.library
+            ]
+            if unknown:
+                raise ServiceError(f"unknown exercise id {unknown[0]!r}")
+            record = records.session_to_rows(patient_id, log, program.version)
+            record.arrival = self._next_arrival(patient)
+            session.add(record)
+            slot.status = "skipped" if log.skipped else "done"
+            slot.session_log_id = log.id
+            session.flush()
+            final, decisions = self._run_engine(session, patient_id, program, log.date)
+            self._audit(session, patient_id, "log_session", log.id)
+            return LogOutcome(decisions, False, final)
+
+    def _check_day(self, day: dt.date, program: Program) -> None:
+        if day < program.start_date:
+            raise ServiceError(
+                f"{day.isoformat()} is before the program started ({program.start_date.isoformat()})"
+            )
+
+    def record_checkin(self, patient_id: str, checkin: CheckIn) -> tuple[Decision, ...]:
+        with self.db.transaction() as session:
+            patient = self._patient(session, patient_id, lock=True)
+            program = self._program(session, patient_id)
+            self._check_day(checkin.date, program)
+            taken = session.scalars(
+                select(CheckInRecord).where(
+                    CheckInRecord.patient_id == patient_id, CheckInRecord.date == checkin.date
+                )
+            ).first()
+            if taken is not None:
+                raise Conflict(f"there is already a check-in for {checkin.date.isoformat()}")
+            row = records.checkin_to_row(patient_id, checkin)
+            row.arrival = self._next_arrival(patient)
+            session.add(row)
+            session.flush()
+            _, decisions = self._run_engine(session, patient_id, program, checkin.date)
+            self._audit(session, patient_id, "checkin", checkin.date.isoformat())
+            return decisions
+
+    def record_retest(
+        self, patient_id: str, assessment: Assessment, day: dt.date
+    ) -> tuple[Decision, ...]:
+        if assessment.date is None:
+            assessment = assessment.model_copy(update={"date": day})
+        scores = self._scores(assessment)
+        profile = build_profile(assessment, self.rules.assessment)
+        with self.db.transaction() as session:
+            patient = self._patient(session, patient_id, lock=True)
+            program = self._program(session, patient_id)
+            assert assessment.date is not None
+            self._check_day(assessment.date, program)
+            session.add(
+                AssessmentRecord(
+                    patient_id=patient_id,
+                    date=assessment.date,
+                    kind="retest",
+                    data=assessment.model_dump(mode="json"),
+                    profile=profile.model_dump(mode="json"),
+                    scores={k: v.model_dump(mode="json") for k, v in scores.items()},
+                    arrival=self._next_arrival(patient),
+                )
+            )
+            session.flush()
+            _, decisions = self._run_engine(session, patient_id, program, assessment.date)
+            self._audit(session, patient_id, "retest", assessment.date.isoformat())
+            return decisions
+
+    def apply_override(
+        self, patient_id: str, override: Override, *, by_user_id: int | None = None
+    ) -> tuple[Decision, ...]:
+        with self.db.transaction() as session:
+            patient = self._patient(session, patient_id, lock=True)
+            program = self._program(session, patient_id)
+            self._check_day(override.date, program)
+            if override.exercise_id is not None and program.slot(override.exercise_id) is None:
+                raise NotFound(f"{override.exercise_id!r} is not in the current program")
+            session.add(
+                OverrideRecord(
+                    patient_id=patient_id,
+                    date=override.date,
+                    by_user_id=by_user_id,
+                    data=override.model_dump(mode="json"),
+                    arrival=self._next_arrival(patient),
+                )
+            )
+            session.flush()
+            _, decisions = self._run_engine(session, patient_id, program, override.date)
+            self._audit(session, patient_id, "override", override.action)
+            return decisions
+
+    # ----- reading -------------------------------------------------------------------
+
+    def history(self, patient_id: str) -> list[HistoryEvent]:
+        with self.db.transaction() as session:
+            self._patient(session, patient_id)
+            self._audit(session, patient_id, "read_history")
+            return self._history(session, patient_id)
+
+    def decisions(self, patient_id: str, *, limit: int | None = None) -> list[Decision]:
+        with self.db.transaction() as session:
+            self._patient(session, patient_id)
+            query = (
+                select(DecisionRecord)
+                .where(DecisionRecord.patient_id == patient_id)
+                .order_by(DecisionRecord.id.desc())
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            rows = session.scalars(query).all()
+            self._audit(session, patient_id, "read_decisions")
+            return [records.decision_from_row(r) for r in reversed(rows)]
+
+    def assessments(self, patient_id: str) -> list[tuple[dt.date, str, Assessment, dict[str, Any]]]:
+        with self.db.transaction() as session:
+            self._patient(session, patient_id)
+            rows = session.scalars(
+                select(AssessmentRecord)
+                .where(AssessmentRecord.patient_id == patient_id)
+                .order_by(AssessmentRecord.date, AssessmentRecord.id)
+            ).all()
+            return [(r.date, r.kind, Assessment.model_validate(r.data), r.profile) for r in rows]
+
+    # ----- export, import, delete ------------------------------------------------------
+
+    def export_person(self, patient_id: str) -> dict[str, Any]:
+        """Everything about one person, as plain JSON-ready data."""
+        with self.db.transaction() as session:
+            patient = self._patient(session, patient_id)
+            screens = session.scalars(
+                select(ScreenRecord)
+                .where(ScreenRecord.patient_id == patient_id)
+                .order_by(ScreenRecord.id)
+            ).all()
+            initial = session.scalars(
+                select(AssessmentRecord)
+                .where(
+                    AssessmentRecord.patient_id == patient_id, AssessmentRecord.kind == "initial"
+                )
+                .limit(1)
+            ).first()
+            versions = session.scalars(
+                select(ProgramVersion)
+                .where(ProgramVersion.patient_id == patient_id)
+                .order_by(ProgramVersion.version)
+            ).all()
+            history = self._history(session, patient_id)
+            decisions = session.scalars(
+                select(DecisionRecord)
+                .where(DecisionRecord.patient_id == patient_id)
+                .order_by(DecisionRecord.id)
+            ).all()
+            self._audit(session, patient_id, "export")
+            return {
+                "format": EXPORT_FORMAT,
+                "version": EXPORT_VERSION,
+                "person": {
+                    "id": patient.id,
+                    "display_name": patient.display_name,
+                    "length_unit": patient.length_unit,
+                    "mass_unit": patient.mass_unit,
+                },
+                "screens": [
+                    {"date": s.date.isoformat(), "answers": s.answers, "result": s.result}
+                    for s in screens
+                ],
+                "initial_assessment": None
+                if initial is None
+                else {"date": initial.date.isoformat(), "assessment": initial.data},
+                "program_versions": [
+                    {
+                        "version": v.version,
+                        "cause": v.cause,
+                        "decision_index": None,
+                        "program": v.data,
+                    }
+                    for v in versions
+                ],
+                "events": [e.model_dump(mode="json") for e in history],
+                "decisions": [
+                    {"program_version": d.program_version, "decision": d.data} for d in decisions
+                ],
+            }
+
+    def import_person(self, data: Any) -> str:
+        """Restore a person from an export. Nothing is stored unless all of it is valid."""
+        try:
+            bundle = ExportBundle.model_validate(data)
+        except ValidationError as exc:
+            from groundup.knowledge import describe_validation_error
+
+            raise ServiceError(describe_validation_error(exc, "import: ")) from exc
+        with self.db.transaction() as session:
+            if session.get(Patient, bundle.person.id) is not None:
+                raise Conflict(
+                    f"a person with id {bundle.person.id} already exists; delete them first "
+                    "or import into another database"
+                )
+            patient = Patient(
+                id=bundle.person.id,
+                display_name=bundle.person.display_name,
+                length_unit=bundle.person.length_unit,
+                mass_unit=bundle.person.mass_unit,
+                events=0,
+            )
+            session.add(patient)
+            session.flush()
+            for screened in bundle.screens:
+                result = screened.result
+                session.add(
+                    ScreenRecord(
+                        patient_id=patient.id,
+                        date=screened.date,
+                        answers=screened.answers.model_dump(mode="json"),
+                        result=result.model_dump(mode="json"),
+                        refers=result.refers,
+                        urgency=result.urgency.value if result.urgency else None,
+                    )
+                )
+            if bundle.initial_assessment is not None:
+                assessment = bundle.initial_assessment.assessment
+                session.add(
+                    AssessmentRecord(
+                        patient_id=patient.id,
+                        date=bundle.initial_assessment.date,
+                        kind="initial",
+                        data=assessment.model_dump(mode="json"),
+                        profile=build_profile(assessment, self.rules.assessment).model_dump(
+                            mode="json"
+                        ),
+                        scores={
+                            k: v.model_dump(mode="json")
+                            for k, v in self._scores(assessment).items()
+                        },
+                    )
+                )
+            for version in bundle.program_versions:
+                self._save_version(session, patient.id, version.program, version.cause)
+            for event in bundle.events:
+                arrival = self._next_arrival(patient)
+                if isinstance(event, SessionLog):
+                    row = records.session_to_rows(patient.id, event, 0)
+                    row.arrival = arrival
+                    session.add(row)
+                elif isinstance(event, CheckIn):
+                    checkin = records.checkin_to_row(patient.id, event)
+                    checkin.arrival = arrival
+                    session.add(checkin)
+                elif isinstance(event, Retest):
+                    session.add(
+                        AssessmentRecord(
+                            patient_id=patient.id,
+                            date=event.date,
+                            kind="retest",
+                            data=event.assessment.model_dump(mode="json"),
+                            profile=build_profile(
+                                event.assessment, self.rules.assessment
+                            ).model_dump(mode="json"),
+                            scores={},
+                            arrival=arrival,
+                        )
+                    )
+                else:
+                    session.add(
+                        OverrideRecord(
+                            patient_id=patient.id,
+                            date=event.date,
+                            data=event.model_dump(mode="json"),
+                            arrival=arrival,
+                        )
+                    )
+            for item in bundle.decisions:
+                session.add(
+                    records.decision_to_row(patient.id, item.decision, item.program_version)
+                )
+            if bundle.program_versions:
+                last = bundle.program_versions[-1].program
+                self._schedule(session, patient.id, last, last.start_date)
+                self._mark_logged(session, patient.id)
+            self._audit(session, patient.id, "import")
+            return patient.id
+
+    def _mark_logged(self, session: Session, patient_id: str) -> None:
+        logs = session.execute(
+            select(SessionLogRecord.id, SessionLogRecord.date, SessionLogRecord.skipped).where(
+                SessionLogRecord.patient_id == patient_id
+            )
+        ).all()
+        for log_id, day, skipped in logs:
+            row = session.scalars(
+                select(ScheduledSession).where(
+                    ScheduledSession.patient_id == patient_id,
+                    ScheduledSession.date == day,
+                    ScheduledSession.status == "planned",
+                )
+            ).first()
+            if row is not None:
+                row.status = "skipped" if skipped else "done"
+                row.session_log_id = log_id
+
+    def delete_person(self, patient_id: str) -> dict[str, int]:
+        """Remove a person and everything about them; one anonymous audit line remains."""
+        with self.db.transaction() as session:
+            patient = self._patient(session, patient_id, lock=True)
+            counts = {
+                "sessions": session.scalar(
+                    select(func.count())
+                    .select_from(SessionLogRecord)
+                    .where(SessionLogRecord.patient_id == patient_id)
+                )
+                or 0,
+                "decisions": session.scalar(
+                    select(func.count())
+                    .select_from(DecisionRecord)
+                    .where(DecisionRecord.patient_id == patient_id)
+                )
+                or 0,
+            }
+            session.execute(delete(AuditEntry).where(AuditEntry.patient_id == patient_id))
+            session.delete(patient)
+            session.flush()
+            self._audit(
+                session,
+                None,
+                "delete_person",
+                f"a person was deleted with {counts['sessions']} sessions and {counts['decisions']} decisions",
+            )
+            return counts
+
+    def users(self) -> Sequence[User]:
+        with self.db.transaction() as session:
+            return session.scalars(select(User)).all()
