@@ -37,7 +37,12 @@ def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
 
 def run() -> None:
     """Entry point of the console script."""
-    from groundup.cli import commands, program_commands  # noqa: F401  (registers commands)
+    from groundup.cli import (  # noqa: F401  (registers the commands)
+        commands,
+        guided,
+        person_commands,
+        program_commands,
+    )
 
     try:
         app()

@@ -433,8 +433,14 @@ def fit_time(
     main_positions = [i for i, s in enumerate(current) if s.part == "main"]
     while total() > budget and len(main_positions) > MIN_MAIN:
         # The last main exercises were added to round the session out: drop them first,
-        # and drop a paired exercise together with its partner.
-        index = main_positions[-1]
+        # and drop a paired exercise together with its partner. The only proximal-strength
+        # exercise stays: in a proximal phase it is what the phase is for.
+        proximal = [
+            i
+            for i in main_positions
+            if _is_proximal_strength(rules.library[current[i].exercise_id])
+        ]
+        index = next(i for i in reversed(main_positions) if proximal != [i])
         slot = current[index]
         partner = slot.pair_with
         dropped.append(rules.library[slot.exercise_id].name)

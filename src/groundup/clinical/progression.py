@@ -57,8 +57,8 @@ class Change(Frozen):
     exercise_id: str | None = None
     side: Side | None = None
     field: str
-    before: Number | None = None
-    after: Number | None = None
+    before: bool | Number | None = None
+    after: bool | Number | None = None
 
 
 class Decision(Frozen):
@@ -783,11 +783,7 @@ def _on_session(
     # 3. Progressions, within the volume caps and keeping the weaker side ahead.
     decisions.extend(_progress_all(program, candidates, event, seen, rules))
     # 4. Template blocks, phase gate, retest prompts, stalls, referral.
-    if (
-        morning_worse is None
-        and rising is None
-        and not any(d.kind == "regress" for d in decisions)
-    ):
+    if morning_worse is None and rising is None and not any(d.kind == "regress" for d in decisions):
         decisions.extend(_template_block(program, event.date, rules))
     if not any(d.kind == "regress" for d in decisions):
         decisions.extend(_gate(program, event.date, seen, rules, decisions))
@@ -895,11 +891,12 @@ def _logged_work(session: SessionLog, program: Program, rules: Rules) -> float:
     for log in session.exercises:
         exercise = rules.library.get(log.exercise_id)
         slot = program.slot(log.exercise_id)
-        dose = slot.dose(log.side) if slot and slot.part == "main" else None
-        if exercise is None or dose is None:
+        if exercise is None or slot is None or slot.part != "main":
             continue
-        per_unit = unit_seconds(exercise, dose)
-        total += sum(s.amount for s in log.sets) * per_unit
+        dose = slot.dose(log.side)
+        if dose is None:
+            continue
+        total += sum(s.amount for s in log.sets) * unit_seconds(exercise, dose)
     return total
 
 
@@ -1013,8 +1010,8 @@ def _cap(
             "reference_seconds": round(reference),
             "cap_percent": round(cap * 100),
         },
-        person_text=f"The next step for this exercise waits: {plain}.",
-        clinician_text=f"{step.rule} held by {rule}: {round(new)} s vs reference {round(reference)} s (+{(new / reference - 1) if reference else 0:.0%} > {cap:.0%}).",
+        person_text=f"{step.person_text.split(':')[0]}: the next step waits, because {plain}.",
+        clinician_text=f"{step.person_text.split(':')[0]}: {step.rule} held by {rule}: {round(new)} s vs reference {round(reference)} s (+{(new / reference - 1) if reference else 0:.0%} > {cap:.0%}).",
         source=source,
     )
 

@@ -23,6 +23,7 @@ class ExportPerson(Frozen):
     display_name: str = Field(min_length=1, max_length=120)
     length_unit: Literal["cm", "in"] = "cm"
     mass_unit: Literal["kg", "lb"] = "kg"
+    date_format: Literal["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y"] = "%Y-%m-%d"
 
 
 class ExportScreen(Frozen):

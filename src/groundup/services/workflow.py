@@ -47,6 +47,7 @@ from groundup.storage.models import (
 )
 
 SCHEDULE_AHEAD_DAYS = 28
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
 
 
 class ServiceError(ValueError):
@@ -270,12 +271,15 @@ class Services:
         clinician_id: int | None = None,
         length_unit: str = "cm",
         mass_unit: str = "kg",
+        date_format: str = "%Y-%m-%d",
     ) -> str:
         name = display_name.strip()
         if not 1 <= len(name) <= 120:
             raise ServiceError("a name of 1 to 120 characters is needed")
         if length_unit not in ("cm", "in") or mass_unit not in ("kg", "lb"):
             raise ServiceError("units must be cm or in for length, kg or lb for weight")
+        if date_format not in DATE_FORMATS:
+            raise ServiceError(f"date format must be one of: {', '.join(DATE_FORMATS)}")
         patient_id = uuid.uuid4().hex
         with self.db.transaction() as session:
             session.add(
@@ -285,6 +289,7 @@ class Services:
                     user_id=user_id,
                     length_unit=length_unit,
                     mass_unit=mass_unit,
+                    date_format=date_format,
                     events=0,
                 )
             )
@@ -316,18 +321,24 @@ class Services:
                 )
             return out
 
-    def units(self, patient_id: str) -> tuple[str, str]:
+    def display(self, patient_id: str) -> tuple[str, str, str]:
+        """How the person likes lengths, weights and dates shown."""
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id)
-            return patient.length_unit, patient.mass_unit
+            return patient.length_unit, patient.mass_unit, patient.date_format
 
-    def set_units(self, patient_id: str, length_unit: str, mass_unit: str) -> None:
+    def set_display(
+        self, patient_id: str, length_unit: str, mass_unit: str, date_format: str
+    ) -> None:
         if length_unit not in ("cm", "in") or mass_unit not in ("kg", "lb"):
             raise ServiceError("units must be cm or in for length, kg or lb for weight")
+        if date_format not in DATE_FORMATS:
+            raise ServiceError(f"date format must be one of: {', '.join(DATE_FORMATS)}")
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id, lock=True)
             patient.length_unit, patient.mass_unit = length_unit, mass_unit
-            self._audit(session, patient_id, "set_units", f"{length_unit}/{mass_unit}")
+            patient.date_format = date_format
+            self._audit(session, patient_id, "set_display", f"{length_unit}/{mass_unit}")
 
     # ----- screen, assessment, program -----------------------------------------------
 
@@ -668,6 +679,7 @@ class Services:
                     "display_name": patient.display_name,
                     "length_unit": patient.length_unit,
                     "mass_unit": patient.mass_unit,
+                    "date_format": patient.date_format,
                 },
                 "screens": [
                     {"date": s.date.isoformat(), "answers": s.answers, "result": s.result}
@@ -710,6 +722,7 @@ class Services:
                 display_name=bundle.person.display_name,
                 length_unit=bundle.person.length_unit,
                 mass_unit=bundle.person.mass_unit,
+                date_format=bundle.person.date_format,
                 events=0,
             )
             session.add(patient)
@@ -839,3 +852,83 @@ class Services:
     def users(self) -> Sequence[User]:
         with self.db.transaction() as session:
             return session.scalars(select(User)).all()
+
+
+@dataclass(frozen=True)
+class ProgressData:
+    """The numbers behind the progress charts."""
+
+    session_pain: list[tuple[dt.date, int]]
+    morning: list[tuple[dt.date, int, int]]
+    lsi: dict[str, list[tuple[dt.date, float]]]
+    weekly_minutes: list[tuple[dt.date, float]]
+    adherence: list[tuple[dt.date, int, int]]  # week start, done, scheduled (past only)
+    phases: list[tuple[dt.date, str]]
+
+
+def progress_data(services: Services, patient_id: str, today: dt.date) -> ProgressData:
+    """Pain, morning pain, LSI, weekly work and adherence over time, for one person."""
+    from groundup.clinical.program import unit_seconds
+
+    with services.db.transaction() as session:
+        services._patient(session, patient_id)
+        services._audit(session, patient_id, "read_progress")
+        history = services._history(session, patient_id)
+        program = services._program(session, patient_id)
+        assessments = session.scalars(
+            select(AssessmentRecord)
+            .where(AssessmentRecord.patient_id == patient_id)
+            .order_by(AssessmentRecord.date, AssessmentRecord.id)
+        ).all()
+        scheduled = session.execute(
+            select(ScheduledSession.date, ScheduledSession.status).where(
+                ScheduledSession.patient_id == patient_id, ScheduledSession.date <= today
+            )
+        ).all()
+        phase_rows = session.execute(
+            select(ProgramVersion.created_at, ProgramVersion.phase, ProgramVersion.data)
+            .where(ProgramVersion.patient_id == patient_id)
+            .order_by(ProgramVersion.version)
+        ).all()
+    sessions = sorted(
+        (e for e in history if isinstance(e, SessionLog) and not e.skipped), key=lambda s: s.date
+    )
+    checkins = sorted((e for e in history if isinstance(e, CheckIn)), key=lambda c: c.date)
+    lsi: dict[str, list[tuple[dt.date, float]]] = {}
+    for row in assessments:
+        for comparison in row.profile.get("comparisons", []):
+            if comparison.get("lsi") is not None:
+                lsi.setdefault(comparison["test"], []).append((row.date, float(comparison["lsi"])))
+    weeks: dict[dt.date, float] = {}
+    library = services.rules.library
+    for log in sessions:
+        week = log.date - dt.timedelta(days=log.date.weekday())
+        for exercise_log in log.exercises:
+            exercise = library.get(exercise_log.exercise_id)
+            slot = program.slot(exercise_log.exercise_id)
+            if exercise is None:
+                continue
+            dose = slot.dose(exercise_log.side) if slot else None
+            per_unit = unit_seconds(exercise, dose) if dose else 3.0
+            seconds = sum(s.amount for s in exercise_log.sets) * per_unit
+            weeks[week] = weeks.get(week, 0.0) + seconds / 60
+    adherence: dict[dt.date, list[int]] = {}
+    for day, status in scheduled:
+        week = day - dt.timedelta(days=day.weekday())
+        counts = adherence.setdefault(week, [0, 0])
+        counts[1] += 1
+        if status == "done":
+            counts[0] += 1
+    phases: list[tuple[dt.date, str]] = []
+    for _, phase, data in phase_rows:
+        started = dt.date.fromisoformat(data["phase_started"])
+        if not phases or phases[-1][1] != phase:
+            phases.append((started, phase))
+    return ProgressData(
+        session_pain=[(s.date, s.max_pain) for s in sessions],
+        morning=[(c.date, c.pain_on_waking, c.stiffness_on_waking) for c in checkins],
+        lsi=lsi,
+        weekly_minutes=sorted((w, round(m, 1)) for w, m in weeks.items()),
+        adherence=sorted((w, c[0], c[1]) for w, c in adherence.items()),
+        phases=phases,
+    )

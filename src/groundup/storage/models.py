@@ -64,6 +64,7 @@ class Patient(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     length_unit: Mapped[str] = mapped_column(String(2), default="cm")
     mass_unit: Mapped[str] = mapped_column(String(2), default="kg")
+    date_format: Mapped[str] = mapped_column(String(16), default="%Y-%m-%d")
     # Events (sessions, check-ins, retests, overrides) received so far: each event's
     # `arrival` number, which is the order the progression engine evaluates them in.
     events: Mapped[int] = mapped_column(Integer, default=0)
@@ -131,9 +132,7 @@ class ProgramVersion(Base):
     )
     version: Mapped[int] = mapped_column(Integer)
     cause: Mapped[str] = mapped_column(String(16))  # plan, decision, override, retest
-    decision_id: Mapped[int | None] = mapped_column(
-        ForeignKey("decisions.id", ondelete="SET NULL", use_alter=True)
-    )
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"))
     phase: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 15:47:00.551907
+Create Date: 2026-11-21 15:49:01.423337
 
 """
 
@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("length_unit", sa.String(length=2), nullable=False),
         sa.Column("mass_unit", sa.String(length=2), nullable=False),
+        sa.Column("date_format", sa.String(length=16), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -218,7 +219,6 @@ def upgrade() -> None:
             ["decisions.id"],
             name=op.f("fk_program_versions_decision_id_decisions"),
             ondelete="SET NULL",
-            use_alter=True,
         ),
         sa.ForeignKeyConstraint(
             ["patient_id"],

@@ -1,0 +1,1089 @@
+"""`groundup start` and `groundup retest`: from an intake file, or asked question by question.
+
+The guided flow asks the safety screen, then walks the person through the self-assessment
+(facts, pain, goals, the optional LEFS and the side-by-side tests with their instructions
+and stop signs), then their preferences, and only then stores anything: enrol, screen,
+program. Stopping half-way (Ctrl-C, or the end of the input) leaves nothing behind. A screen
+that refers is stored with the person, and no program is made.
+
+The metronome and the stopwatch are small loops over an injected clock (`now`, `sleep`) and
+an injected `stopped` check, so tests can run them instantly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import select
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, get_args
+
+import annotated_types
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.prompt import Prompt
+from rich.table import Table
+from rich.text import Text
+
+from groundup.cli import render
+from groundup.cli.commands import read_intake
+from groundup.cli.context import (
+    CM_PER_INCH,
+    Display,
+    display_for,
+    parse_date,
+    person_id,
+    remember_person,
+    services,
+)
+from groundup.cli.files import InputError, read_document, validate
+from groundup.cli.main import EXIT_REFER, app, fail, out
+from groundup.cli.program_commands import build_program
+from groundup.cli.program_render import decisions_table, program_view
+from groundup.clinical.assessment import (
+    AffectedSide,
+    Assessment,
+    ObjectiveTests,
+    Pain,
+    PsfsActivity,
+    Sex,
+)
+from groundup.clinical.intake import Intake
+from groundup.clinical.planning import ReferralError
+from groundup.clinical.profile import ImbalanceProfile, TestDefinition, build_profile
+from groundup.clinical.program import Preferences
+from groundup.clinical.screening import ScreenAnswers, ScreeningRules, ScreenResult, screen
+from groundup.clinical.vocabulary import Equipment
+from groundup.config import get_settings
+from groundup.knowledge import describe_validation_error, load_questionnaires, load_screening_rules
+from groundup.services import Referred, ServiceError
+from groundup.services.workflow import DATE_FORMATS
+
+T = TypeVar("T")
+
+NO_ANSWER = "no answer given; run with a FILE instead"
+METRONOME_BPM = 60
+POLL_SECONDS = 0.05
+BEATS_PER_REP = 2  # up on one beat, down on the next
+STANCE_TRIES = 3
+DEFAULT_NAME = "Me"
+
+# ----- the clock: a metronome and a stopwatch ------------------------------------------
+
+
+def _never() -> bool:
+    return False
+
+
+def _wait_until(
+    deadline: float,
+    now: Callable[[], float],
+    sleep: Callable[[float], None],
+    stopped: Callable[[], bool],
+) -> bool:
+    """Sleep until `deadline`, checking `stopped` in short steps; True if it was stopped."""
+    while (left := deadline - now()) > 0:
+        if stopped():
+            return True
+        sleep(min(left, POLL_SECONDS))
+    return False
+
+
+def metronome(
+    tick: Callable[[int], None],
+    *,
+    bpm: int = METRONOME_BPM,
+    max_beats: int,
+    now: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    stopped: Callable[[], bool] = _never,
+) -> int:
+    """Call `tick(beat)` `bpm` times a minute, from beat 1, until `stopped()` or `max_beats`.
+
+    Beats are timed from the start, not from the previous beat, so they do not drift.
+    Returns how many beats were given.
+    """
+    interval = 60.0 / bpm
+    start = now()
+    beats = 0
+    while beats < max_beats and not stopped():
+        beats += 1
+        tick(beats)
+        if beats < max_beats and _wait_until(start + beats * interval, now, sleep, stopped):
+            break
+    return beats
+
+
+def stopwatch(
+    tick: Callable[[int], None],
+    *,
+    max_seconds: int,
+    now: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    stopped: Callable[[], bool] = _never,
+) -> float:
+    """Count whole seconds up to `max_seconds`, calling `tick(second)` at each one.
+
+    Returns the seconds that passed before `stopped()` (or the cap).
+    """
+    start = now()
+    second = 0
+    while second < max_seconds:
+        if _wait_until(start + second + 1, now, sleep, stopped):
+            break
+        second += 1
+        tick(second)
+    return round(min(now() - start, float(max_seconds)), 1)
+
+
+def _enter_pressed() -> bool:
+    """True (and the line is used up) when the person has pressed Enter."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        while msvcrt.kbhit():
+            if msvcrt.getwch() in "\r\n":
+                return True
+        return False
+    ready, _, _ = select.select([sys.stdin], [], [], 0)
+    if ready:
+        sys.stdin.readline()
+        return True
+    return False
+
+
+def _live() -> bool:
+    """Timers only make sense when a person is at the keyboard."""
+    return sys.stdin.isatty()
+
+
+# ----- asking --------------------------------------------------------------------------
+
+
+def ask(
+    question: str,
+    parse: Callable[[str], T],
+    *,
+    default: str | None = None,
+    help: str | None = None,
+    show_default: bool = True,
+) -> T:
+    """Ask until the answer can be used; the parser's ValueError says what is wrong."""
+    if help:
+        out.print(Text(f"  {help}", style="dim"))
+    prompt = Text(question)
+    if default and show_default:
+        prompt.append(f" [{default}]", style="cyan")
+    while True:
+        raw = Prompt.ask(prompt, console=out, default="", show_default=False)
+        answer = raw.strip() or (default or "")
+        try:
+            return parse(answer)
+        except ValueError as exc:
+            out.print(Text(f"  {exc}", style="red"))
+
+
+def yes_no(question: str, *, default: bool | None = None, help: str | None = None) -> bool:
+    """A yes/no answer: y, yes, n or no."""
+
+    def parse(answer: str) -> bool:
+        word = answer.lower()
+        if word in ("y", "yes"):
+            return True
+        if word in ("n", "no"):
+            return False
+        raise ValueError("please answer y (yes) or n (no)")
+
+    hint = {None: "y/n", True: "Y/n", False: "y/N"}[default]
+    return ask(
+        f"{question} ({hint})",
+        parse,
+        default=None if default is None else ("y" if default else "n"),
+        help=help,
+        show_default=False,
+    )
+
+
+def _bounds(model: type[BaseModel], field: str) -> tuple[float, float]:
+    """The range a model allows for a number, read from the field itself."""
+    low, high = float("-inf"), float("inf")
+    for item in model.model_fields[field].metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = float(item.ge)  # type: ignore[arg-type]
+        elif isinstance(item, annotated_types.Le):
+            high = float(item.le)  # type: ignore[arg-type]
+    return low, high
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def whole_number(low: float, high: float, *, blank: bool = False) -> Callable[[str], int | None]:
+    """A parser for a whole number in [low, high]; '' gives None when `blank`."""
+
+    def parse(answer: str) -> int | None:
+        if not answer and blank:
+            return None
+        try:
+            value = int(answer)
+        except ValueError:
+            raise ValueError(
+                f"please type a whole number from {_number_text(low)} to {_number_text(high)}"
+            ) from None
+        if not low <= value <= high:
+            raise ValueError(
+                f"please give a number from {_number_text(low)} to {_number_text(high)}"
+            )
+        return value
+
+    return parse
+
+
+def number(low: float, high: float, *, blank: bool = False) -> Callable[[str], float | None]:
+    """A parser for a number (a comma works as the decimal point) in [low, high]."""
+
+    def parse(answer: str) -> float | None:
+        if not answer and blank:
+            return None
+        try:
+            value = float(answer.replace(",", "."))
+        except ValueError:
+            raise ValueError(
+                f"please type a number from {_number_text(low)} to {_number_text(high)}"
+            ) from None
+        if value != value or not low <= value <= high:  # NaN, or out of range
+            raise ValueError(
+                f"please give a number from {_number_text(low)} to {_number_text(high)}"
+            )
+        return value
+
+    return parse
+
+
+def _required(parse: Callable[[str], T | None]) -> Callable[[str], T]:
+    def required(answer: str) -> T:
+        value = parse(answer)
+        if value is None:
+            raise ValueError("an answer is needed here")
+        return value
+
+    return required
+
+
+def choice(options: dict[str, T], what: str) -> Callable[[str], T]:
+    """A parser for one of a few words; any unambiguous start of a word works."""
+
+    def parse(answer: str) -> T:
+        word = answer.lower()
+        matches = [key for key in options if word and key.startswith(word)]
+        if word in options:
+            return options[word]
+        if len(matches) == 1:
+            return options[matches[0]]
+        raise ValueError(f"please choose {what}: {', '.join(options)}")
+
+    return parse
+
+
+_DURATION_UNITS = {
+    "w": 1.0,
+    "week": 1.0,
+    "weeks": 1.0,
+    "d": 1 / 7,
+    "day": 1 / 7,
+    "days": 1 / 7,
+    "m": 52 / 12,
+    "month": 52 / 12,
+    "months": 52 / 12,
+    "y": 52.0,
+    "year": 52.0,
+    "years": 52.0,
+}
+
+
+def weeks(answer: str) -> float:
+    """'8', '8 weeks', '3 months', '2 years', '10 days' → weeks (a bare number is weeks)."""
+    found = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*([a-z]*)\s*", answer.lower())
+    if found is None or found.group(2) not in ("", *_DURATION_UNITS):
+        raise ValueError("please write how long, e.g. 6 weeks, 4 months or 2 years")
+    value = float(found.group(1).replace(",", ".")) * _DURATION_UNITS.get(found.group(2), 1.0)
+    low, high = _bounds(Assessment, "symptom_duration_weeks")
+    if not low <= value <= high:
+        raise ValueError("that is longer than groundup can record (50 years at most)")
+    return round(value, 1)
+
+
+def hours(answer: str) -> float:
+    """'2', '2 hours', '30 min', '1 day' → hours (a bare number is hours)."""
+    found = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*([a-z]*)\s*", answer.lower())
+    units = {"": 1.0, "h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0}
+    units |= {"m": 1 / 60, "min": 1 / 60, "mins": 1 / 60, "minute": 1 / 60, "minutes": 1 / 60}
+    units |= {"d": 24.0, "day": 24.0, "days": 24.0}
+    if found is None or found.group(2) not in units:
+        raise ValueError("please write how long, e.g. 0, 30 min, 2 hours or 1 day")
+    value = float(found.group(1).replace(",", ".")) * units[found.group(2)]
+    low, high = _bounds(Pain, "lingers_after_activity_hours")
+    if not low <= value <= high:
+        raise ValueError("please give at most a week (168 hours)")
+    return round(value, 2)
+
+
+def _catch_eof(flow: Callable[[], None]) -> None:
+    """Run a guided flow; the end of the input or Ctrl-C ends it with one clear line."""
+    try:
+        flow()
+    except EOFError:
+        raise InputError(NO_ANSWER) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing more was saved.", 130) from None
+    except ServiceError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def heading(text: str) -> None:
+    out.print()
+    out.print(Text(text, style="bold underline"))
+
+
+# ----- the safety screen ---------------------------------------------------------------
+
+
+def ask_screen(rules: ScreeningRules) -> ScreenAnswers:
+    """Every screening question, section by section, skipping those that do not apply."""
+    answers: dict[str, Any] = {}
+    for section in rules.sections.values():
+        heading(section.title)
+        if section.intro:
+            out.print(Text(section.intro.strip()))
+        for name, question in section.questions.items():
+            if question.ask_if is not None:
+                earlier = answers.get(question.ask_if)
+                if earlier is None or earlier is False:
+                    continue
+            field = ScreenAnswers.model_fields[name]
+            low, high = _bounds(ScreenAnswers, name)
+            if field.annotation is bool:
+                answers[name] = yes_no(question.text, help=question.help)
+            elif field.default is None:  # a number that may be left empty
+                answers[name] = ask(
+                    f"{question.text} (Enter if none)",
+                    whole_number(low, high, blank=True),
+                    help=question.help,
+                )
+            else:
+                answers[name] = ask(
+                    question.text, _required(number(low, high)), default="0", help=question.help
+                )
+    return ScreenAnswers.model_validate(answers)
+
+
+def _show_referral(result: ScreenResult) -> typer.Exit:
+    out.print(render.screen_report(result))
+    out.print(Text("No program was made: please see a doctor first.", style="bold red"))
+    return typer.Exit(EXIT_REFER)
+
+
+# ----- the self-assessment -------------------------------------------------------------
+
+
+_SEX = {"female": Sex.FEMALE, "male": Sex.MALE, "unspecified": Sex.UNSPECIFIED}
+_SIDES = {"left": AffectedSide.LEFT, "right": AffectedSide.RIGHT, "both": AffectedSide.BOTH}
+
+
+def ask_facts(known: Assessment | None, day: dt.date) -> dict[str, Any]:
+    """Age, sex, which side and how long; at a retest the first answers are the defaults."""
+    heading("About you and your pain")
+    age_low, age_high = _bounds(Assessment, "age")
+    duration = None
+    if known is not None:
+        duration = known.symptom_duration_weeks
+        if known.date is not None and day > known.date:
+            duration += (day - known.date).days / 7
+    return {
+        "age": ask(
+            "How old are you?",
+            _required(whole_number(age_low, age_high)),
+            default=None if known is None else str(known.age),
+        ),
+        "sex": ask(
+            "Your sex, to compare your results with published figures (female, male, or "
+            "unspecified)",
+            choice(_SEX, "female, male or unspecified"),
+            default="unspecified" if known is None else known.sex.value,
+        ),
+        "affected_side": ask(
+            "Which leg hurts (left, right or both)?",
+            choice(_SIDES, "left, right or both"),
+            default=None if known is None else known.affected_side.value,
+        ),
+        "symptom_duration_weeks": ask(
+            "How long have you had this pain (e.g. 6 weeks, 4 months, 2 years)?",
+            weeks,
+            default=None if duration is None else f"{duration:.1f} weeks",
+        ),
+    }
+
+
+def ask_pain() -> Pain:
+    low, high = _bounds(Pain, "at_rest")
+    scale = _required(whole_number(low, high))
+    out.print(Text("Pain from 0 (none) to 10 (the worst you can imagine).", style="dim"))
+    return Pain(
+        at_rest=ask("How much does it hurt right now, at rest?", scale),
+        during_activity=ask("How much does it hurt during the activities that bother it?", scale),
+        on_waking=ask("How much does it hurt when you get up in the morning?", scale),
+        night_pain=yes_no("Does the pain wake you at night?"),
+        lingers_after_activity_hours=ask(
+            "After activity that stirs it up, how long does the pain take to settle "
+            "(e.g. 0, 30 min, 2 hours)?",
+            hours,
+        ),
+    )
+
+
+def ask_psfs(previous: Sequence[PsfsActivity]) -> tuple[PsfsActivity, ...]:
+    """Up to three activities that are hard, each rated 0–10; at a retest the same ones."""
+    heading("What you want to get back to")
+    low, high = _bounds(PsfsActivity, "score")
+    rating = _required(whole_number(low, high))
+    scale = "0 = you can't do it at all, 10 = as well as before the problem"
+    out.print(Text(scale, style="dim"))
+    rated: list[PsfsActivity] = []
+    if previous:
+        for item in previous:
+            score = ask(
+                f"How well can you do this today: {item.activity}? (last time {item.score})", rating
+            )
+            rated.append(PsfsActivity(activity=item.activity, score=score))
+        return tuple(rated)
+
+    def activity(answer: str) -> str:
+        if answer and not 2 <= len(answer) <= 120:
+            raise ValueError("please describe it in 2 to 120 characters")
+        return answer
+
+    for number_ in range(1, 4):
+        name = ask(
+            f"Activity {number_} that is hard because of your leg (Enter when you have no more)",
+            activity,
+        )
+        if not name:
+            break
+        rated.append(
+            PsfsActivity(
+                activity=name, score=ask(f"How well can you do this today: {name}?", rating)
+            )
+        )
+    return tuple(rated)
+
+
+def ask_lefs(offer_default: bool) -> dict[str, int | None] | None:
+    """The 20 LEFS items, if the person wants to answer them."""
+    measure = load_questionnaires().measure("lefs")
+    if not yes_no(
+        f"Answer {len(measure.items)} short questions about everyday activities "
+        f"(the {measure.short_name or 'LEFS'}, about 3 minutes)?",
+        default=offer_default,
+    ):
+        return None
+    heading(f"{measure.plain_name or measure.name}")
+    out.print(
+        Text(
+            f"Today, how hard is each of these because of your leg? "
+            f"0 = {measure.anchors.low if measure.anchors else 'extreme difficulty'} … "
+            f"4 = {measure.anchors.high if measure.anchors else 'no difficulty'}",
+            style="dim",
+        )
+    )
+    answers: dict[str, int | None] = {}
+    for item in measure.items:
+        answers[item.id] = ask(
+            f"{item.number}/{len(measure.items)} {item.paraphrase}",
+            _required(whole_number(item.min, item.max)),
+        )
+    return answers
+
+
+def _test_model(test_id: str) -> type[BaseModel]:
+    annotation = ObjectiveTests.model_fields[test_id].annotation
+    model = next(arg for arg in get_args(annotation) if isinstance(arg, type))
+    assert issubclass(model, BaseModel)
+    return model
+
+
+def _instructions(definition: TestDefinition, display: Display) -> Panel:
+    lines = [Text(f"{n}. {step}") for n, step in enumerate(definition.instructions, 1)]
+    lines.append(Text("Stop when:", style="bold"))
+    lines += [Text(f"• {reason}") for reason in definition.stop_when]
+    if definition.unit == "cm" and display.length_unit == "in":
+        lines.append(Text("You can measure in inches: groundup converts it.", style="dim"))
+    return Panel(Text("\n").join(lines), title=definition.person_label.capitalize())
+
+
+def _beat(beat: int) -> None:
+    word = "tick" if beat % 2 else "tock"
+    out.print(f"{word}  beat {beat:>3}   reps {beat // BEATS_PER_REP:>3}")
+    out.bell()
+
+
+def _run_metronome(bpm: int, max_reps: int) -> int:
+    """The live metronome; returns the reps it counted (two beats a rep)."""
+    ask("Press Enter to start the beat, and Enter again to stop", str)
+    counted = [0]
+
+    def tick(beat: int) -> None:
+        counted[0] = beat
+        _beat(beat)
+
+    try:
+        metronome(tick, bpm=bpm, max_beats=(max_reps + 1) * BEATS_PER_REP, stopped=_enter_pressed)
+    except KeyboardInterrupt:
+        out.print()
+    return counted[0] // BEATS_PER_REP
+
+
+def _run_stopwatch(cap: int) -> float:
+    """The live stopwatch with a progress bar up to the test's cap; returns the seconds."""
+    ask("Press Enter to start the clock, and Enter again to stop it", str)
+    elapsed = 0.0
+    with Progress(
+        TextColumn("[bold]time"),
+        BarColumn(),
+        TextColumn("{task.completed:>3.0f} of {task.total:.0f} s"),
+        console=out,
+    ) as progress:
+        task = progress.add_task("time", total=cap)
+        try:
+            elapsed = stopwatch(
+                lambda second: progress.update(task, completed=second),
+                max_seconds=cap,
+                stopped=_enter_pressed,
+            )
+        except KeyboardInterrupt:
+            elapsed = progress.tasks[0].completed
+    if elapsed >= cap:
+        out.bell()
+        out.print(f"Time's up: {cap} seconds.")
+    return elapsed
+
+
+_UNIT_WORDS = {"cm": "cm", "in": "inches"}
+
+
+def _ask_side(
+    test_id: str, definition: TestDefinition, side: str, display: Display, live: bool
+) -> float | int | None:
+    """One side of one test: an optional timer, then the result (Enter leaves it out)."""
+    model = _test_model(test_id)
+    low, high = _bounds(model, side)
+    leg = f"{side.capitalize()} leg"
+    suggested: float | None = None
+    if (
+        live
+        and definition.metronome_bpm
+        and yes_no(
+            f"{leg}: use the metronome ({definition.metronome_bpm} beats a minute)?", default=True
+        )
+    ):
+        suggested = _run_metronome(definition.metronome_bpm, int(high))
+    elif live and definition.time_cap_seconds:
+        tries = STANCE_TRIES if definition.kind == "balance" else 1  # best of three
+        for attempt in range(tries):
+            again = "another try" if attempt else "the stopwatch"
+            if not yes_no(
+                f"{leg}: use {again} (stops at {definition.time_cap_seconds} s)?",
+                default=attempt == 0,
+            ):
+                break
+            seconds = _run_stopwatch(definition.time_cap_seconds)
+            suggested = seconds if suggested is None else max(suggested, seconds)
+    default = None if suggested is None else _number_text(round(suggested, 1))
+    leave = "" if default else " (Enter to leave out)"
+    if definition.unit == "reps":
+        return ask(
+            f"{leg}: how many reps?{leave}", whole_number(low, high, blank=True), default=default
+        )
+    if definition.unit == "cm":
+        unit = display.length_unit
+        most = high if unit == "cm" else math.floor(high / CM_PER_INCH * 10) / 10
+        value = ask(
+            f"{leg}: distance from the big toe to the wall, in {_UNIT_WORDS[unit]}?{leave}",
+            number(low, most, blank=True),
+            default=default,
+        )
+        return None if value is None else display.cm_from(value)
+    return ask(f"{leg}: how many seconds?{leave}", number(low, high, blank=True), default=default)
+
+
+def ask_tests(display: Display, live: bool) -> dict[str, dict[str, float | int]]:
+    """Each side-by-side test: instructions and stop signs, then both sides."""
+    definitions = services().rules.assessment.tests
+    results: dict[str, dict[str, float | int]] = {}
+    for test_id, definition in definitions.items():
+        heading(definition.person_label.capitalize())
+        out.print(_instructions(definition, display))
+        sides: dict[str, float | int] = {}
+        for side in ("left", "right"):
+            value = _ask_side(test_id, definition, side, display, live)
+            if value is not None:
+                sides[side] = value
+        if sides:
+            results[test_id] = sides
+        else:
+            out.print(Text("Left out.", style="dim"))
+    return results
+
+
+def ask_assessment(display: Display, day: dt.date, known: Assessment | None) -> Assessment:
+    """The guided self-assessment, checked as a whole; a part that fails is asked again."""
+    live = _live()
+    parts: dict[str, Any] = {"date": day.isoformat()}
+    parts |= ask_facts(known, day)
+    parts["pain"] = ask_pain().model_dump()
+    parts["psfs"] = [p.model_dump() for p in ask_psfs(known.psfs if known else ())]
+    parts["lefs"] = ask_lefs(known is not None and known.lefs is not None)
+    heading("The tests")
+    out.print(
+        "Each test is done on one leg, then the other. Read the steps first. Press Enter "
+        "instead of a number to leave a test out."
+    )
+    parts["tests"] = ask_tests(display, live)
+    while True:
+        try:
+            return Assessment.model_validate(parts)
+        except ValidationError as exc:
+            out.print(Text(describe_validation_error(exc, "That doesn't fit: "), style="red"))
+            field = str(exc.errors()[0]["loc"][0])
+            if field == "pain":
+                parts["pain"] = ask_pain().model_dump()
+            elif field == "psfs":
+                parts["psfs"] = [p.model_dump() for p in ask_psfs(())]
+            elif field == "lefs":
+                parts["lefs"] = ask_lefs(True)
+            elif field == "tests":
+                parts["tests"] = ask_tests(display, live)
+            else:
+                parts |= ask_facts(None, day)
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def training_days(answer: str) -> tuple[int, ...] | None:
+    """'mon wed fri' → (0, 2, 4); '' → None (groundup chooses)."""
+    if not answer:
+        return None
+    days: set[int] = set()
+    for word in re.split(r"[\s,;/]+", answer.lower()):
+        matches = [
+            n for n, name in enumerate(_WEEKDAYS) if len(word) >= 2 and name.startswith(word)
+        ]
+        if len(matches) != 1:
+            raise ValueError(f"{word!r} is not a day; write e.g. mon wed fri")
+        days.add(matches[0])
+    return tuple(sorted(days))
+
+
+def ask_preferences() -> Preferences:
+    heading("What you have and how much time")
+    options = list(Equipment)
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    for start in range(0, len(options), 3):
+        table.add_row(
+            *(
+                f"{n + 1:>2}. {e.value.replace('_', ' ')}"
+                for n, e in enumerate(options)
+                if start <= n < start + 3
+            )
+        )
+    out.print(table)
+    standard = Preferences()
+    keep = " ".join(str(options.index(e) + 1) for e in standard.equipment)
+
+    def equipment(answer: str) -> tuple[Equipment, ...]:
+        chosen: list[Equipment] = [Equipment.NONE]
+        for word in re.split(r"[\s,;]+", answer.strip()):
+            if not word:
+                continue
+            if not word.isdigit() or not 1 <= int(word) <= len(options):
+                raise ValueError(f"{word!r}: type the numbers from the list, e.g. 2 3 10")
+            item = options[int(word) - 1]
+            if item not in chosen:
+                chosen.append(item)
+        return tuple(chosen)
+
+    low, high = _bounds(Preferences, "minutes_per_session")
+    return Preferences(
+        equipment=ask("Which of these do you have? Type their numbers", equipment, default=keep),
+        minutes_per_session=ask(
+            "How many minutes can you give each session?",
+            _required(whole_number(low, high)),
+            default=str(standard.minutes_per_session),
+        ),
+        training_days=ask(
+            "Which days would you like to train, e.g. mon wed fri? (Enter: groundup chooses)",
+            training_days,
+        ),
+    )
+
+
+# ----- start ---------------------------------------------------------------------------
+
+
+_FORMAT_NAMES = {
+    "%Y-%m-%d": "yyyy-mm-dd",
+    "%d/%m/%Y": "dd/mm/yyyy",
+    "%m/%d/%Y": "mm/dd/yyyy",
+    "%d.%m.%Y": "dd.mm.yyyy",
+}
+
+
+def _date_format(value: str) -> str:
+    wanted = value.strip().lower()
+    for fmt, name in _FORMAT_NAMES.items():
+        if wanted in (fmt.lower(), name):
+            return fmt
+    raise InputError(f"--date-format {value!r}: choose one of {', '.join(_FORMAT_NAMES.values())}")
+
+
+def _units(value: str) -> tuple[str, str]:
+    wanted = value.strip().lower()
+    if wanted == "metric":
+        return "cm", "kg"
+    if wanted == "imperial":
+        return "in", "lb"
+    raise InputError(f"--units {value!r}: choose metric or imperial")
+
+
+def _ask_display(units: str | None, date_format: str | None) -> Display:
+    settings = get_settings()
+    if units is not None:
+        length, mass = _units(units)
+    else:
+        standard = "imperial" if settings.length_unit == "in" else "metric"
+        length, mass = ask(
+            "Units: metric (cm, kg) or imperial (inches, lb)?",
+            choice({"metric": ("cm", "kg"), "imperial": ("in", "lb")}, "metric or imperial"),
+            default=standard,
+        )
+    if date_format is not None:
+        fmt = _date_format(date_format)
+    else:
+        today = dt.date.today()
+        for n, option in enumerate(DATE_FORMATS, 1):
+            out.print(f"  {n}. {today.strftime(option)}")
+        pick = ask(
+            "How should dates look? Type the number",
+            _required(whole_number(1, len(DATE_FORMATS))),
+            default="1",
+        )
+        fmt = DATE_FORMATS[pick - 1]
+    return Display(length, mass, fmt)
+
+
+def _name(answer: str) -> str:
+    if not 1 <= len(answer) <= 120:
+        raise ValueError("please give a name of 1 to 120 characters")
+    return answer
+
+
+def _check_template(template: str | None) -> None:
+    known = services().rules.templates.templates
+    if template is not None and template not in known:
+        raise InputError(f"--template {template!r}: choose one of {', '.join(sorted(known))}")
+
+
+def _finish(
+    name: str,
+    display: Display,
+    answers: ScreenAnswers,
+    assessment: Assessment,
+    preferences: Preferences,
+    *,
+    day: dt.date,
+    template: str | None,
+    show_profile: bool,
+) -> None:
+    """Store the person, the screen and the program, then show the program."""
+    service = services()
+    patient_id = service.enrol(
+        name,
+        length_unit=display.length_unit,
+        mass_unit=display.mass_unit,
+        date_format=display.date_format,
+    )
+    service.record_screen(patient_id, answers, day)
+    try:
+        program = service.start_program(
+            patient_id, assessment, preferences, day=day, template=template
+        )
+    except Referred as exc:
+        raise _show_referral(exc.result) from None
+    remember_person(patient_id)
+    if show_profile:
+        out.print()
+        rules = service.rules.assessment
+        out.print(render.profile_report(build_profile(assessment, rules), rules))
+    out.print()
+    out.print(program_view(program, service.rules))
+    out.print()
+    out.print(
+        Text.assemble(
+            ("Saved. ", "bold green"),
+            f"{name}'s program starts on {display.date(program.start_date)} "
+            f"(person id {patient_id[:8]}). `groundup today` shows what to do; "
+            "re-test with `groundup retest` in a few weeks.",
+        )
+    )
+
+
+def _start_from_file(
+    file: Path, name: str | None, display: Display, day: dt.date | None, template: str | None
+) -> None:
+    _check_template(template)
+    screened = read_intake(file, "screen")
+    assert screened.screen is not None
+    result = screen(screened.screen, load_screening_rules())
+    if result.refers:
+        # The referral is stored with the person; a slip in the assessment doesn't matter.
+        who = name or _ask_name()
+        service = services()
+        patient_id = service.enrol(
+            who,
+            length_unit=display.length_unit,
+            mass_unit=display.mass_unit,
+            date_format=display.date_format,
+        )
+        service.record_screen(patient_id, screened.screen, day or dt.date.today())
+        raise _show_referral(result)
+    intake: Intake = read_intake(file, "assessment")
+    assert intake.assessment is not None
+    start = intake.assessment.date or day or dt.date.today()
+    try:  # everything checked before anything is stored
+        build_program(intake, services().rules, template=template, start=start)
+    except ReferralError:
+        raise _show_referral(result) from None
+    who = name or _ask_name()
+    out.print(render.screen_report(result) if result.notes else render.screen_mention(result))
+    _finish(
+        who,
+        display,
+        screened.screen,
+        intake.assessment,
+        intake.preferences,
+        day=start,
+        template=template,
+        show_profile=False,
+    )
+
+
+def _ask_name() -> str:
+    if not _live():
+        return DEFAULT_NAME
+    return ask("What name should groundup use for you?", _name, default=DEFAULT_NAME)
+
+
+def _start_guided(
+    name: str | None,
+    units: str | None,
+    date_format: str | None,
+    day: dt.date | None,
+    template: str | None,
+) -> None:
+    _check_template(template)
+    out.print(
+        Text.assemble(
+            ("groundup: getting started\n", "bold"),
+            "First some safety questions, then a few simple tests you can do at home, then "
+            "your program. Nothing is saved until the end; Ctrl-C stops at any time.",
+        )
+    )
+    who = name or ask("What name should groundup use for you?", _name, default=DEFAULT_NAME)
+    display = _ask_display(units, date_format)
+    rules = load_screening_rules()
+    answers = ask_screen(rules)
+    result = screen(answers, rules)
+    start = day or dt.date.today()
+    if result.refers:
+        service = services()
+        patient_id = service.enrol(
+            who,
+            length_unit=display.length_unit,
+            mass_unit=display.mass_unit,
+            date_format=display.date_format,
+        )
+        service.record_screen(patient_id, answers, start)
+        out.print()
+        raise _show_referral(result)
+    out.print()
+    out.print(render.screen_report(result))
+    assessment = ask_assessment(display, start, None)
+    preferences = ask_preferences()
+    _finish(
+        who,
+        display,
+        answers,
+        assessment,
+        preferences,
+        day=start,
+        template=template,
+        show_profile=True,
+    )
+
+
+@app.command("start")
+def start_command(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE]",
+            help="an intake file (YAML or JSON) with screen, assessment and optional "
+            "preferences; test results in cm and kg. Leave out to be asked step by step.",
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="the person's name")] = None,
+    template: Annotated[
+        str | None, typer.Option(help="ground_up, alfredson or heavy_slow_resistance")
+    ] = None,
+    units: Annotated[
+        str | None,
+        typer.Option(help="metric or imperial: how lengths and weights are shown from now on"),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(help="yyyy-mm-dd, dd/mm/yyyy, mm/dd/yyyy or dd.mm.yyyy"),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(help="the start date, YYYY-MM-DD (default: the assessment's date, or today)"),
+    ] = None,
+) -> None:
+    """Get started: the safety screen, the assessment and a program. Exits 3 if it refers.
+
+    With FILE everything comes from the file (its test results in cm and kg, whatever
+    --units says); without it you are asked step by step, with the test instructions, a
+    metronome and a stopwatch.
+    """
+    day = None if date is None else parse_date(date)
+    if file is None:
+        _catch_eof(lambda: _start_guided(name, units, date_format, day, template))
+        return
+    length, mass = (
+        _units(units) if units else (get_settings().length_unit, get_settings().mass_unit)
+    )
+    display = Display(length, mass, _date_format(date_format) if date_format else "%Y-%m-%d")
+    _catch_eof(lambda: _start_from_file(file, name, display, day, template))
+
+
+# ----- retest --------------------------------------------------------------------------
+
+
+FACTS = ("age", "sex", "affected_side", "symptom_duration_weeks")
+
+
+def _retest_from_file(file: Path, first: Assessment) -> Assessment:
+    """An assessment from a file (an `assessment` section or a bare mapping); the facts
+    that don't change (age, sex, side, duration) come from the first assessment if left out."""
+    data = read_document(file)
+    if isinstance(data, dict) and "assessment" in data:
+        data = data["assessment"]
+        where = f"{file}: assessment"
+    else:
+        where = str(file)
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping with the retest results")
+    filled = {key: getattr(first, key) for key in FACTS if key not in data}
+    return validate(Assessment, {**filled, **data}, where)
+
+
+def _lsi_changes(
+    before: dict[str, Any], after: ImbalanceProfile, display: Display, when: str
+) -> Table:
+    """Each test's values and symmetry, before → after."""
+    old = {item["test"]: item for item in before.get("comparisons", [])}
+    table = Table(title="Side to side (LSI = weaker ÷ stronger)", expand=False)
+    for column in ("test", f"before ({when})", "now", "LSI before → now"):
+        table.add_column(column)
+    rules = services().rules.assessment
+    for item in after.comparisons:
+        previous = old.get(item.test)
+
+        def value(x: Any, unit: str) -> str:
+            if x is None:
+                return "—"
+            return display.length(float(x)) if unit == "cm" else f"{float(x):g}"
+
+        def pair(left: Any, right: Any, unit: str) -> str:
+            return f"L {value(left, unit)} · R {value(right, unit)}"
+
+        def lsi(x: Any) -> str:
+            return "—" if x is None else f"{float(x):g} %"
+
+        label = f"{rules.tests[item.test].short}, {item.unit}"
+        if previous is None:
+            table.add_row(
+                label, "—", pair(item.left, item.right, item.unit), f"— → {lsi(item.lsi)}"
+            )
+        else:
+            table.add_row(
+                label,
+                pair(previous.get("left"), previous.get("right"), item.unit),
+                pair(item.left, item.right, item.unit),
+                f"{lsi(previous.get('lsi'))} → {lsi(item.lsi)}",
+            )
+    return table
+
+
+def _retest(file: Path | None, person: str | None, date: str | None) -> None:
+    patient_id = person_id(person)
+    display = display_for(patient_id)
+    service = services()
+    day = parse_date(date, display)
+    if not service.program_versions(patient_id):
+        raise InputError("there is no program yet: run `groundup start` first")
+    history = service.assessments(patient_id)
+    if not history:
+        raise InputError("there is no first assessment to compare with: run `groundup start` first")
+    first = next((a for _, kind, a, _ in history if kind == "initial"), history[0][2])
+    last_date, _, _, last_profile = history[-1]
+    if file is None:
+        heading("Re-test")
+        out.print("The same questions and tests as at the start, to see what has changed.")
+        assessment = ask_assessment(display, day, first)
+    else:
+        assessment = _retest_from_file(file, first)
+    if assessment.date is None:
+        assessment = assessment.model_copy(update={"date": day})
+    decisions = service.record_retest(patient_id, assessment, day)
+    after = build_profile(assessment, service.rules.assessment)
+    out.print(_lsi_changes(last_profile, after, display, display.date(last_date)))
+    if decisions:
+        out.print(decisions_table(list(decisions)))
+    else:
+        out.print("The program stays as it is.")
+    assert assessment.date is not None
+    out.print(Text(f"Re-test saved for {display.date(assessment.date)}.", style="bold green"))
+
+
+@app.command("retest")
+def retest_command(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE]",
+            help="a file (YAML or JSON) with an 'assessment' section or just the assessment; "
+            "results in cm. Leave out to be asked step by step.",
+        ),
+    ] = None,
+    person: Annotated[str | None, typer.Option(help="whose re-test (id or its start)")] = None,
+    date: Annotated[str | None, typer.Option(help="the re-test date (default: today)")] = None,
+) -> None:
+    """Re-test: record new results, see the change side to side and what the program does."""
+    _catch_eof(lambda: _retest(file, person, date))

@@ -1,0 +1,740 @@
+"""The everyday commands of a person managing their own program: today, log, check-in,
+progress, history, why, export, import, backup — on the configured database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import Progress
+from rich.prompt import Confirm, FloatPrompt, IntPrompt
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import make_url
+
+from groundup.cli.context import (
+    Display,
+    display_for,
+    forget_person,
+    parse_date,
+    person_id,
+    remember_person,
+    services,
+)
+from groundup.cli.files import InputError, read_document, validate
+from groundup.cli.main import app, fail, out
+from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, referral_panel
+from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
+from groundup.clinical.program import Program
+from groundup.clinical.progression import Decision
+from groundup.services import ServiceError
+from groundup.services.workflow import ProgressData, progress_data
+
+PersonOption = Annotated[
+    str | None, typer.Option("--person", help="person id (or its start); default: the current one")
+]
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="YYYY-MM-DD, 'today' or 'yesterday'; default today")
+]
+T = TypeVar("T")
+
+
+def _call(action: Callable[[], T]) -> T:
+    """Run a service call; its refusals become one readable line."""
+    try:
+        return action()
+    except ServiceError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def _show_decisions(
+    decisions: tuple[Decision, ...] | list[Decision], *, clinician: bool = False
+) -> None:
+    shown = [d for d in decisions if d.kind != "info" or d.rule.startswith("retest")]
+    if not shown:
+        out.print("No change to your program.")
+        return
+    out.print(decisions_table(shown, clinician=clinician))
+    for decision in decisions:
+        if decision.kind == "refer":
+            out.print(referral_panel(decision.person_text))
+
+
+# ----- people -----------------------------------------------------------------------------
+
+
+@app.command("people")
+def people_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Everyone enrolled in this database."""
+    people = services().patients()
+    if as_json:
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "id": p.id,
+                        "name": p.display_name,
+                        "phase": p.phase,
+                        "version": p.version,
+                        "last_activity": p.last_activity.isoformat() if p.last_activity else None,
+                    }
+                    for p in people
+                ]
+            )
+        )
+        return
+    if not people:
+        out.print("Nobody is enrolled yet: `groundup start` begins.")
+        return
+    table = Table(title="People")
+    for column in ("id", "name", "phase", "program version", "last session"):
+        table.add_column(column)
+    for p in people:
+        table.add_row(
+            p.id[:8],
+            p.display_name,
+            p.phase or "—",
+            str(p.version or "—"),
+            p.last_activity.isoformat() if p.last_activity else "—",
+        )
+    out.print(table)
+
+
+@app.command("use")
+def use_command(person: Annotated[str, typer.Argument(help="person id or its start")]) -> None:
+    """Make one person the default for the commands that follow."""
+    chosen = person_id(person)
+    remember_person(chosen)
+    out.print(f"Now working with {chosen[:8]}.")
+
+
+@app.command("settings")
+def settings_command(
+    person: PersonOption = None,
+    units: Annotated[str | None, typer.Option(help="metric (cm, kg) or imperial (in, lb)")] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="%Y-%m-%d, %d/%m/%Y, %m/%d/%Y or %d.%m.%Y")
+    ] = None,
+) -> None:
+    """Show or change how dates and units are shown."""
+    pid = person_id(person)
+    display = display_for(pid)
+    length, mass = display.length_unit, display.mass_unit
+    if units is not None:
+        if units not in ("metric", "imperial"):
+            raise fail(f"--units {units!r}: choose metric or imperial")
+        length, mass = ("cm", "kg") if units == "metric" else ("in", "lb")
+    chosen_format = date_format or display.date_format
+    _call(lambda: services().set_display(pid, length, mass, chosen_format))
+    shown = Display(length, mass, chosen_format)
+    out.print(f"Lengths in {length}, weights in {mass}, dates like {shown.date(dt.date.today())}.")
+
+
+# ----- today ------------------------------------------------------------------------------
+
+
+def today_table(program: Program, display: Display) -> Table:
+    from groundup.knowledge import load_rules
+
+    library = load_rules().library
+    table = Table(expand=False)
+    for column in ("", "exercise", "side", "dose", "tempo", "difficulty", "cue"):
+        table.add_column(column, max_width=44 if column == "cue" else None)
+    parts = {"warm_up": "warm-up", "main": "main", "mobility": "mobility"}
+    for slot in program.slots:
+        exercise = library[slot.exercise_id]
+        for n, dose in enumerate(slot.doses):
+            knob = (
+                exercise.knob.describe(dose.knob) if exercise.knob and dose.knob is not None else ""
+            )
+            text = dose_line(dose.model_copy(update={"load_kg": None}), exercise.dose_type)
+            if dose.load_kg:
+                text += f" @ {display.mass(dose.load_kg)}"
+            name = exercise.name
+            if slot.pair_with and n == 0:
+                name += f" ↔ {library[slot.pair_with].name.lower()}"
+            table.add_row(
+                parts[slot.part] if n == 0 else "",
+                name if n == 0 else "",
+                dose.side.value if dose.side else "both",
+                text,
+                dose.tempo.text() if dose.tempo else "",
+                knob,
+                exercise.cues[0] if n == 0 else "",
+            )
+    return table
+
+
+@app.command("today")
+def today_command(
+    person: PersonOption = None,
+    date: DateOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Today's session: exercise, side, dose, tempo, difficulty setting and a cue."""
+    pid = person_id(person)
+    display = display_for(pid)
+    day = parse_date(date, display)
+    today = _call(lambda: services().today(pid, day))
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "date": day.isoformat(),
+                    "status": today.status,
+                    "scheduled": today.scheduled,
+                    "program_version": today.program.version,
+                    "phase": today.program.phase.value,
+                    "slots": [s.model_dump(mode="json") for s in today.slots],
+                }
+            )
+        )
+        return
+    program = today.program
+    if program.state.referred:
+        out.print(referral_panel(program.state.referral_reason or "Please see a doctor."))
+    if not today.scheduled:
+        days = ", ".join(WEEKDAYS[d] for d in program.training_days)
+        out.print(
+            f"{display.date(day)} is a rest day (training days: {days}). Here is the session for your next one."
+        )
+    elif today.status != "planned":
+        out.print(
+            f"Today's session is {today.status}. Well done — rest, and check in tomorrow morning."
+        )
+    else:
+        out.print(
+            Text(
+                f"Today, {display.date(day)}: phase {program.phase.number}, {program.phase.label.lower()}",
+                style="bold",
+            )
+        )
+    if program.state.flare is not None:
+        out.print(Text("Flare-up plan in force: lighter doses for now.", style="yellow"))
+    out.print(today_table(program, display))
+    out.print("After the session: `groundup log`. Tomorrow morning: `groundup checkin`.")
+
+
+# ----- logging ----------------------------------------------------------------------------
+
+
+def _as_prescribed(
+    program: Program, pain: int, effort: float | None, rir: int | None, faults: dict[str, str]
+) -> tuple[ExerciseLog, ...]:
+    logs = []
+    for slot in program.slots:
+        for dose in slot.doses:
+            form = faults.get(slot.exercise_id, "clean")
+            this_pain = pain if slot.part == "main" else min(pain, 2)
+            sets = tuple(
+                SetLog(
+                    amount=dose.amount,
+                    load_kg=dose.load_kg,
+                    knob=dose.knob,
+                    rpe=effort,
+                    rir=rir,
+                    pain=this_pain,
+                    form=form if n == dose.sets - 1 else "clean",
+                )
+                for n in range(dose.sets)
+            )
+            logs.append(ExerciseLog(exercise_id=slot.exercise_id, side=dose.side, sets=sets))
+    return tuple(logs)
+
+
+def _ask_int(label: str, low: int, high: int, default: int | None = None) -> int:
+    while True:
+        value = IntPrompt.ask(label, default=default, console=out)
+        if value is not None and low <= value <= high:
+            return value
+        out.print(f"Please give a whole number from {low} to {high}.")
+
+
+def _interactive_log(program: Program, display: Display) -> tuple[ExerciseLog, ...]:
+    from groundup.knowledge import load_rules
+
+    library = load_rules().library
+    logs: list[ExerciseLog] = []
+    for slot in program.slots:
+        exercise = library[slot.exercise_id]
+        for dose in slot.doses:
+            side = f" ({dose.side.value})" if dose.side else ""
+            out.print(
+                Text(f"{exercise.name}{side}: {dose_line(dose, exercise.dose_type)}", style="bold")
+            )
+            if not Confirm.ask("Did you do it?", default=True, console=out):
+                continue
+            as_planned = Confirm.ask("All sets as prescribed?", default=True, console=out)
+            pain = _ask_int("Pain during it (0–10)", 0, 10, 0)
+            effort = float(_ask_int("How hard was it (1 easy … 10 maximal)", 1, 10, 6))
+            form = "clean"
+            if exercise.faults and not Confirm.ask(
+                "Form clean throughout?", default=True, console=out
+            ):
+                choices = [f.id for f in exercise.faults]
+                for n, fault in enumerate(exercise.faults, 1):
+                    out.print(f"  {n}. {fault.text}")
+                picked = _ask_int("Which fault", 1, len(choices), 1)
+                form = choices[picked - 1]
+            sets = []
+            for number in range(1, dose.sets + 1):
+                amount = dose.amount
+                if not as_planned:
+                    amount = FloatPrompt.ask(
+                        f"  set {number}: amount done", default=dose.amount, console=out
+                    )
+                    amount = max(0.0, min(3600.0, amount))
+                sets.append(
+                    SetLog(
+                        amount=amount,
+                        load_kg=dose.load_kg,
+                        knob=dose.knob,
+                        rpe=effort,
+                        pain=pain,
+                        form=form if number == dose.sets else "clean",
+                    )
+                )
+            logs.append(ExerciseLog(exercise_id=slot.exercise_id, side=dose.side, sets=tuple(sets)))
+    if not logs:
+        raise InputError("nothing was logged; use `groundup log --skip` for a skipped session")
+    return tuple(logs)
+
+
+def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        if "=" not in value:
+            raise InputError(f"--{what} {value!r}: write it as EXERCISE_ID={what.upper()}")
+        key, _, val = value.partition("=")
+        pairs[key.strip()] = val.strip()
+    return pairs
+
+
+@app.command("log")
+def log_command(
+    person: PersonOption = None,
+    date: DateOption = None,
+    file: Annotated[Path | None, typer.Option(help="a session log file (YAML or JSON)")] = None,
+    log_id: Annotated[
+        str | None, typer.Option("--id", help="your id for this log; a retry reuses it")
+    ] = None,
+    as_prescribed: Annotated[bool, typer.Option(help="every set done as prescribed")] = False,
+    pain: Annotated[int | None, typer.Option(help="pain during the main work, 0–10")] = None,
+    rpe: Annotated[float | None, typer.Option(help="effort, 1–10")] = None,
+    rir: Annotated[int | None, typer.Option(help="reps left in reserve, instead of --rpe")] = None,
+    fault: Annotated[
+        list[str] | None, typer.Option(help="EXERCISE_ID=FAULT_ID for a form fault")
+    ] = None,
+    skip: Annotated[bool, typer.Option(help="log a skipped session")] = False,
+    reason: Annotated[str, typer.Option(help="why it was skipped")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Log a session: interactively set by set, from flags, or from a file."""
+    pid = person_id(person)
+    display = display_for(pid)
+    day = parse_date(date, display)
+    if file is not None:
+        data = read_document(file)
+        if isinstance(data, dict):
+            data.setdefault("type", "session")
+            data.setdefault("date", day.isoformat())
+            data.setdefault("id", log_id or f"{pid[:8]}-{day.isoformat()}")
+        log = validate(SessionLog, data, str(file))
+    else:
+        today = _call(lambda: services().today(pid, day))
+        number = today.numbers[0] if today.numbers else 1
+        ident = log_id or f"{pid[:8]}-{day.isoformat()}-{number}"
+        if skip:
+            log = validate(
+                SessionLog,
+                {"id": ident, "date": day, "skipped": True, "skip_reason": reason},
+                "log",
+            )
+        elif as_prescribed:
+            if pain is None or (rpe is None and rir is None):
+                raise fail("--as-prescribed needs --pain and --rpe (or --rir)")
+            try:
+                exercises = _as_prescribed(
+                    today.program, pain, rpe, rir, _parse_pairs(fault, "fault")
+                )
+                log = SessionLog(id=ident, date=day, exercises=exercises)
+            except ValueError as exc:
+                from pydantic import ValidationError
+
+                from groundup.knowledge import describe_validation_error
+
+                if isinstance(exc, ValidationError):
+                    raise InputError(describe_validation_error(exc, "log: ")) from exc
+                raise
+        else:
+            exercises = _interactive_log(today.program, display)
+            log = SessionLog(id=ident, date=day, exercises=exercises)
+    result = _call(lambda: services().log_session(pid, log))
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "log_id": log.id,
+                    "duplicate": result.duplicate,
+                    "program_version": result.program.version,
+                    "decisions": [d.model_dump(mode="json") for d in result.decisions],
+                }
+            )
+        )
+        return
+    if result.duplicate:
+        out.print(f"Session {log.id} was already logged; nothing changed.")
+        return
+    out.print(
+        f"Logged {'a skipped session' if log.skipped else 'your session'} for {display.date(day)}."
+    )
+    _show_decisions(result.decisions)
+
+
+@app.command("checkin")
+def checkin_command(
+    person: PersonOption = None,
+    date: DateOption = None,
+    pain: Annotated[int | None, typer.Option(help="pain on waking, 0–10")] = None,
+    stiffness: Annotated[int | None, typer.Option(help="stiffness on waking, 0–10")] = None,
+    red_flag: Annotated[
+        list[str] | None, typer.Option(help="a new warning sign, in words (repeat)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The next-morning check-in: pain and stiffness on waking."""
+    pid = person_id(person)
+    display = display_for(pid)
+    day = parse_date(date, display)
+    if pain is None:
+        pain = _ask_int("Pain on waking this morning (0–10)", 0, 10)
+    if stiffness is None:
+        stiffness = _ask_int("Stiffness on waking (0–10)", 0, 10)
+    checkin = validate(
+        CheckIn,
+        {
+            "date": day,
+            "pain_on_waking": pain,
+            "stiffness_on_waking": stiffness,
+            "new_red_flags": red_flag or [],
+        },
+        "checkin",
+    )
+    decisions = _call(lambda: services().record_checkin(pid, checkin))
+    if as_json:
+        out.print_json(json.dumps({"decisions": [d.model_dump(mode="json") for d in decisions]}))
+        return
+    out.print(f"Check-in for {display.date(day)} saved.")
+    _show_decisions(decisions)
+
+
+@app.command("override")
+def override_command(
+    action: Annotated[
+        str, typer.Argument(help="pin_dose, unpin_dose, rule_off, rule_on, force_phase, resume")
+    ],
+    reason: Annotated[str, typer.Option(help="why (recorded)")],
+    by: Annotated[str, typer.Option(help="who decides (recorded)")],
+    person: PersonOption = None,
+    date: DateOption = None,
+    exercise: Annotated[str | None, typer.Option(help="exercise id")] = None,
+    side: Annotated[str | None, typer.Option(help="left or right")] = None,
+    sets: Annotated[int | None, typer.Option()] = None,
+    amount: Annotated[float | None, typer.Option()] = None,
+    load: Annotated[float | None, typer.Option(help="load in the person's weight unit")] = None,
+    rule: Annotated[str | None, typer.Option(help="rule id, for rule_off / rule_on")] = None,
+    phase: Annotated[str | None, typer.Option(help="phase id, for force_phase")] = None,
+) -> None:
+    """A clinician's change to the program, recorded with who and why."""
+    pid = person_id(person)
+    display = display_for(pid)
+    data: dict[str, Any] = {
+        "date": parse_date(date, display),
+        "by": by,
+        "reason": reason,
+        "action": action,
+        "exercise_id": exercise,
+        "side": side,
+        "sets": sets,
+        "amount": amount,
+        "load_kg": display.kg_from(load) if load is not None else None,
+        "rule": rule,
+        "phase": phase,
+    }
+    override = validate(Override, {k: v for k, v in data.items() if v is not None}, "override")
+    decisions = _call(lambda: services().apply_override(pid, override))
+    _show_decisions(decisions, clinician=True)
+
+
+# ----- looking back -----------------------------------------------------------------------
+
+
+@app.command("why")
+def why_command(
+    person: PersonOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="how many decisions")] = 15,
+    clinician: Annotated[bool, typer.Option(help="the precise wording with the numbers")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The recent decisions about your program, in plain words."""
+    pid = person_id(person)
+    decisions = _call(lambda: services().decisions(pid, limit=limit))
+    if as_json:
+        out.print_json(json.dumps([d.model_dump(mode="json") for d in decisions]))
+        return
+    if not decisions:
+        out.print("No decisions yet: they come after your first logged sessions.")
+        return
+    out.print(decisions_table(decisions, clinician=clinician))
+
+
+@app.command("history")
+def history_command(
+    person: PersonOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=100000)] = 30,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What you have logged: sessions, check-ins, retests and overrides."""
+    pid = person_id(person)
+    display = display_for(pid)
+    events = _call(lambda: services().history(pid))
+    events = sorted(events, key=lambda e: e.date)[-limit:]
+    if as_json:
+        out.print_json(json.dumps([e.model_dump(mode="json") for e in events]))
+        return
+    table = Table(title=f"Last {len(events)} entries")
+    for column in ("date", "what", "details"):
+        table.add_column(column)
+    for event in events:
+        if isinstance(event, SessionLog):
+            if event.skipped:
+                table.add_row(display.date(event.date), "session skipped", event.skip_reason)
+            else:
+                sets = sum(len(e.sets) for e in event.exercises)
+                table.add_row(
+                    display.date(event.date),
+                    "session",
+                    f"{len(event.exercises)} exercises, {sets} sets, pain up to {event.max_pain}/10",
+                )
+        elif isinstance(event, CheckIn):
+            flags = (
+                f"; warning signs: {', '.join(event.new_red_flags)}" if event.new_red_flags else ""
+            )
+            table.add_row(
+                display.date(event.date),
+                "check-in",
+                f"pain {event.pain_on_waking}/10, stiffness {event.stiffness_on_waking}/10{flags}",
+            )
+        elif isinstance(event, Override):
+            table.add_row(
+                display.date(event.date),
+                "override",
+                f"{event.action} by {event.by}: {event.reason}",
+            )
+        else:
+            table.add_row(display.date(event.date), "retest", "")
+    out.print(table)
+
+
+def _chart(
+    title: str,
+    series: list[tuple[str, list[tuple[dt.date, float]]]],
+    ylim: tuple[float, float] | None,
+    display: Display,
+) -> str:
+    import plotext as plt  # type: ignore[import-untyped]
+
+    plt.clear_figure()
+    plt.plotsize(min(100, max(50, shutil.get_terminal_size((100, 30)).columns - 2)), 15)
+    plt.title(title)
+    plt.date_form("Y-m-d")
+    for label, points in series:
+        if not points:
+            continue
+        dates = [p[0].isoformat() for p in points]
+        values = [p[1] for p in points]
+        plt.plot(dates, values, label=label, marker="dot")
+    if ylim is not None:
+        plt.ylim(*ylim)
+    plt.theme("clear")
+    return str(plt.build())
+
+
+@app.command("progress")
+def progress_command(
+    person: PersonOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    charts: Annotated[bool, typer.Option(help="draw the terminal charts")] = True,
+) -> None:
+    """Pain, limb symmetry and weekly work over time, as charts and tables."""
+    pid = person_id(person)
+    display = display_for(pid)
+    data: ProgressData = _call(lambda: progress_data(services(), pid, dt.date.today()))
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "session_pain": [(d.isoformat(), p) for d, p in data.session_pain],
+                    "morning": [(d.isoformat(), p, s) for d, p, s in data.morning],
+                    "lsi": {k: [(d.isoformat(), v) for d, v in pts] for k, pts in data.lsi.items()},
+                    "weekly_minutes": [(d.isoformat(), m) for d, m in data.weekly_minutes],
+                    "adherence": [
+                        (d.isoformat(), done, planned) for d, done, planned in data.adherence
+                    ],
+                    "phases": [(d.isoformat(), p) for d, p in data.phases],
+                }
+            )
+        )
+        return
+    if not data.session_pain and not data.morning:
+        out.print("Nothing logged yet: your charts fill in as you log sessions and check-ins.")
+    if charts and (data.session_pain or data.morning):
+        out.print(
+            Text.from_ansi(
+                _chart(
+                    "Pain (0–10): during sessions and on waking",
+                    [
+                        ("during session", [(d, float(p)) for d, p in data.session_pain]),
+                        ("on waking", [(d, float(p)) for d, p, _ in data.morning]),
+                    ],
+                    (0, 10),
+                    display,
+                )
+            )
+        )
+    if charts and any(len(v) > 0 for v in data.lsi.values()):
+        out.print(
+            Text.from_ansi(
+                _chart(
+                    "Limb symmetry (%): weaker side as a share of the stronger",
+                    [(test, pts) for test, pts in data.lsi.items()],
+                    (0, 100),
+                    display,
+                )
+            )
+        )
+    if data.lsi:
+        table = Table(title="Limb symmetry by test")
+        table.add_column("test")
+        table.add_column("first")
+        table.add_column("latest")
+        table.add_column("change")
+        for test, points in data.lsi.items():
+            first, last = points[0][1], points[-1][1]
+            table.add_row(
+                test.replace("_", " "), f"{first:g} %", f"{last:g} %", f"{last - first:+.1f}"
+            )
+        out.print(table)
+    if data.weekly_minutes or data.adherence:
+        table = Table(title="Weekly work and adherence")
+        for column in ("week of", "minutes of exercise", "sessions done / planned"):
+            table.add_column(column)
+        minutes = dict(data.weekly_minutes)
+        adherence = {w: (d, p) for w, d, p in data.adherence}
+        for week in sorted(set(minutes) | set(adherence)):
+            done, planned = adherence.get(week, (0, 0))
+            bar = "█" * int(minutes.get(week, 0) // 10)
+            table.add_row(
+                display.date(week), f"{minutes.get(week, 0):g} {bar}", f"{done} / {planned}"
+            )
+        out.print(table)
+    if data.phases:
+        out.print(
+            "Phases: "
+            + " → ".join(f"{p.replace('_', ' ')} ({display.date(d)})" for d, p in data.phases)
+        )
+
+
+# ----- moving data ------------------------------------------------------------------------
+
+
+@app.command("export")
+def export_command(
+    person: PersonOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", help="file to write; default stdout")
+    ] = None,
+) -> None:
+    """Everything about a person as JSON: it imports back with `groundup import`."""
+    pid = person_id(person)
+    data = _call(lambda: services().export_person(pid))
+    text = json.dumps(data, indent=1, ensure_ascii=False)
+    if output is None:
+        typer.echo(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    out.print(f"Wrote {output} ({len(text) // 1024} KB).")
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="a file from `groundup export`")],
+) -> None:
+    """Restore a person from an export file. Nothing is stored unless all of it is valid."""
+    data = read_document(file)
+    pid = _call(lambda: services().import_person(data))
+    remember_person(pid)
+    out.print(f"Imported {pid[:8]}.")
+
+
+@app.command("delete")
+def delete_command(
+    person: PersonOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="confirm: this cannot be undone")] = False,
+) -> None:
+    """Delete a person and everything about them."""
+    pid = person_id(person)
+    if not yes:
+        raise fail("deleting removes everything about this person; add --yes to confirm")
+    counts = _call(lambda: services().delete_person(pid))
+    forget_person(pid)
+    out.print(
+        f"Deleted {pid[:8]}: {counts['sessions']} sessions and {counts['decisions']} decisions removed."
+    )
+
+
+@app.command("backup")
+def backup_command(
+    output: Annotated[Path | None, typer.Option("--out", help="where to write the backup")] = None,
+) -> None:
+    """Back up the whole database: a copy of the SQLite file, or a JSON export of everyone."""
+    svc = services()
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    url = make_url(svc.db.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        target = output or Path(f"groundup-backup-{stamp}.db")
+        if target.exists():
+            raise fail(f"{target}: already exists; choose another --out")
+        source = sqlite3.connect(url.database)
+        destination = sqlite3.connect(target)
+        try:
+            with Progress(console=out, transient=True) as progress:
+                task = progress.add_task("Backing up", total=100)
+
+                def step(status: int, remaining: int, total: int) -> None:
+                    progress.update(task, completed=100 * (total - remaining) / max(total, 1))
+
+                source.backup(destination, pages=64, progress=step)
+        finally:
+            destination.close()
+            source.close()
+        out.print(f"Backed up to {target}.")
+        return
+    target = output or Path(f"groundup-backup-{stamp}.json")
+    people = svc.patients()
+    exports = []
+    with Progress(console=out, transient=True) as progress:
+        task = progress.add_task("Exporting", total=len(people))
+        for p in people:
+            exports.append(svc.export_person(p.id))
+            progress.advance(task)
+    target.write_text(
+        json.dumps({"format": "groundup-backup", "people": exports}), encoding="utf-8"
+    )
+    out.print(f"Backed up {len(people)} people to {target}.")

@@ -1,0 +1,259 @@
+"""Whole programs over weeks: the shipped example logs replayed, the CLI once, and
+synthetic people followed through their programs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from groundup.cli.files import read_document, validate
+from groundup.cli.program_commands import LogFile, build_program, read_log, run_log
+from groundup.clinical.intake import Intake
+from groundup.clinical.logs import CheckIn, SessionLog
+from groundup.clinical.program import Program
+from groundup.clinical.progression import Decision, advance
+from groundup.clinical.vocabulary import PHASE_ORDER, PROXIMAL_MUSCLES, Phase
+from groundup.knowledge import load_rules
+from groundup.simulation import Scenario, follow
+
+ROOT = Path(__file__).resolve().parent.parent
+INTAKE = ROOT / "examples" / "clear-left-calf.yaml"
+LOGS = ROOT / "examples" / "logs"
+RULES = load_rules()
+
+
+def example() -> tuple[Intake, Program]:
+    intake = validate(Intake, read_document(INTAKE), str(INTAKE))
+    _, program = build_program(intake, RULES)
+    return intake, program
+
+
+def replay(name: str) -> tuple[Program, Program, list[Decision], LogFile]:
+    _, program = example()
+    log = read_log(LOGS / f"{name}.yaml")
+    final, decisions = run_log(program, log, RULES)
+    return program, final, decisions, log
+
+
+def is_proximal_strength(exercise_id: str) -> bool:
+    movers = RULES.library[exercise_id].prime_movers
+    return bool(movers) and movers <= PROXIMAL_MUSCLES
+
+
+def rules_of(decisions: list[Decision]) -> list[str]:
+    return [d.rule for d in decisions]
+
+
+def assert_explained(decisions: list[Decision]) -> None:
+    for decision in decisions:
+        assert decision.rule and decision.person_text.strip() and decision.clinician_text.strip()
+
+
+# ----- the shipped example logs ---------------------------------------------------------
+
+
+def test_steady_recovery_reaches_maintenance_phase_by_phase_without_regressions() -> None:
+    start, final, decisions, _ = replay("steady-recovery")
+    assert start.phase is Phase.ACTIVATION
+    assert final.phase is Phase.MAINTENANCE
+    advances = [d for d in decisions if d.rule == "phase.advance"]
+    assert len(advances) == 5
+    steps = [(c.before, c.after) for d in advances for c in d.changes if c.field == "phase"]
+    assert steps == [(a.value, b.value) for a, b in zip(PHASE_ORDER, PHASE_ORDER[1:], strict=False)]
+    assert [d.date for d in advances] == sorted(d.date for d in advances)
+    assert not [d for d in decisions if d.kind in ("regress", "flare", "refer")]
+    assert not final.state.referred and final.state.flare is None
+    assert any(d.rule.startswith("progress.") for d in decisions)
+    assert_explained(decisions)
+
+
+def test_steady_recovery_brings_proximal_work_in_at_proximal_integration() -> None:
+    _, program = example()
+    log = read_log(LOGS / "steady-recovery.yaml")
+    proximal_phases = set()
+    for day in sorted({e.date for e in log.events}):
+        program = advance(program, log.events, RULES, day).program
+        if any(is_proximal_strength(s.exercise_id) for s in program.part("main")):
+            proximal_phases.add(program.phase)
+    assert Phase.PROXIMAL_INTEGRATION in proximal_phases
+    assert not proximal_phases & {
+        Phase.ACTIVATION,
+        Phase.LOW_LOAD_RESISTANCE,
+        Phase.DYNAMIC_STABILITY,
+    }
+
+
+def test_flare_up_starts_ends_and_progress_resumes() -> None:
+    _, final, decisions, _ = replay("flare-up")
+    rules = rules_of(decisions)
+    assert rules.count("flare.start") == 1
+    start = rules.index("flare.start")
+    end = rules.index("flare.end")
+    assert start < end
+    between = rules[start + 1 : end]
+    assert "flare.step_up" in between
+    assert not [r for r in between if r.startswith("progress.")]
+    assert any(r.startswith("progress.") for r in rules[end + 1 :])
+    assert final.state.flare is None and not final.state.referred
+    flare_start = decisions[start]
+    assert flare_start.numbers["max_pain"] >= RULES.progression.flare_pain  # type: ignore[operator]
+    assert_explained(decisions)
+
+
+def test_stall_prompts_a_reassessment_naming_technique() -> None:
+    _, final, decisions, _ = replay("stall")
+    stalls = [d for d in decisions if d.rule == "stall.reassess"]
+    assert stalls
+    assert all("technique" in d.clinician_text for d in stalls)
+    assert Counter(rules_of(decisions))["hold.form"] > 50
+    assert not final.state.referred
+
+
+def test_worsening_ends_referred() -> None:
+    _, final, decisions, log = replay("worsening")
+    assert final.state.referred
+    refer = [d for d in decisions if d.kind == "refer"]
+    assert [d.rule for d in refer] == ["refer.worsening"]
+    assert refer[0].numbers["regressions"] >= RULES.progression.referral_min_regressions  # type: ignore[operator]
+    assert any(d.kind == "regress" for d in decisions if d.date <= refer[0].date)
+    # After the referral nothing more is decided.
+    assert not [d for d in decisions if d.date > refer[0].date]
+    assert final.state.referral_reason
+    assert_explained(decisions)
+
+
+@pytest.mark.parametrize("name", ["steady-recovery", "flare-up", "stall", "worsening"])
+def test_replaying_a_log_twice_gives_the_same_timeline(name: str) -> None:
+    _, first, decisions_a, _ = replay(name)
+    _, second, decisions_b, _ = replay(name)
+    assert first == second
+    assert decisions_a == decisions_b
+
+
+@pytest.mark.parametrize("name", ["steady-recovery", "flare-up", "stall", "worsening"])
+def test_a_replayed_program_evaluates_nothing_twice(name: str) -> None:
+    _, final, _, log = replay(name)
+    again = advance(final, log.events, RULES, max(e.date for e in log.events))
+    assert again.decisions == ()
+    assert again.program == final
+
+
+# ----- the real command, once -----------------------------------------------------------
+
+
+def groundup() -> str:
+    candidate = Path(sys.executable).parent / "groundup"
+    return str(candidate) if candidate.exists() else str(ROOT / ".venv" / "bin" / "groundup")
+
+
+def test_the_simulate_command_gives_the_same_timeline_as_the_library() -> None:
+    result = subprocess.run(
+        [groundup(), "simulate", str(INTAKE), str(LOGS / "steady-recovery.yaml"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["program"]["phase"] == "maintenance"
+    cli_rules = [d["rule"] for d in data["decisions"]]
+    _, _, decisions, _ = replay("steady-recovery")
+    assert cli_rules == rules_of(decisions)
+    assert cli_rules.count("phase.advance") == 5
+    assert data["program"]["estimated_minutes"] > 0
+
+
+def test_plan_refuses_a_referring_screen_with_exit_code_three() -> None:
+    result = subprocess.run(
+        [groundup(), "plan", str(ROOT / "examples" / "refer-dvt.yaml"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3
+    data = json.loads(result.stdout)
+    assert data["referred"] is True and "program" not in data
+
+
+# ----- synthetic people, followed directly ----------------------------------------------
+
+
+def follow_example(scenario: Scenario, seed: int = 0) -> tuple[list, Program, list[Decision]]:
+    intake, program = example()
+    assert intake.assessment is not None
+    baseline = intake.assessment.model_copy(update={"date": program.start_date})
+    return follow(program, baseline, scenario, RULES, seed=seed)
+
+
+def test_a_steady_person_climbs_the_phases_in_order() -> None:
+    scenario = Scenario(
+        name="steady",
+        weeks=16,
+        session_pain=(3, 2, 2, 1),
+        morning_pain=(3, 2, 2, 1, 1, 0),
+        morning_stiffness=(2, 1),
+    )
+    events, final, decisions = follow_example(scenario)
+    phases = [c.after for d in decisions if d.rule == "phase.advance" for c in d.changes]
+    assert phases == [p.value for p in PHASE_ORDER[1 : 1 + len(phases)]]
+    assert final.phase is Phase.MAINTENANCE
+    assert not [d for d in decisions if d.kind in ("regress", "refer")]
+    assert sum(isinstance(e, SessionLog) for e in events) >= 40
+    # Every session followed by a morning gets its check-in.
+    assert any(isinstance(e, CheckIn) for e in events)
+
+
+def test_a_person_with_a_spike_gets_the_flare_plan_and_comes_back() -> None:
+    scenario = Scenario(
+        name="spike", weeks=8, session_pain=(2,), morning_pain=(2,), spike_sessions=(6,)
+    )
+    _, final, decisions = follow_example(scenario)
+    rules = rules_of(decisions)
+    assert "flare.start" in rules and "flare.end" in rules
+    assert rules.index("flare.start") < rules.index("flare.end")
+    assert final.state.flare is None
+
+
+def test_a_person_getting_worse_is_referred_and_stops_training() -> None:
+    scenario = Scenario(
+        name="worse", weeks=6, session_pain=(3, 4, 6, 6, 7), morning_pain=(3, 4, 5, 6, 7)
+    )
+    events, final, decisions = follow_example(scenario)
+    assert final.state.referred
+    refer_day = next(d.date for d in decisions if d.kind == "refer")
+    assert not [e for e in events if isinstance(e, SessionLog) and e.date > refer_day]
+
+
+def test_a_person_with_sloppy_form_stalls() -> None:
+    scenario = Scenario(
+        name="sloppy", weeks=8, session_pain=(3,), morning_pain=(3,), fault_weeks=tuple(range(20))
+    )
+    _, _, decisions = follow_example(scenario)
+    assert "stall.reassess" in rules_of(decisions)
+
+
+def test_a_person_who_skips_sessions_is_still_followed_sensibly() -> None:
+    scenario = Scenario(
+        name="skipper", weeks=6, session_pain=(2,), morning_pain=(2,), skip_every=3, jitter=True
+    )
+    events, final, decisions = follow_example(scenario, seed=7)
+    skipped = [e for e in events if isinstance(e, SessionLog) and e.skipped]
+    assert skipped
+    assert not final.state.referred
+    assert_explained(decisions)
+
+
+def test_following_is_deterministic_for_a_seed() -> None:
+    scenario = Scenario(name="jitter", weeks=6, session_pain=(3,), morning_pain=(2,), jitter=True)
+    first = follow_example(scenario, seed=3)
+    second = follow_example(scenario, seed=3)
+    assert first[0] == second[0]
+    assert first[1] == second[1]
+    assert first[2] == second[2]

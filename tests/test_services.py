@@ -1,0 +1,323 @@
+"""The service layer against real databases: SQLite always, PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from groundup.cli.files import read_document, validate
+from groundup.cli.program_commands import LogFile, build_program, read_log, run_log
+from groundup.clinical.intake import Intake
+from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
+from groundup.clinical.screening import ScreenAnswers
+from groundup.knowledge import load_rules
+from groundup.services import Conflict, NotFound, Referred, ServiceError, Services
+from groundup.storage.models import (
+    AuditEntry,
+    Base,
+    ProgramVersion,
+    SessionLogRecord,
+    SetLogRecord,
+)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def intake(name: str = "clear-left-calf.yaml") -> Intake:
+    path = EXAMPLES / name
+    return validate(Intake, read_document(path), str(path))
+
+
+def started(services: Services) -> tuple[str, dt.date]:
+    """A person with the clear example's screen and program; returns (id, first training day)."""
+    data = intake()
+    assert data.screen is not None and data.assessment is not None
+    pid = services.enrol("Alex")
+    start = data.assessment.date or dt.date(2025, 3, 4)
+    services.record_screen(pid, data.screen, start)
+    program = services.start_program(pid, data.assessment, data.preferences, day=start)
+    first = next(
+        start + dt.timedelta(days=n)
+        for n in range(7)
+        if program.is_training_day(start + dt.timedelta(days=n))
+    )
+    return pid, first
+
+
+def first_session(
+    services: Services, pid: str, day: dt.date, *, log_id: str = "s1", pain: int = 2
+) -> SessionLog:
+    program = services.program(pid)
+    exercises = tuple(
+        ExerciseLog(
+            exercise_id=slot.exercise_id,
+            side=dose.side,
+            sets=tuple(SetLog(amount=dose.amount, rpe=6, pain=pain) for _ in range(dose.sets)),
+        )
+        for slot in program.slots
+        for dose in slot.doses
+    )
+    return SessionLog(id=log_id, date=day, exercises=exercises)
+
+
+def test_no_program_without_a_screen(services: Services) -> None:
+    data = intake()
+    assert data.assessment is not None
+    pid = services.enrol("Sam")
+    with pytest.raises(ServiceError, match="safety screen first"):
+        services.start_program(pid, data.assessment, data.preferences, day=dt.date(2025, 3, 4))
+    with pytest.raises(NotFound):
+        services.program(pid)
+
+
+def test_a_screen_that_refers_stores_no_program(services: Services) -> None:
+    data = intake("refer-dvt.yaml")
+    assert data.screen is not None and data.assessment is not None
+    pid = services.enrol("Kim")
+    result = services.record_screen(pid, data.screen, dt.date(2025, 3, 10))
+    assert result.refers
+    with pytest.raises(Referred):
+        services.start_program(pid, data.assessment, data.preferences, day=dt.date(2025, 3, 10))
+    with pytest.raises(NotFound):
+        services.program(pid)
+    assert services.program_versions(pid) == []
+
+
+def test_start_stores_version_one_and_schedules_training_days(services: Services) -> None:
+    pid, start = started(services)
+    program = services.program(pid)
+    assert program.version == 1
+    assert [v[:2] for v in services.program_versions(pid)] == [(1, "plan")]
+    today = services.today(pid, start)
+    assert today.scheduled and today.status == "planned"
+    rest_day = next(
+        start + dt.timedelta(days=n)
+        for n in range(1, 7)
+        if not program.is_training_day(start + dt.timedelta(days=n))
+    )
+    assert services.today(pid, rest_day).status == "rest"
+    data = intake()
+    assert data.assessment is not None
+    with pytest.raises(Conflict):
+        services.start_program(pid, data.assessment, data.preferences, day=start)
+
+
+def test_logging_is_idempotent_by_log_id(services: Services, database) -> None:  # type: ignore[no-untyped-def]
+    pid, start = started(services)
+    log = first_session(services, pid, start)
+    first = services.log_session(pid, log)
+    again = services.log_session(pid, log)
+    assert not first.duplicate
+    assert again.duplicate
+    assert again.decisions == ()
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(SessionLogRecord)) == 1
+        sets = sum(len(e.sets) for e in log.exercises)
+        assert session.scalar(select(func.count()).select_from(SetLogRecord)) == sets
+    assert services.today(pid, start).status == "done"
+    changed = log.model_copy(update={"exercises": log.exercises[:1]})
+    with pytest.raises(Conflict, match="already used"):
+        services.log_session(pid, changed)
+
+
+def test_bad_logs_are_refused_and_store_nothing(services: Services, database) -> None:  # type: ignore[no-untyped-def]
+    pid, start = started(services)
+    program = services.program(pid)
+    rest_day = next(
+        start + dt.timedelta(days=n)
+        for n in range(1, 7)
+        if not program.is_training_day(start + dt.timedelta(days=n))
+    )
+    with pytest.raises(NotFound, match="no session is scheduled"):
+        services.log_session(pid, first_session(services, pid, rest_day))
+    with pytest.raises(ServiceError, match="before the program started"):
+        services.log_session(
+            pid, first_session(services, pid, program.start_date - dt.timedelta(days=7))
+        )
+    unknown = SessionLog(
+        id="u1",
+        date=start,
+        exercises=(ExerciseLog(exercise_id="no_such_exercise", sets=(SetLog(amount=5, pain=1),)),),
+    )
+    with pytest.raises(ServiceError, match="unknown exercise"):
+        services.log_session(pid, unknown)
+    with pytest.raises(NotFound):
+        services.log_session("0" * 32, first_session(services, pid, start))
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(SessionLogRecord)) == 0
+    assert services.program(pid).version == 1
+
+
+def test_one_check_in_per_morning(services: Services) -> None:
+    pid, start = started(services)
+    day = start + dt.timedelta(days=1)
+    services.record_checkin(pid, CheckIn(date=day, pain_on_waking=2, stiffness_on_waking=1))
+    with pytest.raises(Conflict):
+        services.record_checkin(pid, CheckIn(date=day, pain_on_waking=3, stiffness_on_waking=1))
+
+
+def test_a_red_flag_at_check_in_refers_and_stops_progress(services: Services) -> None:
+    pid, start = started(services)
+    decisions = services.record_checkin(
+        pid,
+        CheckIn(
+            date=start + dt.timedelta(days=1),
+            pain_on_waking=3,
+            stiffness_on_waking=2,
+            new_red_flags=("calf hot and swollen",),
+        ),
+    )
+    assert [d.rule for d in decisions] == ["refer.red_flag"]
+    program = services.program(pid)
+    assert program.state.referred
+    assert program.version == 2
+
+
+def test_the_stored_program_matches_the_engine_run_directly(services: Services) -> None:
+    """Feeding the steady-recovery log through the services gives the same program and
+    decisions as replaying it through the engine, and every version names its decision."""
+    pid, _ = started(services)
+    log = read_log(EXAMPLES / "logs" / "steady-recovery.yaml")
+    for event in log.events:
+        if isinstance(event, SessionLog):
+            services.log_session(pid, event)
+        elif isinstance(event, CheckIn):
+            services.record_checkin(pid, event)
+        else:
+            services.record_retest(pid, event.assessment, event.date)
+    rules = load_rules()
+    _, direct_program = build_program(intake(), rules)
+    final, decisions = run_log(direct_program, LogFile(events=log.events), rules)
+    stored = services.program(pid)
+    assert stored.phase.value == "maintenance"
+    assert stored.phase == final.phase
+    assert stored.version == final.version
+    assert [d.rule for d in services.decisions(pid)] == [d.rule for d in decisions]
+    versions = services.program_versions(pid)
+    assert [v[0] for v in versions] == list(range(1, stored.version + 1))
+    assert {v[1] for v in versions[1:]} <= {"decision", "override"}
+
+
+def test_a_session_logged_after_the_next_check_in_is_still_evaluated(services: Services) -> None:
+    pid, start = started(services)
+    program = services.program(pid)
+    days = [
+        start + dt.timedelta(days=n)
+        for n in range(14)
+        if program.is_training_day(start + dt.timedelta(days=n))
+    ]
+    services.log_session(pid, first_session(services, pid, days[0], log_id="a"))
+    # The morning check-in after the second session arrives before that session's log.
+    services.record_checkin(
+        pid, CheckIn(date=days[1] + dt.timedelta(days=1), pain_on_waking=2, stiffness_on_waking=1)
+    )
+    outcome = services.log_session(pid, first_session(services, pid, days[1], log_id="b"))
+    assert any(d.rule == "progress.reps" for d in outcome.decisions)
+
+
+def test_overrides_are_recorded_and_checked(services: Services) -> None:
+    pid, start = started(services)
+    main = services.program(pid).part("main")[0]
+    with pytest.raises(NotFound):
+        services.apply_override(
+            pid,
+            Override(
+                date=start, by="Dr Lee", reason="test", action="pin_dose", exercise_id="pogo_hops"
+            ),
+        )
+    decisions = services.apply_override(
+        pid,
+        Override(
+            date=start,
+            by="Dr Lee",
+            reason="keep it light",
+            action="pin_dose",
+            exercise_id=main.exercise_id,
+            amount=8,
+        ),
+    )
+    assert decisions[0].rule == "override.pin_dose"
+    slot = services.program(pid).slot(main.exercise_id)
+    assert slot is not None
+    assert all(d.pinned and d.amount == 8 for d in slot.doses)
+    assert services.program_versions(pid)[-1][1] == "override"
+
+
+def _rows_about(database, pid: str) -> int:  # type: ignore[no-untyped-def]
+    total = 0
+    with database.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            if "patient_id" in table.c:
+                total += connection.execute(
+                    select(func.count()).select_from(table).where(table.c.patient_id == pid)
+                ).scalar_one()
+        total += connection.execute(
+            text("select count(*) from patients where id = :id"), {"id": pid}
+        ).scalar_one()
+    return total
+
+
+def test_export_delete_import_restores_the_same_data(services: Services, database) -> None:  # type: ignore[no-untyped-def]
+    pid, start = started(services)
+    program = services.program(pid)
+    days = [
+        start + dt.timedelta(days=n)
+        for n in range(10)
+        if program.is_training_day(start + dt.timedelta(days=n))
+    ]
+    for n, day in enumerate(days):
+        services.log_session(pid, first_session(services, pid, day, log_id=f"x{n}"))
+        services.record_checkin(
+            pid, CheckIn(date=day + dt.timedelta(days=1), pain_on_waking=2, stiffness_on_waking=1)
+        )
+    exported = services.export_person(pid)
+    text_form = json.dumps(exported)
+    counts = services.delete_person(pid)
+    assert counts["sessions"] == len(days)
+    assert _rows_about(database, pid) == 0
+    with database.transaction() as session:
+        leftovers = session.scalars(select(AuditEntry)).all()
+        assert all(entry.patient_id != pid for entry in leftovers)
+        assert any(
+            entry.action == "delete_person" and entry.patient_id is None for entry in leftovers
+        )
+    restored = services.import_person(json.loads(text_form))
+    assert restored == pid
+    assert services.export_person(pid) == exported
+    assert services.today(pid, days[0]).status == "done"
+
+
+def test_a_corrupt_import_stores_nothing(services: Services, database) -> None:  # type: ignore[no-untyped-def]
+    pid, _ = started(services)
+    good = services.export_person(pid)
+    services.delete_person(pid)
+    broken = json.loads(json.dumps(good))
+    broken["events"] = [{"type": "session", "id": "z", "date": "not a date"}]
+    with pytest.raises(ServiceError, match="import"):
+        services.import_person(broken)
+    with pytest.raises(ServiceError):
+        services.import_person({"format": "something else"})
+    with pytest.raises(ServiceError):
+        services.import_person([1, 2, 3])
+    assert _rows_about(database, pid) == 0
+    services.import_person(good)
+    with pytest.raises(Conflict):
+        services.import_person(good)
+
+
+def test_schema_has_the_indexes_queries_rely_on(database) -> None:  # type: ignore[no-untyped-def]
+    indexes = {ix["name"] for ix in inspect(database.engine).get_indexes("session_logs")}
+    assert "ix_session_logs_patient_date" in indexes
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(ProgramVersion)) == 0
+
+
+def test_screen_answers_round_trip(services: Services) -> None:
+    pid = services.enrol("Jo")
+    services.record_screen(pid, ScreenAnswers(), dt.date(2025, 1, 1))
+    result = services.latest_screen(pid)
+    assert result is not None and not result.refers
