@@ -40,9 +40,7 @@ START = dt.date(2025, 3, 3)
 def per_side(high: int) -> st.SearchStrategy[dict[str, int] | None]:
     return st.one_of(
         st.none(),
-        st.fixed_dictionaries(
-            {"left": st.integers(0, high), "right": st.integers(0, high)}
-        ),
+        st.fixed_dictionaries({"left": st.integers(0, high), "right": st.integers(0, high)}),
     )
 
 
@@ -88,7 +86,9 @@ assessments = st.builds(
 )
 
 preferences = st.builds(
-    lambda extra, minutes: Preferences(equipment=(Equipment.NONE, *extra), minutes_per_session=minutes),
+    lambda extra, minutes: Preferences(
+        equipment=(Equipment.NONE, *extra), minutes_per_session=minutes
+    ),
     extra=st.lists(st.sampled_from(list(Equipment)), unique=True, max_size=6),
     minutes=st.integers(10, 60),
 )
@@ -104,6 +104,7 @@ def make_program(assessment: Assessment, prefs: Preferences) -> Program:
 
 
 # ----- random logs, arriving in a random order ------------------------------------------
+
 
 def chance(data: st.DataObject, in_n: int, label: str) -> bool:
     """True about once in `in_n` draws (shrinks towards False)."""
@@ -167,12 +168,12 @@ Advance_ = Any  # groundup.clinical.progression.Advance
 
 
 def run(
-    data: st.DataObject, program: Program, days: int
+    data: st.DataObject, program: Program, days: int, harsh_max: int = 10
 ) -> tuple[Program, list[HistoryEvent], list[tuple[Program, HistoryEvent, Advance_]]]:
     """Arrive events one at a time (a day's check-in and session in either order, sometimes
     a session logged a day late) and advance after each; returns the final program, the
     history and, per arrival, the program before, the event and the outcome."""
-    harsh = data.draw(st.integers(0, 10), label="how rough the weeks are")
+    harsh = data.draw(st.integers(0, harsh_max), label="how rough the weeks are")
     plan_items: list[tuple[dt.date, str]] = []
     for offset in range(days):
         day = START + dt.timedelta(days=offset)
@@ -224,7 +225,9 @@ def seen_for(history: list[HistoryEvent], event: HistoryEvent) -> list[HistoryEv
 def morning_after_previous_was_worse(
     program: Program, seen: list[HistoryEvent], session: SessionLog
 ) -> bool:
-    done = [e for e in seen if isinstance(e, SessionLog) and not e.skipped and e.date < session.date]
+    done = [
+        e for e in seen if isinstance(e, SessionLog) and not e.skipped and e.date < session.date
+    ]
     if not done:
         return False
     previous = done[-1]
@@ -262,8 +265,7 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                 logs = [
                     e
                     for e in event.exercises
-                    if e.exercise_id == decision.exercise_id
-                    and (swap or e.side == decision.side)
+                    if e.exercise_id == decision.exercise_id and (swap or e.side == decision.side)
                 ]
                 assert logs, decision
                 for log in logs:
@@ -287,7 +289,7 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
 
 
 @settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -296,12 +298,14 @@ def test_safety_properties_hold_over_random_people_and_logs(
     assessment: Assessment, prefs: Preferences, days: int, data: st.DataObject
 ) -> None:
     program = make_program(assessment, prefs)
-    check_weaker_side(program, Decision(rule="plan", kind="info", date=START, person_text="-", clinician_text="-"))
+    check_weaker_side(
+        program, Decision(rule="plan", kind="info", date=START, person_text="-", clinician_text="-")
+    )
     _, history, steps = run(data, program, days)
     check_all(history, steps)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(days=st.integers(10, 42), data=st.data())
 def test_safety_properties_hold_for_a_long_easy_run(days: int, data: st.DataObject) -> None:
     """Mostly comfortable logs, so that the ladder climbs (tempo, knob, load, swaps) and the
@@ -321,7 +325,9 @@ def test_safety_properties_hold_for_a_long_easy_run(days: int, data: st.DataObje
             },
         }
     )
-    program = make_program(assessment, Preferences(equipment=tuple(Equipment), minutes_per_session=45))
+    program = make_program(
+        assessment, Preferences(equipment=tuple(Equipment), minutes_per_session=45)
+    )
     # Start high up every ladder so that the later rungs are reached within the run.
     slots = []
     for slot in program.slots:
@@ -336,14 +342,14 @@ def test_safety_properties_hold_for_a_long_easy_run(days: int, data: st.DataObje
             )
         slots.append(slot)
     program = program.model_copy(update={"slots": tuple(slots)})
-    _, history, steps = run(data, program, days)
+    _, history, steps = run(data, program, days, harsh_max=2)
     check_all(history, steps)
 
 
 # ----- determinism ----------------------------------------------------------------------
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(assessment=assessments, prefs=preferences, seed=st.integers(0, 2**16))
 def test_the_same_inputs_give_the_same_programs_and_decisions(
     assessment: Assessment, prefs: Preferences, seed: int
@@ -357,7 +363,13 @@ def test_the_same_inputs_give_the_same_programs_and_decisions(
     for offset in range(21):
         day = START + dt.timedelta(days=offset)
         if rng.random() < 0.6:
-            history.append(CheckIn(date=day, pain_on_waking=rng.randint(0, 6), stiffness_on_waking=rng.randint(0, 6)))
+            history.append(
+                CheckIn(
+                    date=day,
+                    pain_on_waking=rng.randint(0, 6),
+                    stiffness_on_waking=rng.randint(0, 6),
+                )
+            )
         if program.is_training_day(day):
             history.append(
                 SessionLog(
@@ -368,7 +380,11 @@ def test_the_same_inputs_give_the_same_programs_and_decisions(
                             exercise_id=slot.exercise_id,
                             side=dose.side,
                             sets=tuple(
-                                SetLog(amount=dose.amount, rpe=rng.choice([None, 5, 7, 9]), pain=rng.choice([0, 2, 3, 4, 6, 8]))
+                                SetLog(
+                                    amount=dose.amount,
+                                    rpe=rng.choice([None, 5, 7, 9]),
+                                    pain=rng.choice([0, 2, 3, 4, 6, 8]),
+                                )
                                 for _ in range(dose.sets)
                             ),
                         )
@@ -411,7 +427,9 @@ def test_a_referring_screen_never_yields_a_program(
     answers: list[str], calf: float, days: int | None, assessment: Assessment
 ) -> None:
     result = screen(
-        ScreenAnswers(**{a: True for a in answers}, calf_difference_cm=calf, days_since_injury=days),
+        ScreenAnswers(
+            **dict.fromkeys(answers, True), calf_difference_cm=calf, days_since_injury=days
+        ),
         SCREENING,
     )
     profile = build_profile(assessment, RULES.assessment)

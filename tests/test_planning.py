@@ -263,7 +263,11 @@ def test_each_targeted_slot_reason_names_its_finding_with_numbers() -> None:
     assert any("the left heel-raise LSI is 48 %" in r for r in reasons), reasons
     targeted = [r for r in reasons if r.startswith("Added for")]
     assert targeted
-    phrases = [f"LSI is {f.numbers['lsi_percent']:g} %" for f in profile.findings if f.kind == "side_deficit"]
+    phrases = [
+        f"LSI is {f.numbers['lsi_percent']:g} %"
+        for f in profile.findings
+        if f.kind == "side_deficit"
+    ]
     for reason in targeted:
         assert any(p in reason for p in phrases), reason
 
@@ -350,10 +354,14 @@ def test_the_weaker_side_gets_one_extra_set_on_one_leg_main_work() -> None:
 
 
 def test_a_right_sided_deficit_gets_the_extra_set_on_the_right() -> None:
-    program = plan(CALF_RIGHT, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START)
+    program = plan(
+        CALF_RIGHT, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START
+    )
     assert program.weaker_side is Side.RIGHT
     one_leg = [
-        s for s in main_slots(program) if RULES.library[s.exercise_id].laterality is Laterality.ONE_LEG
+        s
+        for s in main_slots(program)
+        if RULES.library[s.exercise_id].laterality is Laterality.ONE_LEG
     ]
     assert one_leg
     for slot in one_leg:
@@ -363,14 +371,18 @@ def test_a_right_sided_deficit_gets_the_extra_set_on_the_right() -> None:
 
 
 def test_warm_up_and_mobility_are_the_same_on_both_sides() -> None:
-    program = plan(SHIN_LEFT, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START)
+    program = plan(
+        SHIN_LEFT, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START
+    )
     for slot in program.slots:
         if slot.part != "main" and len(slot.doses) == 2:
             assert slot.doses[0].sets == slot.doses[1].sets
 
 
 def test_symmetric_legs_get_the_same_sets_on_each_side() -> None:
-    program = plan(SYMMETRIC, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START)
+    program = plan(
+        SYMMETRIC, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START
+    )
     assert program.weaker_side is None
     for slot in program.slots:
         assert len({d.sets for d in slot.doses}) == 1
@@ -406,6 +418,19 @@ def test_proximal_strength_work_joins_only_from_proximal_integration(
         assert proximal == []
     elif phase in (Phase.PROXIMAL_INTEGRATION, Phase.HIGHER_LOAD):
         assert proximal, [s.exercise_id for s in slots]
+
+
+@pytest.mark.parametrize("minutes", [15, 20, 30, 45])
+@pytest.mark.parametrize("phase", [Phase.PROXIMAL_INTEGRATION, Phase.HIGHER_LOAD])
+def test_a_tight_budget_keeps_the_proximal_work_of_a_proximal_phase(
+    phase: Phase, minutes: int
+) -> None:
+    intake = example_intake()
+    preferences = intake.preferences.model_copy(update={"minutes_per_session": minutes})
+    slots, _ = build_session(phase, example_profile(), preferences, RULES)
+    assert any(is_proximal_strength(s.exercise_id) for s in main_slots(slots)), [
+        s.exercise_id for s in slots
+    ]
 
 
 def test_a_knee_control_problem_brings_hip_work_in_proximal_integration() -> None:
@@ -608,10 +633,12 @@ def test_heavy_slow_resistance_starts_at_three_by_fifteen() -> None:
 
 
 HSR_BLOCKS = {1: (3, 15), 2: (3, 12), 3: (3, 12), 4: (4, 10), 5: (4, 10)}
-HSR_BLOCKS |= {w: (4, 8) for w in (6, 7, 8)} | {w: (4, 6) for w in (9, 10, 11, 12)}
+HSR_BLOCKS |= dict.fromkeys((6, 7, 8), (4, 8)) | dict.fromkeys((9, 10, 11, 12), (4, 6))
 
 
-def hsr_history(program: Program, weeks: int = 12) -> tuple[Program, list[Decision], dict[int, Program]]:
+def hsr_history(
+    program: Program, weeks: int = 12
+) -> tuple[Program, list[Decision], dict[int, Program]]:
     """Clean, easy sessions on every training day and a settled morning after each;
     returns the program and decisions, and the program as it stood at each week's start."""
     history: list[Any] = []
@@ -620,7 +647,11 @@ def hsr_history(program: Program, weeks: int = 12) -> tuple[Program, list[Decisi
     for offset in range(weeks * 7):
         day = START + dt.timedelta(days=offset)
         week = offset // 7 + 1
-        if history and isinstance(history[-1], SessionLog) and history[-1].date == day - dt.timedelta(days=1):
+        if (
+            history
+            and isinstance(history[-1], SessionLog)
+            and history[-1].date == day - dt.timedelta(days=1)
+        ):
             history.append(CheckIn(date=day, pain_on_waking=1, stiffness_on_waking=1))
         if program.is_training_day(day):
             by_week.setdefault(week, program)
@@ -633,7 +664,13 @@ def hsr_history(program: Program, weeks: int = 12) -> tuple[Program, list[Decisi
                             exercise_id=slot.exercise_id,
                             side=dose.side,
                             sets=tuple(
-                                SetLog(amount=dose.amount, load_kg=dose.load_kg, knob=dose.knob, rpe=7, pain=1)
+                                SetLog(
+                                    amount=dose.amount,
+                                    load_kg=dose.load_kg,
+                                    knob=dose.knob,
+                                    rpe=7,
+                                    pain=1,
+                                )
                                 for _ in range(dose.sets)
                             ),
                         )

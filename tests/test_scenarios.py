@@ -3,6 +3,7 @@ synthetic people followed through their programs."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def test_steady_recovery_reaches_maintenance_phase_by_phase_without_regressions(
     advances = [d for d in decisions if d.rule == "phase.advance"]
     assert len(advances) == 5
     steps = [(c.before, c.after) for d in advances for c in d.changes if c.field == "phase"]
-    assert steps == [(a.value, b.value) for a, b in zip(PHASE_ORDER, PHASE_ORDER[1:], strict=False)]
+    assert steps == [(a.value, b.value) for a, b in itertools.pairwise(PHASE_ORDER)]
     assert [d.date for d in advances] == sorted(d.date for d in advances)
     assert not [d for d in decisions if d.kind in ("regress", "flare", "refer")]
     assert not final.state.referred and final.state.flare is None
@@ -115,7 +116,7 @@ def test_stall_prompts_a_reassessment_naming_technique() -> None:
 
 
 def test_worsening_ends_referred() -> None:
-    _, final, decisions, log = replay("worsening")
+    _, final, decisions, _log = replay("worsening")
     assert final.state.referred
     refer = [d for d in decisions if d.kind == "refer"]
     assert [d.rule for d in refer] == ["refer.worsening"]

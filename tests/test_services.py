@@ -321,3 +321,15 @@ def test_screen_answers_round_trip(services: Services) -> None:
     services.record_screen(pid, ScreenAnswers(), dt.date(2025, 1, 1))
     result = services.latest_screen(pid)
     assert result is not None and not result.refers
+
+
+def test_events_in_the_future_are_refused(database) -> None:  # type: ignore[no-untyped-def]
+    clock = dt.date(2025, 3, 10)
+    services = Services(database, load_rules(), actor="test", clock=lambda: clock)
+    pid, first = started(services)
+    with pytest.raises(ServiceError, match="in the future"):
+        services.record_checkin(
+            pid, CheckIn(date=clock + dt.timedelta(days=1), pain_on_waking=1, stiffness_on_waking=1)
+        )
+    with pytest.raises(ServiceError, match="in the future"):
+        services.log_session(pid, first_session(services, pid, first + dt.timedelta(days=14)))

@@ -485,27 +485,31 @@ def ask_psfs(previous: Sequence[PsfsActivity]) -> tuple[PsfsActivity, ...]:
 
 
 def ask_lefs(offer_default: bool) -> dict[str, int | None] | None:
-    """The 20 LEFS items, if the person wants to answer them."""
+    """The LEFS items (paraphrased), if the person wants to answer them."""
     measure = load_questionnaires().measure("lefs")
+    count = len(measure.items)
     if not yes_no(
-        f"Answer {len(measure.items)} short questions about everyday activities "
-        f"(the {measure.short_name or 'LEFS'}, about 3 minutes)?",
+        f"Answer {count} short questions about everyday activities "
+        f"(the {measure.short_name}, about 3 minutes)?",
         default=offer_default,
     ):
         return None
-    heading(f"{measure.plain_name or measure.name}")
+    heading(f"{measure.plain_name.capitalize()} ({measure.short_name})")
+    low = min(item.min for item in measure.items)
+    high = max(item.max for item in measure.items)
+    anchors = measure.anchors
     out.print(
         Text(
-            f"Today, how hard is each of these because of your leg? "
-            f"0 = {measure.anchors.low if measure.anchors else 'extreme difficulty'} … "
-            f"4 = {measure.anchors.high if measure.anchors else 'no difficulty'}",
+            "Today, how hard is each of these because of your leg? "
+            f"{low:g} = {anchors.low if anchors else 'hardest'} … "
+            f"{high:g} = {anchors.high if anchors else 'easiest'}",
             style="dim",
         )
     )
     answers: dict[str, int | None] = {}
     for item in measure.items:
         answers[item.id] = ask(
-            f"{item.number}/{len(measure.items)} {item.paraphrase}",
+            f"{item.number}/{count} {item.paraphrase}",
             _required(whole_number(item.min, item.max)),
         )
     return answers
@@ -762,10 +766,11 @@ def _units(value: str) -> tuple[str, str]:
     raise InputError(f"--units {value!r}: choose metric or imperial")
 
 
-def _ask_display(units: str | None, date_format: str | None) -> Display:
+def _ask_display(units: tuple[str, str] | None, date_format: str | None) -> Display:
+    """The units and date format given as options, or asked."""
     settings = get_settings()
     if units is not None:
-        length, mass = _units(units)
+        length, mass = units
     else:
         standard = "imperial" if settings.length_unit == "in" else "metric"
         length, mass = ask(
@@ -774,7 +779,7 @@ def _ask_display(units: str | None, date_format: str | None) -> Display:
             default=standard,
         )
     if date_format is not None:
-        fmt = _date_format(date_format)
+        fmt = date_format
     else:
         today = dt.date.today()
         for n, option in enumerate(DATE_FORMATS, 1):
@@ -892,7 +897,7 @@ def _ask_name() -> str:
 
 def _start_guided(
     name: str | None,
-    units: str | None,
+    units: tuple[str, str] | None,
     date_format: str | None,
     day: dt.date | None,
     template: str | None,
@@ -902,7 +907,7 @@ def _start_guided(
         Text.assemble(
             ("groundup: getting started\n", "bold"),
             "First some safety questions, then a few simple tests you can do at home, then "
-            "your program. Nothing is saved until the end; Ctrl-C stops at any time.",
+            "your program. Ctrl-C stops at any time, and if you stop part-way nothing is saved.",
         )
     )
     who = name or ask("What name should groundup use for you?", _name, default=DEFAULT_NAME)
@@ -943,7 +948,7 @@ def start_command(
     file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[FILE]",
+            metavar="FILE",
             help="an intake file (YAML or JSON) with screen, assessment and optional "
             "preferences; test results in cm and kg. Leave out to be asked step by step.",
         ),
@@ -967,18 +972,22 @@ def start_command(
 ) -> None:
     """Get started: the safety screen, the assessment and a program. Exits 3 if it refers.
 
-    With FILE everything comes from the file (its test results in cm and kg, whatever
-    --units says); without it you are asked step by step, with the test instructions, a
-    metronome and a stopwatch.
+    With FILE everything comes from the file (its test results in cm and kg, whatever --units says); without it you are asked step by step, with the test instructions, a metronome and a stopwatch.
     """
     day = None if date is None else parse_date(date)
+    if name is not None:
+        try:
+            name = _name(name.strip())
+        except ValueError as exc:
+            raise InputError(f"--name: {exc}") from None
+    chosen_units = None if units is None else _units(units)
+    chosen_format = None if date_format is None else _date_format(date_format)
     if file is None:
-        _catch_eof(lambda: _start_guided(name, units, date_format, day, template))
+        _catch_eof(lambda: _start_guided(name, chosen_units, chosen_format, day, template))
         return
-    length, mass = (
-        _units(units) if units else (get_settings().length_unit, get_settings().mass_unit)
-    )
-    display = Display(length, mass, _date_format(date_format) if date_format else "%Y-%m-%d")
+    settings = get_settings()
+    length, mass = chosen_units or (settings.length_unit, settings.mass_unit)
+    display = Display(length, mass, chosen_format or DATE_FORMATS[0])
     _catch_eof(lambda: _start_from_file(file, name, display, day, template))
 
 
@@ -1006,38 +1015,32 @@ def _retest_from_file(file: Path, first: Assessment) -> Assessment:
 def _lsi_changes(
     before: dict[str, Any], after: ImbalanceProfile, display: Display, when: str
 ) -> Table:
-    """Each test's values and symmetry, before → after."""
+    """Each test's values and symmetry, before → after (only the tests done now)."""
     old = {item["test"]: item for item in before.get("comparisons", [])}
     table = Table(title="Side to side (LSI = weaker ÷ stronger)", expand=False)
     for column in ("test", f"before ({when})", "now", "LSI before → now"):
         table.add_column(column)
-    rules = services().rules.assessment
-    for item in after.comparisons:
-        previous = old.get(item.test)
+    tests = services().rules.assessment.tests
 
-        def value(x: Any, unit: str) -> str:
-            if x is None:
+    def pair(left: Any, right: Any, unit: str) -> str:
+        def one(value: Any) -> str:
+            if value is None:
                 return "—"
-            return display.length(float(x)) if unit == "cm" else f"{float(x):g}"
+            return display.length(float(value)) if unit == "cm" else f"{float(value):g}"
 
-        def pair(left: Any, right: Any, unit: str) -> str:
-            return f"L {value(left, unit)} · R {value(right, unit)}"
+        return f"L {one(left)} · R {one(right)}"
 
-        def lsi(x: Any) -> str:
-            return "—" if x is None else f"{float(x):g} %"
+    def lsi(value: Any) -> str:
+        return "—" if value is None else f"{float(value):g} %"
 
-        label = f"{rules.tests[item.test].short}, {item.unit}"
-        if previous is None:
-            table.add_row(
-                label, "—", pair(item.left, item.right, item.unit), f"— → {lsi(item.lsi)}"
-            )
-        else:
-            table.add_row(
-                label,
-                pair(previous.get("left"), previous.get("right"), item.unit),
-                pair(item.left, item.right, item.unit),
-                f"{lsi(previous.get('lsi'))} → {lsi(item.lsi)}",
-            )
+    for item in after.comparisons:
+        previous = old.get(item.test, {})
+        table.add_row(
+            f"{tests[item.test].short}, {item.unit}",
+            pair(previous.get("left"), previous.get("right"), item.unit) if previous else "—",
+            pair(item.left, item.right, item.unit),
+            f"{lsi(previous.get('lsi'))} → {lsi(item.lsi)}",
+        )
     return table
 
 
@@ -1051,9 +1054,14 @@ def _retest(file: Path | None, person: str | None, date: str | None) -> None:
     history = service.assessments(patient_id)
     if not history:
         raise InputError("there is no first assessment to compare with: run `groundup start` first")
-    first = next((a for _, kind, a, _ in history if kind == "initial"), history[0][2])
+    first_date, _, first, _ = next((h for h in history if h[1] == "initial"), history[0])
     last_date, _, _, last_profile = history[-1]
     if file is None:
+        if day < first_date:  # found out now, not after all the questions
+            raise InputError(
+                f"{day.isoformat()} is before the program started ({first_date.isoformat()}); "
+                "give the re-test date with --date YYYY-MM-DD"
+            )
         heading("Re-test")
         out.print("The same questions and tests as at the start, to see what has changed.")
         assessment = ask_assessment(display, day, first)
@@ -1077,13 +1085,16 @@ def retest_command(
     file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[FILE]",
+            metavar="FILE",
             help="a file (YAML or JSON) with an 'assessment' section or just the assessment; "
             "results in cm. Leave out to be asked step by step.",
         ),
     ] = None,
     person: Annotated[str | None, typer.Option(help="whose re-test (id or its start)")] = None,
-    date: Annotated[str | None, typer.Option(help="the re-test date (default: today)")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(help="the re-test date, if the file gives none (default: today)"),
+    ] = None,
 ) -> None:
     """Re-test: record new results, see the change side to side and what the program does."""
     _catch_eof(lambda: _retest(file, person, date))

@@ -33,6 +33,7 @@ from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, re
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision
+from groundup.knowledge import load_rules
 from groundup.services import ServiceError
 from groundup.services.workflow import ProgressData, progress_data
 
@@ -140,8 +141,6 @@ def settings_command(
 
 
 def today_table(program: Program, display: Display) -> Table:
-    from groundup.knowledge import load_rules
-
     library = load_rules().library
     table = Table(expand=False)
     for column in ("", "exercise", "side", "dose", "tempo", "difficulty", "cue"):
@@ -257,8 +256,6 @@ def _ask_int(label: str, low: int, high: int, default: int | None = None) -> int
 
 
 def _interactive_log(program: Program, display: Display) -> tuple[ExerciseLog, ...]:
-    from groundup.knowledge import load_rules
-
     library = load_rules().library
     logs: list[ExerciseLog] = []
     for slot in program.slots:

@@ -82,6 +82,9 @@ class FlareState(Frozen):
     stage: int = Field(ge=0, description="0 = reduced, then each return stage")
     sessions_left_in_stage: int = Field(ge=0)
     volume_fraction: float = Field(gt=0, le=1)
+    restore: dict[str, float] = Field(
+        default_factory=dict, description="the amounts before the flare-up, by dose key"
+    )
 
 
 class EngineState(Frozen):

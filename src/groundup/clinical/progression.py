@@ -263,17 +263,11 @@ def _swap(
 def _flare_from(change: Change, decision: Decision) -> FlareState | None:
     if change.after is None or change.after == "":
         return None
-    stage, sessions, fraction = str(change.after).split("/")
-    return FlareState(
-        started=dt.date.fromisoformat(str(decision.numbers.get("flare_started", decision.date))),
-        stage=int(stage),
-        sessions_left_in_stage=int(sessions),
-        volume_fraction=float(fraction),
-    )
+    return FlareState.model_validate_json(str(change.after))
 
 
-def _flare_code(stage: int, sessions: int, fraction: float) -> str:
-    return f"{stage}/{sessions}/{fraction:g}"
+def _flare_code(state: FlareState) -> str:
+    return state.model_dump_json()
 
 
 # ----- the event handlers --------------------------------------------------------------
@@ -504,7 +498,7 @@ def _on_checkin(
         and last.date < event.date
         and not _checkin_between(seen, last.date, event.date, event)
     ):
-        baseline = _morning_baseline(program, seen, last.date + dt.timedelta(days=0))
+        baseline = _morning_baseline(program, seen, last.date + dt.timedelta(days=1))
         rise = event.pain_on_waking - baseline
         numbers: dict[str, Number] = {
             "pain_on_waking": event.pain_on_waking,
@@ -1422,6 +1416,16 @@ def _start_flare(
     fraction = p.flare_reduced_fraction
     changes: list[Change] = []
     restore = program.state.flare is None
+    # The doses to return to: those before the first flare-up, kept through a restart.
+    before_flare = (
+        dict(program.state.flare.restore)
+        if program.state.flare is not None
+        else {
+            dose_key(slot.exercise_id, dose.side): dose.amount
+            for slot in program.part("main")
+            for dose in slot.doses
+        }
+    )
     for slot in program.slots:
         if slot.part != "main":
             continue
@@ -1430,7 +1434,8 @@ def _start_flare(
             if dose.pinned:
                 continue
             base = dose.amount
-            after = _scaled(base, fraction, exercise)
+            full = before_flare.get(dose_key(slot.exercise_id, dose.side), base)
+            after = _scaled(full, fraction, exercise)
             if after < base:
                 changes.append(
                     Change(
@@ -1441,9 +1446,15 @@ def _start_flare(
                         after=after,
                     )
                 )
-    changes.append(
-        Change(field="flare", before=None, after=_flare_code(0, p.flare_stage_sessions, fraction))
+    changes = _weaker_side_kept_ahead(program, changes, rules)
+    state = FlareState(
+        started=day,
+        stage=0,
+        sessions_left_in_stage=p.flare_stage_sessions,
+        volume_fraction=fraction,
+        restore=before_flare,
     )
+    changes.append(Change(field="flare", before=None, after=_flare_code(state)))
     changes.append(Change(field="regression_count", after=day.isoformat()))
     n = dict(numbers)
     n.update(
@@ -1472,6 +1483,50 @@ def _start_flare(
             source=p.sources["flare_pain"].source,
         )
     ]
+
+
+def _weaker_side_kept_ahead(program: Program, changes: list[Change], rules: Rules) -> list[Change]:
+    """Amount changes made side by side by rounding can leave the side the plan gave an
+    extra set with less volume than the other side: bring the other side down to match."""
+    out = list(changes)
+    for slot in program.part("main"):
+        weaker = _slot_weaker(slot)
+        strong = slot.dose(weaker.other) if weaker else None
+        weak = slot.dose(weaker) if weaker else None
+        if weak is None or strong is None or strong.pinned:
+            continue
+        planned = {
+            c.side: c for c in out if c.exercise_id == slot.exercise_id and c.field == "amount"
+        }
+        weak_amount = _amount_after(planned.get(weak.side), weak.amount)
+        strong_amount = _amount_after(planned.get(strong.side), strong.amount)
+        if weak.sets * weak_amount >= strong.sets * strong_amount:
+            continue
+        exercise = rules.library[slot.exercise_id]
+        share = weak.sets * weak_amount / strong.sets
+        if exercise.dose_type is DoseType.REPS:
+            matched = float(max(1, math.floor(share)))
+        else:
+            matched = max(0.1, math.floor(share * 10) / 10)
+        change = Change(
+            exercise_id=slot.exercise_id,
+            side=strong.side,
+            field="amount",
+            before=strong.amount,
+            after=matched,
+        )
+        if strong.side in planned:
+            out[out.index(planned[strong.side])] = change
+        else:
+            out.append(change)
+    return out
+
+
+def _amount_after(change: Change | None, current: float) -> float:
+    """The amount a planned change leaves, or the current one."""
+    if change is None or not isinstance(change.after, int | float):
+        return current
+    return float(change.after)
 
 
 def _scaled(amount: float, fraction: float, exercise: Exercise) -> float:
@@ -1508,7 +1563,9 @@ def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Deci
                     Change(
                         field="flare",
                         before=None,
-                        after=_flare_code(flare.stage, left, flare.volume_fraction),
+                        after=_flare_code(
+                            flare.model_copy(update={"sessions_left_in_stage": left})
+                        ),
                     ),
                 ),
                 person_text=f"Flare-up plan: {left} more session{'s' if left > 1 else ''} at the lighter amount.",
@@ -1519,7 +1576,6 @@ def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Deci
     fractions = p.flare_return_fractions
     stage = flare.stage + 1
     next_fraction = fractions[stage - 1] if stage - 1 < len(fractions) else 1.0
-    factor = next_fraction / flare.volume_fraction
     changes: list[Change] = []
     for slot in program.slots:
         if slot.part != "main":
@@ -1528,11 +1584,10 @@ def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Deci
         for dose in slot.doses:
             if dose.pinned:
                 continue
-            after = (
-                _scaled(dose.amount, factor, exercise)
-                if next_fraction < 1
-                else _restore(dose.amount, flare.volume_fraction, exercise, dose)
-            )
+            full = flare.restore.get(dose_key(slot.exercise_id, dose.side))
+            if full is None:  # an exercise that joined during the flare-up keeps its dose
+                continue
+            after = _scaled(full, next_fraction, exercise) if next_fraction < 1 else full
             if after != dose.amount:
                 changes.append(
                     Change(
@@ -1543,6 +1598,7 @@ def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Deci
                         after=after,
                     )
                 )
+    changes = _weaker_side_kept_ahead(program, changes, rules)
     if next_fraction >= 1:
         changes.append(Change(field="flare", before="active", after=""))
         return [
@@ -1561,7 +1617,15 @@ def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Deci
         Change(
             field="flare",
             before=None,
-            after=_flare_code(stage, p.flare_stage_sessions, next_fraction),
+            after=_flare_code(
+                flare.model_copy(
+                    update={
+                        "stage": stage,
+                        "sessions_left_in_stage": p.flare_stage_sessions,
+                        "volume_fraction": next_fraction,
+                    }
+                )
+            ),
         )
     )
     return [
@@ -1576,12 +1640,6 @@ def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Deci
             source=p.sources["flare_return_fractions"].source,
         )
     ]
-
-
-def _restore(amount: float, fraction: float, exercise: Exercise, dose: Dose) -> float:
-    value = amount / fraction if fraction else amount
-    value = min(value, dose.range_high)
-    return float(round(value)) if exercise.dose_type is DoseType.REPS else round(value, 1)
 
 
 # -- templates, gates, stalls --

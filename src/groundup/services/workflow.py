@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,10 +104,18 @@ class PatientSummary:
 class Services:
     """groundup's use cases over one database."""
 
-    def __init__(self, database: Database, rules: Rules, *, actor: str = "system") -> None:
+    def __init__(
+        self,
+        database: Database,
+        rules: Rules,
+        *,
+        actor: str = "system",
+        clock: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
         self.db = database
         self.rules = rules
         self.actor = actor
+        self.clock = clock
 
     # ----- helpers -------------------------------------------------------------------
 
@@ -533,6 +541,10 @@ class Services:
             return LogOutcome(decisions, False, final)
 
     def _check_day(self, day: dt.date, program: Program) -> None:
+        if day > self.clock():
+            raise ServiceError(
+                f"{day.isoformat()} is in the future: log what has happened, on the day it happened"
+            )
         if day < program.start_date:
             raise ServiceError(
                 f"{day.isoformat()} is before the program started ({program.start_date.isoformat()})"
