@@ -345,6 +345,15 @@ def log_command(
         log = validate(SessionLog, data, str(file))
     else:
         today = _call(lambda: services().today(pid, day))
+        if today.scheduled and not today.numbers and log_id is None:
+            # Everything scheduled that day is logged: a repeat of the command is a retry.
+            if as_json:
+                out.print_json(json.dumps({"log_id": None, "duplicate": True, "decisions": []}))
+            else:
+                out.print(
+                    f"The session for {display.date(day)} is already logged; nothing changed."
+                )
+            return
         number = today.numbers[0] if today.numbers else 1
         ident = log_id or f"{pid[:8]}-{day.isoformat()}-{number}"
         if skip:

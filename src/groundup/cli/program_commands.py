@@ -263,9 +263,83 @@ def demo_command(
     )
     out.print(decisions_table(important))
     out.print(program_view(final, rules, reasons=False))
+
+    out.print(Rule("5. Day by day, stored in the database"))
+    _demo_everyday(intake, rules)
     out.print(Rule())
     out.print(
-        "Next: `groundup plan examples/clear-left-calf.yaml`, "
-        "`groundup simulate examples/clear-left-calf.yaml examples/logs/flare-up.yaml`, "
+        "Start your own: `.venv/bin/groundup start` (questions and guided tests) or "
+        "`groundup start examples/clear-left-calf.yaml --name You`; then `groundup today`, "
+        "`groundup log`, `groundup checkin`, `groundup progress`, `groundup why`. "
+        "Also: `groundup simulate examples/clear-left-calf.yaml examples/logs/flare-up.yaml`, "
         "`groundup exercises --phase 3`, `groundup --help`."
     )
+
+
+def _demo_everyday(intake: Intake, rules: Rules) -> None:
+    """Two weeks of a demo person through the service layer, on a demo SQLite database
+    in the data folder (never the person's own), then what they would see today."""
+    from groundup.cli.context import Display
+    from groundup.cli.person_commands import today_table
+    from groundup.clinical.logs import CheckIn, ExerciseLog, SessionLog, SetLog
+    from groundup.config import get_settings
+    from groundup.services import Services
+    from groundup.storage.database import Database
+
+    settings = get_settings()
+    path = settings.data_dir / "demo.db"
+    path.unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    database = Database(f"sqlite:///{path}")
+    services = Services(database, rules, actor="demo")
+    assert intake.screen is not None and intake.assessment is not None
+    today = dt.date.today()
+    start = today - dt.timedelta(days=14)
+    person = services.enrol("Demo")
+    services.record_screen(person, intake.screen, start)
+    services.start_program(
+        person, intake.assessment.model_copy(update={"date": start}), intake.preferences, day=start
+    )
+    out.print(
+        f"A demo person starts the same program on {start.isoformat()} in [dim]{path}[/] "
+        "(SQLite, no set-up). Each training day they log the session; each morning they check in."
+    )
+    decisions: list[Decision] = []
+    for offset in range(15):
+        day = start + dt.timedelta(days=offset)
+        if offset:
+            decisions += services.record_checkin(
+                person,
+                CheckIn(date=day, pain_on_waking=2 if offset < 7 else 1, stiffness_on_waking=1),
+            )
+        if day == today:
+            break
+        view = services.today(person, day)
+        if view.status != "planned":
+            continue
+        program = view.program
+        exercises = tuple(
+            ExerciseLog(
+                exercise_id=slot.exercise_id,
+                side=dose.side,
+                sets=tuple(
+                    SetLog(amount=dose.amount, load_kg=dose.load_kg, rpe=6, pain=2)
+                    for _ in range(dose.sets)
+                ),
+            )
+            for slot in program.slots
+            for dose in slot.doses
+        )
+        outcome = services.log_session(
+            person, SessionLog(id=f"demo-{day.isoformat()}", date=day, exercises=exercises)
+        )
+        decisions += outcome.decisions
+    out.print(decisions_table([d for d in decisions if d.kind != "info"]))
+    view = services.today(person, today)
+    label = (
+        "today's session" if view.status == "planned" else "the next session (today is a rest day)"
+    )
+    out.print(f"What `groundup today` shows them now, {label}:")
+    out.print(today_table(view.program, Display()))
+    database.dispose()

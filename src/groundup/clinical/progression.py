@@ -669,15 +669,16 @@ def _on_session(
     morning_worse = _morning_after_previous_worse(program, seen, event, rules)
     rising = _morning_rising(seen, event.date, rules)
     candidates: list[tuple[Slot, Dose, Exercise]] = []
-    for slot, dose, log in _main_logs(program, event):
+    working = program  # the program with this session's regressions applied so far
+    for logged_slot, logged_dose, log in _main_logs(program, event):
+        slot, dose = _current(working, logged_slot.exercise_id, logged_dose.side)
         exercise = rules.library[slot.exercise_id]
         pain = log.max_pain
-        exercise.name.lower()
         side_text = f" ({dose.side.value})" if dose.side else ""
         if pain > p.pain_acceptable_max:
             decisions.append(
                 _regress_dose(
-                    program,
+                    working,
                     slot,
                     dose,
                     exercise,
@@ -690,6 +691,7 @@ def _on_session(
                     p.sources["pain_acceptable_max"].source,
                 )
             )
+            working = apply(working, decisions[-1], rules)
             continue
         if pain > p.pain_safe_max:
             decisions.append(
@@ -775,7 +777,7 @@ def _on_session(
             )
         )
     # 3. Progressions, within the volume caps and keeping the weaker side ahead.
-    decisions.extend(_progress_all(program, candidates, event, seen, rules))
+    decisions.extend(_progress_all(working, candidates, event, seen, rules))
     # 4. Template blocks, phase gate, retest prompts, stalls, referral.
     if morning_worse is None and rising is None and not any(d.kind == "regress" for d in decisions):
         decisions.extend(_template_block(program, event.date, rules))
@@ -784,6 +786,15 @@ def _on_session(
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
+
+
+def _current(program: Program, exercise_id: str, side: Side | None) -> tuple[Slot, Dose]:
+    """The slot and dose as they stand now in `program` (after earlier decisions)."""
+    slot = program.slot(exercise_id)
+    assert slot is not None
+    dose = slot.dose(side)
+    assert dose is not None
+    return slot, dose
 
 
 def exercise_fault(exercise: Exercise, fault_id: str) -> str:
@@ -916,9 +927,10 @@ def _progress_all(
     planned = _session_work(program, rules)
     working = program
     swaps: set[str] = set()
-    for slot, dose, exercise in candidates:
-        if slot.exercise_id in swaps:
+    for candidate_slot, candidate_dose, exercise in candidates:
+        if candidate_slot.exercise_id in swaps:
             continue
+        slot, dose = _current(working, candidate_slot.exercise_id, candidate_dose.side)
         step = _next_step(working, slot, dose, exercise, rules, event.date)
         if step is None:
             continue
@@ -1385,7 +1397,8 @@ def _regress_session(
     source: str,
 ) -> list[Decision]:
     decisions = []
-    for slot, dose, _ in _main_logs(program, session):
+    for logged_slot, logged_dose, _ in _main_logs(program, session):
+        slot, dose = _current(program, logged_slot.exercise_id, logged_dose.side)
         exercise = rules.library[slot.exercise_id]
         decision = _regress_dose(
             program, slot, dose, exercise, day, rules, rule, numbers, person, clinician, source

@@ -40,9 +40,13 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
     return f"{prefix}{where}: {message}{suffix}"
 
 
+# libyaml's parser when PyYAML ships with it: the knowledge files load several times faster.
+SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(file: Traversable) -> Any:
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
+        return yaml.load(file.read_text(encoding="utf-8"), Loader=SafeLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{file.name}: cannot read: {exc}") from exc
 
