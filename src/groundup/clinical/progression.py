@@ -1056,6 +1056,11 @@ def _next_step(
     st = f" ({side.value})" if side else ""
     unit = exercise.dose_type.unit
 
+    def changed(field: str, before: bool | Number | None, after: bool | Number | None) -> Change:
+        return Change(
+            exercise_id=slot.exercise_id, side=side, field=field, before=before, after=after
+        )
+
     def make(
         rule: str,
         changes: list[Change],
@@ -1087,33 +1092,13 @@ def _next_step(
         after = min(dose.range_high, dose.amount + step)
         return make(
             "progress.reps",
-            [
-                Change(
-                    exercise_id=slot.exercise_id,
-                    side=side,
-                    field="amount",
-                    before=dose.amount,
-                    after=after,
-                )
-            ],
+            [changed("amount", dose.amount, after)],
             f"{name}{st}: up from {dose.amount:g} to {after:g} {unit} — the last sessions were comfortable and clean.",
             f"{name}{st}: amount {dose.amount:g} → {after:g} {unit} (range top {dose.range_high:g}) after {basis}.",
             p.sources["rep_step"].source,
             {"amount_before": dose.amount, "amount_after": after, "range_high": dose.range_high},
         )
-    reset = (
-        [
-            Change(
-                exercise_id=slot.exercise_id,
-                side=side,
-                field="amount",
-                before=dose.amount,
-                after=dose.range_low,
-            )
-        ]
-        if dose.range_low < dose.amount
-        else []
-    )
+    reset = [changed("amount", dose.amount, dose.range_low)] if dose.range_low < dose.amount else []
     # tempo: slower lowering
     if (
         exercise.dose_type is DoseType.REPS
@@ -1126,13 +1111,7 @@ def _next_step(
         return make(
             "progress.tempo",
             [
-                Change(
-                    exercise_id=slot.exercise_id,
-                    side=side,
-                    field="tempo_lowering",
-                    before=dose.tempo.lowering,
-                    after=after_t,
-                ),
+                changed("tempo_lowering", dose.tempo.lowering, after_t),
                 *reset,
             ],
             f"{name}{st}: you reached the top of the range, so now lower over {after_t:g} seconds instead of {dose.tempo.lowering:g}, starting again at {dose.range_low:g} {unit}.",
@@ -1147,13 +1126,7 @@ def _next_step(
             return make(
                 "progress.knob",
                 [
-                    Change(
-                        exercise_id=slot.exercise_id,
-                        side=side,
-                        field="knob",
-                        before=dose.knob,
-                        after=harder,
-                    ),
+                    changed("knob", dose.knob, harder),
                     *reset,
                 ],
                 f"{name}{st}: make it a little harder — {exercise.knob.harder_how[0].lower()}{exercise.knob.harder_how[1:]} ({exercise.knob.describe(harder)}).",
@@ -1169,13 +1142,7 @@ def _next_step(
             return make(
                 "progress.load",
                 [
-                    Change(
-                        exercise_id=slot.exercise_id,
-                        side=side,
-                        field="load_kg",
-                        before=None,
-                        after=after_l,
-                    ),
+                    changed("load_kg", None, after_l),
                     *reset,
                 ],
                 f"{name}{st}: time to add a little weight — start with {after_l:g} kg.",
@@ -1190,13 +1157,7 @@ def _next_step(
             return make(
                 "progress.load",
                 [
-                    Change(
-                        exercise_id=slot.exercise_id,
-                        side=side,
-                        field="load_kg",
-                        before=load,
-                        after=after_l,
-                    ),
+                    changed("load_kg", load, after_l),
                     *reset,
                 ],
                 f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg.",
