@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     length_unit: Literal["cm", "in"] = "cm"
     mass_unit: Literal["kg", "lb"] = "kg"
+    cookie_secure: bool = Field(
+        default=False, description="send cookies only over HTTPS (set behind a TLS proxy)"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
 
     @property
     def url(self) -> str:

@@ -247,6 +247,58 @@ class OverrideRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its hash."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A token for API clients; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Invite(Base):
+    """A one-time code a clinician gives a patient to claim their record."""
+
+    __tablename__ = "invites"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempt(Base):
+    """Failed sign-ins, by e-mail and by address, for rate limiting."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class AuditEntry(Base):
     """Who read or changed whose data. Removed with the person, but for one line that
     says a deletion happened (with no personal data)."""
@@ -263,12 +315,15 @@ class AuditEntry(Base):
 
 
 __all__ = [
+    "ApiToken",
     "AssessmentRecord",
     "AuditEntry",
     "Base",
     "CheckInRecord",
     "ClinicianPatient",
     "DecisionRecord",
+    "Invite",
+    "LoginAttempt",
     "OverrideRecord",
     "Patient",
     "ProgramVersion",
@@ -277,4 +332,5 @@ __all__ = [
     "SessionLogRecord",
     "SetLogRecord",
     "User",
+    "WebSession",
 ]

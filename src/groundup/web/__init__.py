@@ -1,0 +1,1 @@
+"""The web app: server-rendered pages for people and clinicians, and the REST API."""

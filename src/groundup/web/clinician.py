@@ -1,0 +1,5 @@
+"""Pages for clinicians and admins."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

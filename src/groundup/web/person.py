@@ -1,0 +1,5 @@
+"""Pages for the person doing the program."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
