@@ -42,6 +42,7 @@ def run() -> None:
         guided,
         person_commands,
         program_commands,
+        serve_commands,
     )
 
     try:

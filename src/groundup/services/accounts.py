@@ -224,13 +224,15 @@ class Accounts:
                     valid = _hasher.verify(user.password_hash, password)
                 except (VerificationError, InvalidHashError):
                     valid = False
-            if not valid or user is None:
-                session.add(LoginAttempt(key=f"email:{email}"))
-                session.add(LoginAttempt(key=f"addr:{address}"))
-                raise AuthError("wrong e-mail or password")
-            if _hasher.check_needs_rehash(user.password_hash or ""):
-                user.password_hash = _hasher.hash(password)
-            return self._account(user, self._own_patient(session, user))
+            if valid and user is not None:
+                if _hasher.check_needs_rehash(user.password_hash or ""):
+                    user.password_hash = _hasher.hash(password)
+                return self._account(user, self._own_patient(session, user))
+        # The failure is recorded in its own transaction, so that refusing does not undo it.
+        with self.db.transaction() as session:
+            session.add(LoginAttempt(key=f"email:{email}"))
+            session.add(LoginAttempt(key=f"addr:{address}"))
+        raise AuthError("wrong e-mail or password")
 
     def start_session(self, account: Account) -> tuple[str, str]:
         """A new browser session: (cookie token, CSRF token)."""

@@ -1,0 +1,73 @@
+"""`groundup serve`: run the web app (with demo data if asked)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from groundup.cli.main import app, fail, out
+from groundup.config import get_settings
+
+
+@app.command("serve")
+def serve_command(
+    demo: Annotated[
+        bool, typer.Option(help="start on a fresh demo database with demo people")
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port to listen on")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+) -> None:
+    """Run the web app for people and clinicians (and the API under /api/v1)."""
+    import uvicorn
+
+    from groundup.knowledge import load_rules
+    from groundup.services import Services
+    from groundup.services.accounts import Accounts
+    from groundup.storage.database import Database, DatabaseError
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if demo:
+        path = Path(settings.data_dir) / "demo-web.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.environ["GROUNDUP_DATABASE_URL"] = f"sqlite:///{path}"
+        get_settings.cache_clear()
+        settings = get_settings()
+        from groundup.demo import seed
+
+        out.print(f"Preparing demo data in {path} …")
+        try:
+            database = Database(settings.url)
+        except DatabaseError as exc:
+            raise fail(str(exc)) from exc
+        services = Services(database, load_rules(), actor="demo")
+        people = seed(services, Accounts(services), dt.date.today())
+        database.dispose()
+        table = Table(title="Demo sign-ins")
+        for column in ("role", "e-mail", "password", "who"):
+            table.add_column(column)
+        for login in people:
+            table.add_row(login.role, login.email, login.password, login.name)
+        out.print(table)
+    else:
+        try:
+            Database(settings.url).dispose()
+        except DatabaseError as exc:
+            raise fail(str(exc)) from exc
+    out.print(f"groundup is running at http://{host}:{port}/  (stop with Ctrl-C)")
+    uvicorn.run(
+        "groundup.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
