@@ -19,6 +19,7 @@ demo: $(SYNCED)
 	.venv/bin/groundup demo
 
 test: $(SYNCED)
+	@scripts/install-chromium
 	.venv/bin/pytest -q
 
 lint: $(SYNCED)
