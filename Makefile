@@ -1,6 +1,6 @@
-# Two entry points: `make demo` sets everything up and runs groundup on the embedded
-# default; `make test` sets everything up and runs the test suite.
-.PHONY: demo test check lint setup
+# Two entry points: `make demo` sets everything up and starts the web app on the embedded
+# default (SQLite) with demo data; `make test` sets everything up and runs the test suite.
+.PHONY: demo tour test check lint setup
 
 UV := .tools/bin/uv
 SYNCED := .venv/.synced
@@ -16,7 +16,10 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 setup: $(SYNCED)
 
 demo: $(SYNCED)
-	.venv/bin/groundup demo
+	.venv/bin/groundup serve --demo
+
+tour: $(SYNCED)
+	.venv/bin/groundup tour
 
 test: $(SYNCED)
 	@scripts/install-chromium

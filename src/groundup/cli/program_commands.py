@@ -209,7 +209,7 @@ def _load_program(path: Path, rules: Rules) -> Program:
     return program
 
 
-@app.command("demo")
+@app.command("tour")
 def demo_command(
     examples: Annotated[
         Path, typer.Option(help="folder holding the example intakes and logs")

@@ -15,6 +15,11 @@ from groundup.clinical.exercises import ID_PATTERN, Frozen
 from groundup.clinical.vocabulary import Phase, Side
 
 Pain = Annotated[int, Field(ge=0, le=10, description="0 = no pain, 10 = worst imaginable")]
+# A difficulty setting as logged: a finite number (cm, kg …) or a named level.
+KnobSetting = (
+    Annotated[float, Field(allow_inf_nan=False, ge=-10_000, le=10_000)]
+    | Annotated[str, Field(min_length=1, max_length=64)]
+)
 
 
 class SetLog(Frozen):
@@ -22,11 +27,13 @@ class SetLog(Frozen):
 
     amount: float = Field(ge=0, le=3600, description="reps, seconds, minutes or metres done")
     load_kg: float | None = Field(default=None, ge=0, le=500)
-    knob: float | str | None = None
+    knob: KnobSetting | None = None
     rpe: float | None = Field(default=None, ge=1, le=10, description="effort, 1–10")
     rir: int | None = Field(default=None, ge=0, le=10, description="reps left in reserve")
     pain: Pain = Field(description="pain during the set, 0–10")
-    form: str = Field(default="clean", description="'clean' or the id of the fault seen")
+    form: str = Field(
+        default="clean", max_length=64, description="'clean' or the id of the fault seen"
+    )
 
     @property
     def effort(self) -> float | None:
@@ -109,7 +116,7 @@ class Override(Frozen):
     sets: int | None = Field(default=None, ge=1, le=10)
     amount: float | None = Field(default=None, gt=0, le=3600)
     load_kg: float | None = Field(default=None, ge=0, le=500)
-    knob: float | str | None = None
+    knob: KnobSetting | None = None
     rule: str | None = None
     phase: Phase | None = None
 

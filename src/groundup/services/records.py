@@ -32,7 +32,7 @@ def fingerprint(log: SessionLog) -> str:
 
 def session_to_rows(patient_id: str, log: SessionLog, program_version: int) -> SessionLogRecord:
     record = SessionLogRecord(
-        id=log.id,
+        log_id=log.id,
         patient_id=patient_id,
         date=log.date,
         skipped=log.skipped,
@@ -92,7 +92,7 @@ def session_from_rows(record: SessionLogRecord) -> SessionLog:
     if current is not None and sets:
         exercises.append(_exercise(current, sets))
     return SessionLog(
-        id=record.id,
+        id=record.log_id,
         date=record.date,
         skipped=record.skipped,
         skip_reason=record.skip_reason,

@@ -494,11 +494,13 @@ class Services:
         """Store a session and run the engine. Idempotent: the same log id twice is stored once."""
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id, lock=True)
-            existing = session.get(SessionLogRecord, log.id)
+            existing = session.scalars(
+                select(SessionLogRecord).where(
+                    SessionLogRecord.patient_id == patient_id, SessionLogRecord.log_id == log.id
+                )
+            ).first()
             if existing is not None:
-                if existing.patient_id != patient_id or existing.fingerprint != records.fingerprint(
-                    log
-                ):
+                if existing.fingerprint != records.fingerprint(log):
                     raise Conflict(
                         f"log id {log.id!r} is already used for a different session; "
                         "use a new id for a new session"
@@ -816,7 +818,7 @@ class Services:
 
     def _mark_logged(self, session: Session, patient_id: str) -> None:
         logs = session.execute(
-            select(SessionLogRecord.id, SessionLogRecord.date, SessionLogRecord.skipped).where(
+            select(SessionLogRecord.log_id, SessionLogRecord.date, SessionLogRecord.skipped).where(
                 SessionLogRecord.patient_id == patient_id
             )
         ).all()

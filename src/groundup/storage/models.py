@@ -158,9 +158,14 @@ class SessionLogRecord(Base):
     """A logged session; its id is chosen by the client so a retry cannot duplicate it."""
 
     __tablename__ = "session_logs"
-    __table_args__ = (Index("ix_session_logs_patient_date", "patient_id", "date"),)
+    __table_args__ = (
+        Index("ix_session_logs_patient_date", "patient_id", "date"),
+        # The client's log id is unique per person: one person cannot see or block another's.
+        UniqueConstraint("patient_id", "log_id"),
+    )
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    log_id: Mapped[str] = mapped_column(String(64))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     date: Mapped[dt.date] = mapped_column(Date)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -184,7 +189,7 @@ class SetLogRecord(Base):
     __tablename__ = "set_logs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_log_id: Mapped[str] = mapped_column(
+    session_log_id: Mapped[int] = mapped_column(
         ForeignKey("session_logs.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)

@@ -1,5 +1,1163 @@
-"""The REST API under /api/v1."""
+"""The REST API under /api/v1: everything the pages do, as JSON.
 
-from fastapi import APIRouter
+Signing in: `POST /api/v1/tokens` trades an e-mail and password for a bearer token
+(`Authorization: Bearer gu_...`). Reading (GET) also accepts the browser's session cookie so
+that the pages' scripts can call the API; every write needs the bearer token, which a
+cross-site form cannot send (no CSRF).
 
-router = APIRouter(prefix="/api/v1")
+Access to a person's data is decided in one place, `Accounts.require`, which every route
+under `/patients/{patient_id}` reaches through the `PatientAccess` dependency before it
+does anything else. An id that does not exist and an id that is not yours get the same
+404 and the same message, so ids cannot be probed.
+
+Every error is JSON with a human-readable `error` (the app's exception handlers); bad
+input is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.message
+import json
+import re
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyCookie, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func, select
+
+from groundup.clinical.assessment import Assessment
+from groundup.clinical.exercises import ID_PATTERN, Exercise
+from groundup.clinical.logs import CheckIn, Override, SessionLog
+from groundup.clinical.program import Preferences, Program, Slot
+from groundup.clinical.progression import Decision
+from groundup.clinical.screening import ScreenAnswers, ScreenReason, ScreenResult, Urgency
+from groundup.clinical.vocabulary import Equipment, Muscle, Phase, Side
+from groundup.services import Referred, ServiceError, Services
+from groundup.services.accounts import Account, AuthError, Forbidden, _digest
+from groundup.services.export import ExportBundle
+from groundup.services.workflow import NotFound, progress_data
+from groundup.storage.models import ApiToken, Patient, ProgramVersion, SessionLogRecord
+from groundup.web.deps import SESSION_COOKIE, AccountsDep, ServicesDep, client_address
+
+T = TypeVar("T")
+
+MAX_BODY_BYTES = 1_000_000
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+TOKEN_DAYS = 90
+# Columns of the session tables that hold at most 64 characters.
+MAX_SHORT_TEXT = 64
+# Session ids are the client's and unique across the database: short or counted ids could
+# collide with (and so reveal) another person's, hence at least 8 characters, as the pages use.
+LOG_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+SIGN_IN = "sign in: send Authorization: Bearer <token>"
+BAD_TOKEN = (
+    "sign in: this token has expired, was revoked or is not valid; "
+    "get a new one with POST /api/v1/tokens"
+)
+
+
+# ----- the error shapes, for the OpenAPI document -----------------------------------------
+
+
+class ErrorOut(BaseModel):
+    """Every error: one sentence saying what went wrong and, where it helps, what to do."""
+
+    error: str = Field(description="what went wrong, in plain words")
+
+
+class ValidationErrorOut(ErrorOut):
+    fields: list[str] = Field(description="where in the request the problems are")
+
+
+class ConflictOut(ErrorOut):
+    """A conflict; when the safety screen refers, `referred` is true and the reasons say why."""
+
+    referred: bool = False
+    urgency: Urgency | None = None
+    advice: str | None = None
+    reasons: list[ScreenReason] = []
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The request cannot be carried out"},
+    401: {"model": ErrorOut, "description": "Not signed in, or the token is not valid"},
+    403: {"model": ErrorOut, "description": "Signed in, but not allowed to do this"},
+    404: {"model": ErrorOut, "description": "No such thing, or not yours to see"},
+    409: {"model": ConflictOut, "description": "Conflicts with what is stored"},
+    413: {"model": ErrorOut, "description": "The body is too large"},
+    415: {"model": ErrorOut, "description": "The body is not JSON"},
+    422: {"model": ValidationErrorOut, "description": "The request is not valid"},
+}
+
+
+# ----- strict JSON bodies -------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _body_problem(body: bytes, content_type: str | None) -> tuple[int, str] | None:
+    """Why a request body is unusable (status, message), or None when it is well-formed JSON.
+
+    Python's JSON reader accepts NaN and Infinity and guesses encodings; a body here must be
+    UTF-8 JSON with finite numbers, so that nothing odd reaches the models or the database.
+    """
+    if not body:
+        return None
+    message = email.message.Message()
+    message["content-type"] = content_type or ""
+    subtype = message.get_content_subtype()
+    if message.get_content_maintype() != "application" or not (
+        subtype == "json" or subtype.endswith("+json")
+    ):
+        return 415, "send the body as JSON, with the header Content-Type: application/json"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "the body is not UTF-8 text: send JSON encoded as UTF-8"
+    try:
+        json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        return 400, f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    except (ValueError, RecursionError) as exc:
+        return 400, f"the body is not usable JSON: {exc}"
+    return None
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The body, read at most MAX_BODY_BYTES far; None when it is larger."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # what FastAPI's own `await request.body()` then returns
+    return body
+
+
+class JsonRoute(APIRoute):
+    """A route that reads and checks its JSON body before FastAPI parses it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def checked(request: Request) -> Response:
+            body = await _read_body(request)
+            if body is None:
+                return JSONResponse(
+                    {"error": f"the body is too large (at most {MAX_BODY_BYTES:,} bytes)"},
+                    status_code=413,
+                )
+            problem = _body_problem(body, request.headers.get("content-type"))
+            if problem is not None:
+                return JSONResponse({"error": problem[1]}, status_code=problem[0])
+            return await handler(request)
+
+        return checked
+
+
+router = APIRouter(
+    prefix="/api/v1",
+    route_class=JsonRoute,
+    responses=ERRORS,
+)
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    """A validation error found after the models accepted the request, shaped like theirs."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("body", *field.split(".")), "msg": message}]
+    )
+
+
+def _model(model: type[T], **data: Any) -> T:
+    """Build a core model from request fields; its own checks become a 422, not a 500."""
+    try:
+        return model(**data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+# ----- who is calling -----------------------------------------------------------------------
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token from POST /api/v1/tokens: `Authorization: Bearer gu_...`",
+)
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="browser session",
+    description="The browser's session cookie; accepted for GET requests only",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    account: Account
+    token: str | None  # the API token used; None when a browser session cookie was
+
+
+def _unauthorised(message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_caller(
+    request: Request,
+    accounts: AccountsDep,
+    _token: Annotated[Any, Depends(_bearer)],
+    _session: Annotated[Any, Depends(_cookie)],
+) -> Caller:
+    """The signed-in account: a bearer token, or (for reading only) the session cookie."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() == "bearer" and token.startswith("gu_") and len(token) <= 200:
+            account = accounts.token_account(token)
+            if account is not None:
+                return Caller(account, token)
+        raise _unauthorised(BAD_TOKEN)
+    if request.method in ("GET", "HEAD"):
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie and len(cookie) <= 200:
+            found = accounts.session_account(cookie)
+            if found is not None:
+                return Caller(found[0], None)
+    raise _unauthorised(SIGN_IN)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+@dataclass(frozen=True)
+class Access:
+    """A caller allowed to see one person's record."""
+
+    account: Account
+    patient_id: str
+
+
+def patient_access(
+    patient_id: Annotated[
+        str,
+        Path(
+            description="the person's id (32 hexadecimal characters)",
+            json_schema_extra={"pattern": "^[0-9a-f]{32}$"},
+        ),
+    ],
+    caller: CallerDep,
+    accounts: AccountsDep,
+) -> Access:
+    """The one gate to a person's data: `Accounts.require`, before anything else."""
+    accounts.require(caller.account, patient_id)
+    return Access(caller.account, patient_id)
+
+
+PatientAccess = Annotated[Access, Depends(patient_access)]
+
+
+def _clinician(access: Access, what: str) -> None:
+    if access.account.role != "clinician":
+        raise Forbidden(f"only a clinician can {what}")
+
+
+# ----- pages of results --------------------------------------------------------------------
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int = Field(description="how many there are in all")
+    limit: int
+    offset: int
+    next: str | None = Field(description="the path and query of the next page; null on the last")
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def paging(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description=f"items per page, 1–{MAX_PAGE}")
+    ] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]
+
+
+def _page(request: Request, items: Sequence[T], paging: Paging) -> Page[T]:
+    chosen = list(items[paging.offset : paging.offset + paging.limit])
+    following = None
+    if paging.offset + paging.limit < len(items):
+        params = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset")
+        ]
+        params += [("limit", str(paging.limit)), ("offset", str(paging.offset + paging.limit))]
+        following = f"{request.url.path}?{urlencode(params)}"
+    return Page[T](
+        items=chosen,
+        total=len(items),
+        limit=paging.limit,
+        offset=paging.offset,
+        next=following,
+    )
+
+
+# ----- response and request models ----------------------------------------------------------
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+    name: str = Field(
+        default="API client", max_length=120, description="what the token is for, e.g. 'my phone'"
+    )
+    days: int = Field(default=TOKEN_DAYS, ge=1, le=365, description="days until it expires")
+
+
+class Me(BaseModel):
+    id: int
+    email: str
+    display_name: str
+    role: Literal["person", "clinician", "admin"]
+    patient_id: str | None = Field(description="a person's own record; null for others")
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="send it as `Authorization: Bearer <token>`; shown only once")
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: dt.datetime | None
+
+
+class RegisteredOut(TokenOut):
+    account: Me
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=254)
+    display_name: str = Field(max_length=120)
+    password: str = Field(max_length=256, description="at least 10 characters")
+    invite: str | None = Field(
+        default=None, max_length=40, description="the code from your clinician, if you have one"
+    )
+    token_name: str = Field(default="API client", max_length=120)
+
+
+class PatientOut(BaseModel):
+    id: str
+    display_name: str
+    phase: Phase | None = Field(description="the program's phase; null before a program")
+    program_version: int | None
+    last_activity: dt.date | None = Field(description="the date of the last logged session")
+
+
+class PatientDetail(PatientOut):
+    has_account: bool = Field(description="the person has claimed the record with an account")
+    length_unit: Literal["cm", "in"]
+    mass_unit: Literal["kg", "lb"]
+    date_format: str
+    screen: ScreenResult | None = Field(description="the latest safety screen, if any")
+
+
+class NewPatient(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: str = Field(min_length=1, max_length=120)
+
+
+class CreatedPatient(BaseModel):
+    id: str
+    display_name: str
+    invite_code: str = Field(description="give it to the person; they register with it")
+
+
+class InviteOut(BaseModel):
+    invite_code: str
+
+
+class StartProgram(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assessment: Assessment
+    preferences: Preferences = Preferences()
+    template: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=ID_PATTERN,
+        description="a named program (e.g. alfredson) instead of the tailored one",
+    )
+
+
+class VersionOut(BaseModel):
+    version: int
+    cause: str = Field(description="plan, decision, override or retest")
+    phase: Phase
+    created_at: dt.datetime
+
+
+class TodayOut(BaseModel):
+    date: dt.date
+    scheduled: bool
+    status: Literal["planned", "done", "skipped", "rest"]
+    open_sessions: list[int] = Field(description="which of the day's sessions are still to do")
+    program_version: int
+    phase: Phase
+    slots: list[Slot]
+
+
+class DecisionsOut(BaseModel):
+    decisions: list[Decision] = Field(description="what the rules decided, each explained")
+    program_version: int | None = Field(description="the program version now in force")
+
+
+class SessionOut(DecisionsOut):
+    session_id: str
+    duplicate: bool = Field(description="true when this id was already logged: nothing new")
+
+
+class AssessmentOut(BaseModel):
+    date: dt.date
+    kind: Literal["initial", "retest"]
+    assessment: Assessment
+    profile: dict[str, Any] = Field(description="the imbalance profile built from it")
+
+
+class PainPoint(BaseModel):
+    date: dt.date
+    pain: int
+
+
+class MorningPoint(BaseModel):
+    date: dt.date
+    pain: int
+    stiffness: int
+
+
+class LsiPoint(BaseModel):
+    date: dt.date
+    lsi: float
+
+
+class WeekMinutes(BaseModel):
+    week: dt.date
+    minutes: float
+
+
+class WeekAdherence(BaseModel):
+    week: dt.date
+    done: int
+    scheduled: int
+
+
+class PhaseStart(BaseModel):
+    date: dt.date
+    phase: str
+
+
+class ProgressOut(BaseModel):
+    session_pain: list[PainPoint]
+    morning: list[MorningPoint]
+    lsi: dict[str, list[LsiPoint]]
+    weekly_minutes: list[WeekMinutes]
+    adherence: list[WeekAdherence]
+    phases: list[PhaseStart]
+
+
+class OverrideRequest(BaseModel):
+    """A clinician's change to the program; who made it is taken from the token."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date | None = Field(default=None, description="defaults to today")
+    reason: str = Field(min_length=3, max_length=1000)
+    action: Literal["pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume"]
+    exercise_id: str | None = Field(default=None, pattern=ID_PATTERN, max_length=64)
+    side: Side | None = None
+    sets: int | None = Field(default=None, ge=1, le=10)
+    amount: float | None = Field(default=None, gt=0, le=3600)
+    load_kg: float | None = Field(default=None, ge=0, le=500)
+    knob: float | str | None = Field(default=None)
+    rule: str | None = Field(default=None, max_length=64)
+    phase: Phase | None = None
+
+
+class DeletedOut(BaseModel):
+    deleted: Literal[True] = True
+    sessions: int
+    decisions: int
+
+
+class RevokedOut(BaseModel):
+    revoked: Literal[True] = True
+
+
+# ----- helpers over the database ------------------------------------------------------------
+# Small reads the services do not offer yet (summaries of a few people, a token's expiry);
+# they live here, read-only but for revoking a token, until the services grow them.
+
+
+def _summaries(services: Services, ids: Sequence[str]) -> list[PatientOut]:
+    if not ids:
+        return []
+    with services.db.transaction() as session:
+        people = session.execute(
+            select(Patient.id, Patient.display_name).where(Patient.id.in_(ids))
+        ).all()
+        latest = (
+            select(ProgramVersion.patient_id, func.max(ProgramVersion.version).label("v"))
+            .where(ProgramVersion.patient_id.in_(ids))
+            .group_by(ProgramVersion.patient_id)
+            .subquery()
+        )
+        versions = {
+            pid: (version, phase)
+            for pid, version, phase in session.execute(
+                select(
+                    ProgramVersion.patient_id, ProgramVersion.version, ProgramVersion.phase
+                ).join(
+                    latest,
+                    (ProgramVersion.patient_id == latest.c.patient_id)
+                    & (ProgramVersion.version == latest.c.v),
+                )
+            ).all()
+        }
+        last: dict[str, dt.date] = dict(
+            session.execute(
+                select(SessionLogRecord.patient_id, func.max(SessionLogRecord.date))
+                .where(SessionLogRecord.patient_id.in_(ids))
+                .group_by(SessionLogRecord.patient_id)
+            ).all()
+        )
+    out = [
+        PatientOut(
+            id=pid,
+            display_name=name,
+            phase=Phase(versions[pid][1]) if pid in versions else None,
+            program_version=versions[pid][0] if pid in versions else None,
+            last_activity=last.get(pid),
+        )
+        for pid, name in people
+    ]
+    return sorted(out, key=lambda p: (p.display_name.lower(), p.id))
+
+
+def _has_account(services: Services, patient_id: str) -> bool:
+    with services.db.transaction() as session:
+        user_id = session.scalar(select(Patient.user_id).where(Patient.id == patient_id))
+        return user_id is not None
+
+
+def _token_expiry(services: Services, token: str) -> dt.datetime | None:
+    with services.db.transaction() as session:
+        expires = session.scalar(
+            select(ApiToken.expires_at).where(ApiToken.token_hash == _digest(token))
+        )
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.UTC)
+    return expires
+
+
+def _revoke(services: Services, token: str) -> None:
+    with services.db.transaction() as session:
+        row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
+        if row is not None:
+            row.revoked = True
+
+
+def _me(account: Account) -> Me:
+    return Me(
+        id=account.id,
+        email=account.email,
+        display_name=account.display_name,
+        role=account.role,
+        patient_id=account.patient_id,
+    )
+
+
+def _current_version(services: Services, patient_id: str) -> int | None:
+    try:
+        return services.program(patient_id).version
+    except NotFound:
+        return None
+
+
+def _check_log(log: SessionLog) -> None:
+    """What the core model allows but the API does not: guessable ids, overlong short texts."""
+    if not LOG_ID.fullmatch(log.id):
+        raise _invalid(
+            "id",
+            "use 8 to 64 letters, digits, '-' or '_' for a session id; a random one (a UUID) "
+            "is best, and a retry sends the same id again",
+        )
+    for e, exercise in enumerate(log.exercises):
+        for s, entry in enumerate(exercise.sets):
+            where = f"exercises.{e}.sets.{s}"
+            if isinstance(entry.knob, str) and len(entry.knob) > MAX_SHORT_TEXT:
+                raise _invalid(f"{where}.knob", f"at most {MAX_SHORT_TEXT} characters")
+            if len(entry.form) > MAX_SHORT_TEXT:
+                raise _invalid(f"{where}.form", f"at most {MAX_SHORT_TEXT} characters")
+
+
+def _not_future(day: dt.date | None, services: Services, what: str) -> None:
+    if day is not None and day > services.clock():
+        raise ServiceError(
+            f"the {what} date {day.isoformat()} is in the future: record what has happened"
+        )
+
+
+# ----- signing in ---------------------------------------------------------------------------
+
+
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=TokenOut,
+    summary="Get an API token",
+    tags=["sign in"],
+)
+def create_token(
+    body: TokenRequest, request: Request, accounts: AccountsDep, services: ServicesDep
+) -> Any:
+    """Trade an e-mail and password for a bearer token (90 days unless `days` says otherwise).
+
+    Failed attempts are counted by e-mail and by address: after too many, sign-in is refused
+    for 15 minutes (429)."""
+    try:
+        account = accounts.authenticate(body.email, body.password, client_address(request))
+    except AuthError as exc:
+        if str(exc).startswith("too many"):
+            return JSONResponse(
+                {"error": str(exc)}, status_code=429, headers={"Retry-After": "900"}
+            )
+        raise
+    token = accounts.new_api_token(account, body.name, days=body.days)
+    return TokenOut(token=token, expires_at=_token_expiry(services, token))
+
+
+@router.delete(
+    "/tokens/current",
+    response_model=RevokedOut,
+    summary="Revoke this token",
+    tags=["sign in"],
+)
+def revoke_token(caller: CallerDep, services: ServicesDep) -> RevokedOut:
+    """Revoke the bearer token this request was sent with; it is refused from now on."""
+    if caller.token is None:  # pragma: no cover - writes never accept the cookie
+        raise _unauthorised(SIGN_IN)
+    _revoke(services, caller.token)
+    return RevokedOut()
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=RegisteredOut,
+    summary="Register as a person",
+    tags=["sign in"],
+)
+def register(body: RegisterRequest, accounts: AccountsDep, services: ServicesDep) -> RegisteredOut:
+    """Create a person's account with their own record (or claim the record a clinician made,
+    with the invite code) and get an API token for it."""
+    account = accounts.register_person(
+        body.email, body.display_name, body.password, invite=body.invite or None
+    )
+    token = accounts.new_api_token(account, body.token_name, days=TOKEN_DAYS)
+    return RegisteredOut(
+        token=token, expires_at=_token_expiry(services, token), account=_me(account)
+    )
+
+
+@router.get("/me", response_model=Me, summary="Who am I", tags=["sign in"])
+def me(caller: CallerDep) -> Me:
+    """The signed-in account: role, name, and for a person the id of their own record."""
+    return _me(caller.account)
+
+
+# ----- people -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/patients", response_model=Page[PatientOut], summary="List the people you see", tags=["people"]
+)
+def list_patients(
+    request: Request,
+    caller: CallerDep,
+    accounts: AccountsDep,
+    services: ServicesDep,
+    page: PagingDep,
+) -> Page[PatientOut]:
+    """A clinician's patients, by name; for a person, just their own record; for an admin,
+    nobody (admins manage accounts, not clinical data)."""
+    return _page(request, _summaries(services, accounts.patients_of(caller.account)), page)
+
+
+@router.post(
+    "/patients",
+    status_code=201,
+    response_model=CreatedPatient,
+    summary="Enrol a patient",
+    tags=["people"],
+)
+def create_patient(body: NewPatient, caller: CallerDep, accounts: AccountsDep) -> CreatedPatient:
+    """A clinician enrols a patient and gets a one-time invite code (valid 14 days) with which
+    the person can register and claim the record. Clinicians only."""
+    patient_id, code = accounts.create_patient(caller.account, body.display_name)
+    return CreatedPatient(id=patient_id, display_name=body.display_name.strip(), invite_code=code)
+
+
+@router.get(
+    "/patients/{patient_id}",
+    response_model=PatientDetail,
+    summary="One person",
+    tags=["people"],
+)
+def get_patient(access: PatientAccess, services: ServicesDep) -> PatientDetail:
+    """The person's name, display units, program phase and latest safety screen."""
+    pid = access.patient_id
+    summary = _summaries(services, [pid])
+    if not summary:
+        raise NotFound("no such person, or not yours to see")
+    length, mass, date_format = services.display(pid)
+    return PatientDetail(
+        **summary[0].model_dump(),
+        has_account=_has_account(services, pid),
+        length_unit=length,
+        mass_unit=mass,
+        date_format=date_format,
+        screen=services.latest_screen(pid),
+    )
+
+
+@router.delete(
+    "/patients/{patient_id}", response_model=DeletedOut, summary="Delete a record", tags=["people"]
+)
+def delete_patient(access: PatientAccess, services: ServicesDep) -> DeletedOut:
+    """Delete a person's record and everything in it, for good (one anonymous line stays in
+    the audit log saying that a deletion happened).
+
+    Who may: a person may delete their own record at any time (deletion on request); their
+    sign-in account stays, without a record. A clinician may delete a patient they enrolled
+    only while the person has not claimed the record with an account (a mistaken or abandoned
+    enrolment). Once the person has an account the data is theirs: only they can delete it,
+    and a clinician gets 403 — a clinician must not be able to wipe a person's own history,
+    and clinical records have retention duties that a one-click delete would break."""
+    pid = access.patient_id
+    if access.account.role == "clinician" and _has_account(services, pid):
+        raise Forbidden(
+            "this person has their own account, so only they can delete their record; "
+            "ask them to do it from their settings"
+        )
+    if access.account.role not in ("person", "clinician"):  # pragma: no cover - require refuses
+        raise Forbidden("only the person or their clinician can delete a record")
+    counts = services.delete_person(pid)
+    return DeletedOut(sessions=counts["sessions"], decisions=counts["decisions"])
+
+
+@router.post(
+    "/patients/{patient_id}/invites",
+    status_code=201,
+    response_model=InviteOut,
+    summary="A new invite code",
+    tags=["people"],
+)
+def new_invite(access: PatientAccess, accounts: AccountsDep) -> InviteOut:
+    """A fresh one-time invite code (valid 14 days) for a patient who has no account yet.
+    Clinicians only."""
+    _clinician(access, "create invite codes")
+    return InviteOut(invite_code=accounts.new_invite(access.account, access.patient_id))
+
+
+# ----- screen and program -------------------------------------------------------------------
+
+
+@router.post(
+    "/patients/{patient_id}/screen",
+    status_code=201,
+    response_model=ScreenResult,
+    summary="Record a safety screen",
+    tags=["program"],
+)
+def post_screen(body: ScreenAnswers, access: PatientAccess, services: ServicesDep) -> ScreenResult:
+    """Answer the red-flag questions (every answer left out means "no"). The result says clear
+    or refer, how urgently, and every reason why; a screen that refers stops any program."""
+    return services.record_screen(access.patient_id, body, services.clock())
+
+
+@router.get(
+    "/patients/{patient_id}/screen",
+    response_model=ScreenResult,
+    summary="The latest safety screen",
+    tags=["program"],
+)
+def get_screen(access: PatientAccess, services: ServicesDep) -> ScreenResult:
+    """The most recent safety screen's result; 404 before the first screen."""
+    result = services.latest_screen(access.patient_id)
+    if result is None:
+        raise NotFound("there is no safety screen yet")
+    return result
+
+
+@router.post(
+    "/patients/{patient_id}/program",
+    status_code=201,
+    response_model=Program,
+    summary="Start the program",
+    tags=["program"],
+    responses={
+        409: {
+            "model": ConflictOut,
+            "description": "There is a program already, or the safety screen refers "
+            "(`referred: true`, with the reasons): see a doctor first",
+        }
+    },
+)
+def start_program(body: StartProgram, access: PatientAccess, services: ServicesDep) -> Any:
+    """Record the first assessment and build the program from it (needs a clear safety
+    screen). 409 when there is a program already — record a retest instead — and 409 with
+    `referred: true` and the screen's reasons when the screen refers."""
+    _not_future(body.assessment.date, services, "assessment")
+    try:
+        return services.start_program(
+            access.patient_id,
+            body.assessment,
+            body.preferences,
+            day=services.clock(),
+            template=body.template,
+        )
+    except Referred as exc:
+        result = exc.result
+        return JSONResponse(
+            ConflictOut(
+                error=str(exc),
+                referred=True,
+                urgency=result.urgency,
+                advice=result.advice,
+                reasons=list(result.reasons),
+            ).model_dump(mode="json"),
+            status_code=409,
+        )
+
+
+@router.get(
+    "/patients/{patient_id}/program",
+    response_model=Program,
+    summary="The program in force",
+    tags=["program"],
+)
+def get_program(access: PatientAccess, services: ServicesDep) -> Program:
+    """The current program version: phase, schedule, every exercise with its dose per side,
+    and the engine's state. 404 before the program starts."""
+    return services.program(access.patient_id)
+
+
+@router.get(
+    "/patients/{patient_id}/program/versions",
+    response_model=Page[VersionOut],
+    summary="Program versions",
+    tags=["program"],
+)
+def list_versions(
+    request: Request, access: PatientAccess, services: ServicesDep, page: PagingDep
+) -> Page[VersionOut]:
+    """Every version of the program, newest first, with what caused it."""
+    rows = services.program_versions(access.patient_id)
+    items = [
+        VersionOut(version=v, cause=cause, phase=Phase(phase), created_at=at)
+        for v, cause, phase, at in reversed(rows)
+    ]
+    return _page(request, items, page)
+
+
+@router.get(
+    "/patients/{patient_id}/program/versions/{version}",
+    response_model=Program,
+    summary="One program version",
+    tags=["program"],
+)
+def get_version(
+    access: PatientAccess,
+    services: ServicesDep,
+    version: Annotated[int, Path(ge=1, le=1_000_000, description="the version number")],
+) -> Program:
+    """The program as it was at one version."""
+    return services.program_version(access.patient_id, version)
+
+
+@router.get(
+    "/patients/{patient_id}/today",
+    response_model=TodayOut,
+    summary="Today's session",
+    tags=["sessions"],
+)
+def get_today(
+    access: PatientAccess,
+    services: ServicesDep,
+    date: Annotated[
+        dt.date | None, Query(description="the day (ISO date); today when left out")
+    ] = None,
+) -> TodayOut:
+    """What to do on a day: whether it is a training day, whether it is done, and the
+    exercises with their doses."""
+    today = services.today(access.patient_id, date or services.clock())
+    return TodayOut(
+        date=today.day,
+        scheduled=today.scheduled,
+        status=today.status,
+        open_sessions=list(today.numbers),
+        program_version=today.program.version,
+        phase=today.program.phase,
+        slots=list(today.slots),
+    )
+
+
+# ----- what the person records --------------------------------------------------------------
+
+
+@router.post(
+    "/patients/{patient_id}/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    summary="Log a session",
+    tags=["sessions"],
+    responses={200: {"model": SessionOut, "description": "Already logged (a retry): nothing new"}},
+)
+def log_session(
+    body: SessionLog, response: Response, access: PatientAccess, services: ServicesDep
+) -> SessionOut:
+    """Log a session set by set (or as skipped) and get the rules' decisions, each explained.
+
+    The id is the client's (8–64 letters, digits, '-' or '_'; a UUID is best): sending the
+    same session again (a retry) stores nothing new and answers 200 with `duplicate: true`;
+    reusing an id for a different session is a 409."""
+    _check_log(body)
+    outcome = services.log_session(access.patient_id, body)
+    if outcome.duplicate:
+        response.status_code = 200
+    return SessionOut(
+        session_id=body.id,
+        duplicate=outcome.duplicate,
+        decisions=list(outcome.decisions),
+        program_version=outcome.program.version,
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/sessions",
+    response_model=Page[SessionLog],
+    summary="Logged sessions",
+    tags=["sessions"],
+)
+def list_sessions(
+    request: Request, access: PatientAccess, services: ServicesDep, page: PagingDep
+) -> Page[SessionLog]:
+    """Every logged session, newest first."""
+    history = [e for e in services.history(access.patient_id) if isinstance(e, SessionLog)]
+    # Newest first: by date, and on one date the later arrival first.
+    newest = [
+        s for _, s in sorted(enumerate(history), key=lambda p: (p[1].date, p[0]), reverse=True)
+    ]
+    return _page(request, newest, page)
+
+
+@router.post(
+    "/patients/{patient_id}/checkins",
+    status_code=201,
+    response_model=DecisionsOut,
+    summary="Record a morning check-in",
+    tags=["sessions"],
+)
+def post_checkin(body: CheckIn, access: PatientAccess, services: ServicesDep) -> DecisionsOut:
+    """Pain and stiffness on waking (0–10), and any new warning signs; one per day (409 for a
+    second). The rules may hold or ease the program in answer."""
+    decisions = services.record_checkin(access.patient_id, body)
+    return DecisionsOut(
+        decisions=list(decisions), program_version=_current_version(services, access.patient_id)
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/checkins",
+    response_model=Page[CheckIn],
+    summary="Morning check-ins",
+    tags=["sessions"],
+)
+def list_checkins(
+    request: Request, access: PatientAccess, services: ServicesDep, page: PagingDep
+) -> Page[CheckIn]:
+    """Every morning check-in, newest first."""
+    checkins = [e for e in services.history(access.patient_id) if isinstance(e, CheckIn)]
+    return _page(request, sorted(checkins, key=lambda c: c.date, reverse=True), page)
+
+
+@router.post(
+    "/patients/{patient_id}/retests",
+    status_code=201,
+    response_model=DecisionsOut,
+    summary="Record a retest",
+    tags=["assessment"],
+)
+def post_retest(body: Assessment, access: PatientAccess, services: ServicesDep) -> DecisionsOut:
+    """Repeat the assessment; its tests feed the phase gates (dated today when no date)."""
+    decisions = services.record_retest(access.patient_id, body, services.clock())
+    return DecisionsOut(
+        decisions=list(decisions), program_version=_current_version(services, access.patient_id)
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/assessments",
+    response_model=Page[AssessmentOut],
+    summary="Assessments",
+    tags=["assessment"],
+)
+def list_assessments(
+    request: Request, access: PatientAccess, services: ServicesDep, page: PagingDep
+) -> Page[AssessmentOut]:
+    """The first assessment and every retest, newest first, each with its imbalance profile."""
+    rows = services.assessments(access.patient_id)
+    items = [
+        AssessmentOut(date=day, kind=kind, assessment=a, profile=profile)
+        for day, kind, a, profile in reversed(rows)
+    ]
+    return _page(request, items, page)
+
+
+@router.get(
+    "/patients/{patient_id}/decisions",
+    response_model=Page[Decision],
+    summary="Decisions",
+    tags=["sessions"],
+)
+def list_decisions(
+    request: Request, access: PatientAccess, services: ServicesDep, page: PagingDep
+) -> Page[Decision]:
+    """Every change the rules (or a clinician) made, newest first: which rule fired, on which
+    numbers, in one plain sentence for the person and one precise one for the clinician."""
+    decisions = services.decisions(access.patient_id)
+    return _page(request, list(reversed(decisions)), page)
+
+
+@router.get(
+    "/patients/{patient_id}/progress",
+    response_model=ProgressOut,
+    summary="Progress",
+    tags=["sessions"],
+)
+def get_progress(access: PatientAccess, services: ServicesDep) -> ProgressOut:
+    """The numbers behind the progress charts: pain per session, morning pain and stiffness,
+    limb symmetry (LSI) per test, weekly minutes of work, adherence and phase changes."""
+    data = progress_data(services, access.patient_id, services.clock())
+    return ProgressOut(
+        session_pain=[PainPoint(date=d, pain=p) for d, p in data.session_pain],
+        morning=[MorningPoint(date=d, pain=p, stiffness=s) for d, p, s in data.morning],
+        lsi={t: [LsiPoint(date=d, lsi=v) for d, v in pts] for t, pts in data.lsi.items()},
+        weekly_minutes=[WeekMinutes(week=w, minutes=m) for w, m in data.weekly_minutes],
+        adherence=[WeekAdherence(week=w, done=d, scheduled=s) for w, d, s in data.adherence],
+        phases=[PhaseStart(date=d, phase=p) for d, p in data.phases],
+    )
+
+
+@router.post(
+    "/patients/{patient_id}/overrides",
+    status_code=201,
+    response_model=DecisionsOut,
+    summary="Override the program",
+    tags=["program"],
+)
+def post_override(
+    body: OverrideRequest, access: PatientAccess, services: ServicesDep
+) -> DecisionsOut:
+    """A clinician pins or frees a dose, switches a rule off or on, forces a phase, or resumes
+    after a referral; the override is recorded with who and why. Clinicians only (403)."""
+    _clinician(access, "override the program")
+    override = _model(
+        Override,
+        by=access.account.display_name,
+        **body.model_dump(exclude={"date"}),
+        date=body.date or services.clock(),
+    )
+    if isinstance(override.knob, str) and len(override.knob) > MAX_SHORT_TEXT:
+        raise _invalid("knob", f"at most {MAX_SHORT_TEXT} characters")
+    decisions = services.apply_override(access.patient_id, override, by_user_id=access.account.id)
+    return DecisionsOut(
+        decisions=list(decisions), program_version=_current_version(services, access.patient_id)
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/export",
+    response_model=ExportBundle,
+    summary="Export everything",
+    tags=["people"],
+)
+def export(access: PatientAccess, services: ServicesDep, response: Response) -> Any:
+    """Everything about the person as JSON that `groundup import` reads back."""
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="groundup-{access.patient_id}.json"'
+    )
+    return services.export_person(access.patient_id)
+
+
+# ----- the exercise library -----------------------------------------------------------------
+
+
+@router.get(
+    "/exercises", response_model=Page[Exercise], summary="The exercise library", tags=["exercises"]
+)
+def list_exercises(
+    request: Request,
+    _caller: CallerDep,
+    services: ServicesDep,
+    page: PagingDep,
+    muscle: Annotated[Muscle | None, Query(description="trains or stretches this muscle")] = None,
+    phase: Annotated[Phase | None, Query(description="belongs to this phase")] = None,
+    equipment: Annotated[
+        list[Equipment] | None,
+        Query(description="doable with only this equipment (a wall and a chair always count)"),
+    ] = None,
+) -> Page[Exercise]:
+    """Every exercise, in id order, filtered by muscle, phase and equipment at hand."""
+    chosen = services.rules.library.select(muscle=muscle, phase=phase, equipment=equipment)
+    return _page(request, chosen, page)
+
+
+@router.get(
+    "/exercises/{exercise_id}",
+    response_model=Exercise,
+    summary="One exercise",
+    tags=["exercises"],
+)
+def get_exercise(
+    _caller: CallerDep,
+    services: ServicesDep,
+    exercise_id: Annotated[str, Path(description="the exercise's id, e.g. heel_raise")],
+) -> Exercise:
+    """An exercise: what it trains, how to do it, its cues, faults, dose and ladder."""
+    exercise = services.rules.library.get(exercise_id)
+    if exercise is None:
+        raise NotFound(f"no exercise with id {exercise_id[:64]!r}")
+    return exercise

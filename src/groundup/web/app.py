@@ -54,7 +54,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         title="groundup",
         version=__version__,
         summary="Stepwise strengthening for lower-leg muscle imbalances",
-        docs_url="/api/docs",
+        docs_url=None,  # the interactive docs load scripts from a CDN: not here
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )

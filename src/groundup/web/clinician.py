@@ -1,5 +1,968 @@
-"""Pages for clinicians and admins."""
+"""Pages for clinicians and admins.
 
-from fastapi import APIRouter
+Clinicians: the dashboard (`/clinic`), new patients, a patient's record, assessment
+entry, the program editor (overrides) and invite codes. Admins: clinician accounts.
+
+Every patient route calls `Accounts.require` before anything else touches the patient's
+data (through `status_of`), so an unknown id and another clinician's patient look the
+same: 404 with one message. Forms are parsed here and validated by the clinical models;
+a bad value comes back beside its field with status 400, never as a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from groundup.clinical.assessment import (
+    AffectedSide,
+    Assessment,
+    FootPosture,
+    ObjectiveTests,
+    Sex,
+    StepDownFault,
+)
+from groundup.clinical.exercises import Exercise
+from groundup.clinical.logs import CheckIn, Override, SessionLog
+from groundup.clinical.program import Preferences, Program
+from groundup.clinical.progression import Decision
+from groundup.clinical.screening import ScreenAnswers
+from groundup.clinical.vocabulary import Equipment, Phase
+from groundup.knowledge import load_screening_rules
+from groundup.services import NotFound, Referred, ServiceError, Services
+from groundup.services.accounts import Account, Accounts
+from groundup.services.dashboard import (
+    LABELS,
+    PatientStatus,
+    attention,
+    clinician_overview,
+    status_of,
+)
+from groundup.web.clinic_charts import line_chart
+from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.pages import render
 
 router = APIRouter()
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+TEST_IDS = tuple(ObjectiveTests.model_fields)
+NOTICES = {
+    "program": "Program started from the assessment.",
+    "retest": "Retest recorded; the engine has evaluated it (see the decisions below).",
+    "screen": "Screen recorded: clear. Record the assessment now.",
+    "active": "Clinician reactivated.",
+    "inactive": "Clinician deactivated; their sessions and API tokens were ended.",
+    "created": "Clinician account created: they can sign in with the temporary password.",
+}
+
+
+# ----- who may come in ---------------------------------------------------------------
+
+
+def _clinician(account: PageAccount) -> Account:
+    if account.role != "clinician":
+        raise HTTPException(status_code=403, detail="these pages are for clinicians")
+    return account
+
+
+def _admin(account: PageAccount) -> Account:
+    if account.role != "admin":
+        raise HTTPException(status_code=403, detail="this page is for administrators")
+    return account
+
+
+ClinicianAccount = Annotated[Account, Depends(_clinician)]
+AdminAccount = Annotated[Account, Depends(_admin)]
+
+
+def _today(services: Services) -> dt.date:
+    return services.clock()
+
+
+def _status(
+    services: Services, accounts: Accounts, clinician: Account, patient_id: str
+) -> PatientStatus:
+    """The access check first (404 for unknown or foreign ids), then the patient's status."""
+    accounts.require(clinician, patient_id)
+    return status_of(services, accounts, clinician, patient_id, _today(services))
+
+
+# ----- form helpers ------------------------------------------------------------------
+
+
+def _values(form: FormData) -> dict[str, list[str]]:
+    return {key: [str(v) for v in form.getlist(key)] for key in form if key != "csrf"}
+
+
+def _first(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return str(value).strip() if isinstance(value, str) else ""
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "required"
+    if kind in ("less_than_equal", "less_than"):
+        return f"at most {ctx.get('le', ctx.get('lt'))}"
+    if kind in ("greater_than_equal", "greater_than"):
+        limit = ctx.get("ge", ctx.get("gt"))
+        return f"at least {limit}" if kind == "greater_than_equal" else f"more than {limit}"
+    if kind in ("int_parsing", "int_from_float"):
+        return "a whole number"
+    if kind == "float_parsing":
+        return "a number"
+    if kind in ("enum", "literal_error"):
+        return "choose one of the options"
+    if kind == "string_too_short":
+        return f"at least {ctx.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length')} characters"
+    if kind == "date_from_datetime_parsing" or kind.startswith("date"):
+        return "a date (YYYY-MM-DD)"
+    message = str(error.get("msg", "not valid"))
+    return message.removeprefix("Value error, ")
+
+
+def _field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        parts = [str(p) for p in error.get("loc", ()) if not str(p).startswith("function-")]
+        # Union branches (float | str) add a type name to the location: drop it.
+        parts = [p for p in parts if p not in ("float", "str", "int")]
+        key = prefix + ".".join(parts) if parts else prefix.rstrip(".") or "form"
+        errors.setdefault(key, _message(error))
+    return errors
+
+
+def _put(data: dict[str, Any], path: str, value: Any) -> None:
+    keys = path.split(".")
+    for key in keys[:-1]:
+        data = data.setdefault(key, {})
+    data[keys[-1]] = value
+
+
+# ----- the dashboard -----------------------------------------------------------------
+
+
+@router.get("/clinic", response_class=HTMLResponse)
+def dashboard(
+    request: Request,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+    q: str = "",
+    flag: str = "",
+) -> Response:
+    today = _today(services)
+    everyone = attention(services, accounts, account, today)
+    counts = {code: sum(1 for s in everyone if s.has(code)) for code in LABELS}
+    shown = everyone
+    query = q.strip()[:120]
+    if query:
+        shown = [s for s in shown if query.lower() in s.display_name.lower()]
+    if flag in LABELS:
+        shown = [s for s in shown if s.has(flag)]
+    return render(
+        request,
+        "clinic_dashboard.html",
+        patients=shown,
+        total=len(everyone),
+        needing=sum(1 for s in everyone if s.flags),
+        counts=counts,
+        labels=LABELS,
+        q=query,
+        flag=flag if flag in LABELS else "",
+        today=today,
+    )
+
+
+# ----- new patient, invites ----------------------------------------------------------
+
+
+@router.get("/clinic/new", response_class=HTMLResponse)
+def new_patient_page(request: Request, account: ClinicianAccount) -> Response:
+    return render(request, "clinic_new.html", errors={}, patient_name="")
+
+
+@router.post("/clinic/new", dependencies=[CsrfChecked])
+async def new_patient(
+    request: Request, account: ClinicianAccount, accounts: AccountsDep
+) -> Response:
+    form = await request.form()
+    name = _first(form, "name")
+    if not 1 <= len(name) <= 120:
+        return render(
+            request,
+            "clinic_new.html",
+            status_code=400,
+            errors={"name": "give the patient's name (1 to 120 characters)"},
+            patient_name=name[:120],
+        )
+    patient_id, code = accounts.create_patient(account, name)
+    return _invite_page(request, patient_id, name, code, created=True)
+
+
+def _invite_page(
+    request: Request, patient_id: str, name: str, code: str, *, created: bool
+) -> Response:
+    link = str(request.base_url).rstrip("/") + f"/register?invite={code}"
+    return render(
+        request,
+        "clinic_invite.html",
+        patient_id=patient_id,
+        patient_name=name,
+        code=code,
+        link=link,
+        created=created,
+    )
+
+
+@router.get("/clinic/patients/{patient_id}/invite", response_class=HTMLResponse)
+def invite_page(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+) -> Response:
+    status = _status(services, accounts, account, patient_id)
+    return render(
+        request,
+        "clinic_invite.html",
+        patient_id=patient_id,
+        patient_name=status.display_name,
+        code=None,
+        status=status,
+    )
+
+
+@router.post("/clinic/patients/{patient_id}/invite", dependencies=[CsrfChecked])
+def new_invite(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+) -> Response:
+    status = _status(services, accounts, account, patient_id)
+    code = accounts.new_invite(account, patient_id)
+    return _invite_page(request, patient_id, status.display_name, code, created=False)
+
+
+# ----- the patient's record ----------------------------------------------------------
+
+
+def _dose_rows(services: Services, program: Program) -> list[dict[str, Any]]:
+    library = services.rules.library
+    rows = []
+    for slot in program.slots:
+        exercise = library.get(slot.exercise_id)
+        for index, dose in enumerate(slot.doses):
+            unit = exercise.dose_type.unit if exercise else ""
+            tempo = dose.tempo or (exercise.tempo if exercise else None)
+            knob = ""
+            if dose.knob is not None:
+                name = exercise.knob.name if exercise and exercise.knob else "setting"
+                knob_unit = exercise.knob.unit if exercise and exercise.knob else None
+                value = f"{dose.knob:g}" if isinstance(dose.knob, float) else str(dose.knob)
+                knob = f"{name}: {value}{' ' + knob_unit if knob_unit else ''}"
+            rows.append(
+                {
+                    "first": index == 0,
+                    "span": len(slot.doses),
+                    "part": slot.part.replace("_", "-"),
+                    "exercise_id": slot.exercise_id,
+                    "name": exercise.name if exercise else slot.exercise_id,
+                    "side": dose.side.value if dose.side else "both",
+                    "dose": f"{dose.sets} × {dose.amount:g} {unit}",
+                    "range": f"{dose.range_low:g}–{dose.range_high:g}",
+                    "tempo": tempo.text() if tempo else "",
+                    "rest": dose.rest_seconds,
+                    "knob": knob,
+                    "load": "" if dose.load_kg is None else f"{dose.load_kg:g} kg",
+                    "pinned": dose.pinned,
+                    "reason": slot.reason,
+                    "pair_with": library[slot.pair_with].name
+                    if slot.pair_with and slot.pair_with in library
+                    else "",
+                }
+            )
+    return rows
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _changes(decision: Decision) -> str:
+    """What a decision changed, one field at a time: `sets (calf_raise_wall left): 2 → 3`."""
+    parts = []
+    for change in decision.changes:
+        where = ""
+        if change.exercise_id:
+            side = f" {change.side.value}" if change.side else ""
+            where = f" ({change.exercise_id}{side})"
+        parts.append(f"{change.field}{where}: {_value(change.before)} → {_value(change.after)}")
+    return "; ".join(parts)
+
+
+def _numbers(decision: Decision) -> str:
+    return ", ".join(
+        f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in decision.numbers.items()
+    )
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{round(float(value), 1):g}"
+
+
+def _lsi_tables(
+    services: Services, assessments: list[tuple[dt.date, str, Assessment, dict[str, Any]]]
+) -> tuple[list[dict[str, Any]], dict[str, list[tuple[dt.date, float]]]]:
+    tests = services.rules.assessment.tests
+    tables: dict[str, dict[str, Any]] = {}
+    series: dict[str, list[tuple[dt.date, float]]] = {}
+    for day, kind, _assessment, profile in assessments:
+        for comparison in profile.get("comparisons", []):
+            test = comparison["test"]
+            definition = tests.get(test)
+            table = tables.setdefault(
+                test,
+                {
+                    "label": definition.label if definition else comparison.get("label", test),
+                    "unit": comparison.get("unit", ""),
+                    "rows": [],
+                },
+            )
+            lsi = comparison.get("lsi")
+            table["rows"].append(
+                {
+                    "date": day,
+                    "kind": kind,
+                    "left": _fmt(comparison.get("left")),
+                    "right": _fmt(comparison.get("right")),
+                    "lsi": lsi,
+                    "weaker": comparison.get("weaker_side") or "—",
+                    "beyond_error": comparison.get("beyond_error"),
+                    "severity": comparison.get("severity", ""),
+                }
+            )
+            if lsi is not None:
+                short = (definition.label if definition else test).split(" (")[0]
+                series.setdefault(short, []).append((day, float(lsi)))
+    ordered = [tables[t] for t in TEST_IDS if t in tables]
+    return ordered, series
+
+
+def _recent_logs(services: Services, sessions: list[SessionLog]) -> list[dict[str, Any]]:
+    library = services.rules.library
+    rows = []
+    for log in sessions[-8:][::-1]:
+        exercises = []
+        for item in log.exercises:
+            sets: list[tuple[int, str]] = []
+            for entry in item.sets:
+                effort = f" · RPE {entry.effort:g}" if entry.effort is not None else ""
+                load = f" +{entry.load_kg:g} kg" if entry.load_kg else ""
+                form = "" if entry.clean else f" · ⚠ {entry.form}"
+                text = f"{entry.amount:g}{load} · pain {entry.pain}{effort}{form}"
+                if sets and sets[-1][1] == text:
+                    sets[-1] = (sets[-1][0] + 1, text)
+                else:
+                    sets.append((1, text))
+            exercise = library.get(item.exercise_id)
+            exercises.append(
+                {
+                    "name": exercise.name if exercise else item.exercise_id,
+                    "side": item.side.value if item.side else "both",
+                    "sets": [f"{n} × {text}" if n > 1 else text for n, text in sets],
+                    "max_pain": item.max_pain,
+                    "faults": sum(1 for s in item.sets if not s.clean),
+                }
+            )
+        rows.append({"log": log, "exercises": exercises})
+    return rows
+
+
+@router.get("/clinic/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+    done: str = "",
+) -> Response:
+    status = _status(services, accounts, account, patient_id)
+    screen = services.latest_screen(patient_id)
+    assessments = services.assessments(patient_id)
+    tables, lsi_series = _lsi_tables(services, assessments)
+    program = services.program(patient_id) if status.version is not None else None
+    decisions = list(reversed(services.decisions(patient_id, limit=30)))
+    history = services.history(patient_id)
+    sessions = sorted((e for e in history if isinstance(e, SessionLog)), key=lambda e: e.date)
+    checkins = sorted((e for e in history if isinstance(e, CheckIn)), key=lambda e: e.date)
+    versions = list(reversed(services.program_versions(patient_id)))
+    since = _today(services) - dt.timedelta(days=56)
+    morning = [(c.date, float(c.pain_on_waking)) for c in checkins if c.date >= since]
+    session_pain = [
+        (s.date, float(s.max_pain)) for s in sessions if not s.skipped and s.date >= since
+    ]
+    return render(
+        request,
+        "clinic_patient.html",
+        status=status,
+        screen=screen,
+        assessments=assessments,
+        tables=tables,
+        lsi_chart=line_chart(
+            lsi_series,
+            title="Limb symmetry index by test",
+            low=0,
+            high=100,
+            unit=" %",
+            guides=[(90, "LSI 90 %")],
+        ),
+        pain_chart=line_chart(
+            {"AM pain (check-in)": morning, "Max pain in session": session_pain},
+            title="Pain, last 8 weeks",
+            low=0,
+            high=10,
+            guides=[(5, "acceptable ≤ 5")],
+        ),
+        program=program,
+        doses=_dose_rows(services, program) if program else [],
+        decisions=decisions,
+        numbers=_numbers,
+        logs=_recent_logs(services, sessions),
+        checkins=checkins[-14:][::-1],
+        versions=versions,
+        weekdays=WEEKDAYS,
+        notice=NOTICES.get(done),
+    )
+
+
+# ----- screen and assessment ---------------------------------------------------------
+
+
+def _screen_sections() -> list[dict[str, Any]]:
+    fields = ScreenAnswers.model_fields
+    sections = []
+    for section in load_screening_rules().sections.values():
+        questions = []
+        for name in section.questions:
+            info = fields[name]
+            kind = "bool" if info.annotation is bool else "number"
+            text = (info.description or name).replace("; null when there was none", "")
+            questions.append({"name": name, "text": text, "kind": kind})
+        sections.append({"title": section.title, "questions": questions})
+    return sections
+
+
+def _assess_context(services: Services, status: PatientStatus, patient_id: str) -> dict[str, Any]:
+    q = services.rules.questionnaires
+    return {
+        "status": status,
+        "screen": services.latest_screen(patient_id),
+        "screen_sections": _screen_sections(),
+        "tests": [(t, services.rules.assessment.tests[t]) for t in TEST_IDS],
+        "sexes": [s.value for s in Sex],
+        "sides": [s.value for s in AffectedSide],
+        "postures": [p.value for p in FootPosture],
+        "faults": [f.value for f in StepDownFault],
+        "equipment": [e.value for e in Equipment],
+        "weekdays": WEEKDAYS,
+        "measures": [q.measure(m) for m in ("lefs", "faam_adl", "faam_sports")],
+        "today": _today(services),
+    }
+
+
+def _defaults(services: Services, patient_id: str, today: dt.date) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {
+        "date": [today.isoformat()],
+        "pref.minutes": ["30"],
+        "pref.equipment": ["none", "wall", "chair", "towel"],
+        "pref.days": ["0", "2", "4"],
+    }
+    found = services.assessments(patient_id)
+    if found:
+        latest = found[-1][2]
+        values.update(
+            {
+                "age": [str(latest.age)],
+                "sex": [latest.sex.value],
+                "affected_side": [latest.affected_side.value],
+                "symptom_duration_weeks": [f"{latest.symptom_duration_weeks:g}"],
+            }
+        )
+    return values
+
+
+@router.get("/clinic/patients/{patient_id}/assess", response_class=HTMLResponse)
+def assess_page(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+    done: str = "",
+) -> Response:
+    status = _status(services, accounts, account, patient_id)
+    return render(
+        request,
+        "clinic_assess.html",
+        values=_defaults(services, patient_id, _today(services)),
+        errors={},
+        notice=NOTICES.get(done),
+        **_assess_context(services, status, patient_id),
+    )
+
+
+@router.post("/clinic/patients/{patient_id}/screen", dependencies=[CsrfChecked])
+async def record_screen(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+) -> Response:
+    status = _status(services, accounts, account, patient_id)
+    form = await request.form()
+    data: dict[str, Any] = {}
+    for name, info in ScreenAnswers.model_fields.items():
+        if info.annotation is bool:
+            data[name] = _first(form, f"screen.{name}") == "yes"
+        elif _first(form, f"screen.{name}"):
+            data[name] = _first(form, f"screen.{name}")
+    today = _today(services)
+    try:
+        answers = ScreenAnswers.model_validate(data)
+    except ValidationError as exc:
+        return render(
+            request,
+            "clinic_assess.html",
+            status_code=400,
+            values={**_defaults(services, patient_id, today), **_values(form)},
+            errors=_field_errors(exc, "screen."),
+            error="The screen has values that need attention; see the marked fields.",
+            open_screen=True,
+            **_assess_context(services, status, patient_id),
+        )
+    result = services.record_screen(patient_id, answers, today)
+    if result.refers:
+        return render(
+            request,
+            "clinic_assess.html",
+            values=_defaults(services, patient_id, today),
+            errors={},
+            **_assess_context(services, status, patient_id),
+        )
+    return RedirectResponse(f"/clinic/patients/{patient_id}/assess?done=screen", status_code=303)
+
+
+def _assessment_data(form: FormData, services: Services) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in (
+        "date",
+        "age",
+        "sex",
+        "affected_side",
+        "symptom_duration_weeks",
+        "pain.at_rest",
+        "pain.during_activity",
+        "pain.on_waking",
+        "pain.lingers_after_activity_hours",
+        "observations.foot_posture_left",
+        "observations.foot_posture_right",
+        "observations.notes",
+    ):
+        value = _first(form, name)
+        if value:
+            _put(data, name, value)
+    _put(data, "pain.night_pain", _first(form, "pain.night_pain") == "yes")
+    _put(data, "observations.gait_asymmetry", _first(form, "observations.gait_asymmetry") == "yes")
+    for test in TEST_IDS:
+        for side in ("left", "right"):
+            value = _first(form, f"tests.{test}.{side}")
+            if value:
+                _put(data, f"tests.{test}.{side}", value)
+    left = [str(v) for v in form.getlist("observations.step_down.left")]
+    right = [str(v) for v in form.getlist("observations.step_down.right")]
+    if _first(form, "observations.step_down.tested") == "yes" or left or right:
+        _put(data, "observations.step_down", {"left": left, "right": right})
+    psfs = []
+    for index in range(5):
+        activity = _first(form, f"psfs.{index}.activity")
+        score = _first(form, f"psfs.{index}.score")
+        if activity or score:
+            psfs.append({"activity": activity, "score": score if score else None})
+    if psfs:
+        data["psfs"] = psfs
+    for measure_id in ("lefs", "faam_adl", "faam_sports"):
+        measure = services.rules.questionnaires.measure(measure_id)
+        answers: dict[str, Any] = {}
+        for item in measure.items:
+            value = _first(form, f"{measure_id}.{item.id}")
+            if value == "na":
+                answers[item.id] = None
+            elif value:
+                answers[item.id] = value
+        if answers:
+            data[measure_id] = answers
+    return data
+
+
+def _preferences(form: FormData) -> tuple[Preferences | None, dict[str, str]]:
+    days = sorted(
+        {
+            int(str(v))
+            for v in form.getlist("pref.days")
+            if str(v) in {"0", "1", "2", "3", "4", "5", "6"}
+        }
+    )
+    data = {
+        "equipment": [str(v) for v in form.getlist("pref.equipment")] or ["none"],
+        "minutes_per_session": _first(form, "pref.minutes") or "30",
+        "training_days": days or None,
+    }
+    try:
+        return Preferences.model_validate(data), {}
+    except ValidationError as exc:
+        errors = _field_errors(exc)
+        names = {"equipment": "pref.equipment", "minutes_per_session": "pref.minutes"}
+        return None, {
+            next((v for k, v in names.items() if key.startswith(k)), "pref.days"): message
+            for key, message in errors.items()
+        }
+
+
+@router.post("/clinic/patients/{patient_id}/assess", dependencies=[CsrfChecked])
+async def record_assessment(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+) -> Response:
+    status = _status(services, accounts, account, patient_id)
+    form = await request.form()
+    today = _today(services)
+    errors: dict[str, str] = {}
+    assessment: Assessment | None = None
+    try:
+        assessment = Assessment.model_validate(_assessment_data(form, services))
+    except ValidationError as exc:
+        errors.update(_field_errors(exc))
+    if assessment is not None and assessment.date is not None and assessment.date > today:
+        errors["date"] = "cannot be in the future"
+    preferences: Preferences | None = None
+    if status.version is None:
+        preferences, problems = _preferences(form)
+        errors.update(problems)
+
+    def again(message: str) -> Response:
+        return render(
+            request,
+            "clinic_assess.html",
+            status_code=400,
+            values=_values(form),
+            errors=errors,
+            error=message,
+            **_assess_context(services, status, patient_id),
+        )
+
+    if errors or assessment is None:
+        return again("Some values need attention; see the marked fields.")
+    try:
+        if status.version is None:
+            assert preferences is not None
+            services.start_program(patient_id, assessment, preferences, day=today)
+            done = "program"
+        else:
+            services.record_retest(patient_id, assessment, today)
+            done = "retest"
+    except Referred:
+        return again("The latest screen refers: no program until the patient is medically cleared.")
+    except NotFound:
+        raise
+    except ServiceError as exc:
+        text = str(exc)
+        named = re.match(r"questionnaire: ([\w ]+?) item", text)
+        for measure in services.rules.questionnaires.measures:
+            if named and named.group(1).lower() in (measure.id, measure.short_name.lower()):
+                errors[measure.id] = text.removeprefix("questionnaire: ")
+        return again(text[0].upper() + text[1:])
+    return RedirectResponse(f"/clinic/patients/{patient_id}?done={done}", status_code=303)
+
+
+# ----- the program editor ------------------------------------------------------------
+
+
+def _editor(
+    request: Request,
+    services: Services,
+    status: PatientStatus,
+    patient_id: str,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, list[str]] | None = None,
+    form_name: str = "",
+    results: Iterable[Decision] = (),
+    error: str | None = None,
+) -> Response:
+    program = services.program(patient_id)
+    library = services.rules.library
+    choices = [
+        (
+            slot.exercise_id,
+            library[slot.exercise_id].name if slot.exercise_id in library else slot.exercise_id,
+            slot.part,
+            ", ".join(d.side.value if d.side else "both" for d in slot.doses),
+        )
+        for slot in program.slots
+    ]
+    pinned = [c for c in choices if any(d.pinned for d in program.slot(c[0]).doses)]  # type: ignore[union-attr]
+    return render(
+        request,
+        "clinic_program.html",
+        status_code=status_code,
+        status=status,
+        program=program,
+        doses=_dose_rows(services, program),
+        choices=choices,
+        pinned=pinned,
+        switchable=services.rules.progression.switchable_rules,
+        phases=list(Phase),
+        errors=errors or {},
+        values=values or {},
+        form_name=form_name,
+        results=list(results),
+        numbers=_numbers,
+        changes=_changes,
+        error=error,
+    )
+
+
+@router.get("/clinic/patients/{patient_id}/program", response_class=HTMLResponse)
+def program_page(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+) -> Response:
+    status = _status(services, accounts, account, patient_id)
+    if status.version is None:
+        return RedirectResponse(f"/clinic/patients/{patient_id}/assess", status_code=303)
+    return _editor(request, services, status, patient_id)
+
+
+def _knob(value: str, exercise: Exercise | None) -> tuple[float | str | None, str | None]:
+    """The knob setting typed in, checked against the exercise's own knob: (value, error)."""
+    if not value:
+        return None, None
+    if len(value) > 64:
+        return None, "at most 64 characters"
+    knob = exercise.knob if exercise else None
+    try:
+        number = float(value)
+    except ValueError:
+        if knob is not None and knob.levels is not None and value not in knob.levels:
+            return None, f"one of: {', '.join(knob.levels)}"
+        if knob is not None and knob.levels is None:
+            return None, f"a number{f' in {knob.unit}' if knob.unit else ''}"
+        return value, None
+    if not math.isfinite(number):
+        return None, "a finite number"
+    if knob is not None and knob.levels is not None:
+        return None, f"one of: {', '.join(knob.levels)}"
+    if knob is not None and (
+        (knob.minimum is not None and number < knob.minimum)
+        or (knob.maximum is not None and number > knob.maximum)
+    ):
+        return None, f"between {knob.minimum:g} and {knob.maximum:g}" if (
+            knob.minimum is not None and knob.maximum is not None
+        ) else "outside the exercise's range"
+    return number, None
+
+
+@router.post("/clinic/patients/{patient_id}/program", dependencies=[CsrfChecked])
+async def apply_override(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+) -> Response:
+    status = _status(services, accounts, account, patient_id)
+    if status.version is None:
+        raise NotFound("there is no program yet: do the screen and the assessment first")
+    form = await request.form()
+    action = _first(form, "action")
+    program = services.program(patient_id)
+    errors: dict[str, str] = {}
+    fields: dict[str, Any] = {
+        "date": _today(services),
+        "by": account.display_name[:120],
+        "reason": _first(form, "reason"),
+        "action": action,
+    }
+    if action in ("pin_dose", "unpin_dose"):
+        exercise_id = _first(form, "exercise_id")
+        side = _first(form, "side") or None
+        slot = program.slot(exercise_id)
+        if slot is None:
+            errors["exercise_id"] = "choose an exercise in the current program"
+        elif side is not None and all(
+            (d.side.value if d.side else None) != side for d in slot.doses
+        ):
+            errors["side"] = "this exercise is dosed for both legs together: choose all doses"
+        fields.update(exercise_id=exercise_id or None, side=side)
+        if action == "pin_dose":
+            for name in ("sets", "amount", "load_kg"):
+                if _first(form, name):
+                    fields[name] = _first(form, name)
+            exercise = services.rules.library.get(exercise_id)
+            fields["knob"], problem = _knob(_first(form, "knob"), exercise)
+            if problem:
+                errors["knob"] = problem
+    elif action in ("rule_off", "rule_on"):
+        rule = _first(form, "rule")
+        switchable = services.rules.progression.switchable_rules
+        if rule not in switchable:
+            errors["rule"] = (
+                f"rule {rule!r} cannot be switched {'off' if action == 'rule_off' else 'on'}"
+                f": only these can: {', '.join(switchable)} (safety rules and referrals stay on)"
+            )
+        fields["rule"] = rule or None
+    elif action == "force_phase":
+        phase = _first(form, "phase")
+        if phase == program.phase.value:
+            errors["phase"] = f"the program is already in {program.phase.label.lower()}"
+        fields["phase"] = phase or None
+    elif action == "resume":
+        if not (program.state.referred or program.state.flare is not None):
+            errors["form"] = "nothing to resume: the program is neither referred nor in a flare-up"
+    else:
+        errors["action"] = "choose what to change"
+    override: Override | None = None
+    try:
+        override = Override.model_validate(fields)
+    except ValidationError as exc:
+        for key, message in _field_errors(exc).items():
+            errors.setdefault(key if key != "form" else "form", message)
+    if errors or override is None:
+        return _editor(
+            request,
+            services,
+            status,
+            patient_id,
+            status_code=400,
+            errors=errors,
+            values=_values(form),
+            form_name=action,
+            error=errors.get("form")
+            or errors.get("rule")
+            or "The change was not made; see the marked fields.",
+        )
+    try:
+        results = services.apply_override(patient_id, override, by_user_id=account.id)
+    except NotFound:
+        raise
+    except ServiceError as exc:
+        return _editor(
+            request,
+            services,
+            status,
+            patient_id,
+            status_code=400,
+            values=_values(form),
+            form_name=action,
+            error=str(exc).capitalize(),
+        )
+    status = status_of(services, accounts, account, patient_id, _today(services))
+    return _editor(request, services, status, patient_id, results=results)
+
+
+# ----- admin -------------------------------------------------------------------------
+
+
+def _admin_page(
+    request: Request,
+    services: Services,
+    account: Account,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "admin_clinicians.html",
+        status_code=status_code,
+        clinicians=clinician_overview(services, account),
+        errors=errors or {},
+        values=values or {},
+        notice=notice,
+    )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_home(
+    request: Request, account: AdminAccount, services: ServicesDep, done: str = ""
+) -> Response:
+    return _admin_page(request, services, account, notice=NOTICES.get(done))
+
+
+@router.post("/admin/clinicians", dependencies=[CsrfChecked])
+async def create_clinician(
+    request: Request, account: AdminAccount, services: ServicesDep, accounts: AccountsDep
+) -> Response:
+    form = await request.form()
+    values = {k: _first(form, k) for k in ("display_name", "email")}
+    password = str(form.get("password") or "")
+    try:
+        accounts.create_user(values["email"], values["display_name"], "clinician", password)
+    except ServiceError as exc:
+        text = str(exc)
+        field = (
+            "password" if "password" in text else "email" if "e-mail" in text else "display_name"
+        )
+        return _admin_page(
+            request, services, account, status_code=400, errors={field: text}, values=values
+        )
+    return RedirectResponse("/admin?done=created", status_code=303)
+
+
+@router.post("/admin/clinicians/{user_id}/active", dependencies=[CsrfChecked])
+async def set_active(
+    request: Request,
+    user_id: int,
+    account: AdminAccount,
+    accounts: AccountsDep,
+) -> Response:
+    form = await request.form()
+    active = _first(form, "active") == "yes"
+    accounts.set_active(account, user_id, active)
+    return RedirectResponse(f"/admin?done={'active' if active else 'inactive'}", status_code=303)

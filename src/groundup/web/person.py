@@ -1,5 +1,1453 @@
-"""Pages for the person doing the program."""
+"""Pages for the person doing the program, under /me.
 
-from fastapi import APIRouter
+The flow: the safety screen, the guided self-assessment, then every day the session
+player (one exercise and side at a time), the morning check-in, progress charts, the
+"what changed and why" timeline, education cards and the re-test.
 
-router = APIRouter()
+Every page works on the signed-in person's own record (`account.patient_id`, confirmed
+by `Accounts.require`); other roles get "no such page". Forms are read field by field:
+a bad answer is shown beside its field and the form comes back with everything kept.
+A session in progress lives in the player's own form (a hidden draft of the exercises
+done so far), with a log id chosen here when the session starts, so a resubmitted save
+is stored once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Annotated, Any, TypeVar, get_args
+
+import annotated_types
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
+from starlette.datastructures import FormData
+
+from groundup.cli.program_render import dose_line
+from groundup.clinical.assessment import (
+    AffectedSide,
+    Assessment,
+    ObjectiveTests,
+    Pain,
+    PsfsActivity,
+    Sex,
+)
+from groundup.clinical.exercises import Exercise, Frozen
+from groundup.clinical.logs import CheckIn, ExerciseLog, SessionLog, SetLog
+from groundup.clinical.planning import session_minutes
+from groundup.clinical.program import Dose, Preferences, Program, Slot
+from groundup.clinical.progression import Decision
+from groundup.clinical.screening import ScreenAnswers, ScreenResult
+from groundup.clinical.vocabulary import Equipment, Phase
+from groundup.knowledge import load_model, load_screening_rules
+from groundup.services import NotFound, Referred, ServiceError, Services
+from groundup.services.accounts import Account
+from groundup.services.workflow import progress_data
+from groundup.web import charts
+from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.pages import render
+
+router = APIRouter(prefix="/me")
+
+T = TypeVar("T")
+
+CM_PER_INCH = 2.54
+LB_PER_KG = 2.20462
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+PART_TITLES = {"warm_up": "Warm-up", "main": "Main work", "mobility": "Stretch and loosen"}
+DURATION_UNITS = {"days": 1 / 7, "weeks": 1.0, "months": 52 / 12, "years": 52.0}
+EQUIPMENT_WORDS = {
+    Equipment.WALL: "a wall",
+    Equipment.CHAIR: "a chair",
+    Equipment.TOWEL: "a towel",
+    Equipment.STEP: "a step or stair",
+    Equipment.BAND: "a resistance band",
+    Equipment.DUMBBELL: "dumbbells",
+    Equipment.ANKLE_WEIGHT: "ankle weights",
+    Equipment.BACKPACK: "a backpack to add weight",
+    Equipment.UNSTABLE_SURFACE: "a wobble board or cushion",
+    Equipment.SUPPORT_POLE: "a pole or rail to hold",
+    Equipment.OVERHEAD_ANCHOR: "somewhere to hang a band overhead",
+    Equipment.TREADMILL: "a treadmill",
+    Equipment.STAIR_CLIMBER: "a stair machine",
+    Equipment.MACHINE: "gym machines",
+}
+# How the timeline names each kind of decision, in plain words, and its tag colour.
+KIND_WORDS = {
+    "progress": ("A step up", "good"),
+    "hold": ("Stays the same", "warn"),
+    "regress": ("Eased back", "bad"),
+    "flare": ("Flare-up plan", "bad"),
+    "cap": ("Kept in check", "warn"),
+    "phase": ("New stage", ""),
+    "prompt": ("Time to check", ""),
+    "refer": ("See a doctor", "bad"),
+    "info": ("Re-test", ""),
+    "override": ("Your clinician's change", ""),
+}
+
+
+# ----- who is asking ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Me:
+    account: Account
+    patient_id: str
+
+
+def current_person(account: PageAccount, accounts: AccountsDep) -> Me:
+    """The signed-in person and their own record; anyone else finds no such page."""
+    if account.role != "person":
+        raise NotFound("there is no such page")
+    if account.patient_id is None:
+        raise NotFound(
+            "your account is not linked to a record yet. If a clinician gave you an invite "
+            "code, create your account again with it, or ask them for a new one."
+        )
+    accounts.require(account, account.patient_id)
+    return Me(account, account.patient_id)
+
+
+MeDep = Annotated[Me, Depends(current_person)]
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def _see(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303)
+
+
+def _today(services: Services) -> dt.date:
+    return services.clock()
+
+
+def _program_or_none(services: Services, patient_id: str) -> Program | None:
+    try:
+        return services.program(patient_id)
+    except NotFound:
+        return None
+
+
+def _shown(decisions: Iterable[Decision]) -> list[Decision]:
+    """What the person is shown: every decision except bookkeeping (re-tests stay)."""
+    return [d for d in decisions if d.kind != "info" or d.rule.startswith("retest")]
+
+
+def _date_text(day: dt.date, date_format: str) -> str:
+    return day.strftime(date_format)
+
+
+# ----- reading forms ---------------------------------------------------------------------
+
+
+def _bounds(model: type[BaseModel], name: str) -> tuple[float, float]:
+    """The range a model allows for a number, read from the field itself."""
+    low, high = float("-inf"), float("inf")
+    for item in model.model_fields[name].metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = float(item.ge)  # type: ignore[arg-type]
+        elif isinstance(item, annotated_types.Le):
+            high = float(item.le)  # type: ignore[arg-type]
+    return low, high
+
+
+def _words(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass
+class FormCheck:
+    """Reads a posted form field by field, keeping what was typed and what was wrong."""
+
+    form: FormData
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def raw(self, name: str) -> str:
+        value = self.form.get(name)
+        text = value.strip() if isinstance(value, str) else ""
+        self.values[name] = text
+        return text
+
+    def many(self, name: str) -> list[str]:
+        chosen = [v for v in self.form.getlist(name) if isinstance(v, str)]
+        self.values[name] = chosen
+        return chosen
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def whole(self, name: str, low: float, high: float, *, required: bool = True) -> int | None:
+        text = self.raw(name)
+        if not text:
+            if required:
+                self.fail(name, "an answer is needed here")
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            self.fail(name, f"type a whole number from {_words(low)} to {_words(high)}")
+            return None
+        if not low <= value <= high:
+            self.fail(name, f"give a number from {_words(low)} to {_words(high)}")
+            return None
+        return value
+
+    def number(self, name: str, low: float, high: float, *, required: bool = True) -> float | None:
+        text = self.raw(name)
+        if not text:
+            if required:
+                self.fail(name, "an answer is needed here")
+            return None
+        try:
+            value = float(text.replace(",", "."))
+        except ValueError:
+            self.fail(name, f"type a number from {_words(low)} to {_words(high)}")
+            return None
+        if not math.isfinite(value) or not low <= value <= high:
+            self.fail(name, f"give a number from {_words(low)} to {_words(high)}")
+            return None
+        return value
+
+    def choice(
+        self, name: str, options: Mapping[str, T], what: str, *, required: bool = True
+    ) -> T | None:
+        text = self.raw(name)
+        if text in options:
+            return options[text]
+        if text or required:
+            self.fail(name, f"choose {what}")
+        return None
+
+    def yes_no(self, name: str, *, required: bool = True) -> bool | None:
+        return self.choice(name, {"yes": True, "no": False}, "yes or no", required=required)
+
+    def text(self, name: str, *, most: int, least: int = 0) -> str:
+        value = self.raw(name)
+        if value and not least <= len(value) <= most:
+            self.fail(name, f"write {least} to {most} characters")
+        return value
+
+    def adopt(self, error: ValidationError, prefix: str = "", known: Iterable[str] = ()) -> None:
+        """Put a model's validation errors beside the fields they concern."""
+        names = set(known) | set(self.values)
+        for problem in error.errors():
+            parts = [str(p) for p in problem.get("loc", ())]
+            message = str(problem.get("msg", "not valid")).removeprefix("Value error, ")
+            while parts and f"{prefix}{'.'.join(parts)}" not in names:
+                parts.pop()
+            self.fail(f"{prefix}{'.'.join(parts)}" if parts else "form", message)
+
+
+# ----- the safety screen -----------------------------------------------------------------
+
+
+def _screen_sections() -> list[dict[str, Any]]:
+    rules = load_screening_rules()
+    sections = []
+    for key, section in rules.sections.items():
+        questions = []
+        for name, question in section.questions.items():
+            annotation = ScreenAnswers.model_fields[name].annotation
+            kind = "yes_no" if annotation is bool else "number"
+            questions.append(
+                {
+                    "name": name,
+                    "text": question.text,
+                    "help": question.help,
+                    "ask_if": question.ask_if,
+                    "kind": kind,
+                    "optional": ScreenAnswers.model_fields[name].default is None,
+                }
+            )
+        sections.append(
+            {"key": key, "title": section.title, "intro": section.intro, "questions": questions}
+        )
+    return sections
+
+
+def _read_screen(check: FormCheck) -> ScreenAnswers | None:
+    """The answers, asking only what applies: a question whose earlier answer was no (or
+    left empty) counts as no, whatever the form says."""
+    answers: dict[str, Any] = {}
+    for section in _screen_sections():
+        for question in section["questions"]:
+            name = question["name"]
+            parent = question["ask_if"]
+            if parent is not None and answers.get(parent) in (None, False):
+                check.raw(name)
+                answers[name] = False
+                continue
+            if question["kind"] == "yes_no":
+                answers[name] = check.yes_no(name)
+            else:
+                low, high = _bounds(ScreenAnswers, name)
+                if question["optional"]:
+                    answers[name] = check.whole(name, low, high, required=False)
+                else:
+                    value = check.number(name, low, high, required=False)
+                    answers[name] = 0.0 if value is None else value
+    if check.errors:
+        return None
+    try:
+        return ScreenAnswers.model_validate(answers)
+    except ValidationError as exc:
+        check.adopt(exc)
+        return None
+
+
+def _screen_page(
+    request: Request, check: FormCheck | None = None, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "person_screen.html",
+        status_code=status_code,
+        sections=_screen_sections(),
+        values=check.values if check else {"calf_difference_cm": "0"},
+        errors=check.errors if check else {},
+        labels={q["name"]: q["text"] for s in _screen_sections() for q in s["questions"]},
+    )
+
+
+@router.get("")
+def me_home(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    """Send the person to the step they are at: screen, referral, assessment or today."""
+    result = services.latest_screen(me.patient_id)
+    if result is None:
+        return _see("/me/screen")
+    if result.refers:
+        return _see("/me/referral")
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me/assess")
+    return _today_page(request, me, services, _today(services))
+
+
+@router.get("/screen")
+def screen_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    if _program_or_none(services, me.patient_id) is not None:
+        return _see("/me")
+    return _screen_page(request)
+
+
+@router.post("/screen", dependencies=[CsrfChecked])
+def screen_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    if _program_or_none(services, me.patient_id) is not None:
+        return _see("/me")
+    check = FormCheck(form)
+    answers = _read_screen(check)
+    if answers is None:
+        return _screen_page(request, check, 400)
+    result = services.record_screen(me.patient_id, answers, _today(services))
+    return _see("/me/referral" if result.refers else "/me/assess")
+
+
+@router.get("/referral")
+def referral_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    result = services.latest_screen(me.patient_id)
+    if result is None:
+        return _see("/me/screen")
+    if not result.refers:
+        return _see("/me")
+    return _referral(request, result)
+
+
+def _referral(request: Request, result: ScreenResult) -> Response:
+    rules = load_screening_rules()
+    return render(
+        request,
+        "person_referral.html",
+        result=result,
+        lead=rules.advice.lead(result.urgency),
+        urgent=result.urgency is not None and result.urgency.value == "emergency",
+        safety_net=rules.advice.safety_net,
+    )
+
+
+# ----- the self-assessment ---------------------------------------------------------------
+
+
+def _test_model(test_id: str) -> type[BaseModel]:
+    annotation = ObjectiveTests.model_fields[test_id].annotation
+    model = next(arg for arg in get_args(annotation) if isinstance(arg, type))
+    assert issubclass(model, BaseModel)
+    return model
+
+
+def _test_parts(services: Services) -> list[dict[str, Any]]:
+    """Each objective test with its steps, stop signs and the widget that helps with it."""
+    parts = []
+    for test_id, definition in services.rules.assessment.tests.items():
+        low, high = _bounds(_test_model(test_id), "left")
+        parts.append(
+            {
+                "id": test_id,
+                "label": definition.person_label[:1].upper() + definition.person_label[1:],
+                "unit": definition.unit,
+                "instructions": definition.instructions,
+                "stop_when": definition.stop_when,
+                "bpm": definition.metronome_bpm,
+                "cap": definition.time_cap_seconds,
+                "low": low,
+                "high": high,
+                "high_in": math.floor(high / CM_PER_INCH * 10) / 10,
+            }
+        )
+    return parts
+
+
+def _read_tests(check: FormCheck, services: Services) -> tuple[dict[str, Any], str]:
+    """The test results (lengths converted to cm) and the length unit they were given in."""
+    unit = check.choice("length_unit", {"cm": "cm", "in": "in"}, "cm or inches") or "cm"
+    results: dict[str, Any] = {}
+    for part in _test_parts(services):
+        sides: dict[str, float | int] = {}
+        for side in ("left", "right"):
+            name = f"tests.{part['id']}.{side}"
+            value: float | int | None
+            if part["unit"] == "reps":
+                value = check.whole(name, part["low"], part["high"], required=False)
+            elif part["unit"] == "cm" and unit == "in":
+                inches = check.number(name, part["low"], part["high_in"], required=False)
+                value = None if inches is None else round(inches * CM_PER_INCH, 1)
+            else:
+                value = check.number(name, part["low"], part["high"], required=False)
+            if value is not None:
+                sides[side] = value
+        if sides:
+            results[part["id"]] = sides
+    return results, unit
+
+
+def _read_assessment(
+    check: FormCheck, services: Services, day: dt.date
+) -> tuple[Assessment | None, str]:
+    """The whole assessment from the form, or None with the problems in `check.errors`."""
+    age_low, age_high = _bounds(Assessment, "age")
+    data: dict[str, Any] = {"date": day.isoformat()}
+    data["age"] = check.whole("age", age_low, age_high)
+    data["sex"] = check.choice(
+        "sex", {s.value: s.value for s in Sex}, "female, male or rather not say"
+    )
+    data["affected_side"] = check.choice(
+        "affected_side", {s.value: s.value for s in AffectedSide}, "left, right or both"
+    )
+    amount = check.number("duration", 0, 2600)
+    per = check.choice("duration_unit", DURATION_UNITS, "days, weeks, months or years")
+    if amount is not None and per is not None:
+        weeks = round(amount * per, 1)
+        if weeks > _bounds(Assessment, "symptom_duration_weeks")[1]:
+            check.fail("duration", "that is longer than groundup can record (50 years at most)")
+        data["symptom_duration_weeks"] = weeks
+    pain_low, pain_high = _bounds(Pain, "at_rest")
+    data["pain"] = {
+        "at_rest": check.whole("pain.at_rest", pain_low, pain_high),
+        "during_activity": check.whole("pain.during_activity", pain_low, pain_high),
+        "on_waking": check.whole("pain.on_waking", pain_low, pain_high),
+        "night_pain": check.yes_no("pain.night_pain"),
+        "lingers_after_activity_hours": check.number(
+            "pain.lingers_after_activity_hours", *_bounds(Pain, "lingers_after_activity_hours")
+        ),
+    }
+    psfs = []
+    score_low, score_high = _bounds(PsfsActivity, "score")
+    for n in range(5):
+        activity = check.text(f"psfs.{n}.activity", most=120, least=2)
+        score = check.whole(f"psfs.{n}.score", score_low, score_high, required=False)
+        if activity and score is None and f"psfs.{n}.score" not in check.errors:
+            check.fail(f"psfs.{n}.score", "say how well you can do it, from 0 to 10")
+        elif score is not None and not activity:
+            check.fail(f"psfs.{n}.activity", "say which activity this score is for")
+        elif activity and score is not None:
+            psfs.append({"activity": activity, "score": score})
+    data["psfs"] = psfs
+    data["tests"], unit = _read_tests(check, services)
+    if check.errors:
+        return None, unit
+    try:
+        return Assessment.model_validate(data), unit
+    except ValidationError as exc:
+        check.adopt(exc)
+        return None, unit
+
+
+def _read_preferences(check: FormCheck) -> Preferences | None:
+    known = {e.value: e for e in Equipment}
+    chosen = [known[v] for v in check.many("equipment") if v in known]
+    equipment = tuple(dict.fromkeys([Equipment.NONE, *chosen]))
+    minutes = check.whole("minutes", *_bounds(Preferences, "minutes_per_session"))
+    days = sorted({int(v) for v in check.many("days") if v in {str(n) for n in range(7)}})
+    if check.errors or minutes is None:
+        return None
+    try:
+        return Preferences(
+            equipment=equipment, minutes_per_session=minutes, training_days=tuple(days) or None
+        )
+    except ValidationError as exc:
+        check.adopt(exc)
+        return None
+
+
+def _assess_defaults(services: Services, patient_id: str) -> dict[str, Any]:
+    length_unit, _, _ = services.display(patient_id)
+    return {
+        "duration_unit": "weeks",
+        "pain.lingers_after_activity_hours": "0",
+        "sex": "unspecified",
+        "length_unit": length_unit,
+        "minutes": str(Preferences().minutes_per_session),
+        "equipment": [e.value for e in Preferences().equipment],
+        "days": [],
+    }
+
+
+def _assess_page(
+    request: Request,
+    services: Services,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    retest: bool,
+    status_code: int = 200,
+    error: str | None = None,
+    notes: Sequence[str] = (),
+) -> Response:
+    return render(
+        request,
+        "person_assess.html",
+        notes=notes,
+        status_code=status_code,
+        retest=retest,
+        values=values,
+        errors=errors,
+        tests=_test_parts(services),
+        equipment=[(e.value, words) for e, words in EQUIPMENT_WORDS.items()],
+        weekdays=list(enumerate(WEEKDAYS)),
+        psfs_rows=max(3, sum(1 for k in values if k.endswith(".activity") and values[k])),
+        labels=_assess_labels(services),
+        error=error,
+    )
+
+
+def _assess_labels(services: Services) -> dict[str, str]:
+    """What each field is called in the list of answers to look at again."""
+    labels = {
+        "form": "The form",
+        "age": "Your age",
+        "sex": "Your sex",
+        "affected_side": "Which leg hurts",
+        "duration": "How long you have had the pain",
+        "duration_unit": "How long you have had the pain",
+        "pain.at_rest": "Pain at rest",
+        "pain.during_activity": "Pain during activity",
+        "pain.on_waking": "Pain on waking",
+        "pain.night_pain": "Pain at night",
+        "pain.lingers_after_activity_hours": "Hours until the pain settles",
+        "length_unit": "Knee-to-wall unit",
+        "minutes": "Minutes per session",
+    }
+    for n in range(5):
+        labels[f"psfs.{n}.activity"] = f"Activity {n + 1}"
+        labels[f"psfs.{n}.score"] = f"Activity {n + 1}: how well today"
+    for part in _test_parts(services):
+        labels[f"tests.{part['id']}"] = part["label"]
+        for side in ("left", "right"):
+            labels[f"tests.{part['id']}.{side}"] = f"{part['label']}, {side} leg"
+    return labels
+
+
+def _assess_gate(services: Services, patient_id: str) -> str | None:
+    """Where to go instead of the assessment, if anywhere."""
+    result = services.latest_screen(patient_id)
+    if result is None:
+        return "/me/screen"
+    if result.refers:
+        return "/me/referral"
+    if _program_or_none(services, patient_id) is not None:
+        return "/me"
+    return None
+
+
+@router.get("/assess")
+def assess_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    target = _assess_gate(services, me.patient_id)
+    if target:
+        return _see(target)
+    result = services.latest_screen(me.patient_id)
+    notes = [r.person_text for r in result.notes] if result else []
+    return _assess_page(
+        request,
+        services,
+        _assess_defaults(services, me.patient_id),
+        {},
+        retest=False,
+        notes=notes,
+    )
+
+
+@router.post("/assess", dependencies=[CsrfChecked])
+def assess_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    target = _assess_gate(services, me.patient_id)
+    if target:
+        return _see(target)
+    check = FormCheck(form)
+    day = _today(services)
+    assessment, unit = _read_assessment(check, services, day)
+    preferences = _read_preferences(check)
+    if assessment is None or preferences is None:
+        return _assess_page(
+            request, services, check.values, check.errors, retest=False, status_code=400
+        )
+    try:
+        services.start_program(me.patient_id, assessment, preferences, day=day)
+    except Referred as exc:
+        return _referral(request, exc.result)
+    except ServiceError as exc:
+        return _assess_page(
+            request,
+            services,
+            check.values,
+            check.errors,
+            retest=False,
+            status_code=400,
+            error=str(exc),
+        )
+    _keep_length_unit(services, me.patient_id, unit)
+    return _see("/me")
+
+
+def _keep_length_unit(services: Services, patient_id: str, unit: str) -> None:
+    length, mass, date_format = services.display(patient_id)
+    if unit != length:
+        services.set_display(patient_id, unit, mass, date_format)
+
+
+# ----- the re-test -----------------------------------------------------------------------
+
+
+def _retest_defaults(services: Services, patient_id: str, day: dt.date) -> dict[str, Any]:
+    values = _assess_defaults(services, patient_id)
+    history = services.assessments(patient_id)
+    if not history:
+        return values
+    first_date, _, first, _ = next((h for h in history if h[1] == "initial"), history[0])
+    weeks = first.symptom_duration_weeks + max(0, (day - first_date).days) / 7
+    values |= {
+        "age": str(first.age),
+        "sex": first.sex.value,
+        "affected_side": first.affected_side.value,
+        "duration": f"{weeks:.1f}".rstrip("0").rstrip("."),
+        "duration_unit": "weeks",
+        "pain.night_pain": "yes" if first.pain.night_pain else "no",
+    }
+    for n, item in enumerate(first.psfs):
+        values[f"psfs.{n}.activity"] = item.activity
+    return values
+
+
+@router.get("/retest")
+def retest_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me")
+    values = _retest_defaults(services, me.patient_id, _today(services))
+    return _assess_page(request, services, values, {}, retest=True)
+
+
+@router.post("/retest", dependencies=[CsrfChecked])
+def retest_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me")
+    check = FormCheck(form)
+    day = _today(services)
+    assessment, unit = _read_assessment(check, services, day)
+    if assessment is None:
+        return _assess_page(
+            request, services, check.values, check.errors, retest=True, status_code=400
+        )
+    before = services.assessments(me.patient_id)
+    try:
+        decisions = services.record_retest(me.patient_id, assessment, day)
+    except ServiceError as exc:
+        return _assess_page(
+            request,
+            services,
+            check.values,
+            check.errors,
+            retest=True,
+            status_code=400,
+            error=str(exc),
+        )
+    _keep_length_unit(services, me.patient_id, unit)
+    after = services.assessments(me.patient_id)
+    return _result_page(
+        request,
+        services,
+        me.patient_id,
+        title="Re-test saved",
+        message="Here is how your two sides compare now, and what the program does with it.",
+        decisions=decisions,
+        comparison=_lsi_rows(services, before[-1][3] if before else {}, after[-1][3]),
+    )
+
+
+def _lsi_rows(
+    services: Services, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[dict[str, str]]:
+    tests = services.rules.assessment.tests
+    old = {c["test"]: c for c in before.get("comparisons", [])}
+    rows = []
+    for item in after.get("comparisons", []):
+        definition = tests.get(item["test"])
+        if definition is None:
+            continue
+
+        def lsi(value: Any) -> str:
+            return "—" if value is None else f"{float(value):.0f} %"
+
+        rows.append(
+            {
+                "test": definition.person_label,
+                "before": lsi(old.get(item["test"], {}).get("lsi")),
+                "now": lsi(item.get("lsi")),
+            }
+        )
+    return rows
+
+
+# ----- results: decisions in plain words -------------------------------------------------
+
+
+def _decision_items(decisions: Iterable[Decision], date_format: str) -> list[dict[str, str]]:
+    items = []
+    for decision in _shown(decisions):
+        words, tag = KIND_WORDS.get(decision.kind, (decision.kind, ""))
+        items.append(
+            {
+                "kind": decision.kind,
+                "words": words,
+                "tag": tag,
+                "date": _date_text(decision.date, date_format),
+                "text": decision.person_text,
+            }
+        )
+    return items
+
+
+def _result_page(
+    request: Request,
+    services: Services,
+    patient_id: str,
+    *,
+    title: str,
+    message: str,
+    decisions: Iterable[Decision],
+    comparison: list[dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """What just happened, and what the program does about it, in plain words."""
+    _, _, date_format = services.display(patient_id)
+    return render(
+        request,
+        "person_result.html",
+        status_code=status_code,
+        title=title,
+        message=message,
+        items=_decision_items(decisions, date_format),
+        comparison=comparison or [],
+    )
+
+
+# ----- today and the session player ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One exercise on one side (or both legs together): one screen of the player."""
+
+    index: int
+    slot: Slot
+    dose: Dose
+    exercise: Exercise
+
+
+def _steps(program: Program, services: Services) -> list[Step]:
+    library = services.rules.library
+    steps: list[Step] = []
+    for slot in program.slots:
+        for dose in slot.doses:
+            steps.append(Step(len(steps), slot, dose, library[slot.exercise_id]))
+    return steps
+
+
+def _mass(kg: float, unit: str) -> str:
+    if unit == "lb":
+        return f"{kg * LB_PER_KG:.1f}".rstrip("0").rstrip(".") + " lb"
+    return f"{kg:g} kg"
+
+
+def _side_words(dose: Dose) -> str:
+    return f"{dose.side.value} leg" if dose.side else "both legs"
+
+
+def _dose_text(step: Step, mass_unit: str) -> str:
+    text = dose_line(step.dose.model_copy(update={"load_kg": None}), step.exercise.dose_type)
+    if step.dose.load_kg:
+        text += f" with {_mass(step.dose.load_kg, mass_unit)}"
+    return text
+
+
+def _step_view(step: Step, services: Services, mass_unit: str) -> dict[str, Any]:
+    exercise, dose = step.exercise, step.dose
+    tempo = dose.tempo or exercise.tempo
+    pair = services.rules.library.get(step.slot.pair_with) if step.slot.pair_with else None
+    return {
+        "index": step.index,
+        "name": exercise.name,
+        "summary": exercise.summary,
+        "part": PART_TITLES[step.slot.part],
+        "main": step.slot.part == "main",
+        "side": _side_words(dose),
+        "dose": _dose_text(step, mass_unit),
+        "sets": dose.sets,
+        "amount": f"{dose.amount:g}",
+        "unit": {"reps": "reps", "seconds": "seconds", "minutes": "minutes", "distance": "metres"}[
+            exercise.dose_type.value
+        ],
+        "tempo": tempo.text() if tempo else "",
+        "knob": exercise.knob.describe(dose.knob)
+        if exercise.knob and dose.knob is not None
+        else "",
+        "rest": dose.rest_seconds,
+        "steps": exercise.steps,
+        "cues": exercise.cues,
+        "faults": [{"id": f.id, "text": f.text, "fix": f.fix} for f in exercise.faults],
+        "cautions": exercise.cautions,
+        "pair": pair.name if pair else "",
+        "reason": step.slot.reason,
+    }
+
+
+class DraftStep(Frozen):
+    """One answered step of a session in progress: what was done, or nothing if left out."""
+
+    step: int = Field(ge=0, le=200)
+    log: ExerciseLog | None = None
+
+
+class Draft(Frozen):
+    """The session in progress, carried from one player page to the next."""
+
+    log_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    day: dt.date
+    version: int = Field(ge=1)
+    done: tuple[DraftStep, ...] = ()
+
+    @field_validator("done")
+    @classmethod
+    def _in_order(cls, value: tuple[DraftStep, ...]) -> tuple[DraftStep, ...]:
+        if [s.step for s in value] != list(range(len(value))):
+            raise ValueError("the steps are out of order")
+        return value
+
+    def encoded(self) -> str:
+        return json.dumps(
+            [s.model_dump(mode="json", exclude_none=True) for s in self.done],
+            separators=(",", ":"),
+        )
+
+
+_DONE = TypeAdapter(tuple[DraftStep, ...])
+
+
+class DraftError(ServiceError):
+    """The player's hidden draft is damaged or out of date."""
+
+
+def _read_draft(form: FormData) -> Draft:
+    def get(name: str) -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+
+    try:
+        done = _DONE.validate_json(get("draft") or "[]")
+        return Draft.model_validate(
+            {"log_id": get("log_id"), "day": get("day"), "version": get("version"), "done": done}
+        )
+    except ValidationError:
+        raise DraftError(
+            "the session form was damaged on the way; open Today and start the session again"
+        ) from None
+
+
+def _parse_day(text: str | None, services: Services) -> dt.date:
+    if not text:
+        return _today(services)
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ServiceError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+    if day > _today(services):
+        raise ServiceError("that day has not come yet: you can only log days up to today")
+    return day
+
+
+def _today_page(
+    request: Request,
+    me: Me,
+    services: Services,
+    day: dt.date,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    today = services.today(me.patient_id, day)
+    program = today.program
+    _, mass_unit, date_format = services.display(me.patient_id)
+    steps = _steps(program, services)
+    parts = []
+    for part, title in PART_TITLES.items():
+        rows = [
+            {"name": s.exercise.name, "side": _side_words(s.dose), "dose": _dose_text(s, mass_unit)}
+            for s in steps
+            if s.slot.part == part
+        ]
+        if rows:
+            parts.append({"title": title, "rows": rows})
+    next_day = None
+    if today.status != "planned":
+        for offset in range(1, 15):
+            candidate = day + dt.timedelta(days=offset)
+            if program.is_training_day(candidate):
+                next_day = candidate
+                break
+    phase = services.rules.phases[program.phase]
+    return render(
+        request,
+        "person_today.html",
+        status_code=status_code,
+        error=error,
+        day=day,
+        is_today=day == _today(services),
+        day_text=_date_text(day, date_format),
+        weekday=WEEKDAYS[day.weekday()],
+        status=today.status,
+        next_day=f"{WEEKDAYS[next_day.weekday()]} {_date_text(next_day, date_format)}"
+        if next_day
+        else "",
+        phase_number=program.phase.number,
+        phase_label=program.phase.label,
+        phase_purpose=phase.purpose,
+        minutes=round(session_minutes(program.slots, services.rules)),
+        parts=parts,
+        count=len(steps),
+        log_id=uuid.uuid4().hex,
+        version=program.version,
+        referred=program.state.referral_reason or "Please see a doctor before you go on."
+        if program.state.referred
+        else "",
+        flare=program.state.flare is not None,
+        training_days=", ".join(WEEKDAYS[d] for d in program.training_days),
+    )
+
+
+@router.get("/session")
+def session_page(
+    request: Request, me: MeDep, services: ServicesDep, day: str | None = None
+) -> Response:
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me")
+    return _today_page(request, me, services, _parse_day(day, services))
+
+
+def _step_page(
+    request: Request,
+    services: Services,
+    me: Me,
+    draft: Draft,
+    step: Step,
+    total: int,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    _, mass_unit, date_format = services.display(me.patient_id)
+    return render(
+        request,
+        "person_step.html",
+        status_code=status_code,
+        step=_step_view(step, services, mass_unit),
+        total=total,
+        draft=draft,
+        draft_json=draft.encoded(),
+        day_text=_date_text(draft.day, date_format),
+        values=values,
+        errors=errors,
+        labels={f"set{n}": f"Set {n}" for n in range(1, step.dose.sets + 1)}
+        | {"pain": "Pain", "effort": "How hard it was", "form": "Your form"},
+    )
+
+
+def _step_defaults(step: Step, log: ExerciseLog | None = None) -> dict[str, Any]:
+    """The form for a step: the prescription, or what was entered before going back."""
+    values: dict[str, Any] = {"form": "clean"}
+    if log is None:
+        for n in range(1, step.dose.sets + 1):
+            values[f"set{n}"] = f"{step.dose.amount:g}"
+        return values
+    for n, done in enumerate(log.sets, 1):
+        values[f"set{n}"] = f"{done.amount:g}"
+    last = log.sets[-1]
+    values["pain"] = str(max(s.pain for s in log.sets))
+    if last.rpe is not None:
+        values["effort"] = f"{last.rpe:g}"
+    faults = [s.form for s in log.sets if not s.clean]
+    values["form"] = faults[0] if faults else "clean"
+    return values
+
+
+def _read_step(check: FormCheck, step: Step) -> ExerciseLog | None:
+    """One exercise on one side as done; None (with errors) when something is off."""
+    amounts = []
+    for n in range(1, step.dose.sets + 1):
+        amounts.append(check.number(f"set{n}", *_bounds(SetLog, "amount")))
+    pain = check.whole("pain", 0, 10)
+    effort = check.whole("effort", 1, 10, required=step.slot.part == "main")
+    forms = {"clean": "clean"} | {f.id: f.id for f in step.exercise.faults}
+    form = check.choice("form", forms, "clean or the fault you noticed")
+    if check.errors or pain is None or form is None:
+        return None
+    sets = tuple(
+        SetLog(
+            amount=amount or 0,
+            load_kg=step.dose.load_kg,
+            knob=step.dose.knob,
+            rpe=effort,
+            pain=pain,
+            # The fault is put on the last set, where tiredness shows it (as the CLI does).
+            form=form if n == len(amounts) - 1 else "clean",
+        )
+        for n, amount in enumerate(amounts)
+    )
+    return ExerciseLog(exercise_id=step.slot.exercise_id, side=step.dose.side, sets=sets)
+
+
+def _player_context(services: Services, me: Me, form: FormData) -> tuple[Draft, list[Step]]:
+    draft = _read_draft(form)
+    program = services.program(me.patient_id)
+    if program.version != draft.version:
+        raise DraftError(
+            "your program changed while this session was open; open Today and start again"
+        )
+    steps = _steps(program, services)
+    if len(draft.done) > len(steps):
+        raise DraftError("the session form does not match today's session; start again")
+    return draft, steps
+
+
+def _review_page(
+    request: Request,
+    services: Services,
+    me: Me,
+    draft: Draft,
+    steps: Sequence[Step],
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    _, _, date_format = services.display(me.patient_id)
+    rows = []
+    for item in draft.done:
+        step = steps[item.step]
+        fault_text = {f.id: f.text for f in step.exercise.faults}
+        if item.log is None:
+            rows.append(
+                {"name": step.exercise.name, "side": _side_words(step.dose), "left_out": True}
+            )
+            continue
+        faults = [s.form for s in item.log.sets if not s.clean]
+        rows.append(
+            {
+                "name": step.exercise.name,
+                "side": _side_words(step.dose),
+                "left_out": False,
+                "sets": " · ".join(f"{s.amount:g}" for s in item.log.sets),
+                "unit": step.exercise.dose_type.unit,
+                "pain": item.log.max_pain,
+                "effort": "" if item.log.sets[-1].rpe is None else f"{item.log.sets[-1].rpe:g}",
+                "form": fault_text.get(faults[0], faults[0]) if faults else "clean",
+            }
+        )
+    return render(
+        request,
+        "person_review.html",
+        status_code=status_code,
+        error=error,
+        draft=draft,
+        draft_json=draft.encoded(),
+        rows=rows,
+        anything=any(item.log is not None for item in draft.done),
+        day_text=_date_text(draft.day, date_format),
+        last=len(steps) - 1,
+    )
+
+
+@router.post("/session/save", dependencies=[CsrfChecked])
+def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    """Store the session (once, whatever the retries) and say what changes."""
+    draft = _read_draft(form)
+    exercises = tuple(item.log for item in draft.done if item.log is not None)
+    program = services.program(me.patient_id)
+    steps = _steps(program, services)
+    if not exercises:
+        return _review_page(
+            request,
+            services,
+            me,
+            draft,
+            steps if len(steps) >= len(draft.done) else [],
+            error="Nothing was logged. If you did not train today, use “Skip today” instead.",
+            status_code=400,
+        )
+    try:
+        log = SessionLog(id=draft.log_id, date=draft.day, exercises=exercises)
+        outcome = services.log_session(me.patient_id, log)
+    except (ValidationError, ServiceError) as exc:
+        message = str(exc) if isinstance(exc, ServiceError) else "the session could not be read"
+        if program.version == draft.version and len(draft.done) <= len(steps):
+            return _review_page(
+                request, services, me, draft, steps, error=f"Not saved: {message}", status_code=400
+            )
+        raise ServiceError(f"not saved: {message}") from None
+    if outcome.duplicate:
+        return _result_page(
+            request,
+            services,
+            me.patient_id,
+            title="Already saved",
+            message="This session was saved before; it is stored once. Nothing else changed.",
+            decisions=(),
+        )
+    return _result_page(
+        request,
+        services,
+        me.patient_id,
+        title="Session saved. Well done!",
+        message="Here is what the program does next, and why. Tomorrow morning, do the "
+        "short check-in.",
+        decisions=outcome.decisions,
+    )
+
+
+@router.post("/session/skip", dependencies=[CsrfChecked])
+def session_skip(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    check = FormCheck(form)
+    reason = check.text("reason", most=500)
+    log_id = check.raw("log_id")
+    try:
+        day = _parse_day(check.raw("day"), services)
+    except ServiceError as exc:
+        raise DraftError(str(exc)) from None
+    if check.errors:
+        return _today_page(
+            request, me, services, day, error=check.errors["reason"], status_code=400
+        )
+    try:
+        log = SessionLog(id=log_id, date=day, skipped=True, skip_reason=reason)
+    except ValidationError:
+        raise DraftError("the form was damaged on the way; open Today and try again") from None
+    outcome = services.log_session(me.patient_id, log)
+    return _result_page(
+        request,
+        services,
+        me.patient_id,
+        title="Skipped for today",
+        message="That's fine. Rest, and pick up again on your next training day.",
+        decisions=outcome.decisions,
+    )
+
+
+@router.post("/session/{index}", dependencies=[CsrfChecked])
+def session_step(
+    request: Request, index: int, me: MeDep, services: ServicesDep, form: FormDep
+) -> Response:
+    """One step of the player: start, answer this step and go on, or go back one."""
+    draft, steps = _player_context(services, me, form)
+    action = form.get("action")
+    if action == "start":
+        draft = draft.model_copy(update={"done": ()})
+        return _step_page(
+            request, services, me, draft, steps[0], len(steps), _step_defaults(steps[0]), {}
+        )
+    if action == "back":
+        if not draft.done:
+            return _today_page(request, me, services, draft.day)
+        previous = draft.done[-1]
+        draft = draft.model_copy(update={"done": draft.done[:-1]})
+        step = steps[previous.step]
+        return _step_page(
+            request, services, me, draft, step, len(steps), _step_defaults(step, previous.log), {}
+        )
+    if index != len(draft.done) or index >= len(steps):
+        # A stale page (e.g. the browser's back button): carry on where the draft is.
+        if len(draft.done) >= len(steps):
+            return _review_page(request, services, me, draft, steps)
+        step = steps[len(draft.done)]
+        return _step_page(request, services, me, draft, step, len(steps), _step_defaults(step), {})
+    step = steps[index]
+    check = FormCheck(form)
+    if form.get("action") == "leave_out":
+        log = None
+    else:
+        log = _read_step(check, step)
+        if log is None:
+            return _step_page(
+                request, services, me, draft, step, len(steps), check.values, check.errors, 400
+            )
+    draft = draft.model_copy(update={"done": (*draft.done, DraftStep(step=index, log=log))})
+    if index + 1 < len(steps):
+        following = steps[index + 1]
+        return _step_page(
+            request, services, me, draft, following, len(steps), _step_defaults(following), {}
+        )
+    return _review_page(request, services, me, draft, steps)
+
+
+# ----- the morning check-in --------------------------------------------------------------
+
+CHECKIN_LABELS = {
+    "pain": "Pain when you got up",
+    "stiffness": "Stiffness when you got up",
+    "signs": "Anything new",
+}
+
+
+@router.get("/checkin")
+def checkin_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me")
+    return render(request, "person_checkin.html", values={}, errors={})
+
+
+@router.post("/checkin", dependencies=[CsrfChecked])
+def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me")
+    check = FormCheck(form)
+    pain = check.whole("pain", 0, 10)
+    stiffness = check.whole("stiffness", 0, 10)
+    signs_text = check.text("signs", most=1000)
+    signs = tuple(line.strip() for line in signs_text.splitlines() if line.strip())
+    if check.errors or pain is None or stiffness is None:
+        return render(
+            request,
+            "person_checkin.html",
+            status_code=400,
+            values=check.values,
+            errors=check.errors,
+            labels=CHECKIN_LABELS,
+        )
+    try:
+        checkin = CheckIn(
+            date=_today(services),
+            pain_on_waking=pain,
+            stiffness_on_waking=stiffness,
+            new_red_flags=signs,
+        )
+        decisions = services.record_checkin(me.patient_id, checkin)
+    except ServiceError as exc:
+        return render(
+            request,
+            "person_checkin.html",
+            status_code=409,
+            values=check.values,
+            errors={},
+            error=str(exc)[:1].upper() + str(exc)[1:] + ".",
+        )
+    return _result_page(
+        request,
+        services,
+        me.patient_id,
+        title="Check-in saved",
+        message="Thank you. Here is what it means for your program.",
+        decisions=decisions,
+    )
+
+
+# ----- progress, changes, learning -------------------------------------------------------
+
+
+def _weekly_bars(
+    rows: Sequence[tuple[dt.date, float]], label: Callable[[dt.date], str]
+) -> list[charts.Bar]:
+    return [charts.Bar(label(week), value) for week, value in rows]
+
+
+@router.get("/progress")
+def progress_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me")
+    data = progress_data(services, me.patient_id, _today(services))
+    _, _, date_format = services.display(me.patient_id)
+    rules = services.rules
+    limit = rules.progression.pain_acceptable_max
+    pain_chart = charts.line_chart(
+        [
+            charts.Series(
+                "Pain in session",
+                [(d, float(p)) for d, p in data.session_pain],
+                charts.BLUE,
+                "circle",
+            ),
+            charts.Series(
+                "Morning pain",
+                [(d, float(p)) for d, p, _ in data.morning],
+                charts.VERMILLION,
+                "square",
+                "6 3",
+            ),
+            charts.Series(
+                "Morning stiffness",
+                [(d, float(s)) for d, _, s in data.morning],
+                charts.GREEN,
+                "triangle",
+                "2 3",
+            ),
+        ],
+        label="Pain over time, 0 to 10",
+        y_label="pain 0–10",
+        y_max=10,
+        reference=(limit, f"above {limit}: too much"),
+        empty="Log a session or a check-in to see this",
+    )
+    tests = rules.assessment.tests
+    even = max(band.below for band in rules.assessment.lsi_bands)
+    lsi_chart = charts.line_chart(
+        charts.styled(
+            [(tests[t].short if t in tests else t, points) for t, points in data.lsi.items()]
+        ),
+        label="Side-to-side balance per test, weaker side as a percentage of the stronger",
+        y_label="percent",
+        y_max=100,
+        reference=(even, f"{even:g} %"),
+        value_text=lambda v: f"{v:.0f}",
+        empty="Shown after your first assessment",
+    )
+    minutes_chart = charts.bar_chart(
+        _weekly_bars(data.weekly_minutes, charts.short_date),
+        label="Minutes of exercise each week",
+        y_label="minutes",
+        value_name="minutes of work",
+        value_text=lambda v: f"{v:.0f}",
+        empty="Log a session to see this",
+    )
+    adherence_chart = charts.bar_chart(
+        [
+            charts.Bar(charts.short_date(week), done, planned, f"{done}/{planned}")
+            for week, done, planned in data.adherence
+        ],
+        label="Sessions done each week, out of those planned",
+        y_label="sessions",
+        value_name="done",
+        total_name="planned",
+        value_text=lambda v: f"{v:.0f}",
+        colour=charts.GREEN,
+        whole=True,
+        empty="Shown from your first training day",
+    )
+    lsi_rows = sorted(
+        (
+            (day, tests[t].person_label if t in tests else t, value)
+            for t, points in data.lsi.items()
+            for day, value in points
+        ),
+        key=lambda row: (row[0], row[1]),
+    )
+    return render(
+        request,
+        "person_progress.html",
+        pain_chart=pain_chart,
+        lsi_chart=lsi_chart,
+        minutes_chart=minutes_chart,
+        adherence_chart=adherence_chart,
+        sessions=[(_date_text(d, date_format), p) for d, p in reversed(data.session_pain)],
+        mornings=[(_date_text(d, date_format), p, s) for d, p, s in reversed(data.morning)],
+        lsi_rows=[(_date_text(d, date_format), name, f"{v:.0f} %") for d, name, v in lsi_rows],
+        weeks=_week_rows(data.adherence, data.weekly_minutes, date_format),
+        phases=[(_date_text(day, date_format), _phase_words(phase)) for day, phase in data.phases],
+    )
+
+
+def _week_rows(
+    adherence: Sequence[tuple[dt.date, int, int]],
+    minutes: Sequence[tuple[dt.date, float]],
+    date_format: str,
+) -> list[tuple[str, str, str]]:
+    """One row a week, newest first: sessions done of planned, and minutes of work."""
+    done = {week: (d, p) for week, d, p in adherence}
+    work = dict(minutes)
+    rows = []
+    for week in sorted(set(done) | set(work), reverse=True):
+        count = f"{done[week][0]} of {done[week][1]}" if week in done else "—"
+        rows.append((_date_text(week, date_format), count, f"{work.get(week, 0):.0f}"))
+    return rows
+
+
+def _phase_words(phase: str) -> str:
+    try:
+        known = Phase(phase)
+    except ValueError:
+        return phase
+    return f"Stage {known.number}: {known.label.lower()}"
+
+
+@router.get("/changes")
+def changes_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    _, _, date_format = services.display(me.patient_id)
+    decisions = services.decisions(me.patient_id)
+    return render(
+        request,
+        "person_changes.html",
+        items=list(reversed(_decision_items(decisions, date_format))),
+    )
+
+
+class EducationCard(Frozen):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=3, max_length=80)
+    body: str
+
+    @field_validator("body")
+    @classmethod
+    def _length(cls, value: str) -> str:
+        words = len(value.split())
+        if not 80 <= words <= 150:
+            raise ValueError(f"a card needs 80 to 150 words, this one has {words}")
+        return value
+
+
+class Education(Frozen):
+    version: str
+    cards: tuple[EducationCard, ...] = Field(min_length=1)
+
+
+@cache
+def load_education() -> Education:
+    """The education cards (knowledge/data/education.yaml), checked when loaded."""
+    return load_model(Education, "education.yaml")
+
+
+@router.get("/learn")
+def learn_page(request: Request, me: MeDep) -> Response:
+    return render(request, "person_learn.html", cards=load_education().cards)

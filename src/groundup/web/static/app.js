@@ -94,3 +94,67 @@
     document.querySelectorAll("[data-rest]").forEach(rest);
   });
 })();
+
+/* person pages */
+// Screen questions that only apply after a "yes" (data-ask-if names the earlier answer),
+// the − / + buttons beside a set's number, and a metronome that fills in its reps.
+(function () {
+  "use strict";
+
+  function answered(form, name) {
+    var fields = form.querySelectorAll('[name="' + name + '"]');
+    for (var i = 0; i < fields.length; i += 1) {
+      var field = fields[i];
+      if (field.type === "radio") {
+        if (field.checked && field.value === "yes") return true;
+      } else if (field.value.trim() !== "") {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  function askIf(form) {
+    var questions = form.querySelectorAll("[data-ask-if]");
+    if (!questions.length) return;
+    function update() {
+      questions.forEach(function (q) { q.hidden = !answered(form, q.dataset.askIf); });
+    }
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
+    update();
+  }
+
+  function stepper(button) {
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.dataset.stepFor);
+      if (!input) return;
+      var value = parseFloat(String(input.value).replace(",", "."));
+      if (isNaN(value)) value = 0;
+      value = Math.max(0, value + Number(button.dataset.delta || 1));
+      input.value = String(Math.round(value * 10) / 10);
+    });
+  }
+
+  function metronomeTarget(root) {
+    var input = document.getElementById(root.dataset.target);
+    var button = root.querySelector("[data-start]");
+    var counter = root.querySelector("[data-count]");
+    var running = false;
+    if (!input || !button || !counter) return;
+    button.addEventListener("click", function () {
+      running = !running;
+      if (!running) {
+        var reps = parseInt(counter.textContent, 10);
+        if (!isNaN(reps)) input.value = String(reps);
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.classList.add("js");
+    document.querySelectorAll("form").forEach(askIf);
+    document.querySelectorAll("[data-step-for]").forEach(stepper);
+    document.querySelectorAll("[data-metronome][data-target]").forEach(metronomeTarget);
+  });
+})();

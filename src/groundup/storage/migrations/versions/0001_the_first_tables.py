@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 15:49:01.423337
+Create Date: 2026-11-21 16:59:17.797261
 
 """
 
@@ -201,40 +201,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_overrides_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
-        "program_versions",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("patient_id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("cause", sa.String(length=16), nullable=False),
-        sa.Column("decision_id", sa.Integer(), nullable=True),
-        sa.Column("phase", sa.String(length=32), nullable=False),
-        sa.Column(
-            "data",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["decision_id"],
-            ["decisions.id"],
-            name=op.f("fk_program_versions_decision_id_decisions"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patients.id"],
-            name=op.f("fk_program_versions_patient_id_patients"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_program_versions")),
-        sa.UniqueConstraint("patient_id", "version", name=op.f("uq_program_versions_patient_id")),
-    )
-    with op.batch_alter_table("program_versions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_program_versions_patient_id"), ["patient_id"], unique=False
-        )
-
-    op.create_table(
         "scheduled_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.String(length=32), nullable=False),
@@ -285,7 +251,8 @@ def upgrade() -> None:
 
     op.create_table(
         "session_logs",
-        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("log_id", sa.String(length=64), nullable=False),
         sa.Column("patient_id", sa.String(length=32), nullable=False),
         sa.Column("date", sa.Date(), nullable=False),
         sa.Column("skipped", sa.Boolean(), nullable=False),
@@ -303,14 +270,49 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_session_logs")),
+        sa.UniqueConstraint("patient_id", "log_id", name=op.f("uq_session_logs_patient_id")),
     )
     with op.batch_alter_table("session_logs", schema=None) as batch_op:
         batch_op.create_index("ix_session_logs_patient_date", ["patient_id", "date"], unique=False)
 
     op.create_table(
+        "program_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.String(length=32), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("cause", sa.String(length=16), nullable=False),
+        sa.Column("decision_id", sa.Integer(), nullable=True),
+        sa.Column("phase", sa.String(length=32), nullable=False),
+        sa.Column(
+            "data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decision_id"],
+            ["decisions.id"],
+            name=op.f("fk_program_versions_decision_id_decisions"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_program_versions_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_program_versions")),
+        sa.UniqueConstraint("patient_id", "version", name=op.f("uq_program_versions_patient_id")),
+    )
+    with op.batch_alter_table("program_versions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_program_versions_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
         "set_logs",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("session_log_id", sa.String(length=64), nullable=False),
+        sa.Column("session_log_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("exercise_id", sa.String(length=64), nullable=False),
         sa.Column("side", sa.String(length=5), nullable=True),
@@ -346,6 +348,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_set_logs_session_log_id"))
 
     op.drop_table("set_logs")
+    with op.batch_alter_table("program_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_program_versions_patient_id"))
+
+    op.drop_table("program_versions")
     with op.batch_alter_table("session_logs", schema=None) as batch_op:
         batch_op.drop_index("ix_session_logs_patient_date")
 
@@ -355,10 +361,6 @@ def downgrade() -> None:
 
     op.drop_table("screens")
     op.drop_table("scheduled_sessions")
-    with op.batch_alter_table("program_versions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_program_versions_patient_id"))
-
-    op.drop_table("program_versions")
     with op.batch_alter_table("overrides", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_overrides_patient_id"))
 

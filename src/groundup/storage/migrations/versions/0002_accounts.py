@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-21 16:40:03.084699
+Create Date: 2026-11-21 16:59:19.523175
 
 """
 

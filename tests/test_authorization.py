@@ -1,0 +1,474 @@
+"""Nobody sees or changes anyone else's data — checked over every route the app serves.
+
+The people: person A (whose data everyone else goes after), person B, clinician C (A's),
+clinician D (no patients) and admin E. Routes are enumerated from the app itself, so a
+route added later is covered without touching this file; a write route this file has no
+sample body for fails the test until one is added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from groundup.cli.files import read_document, validate
+from groundup.clinical.intake import Intake
+from groundup.knowledge import load_rules
+from groundup.services import Services
+from groundup.services.accounts import Account, Accounts
+from groundup.storage.database import Database
+from groundup.storage.models import (
+    CheckInRecord,
+    DecisionRecord,
+    OverrideRecord,
+    Patient,
+    ProgramVersion,
+    ScreenRecord,
+    SessionLogRecord,
+    User,
+)
+from groundup.web.app import create_app
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PASSWORD = "a long enough secret"
+A_NAME = "Alexandra Quimby-Zed"
+TODAY = dt.date.today()
+START = TODAY - dt.timedelta(days=6)
+REFUSED = {401, 403, 404}
+# Statuses a page may answer with when a form is refused before the access check runs
+# (the CSRF check, or form validation): no data in either.
+PAGE_REFUSED = REFUSED | {400, 422}
+
+
+def all_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    """(method, full path, route) for every route the app serves.
+
+    FastAPI ≥ 0.13x keeps included routers as lazy entries in `app.routes`; a plain
+    `isinstance(r, APIRoute)` filter over it would silently see none of the routers' routes,
+    so they are expanded first."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are copied into app.routes
+        contexts: list[Any] = list(app.routes)
+    else:
+        contexts = list(iter_route_contexts(app.routes))
+    found = []
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        if isinstance(route, APIRoute):
+            found += [(method, str(context.path), route) for method in sorted(route.methods)]
+    return found
+
+
+def intake_json(name: str = "clear-left-calf.yaml") -> dict[str, Any]:
+    path = EXAMPLES / name
+    data = validate(Intake, read_document(path), str(path)).model_dump(mode="json")
+    data["assessment"]["date"] = START.isoformat()
+    data["preferences"]["training_days"] = list(range(7))
+    return data
+
+
+def session_body(program: Any, day: dt.date, log_id: str) -> dict[str, Any]:
+    return {
+        "id": log_id,
+        "date": day.isoformat(),
+        "exercises": [
+            {
+                "exercise_id": slot.exercise_id,
+                "side": dose.side.value if dose.side else None,
+                "sets": [{"amount": dose.amount, "rpe": 6, "pain": 2}] * dose.sets,
+            }
+            for slot in program.slots
+            for dose in slot.doses
+        ],
+    }
+
+
+@dataclass
+class Who:
+    name: str
+    account: Account | None
+    token: str | None = None
+    cookie: str | None = None
+    csrf: str | None = None
+
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+class World:
+    def __init__(self, tmp: Path) -> None:
+        self.database = Database(f"sqlite:///{tmp / 'a.db'}")
+        self.services = Services(self.database, load_rules())
+        self.app = create_app(services=self.services)
+        self.accounts: Accounts = self.app.state.accounts
+        accounts = self.accounts
+        clinician_c = accounts.create_user("c@example.org", "Dr Cee", "clinician", PASSWORD)
+        clinician_d = accounts.create_user("d@example.org", "Dr Dee", "clinician", PASSWORD)
+        admin_e = accounts.create_user("e@example.org", "Admin Eve", "admin", PASSWORD)
+        self.a_id, code = accounts.create_patient(clinician_c, A_NAME)
+        person_a = accounts.register_person("a@example.org", A_NAME, PASSWORD, invite=code)
+        person_b = accounts.register_person("b@example.org", "Bartholomew Other", PASSWORD)
+        assert person_a.patient_id == self.a_id
+        self.b_id = person_b.patient_id
+        self.people = {
+            name: self._signed_in(name, account)
+            for name, account in (
+                ("A", person_a),
+                ("B", person_b),
+                ("C", clinician_c),
+                ("D", clinician_d),
+                ("E", admin_e),
+            )
+        }
+        self.nobody = Who("nobody", None)
+        # A's record holds everything a leak could show.
+        data = intake_json()
+        self.services.record_screen(self.a_id, Intake.model_validate(data).screen, START)  # type: ignore[arg-type]
+        intake = Intake.model_validate(data)
+        assert intake.assessment is not None
+        self.program = self.services.start_program(
+            self.a_id, intake.assessment, intake.preferences, day=TODAY
+        )
+        from groundup.clinical.logs import CheckIn, SessionLog
+
+        self.services.log_session(
+            self.a_id, SessionLog.model_validate(session_body(self.program, START, "a-1"))
+        )
+        self.services.record_checkin(
+            self.a_id,
+            CheckIn(date=START + dt.timedelta(days=1), pain_on_waking=1, stiffness_on_waking=1),
+        )
+        self.client = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
+
+    def _signed_in(self, name: str, account: Account) -> Who:
+        cookie, csrf = self.accounts.start_session(account)
+        return Who(name, account, self.accounts.new_api_token(account, "test"), cookie, csrf)
+
+    def counts(self) -> dict[str, Any]:
+        """Everything about A that a successful foreign write would change."""
+        with self.database.transaction() as session:
+
+            def count(model: Any) -> int:
+                return int(
+                    session.scalar(
+                        select(func.count()).select_from(model).where(model.patient_id == self.a_id)
+                    )
+                    or 0
+                )
+
+            patient = session.get(Patient, self.a_id)
+            c_user = session.scalars(select(User).where(User.email == "c@example.org")).one()
+            return {
+                "patient": None if patient is None else (patient.display_name, patient.user_id),
+                "screens": count(ScreenRecord),
+                "versions": count(ProgramVersion),
+                "sessions": count(SessionLogRecord),
+                "checkins": count(CheckInRecord),
+                "decisions": count(DecisionRecord),
+                "overrides": count(OverrideRecord),
+                "c_active": c_user.active,
+            }
+
+    def request(
+        self,
+        who: Who,
+        method: str,
+        url: str,
+        *,
+        api: bool,
+        use_cookie: bool,
+        body: Any = None,
+        form: dict[str, str] | None = None,
+    ) -> Any:
+        self.client.cookies.clear()
+        headers: dict[str, str] = {}
+        if use_cookie and who.cookie:
+            self.client.cookies.set("gu_session", who.cookie)
+        elif not use_cookie:
+            headers.update(who.bearer())
+        if api:
+            return self.client.request(method, url, headers=headers, json=body)
+        if method == "GET":
+            return self.client.get(url, headers=headers)
+        data = dict(form or {})
+        if use_cookie and who.csrf:
+            data["csrf"] = who.csrf
+        return self.client.request(method, url, headers=headers, data=data)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    w = World(tmp_path_factory.mktemp("authz"))
+    yield w
+    w.database.dispose()
+
+
+# ----- what each route gets sent ------------------------------------------------------------
+
+
+def api_body(world: World, method: str, path: str) -> Any:
+    """A valid body for each API write under /patients/{patient_id}: if the access check were
+    missing, these would succeed — so a refusal proves the check."""
+    if method in ("GET", "DELETE"):
+        return None
+    data = intake_json()
+    tail = path.split("{patient_id}", 1)[1]
+    bodies: dict[str, Any] = {
+        "/screen": data["screen"],
+        "/program": {"assessment": data["assessment"], "preferences": data["preferences"]},
+        "/sessions": session_body(world.program, START + dt.timedelta(days=2), "foreign-session-1"),
+        "/checkins": {
+            "date": (START + dt.timedelta(days=3)).isoformat(),
+            "pain_on_waking": 9,
+            "stiffness_on_waking": 9,
+        },
+        "/retests": {**data["assessment"], "date": TODAY.isoformat()},
+        "/overrides": {"action": "force_phase", "phase": "maintenance", "reason": "not mine"},
+        "/invites": None,
+    }
+    if tail not in bodies:
+        pytest.fail(f"{method} {path}: add a valid sample body for it to {__file__}")
+    return bodies[tail]
+
+
+def _sample(annotation: Any) -> str:
+    text = str(annotation)
+    if "date" in text:
+        return TODAY.isoformat()
+    if "int" in text or "float" in text:
+        return "1"
+    if "bool" in text:
+        return "true"
+    return "x"
+
+
+def page_form(route: APIRoute) -> dict[str, str]:
+    """A form with every field the page route declares, filled with plausible values."""
+    form = {}
+    fields: list[Any] = []
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        fields += dependant.body_params
+        pending += dependant.dependencies
+    for field in fields:
+        if field.alias == "csrf":
+            continue
+        default = field.field_info.default
+        if default not in (None, ...) and not callable(default) and str(default) != "":
+            form[field.alias] = str(default)
+        else:
+            form[field.alias] = _sample(field.field_info.annotation)
+    return form
+
+
+def fill(path: str, world: World, patient_id: str) -> str:
+    url = path.replace("{patient_id}", patient_id).replace("{version}", "1")
+    c_id = world.people["C"].account.id  # type: ignore[union-attr]
+    url = url.replace("{user_id}", str(c_id))
+    return re.sub(r"\{[^}]+\}", "1", url)
+
+
+def assert_refused(response: Any, *, api: bool, allowed: set[int], context: str) -> None:
+    status = response.status_code
+    assert status != 500, context
+    assert not 200 <= status < 300, f"{context}: answered {status} — someone else's data"
+    if 300 <= status < 400:
+        assert not api, f"{context}: the API must not redirect"
+        location = response.headers.get("location", "")
+        assert location.startswith("/login"), f"{context}: redirected to {location!r}"
+    else:
+        assert status in allowed, f"{context}: answered {status}"
+    assert A_NAME not in response.text, f"{context}: shows A's name"
+    if api:
+        assert response.json()["error"], context
+
+
+# ----- the tests ----------------------------------------------------------------------------
+
+
+def patient_routes(world: World) -> list[tuple[str, str, APIRoute]]:
+    routes = [r for r in all_routes(world.app) if "{patient_id}" in r[1]]
+    api = [r for r in routes if r[1].startswith("/api/")]
+    assert len(api) >= 20, "the API's per-person routes were not found"
+    return routes
+
+
+def test_no_role_reaches_someone_elses_record(world: World) -> None:
+    before = world.counts()
+    attackers = [world.people["B"], world.people["D"], world.people["E"], world.nobody]
+    exercised: set[tuple[str, str]] = set()
+    for method, path, route in patient_routes(world):
+        api = path.startswith("/api/")
+        url = fill(path, world, world.a_id)
+        for who in attackers:
+            for use_cookie in (False, True):
+                context = f"{who.name} {'cookie' if use_cookie else 'token'} {method} {url}"
+                response = world.request(
+                    who,
+                    method,
+                    url,
+                    api=api,
+                    use_cookie=use_cookie,
+                    body=api_body(world, method, path) if api else None,
+                    form=None if api else page_form(route),
+                )
+                allowed = REFUSED if api or method == "GET" else PAGE_REFUSED
+                assert_refused(response, api=api, allowed=allowed, context=context)
+                if who is world.nobody or (api and use_cookie and method != "GET"):
+                    assert response.status_code in (401, 403) or response.is_redirect, context
+        exercised.add((method, path))
+    every = {(m, p) for m, p, _ in patient_routes(world)}
+    assert exercised == every
+    assert world.counts() == before, "a refused request changed A's data"
+
+
+def test_the_owner_and_their_clinician_do_reach_it(world: World) -> None:
+    """The positive control: the same GET routes work for A and for C, so the refusals above
+    are the access check at work, not routes that always fail."""
+    a, c = world.people["A"], world.people["C"]
+    for method, path, _ in patient_routes(world):
+        if method != "GET":
+            continue
+        url = fill(path, world, world.a_id)
+        if path.startswith("/api/"):
+            for who in (a, c):
+                for use_cookie in (False, True):
+                    response = world.request(who, "GET", url, api=True, use_cookie=use_cookie)
+                    assert response.status_code == 200, (who.name, url, response.text[:300])
+        else:
+            response = world.request(c, "GET", url, api=False, use_cookie=True)
+            assert response.status_code == 200, (url, response.status_code)
+            assert A_NAME in response.text or "Alexandra" in response.text, url
+
+
+def test_ids_cannot_be_probed(world: World) -> None:
+    """An id that exists but is not yours and an id that does not exist get the same answer."""
+    unknown = uuid.uuid4().hex
+    for method, path, route in patient_routes(world):
+        api = path.startswith("/api/")
+        for who in (world.people["B"], world.people["D"], world.people["E"], world.nobody):
+            for use_cookie in (False, True) if api else (True,):
+                answers = []
+                for patient_id in (world.a_id, unknown, "not-an-id"):
+                    url = fill(path, world, patient_id)
+                    response = world.request(
+                        who,
+                        method,
+                        url,
+                        api=api,
+                        use_cookie=use_cookie,
+                        body=api_body(world, method, path) if api else None,
+                        form=None if api else page_form(route),
+                    )
+                    text = response.text.replace(patient_id, "<id>")
+                    location = response.headers.get("location", "").replace(patient_id, "<id>")
+                    answers.append((response.status_code, text, location))
+                context = f"{who.name} {method} {path} ({'cookie' if use_cookie else 'token'})"
+                assert answers[0] == answers[1], f"{context}: a foreign id answers differently"
+                if api:
+                    assert answers[0][:2] == answers[2][:2], f"{context}: a malformed id differs"
+
+
+def test_a_persons_own_id_is_the_only_one_they_reach(world: World) -> None:
+    """B reaches B's record and not A's, on the same route, with the same token."""
+    b = world.people["B"]
+    assert b.account is not None and b.account.patient_id == world.b_id
+    own = world.request(b, "GET", f"/api/v1/patients/{world.b_id}", api=True, use_cookie=False)
+    assert own.status_code == 200 and own.json()["display_name"] == "Bartholomew Other"
+    other = world.request(b, "GET", f"/api/v1/patients/{world.a_id}", api=True, use_cookie=False)
+    assert other.status_code == 404
+    listed = world.request(b, "GET", "/api/v1/patients", api=True, use_cookie=False).json()
+    assert [p["id"] for p in listed["items"]] == [world.b_id]
+    for who in ("D", "E"):
+        listed = world.request(
+            world.people[who], "GET", "/api/v1/patients", api=True, use_cookie=False
+        ).json()
+        assert listed["items"] == [] and listed["total"] == 0
+
+
+def test_only_clinicians_override_and_invite_even_on_their_own_record(world: World) -> None:
+    a = world.people["A"]
+    before = world.counts()
+    for path, body in (
+        ("overrides", {"action": "force_phase", "phase": "maintenance", "reason": "me myself"}),
+        ("invites", None),
+    ):
+        response = world.request(
+            a,
+            "POST",
+            f"/api/v1/patients/{world.a_id}/{path}",
+            api=True,
+            use_cookie=False,
+            body=body,
+        )
+        assert response.status_code == 403, response.text
+        assert "only a clinician" in response.json()["error"]
+    assert world.counts() == before
+
+
+def test_the_html_pages_show_nobody_else(world: World) -> None:
+    """Every GET page under /me and /clinic (and /admin), as person B and as clinician D:
+    a refusal or the sign-in page for A's pages, and never A's name anywhere."""
+    pages = [
+        (path, route)
+        for method, path, route in all_routes(world.app)
+        if method == "GET" and path.startswith(("/me", "/clinic", "/admin"))
+    ]
+    for path, _ in pages:
+        url = fill(path, world, world.a_id)
+        for who in (world.people["B"], world.people["D"], world.people["E"]):
+            response = world.request(who, "GET", url, api=False, use_cookie=True)
+            context = f"{who.name} GET {url}"
+            assert response.status_code != 500, context
+            assert A_NAME not in response.text, f"{context}: shows A's name"
+            if "{patient_id}" in path or (path.startswith("/clinic") and who.name == "B"):
+                if 300 <= response.status_code < 400:
+                    location = response.headers.get("location", "")
+                    assert location.startswith(("/login", "/me", "/")), context
+                    assert "/clinic/patients" not in location, context
+                else:
+                    assert response.status_code in REFUSED, (context, response.status_code)
+        anonymous = world.request(world.nobody, "GET", url, api=False, use_cookie=True)
+        assert anonymous.status_code in (303, 307, 401, 403, 404), url
+        if anonymous.is_redirect:
+            assert anonymous.headers["location"].startswith("/login"), url
+        assert A_NAME not in anonymous.text
+
+
+def test_clinicians_see_only_their_own_on_the_dashboard(world: World) -> None:
+    c = world.people["C"]
+    d = world.people["D"]
+    mine = world.request(c, "GET", "/clinic", api=False, use_cookie=True)
+    theirs = world.request(d, "GET", "/clinic", api=False, use_cookie=True)
+    if mine.status_code == 200:  # the dashboard exists
+        assert A_NAME in mine.text
+        assert theirs.status_code == 200 and A_NAME not in theirs.text
+        assert "Bartholomew" not in mine.text and "Bartholomew" not in theirs.text
+
+
+def test_cookie_writes_are_refused_even_for_the_owner(world: World) -> None:
+    """The session cookie is for reading: a forged cross-site write carries it, and fails."""
+    a = world.people["A"]
+    before = world.counts()
+    for method, path, _ in patient_routes(world):
+        if not path.startswith("/api/") or method == "GET":
+            continue
+        url = fill(path, world, world.a_id)
+        response = world.request(
+            a, method, url, api=True, use_cookie=True, body=api_body(world, method, path)
+        )
+        assert response.status_code == 401, (method, url, response.status_code)
+    assert world.counts() == before

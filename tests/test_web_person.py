@@ -1,0 +1,437 @@
+"""The person's pages end to end: screen, assessment, the session player, check-in,
+progress, changes, learning and re-test, over a real SQLite database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from groundup.clinical.screening import ScreenAnswers
+from groundup.knowledge import load_rules
+from groundup.services import Services
+from groundup.storage.database import Database
+from groundup.web.app import create_app
+from groundup.web.charts import Bar, Series, bar_chart, line_chart
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TODAY = dt.date(2025, 3, 5)  # a Wednesday
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Services:
+    return Services(Database(f"sqlite:///{tmp_path / 'w.db'}"), load_rules(), clock=lambda: TODAY)
+
+
+@pytest.fixture
+def client(services: Services) -> TestClient:
+    return TestClient(create_app(services=services), follow_redirects=False)
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page)
+    assert found, f"no hidden field {name}"
+    return html.unescape(found.group(1))
+
+
+def register(client: TestClient, email: str = "ann@example.org", name: str = "Ann") -> str:
+    page = client.get("/register").text
+    response = client.post(
+        "/register",
+        data={
+            "csrf": csrf_of(page),
+            "email": email,
+            "display_name": name,
+            "password": "a long enough password",
+        },
+    )
+    assert response.status_code == 303
+    return csrf_of(client.get("/password").text)
+
+
+def example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((EXAMPLES / name).read_text())
+    return data
+
+
+def screen_form(answers: dict[str, Any], csrf: str) -> dict[str, str]:
+    """Every question answered as the example says; one it leaves out means no."""
+    form = {"csrf": csrf}
+    every = {name: info.default for name, info in ScreenAnswers.model_fields.items()}
+    for name, value in (every | answers).items():
+        if isinstance(value, bool):
+            form[name] = "yes" if value else "no"
+        elif value is not None:
+            form[name] = str(value)
+    return form
+
+
+def assessment_form(csrf: str, **changes: str) -> dict[str, Any]:
+    """The clear-left-calf example as the web form would post it (every day a training day)."""
+    a = example("clear-left-calf.yaml")["assessment"]
+    form: dict[str, Any] = {
+        "csrf": csrf,
+        "age": str(a["age"]),
+        "sex": a["sex"],
+        "affected_side": a["affected_side"],
+        "duration": str(a["symptom_duration_weeks"]),
+        "duration_unit": "weeks",
+        "pain.at_rest": str(a["pain"]["at_rest"]),
+        "pain.during_activity": str(a["pain"]["during_activity"]),
+        "pain.on_waking": str(a["pain"]["on_waking"]),
+        "pain.night_pain": "no",
+        "pain.lingers_after_activity_hours": str(a["pain"]["lingers_after_activity_hours"]),
+        "length_unit": "cm",
+        "minutes": "30",
+        "equipment": ["wall", "step", "band"],
+        "days": [str(n) for n in range(7)],
+    }
+    for n, item in enumerate(a["psfs"]):
+        form[f"psfs.{n}.activity"] = item["activity"]
+        form[f"psfs.{n}.score"] = str(item["score"])
+    for test, sides in a["tests"].items():
+        for side, value in sides.items():
+            form[f"tests.{test}.{side}"] = str(value)
+    form.update(changes)
+    return form
+
+
+def start(client: TestClient, services: Services) -> tuple[str, str]:
+    """Register, answer a clear screen and the assessment: (csrf, patient id)."""
+    csrf = register(client)
+    assert client.get("/me").headers["location"] == "/me/screen"
+    clear = example("clear-left-calf.yaml")["screen"]
+    response = client.post("/me/screen", data=screen_form(clear, csrf))
+    assert response.status_code == 303
+    assert response.headers["location"] == "/me/assess"
+    page = client.get("/me/assess")
+    assert page.status_code == 200
+    assert "data-metronome" in page.text and "data-countdown" in page.text
+    response = client.post("/me/assess", data=assessment_form(csrf))
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/me"
+    patient_id = services.patients()[-1].id
+    return csrf, patient_id
+
+
+def play_session(client: TestClient, pain: str = "2", effort: str = "6") -> str:
+    """Go through today's player, step by step, and save: the saved page."""
+    today = client.get("/me")
+    assert today.status_code == 200
+    assert "Start the session" in today.text
+    form = {
+        "csrf": csrf_of(today.text),
+        "log_id": hidden(today.text, "log_id"),
+        "day": hidden(today.text, "day"),
+        "version": hidden(today.text, "version"),
+        "draft": "[]",
+        "action": "start",
+    }
+    page = client.post("/me/session/0", data=form)
+    assert page.status_code == 200
+    index = 0
+    while "Save this session" not in page.text:
+        assert f'action="/me/session/{index}"' in page.text
+        sets = re.findall(
+            r'name="(set\d+)" type="text" inputmode="decimal" value="([^"]*)"', page.text
+        )
+        assert sets, "a step shows its sets, filled in with the plan"
+        step = {
+            "csrf": form["csrf"],
+            "log_id": hidden(page.text, "log_id"),
+            "day": hidden(page.text, "day"),
+            "version": hidden(page.text, "version"),
+            "draft": hidden(page.text, "draft"),
+            "pain": pain,
+            "effort": effort,
+            "form": "clean",
+            "action": "next",
+            **dict(sets),
+        }
+        page = client.post(f"/me/session/{index}", data=step)
+        assert page.status_code == 200, page.text
+        index += 1
+    save = {
+        "csrf": form["csrf"],
+        "log_id": hidden(page.text, "log_id"),
+        "day": hidden(page.text, "day"),
+        "version": hidden(page.text, "version"),
+        "draft": hidden(page.text, "draft"),
+    }
+    saved = client.post("/me/session/save", data=save)
+    assert saved.status_code == 200, saved.text
+    again = client.post("/me/session/save", data=save)
+    assert again.status_code == 200
+    assert "Already saved" in again.text
+    return saved.text
+
+
+def test_the_whole_flow_from_sign_up_to_progress(client: TestClient, services: Services) -> None:
+    _, patient_id = start(client, services)
+    assert services.program(patient_id).start_date == TODAY
+    saved = play_session(client)
+    assert "Session saved" in saved
+    history = services.history(patient_id)
+    assert len(history) == 1, "a resubmitted save is stored once"
+    today = client.get("/me")
+    assert "Done for today" in today.text
+
+    progress = client.get("/me/progress")
+    assert progress.status_code == 200
+    assert progress.text.count("<svg") == 4
+    assert 'role="img"' in progress.text and "aria-label=" in progress.text
+    assert "2025-03-05" in progress.text and "2 / 10" in progress.text
+
+    changes = client.get("/me/changes")
+    assert changes.status_code == 200
+    assert "What changed and why" in changes.text
+
+
+def test_a_referring_screen_shows_the_referral_and_makes_no_program(
+    client: TestClient, services: Services
+) -> None:
+    csrf = register(client)
+    answers = example("refer-dvt.yaml")["screen"]
+    response = client.post("/me/screen", data=screen_form(answers, csrf))
+    assert response.headers["location"] == "/me/referral"
+    assert client.get("/me").headers["location"] == "/me/referral"
+    page = client.get("/me/referral")
+    assert page.status_code == 200
+    assert "Please see a doctor first" in page.text
+    assert "Start the session" not in page.text
+    assert client.get("/me/assess").headers["location"] == "/me/referral"
+    response = client.post("/me/assess", data=assessment_form(csrf))
+    assert response.headers["location"] == "/me/referral"
+    patient_id = services.patients()[-1].id
+    assert services.program_versions(patient_id) == []
+
+
+def test_unanswered_screen_questions_are_shown_beside_them(client: TestClient) -> None:
+    csrf = register(client)
+    response = client.post("/me/screen", data={"csrf": csrf, "fever": "yes"})
+    assert response.status_code == 400
+    assert "field-error" in response.text
+    assert "choose yes or no" in response.text
+    # what was answered is kept
+    assert re.search(r'name="fever" value="yes" checked', response.text)
+
+
+def test_bad_assessment_input_comes_back_with_messages_and_stores_nothing(
+    client: TestClient, services: Services
+) -> None:
+    csrf = register(client)
+    client.post("/me/screen", data=screen_form(example("clear-left-calf.yaml")["screen"], csrf))
+    form = assessment_form(
+        csrf, **{"pain.at_rest": "11", "tests.heel_raise_reps.left": "-3", "age": ""}
+    )
+    response = client.post("/me/assess", data=form)
+    assert response.status_code == 400
+    page = response.text
+    assert page.count('class="field-error"') >= 3
+    assert 'id="f-age-error">an answer is needed here' in page
+    assert 'id="f-pain-at_rest-error">give a number from 0 to 10' in page
+    assert 'id="f-tests-heel_raise_reps-left-error">give a number from 0 to 150' in page
+    # the other answers are kept
+    assert 'value="walking the dog for 45 minutes"' in page
+    assert 'value="-3"' in page
+    patient_id = services.patients()[-1].id
+    assert services.assessments(patient_id) == []
+    assert services.program_versions(patient_id) == []
+
+
+def test_nonsense_numbers_never_crash_the_forms(client: TestClient) -> None:
+    csrf = register(client)
+    client.post("/me/screen", data=screen_form(example("clear-left-calf.yaml")["screen"], csrf))
+    form = assessment_form(
+        csrf,
+        **{"duration": "nan", "tests.knee_to_wall_cm.left": "1e999", "minutes": "x", "sex": "?"},
+    )
+    response = client.post("/me/assess", data=form)
+    assert response.status_code == 400
+    assert response.text.count('class="field-error"') >= 4
+
+
+def test_knee_to_wall_in_inches_is_stored_in_cm(client: TestClient, services: Services) -> None:
+    csrf = register(client)
+    client.post("/me/screen", data=screen_form(example("clear-left-calf.yaml")["screen"], csrf))
+    form = assessment_form(
+        csrf,
+        **{
+            "length_unit": "in",
+            "tests.knee_to_wall_cm.left": "3.5",
+            "tests.knee_to_wall_cm.right": "4",
+        },
+    )
+    assert client.post("/me/assess", data=form).status_code == 303
+    patient_id = services.patients()[-1].id
+    (_, _, assessment, _) = services.assessments(patient_id)[0]
+    assert assessment.tests.knee_to_wall_cm is not None
+    assert assessment.tests.knee_to_wall_cm.left == pytest.approx(8.9)
+    assert assessment.tests.knee_to_wall_cm.right == pytest.approx(10.2)
+    assert services.display(patient_id)[0] == "in"
+
+
+def test_a_form_without_its_token_is_refused(client: TestClient) -> None:
+    register(client)
+    response = client.post("/me/screen", data={"fever": "no"})
+    assert response.status_code == 403
+    response = client.post("/me/checkin", data={"csrf": "wrong", "pain": "1", "stiffness": "1"})
+    assert response.status_code == 403
+
+
+def test_a_bad_step_answer_stays_on_the_step(client: TestClient, services: Services) -> None:
+    start(client, services)
+    today = client.get("/me").text
+    base = {
+        "csrf": csrf_of(today),
+        "log_id": hidden(today, "log_id"),
+        "day": hidden(today, "day"),
+        "version": hidden(today, "version"),
+        "draft": "[]",
+    }
+    first = client.post("/me/session/0", data={**base, "action": "start"})
+    response = client.post(
+        "/me/session/0", data={**base, "action": "next", "set1": "-2", "pain": "12", "form": "x"}
+    )
+    assert response.status_code == 400
+    assert response.text.count('class="field-error"') >= 3
+    assert 'action="/me/session/0"' in response.text
+    # a damaged draft gives a clear message, not a crash
+    broken = client.post("/me/session/1", data={**base, "action": "next", "draft": "{nope"})
+    assert broken.status_code == 400
+    assert "start the session again" in broken.text
+    assert first.status_code == 200
+
+
+def test_skipping_today_with_a_reason(client: TestClient, services: Services) -> None:
+    _, patient_id = start(client, services)
+    today = client.get("/me").text
+    response = client.post(
+        "/me/session/skip",
+        data={
+            "csrf": csrf_of(today),
+            "log_id": hidden(today, "log_id"),
+            "day": hidden(today, "day"),
+            "reason": "a long day at work",
+        },
+    )
+    assert response.status_code == 200
+    assert "Skipped for today" in response.text
+    (event,) = services.history(patient_id)
+    assert getattr(event, "skipped", False)
+    assert "Skipped" in client.get("/me").text
+
+
+def test_the_morning_check_in(client: TestClient, services: Services) -> None:
+    csrf, _ = start(client, services)
+    page = client.get("/me/checkin")
+    assert page.status_code == 200
+    assert page.text.count('name="pain"') == 11
+    bad = client.post("/me/checkin", data={"csrf": csrf, "pain": "11"})
+    assert bad.status_code == 400
+    assert "field-error" in bad.text
+    response = client.post(
+        "/me/checkin", data={"csrf": csrf, "pain": "2", "stiffness": "3", "signs": ""}
+    )
+    assert response.status_code == 200
+    assert "Check-in saved" in response.text
+    twice = client.post("/me/checkin", data={"csrf": csrf, "pain": "2", "stiffness": "3"})
+    assert twice.status_code == 409
+    assert "already a check-in" in twice.text
+    progress = client.get("/me/progress").text
+    assert "Morning pain" in progress
+
+
+def test_another_person_sees_only_their_own_data(services: Services) -> None:
+    first = TestClient(create_app(services=services), follow_redirects=False)
+    start(first, services)
+    play_session(first, pain="4")
+    second = TestClient(create_app(services=services), follow_redirects=False)
+    register(second, "bo@example.org", "Bo")
+    assert second.get("/me").headers["location"] == "/me/screen"
+    assert second.get("/me/progress").headers["location"] == "/me"
+    changes = second.get("/me/changes")
+    assert changes.status_code == 200
+    assert "No changes yet" in changes.text
+    mine = first.get("/me/progress").text
+    assert "4 / 10" in mine
+
+
+def test_other_roles_find_no_person_pages(client: TestClient, services: Services) -> None:
+    from groundup.services.accounts import Accounts
+
+    accounts = Accounts(services)
+    accounts.create_user("doc@example.org", "Dr Who", "clinician", "a long enough password")
+    page = client.get("/login").text
+    client.post(
+        "/login",
+        data={
+            "csrf": csrf_of(page),
+            "email": "doc@example.org",
+            "password": "a long enough password",
+        },
+    )
+    assert client.get("/me").status_code == 404
+    assert client.get("/me/progress").status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client: TestClient) -> None:
+    response = client.get("/me/progress")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+def test_the_learn_page_lists_five_cards(client: TestClient) -> None:
+    register(client)
+    page = client.get("/me/learn").text
+    assert page.count('<article class="card"') == 5
+    for title in (
+        "Shoes",
+        "What you walk and run on",
+        "Your step rate",
+        "Normal soreness",
+        "Sleep",
+    ):
+        assert title in page
+
+
+def test_a_retest_records_new_results(client: TestClient, services: Services) -> None:
+    csrf, patient_id = start(client, services)
+    page = client.get("/me/retest")
+    assert page.status_code == 200
+    assert 'name="age"' in page.text and 'value="45"' in page.text
+    form = assessment_form(csrf, **{"tests.heel_raise_reps.left": "18"})
+    response = client.post("/me/retest", data=form)
+    assert response.status_code == 200, response.text
+    assert "Re-test saved" in response.text
+    kinds = [kind for _, kind, _, _ in services.assessments(patient_id)]
+    assert kinds == ["initial", "retest"]
+
+
+def test_charts_are_labelled_and_survive_empty_data() -> None:
+    day = dt.date(2025, 3, 3)
+    chart = line_chart(
+        [Series("pain", [(day, 2.0), (day + dt.timedelta(days=7), 1.0)])],
+        label="Pain",
+        y_label="0–10",
+        y_max=10,
+    )
+    assert chart.startswith("<svg") and 'role="img"' in chart
+    assert "Pain, 3 Mar to 10 Mar. pain latest 1 on 10 Mar." in chart
+    assert "style=" not in chart
+    empty = bar_chart([], label="Minutes", y_label="min", value_name="minutes")
+    assert "Nothing to show yet" in empty
+    bars = bar_chart([Bar("3 Mar", 2, 3, "2/3")], label="Done", y_label="n", value_name="done")
+    assert "2/3" in bars and "<script" not in bars
