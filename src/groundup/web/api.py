@@ -605,6 +605,15 @@ def _current_version(services: Services, patient_id: str) -> int | None:
         return None
 
 
+def _decisions_out(
+    services: Services, patient_id: str, decisions: Sequence[Decision]
+) -> DecisionsOut:
+    """The decisions an event led to, with the program version they left."""
+    return DecisionsOut(
+        decisions=list(decisions), program_version=_current_version(services, patient_id)
+    )
+
+
 def _check_log(log: SessionLog) -> None:
     """What the core model allows but the API does not: guessable ids, overlong short texts."""
     if not LOG_ID.fullmatch(log.id):
@@ -994,9 +1003,7 @@ def post_checkin(body: CheckIn, access: PatientAccess, services: ServicesDep) ->
     """Pain and stiffness on waking (0–10), and any new warning signs; one per day (409 for a
     second). The rules may hold or ease the program in answer."""
     decisions = services.record_checkin(access.patient_id, body)
-    return DecisionsOut(
-        decisions=list(decisions), program_version=_current_version(services, access.patient_id)
-    )
+    return _decisions_out(services, access.patient_id, decisions)
 
 
 @router.get(
@@ -1023,9 +1030,7 @@ def list_checkins(
 def post_retest(body: Assessment, access: PatientAccess, services: ServicesDep) -> DecisionsOut:
     """Repeat the assessment; its tests feed the phase gates (dated today when no date)."""
     decisions = services.record_retest(access.patient_id, body, services.clock())
-    return DecisionsOut(
-        decisions=list(decisions), program_version=_current_version(services, access.patient_id)
-    )
+    return _decisions_out(services, access.patient_id, decisions)
 
 
 @router.get(
@@ -1103,9 +1108,7 @@ def post_override(
     if isinstance(override.knob, str) and len(override.knob) > MAX_SHORT_TEXT:
         raise _invalid("knob", f"at most {MAX_SHORT_TEXT} characters")
     decisions = services.apply_override(access.patient_id, override, by_user_id=access.account.id)
-    return DecisionsOut(
-        decisions=list(decisions), program_version=_current_version(services, access.patient_id)
-    )
+    return _decisions_out(services, access.patient_id, decisions)
 
 
 @router.get(
