@@ -31,7 +31,7 @@ from groundup.cli.files import InputError, read_document, validate
 from groundup.cli.main import app, fail, out
 from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, referral_panel
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
-from groundup.clinical.program import Program
+from groundup.clinical.program import Program, dose_words
 from groundup.clinical.progression import Decision
 from groundup.knowledge import load_rules
 from groundup.services import ServiceError
@@ -152,7 +152,7 @@ def today_table(program: Program, display: Display) -> Table:
             knob = (
                 exercise.knob.describe(dose.knob) if exercise.knob and dose.knob is not None else ""
             )
-            text = dose_line(dose.model_copy(update={"load_kg": None}), exercise.dose_type)
+            text = dose_words(dose, exercise.dose_type)
             if dose.load_kg:
                 text += f" @ {display.mass(dose.load_kg)}"
             name = exercise.name

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from groundup.clinical.planning import session_minutes
-from groundup.clinical.program import Dose, Part, Program, Slot
+from groundup.clinical.program import Dose, Part, Program, Slot, dose_words
 from groundup.clinical.progression import Decision
 from groundup.clinical.rules import Rules
 from groundup.clinical.vocabulary import DoseType
@@ -30,10 +30,8 @@ KIND_STYLE = {
 
 
 def dose_line(dose: Dose, dose_type: DoseType) -> str:
-    """The one place a dose becomes words: '3 × 12 reps', '2 × 30 s', '1 × 10 min'."""
-    amount = f"{dose.amount:g}"
-    unit = {"reps": " reps", "seconds": " s", "minutes": " min", "distance": " m"}[dose_type.value]
-    text = f"{dose.sets} × {amount}{unit}"
+    """A dose with its load in kg, for the clinical views."""
+    text = dose_words(dose, dose_type)
     if dose.load_kg:
         text += f" @ {dose.load_kg:g} kg"
     return text

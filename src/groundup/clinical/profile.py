@@ -270,20 +270,23 @@ def compare_sides(
     left, right = result.left, result.right
     norm = _compare_with_norm(test_id, result, assessment, rules)
     error = definition.measurement_error.value if definition.measurement_error else None
-    if left is None or right is None:
+    common = {
+        "test": test_id,
+        "label": definition.label,
+        "unit": definition.unit,
+        "left": left,
+        "right": right,
+        "measurement_error": error,
+        "norm": norm,
+    }
+    if left is None or right is None:  # one side not tested: nothing to compare
         return SideComparison(
-            test=test_id,
-            label=definition.label,
-            unit=definition.unit,
-            left=left,
-            right=right,
+            **common,
             weaker_side=None,
             difference=None,
             lsi=None,
-            measurement_error=error,
             beyond_error=False,
             severity=Severity.NONE,
-            norm=norm,
         )
     difference = round(abs(left - right), 2)
     if left == right:
@@ -296,18 +299,12 @@ def compare_sides(
     beyond = weaker is not None and (error is None or difference > error)
     band = rules.lsi_severity(lsi) if beyond else None
     return SideComparison(
-        test=test_id,
-        label=definition.label,
-        unit=definition.unit,
-        left=left,
-        right=right,
+        **common,
         weaker_side=weaker,
         difference=difference,
         lsi=lsi,
-        measurement_error=error,
         beyond_error=beyond,
         severity=band.severity if band else Severity.NONE,
-        norm=norm,
     )
 
 

@@ -166,5 +166,13 @@ def slot_seconds(exercise: Exercise, slot: Slot) -> float:
     return total
 
 
+def dose_words(dose: Dose, dose_type: DoseType) -> str:
+    """The one place a dose becomes words: '3 × 12 reps', '2 × 30 s', '1 × 10 min'.
+
+    The load is left to the caller, who knows the person's weight unit."""
+    unit = {"reps": " reps", "seconds": " s", "minutes": " min", "distance": " m"}[dose_type.value]
+    return f"{dose.sets} × {dose.amount:g}{unit}"
+
+
 def dose_key(exercise_id: str, side: Side | None) -> str:
     return f"{exercise_id}:{side.value if side else 'both'}"

@@ -459,9 +459,10 @@ def _checkins(seen: Sequence[HistoryEvent]) -> list[CheckIn]:
     return [e for e in seen if isinstance(e, CheckIn)]
 
 
-def _morning_baseline(program: Program, seen: Sequence[HistoryEvent], before: dt.date) -> float:
-    """Morning pain before a given day: the last check-in before it, else the assessment's."""
-    earlier = [c for c in _checkins(seen) if c.date < before]
+def _morning_of(program: Program, seen: Sequence[HistoryEvent], day: dt.date) -> float:
+    """Morning pain on a session's day: the last check-in on or before it, else the
+    assessment's — the baseline the next morning is compared with."""
+    earlier = [c for c in _checkins(seen) if c.date <= day]
     if earlier:
         return float(earlier[-1].pain_on_waking)
     return float(_assessment_waking(program))
@@ -498,7 +499,7 @@ def _on_checkin(
         and last.date < event.date
         and not _checkin_between(seen, last.date, event.date, event)
     ):
-        baseline = _morning_baseline(program, seen, last.date + dt.timedelta(days=1))
+        baseline = _morning_of(program, seen, last.date)
         rise = event.pain_on_waking - baseline
         numbers: dict[str, Number] = {
             "pain_on_waking": event.pain_on_waking,
@@ -817,19 +818,10 @@ def _morning_after_previous_worse(
     if not after:
         return None
     morning = after[0].pain_on_waking
-    baseline = _before_session_morning(program, seen, previous)
+    baseline = _morning_of(program, seen, previous.date)
     if morning - baseline >= rules.progression.morning_worse_by:
         return {"pain_on_waking": morning, "baseline": baseline}
     return None
-
-
-def _before_session_morning(
-    program: Program, seen: Sequence[HistoryEvent], session: SessionLog
-) -> float:
-    earlier = [c for c in _checkins(seen) if c.date <= session.date]
-    if earlier:
-        return float(earlier[-1].pain_on_waking)
-    return float(_assessment_waking(program))
 
 
 def _ready(
@@ -1308,7 +1300,7 @@ def _regress_dose(
             Change(exercise_id=key, side=side, field="amount", before=dose.amount, after=amount)
         )
     changes.append(Change(field="regression_count", after=day.isoformat()))
-    changes.extend(_keep_weaker_ahead(program, slot, dose, amount))
+    changes = _weaker_side_kept_ahead(program, changes, rules)
     return Decision(
         rule=rule,
         kind="regress",
@@ -1321,29 +1313,6 @@ def _regress_dose(
         clinician_text=clinician,
         source=source,
     )
-
-
-def _keep_weaker_ahead(program: Program, slot: Slot, dose: Dose, new_amount: float) -> list[Change]:
-    """When the weaker side regresses, the stronger side comes down with it if needed."""
-    weaker = _slot_weaker(slot)
-    if weaker is None or dose.side is not weaker:
-        return []
-    other = slot.dose(weaker.other)
-    if other is None or other.pinned:
-        return []
-    weaker_volume = dose.sets * new_amount
-    if other.volume <= weaker_volume:
-        return []
-    amount = math.floor(weaker_volume / other.sets)
-    return [
-        Change(
-            exercise_id=slot.exercise_id,
-            side=other.side,
-            field="amount",
-            before=other.amount,
-            after=max(1.0, float(amount)),
-        )
-    ]
 
 
 def _regress_session(

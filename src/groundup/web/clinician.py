@@ -46,7 +46,7 @@ from groundup.services.dashboard import (
     clinician_overview,
     status_of,
 )
-from groundup.web.clinic_charts import line_chart
+from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
 from groundup.web.pages import render
 
@@ -434,20 +434,20 @@ def patient_page(
         screen=screen,
         assessments=assessments,
         tables=tables,
-        lsi_chart=line_chart(
-            lsi_series,
-            title="Limb symmetry index by test",
-            low=0,
-            high=100,
-            unit=" %",
-            guides=[(90, "LSI 90 %")],
+        lsi_chart=charts.line_chart(
+            charts.styled(list(lsi_series.items())),
+            label="Limb symmetry index by test",
+            y_label="LSI %",
+            y_max=100,
+            reference=(90, "LSI 90 %"),
+            value_text=lambda v: f"{v:.0f}",
         ),
-        pain_chart=line_chart(
-            {"AM pain (check-in)": morning, "Max pain in session": session_pain},
-            title="Pain, last 8 weeks",
-            low=0,
-            high=10,
-            guides=[(5, "acceptable ≤ 5")],
+        pain_chart=charts.line_chart(
+            charts.styled([("AM pain (check-in)", morning), ("Max pain in session", session_pain)]),
+            label="Pain, last 8 weeks",
+            y_label="pain 0–10",
+            y_max=10,
+            reference=(5, "acceptable ≤ 5"),
         ),
         program=program,
         doses=_dose_rows(services, program) if program else [],

@@ -29,7 +29,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 from starlette.datastructures import FormData
 
-from groundup.cli.program_render import dose_line
 from groundup.clinical.assessment import (
     AffectedSide,
     Assessment,
@@ -41,7 +40,7 @@ from groundup.clinical.assessment import (
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.logs import CheckIn, ExerciseLog, SessionLog, SetLog
 from groundup.clinical.planning import session_minutes
-from groundup.clinical.program import Dose, Preferences, Program, Slot
+from groundup.clinical.program import Dose, Preferences, Program, Slot, dose_words
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenResult
 from groundup.clinical.vocabulary import Equipment, Phase
@@ -802,7 +801,7 @@ def _side_words(dose: Dose) -> str:
 
 
 def _dose_text(step: Step, mass_unit: str) -> str:
-    text = dose_line(step.dose.model_copy(update={"load_kg": None}), step.exercise.dose_type)
+    text = dose_words(step.dose, step.exercise.dose_type)
     if step.dose.load_kg:
         text += f" with {_mass(step.dose.load_kg, mass_unit)}"
     return text
