@@ -38,6 +38,7 @@ def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
 def run() -> None:
     """Entry point of the console script."""
     from groundup.cli import (  # noqa: F401  (registers the commands)
+        calendar_commands,
         commands,
         guided,
         person_commands,

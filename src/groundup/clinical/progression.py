@@ -1776,14 +1776,22 @@ def _gate(
     return _retest_due(program, day, seen, rules)
 
 
+def retest_due_on(program: Program, rules: Rules) -> dt.date:
+    """The day the periodic retest falls due: the interval after the last tests, and
+    after the last reminder of it."""
+    interval = dt.timedelta(weeks=rules.progression.retest_every_weeks)
+    due = (program.profile.tested_on or program.start_date) + interval
+    last = program.state.last_retest_prompt
+    return due if last is None else max(due, last + interval)
+
+
 def _retest_due(
     program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
 ) -> list[Decision]:
     tested = program.profile.tested_on or program.start_date
     weeks = (day - tested).days / 7
     every = rules.progression.retest_every_weeks
-    last = program.state.last_retest_prompt
-    if weeks >= every and (last is None or (day - last).days >= every * 7):
+    if day >= retest_due_on(program, rules):
         return [
             Decision(
                 rule="prompt.retest_due",

@@ -293,6 +293,24 @@ class Invite(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CalendarFeed(Base):
+    """A private calendar link for one person: the link holds a random token, the table
+    only its hash. Revoked links stay as rows (revoked_at set) until the person is deleted."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # When sessions and the check-in go on the calendar, in the person's local time (HH:MM).
+    session_time: Mapped[str] = mapped_column(String(5))
+    checkin_time: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class LoginAttempt(Base):
     """Failed sign-ins, by e-mail and by address, for rate limiting."""
 
@@ -324,6 +342,7 @@ __all__ = [
     "AssessmentRecord",
     "AuditEntry",
     "Base",
+    "CalendarFeed",
     "CheckInRecord",
     "ClinicianPatient",
     "DecisionRecord",

@@ -117,9 +117,10 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         return response
 
     _auth_routes(app, settings)
-    from groundup.web import api, clinician, person
+    from groundup.web import api, calendar, clinician, person
 
     app.include_router(person.router)
+    app.include_router(calendar.router)
     app.include_router(clinician.router)
     app.include_router(api.router)
     return app
