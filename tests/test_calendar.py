@@ -255,6 +255,7 @@ def test_uids_are_stable_and_unique_and_every_event_is_stamped(services: Service
     assert str(again["PRODID"]) == "-//groundup//program calendar//EN"
     assert str(again["X-WR-CALNAME"]) == "groundup: leg strengthening"
     assert str(again["VERSION"]) == "2.0"
+    assert again.refresh_interval == dt.timedelta(hours=6)
 
 
 def test_two_sessions_a_day_are_spaced_apart(services: Services) -> None:
@@ -341,7 +342,9 @@ def make_link(client: TestClient, **times: str) -> str:
     assert page.status_code == 200
     response = client.post("/me/calendar/link", data={"csrf": csrf_of(page.text), **times})
     assert response.status_code == 200, response.text
-    found = re.search(r'value="(http://testserver/calendar/[A-Za-z0-9_-]+\.ics)"', response.text)
+    found = re.search(
+        r"readonly[^>]*>(http://testserver/calendar/[A-Za-z0-9_-]+\.ics)<", response.text
+    )
     assert found, "the new link is shown"
     assert "webcal://testserver/calendar/" in response.text
     return found.group(1).removeprefix("http://testserver")

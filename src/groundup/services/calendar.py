@@ -345,6 +345,7 @@ def build_calendar(
         refresh_interval=dt.timedelta(hours=6),
         uid=_uid("calendar", view),
     )
+    calendar["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"  # RFC 7986 asks for it
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-published-ttl", "PT6H")

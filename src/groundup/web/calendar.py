@@ -17,7 +17,6 @@ from fastapi.responses import RedirectResponse, Response
 from groundup.services import NotFound, ServiceError, Services
 from groundup.services.calendar import (
     DEFAULT_WEEKS,
-    MAX_WEEKS,
     CalendarFeeds,
     CalendarTimes,
     program_calendar,
@@ -45,11 +44,15 @@ def _ics(data: bytes, *, download: bool) -> Response:
 
 
 def _has_program(services: Services, patient_id: str) -> bool:
+    return _per_day(services, patient_id) > 0
+
+
+def _per_day(services: Services, patient_id: str) -> int:
+    """Sessions a day in the person's program; 0 before there is one."""
     try:
-        services.program(patient_id)
+        return services.program(patient_id).times_per_day
     except NotFound:
-        return False
-    return True
+        return 0
 
 
 def _page(
@@ -72,7 +75,7 @@ def _page(
         "active_since": active.created_at.strftime(date_format) if active else None,
         "values": {"session": session_time, "checkin": checkin_time, **(values or {})},
         "weeks": DEFAULT_WEEKS,
-        "max_weeks": MAX_WEEKS,
+        "per_day": _per_day(services, patient_id),
     }
     return render(
         request,
