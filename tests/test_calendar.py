@@ -162,6 +162,7 @@ def test_sessions_fall_on_the_days_the_services_schedule(services: Services, clo
             for slot in program.slots:
                 assert library[slot.exercise_id].name in description
             assert f"About {minutes} minutes" in description
+            assert event.decoded("SEQUENCE") == program.version
             assert len(alarms) == 1
             assert alarms[0].decoded("TRIGGER") == dt.timedelta(minutes=-15)
             assert str(alarms[0]["ACTION"]) == "DISPLAY"
@@ -324,14 +325,18 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
-def person(client: TestClient, services: Services, email: str, name: str) -> str:
-    """Register through the page, then start a program: the person's record id."""
+def register(client: TestClient, email: str, name: str) -> None:
     page = client.get("/register").text
     response = client.post(
         "/register",
         data={"csrf": csrf_of(page), "email": email, "display_name": name, "password": PASSWORD},
     )
     assert response.status_code == 303
+
+
+def person(client: TestClient, services: Services, email: str, name: str) -> str:
+    """Register through the page, then start a program: the person's record id."""
+    register(client, email, name)
     pid = services.patients()[-1].id
     begin(services, pid)
     return pid
@@ -466,6 +471,16 @@ def test_a_clinician_downloads_only_their_own_patients_calendar(
 
     assert signed_in(lee.email).get(f"/clinic/patients/{pid}/calendar.ics").status_code == 200
     assert signed_in(kay.email).get(f"/clinic/patients/{pid}/calendar.ics").status_code == 404
+
+
+def test_before_a_program_the_page_sends_the_person_back(app: object) -> None:
+    ann = client_for(app)
+    register(ann, "ann@example.org", "Ann")
+    token = csrf_of(ann.get("/password").text)
+
+    assert ann.get("/me/calendar").headers["location"] == "/me"
+    assert ann.post("/me/calendar/link", data={"csrf": token}).headers["location"] == "/me"
+    assert ann.get("/me/calendar.ics").status_code == 404
 
 
 # ----- the command ------------------------------------------------------------------------

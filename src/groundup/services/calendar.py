@@ -14,9 +14,10 @@ Choices:
 - Every event has a UID made from what it is (the session's day and number; the
   check-in series; the retest counted from the last tests) and a key derived from the
   person's id, so a calendar that fetches again updates its events instead of adding
-  copies, and no UID reveals the record's id.
-- The past week stays on the calendar as it went: sessions read "Done", "Skipped"
-  (also marked cancelled) or "Not logged", and have no reminder.
+  copies, and no UID reveals the record's id. Sessions and retests carry the program's
+  version as their SEQUENCE, so an app that imports a newer file takes the newer doses.
+- The calendar runs from a week ago: past sessions read "Done", "Skipped" (also marked
+  cancelled) or "Not logged" and have no reminder; the check-in series starts there too.
 - Doses are the ones in force when the calendar is made; the program moves on as the
   person progresses, which a subscribed calendar picks up on its next fetch.
 
@@ -267,6 +268,7 @@ def _session_event(
         summary=summary,
         description=text,
         stamp=stamp,
+        sequence=view.program.version,
         url=f"{base_url}/me" if base_url else None,
     )
     event.add("status", "CANCELLED" if item.status == "skipped" else "CONFIRMED")
@@ -319,6 +321,7 @@ def _retest_event(
             "come, and your program moves on from what they find."
         ),
         stamp=stamp,
+        sequence=view.program.version,
         url=f"{base_url}/me/retest" if base_url else None,
     )
     event.add("transp", "TRANSPARENT")
