@@ -136,6 +136,7 @@ def _pose_shapes(pose: Pose, view: View, tilt: float, phase: Phase, working: set
     trunk = hull(_flat([proj(p) for p in body.trunk]))
     head = proj(body.head)
     nose = proj(body.nose)
+    eye = proj(body.eye)
     shapes = [
         arm_shape(arms[0], True),
         *leg_shapes(legs[0], True),
@@ -143,10 +144,21 @@ def _pose_shapes(pose: Pose, view: View, tilt: float, phase: Phase, working: set
         *leg_shapes(legs[1], False),
         Shape("line", [(head[0], head[1]), (nose[0], nose[1])], 4.0, colours["body"]),
         Shape("circle", [(head[0], head[1])], 0, colours["body"], colours["body"], HEAD_RADIUS),
+        *_eye(pose, view, eye),
         arm_shape(arms[1], False),
     ]
     points = {name: (proj(v)[0], proj(v)[1]) for name, v in body.points.items()}
     return Posed(shapes, points)
+
+
+def _eye(pose: Pose, view: View, eye: tuple[float, float, float]) -> list[Shape]:
+    """An open eye is a dot, a closed one a short line; only the side view shows it."""
+    if view != "side":
+        return []
+    x, y = eye[0], eye[1]
+    if pose.eyes == "closed":
+        return [Shape("line", [(x - 2.2, y - 0.6), (x + 2.2, y - 0.6)], 1.6, "#ffffff")]
+    return [Shape("circle", [(x, y)], 0, "#ffffff", "#ffffff", 1.6)]
 
 
 def _lowest(shapes: list[Shape]) -> float:

@@ -138,6 +138,7 @@ class Body:
     trunk: list[Vector]
     head: Vector
     nose: Vector
+    eye: Vector
     legs: list[Limb]
     arms: list[Limb]
     points: dict[str, Vector]
@@ -205,6 +206,7 @@ def pose_body(pose: Pose) -> Body:
     head_frame = _mul(chest, _rz(-pose.neck))
     head = _add(neck, _apply(head_frame, (0.0, NECK, 0.0)))
     nose = _add(head, _apply(head_frame, (HEAD_RADIUS + 2.5, 0.5, 0.0)))
+    eye = _add(head, _apply(head_frame, (4.5, 2.0, 0.0)))
     points: dict[str, Vector] = {"pelvis": pelvis, "neck": neck, "head": head}
     legs = [_leg(root, "far", pose.far, points), _leg(root, "near", pose.near, points)]
     arms = [
@@ -217,7 +219,7 @@ def pose_body(pose: Pose) -> Body:
         _add(neck, _apply(chest, (0.0, -4.0, -SHOULDER_HALF_WIDTH + 3))),
         _add(neck, _apply(chest, (0.0, -4.0, SHOULDER_HALF_WIDTH - 3))),
     ]
-    return Body(trunk, head, nose, legs, arms, points)
+    return Body(trunk, head, nose, eye, legs, arms, points)
 
 
 def project(v: Vector, view: View, tilt: float = 0.0) -> tuple[float, float, float]:

@@ -62,6 +62,7 @@ class Pose(Strict):
     neck: float = Field(default=0, ge=-60, le=80, description="head bowed forward")
     lift: float = Field(default=0, ge=0, le=40, description="height of the lowest point")
     shift: float = Field(default=0, ge=-80, le=80, description="moved along the floor")
+    eyes: Literal["open", "closed"] = "open"
     near: Leg = Leg()
     far: Leg = Leg()
     near_arm: Arm = Arm()
@@ -96,6 +97,7 @@ class PoseChange(Strict):
     neck: float | None = None
     lift: float | None = None
     shift: float | None = None
+    eyes: Literal["open", "closed"] | None = None
     legs: LegChange | None = Field(default=None, description="both legs")
     near: LegChange | None = None
     far: LegChange | None = None
@@ -106,7 +108,7 @@ class PoseChange(Strict):
     def apply(self, pose: Pose) -> Pose:
         """`pose` with this change's joints set; the result is validated again."""
         data = pose.model_dump()
-        for name in ("pitch", "roll", "trunk", "bend", "neck", "lift", "shift"):
+        for name in ("pitch", "roll", "trunk", "bend", "neck", "lift", "shift", "eyes"):
             value = getattr(self, name)
             if value is not None:
                 data[name] = value
