@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from groundup.clinical.exercises import Exercise
+from groundup.clinical.vocabulary import Position
 from groundup.knowledge import DATA, KnowledgeError, load_library, load_rules, read_yaml
 from groundup.pictures import render, working_legs
 from groundup.pictures.draw import PALETTE
@@ -213,3 +214,14 @@ def test_the_session_player_shows_each_exercise_picture(tmp_path: Path) -> None:
     title = root.find(f"{SVG}title")
     heading = html.unescape(page.text.split("<h1>")[1].split("</h1>")[0])
     assert title is not None and title.text == heading
+
+
+@pytest.mark.parametrize("position", list(Position))
+def test_an_exercise_from_outside_the_library_still_gets_a_figure(position: Position) -> None:
+    custom = LIBRARY["calf_raise_wall"].model_copy(
+        update={"id": "my_own_move", "name": "My own move", "position": position}
+    )
+    root = ET.fromstring(render(custom))
+    title = root.find(f"{SVG}title")
+    assert title is not None and title.text == "My own move"
+    assert len(root.findall(f"{SVG}circle")) >= 2
