@@ -27,6 +27,7 @@ from groundup.pictures.figure import (
 from groundup.pictures.poses import (
     Band,
     Chair,
+    Detail,
     FloorLine,
     Leg,
     Machine,
@@ -404,16 +405,19 @@ def _motion_arrow(picture: Picture, start: Posed, end: Posed) -> list[Shape]:
 DETAIL_SCALE = 1.9
 DETAIL_RADIUS = 44.0
 DETAIL_SHIN = 13.0
+DETAIL_SIDE = 0.68  # a foot is longer than it is wide: the side view is drawn smaller
 
 
 def _detail(picture: Picture, pose: Pose, phase: Phase, working: set[str]) -> Posed:
-    """The working foot seen from the front, enlarged: the sole tilting in or out and the
-    toes spreading read here when the whole figure is too small to show them."""
-    assert picture.detail is not None
-    leg = getattr(pose, picture.detail.leg)
+    """The working foot enlarged, standing, seen from the front or the side: the sole
+    tilting in or out, the toes spreading or lifting read here when the whole figure is too
+    small to show them."""
+    detail = picture.detail
+    assert detail is not None
+    leg = getattr(pose, detail.leg)
     alone = Pose(near=Leg(invert=leg.invert, toes=leg.toes, spread=leg.spread))
     posed = _pose_shapes(
-        alone, "front", 0.0, phase, {"near"} if picture.detail.leg in working else set()
+        alone, detail.view, 0.0, phase, {"near"} if detail.leg in working else set()
     )
     ankle, knee = posed.points["near_ankle"], posed.points["near_knee"]
     length = math.hypot(knee[0] - ankle[0], knee[1] - ankle[1])
@@ -426,26 +430,30 @@ def _detail(picture: Picture, pose: Pose, phase: Phase, working: set[str]) -> Po
     shapes = [Shape("line", [ankle, top], LIMB_WIDTH, colour), *foot]
     low = _lowest(shapes)
 
+    x0, x1, _, _ = _bounds(shapes)
+    middle = (x0 + x1) / 2
+    factor = DETAIL_SCALE * (DETAIL_SIDE if detail.view == "side" else 1.0)
+
     def scale(p: Flat) -> Flat:
-        return ((p[0] - ankle[0]) * DETAIL_SCALE, (p[1] - low) * DETAIL_SCALE)
+        return ((p[0] - middle) * factor, (p[1] - low) * factor)
 
     scaled = [
         Shape(
             s.kind,
             [scale(p) for p in s.points],
-            s.width * DETAIL_SCALE,
+            s.width * factor,
             s.colour,
             s.fill,
-            s.radius * DETAIL_SCALE,
+            s.radius * factor,
         )
         for s in shapes
     ]
     floor = Shape("line", [(-DETAIL_RADIUS * 0.8, -1.5), (DETAIL_RADIUS * 0.8, -1.5)], 2.5, FLOOR)
     points = {k: scale(v) for k, v in posed.points.items()}
     extra = []
-    if picture.detail.band is not None:
+    if detail.band is not None:
         # Seen from the front the near foot's outer edge is on the left.
-        side = -1.0 if picture.detail.band == "outside" else 1.0
+        side = -1.0 if detail.band == "outside" else 1.0
         toe = points["near_toe"]
         anchor = (side * DETAIL_RADIUS * 0.8, toe[1] + 4)
         extra = [
@@ -453,6 +461,21 @@ def _detail(picture: Picture, pose: Pose, phase: Phase, working: set[str]) -> Po
             Shape("circle", [anchor], 0, PROP_EDGE, PROP_EDGE, 3),
         ]
     return Posed([floor, *scaled, *extra], points)
+
+
+def _detail_arrow(detail: Detail, details: list[Posed], offset: Flat) -> list[Shape]:
+    def at(p: Flat) -> Flat:
+        return (p[0] + offset[0], p[1] + offset[1])
+
+    a, b = at(details[0].points[detail.point]), at(details[1].points[detail.point])
+    if detail.direction is not None:
+        angle = math.radians(detail.direction)
+        ux, uy = math.cos(angle), math.sin(angle)
+        return curved_arrow(
+            (b[0] - 9 * ux, b[1] - 9 * uy), (b[0] + 9 * ux, b[1] + 9 * uy), b, offset=0
+        )
+    ankle = at(details[1].points["near_ankle"])
+    return curved_arrow(a, b, (ankle[0], ankle[1] - 30), offset=6)
 
 
 def _bubble(detail: Posed, centre: Flat) -> list[Shape]:
@@ -535,15 +558,7 @@ def picture_svg(
         for (_, shapes), detail in zip(panels, details, strict=True):
             shapes.extend(_bubble(detail, centre))
         dx, dy = centre[0], centre[1] - DETAIL_RADIUS * 0.55
-        a, b = details[0].points["near_toe"], details[1].points["near_toe"]
-        ankle = details[1].points["near_ankle"]
-        arrow = curved_arrow(
-            (a[0] + dx, a[1] + dy),
-            (b[0] + dx, b[1] + dy),
-            (ankle[0] + dx, ankle[1] + dy - 30),
-            offset=6,
-        )
-        panels[1][1].extend(arrow)
+        panels[1][1].extend(_detail_arrow(picture.detail, details, (dx, dy)))
         x0, x1, y0, y1 = _bounds([s for behind, shapes in panels for s in behind + shapes])
     y0 = min(y0, 0.0)
     width = max(x1 - x0, 60.0) + 2 * PANEL_MARGIN

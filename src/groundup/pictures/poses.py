@@ -202,6 +202,9 @@ class Detail(Strict):
     """A close-up of one foot seen from the front, beside the figure."""
 
     leg: Literal["near", "far"] = "near"
+    view: Literal["front", "side"] = "front"
+    point: str = Field(default="near_toe", description="the point whose movement is shown")
+    direction: float | None = Field(default=None, description="a fixed arrow direction")
     band: Literal["inside", "outside"] | None = Field(
         default=None, description="a band pulling the foot from this side"
     )
@@ -233,6 +236,8 @@ class Picture(Strict):
         names = [self.place.point]
         if self.arrow is not None:
             names.append(self.arrow.point)
+        if self.detail is not None:
+            names.append(self.detail.point)
         for prop in self.props:
             if isinstance(prop, Band):
                 names.append(prop.to)
