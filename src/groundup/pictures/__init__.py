@@ -37,9 +37,11 @@ def describe(exercise: Exercise, picture: Picture, working: set[str]) -> str:
     """The picture's text alternative."""
     end = "the position to hold" if picture.hold else "the end position"
     legs = "the working leg" if len(working) == 1 else "both working legs"
+    arrow = ", the blue arrow shows the movement" if picture.arrow or picture.detail else ""
+    close_up = "; the circle shows the foot close up" if picture.detail else ""
     return (
         f"{exercise.name}: on the left the starting position, on the right {end}; "
-        f"{legs} in orange, the blue arrow shows the movement."
+        f"{legs} in orange{arrow}{close_up}."
     )
 
 
