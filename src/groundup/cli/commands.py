@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.text import Text
 
+from groundup import pictures
 from groundup.cli import render
 from groundup.cli.files import InputError, read_document, section, validate
 from groundup.cli.main import EXIT_REFER, app, fail, out
@@ -88,12 +89,23 @@ def _phase(value: str | None) -> Phase | None:
 def exercise(
     exercise_id: Annotated[str, typer.Argument(metavar="ID", help="exercise id, name or alias")],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    svg: Annotated[
+        Path | None,
+        typer.Option("--svg", metavar="FILE", help="write the exercise's picture (SVG) to FILE"),
+    ] = None,
 ) -> None:
     """Show one exercise as a card: dose, tempo, difficulty, cues, faults."""
     library = load_library()
     found = library.find(exercise_id)
     if found is None:
         raise fail(f"unknown exercise {exercise_id!r}; `groundup exercises` lists the ids")
+    if svg is not None:
+        try:
+            svg.write_text(pictures.render(found) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"cannot write {svg}: {exc.strerror or exc}") from None
+        out.print(f"Wrote the picture of {found.name} to {svg}.")
+        return
     if as_json:
         out.print_json(found.model_dump_json())
         return

@@ -26,9 +26,11 @@ from typing import Annotated, Any, TypeVar, get_args
 import annotated_types
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 from starlette.datastructures import FormData
 
+from groundup import pictures
 from groundup.clinical.assessment import (
     AffectedSide,
     Assessment,
@@ -815,6 +817,8 @@ def _step_view(step: Step, services: Services, mass_unit: str) -> dict[str, Any]
         "index": step.index,
         "name": exercise.name,
         "summary": exercise.summary,
+        # The picture is our own SVG, built from checked pose data: safe to inline.
+        "picture": Markup(pictures.render(exercise)),
         "part": PART_TITLES[step.slot.part],
         "main": step.slot.part == "main",
         "side": _side_words(dose),
