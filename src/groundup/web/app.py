@@ -117,11 +117,12 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         return response
 
     _auth_routes(app, settings)
-    from groundup.web import api, clinician, person
+    from groundup.web import api, clinician, documents, person
 
     app.include_router(person.router)
     app.include_router(clinician.router)
     app.include_router(api.router)
+    app.include_router(documents.router)
     return app
 
 
