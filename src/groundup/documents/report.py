@@ -66,20 +66,37 @@ def _turning_point(decision: Decision) -> bool:
     return decision.kind in TURNING_POINTS
 
 
-def decision_items(decisions: Sequence[Decision], who: Person) -> list[dict[str, str]]:
-    return [
-        {
-            "date": who.date(d.date),
-            "headline": HEADLINES.get(d.kind, d.kind),
-            "rule": d.rule,
-            "plain": d.person_text,
-            "clinical": d.clinician_text,
-            "numbers": numbers_text(d.numbers),
-            "source": d.source,
-        }
-        for d in decisions
-        if _turning_point(d)
-    ]
+def decision_items(decisions: Sequence[Decision], who: Person) -> list[dict[str, Any]]:
+    """The turning points, one item per rule and day: a step back on five exercises on one
+    morning is one event for the person, with each exercise's numbers for the clinician."""
+    items: dict[tuple[dt.date, str], dict[str, Any]] = {}
+    for d in decisions:
+        if not _turning_point(d):
+            continue
+        item = items.setdefault(
+            (d.date, d.rule),
+            {
+                "date": who.date(d.date),
+                "headline": HEADLINES.get(d.kind, d.kind),
+                "rule": d.rule,
+                "plain": [],
+                "clinical": [],
+                "sources": [],
+                "exercises": set(),
+                "targets": [],
+            },
+        )
+        if d.exercise_id:
+            item["exercises"].add(d.exercise_id)
+            item["targets"].append(d.exercise_id + (f" {d.side.value}" if d.side else ""))
+        if d.person_text not in item["plain"]:
+            item["plain"].append(d.person_text)
+        clinical = (d.clinician_text, numbers_text(d.numbers))
+        if clinical not in item["clinical"]:
+            item["clinical"].append(clinical)
+        if d.source and d.source not in item["sources"]:
+            item["sources"].append(d.source)
+    return [item | {"exercises": len(item["exercises"])} for item in items.values()]
 
 
 def routine_summary(decisions: Sequence[Decision], who: Person) -> list[dict[str, str]]:
