@@ -5,10 +5,6 @@ line and the web app."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +24,8 @@ from groundup.services import Services
 from groundup.services.accounts import Accounts
 from groundup.storage.database import Database
 from groundup.web.app import create_app
+from test_cli_e2e import run as cli
+from test_web_clinician import sign_in
 
 TODAY = dt.date(2026, 3, 7)  # a Saturday
 # A rendered page counts as blank below this share of non-white pixels. A page with only
@@ -239,64 +237,36 @@ def test_no_program_means_nothing_to_print(world: World) -> None:
 # ----- the command line --------------------------------------------------------------------
 
 
-def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "COLUMNS": "120",
-        "NO_COLOR": "1",
-        "GROUNDUP_DATABASE_URL": f"sqlite:///{home / 'g.db'}",
-        "GROUNDUP_DATA_DIR": str(home),
-    }
-    env.pop("GROUNDUP_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "groundup", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=home,
-        timeout=180,
-        check=False,
-    )
-
-
 def test_the_commands_write_the_pdfs_and_refuse_without_a_program(tmp_path: Path) -> None:
     services = Services(Database(f"sqlite:///{tmp_path / 'g.db'}"), load_rules())
     demo.seed(services, Accounts(services), dt.date.today())
     sam = next(p.id for p in services.patients() if p.display_name == "Sam Steady")
     nobody = services.enrol("Nobody Yet")
 
-    result = cli(tmp_path, "handout", "--person", sam, "--out", "mine.pdf", "--weeks", "2")
+    mine = tmp_path / "mine.pdf"
+    result = cli(tmp_path, "handout", "--person", sam, "--out", str(mine), "--weeks", "2")
     assert result.returncode == 0, result.stderr
-    assert "mine.pdf" in result.stdout
-    text = " ".join(pages_text((tmp_path / "mine.pdf").read_bytes()))
+    assert str(mine) in result.stdout
+    text = " ".join(pages_text(mine.read_bytes()))
     assert "Sam Steady" in text and "Week 2:" in text and "Week 3:" not in text
 
-    result = cli(tmp_path, "report", "--person", sam, "--clinician")
+    written = tmp_path / "clinic.pdf"
+    result = cli(tmp_path, "report", "--person", sam, "--clinician", "--out", str(written))
     assert result.returncode == 0, result.stderr
-    written = tmp_path / f"groundup-report-clinician-{dt.date.today().isoformat()}.pdf"
-    assert written.name in result.stdout
+    assert str(written) in result.stdout
     assert "phase.advance" in " ".join(pages_text(written.read_bytes()))
 
     for command in ("handout", "report"):
-        result = cli(tmp_path, command, "--person", nobody, "--out", f"{command}-none.pdf")
+        target = tmp_path / f"{command}-none.pdf"
+        result = cli(tmp_path, command, "--person", nobody, "--out", str(target))
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "no program yet" in lines[0], result.stderr
-        assert not (tmp_path / f"{command}-none.pdf").exists()
+        assert not target.exists()
 
 
 # ----- the web app -------------------------------------------------------------------------
-
-
-def sign_in(client: TestClient, email: str, password: str) -> None:
-    page = client.get("/login").text
-    token = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert token
-    response = client.post(
-        "/login", data={"csrf": token.group(1), "email": email, "password": password}
-    )
-    assert response.status_code == 303, response.text
 
 
 def assert_pdf(response: object) -> bytes:
@@ -311,13 +281,14 @@ def assert_pdf(response: object) -> bytes:
 
 def test_a_person_downloads_their_own_handout_and_report(world: World) -> None:
     client = TestClient(create_app(services=world.services), follow_redirects=False)
-    sign_in(client, demo.PEOPLE[0][0], demo.PEOPLE[0][1])
+    assert sign_in(client, demo.PEOPLE[0][0], demo.PEOPLE[0][1]) == 303
     assert 'href="/me/handout.pdf"' in client.get("/me").text
     assert 'href="/me/report.pdf"' in client.get("/me/progress").text
     handout = " ".join(pages_text(assert_pdf(client.get("/me/handout.pdf"))))
     assert "Sam Steady" in handout and "Pain rules" in handout
     report = " ".join(pages_text(assert_pdf(client.get("/me/report.pdf"))))
     assert "Sam Steady" in report and "phase.advance" not in report
+    assert client.get("/me/diary.pdf").status_code == 400
     # Another person's record is not theirs: the clinic pages are for clinicians.
     fran = world.people["Fran"]
     assert client.get(f"/clinic/patients/{fran}/handout.pdf").status_code == 403
@@ -326,7 +297,7 @@ def test_a_person_downloads_their_own_handout_and_report(world: World) -> None:
 
 def test_a_clinician_downloads_a_patients_documents_and_no_one_elses(world: World) -> None:
     client = TestClient(create_app(services=world.services), follow_redirects=False)
-    sign_in(client, demo.CLINICIAN[0], demo.CLINICIAN[1])
+    assert sign_in(client, demo.CLINICIAN[0], demo.CLINICIAN[1]) == 303
     sam = world.people["Sam"]
     page = client.get(f"/clinic/patients/{sam}").text
     assert f'href="/clinic/patients/{sam}/report.pdf"' in page
@@ -338,7 +309,7 @@ def test_a_clinician_downloads_a_patients_documents_and_no_one_elses(world: Worl
         "other@clinic.test", "Dr Other", "clinician", "a long password"
     )
     outsider = TestClient(create_app(services=world.services), follow_redirects=False)
-    sign_in(outsider, "other@clinic.test", "a long password")
+    assert sign_in(outsider, "other@clinic.test", "a long password") == 303
     for name in ("handout.pdf", "report.pdf"):
         response = outsider.get(f"/clinic/patients/{sam}/{name}")
         assert response.status_code == 404
@@ -350,7 +321,7 @@ def test_no_program_yet_is_a_page_in_words_not_a_crash(world: World) -> None:
     client = TestClient(create_app(services=world.services), follow_redirects=False)
     clinician = next(c for c in world.accounts.clinicians() if c.email == demo.CLINICIAN[0])
     pid, _ = world.accounts.create_patient(clinician, "Not Started")
-    sign_in(client, demo.CLINICIAN[0], demo.CLINICIAN[1])
+    assert sign_in(client, demo.CLINICIAN[0], demo.CLINICIAN[1]) == 303
     for name in ("handout.pdf", "report.pdf"):
         response = client.get(f"/clinic/patients/{pid}/{name}")
         assert response.status_code == 404

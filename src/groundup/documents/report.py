@@ -45,11 +45,8 @@ HEADLINES = {
 
 
 def _phase_words(phase: str) -> str:
-    try:
-        known = Phase(phase)
-    except ValueError:
-        return phase
-    return f"Phase {known.number}: {known.label}"
+    known = next((p for p in Phase if p.value == phase), None)
+    return f"Phase {known.number}: {known.label}" if known else phase
 
 
 def numbers_text(numbers: Mapping[str, Any]) -> str:

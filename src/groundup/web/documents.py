@@ -8,56 +8,51 @@ as the pages: `current_person` for /me, and the clinician role plus `Accounts.re
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from groundup.documents import Audience, build_handout, build_report
+from groundup.services import Services
 from groundup.web.clinician import ClinicianAccount
 from groundup.web.deps import AccountsDep, ServicesDep
 from groundup.web.person import MeDep
 
 router = APIRouter()
+Kind = Literal["handout", "report"]
 
 
-def _pdf(pdf: bytes, name: str, day: dt.date) -> Response:
+def _pdf(services: Services, patient_id: str, kind: Kind, audience: Audience) -> Response:
+    today = services.clock()
+    if kind == "handout":
+        pdf = build_handout(services, patient_id, today)
+    else:
+        pdf = build_report(services, patient_id, today, audience)
     return Response(
         pdf,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="groundup-{name}-{day.isoformat()}.pdf"',
+            "Content-Disposition": f'attachment; filename="groundup-{kind}-{today.isoformat()}.pdf"',
             "Cache-Control": "no-store",
         },
     )
 
 
-@router.get("/me/handout.pdf")
-def my_handout(me: MeDep, services: ServicesDep) -> Response:
-    today = services.clock()
-    return _pdf(build_handout(services, me.patient_id, today), "handout", today)
+@router.get("/me/{kind}.pdf")
+def my_document(kind: Kind, me: MeDep, services: ServicesDep) -> Response:
+    """The person's own handout or progress report."""
+    return _pdf(services, me.patient_id, kind, "person")
 
 
-@router.get("/me/report.pdf")
-def my_report(me: MeDep, services: ServicesDep) -> Response:
-    today = services.clock()
-    return _pdf(build_report(services, me.patient_id, today), "report", today)
-
-
-@router.get("/clinic/patients/{patient_id}/handout.pdf")
-def patient_handout(
-    patient_id: str, account: ClinicianAccount, services: ServicesDep, accounts: AccountsDep
+@router.get("/clinic/patients/{patient_id}/{kind}.pdf")
+def patient_document(
+    patient_id: str,
+    kind: Kind,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
 ) -> Response:
+    """A patient's handout, or the clinician version of their progress report."""
     accounts.require(account, patient_id)
-    today = services.clock()
-    return _pdf(build_handout(services, patient_id, today), "handout", today)
-
-
-@router.get("/clinic/patients/{patient_id}/report.pdf")
-def patient_report(
-    patient_id: str, account: ClinicianAccount, services: ServicesDep, accounts: AccountsDep
-) -> Response:
-    accounts.require(account, patient_id)
-    today = services.clock()
-    audience: Audience = "clinician"
-    return _pdf(build_report(services, patient_id, today, audience), "report", today)
+    return _pdf(services, patient_id, kind, "clinician")
