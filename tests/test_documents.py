@@ -288,7 +288,7 @@ def test_a_person_downloads_their_own_handout_and_report(world: World) -> None:
     assert "Sam Steady" in handout and "Pain rules" in handout
     report = " ".join(pages_text(assert_pdf(client.get("/me/report.pdf"))))
     assert "Sam Steady" in report and "phase.advance" not in report
-    assert client.get("/me/diary.pdf").status_code == 400
+    assert client.get("/me/diary.pdf").status_code == 404
     # Another person's record is not theirs: the clinic pages are for clinicians.
     fran = world.people["Fran"]
     assert client.get(f"/clinic/patients/{fran}/handout.pdf").status_code == 403

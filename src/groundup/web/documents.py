@@ -39,20 +39,29 @@ def _pdf(services: Services, patient_id: str, kind: Kind, audience: Audience) ->
     )
 
 
-@router.get("/me/{kind}.pdf")
-def my_document(kind: Kind, me: MeDep, services: ServicesDep) -> Response:
-    """The person's own handout or progress report."""
-    return _pdf(services, me.patient_id, kind, "person")
+@router.get("/me/handout.pdf")
+def my_handout(me: MeDep, services: ServicesDep) -> Response:
+    return _pdf(services, me.patient_id, "handout", "person")
 
 
-@router.get("/clinic/patients/{patient_id}/{kind}.pdf")
-def patient_document(
-    patient_id: str,
-    kind: Kind,
-    account: ClinicianAccount,
-    services: ServicesDep,
-    accounts: AccountsDep,
+@router.get("/me/report.pdf")
+def my_report(me: MeDep, services: ServicesDep) -> Response:
+    return _pdf(services, me.patient_id, "report", "person")
+
+
+# One route per document, not a `{kind}` parameter: nothing about the request is checked
+# before `Accounts.require`, so a foreign id always meets the access check first.
+@router.get("/clinic/patients/{patient_id}/handout.pdf")
+def patient_handout(
+    patient_id: str, account: ClinicianAccount, services: ServicesDep, accounts: AccountsDep
 ) -> Response:
-    """A patient's handout, or the clinician version of their progress report."""
     accounts.require(account, patient_id)
-    return _pdf(services, patient_id, kind, "clinician")
+    return _pdf(services, patient_id, "handout", "clinician")
+
+
+@router.get("/clinic/patients/{patient_id}/report.pdf")
+def patient_report(
+    patient_id: str, account: ClinicianAccount, services: ServicesDep, accounts: AccountsDep
+) -> Response:
+    accounts.require(account, patient_id)
+    return _pdf(services, patient_id, "report", "clinician")
