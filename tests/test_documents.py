@@ -18,6 +18,7 @@ from groundup.clinical.intake import score_questionnaires
 from groundup.clinical.outcomes import interpret_change
 from groundup.clinical.program import dose_words
 from groundup.documents import NoProgram, build_handout, build_report
+from groundup.documents.handout import pain_zones
 from groundup.documents.layout import WEEKDAYS
 from groundup.knowledge import load_rules
 from groundup.services import Services
@@ -130,6 +131,19 @@ def test_the_handout_states_the_pain_rules_from_the_engines_thresholds(world: Wo
     assert f"{p.morning_worse_by} point or more worse than before the session" in text
     assert "When to stop and get help" in text
     assert "call an ambulance" in text
+
+
+def test_the_pain_rules_follow_the_thresholds_they_are_given() -> None:
+    rules = load_rules().progression.model_copy(
+        update={"pain_safe_max": 2, "pain_acceptable_max": 4, "flare_pain": 8}
+    )
+    zones = {zone.verdict: zone.band for zone in pain_zones(rules)}
+    assert zones == {
+        "Fine": "0 to 2",
+        "Acceptable": "3 to 4",
+        "Too much": "5 to 7",
+        "Flare-up": "8 or more",
+    }
 
 
 def test_the_diary_lists_every_planned_session_of_the_coming_weeks(world: World) -> None:

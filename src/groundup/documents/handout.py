@@ -22,6 +22,12 @@ DEFAULT_WEEKS = 4
 MAX_WEEKS = 12
 
 
+def _share(fraction: float) -> str:
+    """0.5 → 'half', 0.2 → '20 %': the plainest way to say a share of the usual work."""
+    words = {0.25: "a quarter of", 0.5: "half", 0.75: "three quarters of"}
+    return words.get(round(fraction, 2), f"{fraction:.0%} of".replace("%", " %"))
+
+
 def _points(value: float) -> str:
     return f"{value:g} point" + ("" if value == 1 else "s")
 
@@ -61,14 +67,14 @@ def pain_zones(p: ProgressionRules) -> list[PainZone]:
             else f"{limit + 1}",
             "Too much",
             "Stop that exercise for today. Next time it steps back: an easier version, or "
-            f"about {p.regress_volume_fraction:.0%} less work.",
+            f"about {p.regress_volume_fraction:.0%} less work.".replace("%", " %"),
             "bad",
         ),
         PainZone(
             f"{p.flare_pain} or more",
             "Flare-up",
             "Stop the session. The program switches to its flare-up plan: about "
-            f"{p.flare_reduced_fraction:.0%} of the usual work for {p.flare_stage_sessions} "
+            f"{_share(p.flare_reduced_fraction)} the usual work for {p.flare_stage_sessions} "
             "sessions, then back up in steps.",
             "bad",
         ),
