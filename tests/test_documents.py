@@ -240,6 +240,22 @@ def test_a_flaring_persons_handout_says_the_doses_are_lighter(world: World) -> N
     assert "Flare-up plan in force" in text
 
 
+def test_a_person_who_started_today_gets_both_documents(world: World) -> None:
+    intake = demo._intake()
+    assert intake.screen is not None and intake.assessment is not None
+    new = world.services.enrol("Nell New", mass_unit="lb", date_format="%d/%m/%Y")
+    world.services.record_screen(new, intake.screen, TODAY)
+    world.services.start_program(
+        new, intake.assessment.model_copy(update={"date": TODAY}), intake.preferences, day=TODAY
+    )
+    handout = " ".join(pages_text(build_handout(world.services, new, TODAY, weeks=1)))
+    assert "Nell New" in handout and TODAY.strftime("%d/%m/%Y") in handout
+    report = " ".join(pages_text(build_report(world.services, new, TODAY, "person")))
+    assert "Sessions done: 0 of" in report
+    assert "Shown once the questionnaires have been answered again" in report
+    assert "Log a session or a check-in to see this" in report
+
+
 def test_no_program_means_nothing_to_print(world: World) -> None:
     nobody = world.services.enrol("Nobody Yet")
     with pytest.raises(NoProgram, match="no program yet"):
