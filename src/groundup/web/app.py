@@ -117,11 +117,13 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         return response
 
     _auth_routes(app, settings)
-    from groundup.web import api, clinician, documents, person
+    from groundup.web import api, clinician, person
 
     app.include_router(person.router)
     app.include_router(clinician.router)
     app.include_router(api.router)
+    from groundup.web import documents  # the PDF downloads
+
     app.include_router(documents.router)
     return app
 
