@@ -40,6 +40,7 @@ def run() -> None:
     from groundup.cli import (  # noqa: F401  (registers the commands)
         calendar_commands,
         commands,
+        document_commands,
         guided,
         person_commands,
         program_commands,

@@ -123,6 +123,9 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.include_router(calendar.router)
     app.include_router(clinician.router)
     app.include_router(api.router)
+    from groundup.web import documents  # the PDF downloads
+
+    app.include_router(documents.router)
     return app
 
 

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from groundup.clinical.rules import Rules
+from groundup.services.workflow import ProgressData
+
 # Okabe–Ito colours: distinguishable with the common colour-vision differences.
 BLUE = "#0072B2"
 VERMILLION = "#D55E00"
@@ -388,3 +391,76 @@ def bar_chart(
         + "."
     )
     return _frame(summary, body, css_class)
+
+
+@dataclass(frozen=True)
+class ProgressCharts:
+    """The four progress charts a person sees, on their page and in the printed report."""
+
+    pain: Markup
+    lsi: Markup
+    minutes: Markup
+    adherence: Markup
+
+
+def progress_charts(data: ProgressData, rules: Rules) -> ProgressCharts:
+    """Pain, side-to-side balance, weekly minutes and sessions done, in plain words."""
+    limit = rules.progression.pain_acceptable_max
+    pain = line_chart(
+        [
+            Series("Pain in session", [(d, float(p)) for d, p in data.session_pain], BLUE),
+            Series(
+                "Morning pain",
+                [(d, float(p)) for d, p, _ in data.morning],
+                VERMILLION,
+                "square",
+                "6 3",
+            ),
+            Series(
+                "Morning stiffness",
+                [(d, float(s)) for d, _, s in data.morning],
+                GREEN,
+                "triangle",
+                "2 3",
+            ),
+        ],
+        label="Pain over time, 0 to 10",
+        y_label="pain 0–10",
+        y_max=10,
+        reference=(limit, f"above {limit}: too much"),
+        empty="Log a session or a check-in to see this",
+    )
+    tests = rules.assessment.tests
+    even = max(band.below for band in rules.assessment.lsi_bands)
+    lsi = line_chart(
+        styled([(tests[t].short if t in tests else t, points) for t, points in data.lsi.items()]),
+        label="Side-to-side balance per test, weaker side as a percentage of the stronger",
+        y_label="percent",
+        y_max=100,
+        reference=(even, f"{even:g} %"),
+        value_text=lambda v: f"{v:.0f}",
+        empty="Shown after your first assessment",
+    )
+    minutes = bar_chart(
+        [Bar(short_date(week), value) for week, value in data.weekly_minutes],
+        label="Minutes of exercise each week",
+        y_label="minutes",
+        value_name="minutes of work",
+        value_text=lambda v: f"{v:.0f}",
+        empty="Log a session to see this",
+    )
+    adherence = bar_chart(
+        [
+            Bar(short_date(week), done, planned, f"{done}/{planned}")
+            for week, done, planned in data.adherence
+        ],
+        label="Sessions done each week, out of those planned",
+        y_label="sessions",
+        value_name="done",
+        total_name="planned",
+        value_text=lambda v: f"{v:.0f}",
+        colour=GREEN,
+        whole=True,
+        empty="Shown from your first training day",
+    )
+    return ProgressCharts(pain, lsi, minutes, adherence)

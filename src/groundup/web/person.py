@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import math
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, TypeVar, get_args
@@ -1291,12 +1291,6 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
 # ----- progress, changes, learning -------------------------------------------------------
 
 
-def _weekly_bars(
-    rows: Sequence[tuple[dt.date, float]], label: Callable[[dt.date], str]
-) -> list[charts.Bar]:
-    return [charts.Bar(label(week), value) for week, value in rows]
-
-
 @router.get("/progress")
 def progress_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
@@ -1304,71 +1298,8 @@ def progress_page(request: Request, me: MeDep, services: ServicesDep) -> Respons
     data = progress_data(services, me.patient_id, _today(services))
     _, _, date_format = services.display(me.patient_id)
     rules = services.rules
-    limit = rules.progression.pain_acceptable_max
-    pain_chart = charts.line_chart(
-        [
-            charts.Series(
-                "Pain in session",
-                [(d, float(p)) for d, p in data.session_pain],
-                charts.BLUE,
-                "circle",
-            ),
-            charts.Series(
-                "Morning pain",
-                [(d, float(p)) for d, p, _ in data.morning],
-                charts.VERMILLION,
-                "square",
-                "6 3",
-            ),
-            charts.Series(
-                "Morning stiffness",
-                [(d, float(s)) for d, _, s in data.morning],
-                charts.GREEN,
-                "triangle",
-                "2 3",
-            ),
-        ],
-        label="Pain over time, 0 to 10",
-        y_label="pain 0–10",
-        y_max=10,
-        reference=(limit, f"above {limit}: too much"),
-        empty="Log a session or a check-in to see this",
-    )
     tests = rules.assessment.tests
-    even = max(band.below for band in rules.assessment.lsi_bands)
-    lsi_chart = charts.line_chart(
-        charts.styled(
-            [(tests[t].short if t in tests else t, points) for t, points in data.lsi.items()]
-        ),
-        label="Side-to-side balance per test, weaker side as a percentage of the stronger",
-        y_label="percent",
-        y_max=100,
-        reference=(even, f"{even:g} %"),
-        value_text=lambda v: f"{v:.0f}",
-        empty="Shown after your first assessment",
-    )
-    minutes_chart = charts.bar_chart(
-        _weekly_bars(data.weekly_minutes, charts.short_date),
-        label="Minutes of exercise each week",
-        y_label="minutes",
-        value_name="minutes of work",
-        value_text=lambda v: f"{v:.0f}",
-        empty="Log a session to see this",
-    )
-    adherence_chart = charts.bar_chart(
-        [
-            charts.Bar(charts.short_date(week), done, planned, f"{done}/{planned}")
-            for week, done, planned in data.adherence
-        ],
-        label="Sessions done each week, out of those planned",
-        y_label="sessions",
-        value_name="done",
-        total_name="planned",
-        value_text=lambda v: f"{v:.0f}",
-        colour=charts.GREEN,
-        whole=True,
-        empty="Shown from your first training day",
-    )
+    drawn = charts.progress_charts(data, rules)
     lsi_rows = sorted(
         (
             (day, tests[t].person_label if t in tests else t, value)
@@ -1380,10 +1311,10 @@ def progress_page(request: Request, me: MeDep, services: ServicesDep) -> Respons
     return render(
         request,
         "person_progress.html",
-        pain_chart=pain_chart,
-        lsi_chart=lsi_chart,
-        minutes_chart=minutes_chart,
-        adherence_chart=adherence_chart,
+        pain_chart=drawn.pain,
+        lsi_chart=drawn.lsi,
+        minutes_chart=drawn.minutes,
+        adherence_chart=drawn.adherence,
         sessions=[(_date_text(d, date_format), p) for d, p in reversed(data.session_pain)],
         mornings=[(_date_text(d, date_format), p, s) for d, p, s in reversed(data.morning)],
         lsi_rows=[(_date_text(d, date_format), name, f"{v:.0f} %") for d, name, v in lsi_rows],

@@ -1,0 +1,270 @@
+"""The home-program handout: a cover with the schedule and the pain rules, one card per
+exercise, and a pain-and-effort diary for the coming weeks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from groundup import pictures
+from groundup.clinical.exercises import Exercise
+from groundup.clinical.planning import session_minutes
+from groundup.clinical.program import Dose, Program, Slot, dose_words
+from groundup.clinical.rules import ProgressionRules
+from groundup.documents.layout import WEEKDAYS, Person, person, program_of, render_html, to_pdf
+from groundup.services import Services
+
+PART_TITLES = {"warm_up": "Warm-up", "main": "Main work", "mobility": "Stretch and loosen"}
+DEFAULT_WEEKS = 4
+MAX_WEEKS = 12
+
+
+def _share(fraction: float) -> str:
+    """0.5 → 'half', 0.2 → '20 %': the plainest way to say a share of the usual work."""
+    words = {0.25: "a quarter of", 0.5: "half", 0.75: "three quarters of"}
+    return words.get(round(fraction, 2), f"{fraction:.0%} of".replace("%", " %"))
+
+
+def _points(value: float) -> str:
+    return f"{value:g} point" + ("" if value == 1 else "s")
+
+
+@dataclass(frozen=True)
+class PainZone:
+    """One band of the 0–10 pain scale and what the program does about it."""
+
+    band: str
+    verdict: str
+    meaning: str
+    tone: str  # good, warn, bad: a tint and a word, never colour alone
+
+
+def pain_zones(p: ProgressionRules) -> list[PainZone]:
+    """The pain-monitoring model the engine follows, in plain words, from its thresholds."""
+    safe, limit = p.pain_safe_max, p.pain_acceptable_max
+    return [
+        PainZone(
+            f"0 to {safe}",
+            "Fine",
+            f"Carry on. When {p.consecutive_sessions} sessions in a row stay here, with good "
+            f"form and an effort of {p.spare_effort_rpe_max:g} out of 10 or less, the program "
+            "makes that exercise a little harder.",
+            "good",
+        ),
+        PainZone(
+            f"{safe + 1} to {limit}",
+            "Acceptable",
+            "You can finish the exercise. The program keeps the same dose until the pain "
+            f"is back to {safe} or less.",
+            "warn",
+        ),
+        PainZone(
+            f"{limit + 1} to {p.flare_pain - 1}"
+            if p.flare_pain - 1 > limit + 1
+            else f"{limit + 1}",
+            "Too much",
+            "Stop that exercise for today. Next time it steps back: an easier version, or "
+            f"about {p.regress_volume_fraction:.0%} less work.".replace("%", " %"),
+            "bad",
+        ),
+        PainZone(
+            f"{p.flare_pain} or more",
+            "Flare-up",
+            "Stop the session. The program switches to its flare-up plan: about "
+            f"{_share(p.flare_reduced_fraction)} the usual work for {p.flare_stage_sessions} "
+            "sessions, then back up in steps.",
+            "bad",
+        ),
+    ]
+
+
+def pain_after(p: ProgressionRules) -> list[str]:
+    """What the next morning and the weeks should look like, in plain words."""
+    weeks = p.referral_window_days // 7
+    return [
+        "Pain after a session may reach the acceptable zone, but it should have settled by "
+        "the next morning.",
+        f"If your pain on waking is {_points(p.morning_worse_by)} or more worse than before "
+        "the session, the exercises from that session step back a little. If it is "
+        f"{_points(p.flare_morning_rise)} or more worse, the flare-up plan starts.",
+        "From one week to the next, morning pain and stiffness should not creep up. If "
+        f"your weekly average rises by {_points(p.weekly_morning_rise_by)} or more, nothing "
+        "gets harder until it settles.",
+        f"If pain keeps getting worse over {weeks} weeks even though the program has stepped "
+        f"back {p.referral_min_regressions} times, it pauses and asks you to see a doctor "
+        "or physiotherapist.",
+    ]
+
+
+# When to stop and get help. Worded for the handout; the safety screen holds the full list.
+SEEK_HELP = {
+    "Now: call an ambulance or go to an emergency department if you notice": [
+        "pain far worse than the exercise explains, with a tight, swollen calf or shin that "
+        "hurts even more when someone moves your toes",
+        "a calf that suddenly becomes swollen, warm, red and painful, or sudden "
+        "breathlessness or chest pain",
+    ],
+    "Soon: stop the program and see a doctor within a few days if you notice": [
+        "sharp pain at one spot on a bone, or pain when you hop",
+        "a sudden kick or snap at the back of the heel, after which you cannot push off",
+        "a fever with a hot, swollen joint or red skin that spreads",
+        "new numbness, pins and needles, or weakness, such as a foot that drags",
+        "pain that wakes you at night or is there at rest, whatever you do",
+        "calf cramp when you walk that goes away when you stop, with cold feet",
+    ],
+}
+
+
+def _dose_rows(
+    slot: Slot, exercise: Exercise, program: Program, who: Person
+) -> list[dict[str, Any]]:
+    least = min(d.sets for d in slot.doses)
+    rows = []
+    for dose in slot.doses:
+        words = dose_words(dose, exercise.dose_type)
+        if dose.load_kg:
+            words += f" with {who.mass(dose.load_kg)}"
+        extra = dose.sets - least
+        note = ""
+        if dose.side is not None and dose.side == program.weaker_side and extra > 0:
+            note = f"your weaker side: {extra} extra set" + ("" if extra == 1 else "s")
+        rows.append(
+            {
+                "side": f"{dose.side.value.capitalize()} leg" if dose.side else "Both legs",
+                "dose": words,
+                "rest": f"{dose.rest_seconds} s rest between sets"
+                if dose.sets > 1 and dose.rest_seconds
+                else "",
+                "note": note,
+            }
+        )
+    return rows
+
+
+def _setting(exercise: Exercise, doses: tuple[Dose, ...]) -> str:
+    if exercise.knob is None:
+        return ""
+    knob = exercise.knob
+    settings = []
+    for dose in doses:
+        if dose.knob is None:
+            continue
+        text = knob.describe(dose.knob)
+        if text not in settings:
+            settings.append(text)
+    if len(settings) > 1:
+        return "; ".join(
+            f"{d.side.value if d.side else 'both'}: {knob.describe(d.knob)}"
+            for d in doses
+            if d.knob is not None
+        )
+    return settings[0] if settings else ""
+
+
+def _card(slot: Slot, program: Program, services: Services, who: Person) -> dict[str, Any]:
+    library = services.rules.library
+    exercise = library[slot.exercise_id]
+    tempo = next((d.tempo for d in slot.doses if d.tempo is not None), exercise.tempo)
+    pair = library.get(slot.pair_with) if slot.pair_with else None
+    return {
+        "name": exercise.name,
+        "part": PART_TITLES[slot.part],
+        "summary": exercise.summary,
+        "picture": Markup(pictures.render(exercise)),
+        "doses": _dose_rows(slot, exercise, program, who),
+        "tempo": tempo.text() if tempo else "",
+        "setting": _setting(exercise, slot.doses),
+        "easier": exercise.knob.easier_how if exercise.knob else "",
+        "pair": pair.name if pair else "",
+        "steps": exercise.steps,
+        "cues": exercise.cues,
+        "faults": [{"text": f.text, "fix": f.fix} for f in exercise.faults],
+        "cautions": exercise.cautions,
+    }
+
+
+def diary_weeks(program: Program, today: dt.date, weeks: int, who: Person) -> list[dict[str, Any]]:
+    """One table a week from today: a row for each planned session."""
+    out = []
+    for week in range(weeks):
+        first = today + dt.timedelta(days=7 * week)
+        last = first + dt.timedelta(days=6)
+        rows = []
+        for offset in range(7):
+            day = first + dt.timedelta(days=offset)
+            if not program.is_training_day(day):
+                continue
+            for number in range(1, program.times_per_day + 1):
+                label = who.weekday_date(day)
+                if program.times_per_day > 1:
+                    label += f" ({number} of {program.times_per_day})"
+                rows.append(label)
+        out.append(
+            {
+                "title": f"Week {week + 1}: {who.date(first)} to {who.date(last)}",
+                "rows": rows,
+            }
+        )
+    return out
+
+
+def referral_words(services: Services, patient_id: str) -> str:
+    """Why the program is paused, in the words the person was given."""
+    for decision in reversed(services.decisions(patient_id)):
+        if decision.kind == "refer":
+            return decision.person_text
+    return "Please see a doctor or physiotherapist before you carry on."
+
+
+def handout_html(
+    services: Services, patient_id: str, today: dt.date, *, weeks: int = DEFAULT_WEEKS
+) -> str:
+    """The handout as HTML (what `build_handout` lays out)."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValueError(f"the diary covers 1 to {MAX_WEEKS} weeks, not {weeks}")
+    who = person(services, patient_id)
+    program = program_of(services, patient_id)
+    rules = services.rules
+    phase = rules.phases[program.phase]
+    per_day = f", {program.times_per_day} times a day" if program.times_per_day > 1 else ""
+    at_a_glance = [
+        {
+            "part": PART_TITLES[slot.part],
+            "name": rules.library[slot.exercise_id].name,
+            "doses": [
+                f"{row['side']}: {row['dose']}"
+                for row in _dose_rows(slot, rules.library[slot.exercise_id], program, who)
+            ],
+        }
+        for slot in program.slots
+    ]
+    return render_html(
+        "handout.html",
+        who=who,
+        printed=who.date(today),
+        phase_number=program.phase.number,
+        phase_label=program.phase.label,
+        phase_purpose=phase.purpose,
+        days=", ".join(WEEKDAYS[d] for d in program.training_days) + per_day,
+        minutes=round(session_minutes(program.slots, rules)),
+        glance=at_a_glance,
+        zones=pain_zones(rules.progression),
+        after=pain_after(rules.progression),
+        seek_help=SEEK_HELP,
+        referred=referral_words(services, patient_id) if program.state.referred else "",
+        flare=program.state.flare is not None,
+        cards=[_card(slot, program, services, who) for slot in program.slots],
+        diary=diary_weeks(program, today, weeks, who),
+        effort_max=rules.progression.spare_effort_rpe_max,
+    )
+
+
+def build_handout(
+    services: Services, patient_id: str, today: dt.date, *, weeks: int = DEFAULT_WEEKS
+) -> bytes:
+    """The home-program handout as PDF bytes (NoProgram when there is nothing to print)."""
+    html = handout_html(services, patient_id, today, weeks=weeks)
+    return to_pdf(html, "Home program")
