@@ -254,7 +254,7 @@ def test_uids_are_stable_and_unique_and_every_event_is_stamped(services: Service
         dt.datetime(2025, 3, 8, 9, tzinfo=dt.UTC)
     }
     assert str(again["PRODID"]) == "-//groundup//program calendar//EN"
-    assert str(again["X-WR-CALNAME"]) == "groundup: leg strengthening"
+    assert str(again["X-WR-CALNAME"]) == "groundup: leg strengthening (Alex)"
     assert str(again["VERSION"]) == "2.0"
     assert again.refresh_interval == dt.timedelta(hours=6)
 

@@ -105,6 +105,7 @@ class ScheduleView:
     """What the calendar shows for one person over a stretch of days."""
 
     person_key: str
+    display_name: str
     program: Program
     mass_unit: str
     first: dt.date
@@ -153,6 +154,7 @@ def schedule_view(services: Services, patient_id: str, today: dt.date, weeks: in
         ).all()
         services._audit(session, patient_id, "read_calendar", f"{weeks} weeks")
         mass_unit = patient.mass_unit
+        display_name = patient.display_name
     stored: dict[dt.date, list[CalendarSession]] = {}
     for row in rows:
         stored.setdefault(row.date, []).append(CalendarSession(row.date, row.number, row.status))
@@ -167,6 +169,7 @@ def schedule_view(services: Services, patient_id: str, today: dt.date, weeks: in
             ]
     return ScheduleView(
         person_key=person_key(patient_id),
+        display_name=display_name,
         program=program,
         mass_unit=mass_unit,
         first=first,
@@ -342,7 +345,7 @@ def build_calendar(
     """The iCalendar of a schedule. `base_url` (the web app's address) adds links back."""
     stamp = now.astimezone(dt.UTC)
     calendar = Calendar.new(
-        name=CALENDAR_NAME,
+        name=f"{CALENDAR_NAME} ({view.display_name})",
         description="Your sessions, morning check-ins and retests from groundup.",
         prodid=PRODID,
         refresh_interval=dt.timedelta(hours=6),
