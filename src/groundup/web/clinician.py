@@ -36,6 +36,7 @@ from groundup.clinical.program import Preferences, Program
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers
 from groundup.clinical.vocabulary import Equipment, Phase
+from groundup.interop.files import ExportFormat
 from groundup.knowledge import load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
 from groundup.services.accounts import Account, Accounts
@@ -48,6 +49,7 @@ from groundup.services.dashboard import (
 )
 from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.downloads import export_download
 from groundup.web.pages import render
 
 router = APIRouter()
@@ -515,6 +517,19 @@ def _defaults(services: Services, patient_id: str, today: dt.date) -> dict[str, 
             }
         )
     return values
+
+
+@router.get("/clinic/patients/{patient_id}/export/{format}")
+def export_patient(
+    patient_id: str,
+    format: ExportFormat,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+) -> Response:
+    """The patient's whole record as JSON, CSV tables or a FHIR bundle."""
+    accounts.require(account, patient_id)
+    return export_download(services, patient_id, format)
 
 
 @router.get("/clinic/patients/{patient_id}/assess", response_class=HTMLResponse)

@@ -44,12 +44,14 @@ from groundup.clinical.program import Dose, Preferences, Program, Slot, dose_wor
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenResult
 from groundup.clinical.vocabulary import Equipment, Phase
+from groundup.interop.files import ExportFormat
 from groundup.knowledge import load_model, load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
 from groundup.services.accounts import Account
 from groundup.services.workflow import progress_data
 from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.downloads import export_download
 from groundup.web.pages import render
 
 router = APIRouter(prefix="/me")
@@ -1450,3 +1452,14 @@ def load_education() -> Education:
 @router.get("/learn")
 def learn_page(request: Request, me: MeDep) -> Response:
     return render(request, "person_learn.html", cards=load_education().cards)
+
+
+@router.get("/data")
+def data_page(request: Request, me: MeDep) -> Response:
+    """Where the person downloads everything the app holds about them."""
+    return render(request, "person_data.html")
+
+
+@router.get("/export/{format}")
+def export_mine(me: MeDep, services: ServicesDep, format: ExportFormat) -> Response:
+    return export_download(services, me.patient_id, format)
