@@ -36,7 +36,6 @@ from groundup.clinical.program import Preferences, Program
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers
 from groundup.clinical.vocabulary import Equipment, Phase
-from groundup.interop.files import ExportFormat
 from groundup.knowledge import load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
 from groundup.services.accounts import Account, Accounts
@@ -519,13 +518,13 @@ def _defaults(services: Services, patient_id: str, today: dt.date) -> dict[str, 
     return values
 
 
-@router.get("/clinic/patients/{patient_id}/export/{format}")
+@router.get("/clinic/patients/{patient_id}/export")
 def export_patient(
     patient_id: str,
-    format: ExportFormat,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
+    format: str = "json",
 ) -> Response:
     """The patient's whole record as JSON, CSV tables or a FHIR bundle."""
     accounts.require(account, patient_id)

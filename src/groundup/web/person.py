@@ -44,7 +44,6 @@ from groundup.clinical.program import Dose, Preferences, Program, Slot, dose_wor
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenResult
 from groundup.clinical.vocabulary import Equipment, Phase
-from groundup.interop.files import ExportFormat
 from groundup.knowledge import load_model, load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
 from groundup.services.accounts import Account
@@ -1460,6 +1459,6 @@ def data_page(request: Request, me: MeDep) -> Response:
     return render(request, "person_data.html")
 
 
-@router.get("/export/{format}")
-def export_mine(me: MeDep, services: ServicesDep, format: ExportFormat) -> Response:
+@router.get("/export")
+def export_mine(me: MeDep, services: ServicesDep, format: str = "json") -> Response:
     return export_download(services, me.patient_id, format)
