@@ -13,9 +13,8 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from groundup.clinical.assessment import Assessment
 from groundup.clinical.intake import score_questionnaires
-from groundup.clinical.logs import CheckIn, Override, Retest, SessionLog
+from groundup.clinical.logs import CheckIn, Override, SessionLog
 from groundup.clinical.outcomes import OutcomeError
 from groundup.clinical.profile import build_profile
 from groundup.clinical.rules import Rules
@@ -42,14 +41,6 @@ def _csv(header: Sequence[str], rows: Iterable[Row]) -> str:
     writer.writerow(header)
     writer.writerows([_cell(v) for v in row] for row in rows)
     return buffer.getvalue()
-
-
-def _assessments(export: ExportBundle) -> list[tuple[str, Assessment]]:
-    found: list[tuple[str, Assessment]] = []
-    if export.initial_assessment is not None:
-        found.append(("initial", export.initial_assessment.assessment))
-    found += [("retest", e.assessment) for e in export.events if isinstance(e, Retest)]
-    return found
 
 
 def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
@@ -155,7 +146,7 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
             if isinstance(c, CheckIn)
         ],
     )
-    assessments = _assessments(export)
+    assessments = export.assessments()
     out["assessments.csv"] = _csv(
         (
             "date",
@@ -171,7 +162,7 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
         ),
         [
             (
-                a.date,
+                day,
                 kind,
                 a.age,
                 a.affected_side,
@@ -182,15 +173,15 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
                 a.pain.night_pain,
                 a.observations.notes,
             )
-            for kind, a in assessments
+            for kind, day, a in assessments
         ],
     )
     test_rows = []
     outcome_rows = []
-    for kind, a in assessments:
+    for kind, day, a in assessments:
         for c in build_profile(a, rules.assessment).comparisons:
             test_rows.append(
-                (a.date, kind, c.test, c.label, c.unit, c.left, c.right, c.lsi, c.weaker_side)
+                (day, kind, c.test, c.label, c.unit, c.left, c.right, c.lsi, c.weaker_side)
             )
         try:
             scored = score_questionnaires(a, rules.questionnaires)
@@ -199,7 +190,7 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
         for measure_id, result in scored.items():
             measure = rules.questionnaires.measure(measure_id)
             outcome_rows.append(
-                (a.date, kind, measure.short_name, result.value, result.unit, result.valid)
+                (day, kind, measure.short_name, result.value, result.unit, result.valid)
             )
     out["tests.csv"] = _csv(
         (

@@ -49,7 +49,7 @@ from pydantic import ValidationError
 
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.intake import score_questionnaires
-from groundup.clinical.logs import CheckIn, Retest, SessionLog
+from groundup.clinical.logs import CheckIn, SessionLog
 from groundup.clinical.outcomes import OutcomeError
 from groundup.clinical.profile import build_profile
 from groundup.clinical.program import Program, dose_words
@@ -138,11 +138,7 @@ class Carried:
 
 
 def _assessments(export: ExportBundle) -> list[tuple[dt.date, Assessment]]:
-    found = []
-    if export.initial_assessment is not None:
-        found.append((export.initial_assessment.date, export.initial_assessment.assessment))
-    found += [(e.date, e.assessment) for e in export.events if isinstance(e, Retest)]
-    return found
+    return [(date, assessment) for _, date, assessment in export.assessments()]
 
 
 def _scores_of(export: ExportBundle) -> list[tuple[dt.date, str, int]]:
