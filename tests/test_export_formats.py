@@ -29,7 +29,7 @@ from groundup.storage.models import (
     SetLogRecord,
 )
 from groundup.web.app import create_app
-from test_fhir import lived
+from test_fhir import cli, lived  # noqa: F401  (cli is a fixture)
 from test_services import intake
 
 PASSWORD = "a long enough secret"
@@ -273,3 +273,30 @@ def test_the_api_exports_each_format_and_refuses_others(tmp_path: Path) -> None:
     assert foreign.status_code == 404 and "error" in foreign.json()
     assert client.get(url).status_code == 401
     services.db.dispose()
+
+
+# ----- the command line ---------------------------------------------------------------------
+
+
+def test_the_command_line_exports_each_format_and_imports_json_back(
+    cli: Any,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "clear-left-calf.yaml"
+    assert cli("start", str(example), "--name", "Robin")[0] == 0
+    paths = {fmt: tmp_path / f"me.{fmt}" for fmt in ("json", "csv", "fhir")}
+    for fmt, path in paths.items():
+        code, out, err = cli("export", "--format", fmt, "--out", str(path))
+        assert code == 0, err
+        assert f"Wrote {path}" in out
+    code, out, _ = cli("export")
+    assert code == 0 and json.loads(out) == json.loads(paths["json"].read_text("utf-8"))
+    with zipfile.ZipFile(paths["csv"]) as archive:
+        assert "program_versions.csv" in archive.namelist()
+    Bundle.model_validate_json(paths["fhir"].read_text("utf-8"))
+    code, _, err = cli("export", "--format", "xml")
+    assert code == 2 and err.strip() == "groundup: --format 'xml': choose json, csv or fhir"
+    assert cli("delete", "--yes")[0] == 0
+    assert cli("import", str(paths["json"]))[0] == 0
+    code, out, _ = cli("export")
+    assert json.loads(out) == json.loads(paths["json"].read_text("utf-8"))

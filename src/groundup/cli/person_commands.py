@@ -10,7 +10,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.progress import Progress
@@ -34,7 +34,7 @@ from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, re
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
 from groundup.clinical.program import Program, dose_words
 from groundup.clinical.progression import Decision
-from groundup.interop.files import ExportFormat, export_file, import_record
+from groundup.interop.files import FORMATS, ExportFormat, export_file, import_record
 from groundup.knowledge import load_rules
 from groundup.services import ServiceError
 from groundup.services.workflow import ProgressData, progress_data
@@ -669,7 +669,7 @@ def export_command(
         Path | None, typer.Option("--out", help="file to write; default stdout")
     ] = None,
     format: Annotated[
-        ExportFormat,
+        str,
         typer.Option(
             "--format",
             help="json (imports back), csv (a zip of tables) or fhir (an R4B Bundle that imports back)",
@@ -677,8 +677,10 @@ def export_command(
     ] = "json",
 ) -> None:
     """Everything about a person: JSON or FHIR import back with `groundup import`."""
+    if format not in FORMATS:
+        raise fail(f"--format {format!r}: choose json, csv or fhir")
     pid = person_id(person)
-    made = _call(lambda: export_file(services(), pid, format))
+    made = _call(lambda: export_file(services(), pid, cast(ExportFormat, format)))
     if output is None:
         if format == "csv" and sys.stdout.isatty():
             raise fail("a zip file cannot be shown here; add --out FILE.zip")
