@@ -52,7 +52,7 @@ from groundup.clinical.intake import score_questionnaires
 from groundup.clinical.logs import CheckIn, SessionLog
 from groundup.clinical.outcomes import OutcomeError
 from groundup.clinical.profile import build_profile
-from groundup.clinical.program import Program, dose_words
+from groundup.clinical.program import Program, Slot, dose_words
 from groundup.clinical.rules import Rules
 from groundup.clinical.vocabulary import Side
 from groundup.knowledge import describe_validation_error
@@ -182,10 +182,9 @@ def _outcomes_of(
     return [(date, k, s.value) for k, s in scored.items() if s.valid and s.value is not None]
 
 
-def _dose_text(program: Program, rules: Rules, exercise_id: str) -> str:
-    slot = program.slot(exercise_id)
-    assert slot is not None
-    exercise = rules.library.get(exercise_id)
+def _dose_text(slot: Slot, rules: Rules) -> str:
+    """The slot's dose for each side in words: 'left: 3 × 12 reps; right: 3 × 10 reps'."""
+    exercise = rules.library.get(slot.exercise_id)
     parts = []
     for dose in slot.doses:
         words = (
@@ -221,11 +220,7 @@ def carried(export: ExportBundle, rules: Rules) -> Carried:
         answers += _answers_of(date, assessment)
         outcomes += _outcomes_of(date, assessment, rules)
     program = _current_program(export)
-    plan = (
-        [(s.exercise_id, _dose_text(program, rules, s.exercise_id)) for s in program.slots]
-        if program
-        else []
-    )
+    plan = [(s.exercise_id, _dose_text(s, rules)) for s in program.slots] if program else []
     return Carried(
         patient_id=export.person.id,
         name=export.person.display_name,
@@ -365,8 +360,11 @@ def _write_questionnaires(
             text = item_id
             link = f"activity-{len(by_measure.get('psfs', [])) + 1}"
         else:
-            text = rules.questionnaires.measure(measure_id).item(item_id).paraphrase
             link = item_id
+            try:
+                text = rules.questionnaires.measure(measure_id).item(item_id).paraphrase
+            except OutcomeError:  # an item this version of groundup no longer asks
+                text = item_id
         item: dict[str, Any] = {"linkId": link, "text": text}
         if value is not None:
             item["answer"] = [{"valueInteger": value}]
@@ -425,7 +423,7 @@ def _write_plan(writer: _Writer, program: Program, rules: Rules) -> None:
                         "text": name,
                     },
                     "status": "in-progress",
-                    "description": _dose_text(program, rules, slot.exercise_id),
+                    "description": _dose_text(slot, rules),
                     "scheduledTiming": {
                         "repeat": {
                             "dayOfWeek": [WEEKDAY_CODES[d] for d in program.training_days],
