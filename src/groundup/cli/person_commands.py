@@ -7,9 +7,10 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.progress import Progress
@@ -33,6 +34,7 @@ from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, re
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
 from groundup.clinical.program import Program, dose_words
 from groundup.clinical.progression import Decision
+from groundup.interop.files import FORMATS, ExportFormat, export_file, import_record
 from groundup.knowledge import load_rules
 from groundup.services import ServiceError
 from groundup.services.workflow import ProgressData, progress_data
@@ -666,25 +668,36 @@ def export_command(
     output: Annotated[
         Path | None, typer.Option("--out", help="file to write; default stdout")
     ] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="json (imports back), csv (a zip of tables) or fhir (an R4B Bundle that imports back)",
+        ),
+    ] = "json",
 ) -> None:
-    """Everything about a person as JSON: it imports back with `groundup import`."""
+    """Everything about a person: JSON or FHIR import back with `groundup import`."""
+    if format not in FORMATS:
+        raise fail(f"--format {format!r}: choose json, csv or fhir")
     pid = person_id(person)
-    data = _call(lambda: services().export_person(pid))
-    text = json.dumps(data, indent=1, ensure_ascii=False)
+    made = _call(lambda: export_file(services(), pid, cast(ExportFormat, format)))
     if output is None:
-        typer.echo(text)
+        if format == "csv" and sys.stdout.isatty():
+            raise fail("a zip file cannot be shown here; add --out FILE.zip")
+        sys.stdout.buffer.write(made.content if format == "csv" else made.content + b"\n")
+        sys.stdout.buffer.flush()
         return
-    output.write_text(text, encoding="utf-8")
-    out.print(f"Wrote {output} ({len(text) // 1024} KB).")
+    output.write_bytes(made.content)
+    out.print(f"Wrote {output} ({len(made.content) // 1024} KB).")
 
 
 @app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="a file from `groundup export`")],
+    file: Annotated[Path, typer.Argument(help="a file from `groundup export` (JSON or FHIR)")],
 ) -> None:
     """Restore a person from an export file. Nothing is stored unless all of it is valid."""
     data = read_document(file)
-    pid = _call(lambda: services().import_person(data))
+    pid = _call(lambda: import_record(services(), data))
     remember_person(pid)
     out.print(f"Imported {pid[:8]}.")
 

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.exercises import Frozen
-from groundup.clinical.logs import Event
+from groundup.clinical.logs import Event, Retest
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenResult
@@ -58,3 +58,12 @@ class ExportBundle(Frozen):
     program_versions: tuple[ExportVersion, ...] = ()
     events: tuple[Event, ...] = Field(default=(), max_length=100_000)
     decisions: tuple[ExportDecision, ...] = ()
+
+    def assessments(self) -> list[tuple[str, dt.date, Assessment]]:
+        """The initial assessment, then each retest as it came: (kind, date, assessment)."""
+        found: list[tuple[str, dt.date, Assessment]] = []
+        if self.initial_assessment is not None:
+            initial = self.initial_assessment
+            found.append(("initial", initial.date, initial.assessment))
+        found += [("retest", e.date, e.assessment) for e in self.events if isinstance(e, Retest)]
+        return found

@@ -684,6 +684,7 @@ class Services:
                 .where(DecisionRecord.patient_id == patient_id)
                 .order_by(DecisionRecord.id)
             ).all()
+            decision_index = {d.id: n for n, d in enumerate(decisions)}
             self._audit(session, patient_id, "export")
             return {
                 "format": EXPORT_FORMAT,
@@ -706,7 +707,8 @@ class Services:
                     {
                         "version": v.version,
                         "cause": v.cause,
-                        "decision_index": None,
+                        # Which decision (by position below) made this version.
+                        "decision_index": decision_index.get(v.decision_id or -1),
                         "program": v.data,
                     }
                     for v in versions
@@ -770,8 +772,6 @@ class Services:
                         },
                     )
                 )
-            for version in bundle.program_versions:
-                self._save_version(session, patient.id, version.program, version.cause)
             for event in bundle.events:
                 arrival = self._next_arrival(patient)
                 if isinstance(event, SessionLog):
@@ -792,7 +792,10 @@ class Services:
                             profile=build_profile(
                                 event.assessment, self.rules.assessment
                             ).model_dump(mode="json"),
-                            scores={},
+                            scores={
+                                k: v.model_dump(mode="json")
+                                for k, v in self._scores(event.assessment).items()
+                            },
                             arrival=arrival,
                         )
                     )
@@ -805,10 +808,21 @@ class Services:
                             arrival=arrival,
                         )
                     )
-            for item in bundle.decisions:
-                session.add(
-                    records.decision_to_row(patient.id, item.decision, item.program_version)
-                )
+            decision_rows = [
+                records.decision_to_row(patient.id, item.decision, item.program_version)
+                for item in bundle.decisions
+            ]
+            session.add_all(decision_rows)
+            session.flush()
+            for version in bundle.program_versions:
+                index = version.decision_index
+                if index is not None and not 0 <= index < len(decision_rows):
+                    raise ServiceError(
+                        f"import: program version {version.version} names decision {index}, "
+                        f"but the file has {len(decision_rows)} decisions"
+                    )
+                made_by = decision_rows[index].id if index is not None else None
+                self._save_version(session, patient.id, version.program, version.cause, made_by)
             if bundle.program_versions:
                 last = bundle.program_versions[-1].program
                 self._schedule(session, patient.id, last, last.start_date)

@@ -40,12 +40,14 @@ from groundup.clinical.program import Preferences, Program, Slot
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenReason, ScreenResult, Urgency
 from groundup.clinical.vocabulary import Equipment, Muscle, Phase, Side
+from groundup.interop.files import ExportFormat
 from groundup.services import Referred, ServiceError, Services
 from groundup.services.accounts import Account, AuthError, Forbidden, _digest
 from groundup.services.export import ExportBundle
 from groundup.services.workflow import NotFound, progress_data
 from groundup.storage.models import ApiToken, Patient, ProgramVersion, SessionLogRecord
 from groundup.web.deps import SESSION_COOKIE, AccountsDep, ServicesDep, client_address
+from groundup.web.downloads import export_download
 
 T = TypeVar("T")
 
@@ -1116,13 +1118,27 @@ def post_override(
     response_model=ExportBundle,
     summary="Export everything",
     tags=["people"],
+    responses={
+        200: {
+            "content": {
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "application/fhir+json": {"schema": {"type": "object"}},
+            },
+            "description": "JSON by default; a zip of CSV tables, or a FHIR R4B Bundle",
+        }
+    },
 )
-def export(access: PatientAccess, services: ServicesDep, response: Response) -> Any:
-    """Everything about the person as JSON that `groundup import` reads back."""
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="groundup-{access.patient_id}.json"'
-    )
-    return services.export_person(access.patient_id)
+def export(
+    access: PatientAccess,
+    services: ServicesDep,
+    format: Annotated[
+        ExportFormat,
+        Query(description="json (imports back), csv (a zip of tables) or fhir (R4B Bundle)"),
+    ] = "json",
+) -> Response:
+    """Everything about the person: JSON or a FHIR bundle that `groundup import` reads back,
+    or CSV tables for a spreadsheet."""
+    return export_download(services, access.patient_id, format)
 
 
 # ----- the exercise library -----------------------------------------------------------------

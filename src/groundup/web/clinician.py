@@ -48,6 +48,7 @@ from groundup.services.dashboard import (
 )
 from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.downloads import export_download
 from groundup.web.pages import render
 
 router = APIRouter()
@@ -515,6 +516,19 @@ def _defaults(services: Services, patient_id: str, today: dt.date) -> dict[str, 
             }
         )
     return values
+
+
+@router.get("/clinic/patients/{patient_id}/export")
+def export_patient(
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+    format: str = "json",
+) -> Response:
+    """The patient's whole record as JSON, CSV tables or a FHIR bundle."""
+    accounts.require(account, patient_id)
+    return export_download(services, patient_id, format)
 
 
 @router.get("/clinic/patients/{patient_id}/assess", response_class=HTMLResponse)

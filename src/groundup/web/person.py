@@ -52,6 +52,7 @@ from groundup.services.accounts import Account
 from groundup.services.workflow import progress_data
 from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.downloads import export_download
 from groundup.web.pages import render
 
 router = APIRouter(prefix="/me")
@@ -1385,3 +1386,14 @@ def load_education() -> Education:
 @router.get("/learn")
 def learn_page(request: Request, me: MeDep) -> Response:
     return render(request, "person_learn.html", cards=load_education().cards)
+
+
+@router.get("/data")
+def data_page(request: Request, me: MeDep) -> Response:
+    """Where the person downloads everything the app holds about them."""
+    return render(request, "person_data.html")
+
+
+@router.get("/export")
+def export_mine(me: MeDep, services: ServicesDep, format: str = "json") -> Response:
+    return export_download(services, me.patient_id, format)
