@@ -14,12 +14,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "groundup_read_only"
 
 
 class DatabaseError(RuntimeError):
@@ -46,6 +47,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    # Write transactions take the write lock up front, so two writers queue instead of
+    # deadlocking; read-only ones (`Database.reading`) read a snapshot beside a writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -58,11 +68,11 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, future=True
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Begin write transactions up front so two writers queue instead of deadlocking.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        # A web worker runs up to 40 requests at once in threads; let each find a connection.
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, future=True)
     raise DatabaseError(
         f"database URL {url!r}: only sqlite:/// and postgresql+psycopg:// are supported"
     )
@@ -75,6 +85,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         if migrate:
             self.upgrade()
 
@@ -101,6 +114,13 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back on any error."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads: on SQLite it does not wait for the write lock
+        (nor hold it), and sees the database as of its first read."""
+        with self._readers() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
