@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -95,3 +96,29 @@ def test_a_logged_session_survives_a_killed_server(tmp_path: Path) -> None:
         assert sessions == [log]
     finally:
         reopened.dispose()
+
+
+def test_many_writers_at_once_all_get_their_turn(tmp_path: Path) -> None:
+    """Threads of this process and another process write to one SQLite file at once;
+    every write is stored (writers queue through the lock file, none gives up)."""
+    url = f"sqlite:///{tmp_path / 'groundup.db'}"
+    Database(url).dispose()
+    script = (
+        "import sys\n"
+        "from groundup.knowledge import load_rules\n"
+        "from groundup.services import Services\n"
+        "from groundup.storage.database import Database\n"
+        "services = Services(Database(sys.argv[1]), load_rules())\n"
+        "for n in range(30):\n"
+        "    services.enrol(f'Other {n}')\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", script, url])
+    database = Database(url)
+    services = Services(database, load_rules())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda n: services.enrol(f"Here {n}"), range(60)))
+    assert other.wait(timeout=120) == 0
+    names = [p.display_name for p in services.patients()]
+    database.dispose()
+    assert len(names) == 90
+    assert sum(name.startswith("Other ") for name in names) == 30

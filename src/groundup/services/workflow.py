@@ -488,7 +488,7 @@ class Services:
             raise ServiceError(f"questionnaire: {exc}") from exc
 
     def program(self, patient_id: str) -> Program:
-        with self.db.transaction() as session:
+        with self.db.transaction(durable=False) as session:
             self._patient(session, patient_id)
             program = self._program(session, patient_id)
             self._audit(session, patient_id, "read_program")
@@ -519,7 +519,7 @@ class Services:
     # ----- everyday use ---------------------------------------------------------------
 
     def today(self, patient_id: str, day: dt.date) -> Today:
-        with self.db.transaction() as session:
+        with self.db.transaction(durable=False) as session:
             program = self._program(session, patient_id)  # NotFound for nobody, too
             rows = session.execute(
                 select(ScheduledSession.number, ScheduledSession.status).where(
@@ -678,13 +678,13 @@ class Services:
     # ----- reading -------------------------------------------------------------------
 
     def history(self, patient_id: str) -> list[HistoryEvent]:
-        with self.db.transaction() as session:
+        with self.db.transaction(durable=False) as session:
             self._patient(session, patient_id)
             self._audit(session, patient_id, "read_history")
             return self._history(session, patient_id)
 
     def decisions(self, patient_id: str, *, limit: int | None = None) -> list[Decision]:
-        with self.db.transaction() as session:
+        with self.db.transaction(durable=False) as session:
             self._patient(session, patient_id)
             query = (
                 select(DecisionRecord)
@@ -936,7 +936,7 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
     """Pain, morning pain, LSI, weekly work and adherence over time, for one person."""
     from groundup.clinical.program import unit_seconds
 
-    with services.db.transaction() as session:
+    with services.db.transaction(durable=False) as session:
         services._patient(session, patient_id)
         services._audit(session, patient_id, "read_progress")
         history = services._history(session, patient_id)

@@ -1,11 +1,14 @@
 """The database: one engine and session factory per URL, migrations run on first use.
 
 SQLite (the default) gets WAL mode, foreign keys and a busy timeout so that concurrent
-writers wait instead of failing; PostgreSQL is used as it is.
+writers wait instead of failing, and its writers take turns through a lock file;
+PostgreSQL is used as it is.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -14,10 +17,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has none: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "groundup_read_only"
@@ -78,6 +86,47 @@ def make_engine(url: str) -> Engine:
     )
 
 
+class _WriterQueue:
+    """SQLite lets one writer in at a time; the others poll in its busy handler, which
+    sleeps between tries (1, 2, 5 … 100 ms) and so turns a queue of writers into long
+    waits. Writers here take turns through a lock file next to the database instead (and
+    through a lock between the threads of one process): a waiting writer starts as soon as
+    the one before it ends. SQLite's own locking stays in force for anyone else."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.path: Path | None = None
+        database = engine.url.database
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            self.path = Path(f"{Path(database).expanduser()}-writers")
+        self.lock = threading.RLock()
+        self.depth = 0
+        self.fd: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        if self.path is None or fcntl is None:
+            yield
+            return
+        with self.lock:
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = self.fd
+            if self.depth == 0:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+                if self.depth == 0:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class Database:
     """An engine, its session factory, and the schema brought up to date."""
 
@@ -85,6 +134,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = _WriterQueue(self.engine)
         self._readers = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
@@ -111,9 +161,15 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back on any error."""
-        with self.sessions() as session, session.begin():
+    def transaction(self, *, durable: bool = True) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back on any error.
+
+        `durable=False` is for a read that only writes its audit line: on PostgreSQL its
+        commit does not wait for the disk (a server crash can lose the last such lines,
+        never data a person entered)."""
+        with self._writers.turn(), self.sessions() as session, session.begin():
+            if not durable and self.engine.dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             yield session
 
     @contextmanager
@@ -124,4 +180,5 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self._writers.close()
         self.engine.dispose()
