@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -90,8 +91,9 @@ class _WriterQueue:
     """SQLite lets one writer in at a time; the others poll in its busy handler, which
     sleeps between tries (1, 2, 5 … 100 ms) and so turns a queue of writers into long
     waits. Writers here take turns through a lock file next to the database instead (and
-    through a lock between the threads of one process): a waiting writer starts as soon as
-    the one before it ends. SQLite's own locking stays in force for anyone else."""
+    through a lock between the threads of one process), tried every millisecond or less:
+    a waiting writer starts almost as soon as the one before it ends. SQLite's own locking
+    stays in force, and after its busy timeout a writer goes on without its turn."""
 
     def __init__(self, engine: Engine) -> None:
         self.path: Path | None = None
@@ -107,19 +109,39 @@ class _WriterQueue:
         if self.path is None or fcntl is None:
             yield
             return
-        with self.lock:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            yield  # a writer of this process is stuck: SQLite's busy timeout decides
+            return
+        try:
             if self.fd is None:
                 self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fd = self.fd
-            if self.depth == 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            held = self.depth == 0 and self._take(self.fd, deadline)
             self.depth += 1
             try:
                 yield
             finally:
                 self.depth -= 1
-                if self.depth == 0:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
+                if held:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
+
+    @staticmethod
+    def _take(fd: int, deadline: float) -> bool:
+        """The lock file, tried every fraction of a millisecond until the busy timeout;
+        past it, go on without (SQLite's own lock still decides, and times out as before)."""
+        assert fcntl is not None
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
 
     def close(self) -> None:
         if self.fd is not None:
