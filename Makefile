@@ -1,6 +1,6 @@
 # Two entry points: `make demo` sets everything up and starts the web app on the embedded
 # default (SQLite) with demo data; `make test` sets everything up and runs the test suite.
-.PHONY: demo tour test check lint setup
+.PHONY: demo tour test check lint setup bench bench-core bench-http bench-scale
 
 UV := .tools/bin/uv
 SYNCED := .venv/.synced
@@ -31,3 +31,16 @@ lint: $(SYNCED)
 	.venv/bin/mypy
 
 check: lint test
+
+# Benchmarks print figures (docs/performance.md says what they mean); none is a timed test.
+bench-core: $(SYNCED)
+	.venv/bin/python benchmarks/clinical_core.py --patients 200 --weeks 12 --seed 1
+
+bench-http: $(SYNCED)
+	.venv/bin/python benchmarks/serving.py
+
+bench-scale: $(SYNCED)
+	.venv/bin/python benchmarks/scale.py --explain
+
+bench: bench-core bench-http bench-scale
+	@if [ -f benchmarks/documents.py ]; then .venv/bin/python benchmarks/documents.py; fi

@@ -19,83 +19,14 @@ import platform
 import random
 import time
 
-from groundup.clinical.assessment import Assessment
 from groundup.clinical.planning import plan
 from groundup.clinical.profile import build_profile
 from groundup.clinical.program import Preferences
 from groundup.clinical.progression import advance
 from groundup.clinical.screening import ScreenAnswers, screen
 from groundup.knowledge import load_rules, load_screening_rules
-from groundup.simulation import Scenario, follow
-
-EQUIPMENT = ("none", "wall", "chair", "towel", "band", "step", "dumbbell", "ankle_weight")
-
-
-def random_assessment(rng: random.Random, start: dt.date) -> Assessment:
-    def pair(low: float, high: float, integer: bool = True) -> dict[str, float]:
-        strong = rng.uniform(low + (high - low) * 0.4, high)
-        weak = strong * rng.uniform(0.4, 1.0)
-        values = [round(strong), round(weak)] if integer else [round(strong, 1), round(weak, 1)]
-        rng.shuffle(values)
-        return {"left": values[0], "right": values[1]}
-
-    return Assessment.model_validate(
-        {
-            "date": start.isoformat(),
-            "age": rng.randint(18, 80),
-            "sex": rng.choice(["female", "male", "unspecified"]),
-            "affected_side": rng.choice(["left", "right", "both"]),
-            "symptom_duration_weeks": rng.randint(6, 200),
-            "pain": {
-                "at_rest": rng.randint(0, 6),
-                "during_activity": rng.randint(2, 8),
-                "on_waking": rng.randint(0, 5),
-                "night_pain": rng.random() < 0.1,
-                "lingers_after_activity_hours": rng.choice([0, 0.5, 2, 6, 30]),
-            },
-            "tests": {
-                "heel_raise_reps": pair(5, 35),
-                "tibialis_raise_reps": pair(5, 40),
-                "knee_to_wall_cm": pair(4, 14, integer=False),
-                "single_leg_stance_eyes_closed_s": pair(2, 30, integer=False),
-            },
-            "observations": {
-                "step_down": {
-                    "left": rng.sample(
-                        ["knee_valgus", "pelvic_drop", "trunk_lean"], rng.randint(0, 2)
-                    )
-                }
-            },
-        }
-    )
-
-
-SCENARIOS = [
-    Scenario(
-        name="steady",
-        weeks=12,
-        session_pain=(3, 2, 1),
-        morning_pain=(3, 2, 1),
-        effort=(6.0,),
-        jitter=True,
-    ),
-    Scenario(
-        name="flare",
-        weeks=12,
-        session_pain=(2,),
-        morning_pain=(2,),
-        effort=(6.0,),
-        spike_sessions=(9, 20),
-    ),
-    Scenario(name="stall", weeks=12, session_pain=(4,), morning_pain=(3,), effort=(8.5,)),
-    Scenario(
-        name="worse",
-        weeks=12,
-        session_pain=(3, 4, 5, 6, 7),
-        morning_pain=(3, 4, 5, 6),
-        effort=(7.0,),
-    ),
-]
+from groundup.simulation import follow
+from groundup.synthetic import EQUIPMENT, SCENARIOS, random_assessment
 
 
 def main() -> None:

@@ -9,10 +9,11 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from groundup.services.workflow import Conflict, NotFound, ServiceError, Services
@@ -66,6 +67,41 @@ def _now() -> dt.datetime:
 def _aware(moment: dt.datetime) -> dt.datetime:
     """SQLite hands datetimes back without their zone; they were stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _signed_in(*columns: Any) -> Select[Any]:
+    """The user behind a credential and, for a person, their own record: one query."""
+    own = (
+        select(Patient.id)
+        .where(Patient.user_id == User.id, User.role == "person")
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(
+        *columns,
+        User.id.label("user_id"),
+        User.email,
+        User.display_name,
+        User.role,
+        User.active,
+        own.label("patient_id"),
+    )
+
+
+_BY_SESSION = (
+    _signed_in(WebSession.expires_at, WebSession.csrf)
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.token_hash == bindparam("digest"))
+)
+_BY_TOKEN = (
+    _signed_in(ApiToken.expires_at, ApiToken.revoked)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
+def _account_of(row: Any) -> Account:
+    return Account(row.user_id, row.email, row.display_name, row.role, row.patient_id)
 
 
 class Accounts:
@@ -252,17 +288,16 @@ class Accounts:
 
     def session_account(self, token: str) -> tuple[Account, str] | None:
         """The account and CSRF token behind a session cookie, or None if it is not valid."""
-        with self.db.transaction() as session:
-            row = session.get(WebSession, _digest(token))
-            if row is None:
-                return None
-            if _aware(row.expires_at) < _now():
-                session.delete(row)
-                return None
-            user = session.get(User, row.user_id)
-            if user is None or not user.active:
-                return None
-            return self._account(user, self._own_patient(session, user)), row.csrf
+        with self.db.reading() as session:
+            found = session.execute(_BY_SESSION, {"digest": _digest(token)}).first()
+        if found is None:
+            return None
+        if _aware(found.expires_at) < _now():
+            self.end_session(token)
+            return None
+        if not found.active:
+            return None
+        return _account_of(found), found.csrf
 
     def end_session(self, token: str) -> None:
         with self.db.transaction() as session:
@@ -295,18 +330,13 @@ class Accounts:
         return token
 
     def token_account(self, token: str) -> Account | None:
-        with self.db.transaction() as session:
-            row = session.scalars(
-                select(ApiToken).where(ApiToken.token_hash == _digest(token))
-            ).first()
-            if row is None or row.revoked:
-                return None
-            if row.expires_at is not None and _aware(row.expires_at) < _now():
-                return None
-            user = session.get(User, row.user_id)
-            if user is None or not user.active:
-                return None
-            return self._account(user, self._own_patient(session, user))
+        with self.db.reading() as session:
+            found = session.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
+        if found is None or found.revoked or not found.active:
+            return None
+        if found.expires_at is not None and _aware(found.expires_at) < _now():
+            return None
+        return _account_of(found)
 
     # ----- access ----------------------------------------------------------------------
 
@@ -315,7 +345,7 @@ class Accounts:
         if account.role == "person":
             return account.patient_id is not None and account.patient_id == patient_id
         if account.role == "clinician":
-            with self.db.transaction() as session:
+            with self.db.reading() as session:
                 link = session.get(ClinicianPatient, (account.id, patient_id))
                 return link is not None
         return False

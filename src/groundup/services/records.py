@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy import Text, cast
 
 from groundup.clinical.logs import (
     CheckIn,
-    ExerciseLog,
     Override,
     Retest,
     SessionLog,
-    SetLog,
 )
 from groundup.clinical.progression import Decision
-from groundup.clinical.vocabulary import Side
 from groundup.storage.models import (
     CheckInRecord,
     DecisionRecord,
@@ -24,14 +24,23 @@ from groundup.storage.models import (
 )
 
 
-def fingerprint(log: SessionLog) -> str:
+def fingerprint(log: SessionLog, data: dict[str, Any] | None = None) -> str:
     """A digest of what a session log says, to tell a retry from a conflicting reuse of an id."""
-    payload = json.dumps(log.model_dump(mode="json"), sort_keys=True)
+    payload = json.dumps(data or log.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def session_to_rows(patient_id: str, log: SessionLog, program_version: int) -> SessionLogRecord:
-    record = SessionLogRecord(
+    record = session_row(patient_id, log, program_version)
+    record.sets = [SetLogRecord(**values) for values in set_rows(log)]
+    return record
+
+
+def session_row(patient_id: str, log: SessionLog, program_version: int) -> SessionLogRecord:
+    """The session's own row, without its sets (see `set_rows`)."""
+    data = log.model_dump(mode="json")
+    return SessionLogRecord(
+        data=data,
         log_id=log.id,
         patient_id=patient_id,
         date=log.date,
@@ -40,70 +49,108 @@ def session_to_rows(patient_id: str, log: SessionLog, program_version: int) -> S
         pain_after=log.pain_after,
         max_pain=log.max_pain,
         program_version=program_version,
-        fingerprint=fingerprint(log),
+        fingerprint=fingerprint(log, data),
     )
-    position = 0
+
+
+def set_rows(log: SessionLog, session_log_id: int | None = None) -> list[dict[str, Any]]:
+    """One row of values per set, in order, ready for one multi-row insert."""
+    rows: list[dict[str, Any]] = []
     for exercise in log.exercises:
         for number, entry in enumerate(exercise.sets, 1):
-            position += 1
-            record.sets.append(
-                SetLogRecord(
-                    position=position,
-                    exercise_id=exercise.exercise_id,
-                    side=exercise.side.value if exercise.side else None,
-                    set_number=number,
-                    amount=entry.amount,
-                    load_kg=entry.load_kg,
-                    knob=None if entry.knob is None else str(entry.knob),
-                    knob_is_number=isinstance(entry.knob, int | float),
-                    rpe=entry.rpe,
-                    rir=entry.rir,
-                    pain=entry.pain,
-                    form=entry.form,
-                )
-            )
-    return record
+            row: dict[str, Any] = {
+                "position": len(rows) + 1,
+                "exercise_id": exercise.exercise_id,
+                "side": exercise.side.value if exercise.side else None,
+                "set_number": number,
+                "amount": entry.amount,
+                "load_kg": entry.load_kg,
+                "knob": None if entry.knob is None else str(entry.knob),
+                "knob_is_number": isinstance(entry.knob, int | float),
+                "rpe": entry.rpe,
+                "rir": entry.rir,
+                "pain": entry.pain,
+                "form": entry.form,
+            }
+            if session_log_id is not None:
+                row["session_log_id"] = session_log_id
+            rows.append(row)
+    return rows
 
 
-def session_from_rows(record: SessionLogRecord) -> SessionLog:
-    exercises: list[ExerciseLog] = []
-    current: tuple[str, str | None] | None = None
-    sets: list[SetLog] = []
-    for row in record.sets:
-        key = (row.exercise_id, row.side)
-        if key != current or row.set_number == 1:
-            if current is not None and sets:
-                exercises.append(_exercise(current, sets))
-            current, sets = key, []
+SESSION_COLUMNS = (
+    cast(SessionLogRecord.data, Text).label("text"),
+    SessionLogRecord.id,
+    SessionLogRecord.log_id,
+    SessionLogRecord.date,
+    SessionLogRecord.skipped,
+    SessionLogRecord.skip_reason,
+    SessionLogRecord.pain_after,
+    SessionLogRecord.arrival,
+)
+SET_COLUMNS = (
+    SetLogRecord.session_log_id,
+    SetLogRecord.exercise_id,
+    SetLogRecord.side,
+    SetLogRecord.set_number,
+    SetLogRecord.amount,
+    SetLogRecord.load_kg,
+    SetLogRecord.knob,
+    SetLogRecord.knob_is_number,
+    SetLogRecord.rpe,
+    SetLogRecord.rir,
+    SetLogRecord.pain,
+    SetLogRecord.form,
+)
+
+
+def sessions_from_columns(
+    sessions: Sequence[Any], sets: Sequence[Any]
+) -> list[tuple[int, SessionLog]]:
+    """(arrival, session) for rows with SESSION_COLUMNS and SET_COLUMNS (the sets in
+    session and position order), plain rows or records: one validation per session
+    rather than one object per set."""
+    exercises: dict[int, list[dict[str, Any]]] = {}
+    for row in sets:
         knob: float | str | None = row.knob
         if row.knob is not None and row.knob_is_number:
             knob = float(row.knob)
-        sets.append(
-            SetLog(
-                amount=row.amount,
-                load_kg=row.load_kg,
-                knob=knob,
-                rpe=row.rpe,
-                rir=row.rir,
-                pain=row.pain,
-                form=row.form,
-            )
+        entry = {
+            "amount": row.amount,
+            "load_kg": row.load_kg,
+            "knob": knob,
+            "rpe": row.rpe,
+            "rir": row.rir,
+            "pain": row.pain,
+            "form": row.form,
+        }
+        listed = exercises.setdefault(row.session_log_id, [])
+        last = listed[-1] if listed else None
+        key = (row.exercise_id, row.side)
+        if last is None or (last["exercise_id"], last["side"]) != key or row.set_number == 1:
+            listed.append({"exercise_id": row.exercise_id, "side": row.side, "sets": [entry]})
+        else:
+            last["sets"].append(entry)
+    return [
+        (
+            row.arrival or 0,
+            SessionLog.model_validate(
+                {
+                    "id": row.log_id,
+                    "date": row.date,
+                    "skipped": row.skipped,
+                    "skip_reason": row.skip_reason,
+                    "exercises": exercises.get(row.id, ()),
+                    "pain_after": row.pain_after,
+                }
+            ),
         )
-    if current is not None and sets:
-        exercises.append(_exercise(current, sets))
-    return SessionLog(
-        id=record.log_id,
-        date=record.date,
-        skipped=record.skipped,
-        skip_reason=record.skip_reason,
-        exercises=tuple(exercises),
-        pain_after=record.pain_after,
-    )
+        for row in sessions
+    ]
 
 
-def _exercise(key: tuple[str, str | None], sets: list[SetLog]) -> ExerciseLog:
-    exercise_id, side = key
-    return ExerciseLog(exercise_id=exercise_id, side=Side(side) if side else None, sets=tuple(sets))
+def session_from_rows(record: SessionLogRecord) -> SessionLog:
+    return sessions_from_columns([record], record.sets)[0][1]
 
 
 def checkin_to_row(patient_id: str, checkin: CheckIn) -> CheckInRecord:

@@ -11,11 +11,12 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Text, cast, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.intake import score_questionnaires
@@ -43,6 +44,7 @@ from groundup.storage.models import (
     ScheduledSession,
     ScreenRecord,
     SessionLogRecord,
+    SetLogRecord,
     User,
 )
 
@@ -101,6 +103,13 @@ class PatientSummary:
     last_activity: dt.date | None
 
 
+@lru_cache(maxsize=512)
+def _parse_program(text: str) -> Program:
+    """A stored program from its JSON text. Programs are immutable values, so one parsed
+    copy serves every request that reads the same text."""
+    return Program.model_validate_json(text)
+
+
 class Services:
     """groundup's use cases over one database."""
 
@@ -122,8 +131,10 @@ class Services:
     def _audit(
         self, session: Session, patient_id: str | None, action: str, detail: str = ""
     ) -> None:
-        session.add(
-            AuditEntry(actor=self.actor, patient_id=patient_id, action=action, detail=detail)
+        session.execute(
+            insert(AuditEntry).values(
+                actor=self.actor, patient_id=patient_id, action=action, detail=detail
+            )
         )
 
     def _patient(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
@@ -144,20 +155,36 @@ class Services:
         ).first()
 
     def _program(self, session: Session, patient_id: str) -> Program:
-        row = self._current_version(session, patient_id)
-        if row is None:
+        # The stored JSON's text, parsed and validated in one step.
+        text = session.scalar(
+            select(cast(ProgramVersion.data, Text))
+            .where(ProgramVersion.patient_id == patient_id)
+            .order_by(ProgramVersion.version.desc())
+            .limit(1)
+        )
+        if text is None:
+            self._patient(session, patient_id)  # no such person, or no program yet
             raise NotFound("there is no program yet: do the screen and the assessment first")
-        return Program.model_validate(row.data)
+        return _parse_program(text)
 
     def _history(self, session: Session, patient_id: str) -> list[HistoryEvent]:
         """Every event in the order it arrived."""
         events: list[tuple[int, HistoryEvent]] = []
-        logs = session.scalars(
-            select(SessionLogRecord)
-            .where(SessionLogRecord.patient_id == patient_id)
-            .options(selectinload(SessionLogRecord.sets))
+        # Plain rows, not records, and each session from its stored JSON in one step: the
+        # whole history is read after every event.
+        logs = session.execute(
+            select(*records.SESSION_COLUMNS).where(SessionLogRecord.patient_id == patient_id)
         ).all()
-        events += [(r.arrival or 0, records.session_from_rows(r)) for r in logs]
+        kept = [r for r in logs if r.text not in (None, "null")]
+        events += [(r.arrival or 0, SessionLog.model_validate_json(r.text)) for r in kept]
+        older = [r for r in logs if r.text in (None, "null")]  # from before sessions kept it
+        if older:
+            sets = session.execute(
+                select(*records.SET_COLUMNS)
+                .where(SetLogRecord.session_log_id.in_([r.id for r in older]))
+                .order_by(SetLogRecord.session_log_id, SetLogRecord.position)
+            ).all()
+            events += records.sessions_from_columns(older, sets)
         checkins = session.scalars(
             select(CheckInRecord).where(CheckInRecord.patient_id == patient_id)
         ).all()
@@ -211,8 +238,8 @@ class Services:
         for decision, step in zip(result.decisions, result.steps, strict=True):
             row = records.decision_to_row(patient_id, decision, step.version)
             session.add(row)
-            session.flush()
             if step.version != program.version:
+                session.flush()  # the new version names the decision's id
                 existing = session.scalars(
                     select(ProgramVersion).where(
                         ProgramVersion.patient_id == patient_id,
@@ -223,10 +250,19 @@ class Services:
                     cause = "override" if decision.kind == "override" else "decision"
                     self._save_version(session, patient_id, step, cause, row.id)
         final = result.program
-        current = self._current_version(session, patient_id)
+        current = session.execute(  # its id and number: its stored program is not needed
+            select(ProgramVersion.id, ProgramVersion.version)
+            .where(ProgramVersion.patient_id == patient_id)
+            .order_by(ProgramVersion.version.desc())
+            .limit(1)
+        ).first()
         if current is not None and current.version == final.version:
             # The last version gains the engine's bookkeeping (events evaluated).
-            current.data = final.model_dump(mode="json")
+            session.execute(
+                update(ProgramVersion)
+                .where(ProgramVersion.id == current.id)
+                .values(data=final.model_dump(mode="json"))
+            )
         elif current is None or current.version < final.version:
             self._save_version(session, patient_id, final, "decision")
         self._schedule(session, patient_id, final, today)
@@ -236,38 +272,53 @@ class Services:
         self, session: Session, patient_id: str, program: Program, today: dt.date
     ) -> None:
         """Planned sessions for the coming weeks, from the program version in force."""
-        session.execute(
-            delete(ScheduledSession).where(
-                ScheduledSession.patient_id == patient_id,
-                ScheduledSession.status == "planned",
-                ScheduledSession.date > today,
+        start = max(program.start_date, today - dt.timedelta(days=7))
+        wanted = {
+            (day, number)
+            for offset in range((today - start).days + SCHEDULE_AHEAD_DAYS + 1)
+            if program.is_training_day(day := start + dt.timedelta(days=offset))
+            for number in range(1, program.times_per_day + 1)
+        }
+        planned = ScheduledSession.status == "planned"
+        ahead = (ScheduledSession.patient_id == patient_id, planned, ScheduledSession.date > today)
+        # Planned days ahead that are no longer training days go; the others now follow
+        # this version. (Rewriting only what changed: this runs after every event.)
+        gone = [
+            row_id
+            for row_id, day, number in session.execute(
+                select(ScheduledSession.id, ScheduledSession.date, ScheduledSession.number).where(
+                    *ahead
+                )
             )
+            if (day, number) not in wanted
+        ]
+        if gone:
+            session.execute(delete(ScheduledSession).where(ScheduledSession.id.in_(gone)))
+        session.execute(
+            update(ScheduledSession)
+            .where(*ahead, ScheduledSession.program_version != program.version)
+            .values(program_version=program.version)
         )
         taken = {
-            (d, n)
-            for d, n in session.execute(
+            (day, number)
+            for day, number in session.execute(
                 select(ScheduledSession.date, ScheduledSession.number).where(
-                    ScheduledSession.patient_id == patient_id,
-                    ScheduledSession.date >= program.start_date,
+                    ScheduledSession.patient_id == patient_id, ScheduledSession.date >= start
                 )
-            ).all()
+            )
         }
-        start = max(program.start_date, today - dt.timedelta(days=7))
-        for offset in range((today - start).days + SCHEDULE_AHEAD_DAYS + 1):
-            day = start + dt.timedelta(days=offset)
-            if not program.is_training_day(day):
-                continue
-            for number in range(1, program.times_per_day + 1):
-                if (day, number) not in taken:
-                    session.add(
-                        ScheduledSession(
-                            patient_id=patient_id,
-                            date=day,
-                            number=number,
-                            program_version=program.version,
-                            status="planned",
-                        )
-                    )
+        missing = [
+            {
+                "patient_id": patient_id,
+                "date": day,
+                "number": number,
+                "program_version": program.version,
+                "status": "planned",
+            }
+            for day, number in sorted(wanted - taken)
+        ]
+        if missing:
+            session.execute(insert(ScheduledSession), missing)
 
     # ----- people --------------------------------------------------------------------
 
@@ -437,7 +488,7 @@ class Services:
             raise ServiceError(f"questionnaire: {exc}") from exc
 
     def program(self, patient_id: str) -> Program:
-        with self.db.transaction() as session:
+        with self.db.transaction(durable=False) as session:
             self._patient(session, patient_id)
             program = self._program(session, patient_id)
             self._audit(session, patient_id, "read_program")
@@ -468,11 +519,10 @@ class Services:
     # ----- everyday use ---------------------------------------------------------------
 
     def today(self, patient_id: str, day: dt.date) -> Today:
-        with self.db.transaction() as session:
-            self._patient(session, patient_id)
-            program = self._program(session, patient_id)
-            rows = session.scalars(
-                select(ScheduledSession).where(
+        with self.db.transaction(durable=False) as session:
+            program = self._program(session, patient_id)  # NotFound for nobody, too
+            rows = session.execute(
+                select(ScheduledSession.number, ScheduledSession.status).where(
                     ScheduledSession.patient_id == patient_id, ScheduledSession.date == day
                 )
             ).all()
@@ -532,12 +582,14 @@ class Services:
             ]
             if unknown:
                 raise ServiceError(f"unknown exercise id {unknown[0]!r}")
-            record = records.session_to_rows(patient_id, log, program.version)
+            record = records.session_row(patient_id, log, program.version)
             record.arrival = self._next_arrival(patient)
             session.add(record)
             slot.status = "skipped" if log.skipped else "done"
             slot.session_log_id = log.id
             session.flush()
+            if log.exercises:  # all sets in one multi-row insert
+                session.execute(insert(SetLogRecord), records.set_rows(log, record.id))
             final, decisions = self._run_engine(session, patient_id, program, log.date)
             self._audit(session, patient_id, "log_session", log.id)
             return LogOutcome(decisions, False, final)
@@ -626,13 +678,13 @@ class Services:
     # ----- reading -------------------------------------------------------------------
 
     def history(self, patient_id: str) -> list[HistoryEvent]:
-        with self.db.transaction() as session:
+        with self.db.transaction(durable=False) as session:
             self._patient(session, patient_id)
             self._audit(session, patient_id, "read_history")
             return self._history(session, patient_id)
 
     def decisions(self, patient_id: str, *, limit: int | None = None) -> list[Decision]:
-        with self.db.transaction() as session:
+        with self.db.transaction(durable=False) as session:
             self._patient(session, patient_id)
             query = (
                 select(DecisionRecord)
@@ -898,7 +950,7 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
     """Pain, morning pain, LSI, weekly work and adherence over time, for one person."""
     from groundup.clinical.program import unit_seconds
 
-    with services.db.transaction() as session:
+    with services.db.transaction(durable=False) as session:
         services._patient(session, patient_id)
         services._audit(session, patient_id, "read_progress")
         history = services._history(session, patient_id)

@@ -1,11 +1,15 @@
 """The database: one engine and session factory per URL, migrations run on first use.
 
 SQLite (the default) gets WAL mode, foreign keys and a busy timeout so that concurrent
-writers wait instead of failing; PostgreSQL is used as it is.
+writers wait instead of failing, and its writers take turns through a lock file;
+PostgreSQL is used as it is.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -14,12 +18,18 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has none: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "groundup_read_only"
 
 
 class DatabaseError(RuntimeError):
@@ -46,6 +56,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    # Write transactions take the write lock up front, so two writers queue instead of
+    # deadlocking; read-only ones (`Database.reading`) read a snapshot beside a writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -58,14 +77,76 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, future=True
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Begin write transactions up front so two writers queue instead of deadlocking.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        # A web worker runs up to 40 requests at once in threads; let each find a connection.
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, future=True)
     raise DatabaseError(
         f"database URL {url!r}: only sqlite:/// and postgresql+psycopg:// are supported"
     )
+
+
+class _WriterQueue:
+    """SQLite lets one writer in at a time; the others poll in its busy handler, which
+    sleeps between tries (1, 2, 5 … 100 ms) and so turns a queue of writers into long
+    waits. Writers here take turns through a lock file next to the database instead (and
+    through a lock between the threads of one process), tried every millisecond or less:
+    a waiting writer starts almost as soon as the one before it ends. SQLite's own locking
+    stays in force, and after its busy timeout a writer goes on without its turn."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.path: Path | None = None
+        database = engine.url.database
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            self.path = Path(f"{Path(database).expanduser()}-writers")
+        self.lock = threading.RLock()
+        self.depth = 0
+        self.fd: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        if self.path is None or fcntl is None:
+            yield
+            return
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            yield  # a writer of this process is stuck: SQLite's busy timeout decides
+            return
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            held = self.depth == 0 and self._take(self.fd, deadline)
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+                if held:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
+
+    @staticmethod
+    def _take(fd: int, deadline: float) -> bool:
+        """The lock file, tried every fraction of a millisecond until the busy timeout;
+        past it, go on without (SQLite's own lock still decides, and times out as before)."""
+        assert fcntl is not None
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class Database:
@@ -75,6 +156,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = _WriterQueue(self.engine)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         if migrate:
             self.upgrade()
 
@@ -98,10 +183,24 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back on any error."""
-        with self.sessions() as session, session.begin():
+    def transaction(self, *, durable: bool = True) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back on any error.
+
+        `durable=False` is for a read that only writes its audit line: on PostgreSQL its
+        commit does not wait for the disk (a server crash can lose the last such lines,
+        never data a person entered)."""
+        with self._writers.turn(), self.sessions() as session, session.begin():
+            if not durable and self.engine.dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads: on SQLite it does not wait for the write lock
+        (nor hold it), and sees the database as of its first read."""
+        with self._readers() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
+        self._writers.close()
         self.engine.dispose()

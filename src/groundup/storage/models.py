@@ -61,7 +61,10 @@ class Patient(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(120))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Indexed: signing in finds a person's own record by their user id on every request.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     length_unit: Mapped[str] = mapped_column(String(2), default="cm")
     mass_unit: Mapped[str] = mapped_column(String(2), default="kg")
     date_format: Mapped[str] = mapped_column(String(16), default="%Y-%m-%d")
@@ -175,6 +178,10 @@ class SessionLogRecord(Base):
     program_version: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
     arrival: Mapped[int | None] = mapped_column(Integer)
+    # The whole session as logged (the core model's JSON), so that the history the engine
+    # reads after every event is one row per session; the sets below stay for queries.
+    # Empty for sessions stored before it existed: those are rebuilt from their sets.
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     sets: Mapped[list[SetLogRecord]] = relationship(

@@ -19,12 +19,14 @@ SESSION_COOKIE = "gu_session"
 CSRF_COOKIE = "gu_csrf"
 
 
-def get_services(request: Request) -> Services:
+# These two only read the app's state: async, so FastAPI calls them on the event loop
+# instead of sending each to a worker thread.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_accounts(request: Request) -> Accounts:
+async def get_accounts(request: Request) -> Accounts:
     accounts: Accounts = request.app.state.accounts
     return accounts
 
