@@ -26,6 +26,7 @@ from groundup.web.deps import (
     PageAccount,
     client_address,
 )
+from groundup.web.headers import SecurityHeaders
 from groundup.web.pages import render
 
 
@@ -104,17 +105,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
             )
         return render(request, "error.html", status_code=400, message=message)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-        )
-        return response
+    app.add_middleware(SecurityHeaders)
 
     _auth_routes(app, settings)
     from groundup.web import api, calendar, clinician, person
