@@ -137,6 +137,11 @@ class Services:
             )
         )
 
+    def _audit_read(self, patient_id: str, action: str, detail: str = "") -> None:
+        """The audit line of a read: queued and written within a fraction of a second
+        (`Database.audit_read`), so that reading writes nothing itself."""
+        self.db.audit_read(self.actor, patient_id, action, detail)
+
     def _patient(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.id == patient_id)
         if lock:
@@ -488,10 +493,10 @@ class Services:
             raise ServiceError(f"questionnaire: {exc}") from exc
 
     def program(self, patient_id: str) -> Program:
-        with self.db.transaction(durable=False) as session:
+        with self.db.reading() as session:
             self._patient(session, patient_id)
             program = self._program(session, patient_id)
-            self._audit(session, patient_id, "read_program")
+            self._audit_read(patient_id, "read_program")
             return program
 
     def program_versions(self, patient_id: str) -> list[tuple[int, str, str, dt.datetime]]:
@@ -519,14 +524,14 @@ class Services:
     # ----- everyday use ---------------------------------------------------------------
 
     def today(self, patient_id: str, day: dt.date) -> Today:
-        with self.db.transaction(durable=False) as session:
+        with self.db.reading() as session:
             program = self._program(session, patient_id)  # NotFound for nobody, too
             rows = session.execute(
                 select(ScheduledSession.number, ScheduledSession.status).where(
                     ScheduledSession.patient_id == patient_id, ScheduledSession.date == day
                 )
             ).all()
-            self._audit(session, patient_id, "read_today", day.isoformat())
+            self._audit_read(patient_id, "read_today", day.isoformat())
             if not rows:
                 scheduled = program.is_training_day(day)
                 return Today(
@@ -678,13 +683,14 @@ class Services:
     # ----- reading -------------------------------------------------------------------
 
     def history(self, patient_id: str) -> list[HistoryEvent]:
-        with self.db.transaction(durable=False) as session:
+        with self.db.reading() as session:
             self._patient(session, patient_id)
-            self._audit(session, patient_id, "read_history")
-            return self._history(session, patient_id)
+            history = self._history(session, patient_id)
+            self._audit_read(patient_id, "read_history")
+            return history
 
     def decisions(self, patient_id: str, *, limit: int | None = None) -> list[Decision]:
-        with self.db.transaction(durable=False) as session:
+        with self.db.reading() as session:
             self._patient(session, patient_id)
             query = (
                 select(DecisionRecord)
@@ -694,7 +700,7 @@ class Services:
             if limit is not None:
                 query = query.limit(limit)
             rows = session.scalars(query).all()
-            self._audit(session, patient_id, "read_decisions")
+            self._audit_read(patient_id, "read_decisions")
             return [records.decision_from_row(r) for r in reversed(rows)]
 
     def assessments(self, patient_id: str) -> list[tuple[dt.date, str, Assessment, dict[str, Any]]]:
@@ -902,6 +908,7 @@ class Services:
 
     def delete_person(self, patient_id: str) -> dict[str, int]:
         """Remove a person and everything about them; one anonymous audit line remains."""
+        self.db.flush_audit()  # queued read lines first, so that they go with the rest
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id, lock=True)
             counts = {
@@ -950,9 +957,9 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
     """Pain, morning pain, LSI, weekly work and adherence over time, for one person."""
     from groundup.clinical.program import unit_seconds
 
-    with services.db.transaction(durable=False) as session:
+    with services.db.reading() as session:
         services._patient(session, patient_id)
-        services._audit(session, patient_id, "read_progress")
+        services._audit_read(patient_id, "read_progress")
         history = services._history(session, patient_id)
         program = services._program(session, patient_id)
         assessments = session.scalars(

@@ -7,9 +7,13 @@ PostgreSQL is used as it is.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import datetime as dt
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -18,7 +22,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +33,8 @@ except ImportError:  # pragma: no cover - Windows has none: SQLite's busy handle
     fcntl = None  # type: ignore[assignment]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Read-audit lines wait at most this long (seconds) before they are written together.
+AUDIT_FLUSH_SECONDS = 0.05
 READ_ONLY = "groundup_read_only"
 
 
@@ -149,6 +155,101 @@ class _WriterQueue:
             self.fd = None
 
 
+class _ReadAudit:
+    """Audit lines of reads, written together by a background thread.
+
+    Every read of a person's data is audited, and a write transaction per read made every
+    read wait its turn behind the writers (on SQLite, one at a time for the whole file).
+    Reads queue their line here instead (with the time of the read) and a thread writes
+    what has queued every AUDIT_FLUSH_SECONDS in one transaction. What a crash of the
+    process can lose: the read-audit lines of its last fraction of a second — never data a
+    person entered, and never the audit line of a change, which is written in the change's
+    own transaction. Lines about a person deleted in the meantime are dropped (the
+    deletion removes that person's audit lines and leaves one line saying it happened)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = weakref.ref(database)
+        self.lines: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.flushing = threading.Lock()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.closed = False
+
+    def add(self, line: dict[str, Any]) -> None:
+        with self.lock:
+            self.lines.append(line)
+            if self.thread is None and not self.closed:
+                self.thread = threading.Thread(
+                    target=self._run, name="groundup-read-audit", daemon=True
+                )
+                self.thread.start()
+
+    def _run(self) -> None:
+        while not self.closed:
+            self.wake.wait(AUDIT_FLUSH_SECONDS)
+            self.wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the lines stay queued and are tried again
+                time.sleep(AUDIT_FLUSH_SECONDS)
+
+    def flush(self) -> None:
+        from groundup.storage.models import AuditEntry, Patient
+
+        database = self.database()
+        with self.flushing:
+            with self.lock:
+                lines, self.lines = self.lines, []
+            if not lines or database is None:
+                return
+            try:
+                with database.transaction(durable=False) as session:
+                    ids = {line["patient_id"] for line in lines} - {None}
+                    # FOR SHARE on PostgreSQL: a deletion waits for these lines, then
+                    # removes them with the rest of the person's audit trail.
+                    alive = set(
+                        session.scalars(
+                            select(Patient.id).where(Patient.id.in_(ids)).with_for_update(read=True)
+                        )
+                    )
+                    kept = [
+                        line
+                        for line in lines
+                        if line["patient_id"] in alive or line["patient_id"] is None
+                    ]
+                    if kept:
+                        session.execute(insert(AuditEntry), kept)
+            except BaseException:
+                with self.lock:
+                    self.lines[:0] = lines
+                raise
+
+    def close(self) -> None:
+        """Stop the thread and write what is queued (a later line starts it again)."""
+        with self.lock:
+            self.closed = True
+            thread, self.thread = self.thread, None
+        self.wake.set()
+        if thread is not None:
+            thread.join(timeout=5)
+        try:
+            self.flush()
+        finally:
+            with self.lock:
+                self.closed = False
+
+
+def _flush_all_at_exit(audits: weakref.WeakSet[_ReadAudit]) -> None:
+    for audit in list(audits):
+        with contextlib.suppress(Exception):  # the process is ending; nobody to tell
+            audit.close()
+
+
+_AUDITS: weakref.WeakSet[_ReadAudit] = weakref.WeakSet()
+atexit.register(_flush_all_at_exit, _AUDITS)
+
+
 class Database:
     """An engine, its session factory, and the schema brought up to date."""
 
@@ -157,6 +258,8 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = _WriterQueue(self.engine)
+        self._read_audit = _ReadAudit(self)
+        _AUDITS.add(self._read_audit)
         self._readers = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
@@ -201,6 +304,24 @@ class Database:
         with self._readers() as session, session.begin():
             yield session
 
+    def audit_read(self, actor: str, patient_id: str, action: str, detail: str = "") -> None:
+        """Record that someone read a person's data; written within AUDIT_FLUSH_SECONDS
+        by a background thread (see `_ReadAudit`), so the read itself writes nothing."""
+        self._read_audit.add(
+            {
+                "at": dt.datetime.now(dt.UTC),
+                "actor": actor,
+                "patient_id": patient_id,
+                "action": action,
+                "detail": detail,
+            }
+        )
+
+    def flush_audit(self) -> None:
+        """Write the queued read-audit lines now."""
+        self._read_audit.flush()
+
     def dispose(self) -> None:
+        self._read_audit.close()
         self._writers.close()
         self.engine.dispose()

@@ -1,0 +1,104 @@
+"""Every read of a person's data leaves an audit line, written in batches after the read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from sqlalchemy import select
+
+from groundup.knowledge import load_rules
+from groundup.services import Services
+from groundup.services.workflow import NotFound, progress_data
+from groundup.storage.database import Database
+from groundup.storage.models import AuditEntry
+from test_services import started
+
+
+def _lines(database: Database, pid: str) -> list[tuple[str, str, str, dt.datetime]]:
+    with database.reading() as session:
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.detail, AuditEntry.actor, AuditEntry.at)
+            .where(AuditEntry.patient_id == pid, AuditEntry.action.like("read_%"))
+            .order_by(AuditEntry.id)
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_every_read_is_audited_with_its_time(services: Services) -> None:
+    pid, first = started(services)
+    before = dt.datetime.now(dt.UTC)
+    services.today(pid, first)
+    services.program(pid)
+    services.history(pid)
+    services.decisions(pid)
+    progress_data(services, pid, first)
+    services.db.flush_audit()
+    lines = _lines(services.db, pid)
+    assert [(a, d) for a, d, _, _ in lines] == [
+        ("read_today", first.isoformat()),
+        ("read_program", ""),
+        ("read_history", ""),
+        ("read_decisions", ""),
+        ("read_progress", ""),
+    ]
+    assert {actor for _, _, actor, _ in lines} == {services.actor}
+    for *_, at in lines:
+        if at.tzinfo is None:  # SQLite gives the stored UTC time back without its zone
+            at = at.replace(tzinfo=dt.UTC)
+        assert before - dt.timedelta(seconds=1) <= at <= dt.datetime.now(dt.UTC)
+
+
+def test_read_lines_are_written_without_being_asked(services: Services) -> None:
+    pid, first = started(services)
+    services.today(pid, first)
+    deadline = time.monotonic() + 10
+    while not _lines(services.db, pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [a for a, *_ in _lines(services.db, pid)] == ["read_today"]
+
+
+def test_a_failed_read_leaves_no_line(services: Services) -> None:
+    nobody = "0" * 32
+    with pytest.raises(NotFound):
+        services.today(nobody, dt.date(2025, 3, 4))
+    services.db.flush_audit()
+    assert _lines(services.db, nobody) == []
+
+
+def test_queued_lines_of_a_deleted_person_are_not_written(database_url: str) -> None:
+    """Two workers: one reads (its line is queued), the other deletes the person."""
+    reader_db, deleter_db = Database(database_url), Database(database_url)
+    try:
+        reader = Services(reader_db, load_rules(), actor="reader")
+        deleter = Services(deleter_db, load_rules(), actor="deleter")
+        pid, first = started(reader)
+        reader.today(pid, first)
+        deleter.program(pid)  # queued in the deleting worker: written before the deletion
+        deleter.delete_person(pid)
+        reader_db.flush_audit()
+        deleter_db.flush_audit()
+        with deleter_db.reading() as session:
+            left = session.scalars(select(AuditEntry).where(AuditEntry.patient_id == pid)).all()
+            deletion = session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "delete_person")
+            ).all()
+        assert left == []
+        assert len(deletion) == 1 and deletion[0].patient_id is None
+    finally:
+        reader_db.dispose()
+        deleter_db.dispose()
+
+
+def test_queued_lines_are_written_when_the_database_is_closed(database_url: str) -> None:
+    database = Database(database_url)
+    services = Services(database, load_rules())
+    pid, first = started(services)
+    services.today(pid, first)
+    database.dispose()
+    database = Database(database_url)
+    try:
+        assert [a for a, *_ in _lines(database, pid)] == ["read_today"]
+    finally:
+        database.dispose()
