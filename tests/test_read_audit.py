@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 
 import pytest
@@ -102,3 +103,22 @@ def test_queued_lines_are_written_when_the_database_is_closed(database_url: str)
         assert [a for a, *_ in _lines(database, pid)] == ["read_today"]
     finally:
         database.dispose()
+
+
+def test_a_reading_inside_a_reading_is_the_same_one(database: Database) -> None:
+    """The today API checks its caller and reads in one snapshot: nested readings share it,
+    other threads and later readings get their own."""
+    seen: list[object] = []
+    with database.reading() as outer:
+        with database.reading() as inner:
+            assert inner is outer
+        worker = threading.Thread(target=lambda: seen.append(_session_of(database)))
+        worker.start()
+        worker.join()
+    assert seen and seen[0] is not outer
+    assert _session_of(database) is not outer
+
+
+def _session_of(database: Database) -> object:
+    with database.reading() as session:
+        return session

@@ -330,8 +330,8 @@ class Accounts:
         return token
 
     def token_account(self, token: str) -> Account | None:
-        with self.db.reading() as session:
-            found = session.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
+        with self.db.reading() as session:  # on the connection: no ORM work for plain rows
+            found = session.connection().execute(_BY_TOKEN, {"digest": _digest(token)}).first()
         if found is None or found.revoked or not found.active:
             return None
         if found.expires_at is not None and _aware(found.expires_at) < _now():

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Text, cast, delete, func, insert, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from groundup.clinical.assessment import Assessment
@@ -110,6 +110,19 @@ def _parse_program(text: str) -> Program:
     return Program.model_validate_json(text)
 
 
+# Built once: building a statement costs more than running it on the most frequent reads.
+_NEWEST_PROGRAM = (
+    select(cast(ProgramVersion.data, Text))
+    .where(ProgramVersion.patient_id == bindparam("patient_id"))
+    .order_by(ProgramVersion.version.desc())
+    .limit(1)
+)
+_DAY_SESSIONS = select(ScheduledSession.number, ScheduledSession.status).where(
+    ScheduledSession.patient_id == bindparam("patient_id"),
+    ScheduledSession.date == bindparam("day"),
+)
+
+
 class Services:
     """groundup's use cases over one database."""
 
@@ -161,12 +174,8 @@ class Services:
 
     def _program(self, session: Session, patient_id: str) -> Program:
         # The stored JSON's text, parsed and validated in one step.
-        text = session.scalar(
-            select(cast(ProgramVersion.data, Text))
-            .where(ProgramVersion.patient_id == patient_id)
-            .order_by(ProgramVersion.version.desc())
-            .limit(1)
-        )
+        session.flush()  # what the session holds first, as its own queries would (cheap when clean)
+        text = session.connection().scalar(_NEWEST_PROGRAM, {"patient_id": patient_id})
         if text is None:
             self._patient(session, patient_id)  # no such person, or no program yet
             raise NotFound("there is no program yet: do the screen and the assessment first")
@@ -526,11 +535,11 @@ class Services:
     def today(self, patient_id: str, day: dt.date) -> Today:
         with self.db.reading() as session:
             program = self._program(session, patient_id)  # NotFound for nobody, too
-            rows = session.execute(
-                select(ScheduledSession.number, ScheduledSession.status).where(
-                    ScheduledSession.patient_id == patient_id, ScheduledSession.date == day
-                )
-            ).all()
+            rows = (
+                session.connection()
+                .execute(_DAY_SESSIONS, {"patient_id": patient_id, "day": day})
+                .all()
+            )
             self._audit_read(patient_id, "read_today", day.isoformat())
             if not rows:
                 scheduled = program.is_training_day(day)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import datetime as dt
 import os
 import threading
@@ -259,6 +260,9 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = _WriterQueue(self.engine)
         self._read_audit = _ReadAudit(self)
+        self._reading: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+            f"groundup_reading_{id(self)}", default=None
+        )
         _AUDITS.add(self._read_audit)
         self._readers = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -300,9 +304,21 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A unit of work that only reads: on SQLite it does not wait for the write lock
-        (nor hold it), and sees the database as of its first read."""
+        (nor hold it), and sees the database as of its first read.
+
+        Inside another `reading()` of the same database (in the same thread or task) it
+        is that one: a request that checks its caller and then reads takes one connection
+        and one snapshot, not one per step."""
+        outer = self._reading.get()
+        if outer is not None:
+            yield outer
+            return
         with self._readers() as session, session.begin():
-            yield session
+            mark = self._reading.set(session)
+            try:
+                yield session
+            finally:
+                self._reading.reset(mark)
 
     def audit_read(self, actor: str, patient_id: str, action: str, detail: str = "") -> None:
         """Record that someone read a person's data; written within AUDIT_FLUSH_SECONDS
