@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -59,6 +60,7 @@ class Seeded:
             "fuzz-clinician@example.org", "Dr Fuzz", "clinician", PASSWORD
         )
         self.clinician_token = self.accounts.new_api_token(self.clinician, "fuzz")
+        self.session = self.accounts.start_session(self.clinician)
         self.patient_id = self.new_patient(program=True)
 
     def new_patient(self, *, program: bool) -> str:
@@ -122,21 +124,37 @@ def _prepare(seeded: Seeded, method: str, path: str) -> Callable[[Any], dict[str
                 case.path_parameters["patient_id"] = seeded.new_patient(program=False)
             else:
                 case.path_parameters["patient_id"] = seeded.patient_id
+        if not path.startswith("/api/"):
+            # The pages sign in with the session cookie, and their forms carry its CSRF token.
+            # /logout would end the session: it gets one of its own.
+            cookie, csrf = (
+                seeded.accounts.start_session(seeded.clinician)
+                if path == "/logout"
+                else seeded.session
+            )
+            if isinstance(case.body, dict) and "csrf" in case.body:
+                case.body["csrf"] = csrf
+            return {"Cookie": f"gu_session={cookie}"}
         return {"Authorization": f"Bearer {token}"}
 
     return aim
 
 
-def _operations(schema: Any) -> list[Any]:
-    found = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        if operation.path.startswith("/api/"):  # the document also lists the HTML pages
-            found.append(operation)
-    return found
+def _operations(schema: Any, *, api: bool) -> list[Any]:
+    """The API's operations, or (api=False) the HTML pages the document also lists."""
+    return [
+        operation
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if operation.path.startswith("/api/") == api
+    ]
 
 
-def _fuzz(operation: Any, mode: GenerationMode, aim: Callable[[Any], dict[str, str]]) -> Any:
+def _fuzz(
+    operation: Any,
+    mode: GenerationMode,
+    aim: Callable[[Any], dict[str, str]],
+    checks: list[Any],
+) -> Any:
     """One operation's property test: every generated request answers within the document."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -151,25 +169,43 @@ def _fuzz(operation: Any, mode: GenerationMode, aim: Callable[[Any], dict[str, s
     def check(case: Any) -> None:
         headers = aim(case)
         response = case.call(headers=headers)
-        case.validate_response(response, checks=CHECKS, headers=headers)
+        case.validate_response(response, checks=checks, headers=headers)
 
     return check
 
 
-@pytest.mark.slow
-def test_no_request_makes_the_api_fail(api_schema: Any, seeded: Seeded) -> None:
-    operations = _operations(api_schema)
-    assert len(operations) >= 25, "the API's operations were not found in its document"
+def _run(operations: list[Any], seeded: Seeded, checks: list[Any]) -> list[str]:
     problems: list[str] = []
     for operation in operations:
         aim = _prepare(seeded, operation.method.upper(), operation.path)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
-                _fuzz(operation, mode, aim)()
+                _fuzz(operation, mode, aim, checks)()
+            except Unsatisfiable:
+                # Nothing to make invalid (no parameters, no body): the positive run covers it.
+                assert mode is GenerationMode.NEGATIVE, operation.path
             except (Exception, BaseExceptionGroup) as exc:  # collect every failure, then report
                 problems.append(
                     f"{operation.method.upper()} {operation.path} ({mode.value}): {exc}"[:3000]
                 )
+    return problems
+
+
+@pytest.mark.slow
+def test_no_request_makes_the_api_fail(api_schema: Any, seeded: Seeded) -> None:
+    operations = _operations(api_schema, api=True)
+    assert len(operations) >= 25, "the API's operations were not found in its document"
+    problems = _run(operations, seeded, CHECKS)
+    assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.slow
+def test_no_request_makes_a_page_fail(api_schema: Any, seeded: Seeded) -> None:
+    """The pages the document lists (forms, sign-in): never a server error. Their answers
+    are HTML and redirects, so only that is checked."""
+    operations = _operations(api_schema, api=False)
+    assert operations, "the pages were not found in the document"
+    problems = _run(operations, seeded, [not_a_server_error])
     assert not problems, "\n\n".join(problems)
 
 
