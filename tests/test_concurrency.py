@@ -214,3 +214,11 @@ def test_http_writers_on_several_workers_never_see_a_locked_database(tmp_path: P
             assert total == len(stored)
     finally:
         database.dispose()
+
+
+def test_threads_open_the_same_database_at_once(database_url: str) -> None:
+    """Alembic's migration runner is module-wide state: threads that open the database at the
+    same moment (the first time, and again once it is up to date) must not trip over it."""
+    for _ in range(2):
+        results = _together([lambda: Database(database_url).dispose()] * 8)
+        _no_errors(results)

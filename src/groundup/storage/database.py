@@ -6,6 +6,7 @@ writers wait instead of failing; PostgreSQL is used as it is.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -20,6 +21,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Alembic runs its migration scripts through module-wide proxies (alembic.context, .op), so
+# two threads of one process must not run it at once; other processes are no concern.
+_MIGRATING = threading.Lock()
 
 
 class DatabaseError(RuntimeError):
@@ -80,7 +84,7 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         try:
-            with self.engine.begin() as connection:
+            with _MIGRATING, self.engine.begin() as connection:
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
@@ -88,7 +92,7 @@ class Database:
             raise DatabaseError(f"cannot prepare the database at {self.safe_url}: {exc}") from exc
 
     def downgrade(self, revision: str) -> None:
-        with self.engine.begin() as connection:
+        with _MIGRATING, self.engine.begin() as connection:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
