@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover - Windows has none: SQLite's busy handle
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "groundup_read_only"
+# Alembic runs its migration scripts through module-wide proxies (alembic.context, .op), so
+# two threads of one process must not run it at once; other processes are no concern.
+_MIGRATING = threading.Lock()
 
 
 class DatabaseError(RuntimeError):
@@ -165,7 +168,7 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         try:
-            with self.engine.begin() as connection:
+            with _MIGRATING, self.engine.begin() as connection:
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
@@ -173,7 +176,7 @@ class Database:
             raise DatabaseError(f"cannot prepare the database at {self.safe_url}: {exc}") from exc
 
     def downgrade(self, revision: str) -> None:
-        with self.engine.begin() as connection:
+        with _MIGRATING, self.engine.begin() as connection:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
