@@ -36,7 +36,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, func, inspect, select, table
 
-from groundup.cli.files import read_document, validate
+from groundup.cli.files import InputError, read_document, validate
 from groundup.clinical.intake import Intake
 from groundup.knowledge import load_rules
 from groundup.services import Services
@@ -451,3 +451,17 @@ def test_the_valid_documents_are_accepted(tmp_path: Path) -> None:
         assert "Traceback" not in outcome.stderr
         if command.name in ("start", "import", "log", "retest"):
             assert fresh.counts() != before, f"{command.name}: the valid file stored nothing"
+
+
+def test_a_long_record_is_not_refused_for_its_size(tmp_path: Path) -> None:
+    """A person's record outgrows the limit for hand-written files; import reads it whole."""
+    from groundup.cli.files import MAX_INPUT_BYTES, MAX_RECORD_BYTES, MAX_RECORD_VALUES
+
+    sessions = [{"day": f"2026-01-{1 + i % 28:02d}", "note": "x" * 200} for i in range(30_000)]
+    path = tmp_path / "long-record.json"
+    path.write_text(json.dumps({"sessions": sessions}), encoding="utf-8")
+    assert MAX_INPUT_BYTES < path.stat().st_size < MAX_RECORD_BYTES
+    with pytest.raises(InputError, match="MB"):
+        read_document(path)
+    data = read_document(path, max_bytes=MAX_RECORD_BYTES, max_values=MAX_RECORD_VALUES)
+    assert len(data["sessions"]) == 30_000

@@ -17,18 +17,24 @@ M = TypeVar("M", bound=BaseModel)
 MAX_INPUT_BYTES = 5 * 1024 * 1024
 MAX_NESTING = 50
 MAX_VALUES = 1_000_000
+# A whole person's record (`groundup export`) grows with every session: years of it must
+# still import, so it gets roomier limits than a hand-written input file.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+MAX_RECORD_VALUES = 8_000_000
 
 
 class InputError(ValueError):
     """A file or value given on the command line cannot be used; the message says why."""
 
 
-def read_document(path: Path) -> Any:
+def read_document(
+    path: Path, *, max_bytes: int = MAX_INPUT_BYTES, max_values: int = MAX_VALUES
+) -> Any:
     """Parse a YAML or JSON file into plain data, or raise InputError with one clear line.
 
     Only regular files are read (a pipe or a device could block or never end), at most
-    MAX_INPUT_BYTES of them; the parsed data may nest at most MAX_NESTING levels, hold at
-    most MAX_VALUES values (YAML aliases count each time they are used, so an alias bomb is
+    `max_bytes` of them; the parsed data may nest at most MAX_NESTING levels, hold at
+    most `max_values` values (YAML aliases count each time they are used, so an alias bomb is
     refused) and only finite numbers."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -38,14 +44,14 @@ def read_document(path: Path) -> Any:
         raise InputError(f"{path}: not a regular file (a pipe or a device cannot be read)")
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_INPUT_BYTES + 1)
+            raw = handle.read(max_bytes + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(raw) > MAX_INPUT_BYTES:
+    if len(raw) > max_bytes:
         size = max(path.stat().st_size, len(raw))
         raise InputError(
             f"{path}: file is {size / 1_048_576:.1f} MB; input files are limited to "
-            f"{MAX_INPUT_BYTES // 1_048_576} MB"
+            f"{max_bytes // 1_048_576} MB"
         )
     try:
         text = raw.decode("utf-8")
@@ -73,7 +79,7 @@ def read_document(path: Path) -> Any:
         raise InputError(f"{path}: nested more than {MAX_NESTING} levels deep") from exc
     except (yaml.YAMLError, ValueError) as exc:
         raise InputError(f"{path}: cannot be parsed: {_first_line(exc)}") from exc
-    _check_shape(data, path)
+    _check_shape(data, path, max_values)
     return data
 
 
@@ -86,15 +92,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number; write a finite number")
 
 
-def _check_shape(data: Any, path: Path) -> None:
+def _check_shape(data: Any, path: Path, max_values: int) -> None:
     stack: list[tuple[Any, int]] = [(data, 0)]
     seen = 0
     while stack:
         item, depth = stack.pop()
         seen += 1
-        if seen > MAX_VALUES:
+        if seen > max_values:
             raise InputError(
-                f"{path}: holds more than {MAX_VALUES:,} values (YAML aliases count each "
+                f"{path}: holds more than {max_values:,} values (YAML aliases count each "
                 "time they are used)"
             )
         if depth > MAX_NESTING:
