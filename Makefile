@@ -1,6 +1,6 @@
 # Two entry points: `make demo` sets everything up and starts the web app on the embedded
 # default (SQLite) with demo data; `make test` sets everything up and runs the test suite.
-.PHONY: demo tour test check lint setup bench bench-core bench-http bench-scale
+.PHONY: demo tour test check lint setup audit bench bench-core bench-http bench-scale
 
 UV := .tools/bin/uv
 SYNCED := .venv/.synced
@@ -44,3 +44,14 @@ bench-scale: $(SYNCED)
 
 bench: bench-core bench-http bench-scale
 	@if [ -f benchmarks/documents.py ]; then .venv/bin/python benchmarks/documents.py; fi
+
+# Known vulnerabilities in the locked dependencies (all extras), checked against PyPI's
+# advisory data. --strict: a package that could not be checked fails the audit, so an
+# unreachable service is a failure, never a silent pass.
+audit: $(SYNCED)
+	$(UV) export --quiet --frozen --format requirements-txt --all-extras --no-emit-project \
+		-o .venv/audit-requirements.txt
+	.venv/bin/pip-audit --strict --disable-pip --require-hashes --progress-spinner off \
+		-r .venv/audit-requirements.txt || { echo "audit: FAILED: a known vulnerability \
+	listed above, or a package that could not be checked (is PyPI's advisory data \
+	reachable?)" >&2; exit 1; }

@@ -28,7 +28,13 @@ from groundup.cli.context import (
     remember_person,
     services,
 )
-from groundup.cli.files import InputError, read_document, validate
+from groundup.cli.files import (
+    MAX_RECORD_BYTES,
+    MAX_RECORD_VALUES,
+    InputError,
+    read_document,
+    validate,
+)
 from groundup.cli.main import app, fail, out
 from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, referral_panel
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
@@ -696,7 +702,7 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="a file from `groundup export` (JSON or FHIR)")],
 ) -> None:
     """Restore a person from an export file. Nothing is stored unless all of it is valid."""
-    data = read_document(file)
+    data = read_document(file, max_bytes=MAX_RECORD_BYTES, max_values=MAX_RECORD_VALUES)
     pid = _call(lambda: import_record(services(), data))
     remember_person(pid)
     out.print(f"Imported {pid[:8]}.")

@@ -37,6 +37,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Read-audit lines wait at most this long (seconds) before they are written together.
 AUDIT_FLUSH_SECONDS = 0.05
 READ_ONLY = "groundup_read_only"
+# Alembic runs its migration scripts through module-wide proxies (alembic.context, .op), so
+# two threads of one process must not run it at once; other processes are no concern.
+_MIGRATING = threading.Lock()
 
 
 class DatabaseError(RuntimeError):
@@ -272,7 +275,7 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         try:
-            with self.engine.begin() as connection:
+            with _MIGRATING, self.engine.begin() as connection:
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
@@ -280,7 +283,7 @@ class Database:
             raise DatabaseError(f"cannot prepare the database at {self.safe_url}: {exc}") from exc
 
     def downgrade(self, revision: str) -> None:
-        with self.engine.begin() as connection:
+        with _MIGRATING, self.engine.begin() as connection:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.downgrade(config, revision)

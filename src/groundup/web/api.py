@@ -43,7 +43,7 @@ from groundup.clinical.screening import ScreenAnswers, ScreenReason, ScreenResul
 from groundup.clinical.vocabulary import Equipment, Muscle, Phase, Side
 from groundup.interop.files import ExportFormat
 from groundup.services import Referred, ServiceError, Services
-from groundup.services.accounts import Account, AuthError, Forbidden, _digest
+from groundup.services.accounts import Account, AuthError, Forbidden, _aware, _digest
 from groundup.services.export import ExportBundle
 from groundup.services.workflow import NotFound, progress_data
 from groundup.storage.models import ApiToken, Patient, ProgramVersion, SessionLogRecord
@@ -653,6 +653,7 @@ def _not_future(day: dt.date | None, services: Services, what: str) -> None:
     response_model=TokenOut,
     summary="Get an API token",
     tags=["sign in"],
+    responses={429: {"model": ErrorOut, "description": "Too many failed sign-ins: wait"}},
 )
 def create_token(
     body: TokenRequest, request: Request, accounts: AccountsDep, services: ServicesDep
@@ -901,7 +902,8 @@ def list_versions(
     """Every version of the program, newest first, with what caused it."""
     rows = services.program_versions(access.patient_id)
     items = [
-        VersionOut(version=v, cause=cause, phase=Phase(phase), created_at=at)
+        # SQLite gives the stored UTC time back without its zone; the document promises one.
+        VersionOut(version=v, cause=cause, phase=Phase(phase), created_at=_aware(at))
         for v, cause, phase, at in reversed(rows)
     ]
     return _page(request, items, page)
