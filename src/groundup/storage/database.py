@@ -190,7 +190,7 @@ class _ReadAudit:
                 self.thread.start()
 
     def _run(self) -> None:
-        while not self.closed:
+        while not self.closed and self.database() is not None:
             self.wake.wait(AUDIT_FLUSH_SECONDS)
             self.wake.clear()
             try:
