@@ -40,8 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BIG_TABLES = (
@@ -58,20 +57,11 @@ BIG_TABLES = (
 
 
 def fresh_postgres(name: str) -> str:
-    server = make_url(os.environ.get("GROUNDUP_BENCH_POSTGRES_URL", DEFAULT_POSTGRES))
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": name},
-        )
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
+    from groundup.synthetic import fresh_postgres_database
+
+    return fresh_postgres_database(
+        os.environ.get("GROUNDUP_BENCH_POSTGRES_URL", DEFAULT_POSTGRES), name
+    )
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -43,9 +43,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -292,20 +289,9 @@ class Seeded:
 
 
 def fresh_postgres(server_url: str) -> str:
-    server = make_url(server_url)
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": BENCH_DB},
-        )
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}"'))
-        connection.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
-    admin.dispose()
-    return server.set(database=BENCH_DB).render_as_string(hide_password=False)
+    from groundup.synthetic import fresh_postgres_database
+
+    return fresh_postgres_database(server_url, BENCH_DB)
 
 
 def seed(url: str, count: int, today: dt.date) -> tuple[list[Seeded], str]:
