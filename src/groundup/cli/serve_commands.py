@@ -53,7 +53,7 @@ def serve_command(
         database.dispose()
         table = Table(title="Demo sign-ins")
         for column in ("role", "e-mail", "password", "who"):
-            table.add_column(column, no_wrap=column == "e-mail")
+            table.add_column(column, no_wrap=column in ("e-mail", "password"))
         for login in people:
             table.add_row(login.role, login.email, login.password, login.name)
         out.print(table)
