@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +34,7 @@ from groundup.services.calendar import (
 from groundup.storage.database import Database
 from groundup.storage.models import AuditEntry, CalendarFeed
 from groundup.web.app import create_app
+from test_cli_e2e import run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -486,33 +484,11 @@ def test_before_a_program_the_page_sends_the_person_back(app: object) -> None:
 # ----- the command ------------------------------------------------------------------------
 
 
-def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "COLUMNS": "120",
-        "NO_COLOR": "1",
-        "GROUNDUP_DATABASE_URL": f"sqlite:///{home / 'g.db'}",
-        "GROUNDUP_DATA_DIR": str(home),
-    }
-    env.pop("GROUNDUP_DEBUG", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "groundup", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-        cwd=home,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
 def test_the_command_writes_the_calendar_file(tmp_path: Path) -> None:
     started = run(tmp_path, "start", str(EXAMPLES / "clear-left-calf.yaml"), "--name", "Robin")
     assert started.returncode == 0, started.stderr
 
-    result = run(tmp_path, "calendar", "--out", "mine.ics", "--weeks", "2")
+    result = run(tmp_path, "calendar", "--out", str(tmp_path / "mine.ics"), "--weeks", "2")
 
     assert result.returncode == 0, result.stderr
     data = (tmp_path / "mine.ics").read_bytes()
@@ -531,7 +507,7 @@ def test_the_command_without_a_program_says_so_in_one_line(tmp_path: Path) -> No
     referred = run(tmp_path, "start", str(EXAMPLES / "refer-dvt.yaml"), "--name", "Robin")
     assert referred.returncode == 3, referred.stderr
 
-    result = run(tmp_path, "calendar", "--out", "mine.ics")
+    result = run(tmp_path, "calendar", "--out", str(tmp_path / "mine.ics"))
 
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
