@@ -174,5 +174,22 @@ def dose_words(dose: Dose, dose_type: DoseType) -> str:
     return f"{dose.sets} × {dose.amount:g}{unit}"
 
 
+LB_PER_KG = 2.20462
+
+# What each part of a session is called on the person's pages, handouts and calendar.
+PART_TITLES: dict[Part, str] = {
+    "warm_up": "Warm-up",
+    "main": "Main work",
+    "mobility": "Stretch and loosen",
+}
+
+
+def mass_words(kg: float, unit: str) -> str:
+    """A load in the person's unit: '12.5 kg', or '27.6 lb' (trailing zeros dropped)."""
+    if unit == "lb":
+        return f"{kg * LB_PER_KG:.1f}".rstrip("0").rstrip(".") + " lb"
+    return f"{kg:g} kg"
+
+
 def dose_key(exercise_id: str, side: Side | None) -> str:
     return f"{exercise_id}:{side.value if side else 'both'}"

@@ -12,12 +12,11 @@ from markupsafe import Markup
 from groundup import pictures
 from groundup.clinical.exercises import Exercise
 from groundup.clinical.planning import session_minutes
-from groundup.clinical.program import Dose, Program, Slot, dose_words
+from groundup.clinical.program import PART_TITLES, Dose, Program, Slot, dose_words
 from groundup.clinical.rules import ProgressionRules
 from groundup.documents.layout import WEEKDAYS, Person, person, program_of, render_html, to_pdf
 from groundup.services import Services
 
-PART_TITLES = {"warm_up": "Warm-up", "main": "Main work", "mobility": "Stretch and loosen"}
 DEFAULT_WEEKS = 4
 MAX_WEEKS = 12
 

@@ -10,11 +10,10 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 
-from groundup.clinical.program import Program
+from groundup.clinical.program import Program, mass_words
 from groundup.services import NotFound, Services
 from groundup.storage.models import Patient
 
-LB_PER_KG = 2.20462
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -39,9 +38,7 @@ class Person:
         return f"{WEEKDAYS[day.weekday()]} {self.date(day)}"
 
     def mass(self, kg: float) -> str:
-        if self.mass_unit == "lb":
-            return f"{kg * LB_PER_KG:.1f}".rstrip("0").rstrip(".") + " lb"
-        return f"{kg:g} kg"
+        return mass_words(kg, self.mass_unit)
 
 
 def person(services: Services, patient_id: str) -> Person:

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groundup.clinical.planning import session_minutes
-from groundup.clinical.program import Part, Program, dose_words
+from groundup.clinical.program import PART_TITLES, Program, dose_words, mass_words
 from groundup.clinical.progression import retest_due_on
 from groundup.clinical.rules import Rules
 from groundup.services.workflow import ServiceError, Services
@@ -57,12 +57,6 @@ PRODID = "-//groundup//program calendar//EN"
 CALENDAR_NAME = "groundup: leg strengthening"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-PART_TITLES: dict[Part, str] = {
-    "warm_up": "Warm-up",
-    "main": "Main work",
-    "mobility": "Stretch and loosen",
-}
-LB_PER_KG = 2.20462
 
 
 @dataclass(frozen=True)
@@ -194,12 +188,6 @@ def _reminder(text: str, before_start: dt.timedelta) -> Alarm:
     return alarm
 
 
-def _load(kg: float, unit: str) -> str:
-    if unit == "lb":
-        return f"{kg * LB_PER_KG:.1f}".rstrip("0").rstrip(".") + " lb"
-    return f"{kg:g} kg"
-
-
 def session_lines(program: Program, rules: Rules, mass_unit: str) -> list[str]:
     """The session's exercises by part, one line per exercise and side, with the dose."""
     lines: list[str] = []
@@ -214,7 +202,7 @@ def session_lines(program: Program, rules: Rules, mass_unit: str) -> list[str]:
                 side = f"{dose.side.value} leg" if dose.side else "both legs"
                 text = dose_words(dose, exercise.dose_type)
                 if dose.load_kg:
-                    text += f" with {_load(dose.load_kg, mass_unit)}"
+                    text += f" with {mass_words(dose.load_kg, mass_unit)}"
                 lines.append(f"- {exercise.name}, {side}: {text}")
     return lines
 

@@ -42,7 +42,15 @@ from groundup.clinical.assessment import (
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.logs import CheckIn, ExerciseLog, SessionLog, SetLog
 from groundup.clinical.planning import session_minutes
-from groundup.clinical.program import Dose, Preferences, Program, Slot, dose_words
+from groundup.clinical.program import (
+    PART_TITLES,
+    Dose,
+    Preferences,
+    Program,
+    Slot,
+    dose_words,
+    mass_words,
+)
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenResult
 from groundup.clinical.vocabulary import Equipment, Phase
@@ -60,9 +68,7 @@ router = APIRouter(prefix="/me")
 T = TypeVar("T")
 
 CM_PER_INCH = 2.54
-LB_PER_KG = 2.20462
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-PART_TITLES = {"warm_up": "Warm-up", "main": "Main work", "mobility": "Stretch and loosen"}
 DURATION_UNITS = {"days": 1 / 7, "weeks": 1.0, "months": 52 / 12, "years": 52.0}
 EQUIPMENT_WORDS = {
     Equipment.WALL: "a wall",
@@ -793,12 +799,6 @@ def _steps(program: Program, services: Services) -> list[Step]:
     return steps
 
 
-def _mass(kg: float, unit: str) -> str:
-    if unit == "lb":
-        return f"{kg * LB_PER_KG:.1f}".rstrip("0").rstrip(".") + " lb"
-    return f"{kg:g} kg"
-
-
 def _side_words(dose: Dose) -> str:
     return f"{dose.side.value} leg" if dose.side else "both legs"
 
@@ -806,7 +806,7 @@ def _side_words(dose: Dose) -> str:
 def _dose_text(step: Step, mass_unit: str) -> str:
     text = dose_words(step.dose, step.exercise.dose_type)
     if step.dose.load_kg:
-        text += f" with {_mass(step.dose.load_kg, mass_unit)}"
+        text += f" with {mass_words(step.dose.load_kg, mass_unit)}"
     return text
 
 
