@@ -58,7 +58,9 @@ def test_four_weeks_of_a_self_managing_person(tmp_path: Path) -> None:
     intake_file.write_text(yaml.safe_dump(intake), encoding="utf-8")
 
     out = ok(tmp_path, "start", str(intake_file), "--name", "Robin")
-    assert "Phase 1" in out
+    # The example records a mid-portion Achilles tendinopathy: loading starts in phase 2.
+    assert "Phase 2" in out
+    assert "Plan for: Achilles tendon pain (mid-portion)" in out
 
     flare_day: dt.date | None = None
     retest_day: dt.date | None = None

@@ -77,7 +77,7 @@ SCREEN_CLEAR = [
     *["n"] * 3,  # nerves and circulation (cold feet is skipped after "no" to cramps)
     *["n"] * 2,  # bone and tendon (hopping and push-off are skipped)
 ]
-FACTS = ["12", "38", "female", "right", "4 months", "1", "4", "2", "no", "2 hours"]
+FACTS = ["12", "38", "female", "right", "", "4 months", "1", "4", "2", "no", "2 hours"]
 GOALS = ["running", "3", ""]  # one PSFS activity, then Enter to finish
 TESTS = [
     *["15", "24"],  # heel raises
@@ -86,6 +86,7 @@ TESTS = [
     *["", ""],  # balance: left out
     *["30", "30"],  # heel walk
     *["", "20"],  # toe walk: right side only
+    *["", ""] * 3,  # the hop tests: left out
 ]
 PREFERENCES = ["", "", "mon wed fri"]
 
@@ -95,7 +96,7 @@ def test_start_from_file_shows_the_program_and_a_second_start_is_a_second_person
 ) -> None:
     first = groundup(home, "start", CLEAR, "--name", "Alex")
     assert first.returncode == 0, first.stderr
-    assert "Phase 1" in first.stdout
+    assert "Phase 2" in first.stdout  # the example's Achilles tendinopathy loads from phase 2
     assert "Main work" in first.stdout
     assert (home / "current-person").exists()
 
@@ -208,11 +209,12 @@ def test_retest_from_file_records_it_and_shows_lsi_before_and_after(home: Path) 
 def test_guided_retest_keeps_the_first_facts_and_rerates_the_same_goals(home: Path) -> None:
     assert groundup(home, "start", CLEAR, "--name", "Alex").returncode == 0
     answers = [
-        *["", "", "", ""],  # age, sex, side, duration: Enter keeps the first answers
+        *["", "", "", "", ""],  # age, sex, side, condition, duration: Enter keeps them
         *["1", "3", "2", "n", "1"],  # pain, night pain, how long it lingers
         *["5", "7", "3"],  # the three activities from the start, rated again
         "n",  # no LEFS this time
         *["20", "25", "", "", "", "", "", "", "", "", "30", "36"],
+        *["", ""] * 3,  # the hop tests: left out
     ]
     result = groundup(home, "retest", "--date", "2025-04-20", answers=answers)
     assert result.returncode == 0, result.stderr + result.stdout[-2000:]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from groundup.clinical.assessment import Assessment, StepDownQuality
+from groundup.clinical.assessment import Assessment, HopCount, StepDownQuality
 from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision, HistoryEvent, advance
@@ -43,6 +43,9 @@ class Scenario(BaseModel):
     outcome_gain_per_week: float = 1.5
     step_down_clean_from_week: int = 4
     balance_gain_per_week: float = 2.0
+    hops_pain_free_from_week: int = Field(
+        default=8, description="retests from this week include 30 pain-free hops on each leg"
+    )
     jitter: bool = False
 
 
@@ -77,6 +80,9 @@ def retest_assessment(
                 for side in ("left", "right")
             }
         )
+    if tests.hop_in_place_reps is None and week >= scenario.hops_pain_free_from_week:
+        # Hopping is tried once the person has been steady for a while, and is pain-free.
+        update["hop_in_place_reps"] = HopCount(left=30, right=30)
     observations = baseline.observations
     if week >= scenario.step_down_clean_from_week:
         observations = observations.model_copy(update={"step_down": StepDownQuality()})

@@ -49,6 +49,7 @@ from groundup.cli.program_render import decisions_table, program_view
 from groundup.clinical.assessment import (
     AffectedSide,
     Assessment,
+    Condition,
     ObjectiveTests,
     Pain,
     PsfsActivity,
@@ -397,6 +398,22 @@ _SEX = {"female": Sex.FEMALE, "male": Sex.MALE, "unspecified": Sex.UNSPECIFIED}
 _SIDES = {"left": AffectedSide.LEFT, "right": AffectedSide.RIGHT, "both": AffectedSide.BOTH}
 
 
+def ask_condition(known: Assessment | None) -> Condition:
+    """What it is, if the person knows (a diagnosis from a clinician); it picks the plan."""
+    pathways = services().rules.pathways
+    conditions = [c for c in Condition if c is not Condition.NOT_SURE] + [Condition.NOT_SURE]
+    lines = [f"{n}. {pathways[c].name}" for n, c in enumerate(conditions, start=1)]
+    out.print(Text("\n".join(lines), style="dim"))
+    options = {str(n): c for n, c in enumerate(conditions, start=1)}
+    current = known.condition if known is not None else Condition.NOT_SURE
+    return ask(
+        "Has a doctor or physiotherapist told you what it is? Type its number (Enter: not sure)",
+        choice(options, f"a number from 1 to {len(conditions)}"),
+        default=str(conditions.index(current) + 1),
+        show_default=known is not None,
+    )
+
+
 def ask_facts(known: Assessment | None, day: dt.date) -> dict[str, Any]:
     """Age, sex, which side and how long; at a retest the first answers are the defaults."""
     heading("About you and your pain")
@@ -423,6 +440,7 @@ def ask_facts(known: Assessment | None, day: dt.date) -> dict[str, Any]:
             choice(_SIDES, "left, right or both"),
             default=None if known is None else known.affected_side.value,
         ),
+        "condition": ask_condition(known),
         "symptom_duration_weeks": ask(
             "How long have you had this pain (e.g. 6 weeks, 4 months, 2 years)?",
             weeks,
@@ -617,8 +635,13 @@ def _ask_side(
     if definition.unit == "cm":
         unit = display.length_unit
         most = high if unit == "cm" else math.floor(high / CM_PER_INCH * 10) / 10
+        what = (
+            "distance from the big toe to the wall"
+            if test_id == "knee_to_wall_cm"
+            else "distance hopped"
+        )
         value = ask(
-            f"{leg}: distance from the big toe to the wall, in {_UNIT_WORDS[unit]}?{leave}",
+            f"{leg}: {what}, in {_UNIT_WORDS[unit]}?{leave}",
             number(low, most, blank=True),
             default=default,
         )

@@ -13,7 +13,12 @@ from pydantic import Field
 from groundup.cli.commands import read_intake
 from groundup.cli.files import InputError, read_document, validate
 from groundup.cli.main import EXIT_REFER, app, fail, out
-from groundup.cli.program_render import decisions_table, program_view, referral_panel
+from groundup.cli.program_render import (
+    decisions_table,
+    offered_templates,
+    program_view,
+    referral_panel,
+)
 from groundup.clinical.exercises import Frozen
 from groundup.clinical.intake import Intake, outcome_scores
 from groundup.clinical.logs import Event
@@ -77,6 +82,7 @@ def build_program(
             start=start,
             template=template,
             outcomes=outcomes,
+            assessment=assessment,
         )
     except PlanningError as exc:
         raise InputError(str(exc)) from exc
@@ -86,6 +92,7 @@ def build_program(
 def _program_json(program: Program, rules: Rules) -> dict[str, Any]:
     data = program.model_dump(mode="json")
     data["estimated_minutes"] = round(session_minutes(program.slots, rules), 1)
+    data["templates_offered"] = list(rules.pathways[program.pathway].templates)
     return data
 
 
@@ -98,7 +105,12 @@ def plan_command(
     ] = None,
     minutes: Annotated[int | None, typer.Option(help="minutes per session (10–120)")] = None,
     template: Annotated[
-        str | None, typer.Option(help="ground_up, alfredson or heavy_slow_resistance")
+        str | None,
+        typer.Option(
+            help="a ready-made program instead of the tailored one: ground_up, alfredson, "
+            "heavy_slow_resistance, floor_heel_drops, high_load_heel_raises or return_to_run "
+            "(the plan lists those that suit the condition)"
+        ),
     ] = None,
     clinician: Annotated[bool, typer.Option(help="clinical wording")] = False,
 ) -> None:
@@ -123,6 +135,9 @@ def plan_command(
         out.print_json(json.dumps({"referred": False, "program": _program_json(program, rules)}))
         return
     out.print(program_view(program, rules))
+    offered = offered_templates(program, rules, str(file))
+    if offered is not None:
+        out.print(offered)
 
 
 def read_log(path: Path) -> LogFile:
@@ -198,6 +213,7 @@ def _load_program(path: Path, rules: Rules) -> Program:
     if isinstance(data, dict) and "program" in data and isinstance(data["program"], dict):
         raw = dict(data["program"])
         raw.pop("estimated_minutes", None)
+        raw.pop("templates_offered", None)
         return validate(Program, raw, str(path))
     intake = validate(Intake, data, str(path))
     try:

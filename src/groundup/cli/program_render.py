@@ -10,6 +10,7 @@ from rich.text import Text
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import Dose, Part, Program, Slot, dose_words
 from groundup.clinical.progression import Decision
+from groundup.clinical.readiness import run_ready
 from groundup.clinical.rules import Rules
 from groundup.clinical.vocabulary import DoseType
 
@@ -69,7 +70,13 @@ def program_view(program: Program, rules: Rules, *, reasons: bool = True) -> Gro
         f"  ·  version {program.version}",
     )
     purpose = Text(rules.phases[program.phase].purpose, style="italic")
-    parts: list[RenderableType] = [header, purpose]
+    pathway = rules.pathways[program.pathway]
+    condition = Text.assemble(
+        ("Plan for: ", "bold"),
+        pathway.name,
+        (f"  ({pathway.clinical_name})", "dim") if pathway.clinical_name != pathway.name else "",
+    )
+    parts: list[RenderableType] = [header, condition, purpose]
     parts_order: tuple[Part, ...] = ("warm_up", "main", "mobility")
     for part in parts_order:
         slots = program.part(part)
@@ -103,3 +110,18 @@ def decisions_table(decisions: list[Decision], *, clinician: bool = False) -> Ta
 
 def referral_panel(text: str) -> Panel:
     return Panel(Text(text), title="[bold red]See a doctor first[/]", border_style="red")
+
+
+def offered_templates(program: Program, rules: Rules, file: str) -> Text | None:
+    """The ready-made programs that suit the person's condition, and how to choose one."""
+    offered = [t for t in rules.pathways[program.pathway].templates if t != program.template]
+    if not offered:
+        return None
+    text = Text("Ready-made programs for this condition", style="bold")
+    for name in offered:
+        template = rules.templates.templates[name]
+        text.append(f"\n• {template.name}: ", style="")
+        text.append(f"groundup plan {file} --template {name}", style="cyan")
+        if template.needs == "run_ready" and not run_ready(program.profile, rules).met:
+            text.append(" (once the criteria to start running are met)", style="dim")
+    return text

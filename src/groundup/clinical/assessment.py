@@ -33,6 +33,19 @@ class AffectedSide(StrEnum):
         return (Side(self.value),)
 
 
+class Condition(StrEnum):
+    """What the person has, as far as they or their clinician know: it picks the pathway."""
+
+    MIDPORTION_ACHILLES = "midportion_achilles"
+    INSERTIONAL_ACHILLES = "insertional_achilles"
+    SHIN_SPLINTS = "shin_splints"  # medial tibial stress syndrome
+    PATELLOFEMORAL_PAIN = "patellofemoral_pain"
+    CHRONIC_ANKLE_INSTABILITY = "chronic_ankle_instability"
+    PLANTAR_HEEL_PAIN = "plantar_heel_pain"
+    AFTER_ANKLE_FRACTURE_OR_SURGERY = "after_ankle_fracture_or_surgery"
+    NOT_SURE = "not_sure"
+
+
 class FootPosture(StrEnum):
     NEUTRAL = "neutral"
     PRONATED = "pronated"  # flat / rolls in
@@ -103,6 +116,25 @@ class WalkTolerance(PerSide):
     right: float | None = Field(default=None, ge=0, le=60, description="seconds, 0–60 (test cap)")
 
 
+class HopCount(PerSide):
+    left: int | None = Field(
+        default=None, ge=0, le=30, description="pain-free hops, 0–30 (test cap)"
+    )
+    right: int | None = Field(
+        default=None, ge=0, le=30, description="pain-free hops, 0–30 (test cap)"
+    )
+
+
+class HopDistance(PerSide):
+    left: float | None = Field(default=None, ge=0, le=400, description="cm, 0–400")
+    right: float | None = Field(default=None, ge=0, le=400, description="cm, 0–400")
+
+
+class TripleHopDistance(PerSide):
+    left: float | None = Field(default=None, ge=0, le=1200, description="cm, 0–1200")
+    right: float | None = Field(default=None, ge=0, le=1200, description="cm, 0–1200")
+
+
 class ObjectiveTests(Frozen):
     """Per-side test results. A test not done is left out."""
 
@@ -112,6 +144,9 @@ class ObjectiveTests(Frozen):
     single_leg_stance_eyes_closed_s: SingleLegStance | None = None
     heel_walk_s: WalkTolerance | None = None
     toe_walk_s: WalkTolerance | None = None
+    hop_in_place_reps: HopCount | None = None
+    single_leg_hop_cm: HopDistance | None = None
+    triple_hop_cm: TripleHopDistance | None = None
 
     def result(self, test_id: str) -> PerSide | None:
         value = getattr(self, test_id)
@@ -142,6 +177,10 @@ class Assessment(Frozen):
     age: int = Field(ge=16, le=100, description="age in years")
     sex: Sex = Sex.UNSPECIFIED
     affected_side: AffectedSide
+    condition: Condition = Field(
+        default=Condition.NOT_SURE,
+        description="what the person has, if known; it picks the condition pathway",
+    )
     symptom_duration_weeks: float = Field(
         ge=0, le=2600, description="how long symptoms have lasted"
     )

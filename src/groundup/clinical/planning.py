@@ -1,9 +1,11 @@
 """The planner: from an imbalance profile to a phased program that fits the person.
 
-`plan(profile, preferences, rules, screen=…, start=…)` picks the starting phase from
-irritability and findings, chooses exercises for the implicated muscle groups, gives the
-weaker side extra volume, pairs antagonists, fits the time budget and says why for every
-choice. It refuses to plan for a screen that refers.
+`plan(profile, preferences, rules, screen=…, start=…, assessment=…)` picks the starting
+phase from irritability and findings, follows the condition pathway the assessment records
+(its day-one exercises, what it leaves out, its gates, running and what to watch for),
+chooses exercises for the implicated muscle groups, gives the side with the problem extra
+volume, pairs antagonists, fits the time budget and says why for every choice. It refuses
+to plan for a screen that refers.
 """
 
 from __future__ import annotations
@@ -11,7 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from groundup.clinical.assessment import AffectedSide, Assessment, Condition
 from groundup.clinical.exercises import Exercise
+from groundup.clinical.pathways import (
+    assessment_warnings,
+    avoided,
+    brought_in,
+    proximal_allowed,
+)
 from groundup.clinical.profile import Finding, ImbalanceProfile
 from groundup.clinical.program import (
     Dose,
@@ -20,13 +29,16 @@ from groundup.clinical.program import (
     Program,
     Slot,
     dose_key,
+    involved_side,
     slot_seconds,
 )
-from groundup.clinical.rules import PhaseDefinition, Rules, Template
+from groundup.clinical.readiness import describe_unmet, hop_ready, run_ready
+from groundup.clinical.rules import PhaseDefinition, Rules, Template, TemplateItem
 from groundup.clinical.screening import ScreenResult
 from groundup.clinical.vocabulary import (
     PROXIMAL_MUSCLES,
     Irritability,
+    Kind,
     Laterality,
     Muscle,
     Phase,
@@ -65,16 +77,33 @@ def plan(
     start: dt.date,
     template: str | None = None,
     outcomes: dict[str, float] | None = None,
+    assessment: Assessment | None = None,
 ) -> Program:
-    """Build version 1 of a program. Raises ReferralError when the screen refers."""
+    """Build version 1 of a program. Raises ReferralError when the screen refers.
+
+    The assessment, when given, brings what the person has (the condition pathway) and the
+    side with the problem; without it the plan is the impairment-based one."""
     if screen.refers:
         raise ReferralError(
             "the safety screen refers this person to a doctor; no program is generated"
         )
+    condition = assessment.condition if assessment is not None else Condition.NOT_SURE
+    affected = assessment.affected_side if assessment is not None else None
+    notes = pathway_notes(condition, profile, rules, assessment)
     if template is not None:
-        return _from_template(profile, preferences, rules, start, template, outcomes or {})
-    phase, phase_reason = starting_phase(profile, rules)
-    slots, reasons = build_session(phase, profile, preferences, rules)
+        program = _from_template(
+            profile, preferences, rules, start, template, outcomes or {}, condition, affected
+        )
+        return program.model_copy(update={"reasons": (*program.reasons, *notes)})
+    phase, phase_reason = starting_phase(profile, rules, condition)
+    slots, reasons = build_session(
+        phase,
+        profile,
+        preferences,
+        rules,
+        pathway=condition,
+        involved=involved_side(affected),
+    )
     days = preferences.training_days or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
     return Program(
         version=1,
@@ -87,17 +116,78 @@ def plan(
         profile=profile,
         baseline=profile,
         preferences=preferences,
-        reasons=(phase_reason, *reasons),
+        reasons=(phase_reason, *notes, *reasons),
         outcome_baseline=dict(outcomes or {}),
         outcome_latest=dict(outcomes or {}),
+        pathway=condition,
+        affected_side=affected,
     )
 
 
-def starting_phase(profile: ImbalanceProfile, rules: Rules) -> tuple[Phase, str]:
+def pathway_notes(
+    condition: Condition,
+    profile: ImbalanceProfile,
+    rules: Rules,
+    assessment: Assessment | None,
+) -> tuple[str, ...]:
+    """What the pathway adds to the reasons: which plan and why, its pain rule, the ready-made
+    programs that suit it, running, the warnings this assessment raises, what to watch for."""
+    if assessment is None:
+        return ()
+    pathway = rules.pathways[condition]
+    notes = [
+        f"Plan for: {pathway.name}. {pathway.summary} (Source: {pathway.source} [{pathway.confidence}].)"
+    ]
+    if pathway.pain_rule is not None:
+        notes.append(
+            f"Pain rule for this condition: {pathway.pain_rule} ({pathway.pain_rule_source}.)"
+        )
+    if pathway.templates:
+        names = ", ".join(rules.templates.templates[t].name for t in pathway.templates)
+        notes.append(f"Ready-made programs that suit this condition: {names}.")
+    if pathway.running is not None:
+        ready = run_ready(profile, rules)
+        if ready.met:
+            notes.append(
+                f"Running: you meet the criteria to start the walk-run plan; it joins the "
+                f"program from phase {pathway.running.from_phase.number} when a session has "
+                f"{pathway.running.needs_minutes} minutes or more to hold it beside the "
+                f"strength work. {rules.readiness.run_progression}"
+            )
+        else:
+            notes.append(
+                f"Running: {pathway.running.advice} Not yet ready for the walk-run plan: "
+                f"{describe_unmet(ready)}."
+            )
+    notes.extend(assessment_warnings(condition, assessment, rules))
+    if pathway.watch_for:
+        signs = "; ".join(
+            f"{w.sign} — {w.action[0].lower()}{w.action[1:].rstrip('.')}" for w in pathway.watch_for
+        )
+        notes.append(f"Stop and get checked if: {signs}.")
+    return tuple(notes)
+
+
+def starting_phase(
+    profile: ImbalanceProfile, rules: Rules, condition: Condition = Condition.NOT_SURE
+) -> tuple[Phase, str]:
     """The phase to start in, and why."""
     level = profile.irritability.level
-    phase = rules.phases.start_phase[level]
+    pathway = rules.pathways[condition]
     why = "; ".join(profile.irritability.reasons)
+    if level in pathway.start_phase:
+        phase = pathway.start_phase[level]
+        severe = [m for m in profile.implicated if m.severity is Severity.SEVERE]
+        kept = (
+            " A marked deficit is a reason to load, within the pain rules, not to start gentler."
+            if severe and not pathway.gentler_start_for_severe_deficit
+            else ""
+        )
+        return phase, (
+            f"Starts in phase {phase.number} ({phase.label.lower()}): irritability is "
+            f"{level.value} ({why}); on this condition's plan, loading starts here.{kept}"
+        )
+    phase = rules.phases.start_phase[level]
     severe = [m for m in profile.implicated if m.severity is Severity.SEVERE]
     gentler = rules.phases.severe_deficit_start.get(level)
     if severe and gentler is not None and gentler.number < phase.number:
@@ -120,13 +210,31 @@ def _is_proximal_strength(exercise: Exercise) -> bool:
     return bool(movers) and movers <= PROXIMAL_MUSCLES
 
 
-def _usable(exercise_id: str, phase: Phase, preferences: Preferences, rules: Rules) -> bool:
+def _usable(
+    exercise_id: str,
+    phase: Phase,
+    preferences: Preferences,
+    rules: Rules,
+    pathway: Condition = Condition.NOT_SURE,
+    *,
+    brought: bool = False,
+    hops: bool = True,
+) -> bool:
+    """The exercise may go into this phase's session: it belongs to the phase (or the
+    pathway brings it in), the equipment is at hand, hip and thigh strength work belongs in
+    the phase, the pathway does not leave it out, and hopping waits for hop readiness."""
     exercise = rules.library.get(exercise_id)
     return (
         exercise is not None
-        and phase in exercise.phases
+        and (brought or phase in exercise.phases)
         and exercise.needs_only(preferences.equipment)
-        and (rules.phases[phase].proximal or not _is_proximal_strength(exercise))
+        and (
+            brought
+            or proximal_allowed(pathway, phase, rules)
+            or not _is_proximal_strength(exercise)
+        )
+        and avoided(pathway, exercise_id, phase, rules) is None
+        and (hops or exercise.kind is not Kind.PLYOMETRIC)
     )
 
 
@@ -167,13 +275,40 @@ def _score(exercise: Exercise, profile: ImbalanceProfile) -> tuple[int, Finding 
 
 
 def _choose_main(
-    phase: Phase, profile: ImbalanceProfile, preferences: Preferences, rules: Rules
-) -> list[tuple[Exercise, str]]:
+    phase: Phase,
+    profile: ImbalanceProfile,
+    preferences: Preferences,
+    rules: Rules,
+    pathway: Condition = Condition.NOT_SURE,
+) -> tuple[list[tuple[Exercise, str]], list[str]]:
+    """The main exercises of a phase's session with why, and notes on what waits."""
     definition = rules.phases[phase]
-    candidates = [
-        rules.library[i] for i in definition.main if _usable(i, phase, preferences, rules)
+    notes: list[str] = []
+    hops = hop_ready(profile, rules)
+    waiting_hops = [
+        i
+        for i in definition.main
+        if i in rules.library
+        and rules.library[i].kind is Kind.PLYOMETRIC
+        and _usable(i, phase, preferences, rules, pathway)
     ]
-    if not candidates:
+    if waiting_hops and not hops.met:
+        notes.append(
+            "Hopping exercises wait until the hop tests show you are ready: "
+            f"{describe_unmet(hops)}."
+        )
+
+    def usable(exercise_id: str, brought: bool = False) -> bool:
+        return _usable(
+            exercise_id, phase, preferences, rules, pathway, brought=brought, hops=hops.met
+        )
+
+    own = [
+        (rules.library[i], why) for i, why in brought_in(pathway, phase, rules) if usable(i, True)
+    ]
+    own_ids = {e.id for e, _ in own}
+    candidates = [rules.library[i] for i in definition.main if i not in own_ids and usable(i)]
+    if not candidates and not own:
         raise PlanningError(
             f"no exercise of phase {phase.number} fits the equipment at hand "
             f"({', '.join(e.value for e in preferences.equipment)})"
@@ -184,13 +319,14 @@ def _choose_main(
     chosen: list[tuple[Exercise, str]] = []
     taken: set[str] = set()
     # One exercise per ladder: the easiest rung the phase offers comes first in its list.
+    # The pathway's own exercises were chosen together and may share a ladder.
     ladders: set[str] = set()
 
     def ladder_id(exercise: Exercise) -> str:
         return rules.library.ladder(exercise.id)[0].id
 
-    def take(exercise: Exercise, reason: str) -> None:
-        if exercise.id in taken or ladder_id(exercise) in ladders:
+    def take(exercise: Exercise, reason: str, *, own_choice: bool = False) -> None:
+        if exercise.id in taken or (ladder_id(exercise) in ladders and not own_choice):
             return
         if len(chosen) >= definition.max_main:
             return
@@ -198,6 +334,32 @@ def _choose_main(
         taken.add(exercise.id)
         ladders.add(ladder_id(exercise))
 
+    running = rules.pathways[pathway].running
+    if (
+        running is not None
+        and phase.number >= running.from_phase.number
+        and usable(running.exercise_id, True)
+        and run_ready(profile, rules).met
+    ):
+        if preferences.minutes_per_session >= running.needs_minutes:
+            take(
+                rules.library[running.exercise_id],
+                "Return to running: you meet the criteria to start the walk-run plan. "
+                + rules.readiness.run_progression,
+                own_choice=True,
+            )
+        else:
+            notes.append(
+                "You meet the criteria to start running again, but the walk-run blocks and "
+                f"the strength work need about {running.needs_minutes} minutes together; with "
+                f"{preferences.minutes_per_session} the sessions stay strength work. Give more "
+                "minutes, or choose the return-to-running program."
+            )
+    for exercise, why in own:
+        findings = [f for m in sorted(exercise.trained_muscles) for f in profile.finding_for(m)]
+        best = max(findings, key=lambda f: f.severity.rank, default=None)
+        numbers = f" Here: {_finding_phrase(best, rules)}." if best is not None else ""
+        take(exercise, f"{why}{numbers}", own_choice=True)
     for exercise, _, finding in targeted:
         assert finding is not None
         muscles = ", ".join(
@@ -207,7 +369,7 @@ def _choose_main(
     # Antagonist partners of what was chosen.
     for first, second in rules.phases.antagonist_pairs:
         for a, b in ((first, second), (second, first)):
-            if a in taken and b not in taken and _usable(b, phase, preferences, rules):
+            if a in taken and b not in taken and usable(b, brought=a in own_ids):
                 take(
                     rules.library[b],
                     f"Paired with {rules.library[a].name.lower()} to keep "
@@ -215,7 +377,7 @@ def _choose_main(
                 )
     # Round the session out with the phase's staples, alternating distal and proximal.
     rest = [e for e in candidates if e.id not in taken]
-    if definition.proximal:
+    if proximal_allowed(pathway, phase, rules):
         distal = [e for e in rest if not _is_proximal_strength(e)]
         proximal = [e for e in rest if _is_proximal_strength(e)]
         rest = [e for pair in _interleave(proximal, distal) for e in pair]
@@ -229,7 +391,7 @@ def _choose_main(
             else f"A core exercise of phase {phase.number} ({phase.label.lower()})."
         )
         take(exercise, why)
-    return chosen
+    return chosen, notes
 
 
 def _interleave(a: list[Exercise], b: list[Exercise]) -> list[tuple[Exercise, ...]]:
@@ -246,9 +408,14 @@ def _choose_extra(
     preferences: Preferences,
     rules: Rules,
     phase: Phase,
+    pathway: Condition = Condition.NOT_SURE,
 ) -> list[tuple[Exercise, str]]:
     usable = [rules.library[i] for i in ids if i in rules.library]
-    usable = [e for e in usable if e.needs_only(preferences.equipment)]
+    usable = [
+        e
+        for e in usable
+        if e.needs_only(preferences.equipment) and avoided(pathway, e.id, phase, rules) is None
+    ]
     limit = MAX_WARM_UP if part == "warm_up" else MAX_MOBILITY
     if part == "mobility":
         restricted = profile.comparison("knee_to_wall_cm")
@@ -279,9 +446,10 @@ def _choose_extra(
 
 
 def _weaker_side_for(
-    exercise: Exercise, profile: ImbalanceProfile, rules: Rules
+    exercise: Exercise, profile: ImbalanceProfile, rules: Rules, involved: Side | None = None
 ) -> tuple[Side | None, str]:
-    """The side that needs more of this exercise, and the finding that says so."""
+    """The side that needs more of this exercise, and the finding that says so: the side
+    with the problem when one side has it, else the side the findings show weaker."""
     weight = {Side.LEFT: 0, Side.RIGHT: 0}
     best: dict[Side, Finding] = {}
     for finding in profile.findings:
@@ -291,6 +459,10 @@ def _weaker_side_for(
         current = best.get(finding.side)
         if current is None or finding.severity.rank > current.severity.rank:
             best[finding.side] = finding
+    if involved is not None:
+        found = best.get(involved)
+        detail = f" ({_finding_phrase(found, rules)})" if found is not None else ""
+        return involved, f"it is the side with the problem{detail}"
     if weight[Side.LEFT] != weight[Side.RIGHT]:
         side = Side.LEFT if weight[Side.LEFT] > weight[Side.RIGHT] else Side.RIGHT
         return side, f"it is the weaker side here ({_finding_phrase(best[side], rules)})"
@@ -310,8 +482,10 @@ def dose_for(
     sets: int | None = None,
     amount: float | None = None,
     load_kg: float | None = None,
+    involved: Side | None = None,
 ) -> tuple[tuple[Dose, ...], str]:
-    """Doses for one exercise in a phase: per side for one-leg work, weaker side +1 set."""
+    """Doses for one exercise in a phase: per side for one-leg work, and one set more for the
+    side with the problem (or, when both sides have it, the weaker side)."""
     base = exercise.dose
     high = profile.irritability.level is Irritability.HIGH
     if sets is None:
@@ -339,7 +513,7 @@ def dose_for(
     if exercise.laterality is Laterality.BOTH_LEGS:
         return (Dose(side=None, sets=sets, **common),), ""
     weaker, why = (
-        _weaker_side_for(exercise, profile, rules)
+        _weaker_side_for(exercise, profile, rules, involved)
         if extra_set_weaker and part == "main"
         else (None, "")
     )
@@ -357,15 +531,21 @@ def build_session(
     preferences: Preferences,
     rules: Rules,
     keep: dict[str, Dose] | None = None,
+    *,
+    pathway: Condition = Condition.NOT_SURE,
+    involved: Side | None = None,
 ) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
-    """The session of a phase: warm-up, main work (paired), mobility — fitted to the time.
+    """The session of a phase on a condition pathway: warm-up, main work (paired), mobility —
+    fitted to the time. The side with the problem (`involved`) gets the extra set.
 
     `keep` carries doses from a previous program (by dose key) so progress is not lost.
     """
     definition = rules.phases[phase]
-    main = _choose_main(phase, profile, preferences, rules)
-    warm = _choose_extra("warm_up", definition.warm_up, profile, preferences, rules, phase)
-    mobility = _choose_extra("mobility", definition.mobility, profile, preferences, rules, phase)
+    main, notes = _choose_main(phase, profile, preferences, rules, pathway)
+    warm = _choose_extra("warm_up", definition.warm_up, profile, preferences, rules, phase, pathway)
+    mobility = _choose_extra(
+        "mobility", definition.mobility, profile, preferences, rules, phase, pathway
+    )
     main_ids = {e.id for e, _ in main}
     pairs: dict[str, str] = {}
     for first, second in rules.phases.antagonist_pairs:
@@ -388,7 +568,9 @@ def build_session(
     def make(part: Part, items: list[tuple[Exercise, str]]) -> list[Slot]:
         slots = []
         for exercise, reason in items:
-            doses, note = dose_for(exercise, definition, profile, rules, part=part)
+            doses, note = dose_for(
+                exercise, definition, profile, rules, part=part, involved=involved
+            )
             if keep:
                 doses = tuple(keep.get(dose_key(exercise.id, d.side), d) for d in doses)
             pair = pairs.get(exercise.id) if part == "main" else None
@@ -405,7 +587,9 @@ def build_session(
         return slots
 
     slots = make("warm_up", warm) + make("main", ordered) + make("mobility", mobility)
-    return fit_time(slots, preferences.minutes_per_session, rules)
+    core = frozenset(i for i, _ in brought_in(pathway, phase, rules))
+    fitted, reasons = fit_time(slots, preferences.minutes_per_session, rules, core=core)
+    return fitted, (*notes, *reasons)
 
 
 def session_minutes(slots: tuple[Slot, ...] | list[Slot], rules: Rules) -> float:
@@ -414,10 +598,17 @@ def session_minutes(slots: tuple[Slot, ...] | list[Slot], rules: Rules) -> float
 
 
 def fit_time(
-    slots: list[Slot], minutes: int, rules: Rules
+    slots: list[Slot],
+    minutes: int,
+    rules: Rules,
+    *,
+    keep_main: bool = False,
+    core: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
     """Trim a session to the time budget: extras first, then the least targeted main work,
-    then sets — never below two main exercises and one set."""
+    then sets — never below two main exercises and one set. The `core` exercises (what the
+    condition pathway loads from day one) lose sets before they are left out. With
+    `keep_main` (a published protocol) only the warm-up and stretches are trimmed."""
     reasons: list[str] = []
     budget = minutes * 60
     current = list(slots)
@@ -431,7 +622,7 @@ def fit_time(
             last = max(i for i, s in enumerate(current) if s.part == part)
             dropped.append(rules.library[current.pop(last).exercise_id].name)
     main_positions = [i for i, s in enumerate(current) if s.part == "main"]
-    while total() > budget and len(main_positions) > MIN_MAIN:
+    while not keep_main and total() > budget and len(main_positions) > MIN_MAIN:
         # The last main exercises were added to round the session out: drop them first,
         # and drop a paired exercise together with its partner. The only proximal-strength
         # exercise stays: in a proximal phase it is what the phase is for.
@@ -440,7 +631,16 @@ def fit_time(
             for i in main_positions
             if _is_proximal_strength(rules.library[current[i].exercise_id])
         ]
-        index = next(i for i in reversed(main_positions) if proximal != [i])
+        index = next(
+            (
+                i
+                for i in reversed(main_positions)
+                if proximal != [i] and current[i].exercise_id not in core
+            ),
+            None,
+        )
+        if index is None:
+            break
         slot = current[index]
         partner = slot.pair_with
         dropped.append(rules.library[slot.exercise_id].name)
@@ -452,7 +652,7 @@ def fit_time(
             ]
         main_positions = [i for i, s in enumerate(current) if s.part == "main"]
     trimmed_sets = False
-    while total() > budget:
+    while not keep_main and total() > budget:
         changed = False
         for i, slot in enumerate(current):
             if any(d.sets > 1 for d in slot.doses) and total() > budget:
@@ -470,6 +670,11 @@ def fit_time(
         reasons.append(f"Left out to fit {minutes} minutes: {', '.join(dropped)}.")
     if trimmed_sets:
         reasons.append(f"Sets trimmed to fit {minutes} minutes.")
+    if keep_main and total() > budget:
+        reasons.append(
+            f"The protocol's own sets and reps take longer than {minutes} minutes; they are "
+            "kept whole, since that dose is what was tested."
+        )
     estimate = math.ceil(total() / 60)
     reasons.append(f"Estimated {estimate} minutes per session (budget {minutes}).")
     return tuple(current), tuple(reasons)
@@ -485,24 +690,56 @@ def _from_template(
     start: dt.date,
     name: str,
     outcomes: dict[str, float],
+    condition: Condition = Condition.NOT_SURE,
+    affected: AffectedSide | None = None,
 ) -> Program:
     template = rules.templates.templates.get(name)
     if template is None:
         known = ", ".join(sorted(rules.templates.templates))
         raise PlanningError(f"unknown template {name!r}; templates: {known}")
+    pathway = rules.pathways[condition]
+    if template.needs == "run_ready":
+        ready = run_ready(profile, rules)
+        if not ready.met:
+            raise PlanningError(
+                f"{template.name} cannot start yet; the criteria to start running are not "
+                f"met: {describe_unmet(ready)}"
+            )
     definition = rules.phases[template.phase]
+    involved = involved_side(affected)
+    irritable = profile.irritability.level is Irritability.HIGH
     slots: list[Slot] = []
     reasons: list[str] = [f"{template.name}: {template.description} Source: {template.source}."]
+    if name not in pathway.templates:
+        reasons.append(
+            f"Chosen by hand: not one of the programs suggested for {pathway.name[0].lower()}{pathway.name[1:]}."
+        )
     sets_amount = template_block(template, 1)
+    lighter: list[str] = []
+    left_out: list[str] = []
     for item in template.items:
         exercise = _template_exercise(item.exercise_id, item.alternatives, preferences, rules)
         if exercise is None:
             needs = ", ".join(e.value for e in rules.library[item.exercise_id].equipment)
             reasons.append(f"{rules.library[item.exercise_id].name} left out: needs {needs}.")
             continue
+        skip = avoided(condition, exercise.id, template.phase, rules)
+        if skip is not None:
+            reasons.append(f"{exercise.name} left out for this condition: {skip.why}")
+            continue
+        if irritable and item.part == "main" and not item.keep_when_irritable:
+            left_out.append(exercise.name)
+            continue
         sets, amount = (
             sets_amount if sets_amount and item.part == "main" else (item.sets, item.amount)
         )
+        load_kg = item.load_kg
+        if irritable and item.part == "main":
+            sets, amount, load_kg, change = _irritable_start(
+                template, item, exercise, sets, amount, load_kg, rules
+            )
+            if change:
+                lighter.append(change)
         doses, note = dose_for(
             exercise,
             definition,
@@ -512,7 +749,8 @@ def _from_template(
             extra_set_weaker=item.extra_set_weaker_side,
             sets=sets,
             amount=amount,
-            load_kg=item.load_kg,
+            load_kg=load_kg,
+            involved=involved,
         )
         slots.append(
             Slot(
@@ -526,19 +764,37 @@ def _from_template(
             )
         )
     if not any(s.part == "main" for s in slots):
-        raise PlanningError(f"none of the {template.name} exercises fits the equipment at hand")
+        raise PlanningError(
+            f"none of the {template.name} exercises fits the equipment at hand or suits "
+            f"{pathway.name[0].lower()}{pathway.name[1:]}"
+        )
+    if lighter or left_out:
+        parts = []
+        if lighter:
+            parts.append(f"it starts lighter — {'; '.join(lighter)}")
+        if left_out:
+            parts.append(f"left out until it settles: {', '.join(left_out)}")
+        reasons.append(
+            "Irritability is high, so "
+            + " and ".join(parts)
+            + f" ({rules.templates.irritable_start.source} [{rules.templates.irritable_start.confidence}])."
+        )
     ids = {s.exercise_id for s in slots}
     slots = [
         s.model_copy(update={"pair_with": None}) if s.pair_with and s.pair_with not in ids else s
         for s in slots
     ]
     extra_warm = (
-        _choose_extra("warm_up", definition.warm_up, profile, preferences, rules, template.phase)
+        _choose_extra(
+            "warm_up", definition.warm_up, profile, preferences, rules, template.phase, condition
+        )
         if template.include_warm_up
         else []
     )
     extra_mobility = (
-        _choose_extra("mobility", definition.mobility, profile, preferences, rules, template.phase)
+        _choose_extra(
+            "mobility", definition.mobility, profile, preferences, rules, template.phase, condition
+        )
         if template.include_mobility
         else []
     )
@@ -554,8 +810,9 @@ def _from_template(
                 slots.insert(0, slot)
             else:
                 slots.append(slot)
-    minutes = math.ceil(session_minutes(slots, rules))
-    reasons.append(f"Estimated {minutes} minutes per session.")
+    fitted, fit_reasons = fit_time(
+        slots, preferences.minutes_per_session, rules, keep_main=template.protocol
+    )
     return Program(
         version=1,
         template=name,
@@ -565,15 +822,48 @@ def _from_template(
         training_days=template.training_days,
         times_per_day=template.times_per_day,
         weeks=template.weeks,
-        slots=tuple(slots),
+        slots=fitted,
         weaker_side=profile.weaker_side,
         profile=profile,
         baseline=profile,
         preferences=preferences,
-        reasons=tuple(reasons),
+        reasons=(*reasons, *fit_reasons),
         outcome_baseline=dict(outcomes),
         outcome_latest=dict(outcomes),
+        pathway=condition,
+        affected_side=affected,
     )
+
+
+def _irritable_start(
+    template: Template,
+    item: TemplateItem,
+    exercise: Exercise,
+    sets: int,
+    amount: float,
+    load_kg: float | None,
+    rules: Rules,
+) -> tuple[int, float, float | None, str]:
+    """A lighter start within the template's own range while irritability is high: fewer sets
+    and (unless the blocks fix the reps) fewer reps, never below the exercise's range; a
+    periodised protocol keeps its reps and starts its first block without added load."""
+    start = rules.templates.irritable_start
+    new_sets = max(min(start.min_sets, sets), sets - start.sets_fewer_by)
+    if template.blocks:
+        new_amount = amount
+        new_load = start.first_block_load_kg if start.first_block_load_kg else None
+    else:
+        new_amount = float(
+            min(amount, max(exercise.dose.range_low, round(amount * start.amount_fraction)))
+        )
+        new_load = load_kg
+    if (new_sets, new_amount, new_load) == (sets, amount, load_kg):
+        return sets, amount, load_kg, ""
+    was = f"{sets} × {amount:g}" + (f" @ {load_kg:g} kg" if load_kg else "")
+    now = f"{new_sets} × {new_amount:g}" + (f" @ {new_load:g} kg" if new_load else "")
+    if template.blocks and new_load is None:
+        now += " without added load"
+    return new_sets, new_amount, new_load, f"{exercise.name} {now} instead of {was}"
 
 
 def template_block(template: Template, week: int) -> tuple[int, float] | None:

@@ -28,6 +28,7 @@ from pydantic import Field
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
+from groundup.clinical.pathways import phase_gate
 from groundup.clinical.planning import build_session, dose_for, template_block
 from groundup.clinical.profile import ImbalanceProfile, build_profile
 from groundup.clinical.program import (
@@ -39,6 +40,7 @@ from groundup.clinical.program import (
     unit_seconds,
     work_seconds,
 )
+from groundup.clinical.readiness import hop_gate_status
 from groundup.clinical.rules import GateCriterion, Rules
 from groundup.clinical.vocabulary import DoseType, Phase, Side
 
@@ -161,7 +163,13 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             phase = Phase(change.after)
             keep = {dose_key(s.exercise_id, d.side): d for s in slots for d in s.doses}
             new_slots, reasons = build_session(
-                phase, program.profile, program.preferences, rules, keep=keep
+                phase,
+                program.profile,
+                program.preferences,
+                rules,
+                keep=keep,
+                pathway=program.pathway,
+                involved=program.involved_side,
             )
             slots = list(new_slots)
             updates["phase"] = phase
@@ -1652,13 +1660,12 @@ def gate_status(
     program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
 ) -> list[tuple[GateCriterion, bool, str, bool]]:
     """Each gate criterion of the current phase: (criterion, met, the numbers, needs fresh tests)."""
-    definition = rules.phases[program.phase]
     in_phase = [s for s in _sessions(seen) if s.date >= program.phase_started]
     fresh = (
         program.profile.tested_on is not None and program.profile.tested_on >= program.phase_started
     )
     out = []
-    for c in definition.gate:
+    for c in phase_gate(program.pathway, program.phase, rules):
         if c.kind == "pain_sessions":
             assert c.sessions is not None and c.threshold is not None
             last = in_phase[-c.sessions :]
@@ -1711,6 +1718,8 @@ def gate_status(
             out.append(
                 (c, met, f"changes since start: {changes or 'no questionnaire retaken'}", not met)
             )
+        elif c.kind == "hop_ready":
+            out.append((c, *hop_gate_status(program.profile, c, rules, fresh=fresh)))
     return out
 
 

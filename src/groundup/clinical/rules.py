@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from groundup.clinical.assessment import Condition
 from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen
 from groundup.clinical.outcomes import QuestionnaireSet
 from groundup.clinical.profile import AssessmentRules, Confidence
@@ -42,6 +43,7 @@ GateKind = Literal[
     "outcome_change",  # questionnaire change beyond its MCID since the start
     "min_sessions",  # at least N sessions done in the phase
     "morning_stable",  # morning pain not rising over the last week
+    "hop_ready",  # the hop-readiness criteria (readiness.yaml) met on fresh hop tests
 ]
 
 
@@ -68,6 +70,7 @@ class GateCriterion(Frozen):
             "outcome_change": ("thresholds",),
             "min_sessions": ("sessions",),
             "morning_stable": (),
+            "hop_ready": (),
         }
         missing = [n for n in needs[self.kind] if getattr(self, n) is None]
         if missing:
@@ -76,7 +79,7 @@ class GateCriterion(Frozen):
 
     @property
     def needs_tests(self) -> bool:
-        return self.kind in ("lsi", "min_value", "step_down_clean")
+        return self.kind in ("lsi", "min_value", "step_down_clean", "hop_ready")
 
 
 class PhaseDefinition(Frozen):
@@ -175,6 +178,9 @@ class TemplateItem(Frozen):
     pair_with: str | None = None
     load_kg: float | None = Field(default=None, ge=0)
     note: str = ""
+    keep_when_irritable: bool = Field(
+        default=True, description="False: left out while irritability is high"
+    )
 
 
 class TemplateBlock(Frozen):
@@ -200,10 +206,194 @@ class Template(Frozen):
     blocks: tuple[TemplateBlock, ...] = ()
     include_warm_up: bool = True
     include_mobility: bool = True
+    protocol: bool = Field(
+        default=False,
+        description="a published protocol: the time budget may trim extras, never its sets",
+    )
+    needs: Literal["run_ready"] | None = Field(
+        default=None, description="readiness criteria to meet before this template may start"
+    )
+
+
+class IrritableStart(Frozen):
+    """How a template starts when irritability is high: a lighter dose within its range."""
+
+    sets_fewer_by: int = Field(ge=0, le=5)
+    min_sets: int = Field(ge=1, le=5, description="never fewer sets than this")
+    amount_fraction: float = Field(gt=0, le=1, description="of the template's amount")
+    first_block_load_kg: float | None = Field(
+        default=None, ge=0, description="periodised templates: the load of the first weeks"
+    )
+    source: str = Field(min_length=3)
+    confidence: Confidence
 
 
 class Templates(Frozen):
     templates: dict[str, Template]
+    irritable_start: IrritableStart
+
+
+# ----- condition pathways -----------------------------------------------------------------
+
+
+class PathwayExercise(Frozen):
+    """An exercise the pathway brings into the main work of the given phases, first."""
+
+    exercise_id: str = Field(pattern=ID_PATTERN)
+    phases: tuple[Phase, ...] = Field(min_length=1)
+    why: str = Field(min_length=10, description="plain words: why it is there")
+
+
+class PathwayAvoid(Frozen):
+    """An exercise the pathway leaves out, throughout or until a phase."""
+
+    exercise_id: str = Field(pattern=ID_PATTERN)
+    until: Phase | None = Field(default=None, description="allowed from this phase on")
+    why: str = Field(min_length=10)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class WatchSign(Frozen):
+    """A sign that means stop and see a clinician."""
+
+    sign: str = Field(min_length=5, description="plain words")
+    clinical: str = Field(min_length=5)
+    action: str = Field(min_length=5)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class PathwayWarning(Frozen):
+    """A warning raised by the assessment itself (e.g. high rest pain in a runner's shin)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    measure: Literal[
+        "pain_at_rest", "pain_during_activity", "pain_on_waking", "night_pain", "lingers_hours"
+    ]
+    at_least: float = Field(ge=0)
+    text: str = Field(min_length=10, description="plain sentence; {value} is the number")
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class PathwayGate(Frozen):
+    """Changes the pathway makes to one phase's gate: criteria added or replaced by id."""
+
+    phase: Phase
+    add: tuple[GateCriterion, ...] = ()
+    drop: tuple[str, ...] = Field(default=(), description="criterion ids the pathway leaves out")
+
+
+class Running(Frozen):
+    """Running for this pathway: what to do now, and when the walk-run plan joins."""
+
+    advice: str = Field(min_length=10)
+    exercise_id: str = Field(pattern=ID_PATTERN, description="the walk-run exercise")
+    from_phase: Phase
+    needs_minutes: int = Field(
+        default=40,
+        ge=10,
+        le=120,
+        description="the session minutes that leave room for the run beside the strength work",
+    )
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class Pathway(Frozen):
+    """What a condition changes in the plan, each change with its source."""
+
+    name: str = Field(min_length=3, description="for the person")
+    clinical_name: str = Field(min_length=3)
+    summary: str = Field(min_length=10, description="why this plan, in plain words")
+    clinical_summary: str = Field(min_length=10)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+    start_phase: dict[Irritability, Phase] = Field(
+        default_factory=dict, description="empty: the phases' own starting rule"
+    )
+    gentler_start_for_severe_deficit: bool = True
+    proximal_from: Phase | None = Field(
+        default=None, description="hip and thigh strength work joins from this phase"
+    )
+    exercises: tuple[PathwayExercise, ...] = ()
+    avoid: tuple[PathwayAvoid, ...] = ()
+    templates: tuple[str, ...] = ()
+    pain_rule: str | None = Field(default=None, description="the pain limits, in plain words")
+    pain_rule_source: str | None = None
+    gates: tuple[PathwayGate, ...] = ()
+    watch_for: tuple[WatchSign, ...] = ()
+    warnings: tuple[PathwayWarning, ...] = ()
+    running: Running | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Pathway:
+        if (self.pain_rule is None) != (self.pain_rule_source is None):
+            raise ValueError("pain_rule and pain_rule_source come together")
+        return self
+
+
+class Pathways(Frozen):
+    pathways: dict[Condition, Pathway]
+
+    @model_validator(mode="after")
+    def _complete(self) -> Pathways:
+        missing = [c.value for c in Condition if c not in self.pathways]
+        if missing:
+            raise ValueError(f"pathways missing: {', '.join(missing)}")
+        plain = self.pathways[Condition.NOT_SURE]
+        if plain.exercises or plain.avoid or plain.gates or plain.start_phase:
+            raise ValueError("the not_sure pathway changes nothing: it is today's plan")
+        return self
+
+    def __getitem__(self, condition: Condition) -> Pathway:
+        return self.pathways[condition]
+
+
+# ----- readiness to hop and to run ---------------------------------------------------------
+
+
+class ReadinessCriterion(Frozen):
+    """One criterion of a readiness check, read from the latest test results."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    kind: Literal["min_value", "lsi", "irritability_not_high"]
+    test: str | None = None
+    threshold: float | None = None
+    required: bool = Field(default=True, description="False: counts only when the test was done")
+    text: str = Field(min_length=5, description="the criterion in plain words")
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+    @model_validator(mode="after")
+    def _parameters(self) -> ReadinessCriterion:
+        if self.kind != "irritability_not_high" and (self.test is None or self.threshold is None):
+            raise ValueError(f"a {self.kind} criterion needs a test and a threshold")
+        return self
+
+
+class ReadinessCheck(Frozen):
+    name: str = Field(min_length=3)
+    purpose: str = Field(min_length=10)
+    criteria: tuple[ReadinessCriterion, ...] = Field(min_length=1)
+
+
+class TestProtocol(Frozen):
+    """Where a test's protocol comes from (the steps themselves are in assessment.yaml)."""
+
+    protocol: str = Field(min_length=10)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class Readiness(Frozen):
+    hop: ReadinessCheck
+    run: ReadinessCheck
+    run_progression: str = Field(min_length=10, description="how the walk-run plan moves on")
+    run_progression_source: str = Field(min_length=3)
+    run_progression_confidence: Confidence
+    protocols: dict[str, TestProtocol]
 
 
 @dataclass(frozen=True)
@@ -216,3 +406,5 @@ class Rules:
     progression: ProgressionRules
     templates: Templates
     questionnaires: QuestionnaireSet
+    pathways: Pathways
+    readiness: Readiness

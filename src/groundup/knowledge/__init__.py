@@ -17,8 +17,16 @@ from pydantic import BaseModel, ValidationError
 
 from groundup.clinical.exercises import Exercise, ExerciseLibrary, LibraryError
 from groundup.clinical.outcomes import QuestionnaireSet
+from groundup.clinical.pathways import PathwayDataError, check_pathways
 from groundup.clinical.profile import AssessmentRules
-from groundup.clinical.rules import Phases, ProgressionRules, Rules, Templates
+from groundup.clinical.rules import (
+    Pathways,
+    Phases,
+    ProgressionRules,
+    Readiness,
+    Rules,
+    Templates,
+)
 from groundup.clinical.screening import ScreeningRules
 
 DATA = resources.files("groundup.knowledge") / "data"
@@ -111,11 +119,18 @@ def load_screening_rules() -> ScreeningRules:
 @cache
 def load_rules() -> Rules:
     """Everything the planner and the progression engine need, bundled."""
-    return Rules(
+    rules = Rules(
         library=load_library(),
         assessment=load_assessment_rules(),
         phases=load_model(Phases, "phases.yaml"),
         progression=load_model(ProgressionRules, "progression.yaml"),
         templates=load_model(Templates, "templates.yaml"),
         questionnaires=load_questionnaires(),
+        pathways=load_model(Pathways, "pathways.yaml"),
+        readiness=load_model(Readiness, "readiness.yaml"),
     )
+    try:
+        check_pathways(rules)
+    except PathwayDataError as exc:
+        raise KnowledgeError(str(exc)) from exc
+    return rules

@@ -469,6 +469,7 @@ class Services:
                 start=assessment.date or day,
                 template=template,
                 outcomes={k: v.value for k, v in scores.items() if v.valid and v.value is not None},
+                assessment=assessment,
             )
         except ReferralError:
             raise Referred(result) from None

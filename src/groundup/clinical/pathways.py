@@ -1,0 +1,126 @@
+"""Condition pathways: what the person has changes the plan, by data with a source.
+
+A pathway (knowledge/data/pathways.yaml) names the exercises that load from day one, what
+waits or is left out, the ready-made programs that suit the condition, the changes to the
+phase gates, what to watch for and how running comes back. These functions read it; the
+planner and the engine call them. "not sure" changes nothing.
+"""
+
+from __future__ import annotations
+
+from groundup.clinical.assessment import Assessment, Condition
+from groundup.clinical.rules import GateCriterion, Pathway, PathwayAvoid, Rules
+from groundup.clinical.vocabulary import Phase
+
+
+class PathwayDataError(ValueError):
+    """The pathways name an exercise, template or test that does not exist."""
+
+
+def pathway_of(condition: Condition, rules: Rules) -> Pathway:
+    return rules.pathways[condition]
+
+
+def avoided(
+    condition: Condition, exercise_id: str, phase: Phase, rules: Rules
+) -> PathwayAvoid | None:
+    """The pathway's reason to leave this exercise out in this phase, if it has one."""
+    for item in rules.pathways[condition].avoid:
+        if item.exercise_id != exercise_id:
+            continue
+        if item.until is None or phase.number < item.until.number:
+            return item
+    return None
+
+
+def allows(condition: Condition, exercise_id: str, phase: Phase, rules: Rules) -> bool:
+    """True when the pathway does not leave the exercise out in this phase (for ladder steps)."""
+    return avoided(condition, exercise_id, phase, rules) is None
+
+
+def brought_in(condition: Condition, phase: Phase, rules: Rules) -> tuple[tuple[str, str], ...]:
+    """The pathway's own exercises for this phase, with why, in the pathway's order."""
+    return tuple(
+        (item.exercise_id, item.why)
+        for item in rules.pathways[condition].exercises
+        if phase in item.phases
+    )
+
+
+def proximal_allowed(condition: Condition, phase: Phase, rules: Rules) -> bool:
+    """Hip and thigh strength work belongs in this phase, for this pathway."""
+    if rules.phases[phase].proximal:
+        return True
+    start = rules.pathways[condition].proximal_from
+    return start is not None and phase.number >= start.number
+
+
+def phase_gate(condition: Condition, phase: Phase, rules: Rules) -> tuple[GateCriterion, ...]:
+    """The criteria to leave this phase on this pathway: the phase's gate with the pathway's
+    additions, less what the pathway drops."""
+    base = rules.phases[phase].gate
+    changes = [g for g in rules.pathways[condition].gates if g.phase is phase]
+    dropped = {name for change in changes for name in change.drop}
+    kept = [c for c in base if c.id not in dropped]
+    added = [c for change in changes for c in change.add]
+    ids = {c.id for c in kept}
+    return (*kept, *(c for c in added if c.id not in ids))
+
+
+def assessment_warnings(
+    condition: Condition, assessment: Assessment, rules: Rules
+) -> tuple[str, ...]:
+    """The pathway's warnings that this assessment raises, in plain sentences."""
+    pain = assessment.pain
+    values: dict[str, float] = {
+        "pain_at_rest": pain.at_rest,
+        "pain_during_activity": pain.during_activity,
+        "pain_on_waking": pain.on_waking,
+        "night_pain": 1.0 if pain.night_pain else 0.0,
+        "lingers_hours": pain.lingers_after_activity_hours,
+    }
+    out = []
+    for warning in rules.pathways[condition].warnings:
+        value = values[warning.measure]
+        if value >= warning.at_least:
+            out.append(warning.text.replace("{value}", f"{value:g}"))
+    return tuple(out)
+
+
+def check_pathways(rules: Rules) -> None:
+    """Every exercise, template and test the pathways and readiness name exists; raises
+    PathwayDataError naming the first that does not."""
+    library, templates, tests = rules.library, rules.templates.templates, rules.assessment.tests
+    for condition, pathway in rules.pathways.pathways.items():
+        where = f"pathways.yaml: {condition.value}"
+        named = [e.exercise_id for e in pathway.exercises] + [a.exercise_id for a in pathway.avoid]
+        if pathway.running is not None:
+            named.append(pathway.running.exercise_id)
+        for exercise_id in named:
+            if exercise_id not in library:
+                raise PathwayDataError(f"{where}: unknown exercise {exercise_id!r}")
+        for name in pathway.templates:
+            if name not in templates:
+                raise PathwayDataError(f"{where}: unknown template {name!r}")
+        for change in pathway.gates:
+            ids = {c.id for c in rules.phases[change.phase].gate}
+            for name in change.drop:
+                if name not in ids:
+                    raise PathwayDataError(f"{where}: {change.phase.value} has no gate {name!r}")
+    for name, template in templates.items():
+        for item in template.items:
+            for exercise_id in (item.exercise_id, *item.alternatives):
+                if exercise_id not in library:
+                    raise PathwayDataError(
+                        f"templates.yaml: {name}: unknown exercise {exercise_id!r}"
+                    )
+    readiness = rules.readiness
+    for check in (readiness.hop, readiness.run):
+        for criterion in check.criteria:
+            if criterion.test is not None and criterion.test not in tests:
+                raise PathwayDataError(
+                    f"readiness.yaml: {criterion.id}: unknown test {criterion.test!r}"
+                )
+    for test_id in readiness.protocols:
+        if test_id not in tests:
+            raise PathwayDataError(f"readiness.yaml: protocols: unknown test {test_id!r}")
