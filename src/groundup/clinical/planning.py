@@ -587,7 +587,12 @@ def build_session(
         return slots
 
     slots = make("warm_up", warm) + make("main", ordered) + make("mobility", mobility)
-    core = frozenset(i for i, _ in brought_in(pathway, phase, rules))
+    # What the pathway loads (and the run, once it has joined) loses sets before it is left out.
+    running = rules.pathways[pathway].running
+    core = frozenset(
+        [i for i, _ in brought_in(pathway, phase, rules)]
+        + ([running.exercise_id] if running is not None else [])
+    )
     fitted, reasons = fit_time(slots, preferences.minutes_per_session, rules, core=core)
     return fitted, (*notes, *reasons)
 

@@ -62,7 +62,7 @@ def _criterion(
         )
     lsi = comparison.lsi if comparison.lsi is not None else 100.0
     return result(
-        lsi >= criterion.threshold, f"{short} LSI {lsi:g} % (needs {criterion.threshold:g} %)"
+        lsi >= criterion.threshold, f"{short} LSI {lsi:g} %; needs {criterion.threshold:g} %"
     )
 
 
