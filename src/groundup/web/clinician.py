@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 from groundup.clinical.assessment import (
     AffectedSide,
     Assessment,
+    Condition,
     FootPosture,
     ObjectiveTests,
     Sex,
@@ -451,6 +452,7 @@ def patient_page(
             reference=(5, "acceptable ≤ 5"),
         ),
         program=program,
+        pathway=services.rules.pathways[program.pathway] if program else None,
         doses=_dose_rows(services, program) if program else [],
         decisions=decisions,
         numbers=_numbers,
@@ -488,6 +490,22 @@ def _assess_context(services: Services, status: PatientStatus, patient_id: str) 
         "tests": [(t, services.rules.assessment.tests[t]) for t in TEST_IDS],
         "sexes": [s.value for s in Sex],
         "sides": [s.value for s in AffectedSide],
+        "conditions": [
+            (c.value, services.rules.pathways[c].clinical_name)
+            for c in [*(c for c in Condition if c is not Condition.NOT_SURE), Condition.NOT_SURE]
+        ],
+        "templates": [
+            {
+                "id": name,
+                "name": template.name,
+                "suits": [
+                    p.clinical_name
+                    for p in services.rules.pathways.pathways.values()
+                    if name in p.templates
+                ],
+            }
+            for name, template in services.rules.templates.templates.items()
+        ],
         "postures": [p.value for p in FootPosture],
         "faults": [f.value for f in StepDownFault],
         "equipment": [e.value for e in Equipment],
@@ -512,6 +530,7 @@ def _defaults(services: Services, patient_id: str, today: dt.date) -> dict[str, 
                 "age": [str(latest.age)],
                 "sex": [latest.sex.value],
                 "affected_side": [latest.affected_side.value],
+                "condition": [latest.condition.value],
                 "symptom_duration_weeks": [f"{latest.symptom_duration_weeks:g}"],
             }
         )
@@ -600,6 +619,7 @@ def _assessment_data(form: FormData, services: Services) -> dict[str, Any]:
         "age",
         "sex",
         "affected_side",
+        "condition",
         "symptom_duration_weeks",
         "pain.at_rest",
         "pain.during_activity",
@@ -689,9 +709,13 @@ async def record_assessment(
     if assessment is not None and assessment.date is not None and assessment.date > today:
         errors["date"] = "cannot be in the future"
     preferences: Preferences | None = None
+    template: str | None = None
     if status.version is None:
         preferences, problems = _preferences(form)
         errors.update(problems)
+        template = _first(form, "template") or None
+        if template is not None and template not in services.rules.templates.templates:
+            errors["template"] = "choose one of the listed programs"
 
     def again(message: str) -> Response:
         return render(
@@ -709,7 +733,9 @@ async def record_assessment(
     try:
         if status.version is None:
             assert preferences is not None
-            services.start_program(patient_id, assessment, preferences, day=today)
+            services.start_program(
+                patient_id, assessment, preferences, day=today, template=template
+            )
             done = "program"
         else:
             services.record_retest(patient_id, assessment, today)

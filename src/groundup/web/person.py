@@ -34,6 +34,7 @@ from groundup import pictures
 from groundup.clinical.assessment import (
     AffectedSide,
     Assessment,
+    Condition,
     ObjectiveTests,
     Pain,
     PsfsActivity,
@@ -70,6 +71,9 @@ T = TypeVar("T")
 CM_PER_INCH = 2.54
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DURATION_UNITS = {"days": 1 / 7, "weeks": 1.0, "months": 52 / 12, "years": 52.0}
+# The conditions as the form lists them: "not sure" last.
+_CONDITION_ORDER = [c for c in Condition if c is not Condition.NOT_SURE] + [Condition.NOT_SURE]
+
 EQUIPMENT_WORDS = {
     Equipment.WALL: "a wall",
     Equipment.CHAIR: "a chair",
@@ -452,6 +456,12 @@ def _read_assessment(
     data["affected_side"] = check.choice(
         "affected_side", {s.value: s.value for s in AffectedSide}, "left, right or both"
     )
+    data["condition"] = (
+        check.choice(
+            "condition", {c.value: c.value for c in Condition}, "one of the list", required=False
+        )
+        or Condition.NOT_SURE.value
+    )
     amount = check.number("duration", 0, 2600)
     per = check.choice("duration_unit", DURATION_UNITS, "days, weeks, months or years")
     if amount is not None and per is not None:
@@ -491,6 +501,39 @@ def _read_assessment(
         return None, unit
 
 
+def _read_template(check: FormCheck, services: Services, condition: Condition | None) -> str | None:
+    """The ready-made program chosen instead of the tailored one, if any: one that suits
+    the condition the person gave."""
+    offered = services.rules.pathways[condition or Condition.NOT_SURE].templates
+    known = {name: name for name in services.rules.templates.templates}
+    chosen = check.choice("program", {"tailored": "", **known}, "a program", required=False)
+    if not chosen:
+        return None
+    if chosen not in offered:
+        name = services.rules.pathways[condition or Condition.NOT_SURE].name
+        check.fail(
+            "program",
+            f"that program does not suit “{name}”; choose the plan made from your tests "
+            "or one marked for it",
+        )
+        return None
+    return chosen
+
+
+def _template_choices(services: Services) -> list[dict[str, Any]]:
+    """The ready-made programs, each with the conditions it suits."""
+    pathways = services.rules.pathways.pathways
+    return [
+        {
+            "id": name,
+            "name": template.name,
+            "description": template.description,
+            "suits": [p.name for p in pathways.values() if name in p.templates],
+        }
+        for name, template in services.rules.templates.templates.items()
+    ]
+
+
 def _read_preferences(check: FormCheck) -> Preferences | None:
     known = {e.value: e for e in Equipment}
     chosen = [known[v] for v in check.many("equipment") if v in known]
@@ -514,6 +557,8 @@ def _assess_defaults(services: Services, patient_id: str) -> dict[str, Any]:
         "duration_unit": "weeks",
         "pain.lingers_after_activity_hours": "0",
         "sex": "unspecified",
+        "condition": Condition.NOT_SURE.value,
+        "program": "tailored",
         "length_unit": length_unit,
         "minutes": str(Preferences().minutes_per_session),
         "equipment": [e.value for e in Preferences().equipment],
@@ -545,6 +590,8 @@ def _assess_page(
         weekdays=list(enumerate(WEEKDAYS)),
         psfs_rows=max(3, sum(1 for k in values if k.endswith(".activity") and values[k])),
         labels=_assess_labels(services),
+        conditions=[(c.value, services.rules.pathways[c].name) for c in _CONDITION_ORDER],
+        templates=_template_choices(services),
         error=error,
     )
 
@@ -556,6 +603,8 @@ def _assess_labels(services: Services) -> dict[str, str]:
         "age": "Your age",
         "sex": "Your sex",
         "affected_side": "Which leg hurts",
+        "condition": "What it is",
+        "program": "Which program",
         "duration": "How long you have had the pain",
         "duration_unit": "How long you have had the pain",
         "pain.at_rest": "Pain at rest",
@@ -614,12 +663,13 @@ def assess_post(request: Request, me: MeDep, services: ServicesDep, form: FormDe
     day = _today(services)
     assessment, unit = _read_assessment(check, services, day)
     preferences = _read_preferences(check)
-    if assessment is None or preferences is None:
+    template = _read_template(check, services, assessment.condition if assessment else None)
+    if assessment is None or preferences is None or "program" in check.errors:
         return _assess_page(
             request, services, check.values, check.errors, retest=False, status_code=400
         )
     try:
-        services.start_program(me.patient_id, assessment, preferences, day=day)
+        services.start_program(me.patient_id, assessment, preferences, day=day, template=template)
     except Referred as exc:
         return _referral(request, exc.result)
     except ServiceError as exc:
@@ -656,6 +706,7 @@ def _retest_defaults(services: Services, patient_id: str, day: dt.date) -> dict[
         "age": str(first.age),
         "sex": first.sex.value,
         "affected_side": first.affected_side.value,
+        "condition": first.condition.value,
         "duration": f"{weeks:.1f}".rstrip("0").rstrip("."),
         "duration_unit": "weeks",
         "pain.night_pain": "yes" if first.pain.night_pain else "no",
