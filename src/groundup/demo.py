@@ -37,6 +37,7 @@ SCENARIOS = {
         morning_pain=(3, 2, 1),
         morning_stiffness=(2, 1),
         effort=(6.0,),
+        lsi_gain_per_week=8.0,  # a quick responder: the demo shows a phase change
         jitter=True,
     ),
     # The spike falls in the last week, so the flare-up plan is running today.
