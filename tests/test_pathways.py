@@ -233,6 +233,18 @@ def test_an_assessment_without_a_condition_is_not_sure() -> None:
     assert Assessment.model_validate(data["assessment"]).condition is Condition.NOT_SURE
 
 
+def test_programs_stored_before_pathways_still_load_as_not_sure() -> None:
+    # Programs and assessments are stored as JSON: the new fields have defaults, so rows
+    # written before them load unchanged and no migration is needed.
+    stored = program_of("clear-left-calf.yaml").model_dump(mode="json")
+    del stored["pathway"], stored["affected_side"]
+    old = Program.model_validate(stored)
+    assert old.pathway is Condition.NOT_SURE and old.involved_side is None
+    assert phase_gate(old.pathway, Phase.PROXIMAL_INTEGRATION, RULES) == (
+        RULES.phases[Phase.PROXIMAL_INTEGRATION].gate
+    )
+
+
 # ----- mid-portion Achilles: load from day one, the involved side gets more ---------------
 
 
@@ -419,17 +431,22 @@ def test_a_ready_runner_gets_the_walk_run_plan_when_the_minutes_allow() -> None:
     assert "walk_run_intervals" not in main_ids(slots)
 
 
-def test_the_engine_moves_the_walk_run_split_on_clean_runs_and_never_on_painful_ones() -> None:
-    found = ready_runner()
-    program = plan(
+def template_plan(found: Assessment, template: str) -> Program:
+    """A ready-made program for an assessment, with all equipment and an hour."""
+    return plan(
         profile_of(found),
         Preferences(equipment=ALL_EQUIPMENT, minutes_per_session=60),
         RULES,
         screen=CLEAR,
         start=dt.date(2025, 6, 2),
-        template="return_to_run",
+        template=template,
         assessment=found,
     )
+
+
+def test_the_engine_moves_the_walk_run_split_on_clean_runs_and_never_on_painful_ones() -> None:
+    found = ready_runner()
+    program = template_plan(found, "return_to_run")
     start = program.slot("walk_run_intervals")
     assert start is not None and start.doses[0].knob == "run 1 walk 4"
     steady = Scenario(name="runs", weeks=4, session_pain=(1,), morning_pain=(0,), effort=(5.0,))
@@ -602,15 +619,7 @@ def test_a_calm_person_gets_ground_up_at_its_own_dose_within_their_minutes() -> 
 def test_an_irritable_hsr_keeps_its_blocks_but_starts_lighter() -> None:
     found = assessment_of("clear-left-calf.yaml")
     sore = found.model_copy(update={"pain": found.pain.model_copy(update={"at_rest": 6})})
-    program = plan(
-        profile_of(sore),
-        Preferences(equipment=ALL_EQUIPMENT, minutes_per_session=60),
-        RULES,
-        screen=CLEAR,
-        start=dt.date(2025, 3, 3),
-        template="heavy_slow_resistance",
-        assessment=sore,
-    )
+    program = template_plan(sore, "heavy_slow_resistance")
     for slot in mains(program):
         assert {(d.sets, d.amount) for d in slot.doses} == {(2, 15)}
     assert program.weeks == 12 and RULES.templates.templates["heavy_slow_resistance"].blocks

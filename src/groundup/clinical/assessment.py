@@ -69,6 +69,16 @@ class Pain(Frozen):
         default=0, ge=0, le=168, description="how long pain lingers after activity, hours"
     )
 
+    def measures(self) -> dict[str, float]:
+        """Each pain measure by the name the rules use for it (night pain as 0 or 1)."""
+        return {
+            "pain_at_rest": self.at_rest,
+            "pain_during_activity": self.during_activity,
+            "pain_on_waking": self.on_waking,
+            "night_pain": 1.0 if self.night_pain else 0.0,
+            "lingers_hours": self.lingers_after_activity_hours,
+        }
+
 
 class PsfsActivity(Frozen):
     activity: str = Field(min_length=2, max_length=120)

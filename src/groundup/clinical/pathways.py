@@ -71,14 +71,7 @@ def assessment_warnings(
     condition: Condition, assessment: Assessment, rules: Rules
 ) -> tuple[str, ...]:
     """The pathway's warnings that this assessment raises, in plain sentences."""
-    pain = assessment.pain
-    values: dict[str, float] = {
-        "pain_at_rest": pain.at_rest,
-        "pain_during_activity": pain.during_activity,
-        "pain_on_waking": pain.on_waking,
-        "night_pain": 1.0 if pain.night_pain else 0.0,
-        "lingers_hours": pain.lingers_after_activity_hours,
-    }
+    values = assessment.pain.measures()
     out = []
     for warning in rules.pathways[condition].warnings:
         value = values[warning.measure]
