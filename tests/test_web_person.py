@@ -218,6 +218,55 @@ def test_a_referring_screen_shows_the_referral_and_makes_no_program(
     assert services.program_versions(patient_id) == []
 
 
+def test_the_clot_questions_wait_for_a_leg_symptom_on_the_web_screen(
+    client: TestClient, services: Services
+) -> None:
+    csrf = register(client)
+    page = client.get("/me/screen").text
+    assert 'data-ask-if="calf_pain calf_tenderness one_sided_leg_swelling"' in page
+    assert page.index('name="calf_pain"') < page.index('name="paralysis_paresis_or_recent_cast"')
+    # A recent cast and an operation, a well leg: the Wells answers are not read.
+    answers = {
+        "paralysis_paresis_or_recent_cast": True,
+        "bedridden_or_major_surgery": True,
+        "calf_difference_cm": 4,
+    }
+    response = client.post("/me/screen", data=screen_form(answers, csrf))
+    assert response.headers["location"] == "/me/assess"
+    screen = services.latest_screen(services.patients()[-1].id)
+    assert screen is not None
+    assert screen.wells_score is None
+    assert screen.reasons == ()
+
+
+def test_the_same_answers_with_calf_pain_refer_as_an_emergency(
+    client: TestClient, services: Services
+) -> None:
+    csrf = register(client)
+    answers = {
+        "calf_pain": True,
+        "paralysis_paresis_or_recent_cast": True,
+        "bedridden_or_major_surgery": True,
+    }
+    response = client.post("/me/screen", data=screen_form(answers, csrf))
+    assert response.headers["location"] == "/me/referral"
+    page = client.get("/me/referral").text
+    assert "Go to an emergency department now" in page
+
+
+def test_an_ankle_injured_today_is_screened_by_the_ottawa_rules(
+    client: TestClient, services: Services
+) -> None:
+    """0 days since the injury opens the injury questions; a tender ankle bone refers today."""
+    csrf = register(client)
+    answers = {"days_since_injury": 0, "lateral_malleolus_tenderness": True}
+    response = client.post("/me/screen", data=screen_form(answers, csrf))
+    assert response.headers["location"] == "/me/referral"
+    page = client.get("/me/referral").text
+    assert "See a doctor today" in page
+    assert "X-ray" in page
+
+
 def test_unanswered_screen_questions_are_shown_beside_them(client: TestClient) -> None:
     csrf = register(client)
     response = client.post("/me/screen", data={"csrf": csrf, "fever": "yes"})

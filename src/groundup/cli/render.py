@@ -99,6 +99,7 @@ def exercise_card(exercise: Exercise) -> Panel:
 
 _WHEN = {
     Urgency.EMERGENCY: "now",
+    Urgency.SAME_DAY: "today",
     Urgency.SOON: "within days",
     Urgency.NEXT_VISIT: "next visit",
 }
@@ -119,9 +120,17 @@ def screen_verdict(result: ScreenResult) -> Text:
     """The one line that says whether the person may go on."""
     if result.urgency is Urgency.EMERGENCY:
         return Text("REFER: get medical help now. Don't start the exercises.", style="bold red")
+    if result.urgency is Urgency.SAME_DAY:
+        return Text("REFER: see a doctor today. Don't start the exercises.", style="bold red")
     if result.refers:
         return Text("REFER: see a doctor before you start the exercises.", style="bold red")
     return Text("CLEAR: nothing in your answers needs a doctor before you start.", "bold green")
+
+
+def _wells(result: ScreenResult) -> str:
+    if result.wells_score is None:
+        return "Wells DVT score not applicable (no calf pain, tenderness or one-sided swelling)"
+    return f"Wells DVT score {result.wells_score}"
 
 
 def screen_report(result: ScreenResult, *, clinician: bool = False) -> Panel:
@@ -154,8 +163,7 @@ def screen_report(result: ScreenResult, *, clinician: bool = False) -> Panel:
         parts += [
             Text(""),
             Text(
-                f"Wells DVT score {result.wells_score}; screening rules version "
-                f"{result.rules_version}",
+                f"{_wells(result)}; screening rules version {result.rules_version}",
                 style="dim",
             ),
         ]

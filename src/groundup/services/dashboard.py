@@ -5,8 +5,8 @@ query per table (aggregates over `patient_id in (the clinician's patients)`, JSO
 picked out by the database), never a patient's full history, so that it stays fast for
 thousands of patients. Each flag carries one precise sentence with its numbers.
 
-Order of urgency: referral > flare-up > rising morning pain > low adherence > stall >
-no program yet. The priority score adds the flags' weights; each weight is larger than
+Order of urgency: referral (the more urgent screen first) > flare-up > rising morning
+pain > low adherence > stall > no program yet. The priority score adds the flags' weights; each weight is larger than
 all the weights below it together, so the order above always holds, and among patients
 with the same flags the larger problem (more missed sessions, a steeper rise) comes first.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
 
+from groundup.clinical.screening import Urgency
 from groundup.services.accounts import Account, Accounts, Forbidden
 from groundup.services.workflow import NotFound, Services
 from groundup.storage.models import (
@@ -442,6 +443,9 @@ def _flag(
         )
     status.flags = flags
     score = float(sum(f.weight for f in flags))
+    # Among referring screens, the more urgent first: emergency, today, within days.
+    if screen is not None and screen[0] and screen[1] and status.has("referral"):
+        score += Urgency(screen[1]).rank
     # Within a flag, the bigger problem first: days of flare, missed share, rise in pain.
     if status.adherence is not None and status.has("adherence"):
         score += (100 - status.adherence) / 10

@@ -281,22 +281,28 @@ def _screen_sections() -> list[dict[str, Any]]:
                 }
             )
         sections.append(
-            {"key": key, "title": section.title, "intro": section.intro, "questions": questions}
+            {
+                "key": key,
+                "title": section.title,
+                "intro": section.intro,
+                "ask_if": section.ask_if,
+                "questions": questions,
+            }
         )
     return sections
 
 
 def _read_screen(check: FormCheck) -> ScreenAnswers | None:
-    """The answers, asking only what applies: a question whose earlier answer was no (or
+    """The answers, asking only what applies: a question whose earlier answers were no (or
     left empty) counts as no, whatever the form says."""
+    rules = load_screening_rules()
     answers: dict[str, Any] = {}
     for section in _screen_sections():
         for question in section["questions"]:
             name = question["name"]
-            parent = question["ask_if"]
-            if parent is not None and answers.get(parent) in (None, False):
+            if not rules.is_asked(name, answers):
                 check.raw(name)
-                answers[name] = False
+                answers[name] = ScreenAnswers.model_fields[name].default
                 continue
             if question["kind"] == "yes_no":
                 answers[name] = check.yes_no(name)
