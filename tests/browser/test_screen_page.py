@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
-from test_journeys import PHONE, shoot  # the same two screen sizes as the journeys
+from test_journeys import PHONE, fill, shoot  # the journeys' sizes and form filler
 
 pytestmark = pytest.mark.browser
 
@@ -18,9 +18,7 @@ def test_the_clot_questions_open_only_after_a_leg_symptom(
 ) -> None:
     page = browser.new_page(viewport=PHONE)
     page.goto(f"{live_server}/register")
-    page.locator('[name="display_name"]').fill("Kit")
-    page.locator('[name="email"]').fill("kit@example.org")
-    page.locator('[name="password"]').fill("a long enough password")
+    fill(page, {"display_name": "Kit", "email": "kit@example.org", "password": "a long password"})
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(f"{live_server}/me/screen")
 
