@@ -13,6 +13,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from groundup.clinical.logs import SessionLog
 from groundup.clinical.screening import ScreenAnswers
 from groundup.knowledge import load_rules
 from groundup.services import Services
@@ -126,8 +127,11 @@ def start(client: TestClient, services: Services) -> tuple[str, str]:
     return csrf, patient_id
 
 
-def play_session(client: TestClient, pain: str = "2", effort: str = "6") -> str:
-    """Go through today's player, step by step, and save: the saved page."""
+def play_session(
+    client: TestClient, pain: str = "2", effort: str = "6", pain_after: str | None = "1"
+) -> str:
+    """Go through today's player, step by step, and save: the saved page (or, without a
+    pain-after answer, the page that asks for it)."""
     today = client.get("/me")
     assert today.status_code == 200
     assert "Start the session" in today.text
@@ -170,6 +174,11 @@ def play_session(client: TestClient, pain: str = "2", effort: str = "6") -> str:
         "version": hidden(page.text, "version"),
         "draft": hidden(page.text, "draft"),
     }
+    if pain_after is None:
+        asked = client.post("/me/session/save", data=save)
+        assert asked.status_code == 400
+        return asked.text
+    save["pain_after"] = pain_after
     saved = client.post("/me/session/save", data=save)
     assert saved.status_code == 200, saved.text
     again = client.post("/me/session/save", data=save)
@@ -197,6 +206,19 @@ def test_the_whole_flow_from_sign_up_to_progress(client: TestClient, services: S
     changes = client.get("/me/changes")
     assert changes.status_code == 200
     assert "What changed and why" in changes.text
+
+
+def test_saving_asks_for_pain_right_after_and_stores_nothing_until_then(
+    client: TestClient, services: Services
+) -> None:
+    _, patient_id = start(client, services)
+    asked = play_session(client, pain_after=None)
+    assert "right after the session, then save" in asked
+    assert 'name="pain_after"' in asked and 'aria-invalid="true"' in asked
+    assert services.history(patient_id) == []
+    play_session(client, pain_after="3")
+    (logged,) = services.history(patient_id)
+    assert isinstance(logged, SessionLog) and logged.pain_after == 3
 
 
 def test_a_referring_screen_shows_the_referral_and_makes_no_program(

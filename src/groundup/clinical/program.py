@@ -94,6 +94,9 @@ class EngineState(Frozen):
     last_progression: dt.date | None = None
     last_stall_prompt: dt.date | None = None
     last_retest_prompt: dt.date | None = None
+    last_trend_reduction: dt.date | None = Field(
+        default=None, description="when a rising weekly morning trend last reduced the load"
+    )
     regressions: tuple[dt.date, ...] = ()
     flare: FlareState | None = None
     referred: bool = False

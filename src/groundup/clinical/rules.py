@@ -118,6 +118,9 @@ class ProgressionRules(Frozen):
 
     pain_safe_max: int = Field(ge=0, le=10)
     pain_acceptable_max: int = Field(ge=0, le=10)
+    pain_after_safe_max: int = Field(ge=0, le=10)
+    pain_after_acceptable_max: int = Field(ge=0, le=10)
+    flare_pain_after: int = Field(ge=1, le=10)
     consecutive_sessions: int = Field(ge=1, le=10)
     spare_effort_rpe_max: float = Field(ge=1, le=10)
     rep_step: dict[str, float]
@@ -129,6 +132,7 @@ class ProgressionRules(Frozen):
     regress_volume_fraction: float = Field(gt=0, lt=1)
     morning_worse_by: int = Field(ge=1, le=10)
     weekly_morning_rise_by: float = Field(gt=0, le=10)
+    weekly_rise_reduce_every_days: int = Field(ge=1, le=28)
     flare_pain: int = Field(ge=1, le=10)
     flare_morning_rise: int = Field(ge=1, le=10)
     flare_reduced_fraction: float = Field(gt=0, lt=1)
@@ -149,6 +153,10 @@ class ProgressionRules(Frozen):
     def _consistent(self) -> ProgressionRules:
         if self.pain_safe_max >= self.pain_acceptable_max:
             raise ValueError("pain_safe_max must be below pain_acceptable_max")
+        if self.pain_after_safe_max >= self.pain_after_acceptable_max:
+            raise ValueError("pain_after_safe_max must be below pain_after_acceptable_max")
+        if self.flare_pain_after <= self.pain_after_acceptable_max:
+            raise ValueError("flare_pain_after must be above pain_after_acceptable_max")
         if self.load_step_percent > self.load_step_max_percent:
             raise ValueError("load_step_percent exceeds load_step_max_percent")
         if any(not 0 < f < 1 for f in self.flare_return_fractions):

@@ -1075,6 +1075,8 @@ def _review_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> Response:
     _, _, date_format = services.display(me.patient_id)
     rows = []
@@ -1110,7 +1112,18 @@ def _review_page(
         anything=any(item.log is not None for item in draft.done),
         day_text=_date_text(draft.day, date_format),
         last=len(steps) - 1,
+        values=values or {},
+        errors=errors or {},
+        labels={"pain_after": "Pain right after the session"},
     )
+
+
+def _pain_after(form: FormData) -> int | None:
+    """The 0–10 pain right after the session, or None when it was not chosen."""
+    raw = str(form.get("pain_after", "")).strip()
+    if not raw.isdigit() or not 0 <= int(raw) <= 10:
+        return None
+    return int(raw)
 
 
 @router.post("/session/save", dependencies=[CsrfChecked])
@@ -1130,8 +1143,22 @@ def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormD
             error="Nothing was logged. If you did not train today, use “Skip today” instead.",
             status_code=400,
         )
+    pain_after = _pain_after(form)
+    if pain_after is None:
+        return _review_page(
+            request,
+            services,
+            me,
+            draft,
+            steps if len(steps) >= len(draft.done) else [],
+            error="Say how much it hurts now, right after the session, then save.",
+            status_code=400,
+            errors={"pain_after": "choose a number from 0 to 10"},
+        )
     try:
-        log = SessionLog(id=draft.log_id, date=draft.day, exercises=exercises)
+        log = SessionLog(
+            id=draft.log_id, date=draft.day, exercises=exercises, pain_after=pain_after
+        )
         outcome = services.log_session(me.patient_id, log)
     except (ValidationError, ServiceError) as exc:
         message = str(exc) if isinstance(exc, ServiceError) else "the session could not be read"
