@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from groundup.clinical.assessment import Assessment, StepDownFault
-from groundup.clinical.logs import CheckIn, ExerciseLog, SessionLog, SetLog
+from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
 from groundup.clinical.planning import PlanningError, ReferralError, plan
 from groundup.clinical.profile import build_profile
 from groundup.clinical.program import Preferences, Program
@@ -22,6 +22,7 @@ from groundup.clinical.progression import (
     advance,
     apply,
     gate_status,
+    retest_profile,
     sorted_history,
 )
 from groundup.clinical.screening import ScreenAnswers, screen
@@ -193,6 +194,12 @@ def run(
     morning = program.profile.pain_on_waking
     for number, (day, kind) in enumerate(plan_items):
         event: HistoryEvent
+        if kind == "checkin" and chance(data, 25, "a retest that morning"):
+            retest = data.draw(assessments, label="retest")
+            history.append(Retest(date=day, assessment=retest.model_copy(update={"date": day})))
+            outcome = advance(program, history, RULES, max(e.date for e in history))
+            steps.append((program, history[-1], outcome))
+            program = outcome.program
         if kind == "checkin":
             if harsh and chance(data, 40 // harsh + 1, "bad morning"):
                 morning = data.draw(st.integers(0, 10), label="morning pain")
@@ -280,9 +287,16 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                         ratio = change.after / change.before - 1
                         assert ratio <= P.load_step_max_percent / 100 + 1e-9, change
             if decision.rule == "phase.advance":
-                # (c) every gate criterion met, as gate_status saw it just before.
+                # (c) every gate criterion met, as gate_status saw it just before …
                 status = gate_status(before, decision.date, seen, RULES)
                 assert status and all(met for _, met, _, _ in status), status
+                # … and a gate on tests opened only by a test done after the phase began:
+                # never by the intake's numbers (nor a retest on the phase's first day).
+                gate = RULES.phases[program.phase].gate
+                if any(c.needs_tests for c in gate):
+                    assert any(
+                        isinstance(e, Retest) and e.date > program.phase_started for e in seen
+                    ), (program.phase, program.phase_started)
             program = apply(program, decision, RULES)
             # (d) the side the plan gave an extra set keeps at least the other side's volume.
             check_weaker_side(program, decision)
@@ -344,6 +358,92 @@ def test_safety_properties_hold_for_a_long_easy_run(days: int, data: st.DataObje
     program = program.model_copy(update={"slots": tuple(slots)})
     _, history, steps = run(data, program, days, harsh_max=2)
     check_all(history, steps)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(assessment=assessments, days=st.integers(20, 56))
+def test_a_phase_never_advances_on_an_lsi_gate_with_only_the_intake_tests(
+    assessment: Assessment, days: int
+) -> None:
+    """However good the intake's numbers and however clean the sessions, a phase whose
+    gate asks for an LSI waits for a retest done in that phase."""
+    program = make_program(
+        assessment, Preferences(equipment=tuple(Equipment), minutes_per_session=60)
+    )
+    history: list[HistoryEvent] = []
+    for offset in range(days):
+        day = START + dt.timedelta(days=offset)
+        if offset:
+            history.append(CheckIn(date=day, pain_on_waking=0, stiffness_on_waking=0))
+        if program.is_training_day(day):
+            history.append(
+                SessionLog(
+                    id=f"s{offset}",
+                    date=day,
+                    exercises=tuple(
+                        ExerciseLog(
+                            exercise_id=slot.exercise_id,
+                            side=dose.side,
+                            sets=tuple(
+                                SetLog(amount=dose.amount, load_kg=dose.load_kg, rpe=6, pain=0)
+                                for _ in range(dose.sets)
+                            ),
+                        )
+                        for slot in program.part("main")
+                        for dose in slot.doses
+                    ),
+                )
+            )
+        before = program
+        outcome = advance(program, history, RULES, day)
+        for decision in outcome.decisions:
+            if decision.rule == "phase.advance":
+                gate = RULES.phases[before.phase].gate
+                assert not any(c.kind == "lsi" for c in gate), (before.phase, decision)
+        program = outcome.program
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    left=st.integers(0, 60),
+    right=st.integers(0, 60),
+    sex=st.sampled_from(["female", "male", "unspecified"]),
+)
+def test_with_both_sides_affected_no_lsi_gate_passes_on_symmetry_alone(
+    left: int, right: int, sex: str
+) -> None:
+    """Both legs affected: an LSI criterion is met only when each leg reaches the gate's
+    percentage of the capacity goal, whatever the symmetry."""
+    intake = Assessment.model_validate(
+        {
+            "date": START,
+            "age": 35,
+            "sex": sex,
+            "affected_side": "both",
+            "symptom_duration_weeks": 10,
+            "pain": {"at_rest": 0, "during_activity": 2, "on_waking": 0},
+            "tests": {"heel_raise_reps": {"left": left, "right": right}},
+        }
+    )
+    program = make_program(intake, Preferences(equipment=tuple(Equipment)))
+    retest_day = START + dt.timedelta(days=7)
+    retest = Retest(date=retest_day, assessment=intake.model_copy(update={"date": retest_day}))
+    profile = retest_profile(retest, RULES)
+    target = RULES.assessment.capacity_targets["heel_raise_reps"]
+    goal = {"female": target.female, "male": target.male}.get(sex, max(target.male, target.female))
+    for phase, definition in RULES.phases.phases.items():
+        for criterion in definition.gate:
+            if criterion.kind != "lsi":
+                continue
+            assert criterion.threshold is not None
+            at_phase = program.model_copy(
+                update={"phase": phase, "phase_started": START, "profile": profile}
+            )
+            status = {c.id: met for c, met, _, _ in gate_status(at_phase, retest_day, [], RULES)}
+            reaches = min(left, right) >= criterion.threshold / 100 * goal - 1e-9
+            assert status[criterion.id] is reaches, (phase, left, right, goal)
+            if left == right and not reaches:
+                assert not status[criterion.id]  # perfect symmetry, not enough capacity
 
 
 # ----- determinism ----------------------------------------------------------------------

@@ -555,7 +555,7 @@ def test_build_profile_never_fails_on_a_valid_assessment(assessment: Assessment)
         assert comparison.involved_side is involved
         mine = comparison.left if involved is Side.LEFT else comparison.right
         other = comparison.right if involved is Side.LEFT else comparison.left
-        if mine is None or other is None or other <= 0:
+        if mine is None or other is None or other <= 0 or not math.isfinite(mine / other * 100):
             assert comparison.lsi is None
         else:
             assert comparison.lsi == round(mine / other * 100, 1)
