@@ -1170,3 +1170,41 @@ def test_apply_without_changes_keeps_the_version() -> None:
     prog = program()
     note = Decision(rule="hold.form", kind="hold", date=day(0), person_text="x", clinician_text="y")
     assert apply(prog, note, RULES) is prog
+
+
+# ----- sources ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["weekly_volume_growth_cap", "session_spike_cap", "session_spike_window_days"]
+)
+def test_running_distance_figures_used_as_strength_caps_are_marked_an_extrapolation(
+    name: str,
+) -> None:
+    note = P.sources[name]
+    assert note.confidence == "U"
+    assert "Extrapolation" in note.source and "running" in note.source
+    assert "strength-work seconds" in note.source
+
+
+def test_the_session_spike_cap_names_its_study() -> None:
+    assert "Frandsen" in P.sources["session_spike_cap"].source
+
+
+@pytest.mark.parametrize("name", ["load_step_percent", "load_step_max_percent"])
+def test_acsm_load_steps_are_marked_as_the_reference_marks_them(name: str) -> None:
+    assert "Ratamess" in P.sources[name].source
+    assert P.sources[name].confidence == "S"
+
+
+def test_gate_sources_are_marked_as_used() -> None:
+    gates = {c.id: c for d in RULES.phases.phases.values() for c in d.gate}
+    barber = gates["proximal_heel_raise_lsi"]
+    assert "Barber" in barber.source and barber.confidence == "U"
+    assert gates["dynamic_balance_time"].confidence == "U"
+    assert "age norms are missing" in gates["dynamic_balance_time"].source
+    for criterion in gates.values():
+        assert "stronger leg" not in criterion.text  # the LSI is involved ÷ uninvolved
+        if criterion.kind == "lsi":
+            assert "other leg" in criterion.text
+            assert criterion.both_sides_text and "goal" in criterion.both_sides_text

@@ -379,9 +379,13 @@ def scores_table(
             notes.append(result.reason)
         if result.not_applicable and result.valid:
             notes.append(f"{len(result.not_applicable)} marked not applicable")
-        if result.in_healthy_range is not None and measure.healthy_above is not None:
-            side = "above" if result.in_healthy_range else "at or below"
-            notes.append(f"{side} the healthy threshold of {measure.healthy_above.value:g}")
+        if measure.reference_mean is not None and result.valid:
+            change = measure.mcid or measure.mdc
+            judged = f"; judged by change ({change.value:g} points)" if change else ""
+            notes.append(
+                f"healthy controls averaged {measure.reference_mean.value:g} (a group mean, "
+                f"not a target){judged}"
+            )
         table.add_row(
             Text(name),
             result.display(),
