@@ -228,19 +228,27 @@ def comparison_table(profile: ImbalanceProfile, rules: AssessmentRules) -> Table
     return table
 
 
-def _affected_line(profile: ImbalanceProfile) -> Text | None:
+def _affected_line(profile: ImbalanceProfile, clinician: bool) -> Text | None:
     affected = profile.affected_side
     involved = profile.involved_side
     if affected is None:
         return None
     if involved is None:
+        if clinician:
+            return Text(
+                "Both sides affected: no LSI (symmetry says nothing about capacity); each "
+                "side is compared with its capacity goal where a verified one exists."
+            )
+        return Text("Both legs are sore, so each leg is compared with its own goal.")
+    if clinician:
         return Text(
-            "Both legs are affected: there is no LSI, because symmetry says nothing about "
-            "strength; each leg is compared with its goal instead."
+            f"Involved side: {involved.value}. LSI = {involved.value} ÷ "
+            f"{involved.other.value} × 100, as measured (above 100 % when the involved side "
+            "did more)."
         )
     return Text(
-        f"Affected side: {involved.value}. LSI = {involved.value} ÷ {involved.other.value} "
-        "× 100 (above 100 % when the affected side did more)."
+        f"Your sore leg: {involved.value}. LSI is your {involved.value} leg as a percentage "
+        f"of your {involved.other.value} (above 100 % when it did more)."
     )
 
 
@@ -306,7 +314,7 @@ def profile_report(
         parts.append(Text(f"Weaker side overall: {profile.weaker_side.value}.", style="bold"))
     else:
         parts.append(Text("Neither side is clearly weaker overall."))
-    affected = _affected_line(profile)
+    affected = _affected_line(profile, clinician)
     if affected is not None:
         parts.append(affected)
     if profile.comparisons:
