@@ -259,9 +259,10 @@ def _goal_line(item: SideComparison, label: str, clinician: bool) -> Text:
         line.append(capacity.text, style="dim")
         return line
     line.append(capacity.text)
-    short = [
-        side.value for side in Side if capacity.met(side) is False and item.value(side) is not None
-    ]
+    reached = [side.value for side in Side if capacity.met(side) is True]
+    short = [side.value for side in Side if capacity.met(side) is False]
+    if reached:
+        line.append(f"; {' and '.join(reached)} reach{'es' if len(reached) == 1 else ''} it")
     if short:
         line.append(f"; {' and '.join(short)} short of it", style="yellow")
     if clinician:
