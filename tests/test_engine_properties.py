@@ -4,6 +4,7 @@ random logs: what must never happen, whatever is logged and in whatever order it
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from groundup.clinical.assessment import Assessment, StepDownFault
 from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
 from groundup.clinical.planning import PlanningError, ReferralError, plan
 from groundup.clinical.profile import build_profile
-from groundup.clinical.program import Preferences, Program
+from groundup.clinical.program import Dose, Preferences, Program
 from groundup.clinical.progression import (
     Decision,
     HistoryEvent,
@@ -163,6 +164,25 @@ def draw_session(
     if not logs:
         return SessionLog(id=f"s{number}", date=day, skipped=True, skip_reason="nothing done")
     return SessionLog(id=f"s{number}", date=day, exercises=tuple(logs))
+
+
+def main_work(
+    program: Program, day: dt.date, sid: str, one_set: Callable[[Dose], SetLog]
+) -> SessionLog:
+    """The program's main work on `day`, every set of every dose logged by `one_set`."""
+    return SessionLog(
+        id=sid,
+        date=day,
+        exercises=tuple(
+            ExerciseLog(
+                exercise_id=slot.exercise_id,
+                side=dose.side,
+                sets=tuple(one_set(dose) for _ in range(dose.sets)),
+            )
+            for slot in program.part("main")
+            for dose in slot.doses
+        ),
+    )
 
 
 Advance_ = Any  # groundup.clinical.progression.Advance
@@ -405,21 +425,11 @@ def test_a_phase_never_advances_on_an_lsi_gate_with_only_the_intake_tests(
             history.append(CheckIn(date=day, pain_on_waking=0, stiffness_on_waking=0))
         if program.is_training_day(day):
             history.append(
-                SessionLog(
-                    id=f"s{offset}",
-                    date=day,
-                    exercises=tuple(
-                        ExerciseLog(
-                            exercise_id=slot.exercise_id,
-                            side=dose.side,
-                            sets=tuple(
-                                SetLog(amount=dose.amount, load_kg=dose.load_kg, rpe=6, pain=0)
-                                for _ in range(dose.sets)
-                            ),
-                        )
-                        for slot in program.part("main")
-                        for dose in slot.doses
-                    ),
+                main_work(
+                    program,
+                    day,
+                    f"s{offset}",
+                    lambda dose: SetLog(amount=dose.amount, load_kg=dose.load_kg, rpe=6, pain=0),
                 )
             )
         before = program
@@ -500,24 +510,14 @@ def test_the_same_inputs_give_the_same_programs_and_decisions(
             )
         if program.is_training_day(day):
             history.append(
-                SessionLog(
-                    id=f"s{offset}",
-                    date=day,
-                    exercises=tuple(
-                        ExerciseLog(
-                            exercise_id=slot.exercise_id,
-                            side=dose.side,
-                            sets=tuple(
-                                SetLog(
-                                    amount=dose.amount,
-                                    rpe=rng.choice([None, 5, 7, 9]),
-                                    pain=rng.choice([0, 2, 3, 4, 6, 8]),
-                                )
-                                for _ in range(dose.sets)
-                            ),
-                        )
-                        for slot in program.part("main")
-                        for dose in slot.doses
+                main_work(
+                    program,
+                    day,
+                    f"s{offset}",
+                    lambda dose: SetLog(
+                        amount=dose.amount,
+                        rpe=rng.choice([None, 5, 7, 9]),
+                        pain=rng.choice([0, 2, 3, 4, 6, 8]),
                     ),
                 )
             )

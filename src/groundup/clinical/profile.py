@@ -561,17 +561,13 @@ def _side_findings(
             if not is_below or value is None:
                 continue
             rule = rules.norm_rule
-            severe = value < norm.reference * rule.below_fraction_of_reference
-            severity = (
-                rule.below_fraction_severity if severe else rule.below_reference_by_more_than_error
-            )
             findings.append(
                 Finding(
                     id=f"{comparison.test}.below_norm.{side.value}",
                     kind="below_norm",
                     side=side,
                     muscles=definition.muscles,
-                    severity=severity,
+                    severity=_below_severity(value, norm.reference, rule),
                     numbers={
                         "value": value,
                         "reference": norm.reference,
@@ -592,6 +588,13 @@ def _side_findings(
                 )
             )
     return findings
+
+
+def _below_severity(value: float, reference: float, rule: NormRule) -> Severity:
+    """How far below a reference a result is: under the configured fraction is graver."""
+    if value < reference * rule.below_fraction_of_reference:
+        return rule.below_fraction_severity
+    return rule.below_reference_by_more_than_error
 
 
 def _side_deficit(
@@ -681,17 +684,13 @@ def _below_target_findings(comparison: SideComparison, rules: AssessmentRules) -
         value = comparison.value(side)
         if value is None or capacity.met(side) is not False:
             continue
-        severe = value < capacity.target * rule.below_fraction_of_reference
-        severity = (
-            rule.below_fraction_severity if severe else rule.below_reference_by_more_than_error
-        )
         findings.append(
             Finding(
                 id=f"{comparison.test}.below_target.{side.value}",
                 kind="below_target",
                 side=side,
                 muscles=definition.muscles,
-                severity=severity,
+                severity=_below_severity(value, capacity.target, rule),
                 numbers={
                     "value": value,
                     "target": capacity.target,

@@ -2196,28 +2196,39 @@ def _milestones_flat(
         "to_test": latest.date.isoformat(),
     }
     numbers.update({m.criterion: m.clinician for m in moves})
+    return _stall_prompt(
+        day,
+        numbers,
+        f"Your test results have not moved in {weeks:.0f} weeks ("
+        + "; ".join(m.person for m in moves)
+        + ")",
+        f"Stall: milestones flat for {weeks:.1f} weeks over {len(sessions)} sessions, within "
+        "measurement error (" + "; ".join(m.clinician for m in moves) + ")",
+        culprits,
+        flat_weeks.source,
+    )
+
+
+def _stall_prompt(
+    day: dt.date,
+    numbers: dict[str, Number],
+    person: str,
+    clinician: str,
+    culprits: list[tuple[str, str]],
+    source: str,
+) -> Decision:
+    """A reassessment prompt: what stalled, then the likely culprits."""
     return Decision(
         rule="stall.reassess",
         kind="prompt",
         date=day,
         numbers=numbers,
         changes=(Change(field="last_stall_prompt", after=day.isoformat()),),
-        person_text=(
-            f"Your test results have not moved in {weeks:.0f} weeks ("
-            + "; ".join(m.person for m in moves)
-            + "). Time for a check: "
-            + "; ".join(c[0] for c in culprits)
-            + "."
-        ),
-        clinician_text=(
-            f"Stall: milestones flat for {weeks:.1f} weeks over {len(sessions)} sessions, "
-            f"within measurement error ("
-            + "; ".join(m.clinician for m in moves)
-            + "). Likely culprits: "
-            + "; ".join(c[1] for c in culprits)
-            + ". Reassess."
-        ),
-        source=flat_weeks.source,
+        person_text=f"{person}. Time for a check: " + "; ".join(c[0] for c in culprits) + ".",
+        clinician_text=f"{clinician}. Likely culprits: "
+        + "; ".join(c[1] for c in culprits)
+        + ". Reassess.",
+        source=source,
     )
 
 
@@ -2255,23 +2266,13 @@ def _stall_check(
         "sessions": len(window),
     }
     return [
-        Decision(
-            rule="stall.reassess",
-            kind="prompt",
-            date=day,
-            numbers=numbers,
-            changes=(Change(field="last_stall_prompt", after=day.isoformat()),),
-            person_text=(
-                f"No step forward for {span // 7} weeks. Time for a check: "
-                + "; ".join(c[0] for c in culprits)
-                + "."
-            ),
-            clinician_text=(
-                f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions. Likely culprits: "
-                + "; ".join(c[1] for c in culprits)
-                + ". Reassess."
-            ),
-            source=p.sources["stall_weeks"].source,
+        _stall_prompt(
+            day,
+            numbers,
+            f"No step forward for {span // 7} weeks",
+            f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions",
+            culprits,
+            p.sources["stall_weeks"].source,
         )
     ]
 
