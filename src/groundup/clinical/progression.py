@@ -2159,18 +2159,20 @@ def _milestones_flat(
     """A stall the doses cannot hide: the gate's unmet objective milestones have not moved
     beyond their measurement error between the latest test and one at least the configured
     weeks before it. Judged once per new test."""
-    if program.template is None and program.phase.next() is not None:
-        status = gate_status(program, day, seen, rules)
-    else:
+    if program.template is not None or program.phase.next() is None:
         return None
+    retested = [e.date for e in seen if isinstance(e, Retest)]
+    if not retested:
+        return None  # one test only: nothing to compare
+    last_prompt = program.state.last_stall_prompt
+    if last_prompt is not None and max(retested) <= last_prompt:
+        return None  # this test has been judged already
+    status = gate_status(program, day, seen, rules)
     unmet = [c for c, met, _, _ in status if not met and c.kind in OBJECTIVE_GATES]
     if not unmet:
         return None
     points = _test_points(program, seen, rules)
     latest = points[-1]
-    last_prompt = program.state.last_stall_prompt
-    if last_prompt is not None and latest.date <= last_prompt:
-        return None
     flat_weeks = rules.phases.milestones.flat_weeks
     earlier = [p for p in points[:-1] if (latest.date - p.date).days >= flat_weeks.value * 7]
     if not earlier:
