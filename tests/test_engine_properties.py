@@ -4,6 +4,7 @@ random logs: what must never happen, whatever is logged and in whatever order it
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,10 +12,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from groundup.clinical.assessment import Assessment, StepDownFault
-from groundup.clinical.logs import CheckIn, ExerciseLog, SessionLog, SetLog
+from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
 from groundup.clinical.planning import PlanningError, ReferralError, build_session, plan
 from groundup.clinical.profile import build_profile
-from groundup.clinical.program import Preferences, Program, Slot, work_seconds
+from groundup.clinical.program import Dose, Preferences, Program, Slot, work_seconds
 from groundup.clinical.progression import (
     Decision,
     HistoryEvent,
@@ -22,6 +23,7 @@ from groundup.clinical.progression import (
     advance,
     apply,
     gate_status,
+    retest_profile,
     sorted_history,
 )
 from groundup.clinical.screening import ScreenAnswers, screen
@@ -165,6 +167,25 @@ def draw_session(
     return SessionLog(id=f"s{number}", date=day, exercises=tuple(logs), pain_after=pain_after)
 
 
+def main_work(
+    program: Program, day: dt.date, sid: str, one_set: Callable[[Dose], SetLog]
+) -> SessionLog:
+    """The program's main work on `day`, every set of every dose logged by `one_set`."""
+    return SessionLog(
+        id=sid,
+        date=day,
+        exercises=tuple(
+            ExerciseLog(
+                exercise_id=slot.exercise_id,
+                side=dose.side,
+                sets=tuple(one_set(dose) for _ in range(dose.sets)),
+            )
+            for slot in program.part("main")
+            for dose in slot.doses
+        ),
+    )
+
+
 Advance_ = Any  # groundup.clinical.progression.Advance
 
 
@@ -194,6 +215,12 @@ def run(
     morning = program.profile.pain_on_waking
     for number, (day, kind) in enumerate(plan_items):
         event: HistoryEvent
+        if kind == "checkin" and chance(data, 25, "a retest that morning"):
+            retest = data.draw(assessments, label="retest")
+            history.append(Retest(date=day, assessment=retest.model_copy(update={"date": day})))
+            outcome = advance(program, history, RULES, max(e.date for e in history))
+            steps.append((program, history[-1], outcome))
+            program = outcome.program
         if kind == "checkin":
             if harsh and chance(data, 40 // harsh + 1, "bad morning"):
                 morning = data.draw(st.integers(0, 10), label="morning pain")
@@ -355,9 +382,16 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                 # (c) never a load step above the cap.
                 check_load_step(decision, program)
             if decision.rule == "phase.advance":
-                # (d) every gate criterion met, as gate_status saw it just before.
+                # (d) every gate criterion met, as gate_status saw it just before …
                 status = gate_status(before, decision.date, seen, RULES)
                 assert status and all(met for _, met, _, _ in status), status
+                # … and a gate on tests opened only by a test done after the phase began:
+                # never by the intake's numbers (nor a retest on the phase's first day).
+                gate = RULES.phases[program.phase].gate
+                if any(c.needs_tests for c in gate):
+                    assert any(
+                        isinstance(e, Retest) and e.date > program.phase_started for e in seen
+                    ), (program.phase, program.phase_started)
             after = apply(program, decision, RULES)
             # (e) the weaker-side rule works the right way round.
             check_weaker_side(program, after, decision)
@@ -436,6 +470,110 @@ def test_safety_properties_hold_for_a_long_easy_run(days: int, data: st.DataObje
     check_all(history, steps)
 
 
+# People whose intake could open an LSI gate at once: calm enough to start past activation,
+# heel raises always tested, often symmetric.
+calm_with_heel_raises = st.builds(
+    lambda age, sex, side, heel, balance: Assessment.model_validate(
+        {
+            "date": START,
+            "age": age,
+            "sex": sex,
+            "affected_side": side,
+            "symptom_duration_weeks": 12,
+            "pain": {"at_rest": 0, "during_activity": 2, "on_waking": 1},
+            "tests": {
+                "heel_raise_reps": heel,
+                **({"single_leg_stance_eyes_closed_s": balance} if balance else {}),
+            },
+        }
+    ),
+    age=st.integers(16, 100),
+    sex=st.sampled_from(["female", "male", "unspecified"]),
+    side=st.sampled_from(["left", "right", "both"]),
+    heel=st.one_of(
+        st.integers(0, 60).map(lambda v: {"left": v, "right": v}),
+        st.fixed_dictionaries({"left": st.integers(0, 60), "right": st.integers(0, 60)}),
+    ),
+    balance=per_side(45),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(assessment=st.one_of(calm_with_heel_raises, assessments), days=st.integers(20, 56))
+def test_a_phase_never_advances_on_an_lsi_gate_with_only_the_intake_tests(
+    assessment: Assessment, days: int
+) -> None:
+    """However good the intake's numbers and however clean the sessions, a phase whose
+    gate asks for an LSI waits for a retest done in that phase."""
+    program = make_program(
+        assessment, Preferences(equipment=tuple(Equipment), minutes_per_session=60)
+    )
+    history: list[HistoryEvent] = []
+    for offset in range(days):
+        day = START + dt.timedelta(days=offset)
+        if offset:
+            history.append(CheckIn(date=day, pain_on_waking=0, stiffness_on_waking=0))
+        if program.is_training_day(day):
+            history.append(
+                main_work(
+                    program,
+                    day,
+                    f"s{offset}",
+                    lambda dose: SetLog(amount=dose.amount, load_kg=dose.load_kg, rpe=6, pain=0),
+                )
+            )
+        before = program
+        outcome = advance(program, history, RULES, day)
+        for decision in outcome.decisions:
+            if decision.rule == "phase.advance":
+                gate = RULES.phases[before.phase].gate
+                assert not any(c.kind == "lsi" for c in gate), (before.phase, decision)
+        program = outcome.program
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    left=st.integers(0, 60),
+    right=st.integers(0, 60),
+    sex=st.sampled_from(["female", "male", "unspecified"]),
+)
+def test_with_both_sides_affected_no_lsi_gate_passes_on_symmetry_alone(
+    left: int, right: int, sex: str
+) -> None:
+    """Both legs affected: an LSI criterion is met only when each leg reaches the gate's
+    percentage of the capacity goal, whatever the symmetry."""
+    intake = Assessment.model_validate(
+        {
+            "date": START,
+            "age": 35,
+            "sex": sex,
+            "affected_side": "both",
+            "symptom_duration_weeks": 10,
+            "pain": {"at_rest": 0, "during_activity": 2, "on_waking": 0},
+            "tests": {"heel_raise_reps": {"left": left, "right": right}},
+        }
+    )
+    program = make_program(intake, Preferences(equipment=tuple(Equipment)))
+    retest_day = START + dt.timedelta(days=7)
+    retest = Retest(date=retest_day, assessment=intake.model_copy(update={"date": retest_day}))
+    profile = retest_profile(retest, RULES)
+    target = RULES.assessment.capacity_targets["heel_raise_reps"]
+    goal = {"female": target.female, "male": target.male}.get(sex, max(target.male, target.female))
+    for phase, definition in RULES.phases.phases.items():
+        for criterion in definition.gate:
+            if criterion.kind != "lsi":
+                continue
+            assert criterion.threshold is not None
+            at_phase = program.model_copy(
+                update={"phase": phase, "phase_started": START, "profile": profile}
+            )
+            status = {c.id: met for c, met, _, _ in gate_status(at_phase, retest_day, [], RULES)}
+            reaches = min(left, right) >= criterion.threshold / 100 * goal - 1e-9
+            assert status[criterion.id] is reaches, (phase, left, right, goal)
+            if left == right and not reaches:
+                assert not status[criterion.id]  # perfect symmetry, not enough capacity
+
+
 # ----- determinism ----------------------------------------------------------------------
 
 
@@ -462,24 +600,14 @@ def test_the_same_inputs_give_the_same_programs_and_decisions(
             )
         if program.is_training_day(day):
             history.append(
-                SessionLog(
-                    id=f"s{offset}",
-                    date=day,
-                    exercises=tuple(
-                        ExerciseLog(
-                            exercise_id=slot.exercise_id,
-                            side=dose.side,
-                            sets=tuple(
-                                SetLog(
-                                    amount=dose.amount,
-                                    rpe=rng.choice([None, 5, 7, 9]),
-                                    pain=rng.choice([0, 2, 3, 4, 6, 8]),
-                                )
-                                for _ in range(dose.sets)
-                            ),
-                        )
-                        for slot in program.part("main")
-                        for dose in slot.doses
+                main_work(
+                    program,
+                    day,
+                    f"s{offset}",
+                    lambda dose: SetLog(
+                        amount=dose.amount,
+                        rpe=rng.choice([None, 5, 7, 9]),
+                        pain=rng.choice([0, 2, 3, 4, 6, 8]),
                     ),
                 )
             )

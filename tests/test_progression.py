@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from groundup.clinical import profile as profiles
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, SetLog
 from groundup.clinical.planning import build_session, plan
@@ -21,6 +23,7 @@ from groundup.clinical.progression import (
     _session_work,
     advance,
     apply,
+    criterion_text,
     decide,
     gate_status,
     load_step,
@@ -44,19 +47,24 @@ def day(n: int) -> dt.date:
 
 
 def assessment(
-    heel: tuple[int, int] = (20, 25), tib: tuple[int, int] = (10, 24), when: dt.date = START
+    heel: tuple[int, int] = (20, 25),
+    tib: tuple[int, int] = (10, 24),
+    when: dt.date = START,
+    affected: str = "left",
+    extra_tests: dict[str, Any] | None = None,
 ) -> Assessment:
     return Assessment.model_validate(
         {
             "date": when,
             "age": 40,
             "sex": "female",
-            "affected_side": "left",
+            "affected_side": affected,
             "symptom_duration_weeks": 20,
             "pain": {"at_rest": 0, "during_activity": 3, "on_waking": 1},
             "tests": {
                 "heel_raise_reps": {"left": heel[0], "right": heel[1]},
                 "tibialis_raise_reps": {"left": tib[0], "right": tib[1]},
+                **(extra_tests or {}),
             },
         }
     )
@@ -171,14 +179,15 @@ def replay(
 
 
 def live(
-    prog: Program, *plans: dict[str, Any]
+    prog: Program, *plans: dict[str, Any], history: list[HistoryEvent] | None = None
 ) -> tuple[Program, list[Decision], list[HistoryEvent]]:
     """Log sessions one at a time against the program as it stands that day (as a person
     following the app would). Each plan: {"day": n, ...done() keywords} or {"event": …}.
+    `history`: what was logged before (the program has evaluated it).
 
     Like a person who does every check-in, the morning after a session brings a check-in
     at the assessment's morning pain unless the plans give one (or say "no_checkin")."""
-    history: list[HistoryEvent] = []
+    history = list(history or [])
     decisions: list[Decision] = []
     for item in plans:
         item = dict(item)
@@ -848,7 +857,9 @@ def test_switching_off_a_switchable_rule_stops_it_and_switching_on_restores_it()
 def test_switching_off_the_phase_advance_reports_readiness_instead() -> None:
     prog = program()
     plans: list[dict[str, Any]] = [{"event": override(day(0), "rule_off", rule="phase.advance")}]
-    plans += [{"day": n} for n in (0, 2, 4, 7, 9, 11, 14)]
+    plans += [{"day": n} for n in (0, 2, 4)]
+    plans += [{"event": Retest(date=day(5), assessment=assessment(when=day(5)))}]
+    plans += [{"day": n} for n in (7, 9, 11, 14)]
     after, decisions, _ = live(prog, *plans)
     assert not of(decisions, "phase.advance")
     assert of(decisions, "phase.ready")
@@ -967,8 +978,210 @@ def test_the_gate_counts_pain_free_sessions_and_sessions_in_the_phase() -> None:
     assert status == {
         "low_load_pain_free": True,
         "low_load_min_sessions": False,
-        "low_load_heel_raise_lsi": True,
+        # The intake's 80 % was there when the phase began: it does not count.
+        "low_load_heel_raise_lsi": False,
     }
+
+
+def statuses(prog: Program, when: dt.date, history: Sequence[HistoryEvent]) -> dict[str, Any]:
+    return {
+        c.id: (met, why, needs) for c, met, why, needs in gate_status(prog, when, history, RULES)
+    }
+
+
+def retested(prog: Program, when: dt.date, **kwargs: Any) -> tuple[Program, Retest]:
+    """The program after a retest on `when` (its profile and scores replaced)."""
+    event = Retest(date=when, assessment=assessment(when=when, **kwargs))
+    outcome = advance(prog, [event], RULES, when)
+    return outcome.program, event
+
+
+def test_the_intake_tests_never_open_a_gate_however_long_the_phase_runs() -> None:
+    prog = program(heel=(25, 25))  # LSI 100 % at intake
+    history: list[HistoryEvent] = [done(prog, day(n)) for n in range(0, 60, 2)]
+    met, why, needs = statuses(prog, day(58), history)["low_load_heel_raise_lsi"]
+    assert not met and needs
+    assert "since this phase began" in why
+    _, decisions, _ = live(prog, *({"day": n} for n in range(0, 30, 2)))
+    assert not of(decisions, "phase.advance")
+
+
+def test_a_retest_after_the_phase_began_counts_for_the_gate() -> None:
+    prog, event = retested(program(), day(5), heel=(20, 25))
+    met, why, _ = statuses(prog, day(5), [event])["low_load_heel_raise_lsi"]
+    assert met
+    assert "LSI 80 %" in why and "involved left 20 ÷ uninvolved 25" in why
+
+
+def test_a_retest_on_the_day_the_phase_began_does_not_count() -> None:
+    prog, event = retested(program(), START, heel=(25, 25))
+    met, _, needs = statuses(prog, START, [event])["low_load_heel_raise_lsi"]
+    assert not met and needs
+
+
+def test_the_lsi_gate_follows_the_affected_side() -> None:
+    # The right leg hurts; the left is the one with fewer heel raises: LSI = 25 ÷ 20.
+    prog, event = retested(program(affected="right"), day(5), heel=(20, 25), affected="right")
+    met, why, _ = statuses(prog, day(5), [event])["low_load_heel_raise_lsi"]
+    assert met and "LSI 125 %" in why
+    # The right leg hurts and has fewer: 15 ÷ 25 = 60 % < 70 %.
+    prog, event = retested(program(affected="right"), day(5), heel=(25, 15), affected="right")
+    met, why, _ = statuses(prog, day(5), [event])["low_load_heel_raise_lsi"]
+    assert not met and "LSI 60 %" in why
+
+
+def test_with_both_legs_affected_symmetry_alone_does_not_open_the_gate() -> None:
+    base = program(affected="both", heel=(12, 12))
+    prog, event = retested(base, day(5), heel=(12, 12), affected="both")
+    met, why, needs = statuses(prog, day(5), [event])["low_load_heel_raise_lsi"]
+    assert not met and needs  # equal sides, but 12 is 57 % of the women's goal of 21
+    assert "both legs affected" in why and "57.1 %" in why
+    prog, event = retested(base, day(5), heel=(15, 16), affected="both")
+    met, _, _ = statuses(prog, day(5), [event])["low_load_heel_raise_lsi"]
+    assert met  # 15 and 16 are both ≥ 70 % of 21 (14.7)
+    (criterion,) = [c for c in RULES.phases[Phase.LOW_LOAD_RESISTANCE].gate if c.kind == "lsi"]
+    assert "each leg" in criterion_text(criterion, prog.profile)
+
+
+def test_the_balance_gate_is_the_same_at_every_age_and_says_why() -> None:
+    prog = program(phase=Phase.DYNAMIC_STABILITY)
+    prog, event = retested(
+        prog, day(5), extra_tests={"single_leg_stance_eyes_closed_s": {"left": 8, "right": 12}}
+    )
+    met, why, _ = statuses(prog, day(5), [event])["dynamic_balance_time"]
+    assert not met
+    assert "needs ≥ 10" in why and "age norms missing" in why
+
+
+def test_the_balance_gate_becomes_age_aware_only_with_a_verified_table() -> None:
+    norm = profiles.TestNorm.model_validate(
+        {
+            "source": "a verified table",
+            "confidence": "P",
+            "bands": [{"age_from": 40, "age_to": 49, "male": 7, "female": 7}],
+        }
+    )
+    verified = dataclasses.replace(
+        RULES,
+        assessment=RULES.assessment.model_copy(
+            update={"norms": {**RULES.assessment.norms, "single_leg_stance_eyes_closed_s": norm}}
+        ),
+    )
+    prog = program(phase=Phase.DYNAMIC_STABILITY)
+    prog, event = retested(
+        prog, day(5), extra_tests={"single_leg_stance_eyes_closed_s": {"left": 8, "right": 12}}
+    )
+    status = {c.id: (met, why) for c, met, why, _ in gate_status(prog, day(5), [event], verified)}
+    met, why = status["dynamic_balance_time"]
+    assert met and "age norm 7 s for ages 40–49" in why  # 8 ≥ 7 − 5 (error)
+    weak = norm.model_copy(update={"confidence": "S"})
+    secondary = dataclasses.replace(
+        RULES,
+        assessment=RULES.assessment.model_copy(
+            update={"norms": {**RULES.assessment.norms, "single_leg_stance_eyes_closed_s": weak}}
+        ),
+    )
+    status = {c.id: met for c, met, _, _ in gate_status(prog, day(5), [event], secondary)}
+    assert not status["dynamic_balance_time"]  # a secondary table does not lower the bar
+
+
+@pytest.mark.parametrize(
+    ("measure", "before", "after", "met"),
+    [
+        ("visa_a", 40, 50, False),  # short of the MCID of 14
+        ("visa_a", 40, 54, True),
+        ("visa_a", 97, 99, False),  # above the control-group mean, yet no change
+        ("faam_adl", 60, 65, False),  # within the MDC of 5.7
+        ("faam_adl", 60, 66, False),  # beyond the MDC, short of the MCID of 8
+        ("faam_adl", 60, 68, True),
+        ("lefs", 40, 48, False),
+        ("lefs", 40, 49, True),
+        ("psfs", 4, 5.5, False),
+        ("psfs", 4, 6, True),
+    ],
+)
+def test_the_questionnaire_gate_uses_each_measures_own_change_thresholds(
+    measure: str, before: float, after: float, met: bool
+) -> None:
+    prog = program(phase=Phase.HIGHER_LOAD).model_copy(
+        update={"outcome_baseline": {measure: before}, "outcome_latest": {measure: after}}
+    )
+    assert statuses(prog, day(5), [])["higher_outcome_change"][0] is met
+
+
+def test_close_to_the_next_phase_is_said_when_untested_then_retests_follow_the_interval() -> None:
+    # LSI 33 %: a retest far short of 70 % (11 reps short, error 6) is no near miss.
+    prog = program(heel=(10, 30))
+    plans: list[dict[str, Any]] = [{"day": n} for n in (0, 2, 4, 7, 9, 11)]
+    prog, decisions, history = live(prog, *plans)
+    (first,) = of(decisions, "prompt.retest")
+    assert first.date == day(11) and first.numbers["reason"] == "untested"
+    assert "You are close to the next phase" in first.person_text
+    event = Retest(date=day(12), assessment=assessment(heel=(10, 30), when=day(12)))
+    later = [{"event": event}] + [{"day": w * 7 + d} for w in range(2, 14) for d in (0, 2, 4)]
+    _, decisions, _ = live(prog, *later, history=history)
+    assert not of(decisions, "prompt.retest")  # not every week for the weeks that follow
+    due = of(decisions, "prompt.retest_due")
+    assert [d.date for d in due] == [day(42), day(70)]  # 4 weeks after the test, then again
+
+
+def test_a_near_miss_gets_one_confirmatory_retest_and_no_more() -> None:
+    # 60 %: the left needs 17.5 of 25 for 70 %, 2.5 reps short: within the ±6-rep error.
+    prog = program(heel=(15, 25))
+    plans: list[dict[str, Any]] = [{"day": n} for n in (0, 2, 4, 7, 9, 11)]
+    plans.append(
+        {"event": Retest(date=day(12), assessment=assessment(heel=(15, 25), when=day(12)))}
+    )
+    plans += [{"day": n} for n in (14, 16, 18, 21, 23, 25, 28)]
+    prog, decisions, history = live(prog, *plans)
+    prompts = of(decisions, "prompt.retest")
+    assert [(d.date, d.numbers["reason"]) for d in prompts] == [
+        (day(11), "untested"),
+        (day(28), "near_miss"),  # two weeks after the near miss
+    ]
+    assert "settle it" in prompts[-1].person_text
+    again = Retest(date=day(29), assessment=assessment(heel=(15, 25), when=day(29)))
+    _, decisions, _ = live(
+        prog, {"event": again}, *({"day": n} for n in range(30, 90, 2)), history=history
+    )
+    assert not of(decisions, "prompt.retest")
+
+
+def test_flat_milestones_prompt_a_stall_while_the_doses_keep_rising() -> None:
+    prog = program(heel=(10, 30))  # far from the 70 % gate
+    plans: list[dict[str, Any]] = []
+    for week in range(6):
+        if week == 2:
+            plans.append(
+                {"event": Retest(date=day(14), assessment=assessment(heel=(11, 30), when=day(14)))}
+            )
+        if week == 4:
+            plans.append(
+                {"event": Retest(date=day(28), assessment=assessment(heel=(12, 30), when=day(28)))}
+            )
+        plans += [{"day": week * 7 + d, "pain": 1} for d in (0, 2, 4)]
+    _, decisions, _ = live(prog, *plans)
+    assert of(decisions, "progress.reps")  # the doses rose all along
+    stalls = of(decisions, "stall.reassess")
+    assert [d.date for d in stalls] == [day(28)]  # 4 weeks after the intake, on the retest
+    stall = stalls[0]
+    assert stall.numbers["basis"] == "milestones"
+    assert "left 10 → 12 reps" in str(stall.numbers["low_load_heel_raise_lsi"])
+    assert "the exercises got harder but your test results did not follow" in stall.person_text
+    assert "doses progressed without milestone change" in stall.clinician_text
+
+
+def test_milestones_that_move_beyond_the_error_are_no_stall() -> None:
+    prog = program(heel=(10, 30))
+    plans: list[dict[str, Any]] = []
+    for week in range(6):
+        if week == 4:
+            plans.append(
+                {"event": Retest(date=day(28), assessment=assessment(heel=(17, 30), when=day(28)))}
+            )
+        plans += [{"day": week * 7 + d, "pain": 1} for d in (0, 2, 4)]
+    _, decisions, _ = live(prog, *plans)
+    assert not of(decisions, "stall.reassess")
 
 
 def test_a_retest_is_prompted_when_only_fresh_tests_are_missing() -> None:
@@ -1175,3 +1388,41 @@ def test_the_weaker_side_is_never_held_back_for_the_sake_of_balance() -> None:
         for d in decisions
         if d.exercise_id == "patrick_step" and d.side is Side.LEFT and d.kind == "progress"
     ]
+
+
+# ----- sources ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["weekly_volume_growth_cap", "session_spike_cap", "session_spike_window_days"]
+)
+def test_running_distance_figures_used_as_strength_caps_are_marked_an_extrapolation(
+    name: str,
+) -> None:
+    note = P.sources[name]
+    assert note.confidence == "U"
+    assert "Extrapolation" in note.source and "running" in note.source
+    assert "strength-work seconds" in note.source
+
+
+def test_the_session_spike_cap_names_its_study() -> None:
+    assert "Frandsen" in P.sources["session_spike_cap"].source
+
+
+@pytest.mark.parametrize("name", ["load_step_percent", "load_step_max_percent"])
+def test_acsm_load_steps_are_marked_as_the_reference_marks_them(name: str) -> None:
+    assert "Ratamess" in P.sources[name].source
+    assert P.sources[name].confidence == "S"
+
+
+def test_gate_sources_are_marked_as_used() -> None:
+    gates = {c.id: c for d in RULES.phases.phases.values() for c in d.gate}
+    barber = gates["proximal_heel_raise_lsi"]
+    assert "Barber" in barber.source and barber.confidence == "U"
+    assert gates["dynamic_balance_time"].confidence == "U"
+    assert "age norms are missing" in gates["dynamic_balance_time"].source
+    for criterion in gates.values():
+        assert "stronger leg" not in criterion.text  # the LSI is involved ÷ uninvolved
+        if criterion.kind == "lsi":
+            assert "other leg" in criterion.text
+            assert criterion.both_sides_text and "goal" in criterion.both_sides_text

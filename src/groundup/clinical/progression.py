@@ -25,11 +25,14 @@ from typing import Literal
 
 from pydantic import Field
 
+from groundup.clinical.assessment import AffectedSide
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
+from groundup.clinical.outcomes import Change as ChangeKind
+from groundup.clinical.outcomes import interpret_change
 from groundup.clinical.planning import build_session, dose_for, template_block
-from groundup.clinical.profile import ImbalanceProfile, build_profile
+from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
 from groundup.clinical.program import (
     Dose,
     FlareState,
@@ -1971,16 +1974,122 @@ def _template_block(program: Program, day: dt.date, rules: Rules) -> list[Decisi
     ]
 
 
+# -- phase gates, retests and stalls --
+#
+# A gate counts only tests done after its phase began: the tests that were in place when
+# the phase started (the intake's, or a retest on that very day) are what the phase set
+# out to change. Milestones are the gate's objective measures, compared from test to test
+# beyond each one's measurement error.
+
+GateStatus = tuple[GateCriterion, bool, str, bool]
+OBJECTIVE_GATES = ("lsi", "min_value", "step_down_clean", "outcome_change")
+
+
+def _fresh(program: Program) -> bool:
+    """The latest tests were done after the current phase began."""
+    tested = program.profile.tested_on
+    return tested is not None and tested > program.phase_started
+
+
+def criterion_text(criterion: GateCriterion, profile: ImbalanceProfile) -> str:
+    """The criterion in plain words for this person (both legs affected reads differently)."""
+    if (
+        criterion.kind == "lsi"
+        and criterion.both_sides_text is not None
+        and profile.affected_side is AffectedSide.BOTH
+    ):
+        return criterion.both_sides_text
+    return criterion.text
+
+
+def _lsi_status(
+    c: GateCriterion, comparison: SideComparison, profile: ImbalanceProfile
+) -> tuple[bool, str, bool]:
+    """(met, the numbers, a retest could change it) for an LSI criterion."""
+    assert c.threshold is not None
+    test = c.test
+    if profile.affected_side is None:
+        return False, f"{test}: affected side not recorded; a retest records it", True
+    involved = profile.involved_side
+    if involved is not None:
+        mine, other = comparison.value(involved), comparison.value(involved.other)
+        if comparison.lsi is None:
+            return False, f"{test}: no LSI (involved {mine}, uninvolved {other})", True
+        return (
+            comparison.lsi >= c.threshold,
+            f"{test} LSI {comparison.lsi:g} % (involved {involved.value} {mine:g} ÷ "
+            f"uninvolved {other:g}; needs ≥ {c.threshold:g} %)",
+            True,
+        )
+    capacity = comparison.capacity
+    if not capacity.available or capacity.target is None:
+        return (
+            False,
+            f"both legs affected and no verified norm for {test}: symmetry cannot pass this "
+            "gate, so the clinician judges it",
+            False,
+        )
+    parts = []
+    met = True
+    for side in Side:
+        percent = capacity.percent(side)
+        value = comparison.value(side)
+        if percent is None or value is None:
+            met = False
+            parts.append(f"{side.value} not tested")
+            continue
+        met = met and percent >= c.threshold
+        parts.append(f"{side.value} {value:g} ({percent:g} %)")
+    return (
+        met,
+        f"both legs affected, each against the goal of {capacity.target:g}: "
+        + ", ".join(parts)
+        + f"; each needs ≥ {c.threshold:g} %",
+        True,
+    )
+
+
+def _min_value_threshold(
+    c: GateCriterion, profile: ImbalanceProfile, rules: Rules
+) -> tuple[float, str]:
+    """The criterion's absolute threshold, or an age norm where a verified one applies."""
+    assert c.threshold is not None and c.test is not None
+    norm = rules.assessment.norms.get(c.test)
+    definition = rules.assessment.tests[c.test]
+    if (
+        norm is not None
+        and norm.confidence == "P"
+        and not norm.weak
+        and profile.age is not None
+        and profile.sex is not None
+    ):
+        found = norm.reference(profile.age, profile.sex)
+        if found is not None:
+            reference, band = found
+            error = definition.measurement_error.value if definition.measurement_error else 0.0
+            return (
+                reference - error,
+                f"age norm {reference:g} {definition.unit} for ages {band.age_from}–"
+                f"{band.age_to} less the measurement error ({norm.source})",
+            )
+    missing = rules.assessment.missing_norms.get(c.test, "no verified age norm")
+    return c.threshold, f"absolute threshold, the same at every age [{c.confidence}]: {missing}"
+
+
 def gate_status(
     program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
-) -> list[tuple[GateCriterion, bool, str, bool]]:
-    """Each gate criterion of the current phase: (criterion, met, the numbers, needs fresh tests)."""
+) -> list[GateStatus]:
+    """Each gate criterion of the current phase: (criterion, met, the numbers, a retest is
+    what it waits for)."""
     definition = rules.phases[program.phase]
     in_phase = [s for s in _sessions(seen) if s.date >= program.phase_started]
-    fresh = (
-        program.profile.tested_on is not None and program.profile.tested_on >= program.phase_started
+    fresh = _fresh(program)
+    stale = (
+        "no test since this phase began (tests from before it do not count)"
+        if program.profile.tested_on is not None
+        else "no dated test"
     )
-    out = []
+    out: list[GateStatus] = []
     for c in definition.gate:
         if c.kind == "pain_sessions":
             assert c.sessions is not None and c.threshold is not None
@@ -2004,37 +2113,61 @@ def gate_status(
         elif c.kind in ("lsi", "min_value"):
             comparison = program.profile.comparison(c.test or "")
             assert c.threshold is not None
-            if comparison is None or not fresh:
-                out.append((c, False, "no fresh test result in this phase", True))
+            if not fresh:
+                out.append((c, False, stale, True))
+                continue
+            if comparison is None:
+                out.append((c, False, f"{c.test} not tested in this phase", True))
                 continue
             if c.kind == "lsi":
-                value = comparison.lsi
-                met = value is not None and value >= c.threshold
-            else:
-                values = [v for v in (comparison.left, comparison.right) if v is not None]
-                value = min(values) if values else None
-                met = value is not None and value >= c.threshold
+                met, why, retestable = _lsi_status(c, comparison, program.profile)
+                out.append((c, met, why, not met and retestable))
+                continue
+            values = [v for v in (comparison.left, comparison.right) if v is not None]
+            value = min(values) if values else None
+            threshold, basis = _min_value_threshold(c, program.profile, rules)
+            met = value is not None and value >= threshold
             out.append(
-                (c, met, f"{c.test} {'LSI' if c.kind == 'lsi' else 'weaker side'} {value}", not met)
+                (
+                    c,
+                    met,
+                    f"{c.test} weaker side {value} (needs ≥ {threshold:g}; {basis})",
+                    not met,
+                )
             )
         elif c.kind == "step_down_clean":
-            if not program.profile.step_down_observed or not fresh:
+            if not fresh:
+                out.append((c, False, stale, True))
+                continue
+            if not program.profile.step_down_observed:
                 out.append((c, False, "step-down not tested in this phase", True))
                 continue
             faults = [f.id for f in program.profile.findings if f.kind == "movement_fault"]
             out.append((c, not faults, f"faults: {faults or 'none'}", bool(faults)))
         elif c.kind == "outcome_change":
-            assert c.thresholds is not None
-            changes = {
-                m: program.outcome_latest[m] - program.outcome_baseline[m]
-                for m in c.thresholds
-                if m in program.outcome_latest and m in program.outcome_baseline
-            }
-            met = any(changes.get(m, -math.inf) >= t for m, t in c.thresholds.items())
-            out.append(
-                (c, met, f"changes since start: {changes or 'no questionnaire retaken'}", not met)
-            )
+            met, why = _outcome_status(c, program, rules)
+            out.append((c, met, why, not met))
     return out
+
+
+def _outcome_status(c: GateCriterion, program: Program, rules: Rules) -> tuple[bool, str]:
+    """Any named questionnaire improved since the start by its own MDC and MCID."""
+    assert c.measures is not None
+    verdicts = []
+    for measure_id in c.measures:
+        if measure_id not in program.outcome_latest or measure_id not in program.outcome_baseline:
+            continue
+        verdicts.append(
+            interpret_change(
+                rules.questionnaires.measure(measure_id),
+                program.outcome_baseline[measure_id],
+                program.outcome_latest[measure_id],
+            )
+        )
+    if not verdicts:
+        return False, "no questionnaire retaken since the start"
+    met = any(v.important_improvement for v in verdicts)
+    return met, "; ".join(v.clinical for v in verdicts)
 
 
 def _gate(
@@ -2051,6 +2184,7 @@ def _gate(
     }
     nxt = program.phase.next()
     assert nxt is not None
+    profile = program.profile
     if not unmet:
         if _off(program, "phase.advance"):
             return [
@@ -2069,34 +2203,134 @@ def _gate(
                 numbers=numbers,
                 changes=(Change(field="phase", before=program.phase.value, after=nxt.value),),
                 person_text=f"Milestones met: you move on to phase {nxt.number}, {nxt.label.lower()}. "
-                + " ".join(c.text for c, *_ in status),
+                + " ".join(criterion_text(c, profile) for c, *_ in status),
                 clinician_text=f"Gate {program.phase.label} → {nxt.label} met: "
                 + "; ".join(f"{c.id} ({why})" for c, _, why, _ in status)
                 + ".",
                 source="; ".join(sorted({c.source for c, *_ in status})),
             )
         ]
-    # Everything but fresh test numbers is in place: ask for a retest.
+    # Everything but test numbers is in place: ask for a retest when one can decide it.
     if all(needs for _, _, _, needs in unmet):
-        pending = [c for c, met, _, needs in unmet if needs]
-        last = program.state.last_retest_prompt
-        if pending and (last is None or (day - last).days >= 7):
-            return [
-                Decision(
-                    rule="prompt.retest",
-                    kind="prompt",
-                    date=day,
-                    numbers=numbers,
-                    changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
-                    person_text="You are close to the next phase. Time for a retest: "
-                    + " ".join(c.text for c in pending),
-                    clinician_text=f"Gate {program.phase.label}: all session criteria met; retest needed for "
-                    + ", ".join(c.id for c in pending)
-                    + ".",
-                    source="; ".join(sorted({c.source for c in pending})),
-                )
-            ]
+        pending = [c for c, _, _, _ in unmet]
+        why = _close_to_next_phase(program, day, seen, rules, pending)
+        if why is not None:
+            return [_retest_prompt(program, day, rules, pending, numbers, why)]
     return _retest_due(program, day, seen, rules)
+
+
+def _retest_prompt(
+    program: Program,
+    day: dt.date,
+    rules: Rules,
+    pending: list[GateCriterion],
+    numbers: dict[str, Number],
+    why: Literal["untested", "near_miss"],
+) -> Decision:
+    texts = " ".join(criterion_text(c, program.profile) for c in pending)
+    ids = ", ".join(c.id for c in pending)
+    milestones = rules.phases.milestones
+    if why == "untested":
+        person = f"You are close to the next phase. Time for a retest: {texts}"
+        clinician = (
+            f"Gate {program.phase.label}: all session criteria met and no test of {ids} since "
+            "the phase began: retest needed."
+        )
+        source = "; ".join(sorted({c.source for c in pending}))
+    else:
+        weeks = milestones.near_miss_retest_weeks.value
+        person = (
+            "Your last retest was only just short of the next phase, closer than the test "
+            f"can reliably tell apart. One more retest will settle it: {texts}"
+        )
+        clinician = (
+            f"Gate {program.phase.label}: the retest in this phase fell short on {ids} by no "
+            f"more than the measurement error; one confirmatory retest after {weeks:g} weeks."
+        )
+        source = milestones.near_miss_retest_weeks.source
+    return Decision(
+        rule="prompt.retest",
+        kind="prompt",
+        date=day,
+        numbers={**numbers, "reason": why},
+        changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
+        person_text=person,
+        clinician_text=clinician,
+        source=source,
+    )
+
+
+def _in_phase_retests(program: Program, seen: Sequence[HistoryEvent]) -> list[Retest]:
+    return [e for e in seen if isinstance(e, Retest) and e.date > program.phase_started]
+
+
+def _tests_criterion(criterion: GateCriterion, retest: Retest) -> bool:
+    """The retest measured what this criterion needs."""
+    assessment = retest.assessment
+    if criterion.kind in ("lsi", "min_value"):
+        return assessment.tests.result(criterion.test or "") is not None
+    if criterion.kind == "step_down_clean":
+        return assessment.observations.step_down is not None
+    if criterion.kind == "outcome_change":
+        asked = {"lefs", "faam_adl", "faam_sports", "visa_a"}
+        measures = criterion.measures or ()
+        return any(
+            (m == "psfs" and bool(assessment.psfs))
+            or (m in asked and getattr(assessment, m) is not None)
+            for m in measures
+        )
+    return False
+
+
+def _close_to_next_phase(
+    program: Program,
+    day: dt.date,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    pending: list[GateCriterion],
+) -> Literal["untested", "near_miss"] | None:
+    """Whether a retest can decide the gate now: some pending criterion has not been tested
+    since the phase began, or its one retest fell short by no more than the measurement
+    error (one confirmatory retest). Otherwise retests follow the periodic interval."""
+    milestones = rules.phases.milestones
+    last = program.state.last_retest_prompt
+    if last is not None and (day - last).days < milestones.retest_reminder_days.value:
+        return None
+    retests = _in_phase_retests(program, seen)
+    tested = {c.id: [r for r in retests if _tests_criterion(c, r)] for c in pending}
+    if any(not done for done in tested.values()):
+        return "untested"
+    if any(len(done) > 1 for done in tested.values()):
+        return None
+    latest = max(r.date for done in tested.values() for r in done)
+    if (day - latest).days < milestones.near_miss_retest_weeks.value * 7:
+        return None
+    if all(_near_miss(c, program.profile) for c in pending):
+        return "near_miss"
+    return None
+
+
+def _near_miss(c: GateCriterion, profile: ImbalanceProfile) -> bool:
+    """The latest test fell short of this criterion by no more than its measurement error."""
+    if c.kind not in ("lsi", "min_value") or c.threshold is None:
+        return False
+    comparison = profile.comparison(c.test or "")
+    if comparison is None or comparison.measurement_error is None:
+        return False
+    error = comparison.measurement_error
+    needed: list[float] = []
+    involved = profile.involved_side
+    if c.kind == "min_value":
+        values = [v for v in (comparison.left, comparison.right) if v is not None]
+        needed = [c.threshold - min(values)] if values else []
+    elif involved is not None:
+        mine, other = comparison.value(involved), comparison.value(involved.other)
+        if mine is not None and other is not None:
+            needed = [c.threshold / 100 * other - mine]
+    elif comparison.capacity.target is not None:
+        target = comparison.capacity.target
+        needed = [c.threshold / 100 * target - (comparison.value(side) or 0.0) for side in Side]
+    return bool(needed) and max(needed) <= error
 
 
 def retest_due_on(program: Program, rules: Rules) -> dt.date:
@@ -2130,6 +2364,199 @@ def _retest_due(
     return []
 
 
+class TestPoint(Frozen):
+    """One set of test results in the history: the intake or a retest."""
+
+    date: dt.date
+    profile: ImbalanceProfile
+    scores: dict[str, float]
+
+
+class MilestoneMove(Frozen):
+    """How one milestone moved between two tests."""
+
+    criterion: str
+    improved: bool
+    person: str
+    clinician: str
+
+
+def _test_points(program: Program, seen: Sequence[HistoryEvent], rules: Rules) -> list[TestPoint]:
+    points = [
+        TestPoint(
+            date=program.baseline.tested_on or program.start_date,
+            profile=program.baseline,
+            scores=dict(program.outcome_baseline),
+        )
+    ]
+    for event in seen:
+        if isinstance(event, Retest):
+            points.append(
+                TestPoint(
+                    date=event.date,
+                    profile=retest_profile(event, rules),
+                    scores=outcome_scores(event.assessment, rules.questionnaires),
+                )
+            )
+    return sorted(points, key=lambda point: point.date)
+
+
+def _milestone_move(
+    c: GateCriterion, before: TestPoint, after: TestPoint, rules: Rules
+) -> MilestoneMove | None:
+    """How the criterion's measure moved between two tests, judged against its measurement
+    error; None when the two tests cannot be compared on it."""
+    if c.kind in ("lsi", "min_value"):
+        test = c.test or ""
+        was, now = before.profile.comparison(test), after.profile.comparison(test)
+        if was is None or now is None or now.measurement_error is None:
+            return None
+        error = now.measurement_error
+        definition = rules.assessment.tests[test]
+        involved = after.profile.involved_side
+        if c.kind == "lsi" and involved is not None:
+            sides: tuple[Side, ...] = (involved,)
+        elif c.kind == "lsi":
+            sides = tuple(Side)
+        else:
+            sides = ()
+        pairs: list[tuple[str, float, float]] = []
+        if sides:
+            for side in sides:
+                a, b = was.value(side), now.value(side)
+                if a is not None and b is not None:
+                    pairs.append((side.value, a, b))
+        else:
+            a_values = [v for v in (was.left, was.right) if v is not None]
+            b_values = [v for v in (now.left, now.right) if v is not None]
+            if a_values and b_values:
+                pairs.append(("weaker side", min(a_values), min(b_values)))
+        if not pairs:
+            return None
+        moved = ", ".join(f"{who} {a:g} → {b:g} {definition.unit}" for who, a, b in pairs)
+        lsi = (
+            f"; LSI {was.lsi:g} % → {now.lsi:g} %"
+            if c.kind == "lsi" and was.lsi is not None and now.lsi is not None
+            else ""
+        )
+        return MilestoneMove(
+            criterion=c.id,
+            improved=any(b - a > error for _, a, b in pairs),
+            person=f"{definition.person_label}: {moved}",
+            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g})",
+        )
+    if c.kind == "step_down_clean":
+        if not (before.profile.step_down_observed and after.profile.step_down_observed):
+            return None
+
+        def faults(point: TestPoint) -> int:
+            return sum(f.kind == "movement_fault" for f in point.profile.findings)
+
+        a, b = faults(before), faults(after)
+        return MilestoneMove(
+            criterion=c.id,
+            improved=b < a,
+            person=f"step-down faults {a} → {b}",
+            clinician=f"{c.id}: movement faults {a} → {b}",
+        )
+    if c.kind == "outcome_change":
+        verdicts = [
+            interpret_change(rules.questionnaires.measure(m), before.scores[m], after.scores[m])
+            for m in c.measures or ()
+            if m in before.scores and m in after.scores
+        ]
+        if not verdicts:
+            return None
+        return MilestoneMove(
+            criterion=c.id,
+            improved=any(v.change is ChangeKind.IMPROVED for v in verdicts),
+            person="questionnaires: " + "; ".join(v.plain for v in verdicts),
+            clinician=f"{c.id}: " + "; ".join(v.clinical for v in verdicts),
+        )
+    return None
+
+
+def _milestones_flat(
+    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
+) -> Decision | None:
+    """A stall the doses cannot hide: the gate's unmet objective milestones have not moved
+    beyond their measurement error between the latest test and one at least the configured
+    weeks before it. Judged once per new test."""
+    if program.template is not None or program.phase.next() is None:
+        return None
+    retested = [e.date for e in seen if isinstance(e, Retest)]
+    if not retested:
+        return None  # one test only: nothing to compare
+    last_prompt = program.state.last_stall_prompt
+    if last_prompt is not None and max(retested) <= last_prompt:
+        return None  # this test has been judged already
+    status = gate_status(program, day, seen, rules)
+    unmet = [c for c, met, _, _ in status if not met and c.kind in OBJECTIVE_GATES]
+    if not unmet:
+        return None
+    points = _test_points(program, seen, rules)
+    latest = points[-1]
+    flat_weeks = rules.phases.milestones.flat_weeks
+    earlier = [p for p in points[:-1] if (latest.date - p.date).days >= flat_weeks.value * 7]
+    if not earlier:
+        return None
+    base = earlier[-1]
+    moves = [m for c in unmet if (m := _milestone_move(c, base, latest, rules)) is not None]
+    if not moves or any(m.improved for m in moves):
+        return None
+    sessions = [s for s in _sessions(seen) if base.date < s.date <= day]
+    p = rules.progression
+    if len(sessions) < p.stall_min_sessions:
+        return None
+    weeks = (latest.date - base.date).days / 7
+    rose = program.state.last_progression is not None and program.state.last_progression > base.date
+    culprits = stall_culprits(
+        sessions, _checkins(seen), day, rules, milestones_flat=True, doses_rose=rose
+    )
+    numbers: dict[str, Number] = {
+        "basis": "milestones",
+        "weeks_flat": round(weeks, 1),
+        "sessions": len(sessions),
+        "from_test": base.date.isoformat(),
+        "to_test": latest.date.isoformat(),
+    }
+    numbers.update({m.criterion: m.clinician for m in moves})
+    return _stall_prompt(
+        day,
+        numbers,
+        f"Your test results have not moved in {weeks:.0f} weeks ("
+        + "; ".join(m.person for m in moves)
+        + ")",
+        f"Stall: milestones flat for {weeks:.1f} weeks over {len(sessions)} sessions, within "
+        "measurement error (" + "; ".join(m.clinician for m in moves) + ")",
+        culprits,
+        flat_weeks.source,
+    )
+
+
+def _stall_prompt(
+    day: dt.date,
+    numbers: dict[str, Number],
+    person: str,
+    clinician: str,
+    culprits: list[tuple[str, str]],
+    source: str,
+) -> Decision:
+    """A reassessment prompt: what stalled, then the likely culprits."""
+    return Decision(
+        rule="stall.reassess",
+        kind="prompt",
+        date=day,
+        numbers=numbers,
+        changes=(Change(field="last_stall_prompt", after=day.isoformat()),),
+        person_text=f"{person}. Time for a check: " + "; ".join(c[0] for c in culprits) + ".",
+        clinician_text=f"{clinician}. Likely culprits: "
+        + "; ".join(c[1] for c in culprits)
+        + ". Reassess.",
+        source=source,
+    )
+
+
 def _stall_check(
     program: Program,
     day: dt.date,
@@ -2137,10 +2564,17 @@ def _stall_check(
     rules: Rules,
     now: list[Decision] | None = None,
 ) -> list[Decision]:
+    """Two kinds of stall: milestones flat from test to test whatever the doses do, and no
+    dose progression for the configured weeks."""
     p = rules.progression
     if _off(program, "stall.reassess") or program.phase is Phase.MAINTENANCE:
         return []
-    if now and any(d.kind in ("progress", "phase") for d in now):
+    if now and any(d.kind == "phase" for d in now):
+        return []
+    flat = _milestones_flat(program, day, seen, rules)
+    if flat is not None:
+        return [flat]
+    if now and any(d.kind == "progress" for d in now):
         return []
     since = program.state.last_progression or program.phase_started
     since = max(since, program.state.last_stall_prompt or since)
@@ -2152,39 +2586,47 @@ def _stall_check(
         return []
     culprits = stall_culprits(window, _checkins(seen), day, rules)
     numbers: dict[str, Number] = {
+        "basis": "doses",
         "weeks_without_progress": round(span / 7, 1),
         "sessions": len(window),
     }
     return [
-        Decision(
-            rule="stall.reassess",
-            kind="prompt",
-            date=day,
-            numbers=numbers,
-            changes=(Change(field="last_stall_prompt", after=day.isoformat()),),
-            person_text=(
-                f"No step forward for {span // 7} weeks. Time for a check: "
-                + "; ".join(c[0] for c in culprits)
-                + "."
-            ),
-            clinician_text=(
-                f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions. Likely culprits: "
-                + "; ".join(c[1] for c in culprits)
-                + ". Reassess."
-            ),
-            source=p.sources["stall_weeks"].source,
+        _stall_prompt(
+            day,
+            numbers,
+            f"No step forward for {span // 7} weeks",
+            f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions",
+            culprits,
+            p.sources["stall_weeks"].source,
         )
     ]
 
 
 def stall_culprits(
-    sessions: list[SessionLog], checkins: list[CheckIn], day: dt.date, rules: Rules
+    sessions: list[SessionLog],
+    checkins: list[CheckIn],
+    day: dt.date,
+    rules: Rules,
+    *,
+    milestones_flat: bool = False,
+    doses_rose: bool = False,
 ) -> list[tuple[str, str]]:
-    """Likely reasons for a stall, from the logs: (plain, clinical)."""
+    """Likely reasons for a stall, from the logs: (plain, clinical). With milestones flat
+    while the doses rose, the work itself is the first suspect."""
     p = rules.progression
     sets = [s for session in sessions for e in session.exercises for s in e.sets]
     logs = [e for session in sessions for e in session.exercises]
     out: list[tuple[str, str]] = []
+    if milestones_flat and doses_rose:
+        out.append(
+            (
+                "the exercises got harder but your test results did not follow: the work may "
+                "not be aimed at the weak side or heavy enough to build strength",
+                "doses progressed without milestone change: check specificity (involved side, "
+                "test-like loading), intensity (reps in reserve, load rather than more reps) "
+                "and that the tests were done the same way each time",
+            )
+        )
     faulty = [s for s in sets if not s.clean]
     faulty_logs = [e for e in logs if any(not s.clean for s in e.sets)]
     if logs and len(faulty_logs) / len(logs) >= 0.2:
@@ -2234,7 +2676,7 @@ def stall_culprits(
                 f"effort missing on {len(sets) - len(efforts)} of {len(sets)} sets",
             )
         )
-    if not out:
+    if not out or (milestones_flat and len(out) == 1 and doses_rose):
         out.append(
             (
                 "a hidden weakness the first tests missed: a retest will show it",

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
 
+from groundup.clinical.profile import limb_symmetry_index
 from groundup.clinical.screening import Urgency
 from groundup.services.accounts import Account, Accounts, Forbidden
 from groundup.services.workflow import NotFound, Services
@@ -121,15 +122,17 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _lsi(left: Any, right: Any) -> float | None:
+def _lsi(left: Any, right: Any, affected: Any) -> float | None:
+    """The LSI as the profile has it: the affected side ÷ the other; none with both."""
     try:
         a, b = float(left), float(right)
     except (TypeError, ValueError):
         return None
-    stronger = max(a, b)
-    if stronger <= 0:
-        return None
-    return round(min(a, b) / stronger * 100, 1)
+    if affected == "left":
+        return limb_symmetry_index(a, b)
+    if affected == "right":
+        return limb_symmetry_index(b, a)
+    return None
 
 
 def _mine(clinician: Account, only: str | None) -> Select[Any]:
@@ -334,17 +337,18 @@ def _statuses(
 
         # Heel-raise LSI: the first and the latest assessment that tested it.
         heel = AssessmentRecord.data[("tests", "heel_raise_reps")]
-        for pid, _day, left, right in session.execute(
+        for pid, _day, left, right, affected in session.execute(
             select(
                 AssessmentRecord.patient_id,
                 AssessmentRecord.date,
                 heel["left"].as_float(),
                 heel["right"].as_float(),
+                AssessmentRecord.data["affected_side"].as_string(),
             )
             .where(AssessmentRecord.patient_id.in_(mine))
             .order_by(AssessmentRecord.patient_id, AssessmentRecord.date, AssessmentRecord.id)
         ):
-            value = _lsi(left, right)
+            value = _lsi(left, right, affected)
             if value is None:
                 continue
             status = out[pid]
@@ -415,8 +419,9 @@ def _flag(
     if stall_prompt is not None and (today - stall_prompt).days <= STALL_DAYS:
         add(
             "stall",
-            f"stall.reassess fired {stall_prompt.isoformat()}: no progression for "
-            f"≥ {p.stall_weeks} weeks; reassess technique, recovery, load.",
+            f"stall.reassess fired {stall_prompt.isoformat()}: no dose step for "
+            f"≥ {p.stall_weeks} weeks, or test milestones flat from retest to retest; "
+            "reassess technique, recovery, load.",
         )
     elif status.version is not None:
         since = status.last_progress or status.program_start
