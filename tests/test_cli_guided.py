@@ -68,9 +68,7 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 WHO = ["Robin", "metric", "1"]  # name, units, date format
 SCREEN_CLEAR = [
     "",  # no recent injury: the Ottawa questions are skipped
-    *["n"] * 5,  # cancer, paralysis/cast, surgery/bed, deep tenderness, whole leg swollen
-    "0",  # calf difference, cm
-    *["n"] * 4,  # dent, new veins, previous DVT, another diagnosis
+    *["n"] * 3,  # calf pain, calf tenderness, one-sided swelling: the clot questions are skipped
     *["n"] * 4,  # compartment
     *["n"] * 3,  # infection
     *["n"] * 3,  # general health
@@ -129,9 +127,16 @@ def test_guided_start_with_left_out_tests_makes_a_program(home: Path) -> None:
     assert result.returncode == 0, result.stderr + result.stdout[-2000:]
     assert "please give a number from 16 to 100" in result.stdout  # age 12 was asked again
     assert "Phase" in result.stdout
+    # No calf pain, tenderness or swelling: the blood-clot (Wells) questions were not asked.
+    assert "Your calf and leg" in result.stdout
+    assert "Signs of a blood clot in the leg" not in result.stdout
+    assert "plaster cast" not in result.stdout
 
     services = stored(home)
     (person,) = services.patients()
+    screen = services.latest_screen(person.id)
+    assert screen is not None
+    assert screen.wells_score is None
     program = services.program(person.id)
     assert program.start_date.isoformat() == "2025-05-01"
     assert program.training_days == (0, 2, 4)
@@ -152,9 +157,17 @@ def test_guided_start_with_left_out_tests_makes_a_program(home: Path) -> None:
 
 
 def test_guided_start_with_signs_of_a_clot_exits_3(home: Path) -> None:
-    screen = ["", "n", "n", "y", "n", "n", "3.5", "y", *["n"] * 20]  # surgery, calf, dent
+    screen = [
+        "",  # no recent injury
+        *["y", "n", "y"],  # calf pain, not tender to squeeze, one leg swollen
+        *["n", "n", "y", "n", "n"],  # an operation in the last 12 weeks
+        "3.5",  # calf difference, cm
+        *["y", "n", "n", "n"],  # a dent when pressed
+        *["n"] * 15,
+    ]
     result = groundup(home, "start", answers=[*WHO, *screen])
     assert result.returncode == EXIT_REFER, result.stderr
+    assert "Signs of a blood clot in the leg" in result.stdout
     assert "blood clot" in result.stdout
     assert "No program was made" in result.stdout
     services = stored(home)

@@ -129,6 +129,8 @@ def test_the_handout_states_the_pain_rules_from_the_engines_thresholds(world: Wo
     assert f"{p.flare_pain} or more Flare-up" in text
     assert f"When {p.consecutive_sessions} sessions in a row stay here" in text
     assert f"{p.morning_worse_by} point or more worse than before the session" in text
+    assert f"Right after a session pain may reach {p.pain_after_acceptable_max} out of 10" in text
+    assert f"at {p.flare_pain_after} or more, the flare-up plan starts" in text
     assert "When to stop and get help" in text
     assert "call an ambulance" in text
 

@@ -452,3 +452,16 @@ def test_a_dangling_link_in_a_document_becomes_a_knowledge_error() -> None:
 def test_a_document_without_an_exercises_list_is_rejected() -> None:
     with pytest.raises(KnowledgeError, match=r"broken\.yaml"):
         exercises_from_documents({"broken.yaml": {"exercise": []}})
+
+
+@pytest.mark.parametrize(
+    "exercise_id", ["alfredson_heel_drop_straight_knee", "alfredson_heel_drop_bent_knee"]
+)
+def test_the_pain_limit_on_alfredson_drops_is_named_as_silbernagels(exercise_id: str) -> None:
+    exercise = LIBRARY[exercise_id]
+    capped = [c for c in exercise.cautions if "5 out of 10" in c]
+    assert capped
+    for caution in capped:
+        assert "Silbernagel" in caution
+        assert "in this protocol" not in caution
+    assert any("Silbernagel" in source for source in exercise.sources)

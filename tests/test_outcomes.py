@@ -18,6 +18,7 @@ from groundup.clinical.outcomes import (
     Measure,
     OutcomeError,
     QuestionnaireSet,
+    Score,
     ScoringMethod,
     Threshold,
     interpret_change,
@@ -85,7 +86,20 @@ def test_published_thresholds_and_their_confidence() -> None:
     assert present(PSFS.mdc).confidence is Confidence.SECONDARY
     assert present(VISA_A.mcid).value == 14
     assert present(VISA_A.mcid).confidence is Confidence.SECONDARY
-    assert present(VISA_A.healthy_above).value == 96
+    # FAAM's minimal detectable change (Martin 2005, from the abstract).
+    assert present(FAAM_ADL.mdc).value == 5.7
+    assert present(FAAM_SPORTS.mdc).value == 12.3
+    assert present(FAAM_ADL.mdc).confidence is Confidence.SECONDARY
+    assert present(FAAM_SPORTS.mdc).cite == "Martin 2005 [S]"
+
+
+def test_visa_a_is_a_change_measure_with_the_control_mean_as_information_only() -> None:
+    assert "healthy_above" not in Measure.model_fields
+    assert "in_healthy_range" not in Score.model_fields
+    control = present(VISA_A.reference_mean)
+    assert control.value == 96
+    assert control.note is not None and "not a cut-off" in control.note
+    assert present(VISA_A.mcid).value == 14
 
 
 def test_visa_a_item_8_is_worth_30_and_the_rest_10() -> None:
@@ -279,7 +293,6 @@ def test_visa_a_scores_the_sum_with_item_8_out_of_30() -> None:
     ratings: list[int | None] = [7, 6, 8, 5, 4, 3, 7, 14]
     result = score(VISA_A, answers_by_number(VISA_A, ratings))
     assert result.value == 54
-    assert result.in_healthy_range is False
     assert result.display() == "54/100"
 
 
@@ -289,13 +302,13 @@ def test_visa_a_item_8_above_30_is_rejected_but_30_is_fine() -> None:
         score(VISA_A, answers_by_number(VISA_A, ratings))
     best = score(VISA_A, answers_by_number(VISA_A, [10] * 7 + [30]))
     assert best.value == 100
-    assert best.in_healthy_range is True
 
 
-def test_visa_a_of_96_is_not_above_the_healthy_threshold() -> None:
+def test_visa_a_of_96_is_judged_by_change_not_by_the_control_mean() -> None:
     result = score(VISA_A, answers_by_number(VISA_A, [10, 10, 10, 10, 10, 6, 10, 30]))
     assert result.value == 96
-    assert result.in_healthy_range is False
+    assert interpret_change(VISA_A, 88, 96).change is Change.NO_REAL_CHANGE  # 8 < 14
+    assert interpret_change(VISA_A, 82, 96).change is Change.IMPROVED
 
 
 def test_nprs_scores_the_single_rating() -> None:
@@ -403,13 +416,18 @@ def test_single_item_change_only_exists_for_psfs() -> None:
         interpret_change(LEFS, 40, 50, single_item=True)
 
 
-def test_faam_change_is_judged_on_its_mcid_in_percentage_points() -> None:
-    assert interpret_change(FAAM_ADL, 70, 77.9).change is Change.NO_REAL_CHANGE
+def test_faam_change_is_real_beyond_its_mdc_and_matters_from_its_mcid() -> None:
+    assert interpret_change(FAAM_ADL, 70, 75.6).change is Change.NO_REAL_CHANGE  # < 5.7
+    small = interpret_change(FAAM_ADL, 70, 75.7)
+    assert small.change is Change.IMPROVED and small.beyond_mcid is False
+    assert not small.important_improvement
     result = interpret_change(FAAM_ADL, 70, 78)
-    assert result.change is Change.IMPROVED
+    assert result.important_improvement
     assert "(70 % → 78 %)" in result.clinical
-    assert interpret_change(FAAM_SPORTS, 50, 58).change is Change.NO_REAL_CHANGE
-    assert interpret_change(FAAM_SPORTS, 50, 59).change is Change.IMPROVED
+    assert "MDC of 5.7" in result.clinical
+    # Sports: the MDC (12.3) is larger than the MCID (9): a 9-point rise may be noise.
+    assert interpret_change(FAAM_SPORTS, 50, 59).change is Change.NO_REAL_CHANGE
+    assert interpret_change(FAAM_SPORTS, 50, 62.3).important_improvement
 
 
 def test_visa_a_change_cites_its_secondary_source() -> None:

@@ -19,6 +19,7 @@ import yaml
 from groundup.cli.files import InputError, read_document, validate
 from groundup.cli.program_commands import build_program
 from groundup.clinical.assessment import AffectedSide, Assessment, Condition, HopCount, HopDistance
+from groundup.clinical.exercises import Exercise
 from groundup.clinical.intake import Intake
 from groundup.clinical.logs import SessionLog
 from groundup.clinical.pathways import (
@@ -29,7 +30,7 @@ from groundup.clinical.pathways import (
 )
 from groundup.clinical.planning import build_session, plan, session_minutes
 from groundup.clinical.profile import ImbalanceProfile, build_profile
-from groundup.clinical.program import Preferences, Program, Slot
+from groundup.clinical.program import Dose, Preferences, Program, Slot, work_seconds
 from groundup.clinical.progression import advance, gate_status
 from groundup.clinical.readiness import hop_ready, run_ready
 from groundup.clinical.rules import Pathway, PathwayExercise
@@ -116,16 +117,7 @@ def session(name: str, phase: Phase, minutes: int | None = None) -> tuple[Slot, 
     preferences = intake(name).preferences
     if minutes is not None:
         preferences = preferences.model_copy(update={"minutes_per_session": minutes})
-    slots, _ = build_session(
-        phase,
-        profile_of(found),
-        preferences,
-        RULES,
-        pathway=found.condition,
-        involved=Side(found.affected_side.value)
-        if found.affected_side is not AffectedSide.BOTH
-        else None,
-    )
+    slots, _ = build_session(phase, profile_of(found), preferences, RULES, pathway=found.condition)
     return slots
 
 
@@ -237,9 +229,9 @@ def test_programs_stored_before_pathways_still_load_as_not_sure() -> None:
     # Programs and assessments are stored as JSON: the new fields have defaults, so rows
     # written before them load unchanged and no migration is needed.
     stored = program_of("clear-left-calf.yaml").model_dump(mode="json")
-    del stored["pathway"], stored["affected_side"]
+    del stored["pathway"]
     old = Program.model_validate(stored)
-    assert old.pathway is Condition.NOT_SURE and old.involved_side is None
+    assert old.pathway is Condition.NOT_SURE
     assert phase_gate(old.pathway, Phase.PROXIMAL_INTEGRATION, RULES) == (
         RULES.phases[Phase.PROXIMAL_INTEGRATION].gate
     )
@@ -699,13 +691,47 @@ def test_twelve_weeks_never_progress_an_exercise_that_hurt_above_five(
         assert pain is None or pain <= limit, decision
 
 
+def harder(exercise: Exercise, mine: Dose, other: Dose) -> list[int]:
+    """Per difficulty axis (slower lowering, harder knob setting, more load): +1 where the
+    first dose is harder, -1 where easier, 0 where the same."""
+    axes = []
+    if mine.tempo is not None and other.tempo is not None:
+        axes.append(
+            (mine.tempo.lowering > other.tempo.lowering)
+            - (mine.tempo.lowering < other.tempo.lowering)
+        )
+    knob = exercise.knob
+    if knob is not None and mine.knob is not None and other.knob is not None:
+        if knob.levels is not None:
+            a, b = knob.levels.index(str(mine.knob)), knob.levels.index(str(other.knob))
+        else:
+            sign = 1 if knob.harder == "increase" else -1
+            a, b = sign * float(mine.knob), sign * float(other.knob)
+        axes.append((a > b) - (a < b))
+    load_a, load_b = mine.load_kg or 0.0, other.load_kg or 0.0
+    axes.append((load_a > load_b) - (load_a < load_b))
+    return axes
+
+
+def left_behind(exercise: Exercise, mine: Dose, other: Dose) -> bool:
+    """The involved side is left behind the other: it does less work (seconds under load,
+    as the engine counts it) without being a step further up the ladder. A step up (slower
+    lowering, a harder setting, more load) starts lower in the range, so it counts as ahead;
+    doing more of an easier setting counts as ahead too."""
+    axes = harder(exercise, mine, other)
+    if any(a > 0 for a in axes) and not any(a < 0 for a in axes):
+        return False
+    work = mine.sets * work_seconds(exercise, mine), other.sets * work_seconds(exercise, other)
+    return work[0] < work[1] - 1e-9
+
+
 @pytest.mark.parametrize(("condition", "scenario"), SIMULATED, ids=lambda v: getattr(v, "value", v))
 def test_twelve_weeks_keep_the_involved_side_ahead_and_hops_and_runs_behind_their_criteria(
     condition: Condition, scenario: str
 ) -> None:
     name = PATHWAY_EXAMPLES[condition]
     _, versions, _ = twelve_weeks(name, scenario)
-    involved = versions[0].involved_side
+    involved = versions[0].profile.involved_side
     for version in versions:
         assert version.pathway is condition
         ids = main_ids(version)
@@ -720,7 +746,12 @@ def test_twelve_weeks_keep_the_involved_side_ahead_and_hops_and_runs_behind_thei
             if involved is not None and exercise.laterality is Laterality.ONE_LEG:
                 mine, other = slot.dose(involved), slot.dose(involved.other)
                 if mine is not None and other is not None:
-                    assert mine.volume >= other.volume, (version.version, slot.exercise_id)
+                    assert not left_behind(exercise, mine, other), (
+                        version.version,
+                        slot.exercise_id,
+                        mine,
+                        other,
+                    )
         if ids & {"walk_run_intervals", "easy_run"}:
             assert run_ready(version.profile, RULES).met, version.version
 
@@ -737,12 +768,15 @@ def test_twelve_weeks_of_pfp_keep_hip_and_knee_work_in_every_phase_one_and_two_v
         assert any(led_by(s, {Muscle.QUADRICEPS}) for s in mains(version)), version.version
 
 
-def test_twelve_steady_weeks_of_achilles_keep_loaded_calf_work_and_pass_the_hop_gate() -> None:
-    _, versions, decisions = twelve_weeks("clear-left-calf.yaml", "steady")
+def test_twelve_steady_weeks_of_achilles_keep_loaded_calf_work_and_ask_for_hop_tests() -> None:
+    history, versions, _ = twelve_weeks("clear-left-calf.yaml", "steady")
     for version in versions:
         assert any(loaded_calf_work(s) for s in mains(version)), version.version
-    advanced = [c.after for d in decisions if d.rule == "phase.advance" for c in d.changes]
-    assert Phase.HIGHER_LOAD.value in advanced  # the hop gate was met on the retest's hops
+    fourth = [v for v in versions if v.phase is Phase.PROXIMAL_INTEGRATION]
+    assert fourth, "a steady person reaches phase 4 within twelve weeks"
+    day = max(e.date for e in history)
+    kinds = [c.kind for c, *_ in gate_status(fourth[-1], day, history, RULES)]
+    assert "hop_ready" in kinds
 
 
 def test_twelve_weeks_of_shin_splints_never_bring_running_while_irritable() -> None:

@@ -20,9 +20,17 @@ from groundup.clinical.exercises import Exercise
 from groundup.clinical.vocabulary import Position
 from groundup.knowledge import DATA, KnowledgeError, load_library, load_rules, read_yaml
 from groundup.pictures import render, working_legs
-from groundup.pictures.draw import PALETTE
-from groundup.pictures.figure import pose_body
-from groundup.pictures.poses import Pose, load_pictures, pictures_from_document
+from groundup.pictures.draw import PALETTE, Posed, place
+from groundup.pictures.figure import LIMB_WIDTH, pose_body
+from groundup.pictures.motion import MIN_JOINT_CHANGE, joint_changes, motion_problems
+from groundup.pictures.poses import (
+    Picture,
+    Pose,
+    SideWall,
+    Step,
+    load_pictures,
+    pictures_from_document,
+)
 from groundup.services import Services
 from groundup.storage.database import Database
 from groundup.web.app import create_app
@@ -90,6 +98,153 @@ def test_start_and_end_poses_really_differ(exercise_id: str) -> None:
     # a hop's airborne pose leaves the floor with both feet
     svg = render(LIBRARY[exercise_id])
     assert "#c9d0d8" in svg, "an airborne pose casts a shadow on the floor"
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_each_drawing_moves_where_the_exercise_moves(exercise_id: str) -> None:
+    """A joint changes by 10 degrees or more and the arrow's point travels, unless the
+    picture is a true hold declared isometric."""
+    book = load_pictures()
+    assert motion_problems(book.pictures[exercise_id], *book.poses(exercise_id)) == []
+
+
+def test_only_true_holds_are_exempt_from_the_movement_check() -> None:
+    book = load_pictures()
+    isometric = {i for i, picture in book.pictures.items() if picture.isometric}
+    assert isometric == {"short_foot", "short_foot_standing"}
+    assert all(book.pictures[i].hold for i in isometric)
+    for exercise_id in isometric:  # even a true hold shows something changing
+        assert joint_changes(*book.poses(exercise_id))
+
+
+def test_the_movement_check_catches_frames_that_differ_only_in_a_closed_eye() -> None:
+    """The old single-leg stance, eyes closed: the same pose twice but for the eye."""
+    book = load_pictures()
+    still = Picture.model_validate(
+        {
+            "hold": True,
+            "start": {"base": "one_leg"},
+            "end": {"base": "one_leg", "eyes": "closed", "arms": {"abduct": 35}},
+            "arrow": {"point": "far_toe"},
+        }
+    )
+    start, end = book.resolve(still.start, "test"), book.resolve(still.end, "test")
+    assert motion_problems(still, start, end) == [
+        "the arrow's point far_toe moves only 0.0 units (at least 5): the frames do not "
+        "differ where the arrow says"
+    ]
+    eye_only = still.model_copy(update={"end": still.start.model_copy(update={"eyes": "closed"})})
+    problems = motion_problems(eye_only, start, book.resolve(eye_only.end, "test"))
+    assert len(problems) == 2
+    assert f"no joint changes by {MIN_JOINT_CHANGE:g} degrees" in problems[0]
+    declared = still.model_copy(update={"isometric": True})
+    assert motion_problems(declared, start, end) == []
+
+
+def test_an_isometric_picture_must_be_a_hold() -> None:
+    data = document()
+    data["exercises"]["calf_raise_wall"]["isometric"] = True
+    with pytest.raises(KnowledgeError, match="an isometric picture is a hold"):
+        pictures_from_document(data, LIBRARY)
+
+
+# ----- drawings that once taught the fault ------------------------------------------------
+
+
+def drawn(exercise_id: str) -> tuple[Picture, Posed, Posed]:
+    """The picture and its two frames as drawn: floor at y = 0, figure units."""
+    book = load_pictures()
+    picture = book.pictures[exercise_id]
+    start, end = book.poses(exercise_id)
+    return picture, place(picture, start, "start", set()), place(picture, end, "end", set())
+
+
+def bottom(posed: Posed, part: str) -> float:
+    """The lowest drawn edge of a foot (`near_foot`) or a body point (`near_hand`)."""
+    if part.endswith("_foot"):
+        return min(y - s.width / 2 for s in posed.shapes if s.part == part for _, y in s.points)
+    half = (LIMB_WIDTH - 1.5) / 2 if part.endswith(("hand", "elbow")) else LIMB_WIDTH / 2
+    return posed.points[part][1] - half
+
+
+def test_band_assisted_reverse_nordic_sits_back_towards_the_heels() -> None:
+    """Its steps say sit back towards the heels: not the lean-back of the classic version."""
+    picture, start, end = drawn("reverse_nordic_band_assisted")
+    _, end_pose = load_pictures().poses("reverse_nordic_band_assisted")
+    assert end_pose.pitch + end_pose.trunk <= 20  # the trunk stays near upright
+    pelvis, heel = end.points["pelvis"], end.points["near_heel"]
+    assert start.points["pelvis"][1] - pelvis[1] >= 15  # the seat sinks
+    assert pelvis[0] < end.points["near_knee"][0] - 25  # back, towards the heels
+    assert abs(pelvis[0] - heel[0]) < 10
+    assert any(p.kind == "band" for p in picture.props)
+    text = LIBRARY["reverse_nordic_band_assisted"]
+    assert any("sit back" in step.lower() for step in text.steps)
+    assert not any("lean" in cue.lower() for cue in text.cues)
+    assert "lean-back" not in text.summary
+
+
+def test_standing_hamstring_curl_keeps_the_thighs_side_by_side() -> None:
+    _, end = load_pictures().poses("single_leg_hamstring_curl_standing")
+    assert end.near.hip == end.far.hip  # the working thigh does not swing back or forward
+    assert end.near.knee >= 80  # only the knee bends
+
+
+def test_patrick_step_has_the_wall_it_is_done_beside() -> None:
+    picture, _, end = drawn("patrick_step")
+    walls = [p for p in picture.props if isinstance(p, SideWall)]
+    assert walls
+    x0, x1 = walls[0].x
+    hand_x, hand_y = end.points["far_hand"]
+    assert x0 < hand_x < x1 and hand_y < walls[0].height  # the hand is on the wall
+
+
+@pytest.mark.parametrize(
+    "exercise_id",
+    ["alfredson_heel_drop_straight_knee", "alfredson_heel_drop_bent_knee", "hsr_calf_raise"],
+)
+def test_heel_drops_end_clearly_below_the_step(exercise_id: str) -> None:
+    picture, start, end = drawn(exercise_id)
+    step = next(p for p in picture.props if isinstance(p, Step))
+    lowest_heel = min(start.points["near_heel"][1], end.points["near_heel"][1])
+    assert lowest_heel <= step.height - 8, "the heel sinks well below the top of the step"
+    assert -6 <= step.x[0] <= 0, "the ball of the foot is on the step's edge"
+
+
+@pytest.mark.parametrize("exercise_id", ["downward_dog_two_leg", "downward_dog_one_leg"])
+def test_the_downward_dog_has_its_hands_and_foot_on_the_floor(exercise_id: str) -> None:
+    _, _, end = drawn(exercise_id)
+    assert bottom(end, "near_hand") <= 1.0
+    assert bottom(end, "near_foot") <= 1.0
+
+
+@pytest.mark.parametrize("exercise_id", ["hip_flexor_stretch", "knee_to_wall_rocks"])
+def test_half_kneeling_has_the_back_knee_and_the_front_foot_down(exercise_id: str) -> None:
+    _, start, end = drawn(exercise_id)
+    front, back = ("far", "near") if exercise_id == "hip_flexor_stretch" else ("near", "far")
+    for frame in (start, end):
+        assert bottom(frame, f"{back}_knee") <= 1.0
+        assert bottom(frame, f"{front}_foot") <= 1.0
+
+
+def test_triangle_pose_tilts_over_the_front_leg_with_one_hand_on_it() -> None:
+    _, _, end = drawn("triangle_pose")
+    points = end.points
+    assert points["head"][0] < points["pelvis"][0]  # over the front (near, left) leg
+    near_hand, knee = points["near_hand"], points["near_knee"]
+    assert abs(near_hand[0] - knee[0]) < 8 and near_hand[1] - knee[1] < 15  # resting on it
+    assert points["far_hand"][1] > points["head"][1] + 30  # the other arm reaches up
+    assert abs(points["far_hand"][0] - points["far_shoulder"][0]) < 5  # straight up
+
+
+def test_single_leg_stance_eyes_closed_shows_the_foot_lifting_and_the_eyes_closing() -> None:
+    picture, start, end = drawn("single_leg_stance_eyes_closed")
+    start_pose, end_pose = load_pictures().poses("single_leg_stance_eyes_closed")
+    assert bottom(start, "far_foot") <= 1.0 and bottom(start, "near_foot") <= 1.0
+    assert bottom(end, "far_foot") >= 5.0 and bottom(end, "near_foot") <= 1.0
+    assert (start_pose.eyes, end_pose.eyes) == ("open", "closed")
+    assert any(isinstance(p, SideWall) for p in picture.props)  # support within reach
+    label = ET.fromstring(render(LIBRARY["single_leg_stance_eyes_closed"])).attrib["aria-label"]
+    assert "the position to hold, eyes closed" in label
 
 
 @pytest.mark.parametrize("exercise_id", IDS)

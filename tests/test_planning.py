@@ -379,13 +379,26 @@ def test_warm_up_and_mobility_are_the_same_on_both_sides() -> None:
             assert slot.doses[0].sets == slot.doses[1].sets
 
 
-def test_symmetric_legs_get_the_same_sets_on_each_side() -> None:
+def test_symmetric_legs_both_sore_get_the_same_sets_on_each_side() -> None:
+    both = profile_of(tests={"heel_raise_reps": {"left": 25, "right": 25}}, affected="both")
+    program = plan(both, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START)
+    assert program.weaker_side is None
+    for slot in program.slots:
+        assert len({d.sets for d in slot.doses}) == 1
+
+
+def test_symmetric_legs_one_sore_give_the_sore_leg_the_extra_set() -> None:
+    # The extra set goes to the side with the problem, even when the tests are even
+    # (before, the affected side was never read and both legs got the same).
     program = plan(
         SYMMETRIC, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START
     )
     assert program.weaker_side is None
-    for slot in program.slots:
-        assert len({d.sets for d in slot.doses}) == 1
+    for slot in main_slots(program):
+        left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+        if left is not None and right is not None:
+            assert left.sets == right.sets + 1, slot.exercise_id
+            assert "the side with the problem" in slot.reason
 
 
 def test_dose_for_two_leg_work_has_one_dose_and_one_leg_work_one_per_side() -> None:
@@ -661,6 +674,7 @@ def hsr_history(
                 SessionLog(
                     id=f"hsr-{offset:03d}",
                     date=day,
+                    pain_after=1,  # answered: missing pain-after information only holds
                     exercises=tuple(
                         ExerciseLog(
                             exercise_id=slot.exercise_id,

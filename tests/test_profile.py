@@ -3,6 +3,7 @@ irritability, pinned with real numbers, plus properties that hold for any assess
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from groundup.clinical.assessment import (
     AffectedSide,
     Assessment,
     FootPosture,
+    HeelRaiseProtocol,
     HeelRaiseReps,
     KneeToWall,
     ObjectiveTests,
@@ -31,6 +33,7 @@ from groundup.clinical.profile import (
     ImbalanceProfile,
     build_profile,
     limb_symmetry_index,
+    weaker_percent,
 )
 from groundup.clinical.vocabulary import Irritability, Muscle, Severity, Side
 from groundup.knowledge import load_assessment_rules
@@ -45,12 +48,13 @@ def assess(
     sex: Sex = Sex.FEMALE,
     pain: Pain = QUIET,
     observations: Observations | None = None,
+    affected: AffectedSide = AffectedSide.LEFT,
     **tests: PerSide,
 ) -> Assessment:
     return Assessment(
         age=age,
         sex=sex,
-        affected_side=AffectedSide.LEFT,
+        affected_side=affected,
         symptom_duration_weeks=20,
         pain=pain,
         tests=ObjectiveTests(**tests),
@@ -97,7 +101,7 @@ def test_heel_raises_12_against_25_are_a_severe_left_calf_deficit() -> None:
 
 
 def test_knee_to_wall_1_cm_apart_is_within_the_mdc_and_not_flagged_despite_lsi_90() -> None:
-    profile = profile_of(knee_to_wall_cm=KneeToWall(left=10, right=9))
+    profile = profile_of(affected=AffectedSide.RIGHT, knee_to_wall_cm=KneeToWall(left=10, right=9))
     comparison = profile.comparison("knee_to_wall_cm")
     assert comparison is not None
     assert comparison.lsi == 90.0
@@ -120,7 +124,7 @@ def test_knee_to_wall_exactly_at_the_mdc_is_still_not_flagged() -> None:
 
 
 def test_knee_to_wall_2_cm_apart_is_a_moderate_right_deficit() -> None:
-    profile = profile_of(knee_to_wall_cm=KneeToWall(left=10, right=8))
+    profile = profile_of(affected=AffectedSide.RIGHT, knee_to_wall_cm=KneeToWall(left=10, right=8))
     comparison = profile.comparison("knee_to_wall_cm")
     assert comparison is not None
     assert comparison.lsi == 80.0
@@ -153,21 +157,117 @@ def test_a_test_done_on_one_side_only_has_no_lsi_and_no_deficit() -> None:
     assert comparison is not None
     assert comparison.lsi is None
     assert comparison.weaker_side is None
-    assert profile.findings == ()
+    assert not any(f.kind == "side_deficit" for f in profile.findings)
+    # The one side tested is still compared with the capacity target (24 with sex not given).
+    assert comparison.capacity.met_left is False and comparison.capacity.met_right is None
 
 
-def test_limb_symmetry_index_is_weaker_over_stronger() -> None:
+def test_limb_symmetry_index_is_involved_over_uninvolved() -> None:
     assert limb_symmetry_index(12, 25) == 48.0
-    assert limb_symmetry_index(25, 12) == 48.0
-    assert limb_symmetry_index(0, 0) == 100.0
+    assert limb_symmetry_index(25, 12) == 208.3  # the involved side did more: kept as measured
     assert limb_symmetry_index(0, 7) == 0.0
+    assert limb_symmetry_index(0, 0) is None  # nothing to compare with
+    assert limb_symmetry_index(7, 0) is None
+    assert weaker_percent(12, 25) == weaker_percent(25, 12) == 48.0
+    assert weaker_percent(0, 0) == 100.0
+
+
+def test_the_lsi_follows_the_affected_side_not_the_weaker_one() -> None:
+    # The right leg hurts, yet the left calf is the one that tires first.
+    profile = profile_of(
+        affected=AffectedSide.RIGHT, heel_raise_reps=HeelRaiseReps(left=12, right=25)
+    )
+    comparison = profile.comparison("heel_raise_reps")
+    assert comparison is not None
+    assert comparison.involved_side is Side.RIGHT
+    assert comparison.lsi == 208.3  # right ÷ left, above 100 and stored as measured
+    assert comparison.weaker_side is Side.LEFT  # the side with less, for the extra volume
+    assert comparison.weaker_percent == 48.0
+    assert comparison.severity is Severity.SEVERE
+    assert profile.weaker_side is Side.LEFT
+    deficit = finding(profile, "heel_raise_reps.side_deficit.left")
+    assert "unaffected" in deficit.clinician_text and "LSI 208.3 %" in deficit.clinician_text
+    assert profile.affected_side is AffectedSide.RIGHT
+
+
+def test_with_both_sides_affected_there_is_no_lsi_and_each_side_meets_the_target() -> None:
+    # Equal sides, both well under the healthy median for men (24): symmetry hides it.
+    profile = profile_of(
+        sex=Sex.MALE, affected=AffectedSide.BOTH, heel_raise_reps=HeelRaiseReps(left=9, right=9)
+    )
+    comparison = profile.comparison("heel_raise_reps")
+    assert comparison is not None
+    assert comparison.lsi is None
+    assert comparison.involved_side is None
+    assert comparison.weaker_percent == 100.0
+    capacity = comparison.capacity
+    assert capacity.available
+    assert capacity.target == 24
+    assert capacity.met_left is False and capacity.met_right is False
+    assert capacity.percent_left == capacity.percent_right == 37.5
+    for side in ("left", "right"):
+        below = finding(profile, f"heel_raise_reps.below_target.{side}")
+        assert below.kind == "below_target"
+        assert below.confidence == "U"
+        assert "24" in below.clinician_text
+    assert Muscle.SOLEUS in {m.muscle for m in profile.implicated}
+
+
+def test_a_test_without_a_verified_target_says_no_verified_norm() -> None:
+    profile = profile_of(
+        affected=AffectedSide.BOTH, tibialis_raise_reps=TibialisRaiseReps(left=8, right=8)
+    )
+    capacity = profile.comparison("tibialis_raise_reps").capacity  # type: ignore[union-attr]
+    assert not capacity.available
+    assert "no verified norm" in capacity.text
+    assert capacity.met_left is None and capacity.met_right is None
+
+
+def test_the_capacity_target_comes_from_the_confirmed_medians_and_is_marked_as_used() -> None:
+    target = RULES.capacity_targets["heel_raise_reps"]
+    assert (target.male, target.female) == (24, 21)
+    assert target.figures_confidence == "P"
+    assert target.confidence == "U"  # a healthy median used as one person's goal
+    assert "incline" in target.source
+    # Sex not given: the higher of the two medians.
+    profile = profile_of(
+        sex=Sex.UNSPECIFIED,
+        affected=AffectedSide.BOTH,
+        heel_raise_reps=HeelRaiseReps(left=22, right=23),
+    )
+    capacity = profile.comparison("heel_raise_reps").capacity  # type: ignore[union-attr]
+    assert capacity.target == 24
+
+
+def test_barbers_85_percent_is_a_default_when_used_for_these_tests() -> None:
+    band = next(b for b in RULES.lsi_bands if b.below == 85)
+    assert "Barber" in band.source and "hop" in band.source
+    assert band.confidence == "U"
 
 
 # ----- norms ------------------------------------------------------------------------------
 
 
-def test_45_year_old_woman_with_12_heel_raises_is_below_the_40_49_median() -> None:
+INCLINE = HeelRaiseProtocol.INCLINE_10_DEGREES
+
+
+def test_heel_raises_done_on_the_floor_are_not_compared_with_the_age_norms() -> None:
     profile = profile_of(heel_raise_reps=HeelRaiseReps(left=12, right=25))
+    norm = profile.comparison("heel_raise_reps").norm  # type: ignore[union-attr]
+    assert not norm.available
+    assert "10° incline" in norm.text
+    assert not any(f.kind == "below_norm" for f in profile.findings)
+    assert not any("typical for your age" in f.person_text for f in profile.findings)
+
+
+def test_the_heel_raise_decade_norms_are_marked_weak() -> None:
+    norm = RULES.norms["heel_raise_reps"]
+    assert norm.confidence == "S" and norm.weak
+    assert norm.protocol == INCLINE.value
+
+
+def test_45_year_old_woman_with_12_heel_raises_is_below_the_40_49_median() -> None:
+    profile = profile_of(heel_raise_reps=HeelRaiseReps(left=12, right=25, protocol=INCLINE))
     comparison = profile.comparison("heel_raise_reps")
     assert comparison is not None
     norm = comparison.norm
@@ -184,39 +284,43 @@ def test_45_year_old_woman_with_12_heel_raises_is_below_the_40_49_median() -> No
 
 
 def test_under_half_the_median_is_moderately_below_norm() -> None:
-    profile = profile_of(heel_raise_reps=HeelRaiseReps(left=11, right=25))
+    profile = profile_of(heel_raise_reps=HeelRaiseReps(left=11, right=25, protocol=INCLINE))
     assert finding(profile, "heel_raise_reps.below_norm.left").severity is Severity.MODERATE
 
 
 def test_within_the_measurement_error_of_the_median_is_not_below_norm() -> None:
     # 24 − 6 = 18: eighteen reps is not *more* than the error below the median.
-    profile = profile_of(heel_raise_reps=HeelRaiseReps(left=18, right=18))
+    profile = profile_of(heel_raise_reps=HeelRaiseReps(left=18, right=18, protocol=INCLINE))
     assert not any(f.kind == "below_norm" for f in profile.findings)
-    profile = profile_of(heel_raise_reps=HeelRaiseReps(left=17, right=18))
+    profile = profile_of(heel_raise_reps=HeelRaiseReps(left=17, right=18, protocol=INCLINE))
     assert "heel_raise_reps.below_norm.left" in ids(profile)
 
 
 def test_men_are_compared_with_the_male_median() -> None:
-    comparison = profile_of(sex=Sex.MALE, heel_raise_reps=HeelRaiseReps(left=21, right=30))
+    comparison = profile_of(
+        sex=Sex.MALE, heel_raise_reps=HeelRaiseReps(left=21, right=30, protocol=INCLINE)
+    )
     norm = comparison.comparison("heel_raise_reps").norm  # type: ignore[union-attr]
     assert norm.reference == 28
     assert norm.below_left and not norm.below_right
 
 
 def test_a_19_year_old_has_no_heel_raise_norm() -> None:
-    profile = profile_of(age=19, heel_raise_reps=HeelRaiseReps(left=5, right=5))
+    profile = profile_of(age=19, heel_raise_reps=HeelRaiseReps(left=5, right=5, protocol=INCLINE))
     norm = profile.comparison("heel_raise_reps").norm  # type: ignore[union-attr]
     assert not norm.available
     assert norm.text == "no norm applies (no norm for age 19)"
-    assert profile.findings == ()
+    assert not any(f.kind == "below_norm" for f in profile.findings)
 
 
 def test_sex_not_given_means_no_heel_raise_norm() -> None:
-    profile = profile_of(sex=Sex.UNSPECIFIED, heel_raise_reps=HeelRaiseReps(left=5, right=5))
+    profile = profile_of(
+        sex=Sex.UNSPECIFIED, heel_raise_reps=HeelRaiseReps(left=5, right=5, protocol=INCLINE)
+    )
     norm = profile.comparison("heel_raise_reps").norm  # type: ignore[union-attr]
     assert not norm.available
     assert norm.text == "no norm applies (sex not given)"
-    assert profile.findings == ()
+    assert not any(f.kind == "below_norm" for f in profile.findings)
 
 
 def test_single_leg_stance_has_no_norm_and_says_so() -> None:
@@ -224,7 +328,8 @@ def test_single_leg_stance_has_no_norm_and_says_so() -> None:
     norm = profile.comparison("single_leg_stance_eyes_closed_s").norm  # type: ignore[union-attr]
     assert not norm.available
     assert norm.reference is None
-    assert "no published norm" in norm.text
+    assert "no verified norm" in norm.text
+    assert "age" in norm.text  # Springer 2007 has age bands, but their values were not read
     assert profile.findings == ()
 
 
@@ -412,8 +517,14 @@ def mirrored(assessment: Assessment) -> Assessment:
         if seen.step_down is None
         else StepDownQuality(left=seen.step_down.right, right=seen.step_down.left)
     )
+    affected = {
+        AffectedSide.LEFT: AffectedSide.RIGHT,
+        AffectedSide.RIGHT: AffectedSide.LEFT,
+        AffectedSide.BOTH: AffectedSide.BOTH,
+    }[assessment.affected_side]
     return assessment.model_copy(
         update={
+            "affected_side": affected,
             "tests": ObjectiveTests(**swapped),
             "observations": seen.model_copy(
                 update={
@@ -433,9 +544,21 @@ def test_build_profile_never_fails_on_a_valid_assessment(assessment: Assessment)
     assert len(profile.comparisons) == sum(
         assessment.tests.result(t) is not None for t in TEST_TYPES
     )
+    sides = assessment.affected_side.sides
     for comparison in profile.comparisons:
-        if comparison.lsi is not None:
-            assert 0 <= comparison.lsi <= 100
+        if comparison.weaker_percent is not None:
+            assert 0 <= comparison.weaker_percent <= 100
+        if len(sides) == 2:
+            assert comparison.lsi is None and comparison.involved_side is None
+            continue
+        involved = sides[0]
+        assert comparison.involved_side is involved
+        mine = comparison.left if involved is Side.LEFT else comparison.right
+        other = comparison.right if involved is Side.LEFT else comparison.left
+        if mine is None or other is None or other <= 0 or not math.isfinite(mine / other * 100):
+            assert comparison.lsi is None
+        else:
+            assert comparison.lsi == round(mine / other * 100, 1)
 
 
 @settings(max_examples=200, deadline=None)
@@ -444,7 +567,10 @@ def test_equal_sides_give_no_side_deficit_and_no_weaker_side(assessment: Assessm
     profile = build_profile(assessment, RULES)
     assert not any(f.kind == "side_deficit" for f in profile.findings)
     assert profile.weaker_side is None
-    assert all(c.weaker_side is None and c.lsi == 100.0 for c in profile.comparisons)
+    for c in profile.comparisons:
+        assert c.weaker_side is None and c.weaker_percent == 100.0
+        one_side = assessment.affected_side is not AffectedSide.BOTH
+        assert c.lsi == (100.0 if one_side and c.left else None)
 
 
 @settings(max_examples=300)
@@ -452,9 +578,15 @@ def test_equal_sides_give_no_side_deficit_and_no_weaker_side(assessment: Assessm
     st.floats(0, 200, allow_nan=False, allow_infinity=False),
     st.floats(0, 200, allow_nan=False, allow_infinity=False),
 )
-def test_lsi_is_always_between_0_and_100(left: float, right: float) -> None:
-    assert 0 <= limb_symmetry_index(left, right) <= 100
-    assert limb_symmetry_index(left, right) == limb_symmetry_index(right, left)
+def test_side_percentages_lie_between_0_and_100_and_the_lsi_is_their_ratio(
+    left: float, right: float
+) -> None:
+    assert 0 <= weaker_percent(left, right) <= 100
+    assert weaker_percent(left, right) == weaker_percent(right, left)
+    lsi = limb_symmetry_index(left, right)
+    assert (lsi is None) == (right <= 0 or not math.isfinite(left / right * 100))
+    if lsi is not None:
+        assert lsi == round(left / right * 100, 1) >= 0
 
 
 @settings(max_examples=300, deadline=None)
@@ -468,4 +600,8 @@ def test_swapping_left_and_right_swaps_the_weaker_side(assessment: Assessment) -
         assert after.weaker_side is (
             None if before.weaker_side is None else before.weaker_side.other
         )
-        assert (after.lsi, after.severity) == (before.lsi, before.severity)
+        assert (after.lsi, after.weaker_percent, after.severity) == (
+            before.lsi,
+            before.weaker_percent,
+            before.severity,
+        )

@@ -14,8 +14,9 @@ import pytest
 
 from groundup.cli.files import read_document, validate
 from groundup.cli.program_commands import LogFile, build_program, read_log, run_log
+from groundup.clinical.assessment import HeelRaiseReps
 from groundup.clinical.intake import Intake
-from groundup.clinical.logs import CheckIn, SessionLog
+from groundup.clinical.logs import CheckIn, Retest, SessionLog
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision, advance
 from groundup.clinical.vocabulary import PHASE_ORDER, PROXIMAL_MUSCLES, Phase
@@ -261,3 +262,37 @@ def test_following_is_deterministic_for_a_seed() -> None:
     assert first[0] == second[0]
     assert first[1] == second[1]
     assert first[2] == second[2]
+
+
+def test_a_heel_raise_lsi_stuck_at_70_percent_for_14_weeks_is_seen_as_a_stall() -> None:
+    """Perfect sessions, doses rising, the affected calf never catching up: the engine
+    says the milestones are flat instead of calling for a retest every week."""
+    intake, _ = example()
+    assert intake.assessment is not None
+    tests = intake.assessment.tests.model_copy(
+        update={"heel_raise_reps": HeelRaiseReps(left=14, right=20)}  # LSI 70 %
+    )
+    baseline = intake.assessment.model_copy(update={"tests": tests})
+    _, program = build_program(intake.model_copy(update={"assessment": baseline}), RULES)
+    baseline = baseline.model_copy(update={"date": program.start_date})
+    scenario = Scenario(
+        name="flat", weeks=14, session_pain=(2,), morning_pain=(1,), lsi_gain_per_week=0
+    )
+    events, final, decisions = follow(program, baseline, scenario, RULES)
+    # 70 % opens the 70 % gate, never the 80 % one.
+    assert final.phase is Phase.DYNAMIC_STABILITY
+    assert any(d.rule.startswith("progress.") for d in decisions)  # the doses kept rising
+    retests = [e for e in events if isinstance(e, Retest)]
+    assert len(retests) >= 3
+    stalls = [d for d in decisions if d.rule == "stall.reassess"]
+    assert stalls and all(d.numbers["basis"] == "milestones" for d in stalls)
+    assert (stalls[0].date - program.start_date).days <= 6 * 7
+    assert "left 14 → 14 reps" in str(stalls[0].numbers["dynamic_heel_raise_lsi"])
+    assert "test results did not follow" in stalls[0].person_text
+    # "Close to the next phase" only when it is: once per phase untested, and one
+    # confirmatory retest after a near miss, never week after week.
+    close = [d for d in decisions if d.rule == "prompt.retest"]
+    assert [d.numbers["reason"] for d in close] == ["untested", "untested", "near_miss"]
+    assert all((b.date - a.date).days >= 14 for a, b in itertools.pairwise(close))
+    assert not [d for d in close if (d.date - program.start_date).days > 8 * 7]
+    assert_explained(decisions)

@@ -15,6 +15,7 @@ import groundup.knowledge as knowledge
 from groundup.clinical.screening import (
     REASSURING_FIELDS,
     RULE_CHECKS,
+    WELLS_RISK_FACTORS,
     Outcome,
     ScreenAnswers,
     ScreeningRules,
@@ -47,7 +48,7 @@ def test_all_no_is_clear_with_no_reasons() -> None:
     assert not result.refers
     assert result.urgency is None
     assert result.reasons == ()
-    assert result.wells_score == 0
+    assert result.wells_score is None  # no leg symptoms: Wells does not apply
     assert result.rules_version == RULES.version
     assert RULES.advice.clear in result.advice
     assert RULES.advice.safety_net in result.advice
@@ -77,10 +78,10 @@ def test_answers_reject_unknown_fields_and_bad_numbers() -> None:
 CANNOT_WALK = {"unable_to_walk_right_after_injury": True, "unable_to_walk_now": True}
 
 
-def test_cannot_walk_four_steps_five_days_after_injury_refers_soon() -> None:
+def test_cannot_walk_four_steps_five_days_after_injury_refers_the_same_day() -> None:
     result = run(days_since_injury=5, **CANNOT_WALK)
     assert result.refers
-    assert result.urgency is Urgency.SOON
+    assert result.urgency is Urgency.SAME_DAY
     assert ids(result) == ["ottawa_ankle"]
     numbers = result.reasons[0].numbers
     assert numbers["days_since_injury"] == 5
@@ -108,7 +109,7 @@ def test_ottawa_window_edge(days: int, applies: bool) -> None:
 @pytest.mark.parametrize("spot", ["lateral_malleolus_tenderness", "medial_malleolus_tenderness"])
 def test_malleolar_tenderness_alone_within_ten_days_refers(spot: str) -> None:
     result = run(days_since_injury=3, **{spot: True})
-    assert result.urgency is Urgency.SOON
+    assert result.urgency is Urgency.SAME_DAY
     assert ids(result) == ["ottawa_ankle"]
     assert result.reasons[0].numbers[spot] is True
 
@@ -116,7 +117,7 @@ def test_malleolar_tenderness_alone_within_ten_days_refers(spot: str) -> None:
 @pytest.mark.parametrize("spot", ["fifth_metatarsal_base_tenderness", "navicular_tenderness"])
 def test_foot_bone_tenderness_within_ten_days_refers(spot: str) -> None:
     result = run(days_since_injury=2, **{spot: True})
-    assert result.urgency is Urgency.SOON
+    assert result.urgency is Urgency.SAME_DAY
     assert ids(result) == ["ottawa_foot"]
 
 
@@ -128,7 +129,7 @@ def test_midfoot_pain_needs_inability_to_walk() -> None:
 
 def test_cannot_walk_only_now_still_refers_within_the_window() -> None:
     result = run(days_since_injury=4, unable_to_walk_now=True)
-    assert result.urgency is Urgency.SOON
+    assert result.urgency is Urgency.SAME_DAY
     assert ids(result) == ["unable_to_walk_now"]
 
 
@@ -161,6 +162,18 @@ def test_injury_findings_without_a_date_are_treated_as_recent() -> None:
     assert result.reasons[0].numbers["days_since_injury"] is None
 
 
+def test_ottawa_positive_ankle_is_seen_the_same_day_for_an_x_ray() -> None:
+    """Cannot take four steps and tender at the malleolus: today, not within days."""
+    result = run(days_since_injury=2, lateral_malleolus_tenderness=True, **CANNOT_WALK)
+    assert result.urgency is Urgency.SAME_DAY
+    assert result.refers
+    assert Urgency.SAME_DAY.label.startswith("See a doctor today")
+    assert result.advice.startswith(RULES.advice.same_day)
+    assert "today" in result.reasons[0].person_text
+    assert "X-ray" in result.reasons[0].person_text
+    assert "within the next few days" not in result.advice
+
+
 # -- Wells DVT score -------------------------------------------------------------------
 
 WELLS_ITEMS = [
@@ -188,7 +201,18 @@ def test_each_wells_item_scores_one(item: str) -> None:
     assert wells_score(ScreenAnswers(**{item: True}), 3) == 1
 
 
+LEG = {"calf_pain": True}  # a leg symptom: the Wells score applies
+
+
 def test_wells_two_is_an_emergency() -> None:
+    result = run(calf_pain=True, active_cancer=True, previous_dvt=True)
+    assert result.wells_score == 2
+    assert result.urgency is Urgency.EMERGENCY
+    assert ids(result) == ["dvt_likely", "cancer_history"]
+
+
+def test_wells_two_from_signs_alone_is_an_emergency() -> None:
+    """Signs that are themselves tenderness or swelling make the suspicion on their own."""
     result = run(deep_vein_tenderness=True, whole_leg_swollen=True)
     assert result.wells_score == 2
     assert result.urgency is Urgency.EMERGENCY
@@ -199,48 +223,129 @@ def test_wells_two_is_an_emergency() -> None:
     assert RULES.advice.emergency in result.advice
 
 
-def test_wells_one_is_a_note_not_a_referral() -> None:
-    result = run(previous_dvt=True)
-    assert result.wells_score == 1
+def test_recent_cast_and_surgery_without_leg_symptoms_is_not_sent_anywhere() -> None:
+    """Risk factors alone are no suspicion of a clot: Wells does not apply."""
+    result = run(paralysis_paresis_or_recent_cast=True, bedridden_or_major_surgery=True)
+    assert result.reasons == ()
+    assert result.urgency is None
     assert not result.refers
-    assert result.urgency is Urgency.NEXT_VISIT
+    assert result.wells_score is None
+
+
+def test_every_risk_factor_without_leg_symptoms_scores_nothing() -> None:
+    result = run(**dict.fromkeys(WELLS_RISK_FACTORS, True), collateral_superficial_veins=True)
+    assert result.wells_score is None
+    assert not {"dvt_likely", "dvt_not_excluded", "dvt_possible"} & set(ids(result))
+    assert ids(result) == ["cancer_history"]  # active cancer is still a cancer history
+
+
+def test_the_same_risk_factors_with_calf_pain_are_an_emergency() -> None:
+    result = run(
+        calf_pain=True, paralysis_paresis_or_recent_cast=True, bedridden_or_major_surgery=True
+    )
+    assert result.wells_score == 2
+    assert ids(result) == ["dvt_likely"]
+    assert result.urgency is Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize("symptom", ["calf_pain", "calf_tenderness", "one_sided_leg_swelling"])
+def test_each_leg_symptom_makes_the_wells_score_apply(symptom: str) -> None:
+    result = run(previous_dvt=True, **{symptom: True})
+    assert result.wells_score == 1
     assert ids(result) == ["dvt_possible"]
-    assert result.notes == result.reasons
-    # The person is told what would need same-day care.
+
+
+def test_wells_one_from_a_risk_factor_with_leg_symptoms_refers_within_days() -> None:
+    result = run(previous_dvt=True, **LEG)
+    assert result.wells_score == 1
+    assert result.refers
+    assert result.urgency is Urgency.SOON
+    assert ids(result) == ["dvt_possible"]
+    reason = result.reasons[0]
+    assert "don't rule one out" in reason.person_text
+    assert "D-dimer" in reason.person_text
+    assert "previously documented DVT +1" in reason.clinician_text
+    assert reason.numbers["points_previous_dvt"] == 1
+
+
+def test_calf_pain_alone_is_clear_with_a_wells_score_of_zero() -> None:
+    result = run(**LEG)
+    assert result.wells_score == 0
+    assert result.reasons == ()
     assert RULES.advice.safety_net in result.advice
 
 
-def test_alternative_diagnosis_lowers_three_to_one() -> None:
+def test_unlikely_wells_with_signs_on_the_leg_is_not_excluded() -> None:
+    """A calf 3.5 cm larger, tender along the deep veins, another diagnosis as likely:
+    Wells 0 ("unlikely") is not "excluded"; a D-dimer or a doctor's look rules it out."""
+    result = run(
+        calf_difference_cm=3.5, deep_vein_tenderness=True, alternative_diagnosis_as_likely=True
+    )
+    assert result.wells_score == 0
+    assert ids(result) == ["dvt_not_excluded"]
+    assert result.urgency is Urgency.SAME_DAY
+    assert result.refers
+    reason = result.reasons[0]
+    assert "less likely" in reason.person_text
+    assert "don't rule one out" in reason.person_text
+    assert "blood test (called a D-dimer)" in reason.person_text
+    assert "examining your leg" in reason.person_text
+    assert "Wells" not in reason.person_text  # plain words for the person
+    assert reason.clinician_text.startswith("Suspected DVT with a Wells score of 0")
+    assert "tenderness along the deep veins +1" in reason.clinician_text
+    assert "calf larger than the other side by 3.5 cm (≥ 3 cm) +1" in reason.clinician_text
+    assert "alternative diagnosis at least as likely −2" in reason.clinician_text
+    assert reason.numbers["points_alternative_diagnosis_as_likely"] == -2
+    assert reason.confidence == "U"
+
+
+def test_alternative_diagnosis_lowers_three_to_one_but_the_signs_still_refer_today() -> None:
     three = {"deep_vein_tenderness": True, "pitting_oedema": True, "previous_dvt": True}
     assert run(**three).wells_score == 3
     assert run(**three).urgency is Urgency.EMERGENCY
     result = run(alternative_diagnosis_as_likely=True, **three)
     assert result.wells_score == 1
-    assert result.urgency is Urgency.NEXT_VISIT
-    assert not result.refers
+    assert ids(result) == ["dvt_not_excluded"]
+    assert result.urgency is Urgency.SAME_DAY
 
 
-def test_negative_wells_score_is_clear() -> None:
-    result = run(alternative_diagnosis_as_likely=True)
+def test_negative_wells_score_with_nothing_positive_is_clear() -> None:
+    assert run(alternative_diagnosis_as_likely=True).wells_score is None
+    result = run(alternative_diagnosis_as_likely=True, **LEG)
     assert result.wells_score == -2
     assert result.reasons == ()
 
 
+def test_collateral_veins_alone_are_no_suspicion_but_count_as_a_sign() -> None:
+    assert run(collateral_superficial_veins=True).reasons == ()
+    result = run(collateral_superficial_veins=True, **LEG)
+    assert ids(result) == ["dvt_not_excluded"]
+
+
 @pytest.mark.parametrize(
-    ("calf_cm", "score", "urgency"),
-    [(0.0, 1, Urgency.NEXT_VISIT), (2.9, 1, Urgency.NEXT_VISIT), (3.0, 2, Urgency.EMERGENCY)],
+    ("calf_cm", "score", "rule", "urgency"),
+    [
+        (0.0, 1, "dvt_possible", Urgency.SOON),
+        (2.9, 1, "dvt_possible", Urgency.SOON),
+        (3.0, 2, "dvt_likely", Urgency.EMERGENCY),
+    ],
 )
 def test_calf_difference_threshold_is_three_cm(
-    calf_cm: float, score: int, urgency: Urgency
+    calf_cm: float, score: int, rule: str, urgency: Urgency
 ) -> None:
-    result = run(previous_dvt=True, calf_difference_cm=calf_cm)
+    result = run(previous_dvt=True, calf_difference_cm=calf_cm, **LEG)
     assert result.wells_score == score
+    assert ids(result) == [rule]
     assert result.urgency is urgency
 
 
 def test_calf_difference_alone() -> None:
-    assert run(calf_difference_cm=2.9).wells_score == 0
-    assert run(calf_difference_cm=3.0).wells_score == 1
+    assert wells_score(ScreenAnswers(calf_difference_cm=2.9), 3) == 0
+    assert wells_score(ScreenAnswers(calf_difference_cm=3.0), 3) == 1
+    assert run(calf_difference_cm=2.9).wells_score is None  # below 3 cm: no swelling sign
+    result = run(calf_difference_cm=3.0)  # a calf 3 cm larger is one-sided swelling
+    assert result.wells_score == 1
+    assert ids(result) == ["dvt_not_excluded"]
 
 
 # -- Compartment syndrome --------------------------------------------------------------
@@ -337,9 +442,10 @@ def test_supporting_answers_alone_are_clear(field: str) -> None:
 
 
 def test_active_cancer_counts_as_cancer_history_and_for_wells() -> None:
-    result = run(active_cancer=True)
+    assert ids(run(active_cancer=True)) == ["cancer_history"]
+    result = run(active_cancer=True, **LEG)
     assert result.wells_score == 1
-    assert ids(result) == ["cancer_history", "dvt_possible"]
+    assert ids(result) == ["dvt_possible", "cancer_history"]
     assert result.urgency is Urgency.SOON
 
 
@@ -372,6 +478,12 @@ def test_combination_takes_the_highest_urgency_and_lists_every_reason() -> None:
         "ottawa_ankle",
         "night_or_rest_pain",
         "numbness",
+    ]
+    assert [r.urgency for r in result.reasons] == [
+        Urgency.EMERGENCY,
+        Urgency.SAME_DAY,
+        Urgency.SOON,
+        Urgency.NEXT_VISIT,
     ]
     ranks = [r.urgency.rank for r in result.reasons]
     assert ranks == sorted(ranks, reverse=True)
@@ -433,12 +545,71 @@ def test_screen_is_deterministic(answers: ScreenAnswers) -> None:
 @given(answers=answers_strategy)
 def test_refers_iff_an_emergency_or_soon_reason(answers: ScreenAnswers) -> None:
     result = screen(answers, RULES)
-    urgent = any(r.urgency in (Urgency.EMERGENCY, Urgency.SOON) for r in result.reasons)
+    urgent = any(
+        r.urgency in (Urgency.EMERGENCY, Urgency.SAME_DAY, Urgency.SOON) for r in result.reasons
+    )
     assert result.refers is urgent
     assert (result.outcome is Outcome.REFER) is urgent
     assert result.urgency == max((r.urgency for r in result.reasons), default=None)
     assert len({r.rule_id for r in result.reasons}) == len(result.reasons)
     assert result.advice
+
+
+DVT_RULES = {"dvt_likely", "dvt_not_excluded", "dvt_possible"}
+CALF_POINT_CM = RULES.rules["dvt_likely"].number("calf_difference_cm")
+
+
+@settings(max_examples=300)
+@given(answers=answers_strategy, calf=st.floats(0, CALF_POINT_CM, exclude_max=True))
+def test_no_leg_symptoms_means_no_wells_referral_whatever_the_risk_factors(
+    answers: ScreenAnswers, calf: float
+) -> None:
+    """No calf pain, tenderness or one-sided swelling (asked, or found as a sign): whatever
+    the cancer, cast, surgery, earlier clot or collateral veins, Wells sends no one anywhere."""
+    well_leg = answers.model_copy(
+        update={
+            "calf_pain": False,
+            "calf_tenderness": False,
+            "one_sided_leg_swelling": False,
+            "deep_vein_tenderness": False,
+            "whole_leg_swollen": False,
+            "pitting_oedema": False,
+            "calf_difference_cm": calf,
+        }
+    )
+    result = screen(well_leg, RULES)
+    assert result.wells_score is None
+    assert not DVT_RULES & set(ids(result))
+    no_risk = well_leg.model_copy(update=dict.fromkeys(WELLS_RISK_FACTORS, False))
+    without = screen(no_risk.model_copy(update={"cancer_history": well_leg.active_cancer}), RULES)
+    assert result.urgency == without.urgency
+
+
+OTTAWA_POSITIVE = [
+    {"unable_to_walk_right_after_injury": True, "unable_to_walk_now": True},
+    {"lateral_malleolus_tenderness": True},
+    {"medial_malleolus_tenderness": True},
+    {"midfoot_pain": True, "unable_to_walk_right_after_injury": True, "unable_to_walk_now": True},
+    {"fifth_metatarsal_base_tenderness": True},
+    {"navicular_tenderness": True},
+]
+
+
+@settings(max_examples=300)
+@given(
+    answers=answers_strategy,
+    finding=st.sampled_from(OTTAWA_POSITIVE),
+    days=st.none() | st.integers(0, 10),
+)
+def test_ottawa_positive_within_its_window_is_same_day_or_more_urgent(
+    answers: ScreenAnswers, finding: dict[str, bool], days: int | None
+) -> None:
+    injured = answers.model_copy(update={**finding, "days_since_injury": days})
+    result = screen(injured, RULES)
+    assert result.urgency is not None
+    assert result.urgency >= Urgency.SAME_DAY
+    assert result.refers
+    assert {"ottawa_ankle", "ottawa_foot"} & set(ids(result))
 
 
 def test_the_only_reassuring_answer_is_the_alternative_diagnosis() -> None:
@@ -449,14 +620,21 @@ def test_the_only_reassuring_answer_is_the_alternative_diagnosis() -> None:
 
 
 def test_urgency_orders_by_urgency_not_alphabet() -> None:
-    assert Urgency.EMERGENCY > Urgency.SOON > Urgency.NEXT_VISIT
-    assert max([Urgency.NEXT_VISIT, Urgency.EMERGENCY, Urgency.SOON]) is Urgency.EMERGENCY
-    assert sorted(Urgency) == [Urgency.NEXT_VISIT, Urgency.SOON, Urgency.EMERGENCY]
+    assert Urgency.EMERGENCY > Urgency.SAME_DAY > Urgency.SOON > Urgency.NEXT_VISIT
+    assert max([Urgency.NEXT_VISIT, Urgency.SAME_DAY, Urgency.SOON]) is Urgency.SAME_DAY
+    assert sorted(Urgency) == [
+        Urgency.NEXT_VISIT,
+        Urgency.SOON,
+        Urgency.SAME_DAY,
+        Urgency.EMERGENCY,
+    ]
     assert Urgency.EMERGENCY.refers
+    assert Urgency.SAME_DAY.refers
     assert Urgency.SOON.refers
     assert not Urgency.NEXT_VISIT.refers
     assert urgency_rank(None) == 0
     assert all(u.label for u in Urgency)
+    assert all(RULES.advice.lead(u) for u in Urgency)
 
 
 def test_result_rejects_an_outcome_that_contradicts_its_reasons() -> None:
@@ -471,6 +649,7 @@ def test_result_rejects_an_outcome_that_contradicts_its_reasons() -> None:
 
 def test_result_round_trips_through_json() -> None:
     result = run(previous_dvt=True, deep_vein_tenderness=True, calf_difference_cm=3.5)
+    assert result.wells_score == 3
     assert ScreenResult.model_validate_json(result.model_dump_json()) == result
 
 
@@ -482,6 +661,33 @@ def test_every_answer_field_has_a_question_text() -> None:
     assert list(questions) == list(ScreenAnswers.model_fields)
     for name in ScreenAnswers.model_fields:
         assert len(questions[name].text) >= 10, name
+
+
+def test_the_wells_questions_are_asked_only_after_a_leg_symptom() -> None:
+    symptoms = ["calf_pain", "calf_tenderness", "one_sided_leg_swelling"]
+    for name in symptoms:
+        assert RULES.is_asked(name, {})
+    no = dict.fromkeys(symptoms, False)
+    for item in RULES.wells_items:
+        assert not RULES.is_asked(item, {}), item
+        assert not RULES.is_asked(item, no), item
+        for symptom in symptoms:
+            assert RULES.is_asked(item, {**no, symptom: True}), (item, symptom)
+    asked_first = list(RULES.questions)
+    assert all(
+        asked_first.index(s) < asked_first.index(i) for s in symptoms for i in RULES.wells_items
+    )
+
+
+def test_an_injury_today_opens_the_injury_questions() -> None:
+    """0 days is an answer (the injury was today), not a "no"."""
+    assert RULES.is_asked("lateral_malleolus_tenderness", {"days_since_injury": 0})
+    assert not RULES.is_asked("lateral_malleolus_tenderness", {"days_since_injury": None})
+    assert not RULES.is_asked("lateral_malleolus_tenderness", {})
+    assert RULES.is_asked("pain_on_hopping", {"focal_bone_tenderness": True})
+    assert not RULES.is_asked("pain_on_hopping", {"focal_bone_tenderness": False})
+    with pytest.raises(KeyError):
+        RULES.is_asked("fevr", {})
 
 
 def test_every_answer_field_has_a_description_in_the_json_schema() -> None:
@@ -573,6 +779,24 @@ def test_bad_urgency_names_the_field(
             ),
             "ask_if",
         ),
+        (
+            lambda d: d["sections"]["clot"].__setitem__("ask_if", ["calf_pain", "fever"]),
+            "clot.ask_if",
+        ),
+        (lambda d: d["wells_items"].pop("previous_dvt"), "name each Wells item"),
+        (lambda d: d["wells_items"].__setitem__("previous_dvt", " "), "previous_dvt"),
+        (
+            lambda d: d["rules"]["numbness"].__setitem__(
+                "clinician_text", "Sensory symptoms, Wells {wells_score}."
+            ),
+            "numbness.clinician_text: {wells_score}",
+        ),
+        (
+            lambda d: d["rules"]["dvt_likely"].__setitem__(
+                "person_text", "Your Wells score is {wells_score}, which is high."
+            ),
+            "dvt_likely.person_text",
+        ),
     ],
 )
 def test_broken_files_raise_knowledge_error(
@@ -588,10 +812,8 @@ def test_broken_files_raise_knowledge_error(
     assert message in str(caught.value)
 
 
-def test_wells_possible_must_sit_below_likely(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped: dict[str, Any]
-) -> None:
-    for rule_id in ("dvt_likely", "dvt_possible"):
-        shipped["rules"][rule_id]["parameters"]["wells_likely_threshold"] = 1
-    with pytest.raises(KnowledgeError, match="wells_possible_threshold"):
-        load_variant(tmp_path, monkeypatch, shipped)
+def test_every_urgency_has_advice_and_a_rule_can_use_same_day() -> None:
+    assert RULES.advice.lead(Urgency.SAME_DAY) == RULES.advice.same_day
+    assert RULES.rules["ottawa_ankle"].urgency is Urgency.SAME_DAY
+    assert RULES.rules["ottawa_foot"].urgency is Urgency.SAME_DAY
+    assert RULES.rules["dvt_not_excluded"].urgency is Urgency.SAME_DAY

@@ -61,7 +61,7 @@ def first_session(
         for slot in program.slots
         for dose in slot.doses
     )
-    return SessionLog(id=log_id, date=day, exercises=exercises)
+    return SessionLog(id=log_id, date=day, exercises=exercises, pain_after=pain)
 
 
 def test_no_program_without_a_screen(services: Services) -> None:
@@ -211,6 +211,9 @@ def test_a_session_logged_after_the_next_check_in_is_still_evaluated(services: S
         if program.is_training_day(start + dt.timedelta(days=n))
     ]
     services.log_session(pid, first_session(services, pid, days[0], log_id="a"))
+    services.record_checkin(
+        pid, CheckIn(date=days[0] + dt.timedelta(days=1), pain_on_waking=2, stiffness_on_waking=1)
+    )
     # The morning check-in after the second session arrives before that session's log.
     services.record_checkin(
         pid, CheckIn(date=days[1] + dt.timedelta(days=1), pain_on_waking=2, stiffness_on_waking=1)

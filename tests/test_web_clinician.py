@@ -17,6 +17,7 @@ from sqlalchemy import select
 from groundup.cli.files import read_document, validate
 from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, Retest, SessionLog
+from groundup.clinical.screening import ScreenAnswers
 from groundup.knowledge import load_rules
 from groundup.services import Services
 from groundup.services.accounts import Account, Accounts
@@ -156,6 +157,25 @@ def test_the_dashboard_sorts_by_attention(
     assert "Idle Ivo" in found.text and "Steady Sam" not in found.text
     flagged = client.get("/clinic", params={"flag": "flare"})
     assert "Flaring Fay" in flagged.text and "Steady Sam" not in flagged.text
+
+
+def test_among_referrals_the_more_urgent_screen_comes_first(
+    services: Services, accounts: Accounts, lee: Account
+) -> None:
+    screens = {
+        "Soon Sol": ScreenAnswers(night_or_rest_pain=True),
+        "Today Tam": ScreenAnswers(days_since_injury=2, navicular_tenderness=True),
+        "Now Noa": ScreenAnswers(hot_swollen_joint=True),
+    }
+    ids = {}
+    for name, answers in screens.items():
+        ids[name], _ = accounts.create_patient(lee, name)
+        services.record_screen(ids[name], answers, TODAY)
+    statuses = attention(services, accounts, lee, TODAY)
+    order = [s.display_name for s in statuses]
+    assert order == ["Now Noa", "Today Tam", "Soon Sol"]
+    today = next(s for s in statuses if s.display_name == "Today Tam")
+    assert "refers (same day): Ottawa foot rule positive" in today.flags[0].reason
 
 
 def test_the_patient_page_shows_program_and_decisions(

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from groundup.clinical.logs import SessionLog
 from groundup.clinical.screening import ScreenAnswers
 from groundup.knowledge import load_rules
 from groundup.services import Services
@@ -126,8 +127,11 @@ def start(client: TestClient, services: Services) -> tuple[str, str]:
     return csrf, patient_id
 
 
-def play_session(client: TestClient, pain: str = "2", effort: str = "6") -> str:
-    """Go through today's player, step by step, and save: the saved page."""
+def play_session(
+    client: TestClient, pain: str = "2", effort: str = "6", pain_after: str | None = "1"
+) -> str:
+    """Go through today's player, step by step, and save: the saved page (or, without a
+    pain-after answer, the page that asks for it)."""
     today = client.get("/me")
     assert today.status_code == 200
     assert "Start the session" in today.text
@@ -170,6 +174,11 @@ def play_session(client: TestClient, pain: str = "2", effort: str = "6") -> str:
         "version": hidden(page.text, "version"),
         "draft": hidden(page.text, "draft"),
     }
+    if pain_after is None:
+        asked = client.post("/me/session/save", data=save)
+        assert asked.status_code == 400
+        return asked.text
+    save["pain_after"] = pain_after
     saved = client.post("/me/session/save", data=save)
     assert saved.status_code == 200, saved.text
     again = client.post("/me/session/save", data=save)
@@ -199,6 +208,19 @@ def test_the_whole_flow_from_sign_up_to_progress(client: TestClient, services: S
     assert "What changed and why" in changes.text
 
 
+def test_saving_asks_for_pain_right_after_and_stores_nothing_until_then(
+    client: TestClient, services: Services
+) -> None:
+    _, patient_id = start(client, services)
+    asked = play_session(client, pain_after=None)
+    assert "right after the session, then save" in asked
+    assert 'name="pain_after"' in asked and 'aria-invalid="true"' in asked
+    assert services.history(patient_id) == []
+    play_session(client, pain_after="3")
+    (logged,) = services.history(patient_id)
+    assert isinstance(logged, SessionLog) and logged.pain_after == 3
+
+
 def test_a_referring_screen_shows_the_referral_and_makes_no_program(
     client: TestClient, services: Services
 ) -> None:
@@ -216,6 +238,55 @@ def test_a_referring_screen_shows_the_referral_and_makes_no_program(
     assert response.headers["location"] == "/me/referral"
     patient_id = services.patients()[-1].id
     assert services.program_versions(patient_id) == []
+
+
+def test_the_clot_questions_wait_for_a_leg_symptom_on_the_web_screen(
+    client: TestClient, services: Services
+) -> None:
+    csrf = register(client)
+    page = client.get("/me/screen").text
+    assert 'data-ask-if="calf_pain calf_tenderness one_sided_leg_swelling"' in page
+    assert page.index('name="calf_pain"') < page.index('name="paralysis_paresis_or_recent_cast"')
+    # A recent cast and an operation, a well leg: the Wells answers are not read.
+    answers = {
+        "paralysis_paresis_or_recent_cast": True,
+        "bedridden_or_major_surgery": True,
+        "calf_difference_cm": 4,
+    }
+    response = client.post("/me/screen", data=screen_form(answers, csrf))
+    assert response.headers["location"] == "/me/assess"
+    screen = services.latest_screen(services.patients()[-1].id)
+    assert screen is not None
+    assert screen.wells_score is None
+    assert screen.reasons == ()
+
+
+def test_the_same_answers_with_calf_pain_refer_as_an_emergency(
+    client: TestClient, services: Services
+) -> None:
+    csrf = register(client)
+    answers = {
+        "calf_pain": True,
+        "paralysis_paresis_or_recent_cast": True,
+        "bedridden_or_major_surgery": True,
+    }
+    response = client.post("/me/screen", data=screen_form(answers, csrf))
+    assert response.headers["location"] == "/me/referral"
+    page = client.get("/me/referral").text
+    assert "Go to an emergency department now" in page
+
+
+def test_an_ankle_injured_today_is_screened_by_the_ottawa_rules(
+    client: TestClient, services: Services
+) -> None:
+    """0 days since the injury opens the injury questions; a tender ankle bone refers today."""
+    csrf = register(client)
+    answers = {"days_since_injury": 0, "lateral_malleolus_tenderness": True}
+    response = client.post("/me/screen", data=screen_form(answers, csrf))
+    assert response.headers["location"] == "/me/referral"
+    page = client.get("/me/referral").text
+    assert "See a doctor today" in page
+    assert "X-ray" in page
 
 
 def test_unanswered_screen_questions_are_shown_beside_them(client: TestClient) -> None:

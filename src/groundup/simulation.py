@@ -31,6 +31,9 @@ class Scenario(BaseModel):
     name: str
     weeks: int = Field(ge=1, le=104)
     session_pain: tuple[int, ...] = Field(min_length=1)
+    pain_after: tuple[int, ...] | None = Field(
+        default=None, description="pain right after each session; the session's pain if left out"
+    )
     morning_pain: tuple[int, ...] = Field(min_length=1)
     morning_stiffness: tuple[int, ...] = (1,)
     effort: tuple[float, ...] = (6.0,)
@@ -150,7 +153,12 @@ def _session(
                 for n in range(dose.sets)
             )
             logs.append(ExerciseLog(exercise_id=slot.exercise_id, side=dose.side, sets=sets))
-    return SessionLog(id=f"{scenario.name}-{number:03d}", date=day, exercises=tuple(logs))
+    after = int(_week_value(scenario.pain_after or scenario.session_pain, week))
+    if spike:
+        after = max(after, scenario.spike_pain)
+    return SessionLog(
+        id=f"{scenario.name}-{number:03d}", date=day, exercises=tuple(logs), pain_after=after
+    )
 
 
 def follow(

@@ -109,6 +109,10 @@ def test_a_new_person_from_sign_up_to_progress(
             page.locator('input[name="form"][value="clean"]').check(force=True)
         page.locator('button[name="action"][value="next"]').click()
     shoot(page, screenshots, "06-review")
+    # Saving without saying how it feels right after asks for it and keeps the session.
+    page.get_by_role("button", name="Save this session").click()
+    expect(page.get_by_text("right after the session, then save")).to_be_visible()
+    page.locator('input[name="pain_after"][value="1"]').check(force=True)
     page.get_by_role("button", name="Save this session").click()
     expect(page.get_by_text("Session saved")).to_be_visible()
 

@@ -360,14 +360,14 @@ def ask_screen(rules: ScreeningRules) -> ScreenAnswers:
     """Every screening question, section by section, skipping those that do not apply."""
     answers: dict[str, Any] = {}
     for section in rules.sections.values():
+        if not section.opened_by(answers):
+            continue
         heading(section.title)
         if section.intro:
             out.print(Text(section.intro.strip()))
         for name, question in section.questions.items():
-            if question.ask_if is not None:
-                earlier = answers.get(question.ask_if)
-                if earlier is None or earlier is False:
-                    continue
+            if not rules.is_asked(name, answers):
+                continue
             field = ScreenAnswers.model_fields[name]
             low, high = _bounds(ScreenAnswers, name)
             if field.annotation is bool:

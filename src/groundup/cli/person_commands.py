@@ -331,6 +331,9 @@ def log_command(
     ] = None,
     as_prescribed: Annotated[bool, typer.Option(help="every set done as prescribed")] = False,
     pain: Annotated[int | None, typer.Option(help="pain during the main work, 0–10")] = None,
+    pain_after: Annotated[
+        int | None, typer.Option(help="pain right after the session, 0–10")
+    ] = None,
     rpe: Annotated[float | None, typer.Option(help="effort, 1–10")] = None,
     rir: Annotated[int | None, typer.Option(help="reps left in reserve, instead of --rpe")] = None,
     fault: Annotated[
@@ -371,13 +374,13 @@ def log_command(
                 "log",
             )
         elif as_prescribed:
-            if pain is None or (rpe is None and rir is None):
-                raise fail("--as-prescribed needs --pain and --rpe (or --rir)")
+            if pain is None or pain_after is None or (rpe is None and rir is None):
+                raise fail("--as-prescribed needs --pain, --pain-after and --rpe (or --rir)")
             try:
                 exercises = _as_prescribed(
                     today.program, pain, rpe, rir, _parse_pairs(fault, "fault")
                 )
-                log = SessionLog(id=ident, date=day, exercises=exercises)
+                log = SessionLog(id=ident, date=day, exercises=exercises, pain_after=pain_after)
             except ValueError as exc:
                 from pydantic import ValidationError
 
@@ -388,7 +391,9 @@ def log_command(
                 raise
         else:
             exercises = _interactive_log(today.program, display)
-            log = SessionLog(id=ident, date=day, exercises=exercises)
+            if pain_after is None:
+                pain_after = _ask_int("Pain right after the session (0–10)", 0, 10)
+            log = SessionLog(id=ident, date=day, exercises=exercises, pain_after=pain_after)
     result = _call(lambda: services().log_session(pid, log))
     if as_json:
         out.print_json(

@@ -14,7 +14,7 @@ from groundup.clinical.exercises import Exercise
 from groundup.clinical.outcomes import QuestionnaireSet, Score
 from groundup.clinical.profile import AssessmentRules, ImbalanceProfile, SideComparison
 from groundup.clinical.screening import ScreenResult, Urgency
-from groundup.clinical.vocabulary import DoseType, Irritability, Laterality, Severity
+from groundup.clinical.vocabulary import DoseType, Irritability, Laterality, Severity, Side
 
 
 def dose_text(exercise: Exercise) -> str:
@@ -99,6 +99,7 @@ def exercise_card(exercise: Exercise) -> Panel:
 
 _WHEN = {
     Urgency.EMERGENCY: "now",
+    Urgency.SAME_DAY: "today",
     Urgency.SOON: "within days",
     Urgency.NEXT_VISIT: "next visit",
 }
@@ -119,9 +120,17 @@ def screen_verdict(result: ScreenResult) -> Text:
     """The one line that says whether the person may go on."""
     if result.urgency is Urgency.EMERGENCY:
         return Text("REFER: get medical help now. Don't start the exercises.", style="bold red")
+    if result.urgency is Urgency.SAME_DAY:
+        return Text("REFER: see a doctor today. Don't start the exercises.", style="bold red")
     if result.refers:
         return Text("REFER: see a doctor before you start the exercises.", style="bold red")
     return Text("CLEAR: nothing in your answers needs a doctor before you start.", "bold green")
+
+
+def _wells(result: ScreenResult) -> str:
+    if result.wells_score is None:
+        return "Wells DVT score not applicable (no calf pain, tenderness or one-sided swelling)"
+    return f"Wells DVT score {result.wells_score}"
 
 
 def screen_report(result: ScreenResult, *, clinician: bool = False) -> Panel:
@@ -154,8 +163,7 @@ def screen_report(result: ScreenResult, *, clinician: bool = False) -> Panel:
         parts += [
             Text(""),
             Text(
-                f"Wells DVT score {result.wells_score}; screening rules version "
-                f"{result.rules_version}",
+                f"{_wells(result)}; screening rules version {result.rules_version}",
                 style="dim",
             ),
         ]
@@ -198,8 +206,15 @@ def _deficit_cell(comparison: SideComparison) -> Text:
     return text
 
 
+def _lsi_cell(comparison: SideComparison) -> str:
+    if comparison.lsi is not None:
+        return f"{comparison.lsi:g} %"
+    return "—"
+
+
 def comparison_table(profile: ImbalanceProfile, rules: AssessmentRules) -> Table:
-    """Every test done, side by side: values, symmetry, measurement error and deficit."""
+    """Every test done, side by side: values, LSI (involved ÷ uninvolved), measurement error
+    and deficit."""
     table = Table(title="Tests, side by side", expand=False, box=box.SIMPLE_HEAD)
     table.add_column("Test", style="bold")
     table.add_column("Left", justify="right")
@@ -213,7 +228,7 @@ def comparison_table(profile: ImbalanceProfile, rules: AssessmentRules) -> Table
             Text(f"{rules.tests[item.test].short}, {item.unit}"),
             _plain_value(item.left),
             _plain_value(item.right),
-            "—" if item.lsi is None else f"{item.lsi:g} %",
+            _lsi_cell(item),
             _plain_value(item.difference),
             _plain_value(item.measurement_error),
             _deficit_cell(item),
@@ -221,15 +236,62 @@ def comparison_table(profile: ImbalanceProfile, rules: AssessmentRules) -> Table
     return table
 
 
+def _affected_line(profile: ImbalanceProfile, clinician: bool) -> Text | None:
+    affected = profile.affected_side
+    involved = profile.involved_side
+    if affected is None:
+        return None
+    if involved is None:
+        if clinician:
+            return Text(
+                "Both sides affected: no LSI (symmetry says nothing about capacity); each "
+                "side is compared with its capacity goal where a verified one exists."
+            )
+        return Text("Both legs are sore, so each leg is compared with its own goal.")
+    if clinician:
+        return Text(
+            f"Involved side: {involved.value}. LSI = {involved.value} ÷ "
+            f"{involved.other.value} × 100, as measured (above 100 % when the involved side "
+            "did more)."
+        )
+    return Text(
+        f"Your sore leg: {involved.value}. LSI is your {involved.value} leg as a percentage "
+        f"of your {involved.other.value} (above 100 % when it did more)."
+    )
+
+
+def _goal_line(item: SideComparison, label: str, clinician: bool) -> Text:
+    capacity = item.capacity
+    line = Text(f"• {label}: ")
+    if not capacity.available:
+        line.append(capacity.text, style="dim")
+        return line
+    line.append(capacity.text)
+    reached = [side.value for side in Side if capacity.met(side) is True]
+    short = [side.value for side in Side if capacity.met(side) is False]
+    if reached:
+        line.append(f"; {' and '.join(reached)} reach{'es' if len(reached) == 1 else ''} it")
+    if short:
+        line.append(f"; {' and '.join(short)} short of it", style="yellow")
+    if clinician:
+        line.append(
+            f"; {capacity.age_note} ({capacity.source}) [{capacity.confidence}]", style="dim"
+        )
+    return line
+
+
 def norm_lines(
     profile: ImbalanceProfile, rules: AssessmentRules, *, clinician: bool = False
 ) -> list[Text]:
-    """One line per test on how it compares with published norms, if any apply."""
+    """Per test, the capacity goal (if a verified one exists) and how the result compares
+    with published norms, if any apply."""
     lines: list[Text] = []
     for item in profile.comparisons:
         definition = rules.tests[item.test]
-        norm = item.norm
         label = definition.label if clinician else definition.person_label
+        if item.capacity.available:
+            lines.append(_goal_line(item, label, clinician))
+        norm = item.norm
         line = Text(f"• {label}: ")
         line.append(norm.text, style="" if norm.available else "dim")
         below = [
@@ -238,7 +300,8 @@ def norm_lines(
         if below:
             line.append(f"; {' and '.join(below)} below it", style="yellow")
         if clinician and norm.source:
-            line.append(f" ({norm.source}) [{norm.confidence}]", style="dim")
+            weak = ", weak" if (n := rules.norms.get(item.test)) is not None and n.weak else ""
+            line.append(f" ({norm.source}) [{norm.confidence}{weak}]", style="dim")
         lines.append(line)
     return lines
 
@@ -260,9 +323,12 @@ def profile_report(
         parts.append(Text(f"Weaker side overall: {profile.weaker_side.value}.", style="bold"))
     else:
         parts.append(Text("Neither side is clearly weaker overall."))
+    affected = _affected_line(profile, clinician)
+    if affected is not None:
+        parts.append(affected)
     if profile.comparisons:
         parts.append(comparison_table(profile, rules))
-        parts.append(Text("Compared with published norms", style="bold"))
+        parts.append(Text("Compared with goals and published norms", style="bold"))
         parts += norm_lines(profile, rules, clinician=clinician)
     else:
         parts.append(Text("No side-by-side tests were recorded.", style="dim"))
@@ -330,9 +396,13 @@ def scores_table(
             notes.append(result.reason)
         if result.not_applicable and result.valid:
             notes.append(f"{len(result.not_applicable)} marked not applicable")
-        if result.in_healthy_range is not None and measure.healthy_above is not None:
-            side = "above" if result.in_healthy_range else "at or below"
-            notes.append(f"{side} the healthy threshold of {measure.healthy_above.value:g}")
+        if measure.reference_mean is not None and result.valid:
+            change = measure.mcid or measure.mdc
+            judged = f"; judged by change ({change.value:g} points)" if change else ""
+            notes.append(
+                f"healthy controls averaged {measure.reference_mean.value:g} (a group mean, "
+                f"not a target){judged}"
+            )
         table.add_row(
             Text(name),
             result.display(),

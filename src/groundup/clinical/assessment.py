@@ -100,10 +100,37 @@ class PerSide(Frozen):
     def value(self, side: Side) -> float | None:
         return self.left if side is Side.LEFT else self.right
 
+    @property
+    def protocol_id(self) -> str | None:
+        """The named protocol the test was done by, where the test has more than one."""
+        return None
+
+
+class HeelRaiseProtocol(StrEnum):
+    """How the heel-raise test was done: the published norms hold only for their own way."""
+
+    # On the flat floor, stopping when the heel no longer rises as high as on the first reps.
+    FLOOR = "floor"
+    # As in the norm study (Hébert-Losier et al. 2017): on a 10° incline board, stopping
+    # when the heel no longer leaves the board.
+    INCLINE_10_DEGREES = "incline_10_degrees"
+
 
 class HeelRaiseReps(PerSide):
     left: int | None = Field(default=None, ge=0, le=150, description="reps, 0–150")
     right: int | None = Field(default=None, ge=0, le=150, description="reps, 0–150")
+    protocol: HeelRaiseProtocol = Field(
+        default=HeelRaiseProtocol.FLOOR,
+        description=(
+            "floor: flat floor, stop when the heel no longer rises as high as at first; "
+            "incline_10_degrees: the norm study's way (10° incline board, stop when the heel "
+            "no longer leaves the board). Only the latter is compared with age norms."
+        ),
+    )
+
+    @property
+    def protocol_id(self) -> str | None:
+        return self.protocol.value
 
 
 class TibialisRaiseReps(PerSide):

@@ -68,7 +68,11 @@ class SessionLog(Frozen):
     skipped: bool = False
     skip_reason: str = Field(default="", max_length=500)
     exercises: tuple[ExerciseLog, ...] = ()
-    pain_after: Pain | None = Field(default=None, description="pain an hour after, 0–10")
+    pain_after: Pain | None = Field(
+        default=None,
+        description="pain right after the session (within the hour), 0–10; "
+        "left out, the program holds the dose and asks for it",
+    )
 
     @model_validator(mode="after")
     def _done_or_skipped(self) -> SessionLog:

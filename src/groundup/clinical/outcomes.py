@@ -4,8 +4,9 @@ A `Measure` is read from the knowledge data (`questionnaires.yaml`): items with 
 number and a paraphrase, the scoring method, the score range and the thresholds (MCID,
 MDC, validity), each with its source and confidence. `score` turns one set of answers
 into a `Score`; `interpret_change` compares two scores and says, in plain words for the
-person and precise words for the clinician, whether the change is real and whether it
-matters.
+person and precise words for the clinician, whether the change is real (beyond the MDC
+where the measure has one) and whether it matters (the MCID). A reference group's mean
+(VISA-A's healthy controls) is information only, never a cut-off for one person.
 """
 
 from __future__ import annotations
@@ -152,7 +153,11 @@ class Measure(Frozen):
     mcid_percent_min_points: Threshold | None = None
     mdc: Threshold | None = None
     mdc_single_item: Threshold | None = None
-    healthy_above: Threshold | None = None
+    reference_mean: Threshold | None = Field(
+        default=None,
+        description="a reference group's mean (e.g. healthy controls): information only, "
+        "not a cut-off for one person",
+    )
     sources: tuple[Source, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -224,7 +229,7 @@ class Measure(Frozen):
             "mcid_percent_min_points",
             "mdc",
             "mdc_single_item",
-            "healthy_above",
+            "reference_mean",
         ):
             value = getattr(self, name)
             if isinstance(value, Sourced) and value.source not in keys:
@@ -291,9 +296,6 @@ class Score(Frozen):
     maximum: float
     unit: Literal["points", "percent"]
     higher_is_better: bool
-    in_healthy_range: bool | None = Field(
-        default=None, description="above the healthy threshold, where the measure has one"
-    )
 
     def display(self) -> str:
         """'40/80', '75 %', or 'not valid'."""
@@ -376,7 +378,6 @@ def _score_items(measure: Measure, answers: Mapping[str, int | None]) -> Score:
         maximum=measure.scale.maximum,
         unit=measure.scale.unit,
         higher_is_better=measure.higher_is_better,
-        in_healthy_range=None if value is None else _healthy(measure, value),
     )
 
 
@@ -410,14 +411,7 @@ def _score_activities(measure: Measure, answers: Sequence[ActivityRating]) -> Sc
         maximum=measure.scale.maximum,
         unit=measure.scale.unit,
         higher_is_better=measure.higher_is_better,
-        in_healthy_range=_healthy(measure, value),
     )
-
-
-def _healthy(measure: Measure, value: float) -> bool | None:
-    if measure.healthy_above is None:
-        return None
-    return value > measure.healthy_above.value
 
 
 class ChangeInterpretation(Frozen):

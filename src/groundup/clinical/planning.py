@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from groundup.clinical.assessment import AffectedSide, Assessment, Condition
+from groundup.clinical.assessment import Assessment, Condition
 from groundup.clinical.exercises import Exercise
 from groundup.clinical.pathways import (
     assessment_warnings,
@@ -29,7 +29,6 @@ from groundup.clinical.program import (
     Program,
     Slot,
     dose_key,
-    involved_side,
     slot_seconds,
 )
 from groundup.clinical.readiness import describe_unmet, hop_ready, run_ready
@@ -88,22 +87,14 @@ def plan(
             "the safety screen refers this person to a doctor; no program is generated"
         )
     condition = assessment.condition if assessment is not None else Condition.NOT_SURE
-    affected = assessment.affected_side if assessment is not None else None
     notes = pathway_notes(condition, profile, rules, assessment)
     if template is not None:
         program = _from_template(
-            profile, preferences, rules, start, template, outcomes or {}, condition, affected
+            profile, preferences, rules, start, template, outcomes or {}, condition
         )
         return program.model_copy(update={"reasons": (*program.reasons, *notes)})
     phase, phase_reason = starting_phase(profile, rules, condition)
-    slots, reasons = build_session(
-        phase,
-        profile,
-        preferences,
-        rules,
-        pathway=condition,
-        involved=involved_side(affected),
-    )
+    slots, reasons = build_session(phase, profile, preferences, rules, pathway=condition)
     days = preferences.training_days or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
     return Program(
         version=1,
@@ -120,7 +111,6 @@ def plan(
         outcome_baseline=dict(outcomes or {}),
         outcome_latest=dict(outcomes or {}),
         pathway=condition,
-        affected_side=affected,
     )
 
 
@@ -446,10 +436,11 @@ def _choose_extra(
 
 
 def _weaker_side_for(
-    exercise: Exercise, profile: ImbalanceProfile, rules: Rules, involved: Side | None = None
+    exercise: Exercise, profile: ImbalanceProfile, rules: Rules
 ) -> tuple[Side | None, str]:
     """The side that needs more of this exercise, and the finding that says so: the side
     with the problem when one side has it, else the side the findings show weaker."""
+    involved = profile.involved_side
     weight = {Side.LEFT: 0, Side.RIGHT: 0}
     best: dict[Side, Finding] = {}
     for finding in profile.findings:
@@ -482,7 +473,6 @@ def dose_for(
     sets: int | None = None,
     amount: float | None = None,
     load_kg: float | None = None,
-    involved: Side | None = None,
 ) -> tuple[tuple[Dose, ...], str]:
     """Doses for one exercise in a phase: per side for one-leg work, and one set more for the
     side with the problem (or, when both sides have it, the weaker side)."""
@@ -513,7 +503,7 @@ def dose_for(
     if exercise.laterality is Laterality.BOTH_LEGS:
         return (Dose(side=None, sets=sets, **common),), ""
     weaker, why = (
-        _weaker_side_for(exercise, profile, rules, involved)
+        _weaker_side_for(exercise, profile, rules)
         if extra_set_weaker and part == "main"
         else (None, "")
     )
@@ -533,10 +523,9 @@ def build_session(
     keep: dict[str, Dose] | None = None,
     *,
     pathway: Condition = Condition.NOT_SURE,
-    involved: Side | None = None,
 ) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
     """The session of a phase on a condition pathway: warm-up, main work (paired), mobility —
-    fitted to the time. The side with the problem (`involved`) gets the extra set.
+    fitted to the time. The side with the problem gets the extra set.
 
     `keep` carries doses from a previous program (by dose key) so progress is not lost.
     """
@@ -568,9 +557,7 @@ def build_session(
     def make(part: Part, items: list[tuple[Exercise, str]]) -> list[Slot]:
         slots = []
         for exercise, reason in items:
-            doses, note = dose_for(
-                exercise, definition, profile, rules, part=part, involved=involved
-            )
+            doses, note = dose_for(exercise, definition, profile, rules, part=part)
             if keep:
                 doses = tuple(keep.get(dose_key(exercise.id, d.side), d) for d in doses)
             pair = pairs.get(exercise.id) if part == "main" else None
@@ -696,7 +683,6 @@ def _from_template(
     name: str,
     outcomes: dict[str, float],
     condition: Condition = Condition.NOT_SURE,
-    affected: AffectedSide | None = None,
 ) -> Program:
     template = rules.templates.templates.get(name)
     if template is None:
@@ -711,7 +697,6 @@ def _from_template(
                 f"met: {describe_unmet(ready)}"
             )
     definition = rules.phases[template.phase]
-    involved = involved_side(affected)
     irritable = profile.irritability.level is Irritability.HIGH
     slots: list[Slot] = []
     reasons: list[str] = [f"{template.name}: {template.description} Source: {template.source}."]
@@ -755,7 +740,6 @@ def _from_template(
             sets=sets,
             amount=amount,
             load_kg=load_kg,
-            involved=involved,
         )
         slots.append(
             Slot(
@@ -836,7 +820,6 @@ def _from_template(
         outcome_baseline=dict(outcomes),
         outcome_latest=dict(outcomes),
         pathway=condition,
-        affected_side=affected,
     )
 
 

@@ -1,19 +1,32 @@
 """From an assessment to an imbalance profile: what is weak, on which side, how irritable.
 
-`build_profile(assessment, rules)` compares each test side to side (limb symmetry index),
-checks agonist/antagonist endurance balance, compares with published norms where a
-verified norm exists, maps every finding to the muscle groups it implicates and grades
+`build_profile(assessment, rules)` compares each test side to side, checks
+agonist/antagonist endurance balance, compares each side with an absolute capacity target
+and with published norms where a verified one exists (and only when the test was done the
+norm study's way), maps every finding to the muscle groups it implicates and grades
 irritability. A side difference within the test's measurement error is never a deficit.
+
+Two figures describe the sides, and they are not the same thing:
+- the **limb symmetry index** (LSI) is the involved (affected) side ÷ the uninvolved × 100
+  (clinical reference §2 and §7). It exists only when one side is affected. It is stored
+  as measured, so it can exceed 100 when the affected side did more than the other (shown
+  as e.g. "108 %"; a gate asking for "at least 80 %" is met by it). With both sides
+  affected there is no LSI: symmetry says nothing about capacity, so each side is compared
+  with its capacity target instead;
+- the **weaker side's percentage** (weaker ÷ stronger × 100, at most 100) grades a side
+  difference and names the side with less, which gets the extra volume.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from groundup.clinical.assessment import (
+    AffectedSide,
     Assessment,
     FootPosture,
     PerSide,
@@ -67,13 +80,23 @@ class AgeBand(Frozen):
 
 
 class TestNorm(Frozen):
-    """A published reference for one test: medians by age band and sex."""
+    """A published reference for one test: medians by age band and sex.
+
+    A norm holds only for the way its study did the test: with `protocol` set, a result
+    done another way is not compared with it."""
 
     source: str
     confidence: Confidence
+    weak: bool = Field(default=False, description="a weak secondary source: say so")
     caveat: str = ""
     statistic: Literal["median", "mean"] = "median"
+    protocol: str | None = Field(default=None, description="the test protocol the study used")
+    protocol_text: str = ""
     bands: tuple[AgeBand, ...] = Field(min_length=1)
+
+    @property
+    def mark(self) -> str:
+        return f"{self.confidence}, weak" if self.weak else self.confidence
 
     def reference(self, age: int, sex: Sex) -> tuple[float, AgeBand] | None:
         if sex is Sex.UNSPECIFIED:
@@ -82,6 +105,33 @@ class TestNorm(Frozen):
             if band.age_from <= age <= band.age_to:
                 return (band.male if sex is Sex.MALE else band.female), band
         return None
+
+
+class CapacityTarget(Frozen):
+    """An absolute goal for one test, per sex, from a verified reference.
+
+    `figures_confidence` says how sure the figures are; `confidence` how sure their use as
+    one person's goal is (a median of healthy people is not a norm for one person)."""
+
+    male: float = Field(gt=0)
+    female: float = Field(gt=0)
+    statistic: Literal["median", "mean"]
+    cite: str = Field(min_length=3, description="short citation for sentences")
+    figures_source: str = Field(min_length=3)
+    figures_confidence: Confidence
+    source: str = Field(min_length=3, description="how the figures are used as a goal")
+    confidence: Confidence
+    age_note: str = Field(min_length=3, description="what is known about age for this test")
+
+    def target(self, sex: Sex) -> tuple[float, str]:
+        """The goal for this sex, and whose figure it is; sex not given takes the higher."""
+        if sex is Sex.MALE:
+            return self.male, f"the {self.statistic} for healthy men"
+        if sex is Sex.FEMALE:
+            return self.female, f"the {self.statistic} for healthy women"
+        return max(self.male, self.female), (
+            f"the higher of the {self.statistic}s for healthy men and women (sex not given)"
+        )
 
 
 class NormRule(Frozen):
@@ -141,6 +191,10 @@ class AssessmentRules(Frozen):
     tests: dict[str, TestDefinition]
     lsi_bands: tuple[LsiBand, ...] = Field(min_length=1)
     norms: dict[str, TestNorm] = {}
+    capacity_targets: dict[str, CapacityTarget] = {}
+    missing_norms: dict[str, str] = Field(
+        default={}, description="test id → why no verified norm is used (shown as such)"
+    )
     unverified_ranges: dict[str, UnverifiedRange] = {}
     norm_rule: NormRule
     dorsi_plantar_ratio: RatioRule
@@ -150,7 +204,7 @@ class AssessmentRules(Frozen):
     gait_asymmetry: ObservationRule
 
     def lsi_severity(self, lsi: float) -> LsiBand | None:
-        """The most severe band the LSI falls below, or None when it is within normal."""
+        """The most severe band a side percentage falls below, or None when within normal."""
         hits = [b for b in self.lsi_bands if lsi < b.below]
         return min(hits, key=lambda b: b.below) if hits else None
 
@@ -180,19 +234,60 @@ class NormComparison(Frozen):
     below_right: bool = False
 
 
+class CapacityComparison(Frozen):
+    """Each side against the test's absolute capacity target, where a verified one exists."""
+
+    available: bool
+    text: str
+    target: float | None = None
+    reached_at: float | None = Field(
+        default=None, description="the target less the measurement error: counts as reached"
+    )
+    met_left: bool | None = None
+    met_right: bool | None = None
+    percent_left: float | None = None
+    percent_right: float | None = None
+    age_note: str = ""
+    source: str | None = None
+    confidence: Confidence | None = None
+
+    def met(self, side: Side) -> bool | None:
+        return self.met_left if side is Side.LEFT else self.met_right
+
+    def percent(self, side: Side) -> float | None:
+        return self.percent_left if side is Side.LEFT else self.percent_right
+
+
+NO_CAPACITY = CapacityComparison(available=False, text="no verified norm")
+
+
 class SideComparison(Frozen):
     test: str
     label: str
     unit: str
     left: float | None
     right: float | None
-    weaker_side: Side | None
+    weaker_side: Side | None = Field(description="the side with less, if they differ")
     difference: float | None
-    lsi: float | None = Field(default=None, ge=0, le=100)
+    involved_side: Side | None = Field(
+        default=None, description="the affected side when only one is; None with both"
+    )
+    lsi: float | None = Field(
+        default=None,
+        ge=0,
+        description="involved ÷ uninvolved × 100, as measured (may exceed 100); one side only",
+    )
+    weaker_percent: float | None = Field(
+        default=None, ge=0, le=100, description="weaker ÷ stronger × 100: grades a difference"
+    )
     measurement_error: float | None
     beyond_error: bool
     severity: Severity
     norm: NormComparison
+    capacity: CapacityComparison = NO_CAPACITY
+
+    def value(self, side: Side) -> float | None:
+        return self.left if side is Side.LEFT else self.right
 
 
 class Finding(Frozen):
@@ -200,7 +295,13 @@ class Finding(Frozen):
 
     id: str
     kind: Literal[
-        "side_deficit", "below_norm", "ratio_imbalance", "movement_fault", "posture", "gait"
+        "side_deficit",
+        "below_norm",
+        "below_target",
+        "ratio_imbalance",
+        "movement_fault",
+        "posture",
+        "gait",
     ]
     side: Side | None
     muscles: tuple[Muscle, ...]
@@ -227,6 +328,11 @@ class IrritabilityResult(Frozen):
 
 class ImbalanceProfile(Frozen):
     tested_on: dt.date | None = None
+    affected_side: AffectedSide | None = Field(
+        default=None, description="which leg hurts (None in records made before it was kept)"
+    )
+    age: int | None = None
+    sex: Sex | None = None
     step_down_observed: bool = False
     pain_on_waking: int = Field(default=0, ge=0, le=10)
     comparisons: tuple[SideComparison, ...]
@@ -250,9 +356,26 @@ class ImbalanceProfile(Frozen):
                 return item
         return None
 
+    @property
+    def involved_side(self) -> Side | None:
+        """The affected side when only one is affected."""
+        if self.affected_side is None or self.affected_side is AffectedSide.BOTH:
+            return None
+        return Side(self.affected_side.value)
 
-def limb_symmetry_index(left: float, right: float) -> float:
-    """LSI = weaker ÷ stronger × 100, in 0–100; two equal values (zeros too) give 100."""
+
+def limb_symmetry_index(involved: float, uninvolved: float) -> float | None:
+    """LSI = involved ÷ uninvolved × 100, as measured (above 100 when the involved side
+    did more); None when the uninvolved side scored nothing to compare with."""
+    if uninvolved <= 0:
+        return None
+    lsi = involved / uninvolved * 100
+    return round(lsi, 1) if math.isfinite(lsi) else None
+
+
+def weaker_percent(left: float, right: float) -> float:
+    """The weaker side as a percentage of the stronger, 0–100; equal values (zeros too)
+    give 100."""
     stronger = max(left, right)
     if stronger <= 0 or left == right:
         return 100.0
@@ -270,14 +393,18 @@ def compare_sides(
     left, right = result.left, result.right
     norm = _compare_with_norm(test_id, result, assessment, rules)
     error = definition.measurement_error.value if definition.measurement_error else None
+    sides = assessment.affected_side.sides
+    involved = sides[0] if len(sides) == 1 else None
     common = {
         "test": test_id,
         "label": definition.label,
         "unit": definition.unit,
         "left": left,
         "right": right,
+        "involved_side": involved,
         "measurement_error": error,
         "norm": norm,
+        "capacity": compare_with_target(test_id, result, assessment.sex, rules),
     }
     if left is None or right is None:  # one side not tested: nothing to compare
         return SideComparison(
@@ -285,6 +412,7 @@ def compare_sides(
             weaker_side=None,
             difference=None,
             lsi=None,
+            weaker_percent=None,
             beyond_error=False,
             severity=Severity.NONE,
         )
@@ -295,16 +423,66 @@ def compare_sides(
         weaker = Side.LEFT if left < right else Side.RIGHT
     else:
         weaker = Side.LEFT if left > right else Side.RIGHT
-    lsi = limb_symmetry_index(left, right)
+    lsi = None
+    if involved is not None:
+        lsi = limb_symmetry_index(
+            result.value(involved) or 0.0, result.value(involved.other) or 0.0
+        )
+    percent = weaker_percent(left, right)
     beyond = weaker is not None and (error is None or difference > error)
-    band = rules.lsi_severity(lsi) if beyond else None
+    band = rules.lsi_severity(percent) if beyond else None
     return SideComparison(
         **common,
         weaker_side=weaker,
         difference=difference,
         lsi=lsi,
+        weaker_percent=percent,
         beyond_error=beyond,
         severity=band.severity if band else Severity.NONE,
+    )
+
+
+def compare_with_target(
+    test_id: str, result: PerSide, sex: Sex, rules: AssessmentRules
+) -> CapacityComparison:
+    """Each tested side against the test's capacity target; "no verified norm" without one.
+
+    A side reaches the target when it is within the test's measurement error of it."""
+    target_rule = rules.capacity_targets.get(test_id)
+    definition = rules.tests[test_id]
+    if target_rule is None:
+        why = rules.missing_norms.get(test_id)
+        return CapacityComparison(
+            available=False, text="no verified norm" + (f" ({why})" if why else "")
+        )
+    target, whose = target_rule.target(sex)
+    error = definition.measurement_error.value if definition.measurement_error else 0.0
+    reached_at = target - error
+
+    def met(value: float | None) -> bool | None:
+        return None if value is None else value >= reached_at
+
+    def percent(value: float | None) -> float | None:
+        return None if value is None else round(value / target * 100, 1)
+
+    return CapacityComparison(
+        available=True,
+        text=(
+            f"goal {_fmt(target)} {definition.unit} ({whose}), reached from "
+            f"{_fmt(reached_at)} within the ±{_fmt(error)} measurement error"
+        ),
+        target=target,
+        reached_at=reached_at,
+        met_left=met(result.left),
+        met_right=met(result.right),
+        percent_left=percent(result.left),
+        percent_right=percent(result.right),
+        age_note=target_rule.age_note,
+        source=(
+            f"{target_rule.cite}, overall {target_rule.statistic}s "
+            f"[{target_rule.figures_confidence}]; their use as a goal is a groundup default"
+        ),
+        confidence=target_rule.confidence,
     )
 
 
@@ -314,6 +492,7 @@ def _compare_with_norm(
     norm = rules.norms.get(test_id)
     unverified = rules.unverified_ranges.get(test_id)
     if norm is None:
+        missing = rules.missing_norms.get(test_id)
         if unverified is not None:
             return NormComparison(
                 available=False,
@@ -322,7 +501,17 @@ def _compare_with_norm(
                     f"appears only in unverified material ({unverified.source})"
                 ),
             )
-        return NormComparison(available=False, text="no published norm: compared side to side")
+        if missing is not None:
+            return NormComparison(available=False, text=f"no verified norm ({missing})")
+        return NormComparison(available=False, text="no verified norm: compared side to side")
+    if norm.protocol is not None and result.protocol_id != norm.protocol:
+        return NormComparison(
+            available=False,
+            text=(
+                f"not compared with the age norms: the test was not done the norm study's way "
+                f"({norm.protocol_text})"
+            ),
+        )
     found = norm.reference(assessment.age, assessment.sex)
     if found is None:
         why = (
@@ -354,53 +543,17 @@ def _compare_with_norm(
     )
 
 
-def _side_findings(comparison: SideComparison, rules: AssessmentRules) -> list[Finding]:
+def _side_findings(
+    comparison: SideComparison, rules: AssessmentRules, affected: AffectedSide
+) -> list[Finding]:
     definition = rules.tests[comparison.test]
     findings: list[Finding] = []
     if comparison.severity is not Severity.NONE and comparison.weaker_side is not None:
-        side = comparison.weaker_side
-        assert comparison.lsi is not None and comparison.difference is not None
-        band = rules.lsi_severity(comparison.lsi)
-        assert band is not None
-        weak = comparison.left if side is Side.LEFT else comparison.right
-        strong = comparison.right if side is Side.LEFT else comparison.left
-        assert weak is not None and strong is not None
-        unit = definition.unit
-        error_text = (
-            f"beyond the measurement error of {_fmt(comparison.measurement_error)} {unit}"
-            if comparison.measurement_error is not None
-            else "no published measurement error"
-        )
-        findings.append(
-            Finding(
-                id=f"{comparison.test}.side_deficit.{side.value}",
-                kind="side_deficit",
-                side=side,
-                muscles=definition.muscles,
-                severity=comparison.severity,
-                numbers={
-                    side.value: weak,
-                    side.other.value: strong,
-                    "lsi_percent": comparison.lsi,
-                    "difference": comparison.difference,
-                },
-                person_text=(
-                    f"Your {side.value} side managed {_fmt(weak)} {unit} on the "
-                    f"{definition.person_label}, against {_fmt(strong)} on the "
-                    f"{side.other.value} ({comparison.lsi:g} % of the stronger side)."
-                ),
-                clinician_text=(
-                    f"{definition.label}: {side.value} {_fmt(weak)} vs {side.other.value} "
-                    f"{_fmt(strong)} {unit}; LSI {comparison.lsi:g} % "
-                    f"(< {band.below:g} %: {band.severity.value}); difference "
-                    f"{_fmt(comparison.difference)} {unit}, {error_text}."
-                ),
-                source=band.source,
-                confidence=band.confidence,
-            )
-        )
+        findings.append(_side_deficit(comparison, rules, affected))
+    findings.extend(_below_target_findings(comparison, rules))
     norm = comparison.norm
     if norm.available and norm.reference is not None:
+        test_norm = rules.norms[comparison.test]
         for side, is_below, value in (
             (Side.LEFT, norm.below_left, comparison.left),
             (Side.RIGHT, norm.below_right, comparison.right),
@@ -408,17 +561,13 @@ def _side_findings(comparison: SideComparison, rules: AssessmentRules) -> list[F
             if not is_below or value is None:
                 continue
             rule = rules.norm_rule
-            severe = value < norm.reference * rule.below_fraction_of_reference
-            severity = (
-                rule.below_fraction_severity if severe else rule.below_reference_by_more_than_error
-            )
             findings.append(
                 Finding(
                     id=f"{comparison.test}.below_norm.{side.value}",
                     kind="below_norm",
                     side=side,
                     muscles=definition.muscles,
-                    severity=severity,
+                    severity=_below_severity(value, norm.reference, rule),
                     numbers={
                         "value": value,
                         "reference": norm.reference,
@@ -432,12 +581,136 @@ def _side_findings(comparison: SideComparison, rules: AssessmentRules) -> list[F
                     clinician_text=(
                         f"{definition.label} {side.value} {_fmt(value)} {definition.unit}, "
                         f"below the {norm.text} by more than the measurement error "
-                        f"({norm.source}) [{norm.confidence}]."
+                        f"({norm.source}) [{test_norm.mark}]."
                     ),
                     source=f"{norm.source}; interpretation: {rule.source}",
                     confidence=norm.confidence,
                 )
             )
+    return findings
+
+
+def _below_severity(value: float, reference: float, rule: NormRule) -> Severity:
+    """How far below a reference a result is: under the configured fraction is graver."""
+    if value < reference * rule.below_fraction_of_reference:
+        return rule.below_fraction_severity
+    return rule.below_reference_by_more_than_error
+
+
+def _side_deficit(
+    comparison: SideComparison, rules: AssessmentRules, affected: AffectedSide
+) -> Finding:
+    """The weaker side's deficit, worded by what the LSI means for this person."""
+    definition = rules.tests[comparison.test]
+    side = comparison.weaker_side
+    assert side is not None
+    assert comparison.weaker_percent is not None and comparison.difference is not None
+    band = rules.lsi_severity(comparison.weaker_percent)
+    assert band is not None
+    weak = comparison.value(side)
+    strong = comparison.value(side.other)
+    assert weak is not None and strong is not None
+    unit = definition.unit
+    percent = comparison.weaker_percent
+    error_text = (
+        f"beyond the measurement error of {_fmt(comparison.measurement_error)} {unit}"
+        if comparison.measurement_error is not None
+        else "no published measurement error"
+    )
+    difference = f"difference {_fmt(comparison.difference)} {unit}, {error_text}"
+    grade = f"(< {band.below:g} %: {band.severity.value})"
+    person = (
+        f"Your {side.value} side managed {_fmt(weak)} {unit} on the {definition.person_label}, "
+        f"against {_fmt(strong)} on the {side.other.value}"
+    )
+    if comparison.involved_side is side:
+        person += f" ({percent:g} % of the other side)."
+        clinician = (
+            f"{definition.label}: involved {side.value} {_fmt(weak)} vs uninvolved "
+            f"{side.other.value} {_fmt(strong)} {unit}; LSI {percent:g} % {grade}; {difference}."
+        )
+    elif comparison.involved_side is not None:
+        person += (
+            f" ({percent:g} % of it), although the {side.other.value} leg is the one that hurts."
+        )
+        lsi = "no LSI" if comparison.lsi is None else f"LSI {comparison.lsi:g} %"
+        clinician = (
+            f"{definition.label}: the unaffected {side.value} side is the weaker, "
+            f"{_fmt(weak)} vs {_fmt(strong)} {unit} on the involved {side.other.value} "
+            f"({lsi}; unaffected side at {percent:g} % {grade}); {difference}."
+        )
+    else:
+        both = affected is AffectedSide.BOTH
+        person += f" ({percent:g} % of the other side)."
+        clinician = (
+            f"{definition.label}: {side.value} {_fmt(weak)} vs {side.other.value} "
+            f"{_fmt(strong)} {unit}, weaker side at {percent:g} % of the other {grade}; "
+            f"{difference}"
+            + (
+                "; both sides affected, so no LSI: each side is judged against its goal."
+                if both
+                else "."
+            )
+        )
+    return Finding(
+        id=f"{comparison.test}.side_deficit.{side.value}",
+        kind="side_deficit",
+        side=side,
+        muscles=definition.muscles,
+        severity=comparison.severity,
+        numbers={
+            side.value: weak,
+            side.other.value: strong,
+            # The weaker side as a percentage of the stronger: the LSI itself when the
+            # weaker side is the involved one.
+            "lsi_percent": percent,
+            "difference": comparison.difference,
+        },
+        person_text=person,
+        clinician_text=clinician,
+        source=band.source,
+        confidence=band.confidence,
+    )
+
+
+def _below_target_findings(comparison: SideComparison, rules: AssessmentRules) -> list[Finding]:
+    capacity = comparison.capacity
+    if not capacity.available or capacity.target is None or capacity.reached_at is None:
+        return []
+    definition = rules.tests[comparison.test]
+    rule = rules.norm_rule
+    findings: list[Finding] = []
+    for side in Side:
+        value = comparison.value(side)
+        if value is None or capacity.met(side) is not False:
+            continue
+        findings.append(
+            Finding(
+                id=f"{comparison.test}.below_target.{side.value}",
+                kind="below_target",
+                side=side,
+                muscles=definition.muscles,
+                severity=_below_severity(value, capacity.target, rule),
+                numbers={
+                    "value": value,
+                    "target": capacity.target,
+                    "reached_at": capacity.reached_at,
+                    "percent_of_target": round(value / capacity.target * 100, 1),
+                },
+                person_text=(
+                    f"Your {side.value} {definition.person_label} result ({_fmt(value)} "
+                    f"{definition.unit}) is short of the goal of about "
+                    f"{_fmt(capacity.target)} the program works towards."
+                ),
+                clinician_text=(
+                    f"{definition.label} {side.value} {_fmt(value)} {definition.unit}, "
+                    f"{round(value / capacity.target * 100, 1):g} % of the capacity "
+                    f"{capacity.text}."
+                ),
+                source=capacity.source or "",
+                confidence=capacity.confidence,
+            )
+        )
     return findings
 
 
@@ -610,11 +883,14 @@ def build_profile(assessment: Assessment, rules: AssessmentRules) -> ImbalancePr
             continue
         comparison = compare_sides(test_id, result, assessment, rules)
         comparisons.append(comparison)
-        findings.extend(_side_findings(comparison, rules))
+        findings.extend(_side_findings(comparison, rules, assessment.affected_side))
     findings.extend(_ratio_findings(assessment, rules))
     findings.extend(_observation_findings(assessment, rules))
     return ImbalanceProfile(
         tested_on=assessment.date,
+        affected_side=assessment.affected_side,
+        age=assessment.age,
+        sex=assessment.sex,
         step_down_observed=assessment.observations.step_down is not None,
         pain_on_waking=assessment.pain.on_waking,
         comparisons=tuple(comparisons),

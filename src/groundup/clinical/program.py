@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from groundup.clinical.assessment import AffectedSide, Condition
+from groundup.clinical.assessment import Condition
 from groundup.clinical.exercises import ID_PATTERN, Exercise, Frozen, Tempo
 from groundup.clinical.profile import ImbalanceProfile
 from groundup.clinical.vocabulary import DoseType, Equipment, Phase, Side
@@ -95,6 +95,9 @@ class EngineState(Frozen):
     last_progression: dt.date | None = None
     last_stall_prompt: dt.date | None = None
     last_retest_prompt: dt.date | None = None
+    last_trend_reduction: dt.date | None = Field(
+        default=None, description="when a rising weekly morning trend last reduced the load"
+    )
     regressions: tuple[dt.date, ...] = ()
     flare: FlareState | None = None
     referred: bool = False
@@ -122,14 +125,8 @@ class Program(Frozen):
     # Questionnaire scores at the start and latest, for gates that need change beyond the MCID.
     outcome_baseline: dict[str, float] = {}
     outcome_latest: dict[str, float] = {}
-    # The condition pathway the plan follows, and the side with the problem.
+    # The condition pathway the plan follows ("not sure": the plan from the tests alone).
     pathway: Condition = Condition.NOT_SURE
-    affected_side: AffectedSide | None = None
-
-    @property
-    def involved_side(self) -> Side | None:
-        """The one side with the problem, or None when both (or unknown)."""
-        return involved_side(self.affected_side)
 
     @property
     def sessions_per_week(self) -> int:
@@ -202,10 +199,3 @@ def mass_words(kg: float, unit: str) -> str:
 
 def dose_key(exercise_id: str, side: Side | None) -> str:
     return f"{exercise_id}:{side.value if side else 'both'}"
-
-
-def involved_side(affected: AffectedSide | None) -> Side | None:
-    """The one affected side, or None when both sides are affected or it is not known."""
-    if affected is None or affected is AffectedSide.BOTH:
-        return None
-    return Side(affected.value)

@@ -25,12 +25,15 @@ from typing import Literal
 
 from pydantic import Field
 
+from groundup.clinical.assessment import AffectedSide
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
+from groundup.clinical.outcomes import Change as ChangeKind
+from groundup.clinical.outcomes import interpret_change
 from groundup.clinical.pathways import phase_gate
 from groundup.clinical.planning import build_session, dose_for, template_block
-from groundup.clinical.profile import ImbalanceProfile, build_profile
+from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
 from groundup.clinical.program import (
     Dose,
     FlareState,
@@ -169,7 +172,6 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 rules,
                 keep=keep,
                 pathway=program.pathway,
-                involved=program.involved_side,
             )
             slots = list(new_slots)
             updates["phase"] = phase
@@ -206,6 +208,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             pass  # `advance` sets the retest's profile; the change marks the new version
         elif change.field == "last_retest_prompt":
             state = state.model_copy(update={"last_retest_prompt": decision.date})
+        elif change.field == "last_trend_reduction":
+            state = state.model_copy(update={"last_trend_reduction": decision.date})
         else:  # pragma: no cover - a rule produced a field nobody applies
             raise ValueError(f"unknown change field {change.field}")
     pinned = tuple(dose_key(s.exercise_id, d.side) for s in slots for d in s.doses if d.pinned)
@@ -483,7 +487,6 @@ def _assessment_waking(program: Program) -> int:
 def _on_checkin(
     program: Program, event: CheckIn, seen: list[HistoryEvent], rules: Rules
 ) -> list[Decision]:
-    p = rules.progression
     if event.new_red_flags:
         flags = "; ".join(event.new_red_flags)
         return [
@@ -501,48 +504,113 @@ def _on_checkin(
     sessions = _sessions(seen)
     last = sessions[-1] if sessions else None
     decisions: list[Decision] = []
-    # The morning after a session: did pain settle?
+    # The morning after a session: did pain and stiffness settle?
     if (
         last is not None
         and last.date < event.date
         and not _checkin_between(seen, last.date, event.date, event)
     ):
-        baseline = _morning_of(program, seen, last.date)
-        rise = event.pain_on_waking - baseline
-        numbers: dict[str, Number] = {
-            "pain_on_waking": event.pain_on_waking,
-            "baseline": baseline,
-            "rise": rise,
-        }
-        flare = program.state.flare
-        settling = flare is not None and flare.started >= last.date
-        if settling:
-            pass  # the morning after the session that started a flare-up: expected
-        elif rise >= p.flare_morning_rise and not _off(program, "flare.start"):
-            decisions.extend(
-                _start_flare(
-                    program,
-                    event.date,
-                    rules,
-                    numbers,
-                    f"morning pain rose {rise:g} points after the last session",
-                )
-            )
-        elif rise >= p.morning_worse_by:
-            decisions.extend(
-                _regress_session(
-                    program,
-                    last,
-                    event.date,
-                    rules,
-                    "regress.morning_worse",
-                    numbers,
-                    f"Your pain this morning ({event.pain_on_waking}/10) is worse than before your last session ({baseline:g}/10), so the exercises from that session step back a little.",
-                    f"Morning pain {event.pain_on_waking}/10 vs {baseline:g}/10 before the session of {last.date} (rise {rise:g} ≥ {p.morning_worse_by}): regress that session's work.",
-                    p.sources["morning_worse_by"].source,
-                )
-            )
+        decisions.extend(_morning_after_session(program, event, last, seen, rules))
+    # Week on week: morning pain and stiffness must not rise; when they do, the load comes down.
+    if not decisions and program.state.flare is None and last is not None:
+        decisions.extend(_trend_reduction(program, event, last, seen, rules))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+    return decisions
+
+
+def _morning_after_session(
+    program: Program, event: CheckIn, last: SessionLog, seen: list[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    p = rules.progression
+    baseline = _morning_of(program, seen, last.date)
+    rise = event.pain_on_waking - baseline
+    numbers: dict[str, Number] = {
+        "pain_on_waking": event.pain_on_waking,
+        "baseline": baseline,
+        "rise": rise,
+    }
+    stiffness = _stiffness_before(seen, last.date)
+    stiffer = 0
+    if stiffness is not None:
+        stiffer = event.stiffness_on_waking - stiffness
+        numbers.update(
+            {
+                "stiffness_on_waking": event.stiffness_on_waking,
+                "stiffness_baseline": stiffness,
+                "stiffness_rise": stiffer,
+            }
+        )
+    flare = program.state.flare
+    if flare is not None and flare.started >= last.date:
+        return []  # the morning after the session that started a flare-up: expected
+    if rise >= p.flare_morning_rise and not _off(program, "flare.start"):
+        return _start_flare(
+            program,
+            event.date,
+            rules,
+            numbers,
+            f"morning pain rose {rise:g} points after the last session",
+        )
+    if rise < p.morning_worse_by and stiffer < p.morning_worse_by:
+        return []
+    what = (
+        f"pain this morning ({event.pain_on_waking}/10) is worse than before your last session ({baseline:g}/10)"
+        if rise >= p.morning_worse_by
+        else f"stiffness this morning ({event.stiffness_on_waking}/10) is worse than before your last session ({stiffness}/10)"
+    )
+    return _regress_session(
+        program,
+        last,
+        event.date,
+        rules,
+        "regress.morning_worse",
+        numbers,
+        f"Your {what}, so the exercises from that session step back a little.",
+        f"On waking: pain {event.pain_on_waking}/10 vs {baseline:g}/10"
+        + (
+            f", stiffness {event.stiffness_on_waking}/10 vs {stiffness}/10"
+            if stiffness is not None
+            else ""
+        )
+        + f" before the session of {last.date} (worse by ≥ {p.morning_worse_by}): regress that session's work.",
+        p.sources["morning_worse_by"].source,
+    )
+
+
+def _trend_reduction(
+    program: Program, event: CheckIn, last: SessionLog, seen: list[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    """Morning pain or stiffness higher this week than last: reduce the last session's work,
+    then give the reduction time to work before reducing again."""
+    p = rules.progression
+    rising = _morning_rising(seen, event.date, rules)
+    if rising is None:
+        return []
+    previous = program.state.last_trend_reduction
+    if previous is not None and (event.date - previous).days < p.weekly_rise_reduce_every_days:
+        return []
+    decisions = _regress_session(
+        program,
+        last,
+        event.date,
+        rules,
+        "regress.morning_rising",
+        {"previous_week": rising[0], "this_week": rising[1]},
+        f"Your morning pain or stiffness has crept up this week ({rising[0]:g} → {rising[1]:g} on average), so the exercises step back a little to let it settle.",
+        f"Weekly mean morning pain/stiffness {rising[0]:g} → {rising[1]:g} (rise ≥ {p.weekly_morning_rise_by:g}): regress the work of the session of {last.date}; next reduction no sooner than {p.weekly_rise_reduce_every_days} days.",
+        p.sources["weekly_morning_rise_by"].source,
+    )
+    if not decisions:
+        return []
+    first = decisions[0]
+    decisions[0] = first.model_copy(
+        update={
+            "changes": (
+                *first.changes,
+                Change(field="last_trend_reduction", after=event.date.isoformat()),
+            )
+        }
+    )
     return decisions
 
 
@@ -600,7 +668,8 @@ def _referral_check(
         return out
 
     first, second = pains(window, half), pains(half, day)
-    if not first or not second or mean(second) < mean(first):
+    # Not easing, and not in the safe zone: low pain holding steady is not worsening.
+    if not first or not second or mean(second) < mean(first) or mean(second) <= p.pain_safe_max:
         return []
     numbers: dict[str, Number] = {
         "regressions": len(regressions),
@@ -650,33 +719,40 @@ def _on_session(
         return _stall_check(program, event.date, seen, rules)
     p = rules.progression
     decisions: list[Decision] = []
-    flare = program.state.flare
-    # 1. Flare-up: a pain spike, or unacceptable pain on two sessions running.
-    spike = event.max_pain >= p.flare_pain
-    previous = _sessions(seen)[:-1]
-    twice = (
-        event.max_pain > p.pain_acceptable_max
-        and bool(previous)
-        and previous[-1].max_pain > p.pain_acceptable_max
-    )
-    if (spike or twice) and not _off(program, "flare.start"):
-        why = (
-            f"pain reached {event.max_pain}/10"
-            if spike
-            else f"pain was above {p.pain_acceptable_max}/10 two sessions running"
-        )
+    # 1. Flare-up: a pain spike during or right after, or unacceptable pain two sessions running.
+    why = _flare_trigger(event, _sessions(seen)[:-1], rules)
+    if why is not None and not _off(program, "flare.start"):
+        numbers: dict[str, Number] = {"max_pain": event.max_pain}
+        if event.pain_after is not None:
+            numbers["pain_after"] = event.pain_after
+        decisions.extend(_start_flare(program, event.date, rules, numbers, why))
+        decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+        return decisions
+    if program.state.flare is not None:
+        decisions.extend(_flare_stage(program, event, seen, rules))
+        decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+        return decisions
+    # 2. Pain right after the session above the acceptable zone: the session's work steps back.
+    if event.pain_after is not None and event.pain_after > p.pain_after_acceptable_max:
         decisions.extend(
-            _start_flare(program, event.date, rules, {"max_pain": event.max_pain}, why)
+            _regress_session(
+                program,
+                event,
+                event.date,
+                rules,
+                "regress.pain_after",
+                {"pain_after": event.pain_after, "acceptable_max": p.pain_after_acceptable_max},
+                f"Right after the session your pain was {event.pain_after}/10, above the {p.pain_after_acceptable_max}/10 limit, so the exercises from it step back a little.",
+                f"Pain after the session {event.pain_after}/10 > {p.pain_after_acceptable_max}/10: regress that session's work.",
+                p.sources["pain_after_acceptable_max"].source,
+            )
         )
+        decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
         decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
         return decisions
-    if flare is not None:
-        decisions.extend(_flare_stage(program, event, rules))
-        decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
-        return decisions
-    # 2. Per exercise and side: regress, hold or progress.
-    morning_worse = _morning_after_previous_worse(program, seen, event, rules)
-    rising = _morning_rising(seen, event.date, rules)
+    # 3. The session's whole response: each of these holds every progression.
+    holds = _response_holds(program, event, seen, rules)
+    # 4. Per exercise and side: regress, hold or progress.
     candidates: list[tuple[Slot, Dose, Exercise]] = []
     working = program  # the program with this session's regressions applied so far
     for logged_slot, logged_dose, log in _main_logs(program, event):
@@ -695,7 +771,7 @@ def _on_session(
                     rules,
                     "regress.pain",
                     {"pain": pain, "acceptable_max": p.pain_acceptable_max},
-                    f"{exercise.name}{side_text} hurt {pain}/10, above the 5/10 limit, so it steps back a notch with fewer reps.",
+                    f"{exercise.name}{side_text} hurt {pain}/10, above the {p.pain_acceptable_max}/10 limit, so it steps back a notch with fewer reps.",
                     f"{exercise.name}{side_text}: pain {pain}/10 > {p.pain_acceptable_max}/10 (unacceptable zone): one rung back, volume −{p.regress_volume_fraction:.0%}.",
                     p.sources["pain_acceptable_max"].source,
                 )
@@ -738,16 +814,13 @@ def _on_session(
                 )
             )
             continue
-        if dose.pinned:
+        if dose.pinned or holds or _periodised(program, rules):
+            # A periodised template's blocks set sets × reps; its load is chosen per block.
             continue
-        if morning_worse is not None or rising is not None:
-            continue
-        if _periodised(program, rules):
-            continue  # the template's blocks set sets × reps; its load is chosen per block
-        ready, why = _ready(program, seen, slot, dose, exercise, rules)
+        ready, why_not = _ready(program, seen, slot, dose, exercise, rules)
         if ready:
             candidates.append((slot, dose, exercise))
-        elif why:
+        elif why_not:
             decisions.append(
                 Decision(
                     rule="hold.effort",
@@ -756,45 +829,65 @@ def _on_session(
                     exercise_id=slot.exercise_id,
                     side=dose.side,
                     numbers={},
-                    person_text=f"{exercise.name}{side_text}: {why}",
-                    clinician_text=f"{exercise.name}{side_text}: {why}",
+                    person_text=f"{exercise.name}{side_text}: {why_not}",
+                    clinician_text=f"{exercise.name}{side_text}: {why_not}",
                     source=p.sources["spare_effort_rpe_max"].source,
                 )
             )
-    if morning_worse is not None and not any(d.kind == "regress" for d in decisions):
-        decisions.append(
-            Decision(
-                rule="hold.morning_worse",
-                kind="hold",
-                date=event.date,
-                numbers=morning_worse,
-                person_text="Your pain the morning after the last session had not settled, so nothing moves up today.",
-                clinician_text=f"No progression: morning pain {morning_worse['pain_on_waking']}/10 after the previous session vs {morning_worse['baseline']}/10 before it.",
-                source=p.sources["morning_worse_by"].source,
-            )
-        )
-    if rising is not None:
-        decisions.append(
-            Decision(
-                rule="hold.morning_rising",
-                kind="hold",
-                date=event.date,
-                numbers={"previous_week": rising[0], "this_week": rising[1]},
-                person_text=f"Your morning pain or stiffness has crept up this week ({rising[0]:g} → {rising[1]:g} on average), so nothing moves up until it settles.",
-                clinician_text=f"Weekly mean morning pain/stiffness {rising[0]:g} → {rising[1]:g} (rise ≥ {p.weekly_morning_rise_by:g}): progression on hold.",
-                source=p.sources["weekly_morning_rise_by"].source,
-            )
-        )
-    # 3. Progressions, within the volume caps and keeping the weaker side ahead.
+    regressed = any(d.kind == "regress" for d in decisions)
+    decisions.extend(holds)
+    # 5. Progressions, within the volume caps and keeping the weaker side ahead.
     decisions.extend(_progress_all(working, candidates, event, seen, rules))
-    # 4. Template blocks, phase gate, retest prompts, stalls, referral.
-    if morning_worse is None and rising is None and not any(d.kind == "regress" for d in decisions):
+    # 6. Template blocks, phase gate, retest prompts, stalls, referral.
+    if not holds and not regressed:
         decisions.extend(_template_block(program, event.date, rules))
-    if not any(d.kind == "regress" for d in decisions):
-        decisions.extend(_gate(program, event.date, seen, rules, decisions))
+    if not regressed:
+        decisions.extend(
+            _held_phase_advance(_gate(program, event.date, seen, rules, decisions), holds)
+        )
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
+
+
+def _flare_trigger(event: SessionLog, previous: Sequence[SessionLog], rules: Rules) -> str | None:
+    """Why this session starts a flare-up plan, or None."""
+    p = rules.progression
+    if event.max_pain >= p.flare_pain:
+        return f"pain reached {event.max_pain}/10"
+    if event.pain_after is not None and event.pain_after >= p.flare_pain_after:
+        return f"pain right after the session was {event.pain_after}/10"
+    if (
+        event.max_pain > p.pain_acceptable_max
+        and previous
+        and previous[-1].max_pain > p.pain_acceptable_max
+    ):
+        return f"pain was above {p.pain_acceptable_max}/10 two sessions running"
+    return None
+
+
+def _held_phase_advance(gated: list[Decision], holds: list[Decision]) -> list[Decision]:
+    """A phase advance is a progression: while the session's response holds, it waits."""
+    if not holds:
+        return gated
+    out = []
+    for decision in gated:
+        if decision.rule != "phase.advance":
+            out.append(decision)
+            continue
+        waiting = "; ".join(h.rule for h in holds)
+        out.append(
+            Decision(
+                rule="hold.phase_advance",
+                kind="hold",
+                date=decision.date,
+                numbers=decision.numbers,
+                person_text="You have met the milestones for the next phase. You move on once the information the program is waiting for is in and shows you coped.",
+                clinician_text=f"Gate met but the advance is held: {waiting}.",
+                source=decision.source,
+            )
+        )
+    return out
 
 
 def _current(program: Program, exercise_id: str, side: Side | None) -> tuple[Slot, Dose]:
@@ -813,23 +906,133 @@ def exercise_fault(exercise: Exercise, fault_id: str) -> str:
     return f"form fault noted ({fault_id.replace('_', ' ')})."
 
 
-def _morning_after_previous_worse(
-    program: Program, seen: Sequence[HistoryEvent], event: SessionLog, rules: Rules
-) -> dict[str, Number] | None:
-    """Was the morning after the previous session worse than the morning before it?"""
-    sessions = _sessions(seen)
-    earlier = [s for s in sessions if s.date < event.date]
+class MorningAfter(Frozen):
+    """The next-morning response to the last session before this one."""
+
+    status: Literal["first", "missing", "worse", "settled"]
+    session_date: dt.date | None = None
+    numbers: dict[str, Number] = Field(default_factory=dict)
+
+
+def morning_after_previous(
+    program: Program, seen: Sequence[HistoryEvent], day: dt.date, rules: Rules
+) -> MorningAfter:
+    """How the morning after the last session before `day` went: unknown (no check-in since
+    it), worse (pain or stiffness on waking up by the configured points), or settled."""
+    earlier = [s for s in _sessions(seen) if s.date < day]
     if not earlier:
-        return None
+        return MorningAfter(status="first")
     previous = earlier[-1]
-    after = [c for c in _checkins(seen) if previous.date < c.date <= event.date]
+    after = [c for c in _checkins(seen) if previous.date < c.date <= day]
     if not after:
-        return None
-    morning = after[0].pain_on_waking
+        return MorningAfter(status="missing", session_date=previous.date)
+    morning = after[0]
     baseline = _morning_of(program, seen, previous.date)
-    if morning - baseline >= rules.progression.morning_worse_by:
-        return {"pain_on_waking": morning, "baseline": baseline}
-    return None
+    numbers: dict[str, Number] = {"pain_on_waking": morning.pain_on_waking, "baseline": baseline}
+    worse = morning.pain_on_waking - baseline >= rules.progression.morning_worse_by
+    stiffness = _stiffness_before(seen, previous.date)
+    if stiffness is not None:
+        numbers["stiffness_on_waking"] = morning.stiffness_on_waking
+        numbers["stiffness_baseline"] = stiffness
+        worse = worse or (
+            morning.stiffness_on_waking - stiffness >= rules.progression.morning_worse_by
+        )
+    return MorningAfter(
+        status="worse" if worse else "settled", session_date=previous.date, numbers=numbers
+    )
+
+
+def _stiffness_before(seen: Sequence[HistoryEvent], day: dt.date) -> int | None:
+    """Stiffness on waking at the last check-in on or before `day`, if there was one."""
+    earlier = [c for c in _checkins(seen) if c.date <= day]
+    return earlier[-1].stiffness_on_waking if earlier else None
+
+
+def _response_holds(
+    program: Program, event: SessionLog, seen: Sequence[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    """What in the session's response keeps every dose where it is: pain right after in the
+    acceptable zone, the morning after the last session worse or not reported, morning pain
+    rising week on week — or pain after not reported. Missing information is never read as
+    "tolerated": the program holds and asks for it."""
+    p = rules.progression
+    day = event.date
+    holds: list[Decision] = []
+    after = event.pain_after
+    if after is None:
+        holds.append(
+            Decision(
+                rule="hold.pain_after_missing",
+                kind="hold",
+                date=day,
+                person_text="Tell the program how much it hurt right after the session (0–10). Without it, nothing moves up.",
+                clinician_text="No pain-after rating logged for this session: progression held until the 24-hour response is known.",
+                source=p.sources["pain_after_acceptable_max"].source,
+            )
+        )
+    elif after > p.pain_after_safe_max:
+        holds.append(
+            Decision(
+                rule="hold.pain_after",
+                kind="hold",
+                date=day,
+                numbers={
+                    "pain_after": after,
+                    "safe_max": p.pain_after_safe_max,
+                    "acceptable_max": p.pain_after_acceptable_max,
+                },
+                person_text=f"Right after the session your pain was {after}/10: acceptable, but not yet comfortable, so nothing moves up today.",
+                clinician_text=f"Pain after the session {after}/10 in the acceptable zone ({p.pain_after_safe_max + 1}–{p.pain_after_acceptable_max}): no progression.",
+                source=p.sources["pain_after_safe_max"].source,
+            )
+        )
+    morning = morning_after_previous(program, seen, day, rules)
+    if morning.status == "missing":
+        assert morning.session_date is not None
+        holds.append(
+            Decision(
+                rule="hold.morning_missing",
+                kind="hold",
+                date=day,
+                numbers={"last_session": morning.session_date.isoformat()},
+                person_text="There is no morning check-in since your last session, so the program cannot tell whether your leg settled. Nothing moves up today: do the check-in each morning after a session.",
+                clinician_text=f"No check-in between the session of {morning.session_date} and this one: the next-day response is unknown, progression held.",
+                source=p.sources["morning_worse_by"].source,
+            )
+        )
+    elif morning.status == "worse":
+        numbers = morning.numbers
+        holds.append(
+            Decision(
+                rule="hold.morning_worse",
+                kind="hold",
+                date=day,
+                numbers=numbers,
+                person_text="Your leg had not settled the morning after the last session, so nothing moves up today.",
+                clinician_text=f"No progression: on waking after the session of {morning.session_date} pain {numbers['pain_on_waking']}/10 vs {numbers['baseline']}/10"
+                + (
+                    f", stiffness {numbers['stiffness_on_waking']}/10 vs {numbers['stiffness_baseline']}/10"
+                    if "stiffness_baseline" in numbers
+                    else ""
+                )
+                + f" (worse by ≥ {p.morning_worse_by}).",
+                source=p.sources["morning_worse_by"].source,
+            )
+        )
+    rising = _morning_rising(seen, day, rules)
+    if rising is not None:
+        holds.append(
+            Decision(
+                rule="hold.morning_rising",
+                kind="hold",
+                date=day,
+                numbers={"previous_week": rising[0], "this_week": rising[1]},
+                person_text=f"Your morning pain or stiffness has crept up this week ({rising[0]:g} → {rising[1]:g} on average), so nothing moves up until it settles.",
+                clinician_text=f"Weekly mean morning pain/stiffness {rising[0]:g} → {rising[1]:g} (rise ≥ {p.weekly_morning_rise_by:g}): progression on hold.",
+                source=p.sources["weekly_morning_rise_by"].source,
+            )
+        )
+    return holds
 
 
 def _ready(
@@ -974,7 +1177,9 @@ def _progress_all(
                 )
             )
             continue
-        if not _weaker_side_kept(trial, rules):
+        ahead = stronger_side_ahead(trial, slot.exercise_id, dose.side, rules)
+        if ahead is not None:
+            stronger_work, weaker_work = ahead
             decisions.append(
                 Decision(
                     rule="hold.side_balance",
@@ -982,8 +1187,12 @@ def _progress_all(
                     date=event.date,
                     exercise_id=slot.exercise_id,
                     side=dose.side,
-                    person_text=f"{exercise.name} ({dose.side.value if dose.side else 'both'}): the stronger side waits so the weaker side keeps the larger share of the work.",
-                    clinician_text=f"{exercise.name}: progression of the stronger side held to keep weaker-side volume ≥ stronger-side volume.",
+                    numbers={
+                        "stronger_side_seconds": round(stronger_work),
+                        "weaker_side_seconds": round(weaker_work),
+                    },
+                    person_text=f"{exercise.name} ({dose.side.value if dose.side else 'both'}): this, the stronger side, waits so the weaker side keeps the larger share of the work.",
+                    clinician_text=f"{exercise.name}: progression of the stronger side ({dose.side.value if dose.side else 'both'}) held: it would do {round(stronger_work)} s of work per session against {round(weaker_work)} s on the weaker side.",
                     source="seeds/002: extra volume on the weaker side",
                 )
             )
@@ -1022,18 +1231,40 @@ def _cap(
     )
 
 
-def _weaker_side_kept(program: Program, rules: Rules) -> bool:
-    side = program.weaker_side
-    for slot in program.slots:
-        if slot.part != "main" or len(slot.doses) < 2:
-            continue
-        by_side = {d.side: d.volume for d in slot.doses}
-        weaker = _slot_weaker(slot) or side
-        if weaker is None:
-            continue
-        if by_side.get(weaker, 0) < by_side.get(weaker.other, 0):
-            return False
-    return True
+def slot_weaker_side(program: Program, slot: Slot) -> Side | None:
+    """The side that should keep the larger share of a two-sided exercise's work: the one
+    the plan gave the extra set, else the program's weaker side."""
+    if len(slot.doses) < 2:
+        return None
+    return _slot_weaker(slot) or program.weaker_side
+
+
+def side_work(program: Program, slot: Slot, side: Side, rules: Rules) -> float:
+    """Seconds of work one side of an exercise does in a session (sets × amount × tempo)."""
+    dose = slot.dose(side)
+    if dose is None:
+        return 0.0
+    return dose.sets * work_seconds(rules.library[slot.exercise_id], dose)
+
+
+def stronger_side_ahead(
+    program: Program, exercise_id: str, side: Side | None, rules: Rules
+) -> tuple[float, float] | None:
+    """After a step of `side`: when that is the stronger side of the exercise and it now does
+    more work than the weaker side, (its work, the weaker side's work); else None.
+
+    The rule works one way only: the weaker side is never held back for the sake of balance."""
+    slot = program.slot(exercise_id)
+    if slot is None or side is None or slot.part != "main":
+        return None
+    weaker = slot_weaker_side(program, slot)
+    if weaker is None or side is weaker:
+        return None
+    stronger_work = side_work(program, slot, side, rules)
+    weaker_work = side_work(program, slot, weaker, rules)
+    if stronger_work > weaker_work + 1e-9:
+        return stronger_work, weaker_work
+    return None
 
 
 def _slot_weaker(slot: Slot) -> Side | None:
@@ -1099,6 +1330,34 @@ def _next_step(
             {"amount_before": dose.amount, "amount_after": after, "range_high": dose.range_high},
         )
     reset = [changed("amount", dose.amount, dose.range_low)] if dose.range_low < dose.amount else []
+
+    def knob_step(then: list[Change]) -> Decision | None:
+        if exercise.knob is None or dose.knob is None or _off(program, "progress.knob"):
+            return None
+        harder = exercise.knob.harder_setting(dose.knob)
+        if harder is None:
+            return None
+        kept = "" if then else f", amount kept at {dose.amount:g}"
+        return make(
+            "progress.knob",
+            [changed("knob", dose.knob, harder), *then],
+            f"{name}{st}: make it a little harder — {exercise.knob.harder_how[0].lower()}{exercise.knob.harder_how[1:]} ({exercise.knob.describe(harder)}).",
+            f"{name}{st}: {exercise.knob.describe(dose.knob)} → {harder}"
+            + (f", amount reset to {dose.range_low:g}" if then else kept)
+            + f" after {basis}.",
+            "seeds/002: the exercise's own difficulty setting first for a protocol's fixed amount"
+            if knob_first
+            else "groundup ladder: reps → tempo → knob → load",
+            {"knob_before": str(dose.knob), "knob_after": str(harder)},
+        )
+
+    # A protocol (template) fixes the amount: its own difficulty setting comes first and the
+    # amount stays, before slower lowering or load reset it.
+    knob_first = program.template is not None
+    if knob_first:
+        knobbed = knob_step([])
+        if knobbed is not None:
+            return knobbed
     # tempo: slower lowering
     if (
         exercise.dose_type is DoseType.REPS
@@ -1119,21 +1378,11 @@ def _next_step(
             p.sources["tempo_step_seconds"].source,
             {"lowering_before": dose.tempo.lowering, "lowering_after": after_t},
         )
-    # knob
-    if exercise.knob is not None and dose.knob is not None and not _off(program, "progress.knob"):
-        harder = exercise.knob.harder_setting(dose.knob)
-        if harder is not None:
-            return make(
-                "progress.knob",
-                [
-                    changed("knob", dose.knob, harder),
-                    *reset,
-                ],
-                f"{name}{st}: make it a little harder — {exercise.knob.harder_how[0].lower()}{exercise.knob.harder_how[1:]} ({exercise.knob.describe(harder)}).",
-                f"{name}{st}: {exercise.knob.describe(dose.knob)} → {harder}, amount reset to {dose.range_low:g} after {basis}.",
-                "groundup ladder: reps → tempo → knob → load",
-                {"knob_before": str(dose.knob), "knob_after": str(harder)},
-            )
+    # knob, in its place on the ladder (a protocol's fixed amount took it earlier)
+    if not knob_first:
+        knobbed = knob_step(reset)
+        if knobbed is not None:
+            return knobbed
     # load
     if exercise.loadable and not _off(program, "progress.load"):
         load = dose.load_kg or 0.0
@@ -1150,10 +1399,9 @@ def _next_step(
                 p.sources["starting_load_kg"].source,
                 {"load_before": 0, "load_after": after_l},
             )
-        stepped = load_step(load, rules)
-        if stepped is not None:
-            after_l = stepped
-            pct = (after_l / load - 1) * 100
+        after_l = load_step(load, rules)
+        pct = (after_l / load - 1) * 100
+        if pct <= p.load_step_max_percent + 1e-9:
             return make(
                 "progress.load",
                 [
@@ -1165,6 +1413,29 @@ def _next_step(
                 p.sources["load_step_percent"].source,
                 {"load_before": load, "load_after": after_l, "step_percent": round(pct, 1)},
             )
+        # A light load: the smallest weight step is more than the cap, so the amount comes
+        # down with it and the load × amount grows by no more than the cap.
+        fewer = small_load_amount(load, after_l, dose.amount, exercise, rules)
+        before_work = load * dose.amount
+        after_work = after_l * fewer
+        return make(
+            "progress.load",
+            [
+                changed("load_kg", load, after_l),
+                *([changed("amount", dose.amount, fewer)] if fewer != dose.amount else []),
+            ],
+            f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg, with fewer {unit} ({fewer:g}) to start with.",
+            f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.0f} %: the smallest step, {p.load_increment_kg:g} kg, is above the {p.load_step_max_percent:g} % cap at this load), amount {dose.amount:g} → {fewer:g} so load × amount {before_work:g} → {after_work:g} (+{(after_work / before_work - 1) * 100:.1f} %, within the cap), after {basis}.",
+            p.sources["load_increment_kg"].source,
+            {
+                "load_before": load,
+                "load_after": after_l,
+                "amount_before": dose.amount,
+                "amount_after": fewer,
+                "load_x_amount_before": round(before_work, 2),
+                "load_x_amount_after": round(after_work, 2),
+            },
+        )
     # single leg, then the next exercise on the ladder: the whole slot moves, so every
     # side must be ready; the caller only offers this from a side that is.
     target = exercise.single_leg_version
@@ -1207,17 +1478,30 @@ def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
     )
 
 
-def load_step(load: float, rules: Rules) -> float | None:
-    """The next load: +step %, rounded down to the weight increment, never above the cap."""
+def load_step(load: float, rules: Rules) -> float:
+    """The next load: +step %, rounded down to the weight increment, at least one increment.
+
+    Under about 5 kg (with 0.5 kg steps) even one increment is more than the cap; the caller
+    then brings the amount down with it (`small_load_amount`)."""
     p = rules.progression
     increment = p.load_increment_kg
     target = load * (1 + p.load_step_percent / 100)
     after = math.floor(target / increment + 1e-9) * increment
     if after <= load:
         after = load + increment
-    if (after - load) / load * 100 > p.load_step_max_percent + 1e-9:
-        return None
     return round(after, 3)
+
+
+def small_load_amount(
+    load: float, after: float, amount: float, exercise: Exercise, rules: Rules
+) -> float:
+    """The amount that keeps load × amount within the cap after a load step from `load` to
+    `after`: fewer reps (or seconds, metres) at the heavier weight, at least one."""
+    cap = 1 + rules.progression.load_step_max_percent / 100
+    share = load * amount * cap / after
+    if exercise.dose_type is DoseType.REPS:
+        return float(max(1, math.floor(share + 1e-9)))
+    return max(0.1, math.floor(share * 10 + 1e-9) / 10)
 
 
 # -- regressions --
@@ -1254,9 +1538,11 @@ def _regress_dose(
             source=source,
         )
     if dose.load_kg:
+        # Down by the cap, rounded down to the weight increment: always at least one
+        # increment lighter (a light load goes down by a real step, or to none at all).
         after = (
-            round(
-                max(0.0, dose.load_kg * (1 - p.load_step_max_percent / 100)) / p.load_increment_kg
+            math.floor(
+                dose.load_kg * (1 - p.load_step_max_percent / 100) / p.load_increment_kg + 1e-9
             )
             * p.load_increment_kg
         )
@@ -1489,8 +1775,14 @@ def _scaled(amount: float, fraction: float, exercise: Exercise) -> float:
     )
 
 
-def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Decision]:
-    """Count a session done during a flare; move to the next stage when the stage is done."""
+def _flare_stage(
+    program: Program, event: SessionLog, seen: Sequence[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    """Count a session done during a flare; move to the next stage when the stage is done.
+
+    A session counts only when its whole response is known and acceptable: pain during and
+    right after within the acceptable zone, and the morning after the last session reported
+    and not worse (the morning after the session that started the flare-up is expected to be)."""
     p = rules.progression
     flare = program.state.flare
     assert flare is not None
@@ -1502,6 +1794,39 @@ def _flare_stage(program: Program, event: SessionLog, rules: Rules) -> list[Deci
             {"max_pain": event.max_pain},
             f"pain was {event.max_pain}/10 during the flare-up plan",
         )
+    if event.pain_after is not None and event.pain_after > p.pain_after_acceptable_max:
+        return _start_flare(
+            program,
+            event.date,
+            rules,
+            {"max_pain": event.max_pain, "pain_after": event.pain_after},
+            f"pain right after a session was {event.pain_after}/10 during the flare-up plan",
+        )
+    waiting = [
+        h
+        for h in _response_holds(program, event, seen, rules)
+        if h.rule != "hold.pain_after"
+        and not (
+            h.rule == "hold.morning_worse"
+            and morning_after_previous(program, seen, event.date, rules).session_date
+            == flare.started
+        )
+    ]
+    if waiting:
+        return [
+            Decision(
+                rule="flare.hold",
+                kind="flare",
+                date=event.date,
+                numbers={"sessions_left": flare.sessions_left_in_stage},
+                person_text="Flare-up plan: this session does not count towards building back up yet. "
+                + " ".join(h.person_text for h in waiting),
+                clinician_text=f"Flare-up stage {flare.stage} not advanced: "
+                + "; ".join(h.rule for h in waiting)
+                + ".",
+                source=p.sources["flare_stage_sessions"].source,
+            )
+        ]
     left = flare.sessions_left_in_stage - 1
     if left > 0:
         return [
@@ -1656,15 +1981,121 @@ def _template_block(program: Program, day: dt.date, rules: Rules) -> list[Decisi
     ]
 
 
+# -- phase gates, retests and stalls --
+#
+# A gate counts only tests done after its phase began: the tests that were in place when
+# the phase started (the intake's, or a retest on that very day) are what the phase set
+# out to change. Milestones are the gate's objective measures, compared from test to test
+# beyond each one's measurement error.
+
+GateStatus = tuple[GateCriterion, bool, str, bool]
+OBJECTIVE_GATES = ("lsi", "min_value", "step_down_clean", "outcome_change")
+
+
+def _fresh(program: Program) -> bool:
+    """The latest tests were done after the current phase began."""
+    tested = program.profile.tested_on
+    return tested is not None and tested > program.phase_started
+
+
+def criterion_text(criterion: GateCriterion, profile: ImbalanceProfile) -> str:
+    """The criterion in plain words for this person (both legs affected reads differently)."""
+    if (
+        criterion.kind == "lsi"
+        and criterion.both_sides_text is not None
+        and profile.affected_side is AffectedSide.BOTH
+    ):
+        return criterion.both_sides_text
+    return criterion.text
+
+
+def _lsi_status(
+    c: GateCriterion, comparison: SideComparison, profile: ImbalanceProfile
+) -> tuple[bool, str, bool]:
+    """(met, the numbers, a retest could change it) for an LSI criterion."""
+    assert c.threshold is not None
+    test = c.test
+    if profile.affected_side is None:
+        return False, f"{test}: affected side not recorded; a retest records it", True
+    involved = profile.involved_side
+    if involved is not None:
+        mine, other = comparison.value(involved), comparison.value(involved.other)
+        if comparison.lsi is None:
+            return False, f"{test}: no LSI (involved {mine}, uninvolved {other})", True
+        return (
+            comparison.lsi >= c.threshold,
+            f"{test} LSI {comparison.lsi:g} % (involved {involved.value} {mine:g} ÷ "
+            f"uninvolved {other:g}; needs ≥ {c.threshold:g} %)",
+            True,
+        )
+    capacity = comparison.capacity
+    if not capacity.available or capacity.target is None:
+        return (
+            False,
+            f"both legs affected and no verified norm for {test}: symmetry cannot pass this "
+            "gate, so the clinician judges it",
+            False,
+        )
+    parts = []
+    met = True
+    for side in Side:
+        percent = capacity.percent(side)
+        value = comparison.value(side)
+        if percent is None or value is None:
+            met = False
+            parts.append(f"{side.value} not tested")
+            continue
+        met = met and percent >= c.threshold
+        parts.append(f"{side.value} {value:g} ({percent:g} %)")
+    return (
+        met,
+        f"both legs affected, each against the goal of {capacity.target:g}: "
+        + ", ".join(parts)
+        + f"; each needs ≥ {c.threshold:g} %",
+        True,
+    )
+
+
+def _min_value_threshold(
+    c: GateCriterion, profile: ImbalanceProfile, rules: Rules
+) -> tuple[float, str]:
+    """The criterion's absolute threshold, or an age norm where a verified one applies."""
+    assert c.threshold is not None and c.test is not None
+    norm = rules.assessment.norms.get(c.test)
+    definition = rules.assessment.tests[c.test]
+    if (
+        norm is not None
+        and norm.confidence == "P"
+        and not norm.weak
+        and profile.age is not None
+        and profile.sex is not None
+    ):
+        found = norm.reference(profile.age, profile.sex)
+        if found is not None:
+            reference, band = found
+            error = definition.measurement_error.value if definition.measurement_error else 0.0
+            return (
+                reference - error,
+                f"age norm {reference:g} {definition.unit} for ages {band.age_from}–"
+                f"{band.age_to} less the measurement error ({norm.source})",
+            )
+    missing = rules.assessment.missing_norms.get(c.test, "no verified age norm")
+    return c.threshold, f"absolute threshold, the same at every age [{c.confidence}]: {missing}"
+
+
 def gate_status(
     program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
-) -> list[tuple[GateCriterion, bool, str, bool]]:
-    """Each gate criterion of the current phase: (criterion, met, the numbers, needs fresh tests)."""
+) -> list[GateStatus]:
+    """Each gate criterion of the current phase: (criterion, met, the numbers, a retest is
+    what it waits for)."""
     in_phase = [s for s in _sessions(seen) if s.date >= program.phase_started]
-    fresh = (
-        program.profile.tested_on is not None and program.profile.tested_on >= program.phase_started
+    fresh = _fresh(program)
+    stale = (
+        "no test since this phase began (tests from before it do not count)"
+        if program.profile.tested_on is not None
+        else "no dated test"
     )
-    out = []
+    out: list[GateStatus] = []
     for c in phase_gate(program.pathway, program.phase, rules):
         if c.kind == "pain_sessions":
             assert c.sessions is not None and c.threshold is not None
@@ -1688,39 +2119,63 @@ def gate_status(
         elif c.kind in ("lsi", "min_value"):
             comparison = program.profile.comparison(c.test or "")
             assert c.threshold is not None
-            if comparison is None or not fresh:
-                out.append((c, False, "no fresh test result in this phase", True))
+            if not fresh:
+                out.append((c, False, stale, True))
+                continue
+            if comparison is None:
+                out.append((c, False, f"{c.test} not tested in this phase", True))
                 continue
             if c.kind == "lsi":
-                value = comparison.lsi
-                met = value is not None and value >= c.threshold
-            else:
-                values = [v for v in (comparison.left, comparison.right) if v is not None]
-                value = min(values) if values else None
-                met = value is not None and value >= c.threshold
+                met, why, retestable = _lsi_status(c, comparison, program.profile)
+                out.append((c, met, why, not met and retestable))
+                continue
+            values = [v for v in (comparison.left, comparison.right) if v is not None]
+            value = min(values) if values else None
+            threshold, basis = _min_value_threshold(c, program.profile, rules)
+            met = value is not None and value >= threshold
             out.append(
-                (c, met, f"{c.test} {'LSI' if c.kind == 'lsi' else 'weaker side'} {value}", not met)
+                (
+                    c,
+                    met,
+                    f"{c.test} weaker side {value} (needs ≥ {threshold:g}; {basis})",
+                    not met,
+                )
             )
         elif c.kind == "step_down_clean":
-            if not program.profile.step_down_observed or not fresh:
+            if not fresh:
+                out.append((c, False, stale, True))
+                continue
+            if not program.profile.step_down_observed:
                 out.append((c, False, "step-down not tested in this phase", True))
                 continue
             faults = [f.id for f in program.profile.findings if f.kind == "movement_fault"]
             out.append((c, not faults, f"faults: {faults or 'none'}", bool(faults)))
         elif c.kind == "outcome_change":
-            assert c.thresholds is not None
-            changes = {
-                m: program.outcome_latest[m] - program.outcome_baseline[m]
-                for m in c.thresholds
-                if m in program.outcome_latest and m in program.outcome_baseline
-            }
-            met = any(changes.get(m, -math.inf) >= t for m, t in c.thresholds.items())
-            out.append(
-                (c, met, f"changes since start: {changes or 'no questionnaire retaken'}", not met)
-            )
+            met, why = _outcome_status(c, program, rules)
+            out.append((c, met, why, not met))
         elif c.kind == "hop_ready":
             out.append((c, *hop_gate_status(program.profile, c, rules, fresh=fresh)))
     return out
+
+
+def _outcome_status(c: GateCriterion, program: Program, rules: Rules) -> tuple[bool, str]:
+    """Any named questionnaire improved since the start by its own MDC and MCID."""
+    assert c.measures is not None
+    verdicts = []
+    for measure_id in c.measures:
+        if measure_id not in program.outcome_latest or measure_id not in program.outcome_baseline:
+            continue
+        verdicts.append(
+            interpret_change(
+                rules.questionnaires.measure(measure_id),
+                program.outcome_baseline[measure_id],
+                program.outcome_latest[measure_id],
+            )
+        )
+    if not verdicts:
+        return False, "no questionnaire retaken since the start"
+    met = any(v.important_improvement for v in verdicts)
+    return met, "; ".join(v.clinical for v in verdicts)
 
 
 def _gate(
@@ -1737,6 +2192,7 @@ def _gate(
     }
     nxt = program.phase.next()
     assert nxt is not None
+    profile = program.profile
     if not unmet:
         if _off(program, "phase.advance"):
             return [
@@ -1755,34 +2211,134 @@ def _gate(
                 numbers=numbers,
                 changes=(Change(field="phase", before=program.phase.value, after=nxt.value),),
                 person_text=f"Milestones met: you move on to phase {nxt.number}, {nxt.label.lower()}. "
-                + " ".join(c.text for c, *_ in status),
+                + " ".join(criterion_text(c, profile) for c, *_ in status),
                 clinician_text=f"Gate {program.phase.label} → {nxt.label} met: "
                 + "; ".join(f"{c.id} ({why})" for c, _, why, _ in status)
                 + ".",
                 source="; ".join(sorted({c.source for c, *_ in status})),
             )
         ]
-    # Everything but fresh test numbers is in place: ask for a retest.
+    # Everything but test numbers is in place: ask for a retest when one can decide it.
     if all(needs for _, _, _, needs in unmet):
-        pending = [c for c, met, _, needs in unmet if needs]
-        last = program.state.last_retest_prompt
-        if pending and (last is None or (day - last).days >= 7):
-            return [
-                Decision(
-                    rule="prompt.retest",
-                    kind="prompt",
-                    date=day,
-                    numbers=numbers,
-                    changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
-                    person_text="You are close to the next phase. Time for a retest: "
-                    + " ".join(c.text for c in pending),
-                    clinician_text=f"Gate {program.phase.label}: all session criteria met; retest needed for "
-                    + ", ".join(c.id for c in pending)
-                    + ".",
-                    source="; ".join(sorted({c.source for c in pending})),
-                )
-            ]
+        pending = [c for c, _, _, _ in unmet]
+        why = _close_to_next_phase(program, day, seen, rules, pending)
+        if why is not None:
+            return [_retest_prompt(program, day, rules, pending, numbers, why)]
     return _retest_due(program, day, seen, rules)
+
+
+def _retest_prompt(
+    program: Program,
+    day: dt.date,
+    rules: Rules,
+    pending: list[GateCriterion],
+    numbers: dict[str, Number],
+    why: Literal["untested", "near_miss"],
+) -> Decision:
+    texts = " ".join(criterion_text(c, program.profile) for c in pending)
+    ids = ", ".join(c.id for c in pending)
+    milestones = rules.phases.milestones
+    if why == "untested":
+        person = f"You are close to the next phase. Time for a retest: {texts}"
+        clinician = (
+            f"Gate {program.phase.label}: all session criteria met and no test of {ids} since "
+            "the phase began: retest needed."
+        )
+        source = "; ".join(sorted({c.source for c in pending}))
+    else:
+        weeks = milestones.near_miss_retest_weeks.value
+        person = (
+            "Your last retest was only just short of the next phase, closer than the test "
+            f"can reliably tell apart. One more retest will settle it: {texts}"
+        )
+        clinician = (
+            f"Gate {program.phase.label}: the retest in this phase fell short on {ids} by no "
+            f"more than the measurement error; one confirmatory retest after {weeks:g} weeks."
+        )
+        source = milestones.near_miss_retest_weeks.source
+    return Decision(
+        rule="prompt.retest",
+        kind="prompt",
+        date=day,
+        numbers={**numbers, "reason": why},
+        changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
+        person_text=person,
+        clinician_text=clinician,
+        source=source,
+    )
+
+
+def _in_phase_retests(program: Program, seen: Sequence[HistoryEvent]) -> list[Retest]:
+    return [e for e in seen if isinstance(e, Retest) and e.date > program.phase_started]
+
+
+def _tests_criterion(criterion: GateCriterion, retest: Retest) -> bool:
+    """The retest measured what this criterion needs."""
+    assessment = retest.assessment
+    if criterion.kind in ("lsi", "min_value"):
+        return assessment.tests.result(criterion.test or "") is not None
+    if criterion.kind == "step_down_clean":
+        return assessment.observations.step_down is not None
+    if criterion.kind == "outcome_change":
+        asked = {"lefs", "faam_adl", "faam_sports", "visa_a"}
+        measures = criterion.measures or ()
+        return any(
+            (m == "psfs" and bool(assessment.psfs))
+            or (m in asked and getattr(assessment, m) is not None)
+            for m in measures
+        )
+    return False
+
+
+def _close_to_next_phase(
+    program: Program,
+    day: dt.date,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    pending: list[GateCriterion],
+) -> Literal["untested", "near_miss"] | None:
+    """Whether a retest can decide the gate now: some pending criterion has not been tested
+    since the phase began, or its one retest fell short by no more than the measurement
+    error (one confirmatory retest). Otherwise retests follow the periodic interval."""
+    milestones = rules.phases.milestones
+    last = program.state.last_retest_prompt
+    if last is not None and (day - last).days < milestones.retest_reminder_days.value:
+        return None
+    retests = _in_phase_retests(program, seen)
+    tested = {c.id: [r for r in retests if _tests_criterion(c, r)] for c in pending}
+    if any(not done for done in tested.values()):
+        return "untested"
+    if any(len(done) > 1 for done in tested.values()):
+        return None
+    latest = max(r.date for done in tested.values() for r in done)
+    if (day - latest).days < milestones.near_miss_retest_weeks.value * 7:
+        return None
+    if all(_near_miss(c, program.profile) for c in pending):
+        return "near_miss"
+    return None
+
+
+def _near_miss(c: GateCriterion, profile: ImbalanceProfile) -> bool:
+    """The latest test fell short of this criterion by no more than its measurement error."""
+    if c.kind not in ("lsi", "min_value") or c.threshold is None:
+        return False
+    comparison = profile.comparison(c.test or "")
+    if comparison is None or comparison.measurement_error is None:
+        return False
+    error = comparison.measurement_error
+    needed: list[float] = []
+    involved = profile.involved_side
+    if c.kind == "min_value":
+        values = [v for v in (comparison.left, comparison.right) if v is not None]
+        needed = [c.threshold - min(values)] if values else []
+    elif involved is not None:
+        mine, other = comparison.value(involved), comparison.value(involved.other)
+        if mine is not None and other is not None:
+            needed = [c.threshold / 100 * other - mine]
+    elif comparison.capacity.target is not None:
+        target = comparison.capacity.target
+        needed = [c.threshold / 100 * target - (comparison.value(side) or 0.0) for side in Side]
+    return bool(needed) and max(needed) <= error
 
 
 def retest_due_on(program: Program, rules: Rules) -> dt.date:
@@ -1816,6 +2372,199 @@ def _retest_due(
     return []
 
 
+class TestPoint(Frozen):
+    """One set of test results in the history: the intake or a retest."""
+
+    date: dt.date
+    profile: ImbalanceProfile
+    scores: dict[str, float]
+
+
+class MilestoneMove(Frozen):
+    """How one milestone moved between two tests."""
+
+    criterion: str
+    improved: bool
+    person: str
+    clinician: str
+
+
+def _test_points(program: Program, seen: Sequence[HistoryEvent], rules: Rules) -> list[TestPoint]:
+    points = [
+        TestPoint(
+            date=program.baseline.tested_on or program.start_date,
+            profile=program.baseline,
+            scores=dict(program.outcome_baseline),
+        )
+    ]
+    for event in seen:
+        if isinstance(event, Retest):
+            points.append(
+                TestPoint(
+                    date=event.date,
+                    profile=retest_profile(event, rules),
+                    scores=outcome_scores(event.assessment, rules.questionnaires),
+                )
+            )
+    return sorted(points, key=lambda point: point.date)
+
+
+def _milestone_move(
+    c: GateCriterion, before: TestPoint, after: TestPoint, rules: Rules
+) -> MilestoneMove | None:
+    """How the criterion's measure moved between two tests, judged against its measurement
+    error; None when the two tests cannot be compared on it."""
+    if c.kind in ("lsi", "min_value"):
+        test = c.test or ""
+        was, now = before.profile.comparison(test), after.profile.comparison(test)
+        if was is None or now is None or now.measurement_error is None:
+            return None
+        error = now.measurement_error
+        definition = rules.assessment.tests[test]
+        involved = after.profile.involved_side
+        if c.kind == "lsi" and involved is not None:
+            sides: tuple[Side, ...] = (involved,)
+        elif c.kind == "lsi":
+            sides = tuple(Side)
+        else:
+            sides = ()
+        pairs: list[tuple[str, float, float]] = []
+        if sides:
+            for side in sides:
+                a, b = was.value(side), now.value(side)
+                if a is not None and b is not None:
+                    pairs.append((side.value, a, b))
+        else:
+            a_values = [v for v in (was.left, was.right) if v is not None]
+            b_values = [v for v in (now.left, now.right) if v is not None]
+            if a_values and b_values:
+                pairs.append(("weaker side", min(a_values), min(b_values)))
+        if not pairs:
+            return None
+        moved = ", ".join(f"{who} {a:g} → {b:g} {definition.unit}" for who, a, b in pairs)
+        lsi = (
+            f"; LSI {was.lsi:g} % → {now.lsi:g} %"
+            if c.kind == "lsi" and was.lsi is not None and now.lsi is not None
+            else ""
+        )
+        return MilestoneMove(
+            criterion=c.id,
+            improved=any(b - a > error for _, a, b in pairs),
+            person=f"{definition.person_label}: {moved}",
+            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g})",
+        )
+    if c.kind == "step_down_clean":
+        if not (before.profile.step_down_observed and after.profile.step_down_observed):
+            return None
+
+        def faults(point: TestPoint) -> int:
+            return sum(f.kind == "movement_fault" for f in point.profile.findings)
+
+        a, b = faults(before), faults(after)
+        return MilestoneMove(
+            criterion=c.id,
+            improved=b < a,
+            person=f"step-down faults {a} → {b}",
+            clinician=f"{c.id}: movement faults {a} → {b}",
+        )
+    if c.kind == "outcome_change":
+        verdicts = [
+            interpret_change(rules.questionnaires.measure(m), before.scores[m], after.scores[m])
+            for m in c.measures or ()
+            if m in before.scores and m in after.scores
+        ]
+        if not verdicts:
+            return None
+        return MilestoneMove(
+            criterion=c.id,
+            improved=any(v.change is ChangeKind.IMPROVED for v in verdicts),
+            person="questionnaires: " + "; ".join(v.plain for v in verdicts),
+            clinician=f"{c.id}: " + "; ".join(v.clinical for v in verdicts),
+        )
+    return None
+
+
+def _milestones_flat(
+    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
+) -> Decision | None:
+    """A stall the doses cannot hide: the gate's unmet objective milestones have not moved
+    beyond their measurement error between the latest test and one at least the configured
+    weeks before it. Judged once per new test."""
+    if program.template is not None or program.phase.next() is None:
+        return None
+    retested = [e.date for e in seen if isinstance(e, Retest)]
+    if not retested:
+        return None  # one test only: nothing to compare
+    last_prompt = program.state.last_stall_prompt
+    if last_prompt is not None and max(retested) <= last_prompt:
+        return None  # this test has been judged already
+    status = gate_status(program, day, seen, rules)
+    unmet = [c for c, met, _, _ in status if not met and c.kind in OBJECTIVE_GATES]
+    if not unmet:
+        return None
+    points = _test_points(program, seen, rules)
+    latest = points[-1]
+    flat_weeks = rules.phases.milestones.flat_weeks
+    earlier = [p for p in points[:-1] if (latest.date - p.date).days >= flat_weeks.value * 7]
+    if not earlier:
+        return None
+    base = earlier[-1]
+    moves = [m for c in unmet if (m := _milestone_move(c, base, latest, rules)) is not None]
+    if not moves or any(m.improved for m in moves):
+        return None
+    sessions = [s for s in _sessions(seen) if base.date < s.date <= day]
+    p = rules.progression
+    if len(sessions) < p.stall_min_sessions:
+        return None
+    weeks = (latest.date - base.date).days / 7
+    rose = program.state.last_progression is not None and program.state.last_progression > base.date
+    culprits = stall_culprits(
+        sessions, _checkins(seen), day, rules, milestones_flat=True, doses_rose=rose
+    )
+    numbers: dict[str, Number] = {
+        "basis": "milestones",
+        "weeks_flat": round(weeks, 1),
+        "sessions": len(sessions),
+        "from_test": base.date.isoformat(),
+        "to_test": latest.date.isoformat(),
+    }
+    numbers.update({m.criterion: m.clinician for m in moves})
+    return _stall_prompt(
+        day,
+        numbers,
+        f"Your test results have not moved in {weeks:.0f} weeks ("
+        + "; ".join(m.person for m in moves)
+        + ")",
+        f"Stall: milestones flat for {weeks:.1f} weeks over {len(sessions)} sessions, within "
+        "measurement error (" + "; ".join(m.clinician for m in moves) + ")",
+        culprits,
+        flat_weeks.source,
+    )
+
+
+def _stall_prompt(
+    day: dt.date,
+    numbers: dict[str, Number],
+    person: str,
+    clinician: str,
+    culprits: list[tuple[str, str]],
+    source: str,
+) -> Decision:
+    """A reassessment prompt: what stalled, then the likely culprits."""
+    return Decision(
+        rule="stall.reassess",
+        kind="prompt",
+        date=day,
+        numbers=numbers,
+        changes=(Change(field="last_stall_prompt", after=day.isoformat()),),
+        person_text=f"{person}. Time for a check: " + "; ".join(c[0] for c in culprits) + ".",
+        clinician_text=f"{clinician}. Likely culprits: "
+        + "; ".join(c[1] for c in culprits)
+        + ". Reassess.",
+        source=source,
+    )
+
+
 def _stall_check(
     program: Program,
     day: dt.date,
@@ -1823,10 +2572,17 @@ def _stall_check(
     rules: Rules,
     now: list[Decision] | None = None,
 ) -> list[Decision]:
+    """Two kinds of stall: milestones flat from test to test whatever the doses do, and no
+    dose progression for the configured weeks."""
     p = rules.progression
     if _off(program, "stall.reassess") or program.phase is Phase.MAINTENANCE:
         return []
-    if now and any(d.kind in ("progress", "phase") for d in now):
+    if now and any(d.kind == "phase" for d in now):
+        return []
+    flat = _milestones_flat(program, day, seen, rules)
+    if flat is not None:
+        return [flat]
+    if now and any(d.kind == "progress" for d in now):
         return []
     since = program.state.last_progression or program.phase_started
     since = max(since, program.state.last_stall_prompt or since)
@@ -1838,39 +2594,47 @@ def _stall_check(
         return []
     culprits = stall_culprits(window, _checkins(seen), day, rules)
     numbers: dict[str, Number] = {
+        "basis": "doses",
         "weeks_without_progress": round(span / 7, 1),
         "sessions": len(window),
     }
     return [
-        Decision(
-            rule="stall.reassess",
-            kind="prompt",
-            date=day,
-            numbers=numbers,
-            changes=(Change(field="last_stall_prompt", after=day.isoformat()),),
-            person_text=(
-                f"No step forward for {span // 7} weeks. Time for a check: "
-                + "; ".join(c[0] for c in culprits)
-                + "."
-            ),
-            clinician_text=(
-                f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions. Likely culprits: "
-                + "; ".join(c[1] for c in culprits)
-                + ". Reassess."
-            ),
-            source=p.sources["stall_weeks"].source,
+        _stall_prompt(
+            day,
+            numbers,
+            f"No step forward for {span // 7} weeks",
+            f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions",
+            culprits,
+            p.sources["stall_weeks"].source,
         )
     ]
 
 
 def stall_culprits(
-    sessions: list[SessionLog], checkins: list[CheckIn], day: dt.date, rules: Rules
+    sessions: list[SessionLog],
+    checkins: list[CheckIn],
+    day: dt.date,
+    rules: Rules,
+    *,
+    milestones_flat: bool = False,
+    doses_rose: bool = False,
 ) -> list[tuple[str, str]]:
-    """Likely reasons for a stall, from the logs: (plain, clinical)."""
+    """Likely reasons for a stall, from the logs: (plain, clinical). With milestones flat
+    while the doses rose, the work itself is the first suspect."""
     p = rules.progression
     sets = [s for session in sessions for e in session.exercises for s in e.sets]
     logs = [e for session in sessions for e in session.exercises]
     out: list[tuple[str, str]] = []
+    if milestones_flat and doses_rose:
+        out.append(
+            (
+                "the exercises got harder but your test results did not follow: the work may "
+                "not be aimed at the weak side or heavy enough to build strength",
+                "doses progressed without milestone change: check specificity (involved side, "
+                "test-like loading), intensity (reps in reserve, load rather than more reps) "
+                "and that the tests were done the same way each time",
+            )
+        )
     faulty = [s for s in sets if not s.clean]
     faulty_logs = [e for e in logs if any(not s.clean for s in e.sets)]
     if logs and len(faulty_logs) / len(logs) >= 0.2:
@@ -1920,7 +2684,7 @@ def stall_culprits(
                 f"effort missing on {len(sets) - len(efforts)} of {len(sets)} sets",
             )
         )
-    if not out:
+    if not out or (milestones_flat and len(out) == 1 and doses_rose):
         out.append(
             (
                 "a hidden weakness the first tests missed: a retest will show it",

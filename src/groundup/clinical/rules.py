@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from groundup.clinical.assessment import Condition
 from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen
 from groundup.clinical.outcomes import QuestionnaireSet
-from groundup.clinical.profile import AssessmentRules, Confidence
+from groundup.clinical.profile import AssessmentRules, Confidence, Sourced
 from groundup.clinical.program import Part
 from groundup.clinical.vocabulary import Irritability, Phase
 
@@ -37,10 +37,12 @@ class PhaseDose(Frozen):
 
 GateKind = Literal[
     "pain_sessions",  # pain during the phase's work ≤ threshold on N consecutive sessions
-    "lsi",  # a test's LSI ≥ threshold (fresh numbers from this phase)
-    "min_value",  # a test's weaker side ≥ threshold
-    "step_down_clean",  # step-down without faults on both sides
-    "outcome_change",  # questionnaire change beyond its MCID since the start
+    # One side affected: the LSI (involved ÷ uninvolved) ≥ threshold; both sides affected:
+    # each side ≥ threshold % of the test's capacity goal. Tests done in this phase only.
+    "lsi",
+    "min_value",  # a test's weaker side ≥ threshold (tests done in this phase only)
+    "step_down_clean",  # step-down without faults on both sides (tested in this phase)
+    "outcome_change",  # a questionnaire improved by its own MDC and MCID since the start
     "min_sessions",  # at least N sessions done in the phase
     "morning_stable",  # morning pain not rising over the last week
     "hop_ready",  # the hop-readiness criteria (readiness.yaml) met on fresh hop tests
@@ -54,8 +56,15 @@ class GateCriterion(Frozen):
     threshold: float | None = None
     sessions: int | None = Field(default=None, ge=1, le=30)
     test: str | None = None
-    thresholds: dict[str, float] | None = Field(
-        default=None, description="outcome_change: measure id → change that matters; any one"
+    both_sides_text: str | None = Field(
+        default=None,
+        min_length=5,
+        description="lsi: the criterion in plain words when both legs are affected",
+    )
+    measures: tuple[str, ...] | None = Field(
+        default=None,
+        min_length=1,
+        description="outcome_change: questionnaires judged by their own MDC and MCID; any one",
     )
     source: str = Field(min_length=3)
     confidence: Confidence
@@ -64,10 +73,10 @@ class GateCriterion(Frozen):
     def _parameters(self) -> GateCriterion:
         needs: dict[str, tuple[str, ...]] = {
             "pain_sessions": ("threshold", "sessions"),
-            "lsi": ("threshold", "test"),
+            "lsi": ("threshold", "test", "both_sides_text"),
             "min_value": ("threshold", "test"),
             "step_down_clean": (),
-            "outcome_change": ("thresholds",),
+            "outcome_change": ("measures",),
             "min_sessions": ("sessions",),
             "morning_stable": (),
             "hop_ready": (),
@@ -96,11 +105,31 @@ class PhaseDefinition(Frozen):
     source: str
 
 
+class MilestoneRules(Frozen):
+    """When the gate's objective measures count as flat, and when a retest is worth asking
+    for. Configurable defaults, each with its source."""
+
+    flat_weeks: Sourced = Field(description="milestones flat this many weeks is a stall")
+    near_miss_retest_weeks: Sourced = Field(
+        description="after a retest short of the gate by no more than the measurement error, "
+        "one confirmatory retest this many weeks later"
+    )
+    retest_reminder_days: Sourced = Field(description="days between reminders of a retest")
+
+    @model_validator(mode="after")
+    def _positive(self) -> MilestoneRules:
+        for name in ("flat_weeks", "near_miss_retest_weeks", "retest_reminder_days"):
+            if getattr(self, name).value <= 0:
+                raise ValueError(f"{name} must be positive")
+        return self
+
+
 class Phases(Frozen):
     phases: dict[Phase, PhaseDefinition]
     start_phase: dict[Irritability, Phase]
     severe_deficit_start: dict[Irritability, Phase] = {}
     antagonist_pairs: tuple[tuple[str, str], ...] = ()
+    milestones: MilestoneRules
     source: str
 
     @model_validator(mode="after")
@@ -121,6 +150,9 @@ class ProgressionRules(Frozen):
 
     pain_safe_max: int = Field(ge=0, le=10)
     pain_acceptable_max: int = Field(ge=0, le=10)
+    pain_after_safe_max: int = Field(ge=0, le=10)
+    pain_after_acceptable_max: int = Field(ge=0, le=10)
+    flare_pain_after: int = Field(ge=1, le=10)
     consecutive_sessions: int = Field(ge=1, le=10)
     spare_effort_rpe_max: float = Field(ge=1, le=10)
     rep_step: dict[str, float]
@@ -132,6 +164,7 @@ class ProgressionRules(Frozen):
     regress_volume_fraction: float = Field(gt=0, lt=1)
     morning_worse_by: int = Field(ge=1, le=10)
     weekly_morning_rise_by: float = Field(gt=0, le=10)
+    weekly_rise_reduce_every_days: int = Field(ge=1, le=28)
     flare_pain: int = Field(ge=1, le=10)
     flare_morning_rise: int = Field(ge=1, le=10)
     flare_reduced_fraction: float = Field(gt=0, lt=1)
@@ -152,6 +185,10 @@ class ProgressionRules(Frozen):
     def _consistent(self) -> ProgressionRules:
         if self.pain_safe_max >= self.pain_acceptable_max:
             raise ValueError("pain_safe_max must be below pain_acceptable_max")
+        if self.pain_after_safe_max >= self.pain_after_acceptable_max:
+            raise ValueError("pain_after_safe_max must be below pain_after_acceptable_max")
+        if self.flare_pain_after <= self.pain_after_acceptable_max:
+            raise ValueError("flare_pain_after must be above pain_after_acceptable_max")
         if self.load_step_percent > self.load_step_max_percent:
             raise ValueError("load_step_percent exceeds load_step_max_percent")
         if any(not 0 < f < 1 for f in self.flare_return_fractions):

@@ -8,14 +8,20 @@ and change; the logic that decides when each rule fires lives here, one small fu
 rule id, and the loader refuses a file that names a rule this module does not implement or
 misses one it does.
 
-A result refers when any reason is an emergency or needs a doctor within days. Reasons that
-only need mentioning at the next visit leave the result clear, but are carried as notes.
+A result refers when any reason is an emergency, needs a doctor today or within days.
+Reasons that only need mentioning at the next visit leave the result clear, but are carried
+as notes.
+
+The Wells DVT score is scored only for a person with a suspected clot: calf pain, calf
+tenderness or one-sided swelling (or an examination finding that is one of these). Risk
+factors alone (a cast, surgery, cancer, an earlier clot) are not a suspicion.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from enum import StrEnum
+from string import Formatter
 
 from pydantic import Field, field_validator, model_validator
 
@@ -26,18 +32,20 @@ from groundup.clinical.exercises import ID_PATTERN, Frozen
 
 
 class Urgency(StrEnum):
-    """How soon a person must be seen, ordered: EMERGENCY > SOON > NEXT_VISIT.
+    """How soon a person must be seen, ordered: EMERGENCY > SAME_DAY > SOON > NEXT_VISIT.
 
     Comparisons (<, >, max, sorted) follow urgency, not the alphabet.
     """
 
     EMERGENCY = "emergency"
+    SAME_DAY = "same_day"
     SOON = "soon"
     NEXT_VISIT = "next_visit"
 
     @property
     def rank(self) -> int:
-        """3 for an emergency, 2 for soon, 1 for the next visit: higher is more urgent."""
+        """4 for an emergency, 3 for today, 2 for soon, 1 for the next visit: higher is more
+        urgent."""
         return _URGENCY_RANK[self.value]
 
     @property
@@ -71,9 +79,10 @@ class Urgency(StrEnum):
         return self.rank >= other.rank
 
 
-_URGENCY_RANK = {"emergency": 3, "soon": 2, "next_visit": 1}
+_URGENCY_RANK = {"emergency": 4, "same_day": 3, "soon": 2, "next_visit": 1}
 _URGENCY_LABELS = {
     "emergency": "Go to an emergency department now, or call emergency services.",
+    "same_day": "See a doctor today, before starting the exercises.",
     "soon": "See a doctor within the next few days, before starting the exercises.",
     "next_visit": "Mention it at your next visit with a doctor or physio.",
 }
@@ -135,7 +144,12 @@ class ScreenAnswers(Frozen):
     pregnant: bool = _q("currently pregnant (Ottawa exclusion)")
     multiple_injuries: bool = _q("injured in several places at once (Ottawa exclusion)")
 
-    # -- Deep vein thrombosis (Wells 2003) ----------------------------------------------
+    # -- Leg symptoms: a suspected deep vein thrombosis ------------------------------------
+    calf_pain: bool = _q("pain in the calf")
+    calf_tenderness: bool = _q("the calf is tender to touch or squeeze")
+    one_sided_leg_swelling: bool = _q("swelling of one lower leg, ankle or foot and not the other")
+
+    # -- Deep vein thrombosis (Wells 2003), scored only when a DVT is suspected ----------
     active_cancer: bool = _q("active cancer: treatment ongoing or within 6 months, or palliative")
     paralysis_paresis_or_recent_cast: bool = _q(
         "paralysis, paresis or recent plaster immobilisation of the lower limb"
@@ -215,6 +229,11 @@ class ScreenAnswers(Frozen):
         )
 
     @property
+    def leg_symptoms(self) -> bool:
+        """True when the person reports calf pain, calf tenderness or one-sided swelling."""
+        return self.calf_pain or self.calf_tenderness or self.one_sided_leg_swelling
+
+    @property
     def compartment_signs(self) -> int:
         """How many of the three cardinal signs of compartment syndrome are present."""
         return sum(
@@ -232,27 +251,86 @@ REASSURING_FIELDS: frozenset[str] = frozenset({"alternative_diagnosis_as_likely"
 
 WELLS_ALTERNATIVE_DIAGNOSIS_POINTS = -2
 
+WELLS_RISK_FACTORS: tuple[str, ...] = (
+    "active_cancer",
+    "paralysis_paresis_or_recent_cast",
+    "bedridden_or_major_surgery",
+    "previous_dvt",
+)
+"""Wells items about the person's history: on their own they are no suspicion of a clot."""
+
+WELLS_SIGNS: tuple[str, ...] = (
+    "deep_vein_tenderness",
+    "whole_leg_swollen",
+    "calf_difference_cm",
+    "pitting_oedema",
+    "collateral_superficial_veins",
+)
+"""Wells items found on the leg itself (the calf counts from the rule's threshold)."""
+
+WELLS_ITEMS: tuple[str, ...] = (
+    "active_cancer",
+    "paralysis_paresis_or_recent_cast",
+    "bedridden_or_major_surgery",
+    "deep_vein_tenderness",
+    "whole_leg_swollen",
+    "calf_difference_cm",
+    "pitting_oedema",
+    "collateral_superficial_veins",
+    "previous_dvt",
+    "alternative_diagnosis_as_likely",
+)
+"""Every Wells item in the order of the 2003 table, the alternative diagnosis last."""
+
+# Signs that are themselves tenderness or swelling of the leg: reported, they make a
+# suspicion even when the symptom questions were left out (an older intake file).
+_SYMPTOM_SIGNS = (
+    "deep_vein_tenderness",
+    "whole_leg_swollen",
+    "calf_difference_cm",
+    "pitting_oedema",
+)
+
+
+def wells_points(answers: ScreenAnswers, calf_difference_cm: float) -> dict[str, int]:
+    """The Wells (2003) items that score, each with its points (+1, or -2 for another
+    diagnosis as likely), in the order of the table.
+
+    `calf_difference_cm` is the threshold at which a larger calf scores its point (3 cm).
+    """
+    points: dict[str, int] = {}
+    for item in WELLS_ITEMS:
+        if item == "calf_difference_cm":
+            if answers.calf_difference_cm >= calf_difference_cm:
+                points[item] = 1
+        elif item == "alternative_diagnosis_as_likely":
+            if answers.alternative_diagnosis_as_likely:
+                points[item] = WELLS_ALTERNATIVE_DIAGNOSIS_POINTS
+        elif getattr(answers, item):
+            points[item] = 1
+    return points
+
 
 def wells_score(answers: ScreenAnswers, calf_difference_cm: float) -> int:
     """The Wells (2003) DVT score: one point per item, minus 2 if another diagnosis is as likely.
 
     `calf_difference_cm` is the threshold at which a larger calf scores its point (3 cm).
     """
-    items = (
-        answers.active_cancer,
-        answers.paralysis_paresis_or_recent_cast,
-        answers.bedridden_or_major_surgery,
-        answers.deep_vein_tenderness,
-        answers.whole_leg_swollen,
-        answers.calf_difference_cm >= calf_difference_cm,
-        answers.pitting_oedema,
-        answers.collateral_superficial_veins,
-        answers.previous_dvt,
-    )
-    score = sum(items)
-    if answers.alternative_diagnosis_as_likely:
-        score += WELLS_ALTERNATIVE_DIAGNOSIS_POINTS
-    return score
+    return sum(wells_points(answers, calf_difference_cm).values())
+
+
+def dvt_signs(answers: ScreenAnswers, calf_difference_cm: float) -> tuple[str, ...]:
+    """The Wells signs found on the leg (not the history), in the order of the table."""
+    points = wells_points(answers, calf_difference_cm)
+    return tuple(item for item in WELLS_SIGNS if item in points)
+
+
+def dvt_suspected(answers: ScreenAnswers, calf_difference_cm: float) -> bool:
+    """True when a clot is suspected, so that the Wells score applies: calf pain, calf
+    tenderness or one-sided swelling, reported as a symptom or as a finding on the leg.
+    Risk factors alone (cancer, a cast, surgery, an earlier clot) are not a suspicion."""
+    signs = dvt_signs(answers, calf_difference_cm)
+    return answers.leg_symptoms or any(sign in _SYMPTOM_SIGNS for sign in signs)
 
 
 # ---------------------------------------------------------------------------------------
@@ -277,18 +355,40 @@ class ScreeningRule(Frozen):
         return self.parameters[name]
 
 
-class Question(Frozen):
+def _given(value: object) -> bool:
+    """An earlier answer that opens a question: yes, or a number that was given (0 counts)."""
+    return value is not None and value is not False
+
+
+class AskedIf(Frozen):
+    """Something asked only after certain earlier answers."""
+
+    ask_if: tuple[str, ...] = Field(
+        default=(),
+        description="ask only when one of these earlier answers is yes (or, for a number, "
+        "given); one name or a list; empty: always asked",
+    )
+
+    @field_validator("ask_if", mode="before")
+    @classmethod
+    def _one_or_several(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    def opened_by(self, answers: Mapping[str, object]) -> bool:
+        """True when this applies, given the answers so far (a missing answer is a no)."""
+        return not self.ask_if or any(_given(answers.get(name)) for name in self.ask_if)
+
+
+class Question(AskedIf):
     """How the questionnaire asks for one answer."""
 
     text: str = Field(min_length=10, description="the question, in plain words")
     help: str | None = Field(default=None, description="how to check, or what counts")
-    ask_if: str | None = Field(
-        default=None,
-        description="ask only when this earlier answer is yes (or, for a number, given)",
-    )
 
 
-class QuestionSection(Frozen):
+class QuestionSection(AskedIf):
+    """A group of questions; its `ask_if` applies to every question in it."""
+
     title: str = Field(min_length=3)
     intro: str | None = None
     questions: dict[str, Question] = Field(min_length=1)
@@ -298,6 +398,7 @@ class Advice(Frozen):
     """The building blocks of the plain paragraph the person reads after the screen."""
 
     emergency: str = Field(min_length=20)
+    same_day: str = Field(min_length=20)
     soon: str = Field(min_length=20)
     next_visit: str = Field(min_length=20)
     clear: str = Field(min_length=20)
@@ -309,6 +410,7 @@ class Advice(Frozen):
             return self.clear
         return {
             Urgency.EMERGENCY: self.emergency,
+            Urgency.SAME_DAY: self.same_day,
             Urgency.SOON: self.soon,
             Urgency.NEXT_VISIT: self.next_visit,
         }[urgency]
@@ -320,6 +422,9 @@ class ScreeningRules(Frozen):
     version: str = Field(min_length=1)
     sections: dict[str, QuestionSection] = Field(min_length=1)
     advice: Advice
+    wells_items: dict[str, str] = Field(
+        description="each Wells item's short clinical name, listed in clinician texts"
+    )
     rules: dict[str, ScreeningRule] = Field(min_length=1)
 
     @field_validator("sections")
@@ -329,16 +434,22 @@ class ScreeningRules(Frozen):
     ) -> dict[str, QuestionSection]:
         seen: list[str] = []
         for section_id, section in sections.items():
+            for earlier in section.ask_if:
+                if earlier not in seen:
+                    raise ValueError(
+                        f"{section_id}.ask_if: {earlier!r} is not a question asked earlier"
+                    )
             for name, question in section.questions.items():
                 where = f"{section_id}.questions.{name}"
                 if name not in ScreenAnswers.model_fields:
                     raise ValueError(f"{where}: no answer field is called {name!r}")
                 if name in seen:
                     raise ValueError(f"{where}: the field is asked twice")
-                if question.ask_if is not None and question.ask_if not in seen:
-                    raise ValueError(
-                        f"{where}.ask_if: {question.ask_if!r} is not a question asked earlier"
-                    )
+                for earlier in question.ask_if:
+                    if earlier not in seen:
+                        raise ValueError(
+                            f"{where}.ask_if: {earlier!r} is not a question asked earlier"
+                        )
                 seen.append(name)
         missing = [name for name in ScreenAnswers.model_fields if name not in seen]
         if missing:
@@ -370,13 +481,29 @@ class ScreeningRules(Frozen):
             absent = [name for name in sorted(wanted) if name not in rule.parameters]
             if absent:
                 raise ValueError(f"{rule_id}.parameters: missing {', '.join(absent)}")
-        possible = rules["dvt_possible"].number("wells_possible_threshold")
-        if possible >= rules["dvt_likely"].number("wells_likely_threshold"):
-            raise ValueError(
-                "dvt_possible.parameters.wells_possible_threshold: must be below "
-                "wells_likely_threshold"
-            )
+            allowed = RULE_PLACEHOLDERS.get(rule_id, frozenset())
+            for text_field in ("person_text", "clinician_text"):
+                text = getattr(rule, text_field)
+                try:
+                    names = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+                except ValueError as exc:
+                    raise ValueError(f"{rule_id}.{text_field}: {exc}") from None
+                usable = allowed if text_field == "clinician_text" else frozenset()
+                for name in sorted(names - usable):
+                    raise ValueError(
+                        f"{rule_id}.{text_field}: {{{name}}} is not something this rule fills in"
+                    )
         return rules
+
+    @field_validator("wells_items")
+    @classmethod
+    def _every_wells_item_named(cls, items: dict[str, str]) -> dict[str, str]:
+        if list(items) != list(WELLS_ITEMS):
+            raise ValueError(f"name each Wells item once, in this order: {', '.join(WELLS_ITEMS)}")
+        for item, name in items.items():
+            if len(name.strip()) < 3:
+                raise ValueError(f"{item}: give the item a name")
+        return items
 
     @property
     def questions(self) -> dict[str, Question]:
@@ -386,6 +513,15 @@ class ScreeningRules(Frozen):
             for section in self.sections.values()
             for name, question in section.questions.items()
         }
+
+    def is_asked(self, name: str, answers: Mapping[str, object]) -> bool:
+        """Whether the question for answer `name` applies, given the earlier answers: both
+        its section's and its own `ask_if` must be met. The guided screen and the web form
+        both ask by this, so a skipped question is a "no" everywhere."""
+        for section in self.sections.values():
+            if name in section.questions:
+                return section.opened_by(answers) and section.questions[name].opened_by(answers)
+        raise KeyError(name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -414,7 +550,10 @@ class ScreenResult(Frozen):
     outcome: Outcome
     urgency: Urgency | None = Field(description="the most urgent reason's urgency; none if none")
     reasons: tuple[ScreenReason, ...] = Field(description="most urgent first")
-    wells_score: int
+    wells_score: int | None = Field(
+        description="the Wells DVT score; none when no clot is suspected (no calf pain, "
+        "tenderness or one-sided swelling), because the score does not apply"
+    )
     advice: str = Field(description="what to do now and why, in plain words for the person")
     rules_version: str
 
@@ -519,23 +658,47 @@ def _injury_not_settling(a: ScreenAnswers, rule: ScreeningRule) -> Numbers | Non
     return _injury_numbers(a, rule, "unable_to_walk_now")
 
 
-def _wells_numbers(a: ScreenAnswers, rule: ScreeningRule) -> tuple[int, Numbers]:
-    score = wells_score(a, rule.number("calf_difference_cm"))
-    numbers: Numbers = {"wells_score": score, "calf_difference_measured_cm": a.calf_difference_cm}
+def _wells(a: ScreenAnswers, rule: ScreeningRule) -> tuple[int, bool, Numbers] | None:
+    """For a suspected clot: the score, whether a sign was found on the leg, and the numbers
+    (each scoring item's points as `points_<item>`). None when no clot is suspected."""
+    calf = rule.number("calf_difference_cm")
+    if not dvt_suspected(a, calf):
+        return None
+    points = wells_points(a, calf)
+    score = sum(points.values())
+    numbers: Numbers = {
+        "wells_score": score,
+        "calf_pain": a.calf_pain,
+        "calf_tenderness": a.calf_tenderness,
+        "one_sided_leg_swelling": a.one_sided_leg_swelling,
+        "calf_difference_measured_cm": a.calf_difference_cm,
+    }
+    numbers.update({f"points_{item}": value for item, value in points.items()})
     numbers.update(rule.parameters)
-    return score, numbers
+    return score, bool(dvt_signs(a, calf)), numbers
 
 
 def _dvt_likely(a: ScreenAnswers, rule: ScreeningRule) -> Numbers | None:
-    score, numbers = _wells_numbers(a, rule)
-    return numbers if score >= rule.number("wells_likely_threshold") else None
+    wells = _wells(a, rule)
+    if wells is None or wells[0] < rule.number("wells_likely_threshold"):
+        return None
+    return wells[2]
+
+
+def _dvt_not_excluded(a: ScreenAnswers, rule: ScreeningRule) -> Numbers | None:
+    """DVT "unlikely" by the score, but a sign on the leg: not excluded."""
+    wells = _wells(a, rule)
+    if wells is None or wells[0] >= rule.number("wells_likely_threshold") or not wells[1]:
+        return None
+    return wells[2]
 
 
 def _dvt_possible(a: ScreenAnswers, rule: ScreeningRule) -> Numbers | None:
-    score, numbers = _wells_numbers(a, rule)
-    low = rule.number("wells_possible_threshold")
-    high = rule.number("wells_likely_threshold")
-    return numbers if low <= score < high else None
+    """DVT "unlikely", no sign on the leg, but leg symptoms with a risk factor."""
+    wells = _wells(a, rule)
+    if wells is None or wells[0] >= rule.number("wells_likely_threshold") or wells[1]:
+        return None
+    return wells[2] if any(getattr(a, item) for item in WELLS_RISK_FACTORS) else None
 
 
 def _compartment_numbers(a: ScreenAnswers, rule: ScreeningRule) -> Numbers:
@@ -621,6 +784,7 @@ RULE_CHECKS: Mapping[str, Check] = {
     "unable_to_walk_now": _unable_to_walk_now,
     "injury_not_settling": _injury_not_settling,
     "dvt_likely": _dvt_likely,
+    "dvt_not_excluded": _dvt_not_excluded,
     "dvt_possible": _dvt_possible,
     "compartment_syndrome": _compartment_syndrome,
     "compartment_sign": _compartment_sign,
@@ -654,7 +818,8 @@ _PARAMETERS: Mapping[str, frozenset[str]] = {
     "unable_to_walk_now": _INJURY,
     "injury_not_settling": _INJURY,
     "dvt_likely": _WELLS,
-    "dvt_possible": _WELLS | {"wells_possible_threshold"},
+    "dvt_not_excluded": _WELLS,
+    "dvt_possible": _WELLS,
     "compartment_syndrome": _COMPARTMENT,
     "compartment_sign": _COMPARTMENT,
 }
@@ -663,6 +828,15 @@ RULE_PARAMETERS: Mapping[str, frozenset[str]] = {
 }
 """The parameters each rule reads (none for rules not in _PARAMETERS). A name shared by
 several rules must hold the same value in all of them: checked on load."""
+
+_WELLS_TEXT = frozenset({"wells_score", "wells_points"})
+RULE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
+    "dvt_likely": _WELLS_TEXT,
+    "dvt_not_excluded": _WELLS_TEXT,
+    "dvt_possible": _WELLS_TEXT,
+}
+"""What a rule's clinician text may fill in: {wells_score}, and {wells_points}, the items
+that scored with their points, named as in the file's wells_items. Checked on load."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -684,7 +858,7 @@ def screen(answers: ScreenAnswers, rules: ScreeningRules) -> ScreenResult:
                 name=rule.name,
                 urgency=rule.urgency,
                 person_text=rule.person_text,
-                clinician_text=rule.clinician_text,
+                clinician_text=_clinician_text(rule_id, rule, answers, rules),
                 source=rule.source,
                 confidence=rule.confidence,
                 numbers=numbers,
@@ -693,14 +867,42 @@ def screen(answers: ScreenAnswers, rules: ScreeningRules) -> ScreenResult:
     reasons.sort(key=lambda r: (-r.urgency.rank, order.index(r.rule_id)))
     top = reasons[0].urgency if reasons else None
     calf = rules.rules["dvt_likely"].number("calf_difference_cm")
+    suspected = dvt_suspected(answers, calf)
     return ScreenResult(
         outcome=Outcome.REFER if top is not None and top.refers else Outcome.CLEAR,
         urgency=top,
         reasons=tuple(reasons),
-        wells_score=wells_score(answers, calf),
+        wells_score=wells_score(answers, calf) if suspected else None,
         advice=_advice(top, reasons, rules.advice),
         rules_version=rules.version,
     )
+
+
+def _clinician_text(
+    rule_id: str, rule: ScreeningRule, answers: ScreenAnswers, rules: ScreeningRules
+) -> str:
+    """The rule's clinician text, with the Wells score and points filled in where it asks."""
+    if rule_id not in RULE_PLACEHOLDERS:
+        return rule.clinician_text
+    calf = rule.number("calf_difference_cm")
+    points = wells_points(answers, calf)
+    listed = []
+    for item, value in points.items():
+        name = rules.wells_items[item]
+        if item == "calf_difference_cm":
+            name = f"{name} {answers.calf_difference_cm:g} cm (≥ {calf:g} cm)"
+        listed.append(f"{name} {_signed(value)}")
+    return rule.clinician_text.format(
+        wells_score=_signed(sum(points.values()), plus=""),
+        wells_points="; ".join(listed) or "no item scored",
+    )
+
+
+def _signed(value: int, plus: str = "+") -> str:
+    """A whole number with a true minus sign (and `plus` before a positive one)."""
+    if value < 0:
+        return f"−{-value}"
+    return f"{plus if value > 0 else ''}{value}"
 
 
 def _advice(top: Urgency | None, reasons: list[ScreenReason], advice: Advice) -> str:

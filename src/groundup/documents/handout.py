@@ -84,14 +84,18 @@ def pain_after(p: ProgressionRules) -> list[str]:
     """What the next morning and the weeks should look like, in plain words."""
     weeks = p.referral_window_days // 7
     return [
-        "Pain after a session may reach the acceptable zone, but it should have settled by "
-        "the next morning.",
-        f"If your pain on waking is {_points(p.morning_worse_by)} or more worse than before "
-        "the session, the exercises from that session step back a little. If it is "
-        f"{_points(p.flare_morning_rise)} or more worse, the flare-up plan starts.",
+        f"Right after a session pain may reach {p.pain_after_acceptable_max} out of 10, but it "
+        "should have settled by the next morning. Above "
+        f"{p.pain_after_acceptable_max}, that session's exercises step back a little; at "
+        f"{p.flare_pain_after} or more, the flare-up plan starts.",
+        f"If your pain or stiffness on waking is {_points(p.morning_worse_by)} or more worse "
+        "than before the session, the exercises from that session step back a little. If "
+        f"pain is {_points(p.flare_morning_rise)} or more worse, the flare-up plan starts.",
         "From one week to the next, morning pain and stiffness should not creep up. If "
-        f"your weekly average rises by {_points(p.weekly_morning_rise_by)} or more, nothing "
-        "gets harder until it settles.",
+        f"your weekly average rises by {_points(p.weekly_morning_rise_by)} or more, the "
+        "exercises step back a little and nothing gets harder until it settles.",
+        "Log how it felt right after each session and check in each morning after one: "
+        "without those answers the program keeps your doses as they are.",
         f"If pain keeps getting worse over {weeks} weeks even though the program has stepped "
         f"back {p.referral_min_regressions} times, it pauses and asks you to see a doctor "
         "or physiotherapist.",

@@ -16,7 +16,12 @@ from groundup.clinical.assessment import Assessment
 from groundup.clinical.intake import score_questionnaires
 from groundup.clinical.outcomes import OutcomeError, interpret_change
 from groundup.clinical.program import Program
-from groundup.clinical.progression import Decision, gate_status, sorted_history
+from groundup.clinical.progression import (
+    Decision,
+    criterion_text,
+    gate_status,
+    sorted_history,
+)
 from groundup.clinical.rules import Rules
 from groundup.clinical.vocabulary import Phase
 from groundup.documents.layout import Person, person, program_of, render_html, to_pdf
@@ -220,7 +225,7 @@ def next_steps(
             criteria.append(
                 {
                     "id": criterion.id,
-                    "text": criterion.text,
+                    "text": criterion_text(criterion, program.profile),
                     "met": met,
                     "why": why,
                     "needs_tests": needs_tests,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from groundup.clinical.exercises import Exercise
 from groundup.clinical.vocabulary import Laterality, Position
 from groundup.pictures.draw import picture_svg
-from groundup.pictures.poses import Picture, PoseChange, load_pictures
+from groundup.pictures.poses import Picture, Pose, PoseChange, load_pictures
 
 # An exercise from outside the shipped library still gets a figure in its position.
 FALLBACK_BASE = {
@@ -33,9 +33,11 @@ def working_legs(picture: Picture, exercise: Exercise) -> set[str]:
     return {"near"} if exercise.laterality is Laterality.ONE_LEG else {"near", "far"}
 
 
-def describe(exercise: Exercise, picture: Picture, working: set[str]) -> str:
+def describe(exercise: Exercise, picture: Picture, working: set[str], end_pose: Pose) -> str:
     """The picture's text alternative."""
     end = "the position to hold" if picture.hold else "the end position"
+    if end_pose.eyes == "closed":
+        end += ", eyes closed"
     legs = "the working leg" if len(working) == 1 else "both working legs"
     arrow = ", the blue arrow shows the movement" if picture.arrow or picture.detail else ""
     close_up = "; the circle shows the foot close up" if picture.detail else ""
@@ -57,5 +59,5 @@ def render(exercise: Exercise) -> str:
         start = end = book.resolve(change, exercise.id)
     working = working_legs(picture, exercise)
     return picture_svg(
-        picture, start, end, working, exercise.name, describe(exercise, picture, working)
+        picture, start, end, working, exercise.name, describe(exercise, picture, working, end)
     )

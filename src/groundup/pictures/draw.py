@@ -35,6 +35,7 @@ from groundup.pictures.poses import (
     Picture,
     Pole,
     Pose,
+    SideWall,
     Step,
     Towel,
     Wall,
@@ -218,6 +219,11 @@ def _prop_shapes(picture: Picture, posed: Posed) -> tuple[list[Shape], list[Shap
                 )
             )
             behind.append(Shape("line", [(x, 0), (x, 175)], 3, FLOOR))
+        elif isinstance(prop, SideWall):
+            x0, x1 = prop.x
+            corners = [(x0, 0), (x1, 0), (x1, prop.height), (x0, prop.height)]
+            behind.append(Shape("poly", corners, 0, WALL_FILL, WALL_FILL))
+            behind.append(Shape("line", corners[2:], 3, FLOOR))  # its top edge
         elif isinstance(prop, Chair):
             px, py = posed.points["pelvis"]
             top = py - 9

@@ -130,6 +130,15 @@ class Wall(Strict):
     side: Literal["left", "right"] = Field(description="which side of the line is wall")
 
 
+class SideWall(Strict):
+    """A wall beside the person, parallel to the picture, so drawn behind the figure: the
+    support a hand rests on when the person stands side-on to a wall."""
+
+    kind: Literal["side_wall"]
+    x: tuple[float, float]
+    height: float = Field(default=175, gt=0, le=180)
+
+
 class Chair(Strict):
     kind: Literal["chair"]
     facing: Literal["forward", "back"] = "forward"
@@ -184,7 +193,7 @@ class Machine(Strict):
     console: Literal["front", "back"] = "front"
 
 
-Prop = Wall | Chair | Step | Pad | Towel | FloorLine | Pole | Band | Weight | Machine
+Prop = Wall | SideWall | Chair | Step | Pad | Towel | FloorLine | Pole | Band | Weight | Machine
 
 
 class Arrow(Strict):
@@ -226,10 +235,21 @@ class Picture(Strict):
     start: PoseChange
     end: PoseChange
     hold: bool = Field(default=False, description="the end pose is held, not moved through")
+    isometric: bool = Field(
+        default=False,
+        description="a true hold: the joints hardly move, so the frames may differ only a "
+        "little (exempt from the movement check in groundup.pictures.motion)",
+    )
     place: Placement = Placement()
     props: tuple[Prop, ...] = ()
     arrow: Arrow | None = None
     detail: Detail | None = None
+
+    @model_validator(mode="after")
+    def _isometric_is_a_hold(self) -> Picture:
+        if self.isometric and not self.hold:
+            raise ValueError("an isometric picture is a hold: add hold: true")
+        return self
 
     @model_validator(mode="after")
     def _points_exist(self) -> Picture:

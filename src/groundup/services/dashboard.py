@@ -5,8 +5,8 @@ query per table (aggregates over `patient_id in (the clinician's patients)`, JSO
 picked out by the database), never a patient's full history, so that it stays fast for
 thousands of patients. Each flag carries one precise sentence with its numbers.
 
-Order of urgency: referral > flare-up > rising morning pain > low adherence > stall >
-no program yet. The priority score adds the flags' weights; each weight is larger than
+Order of urgency: referral (the more urgent screen first) > flare-up > rising morning
+pain > low adherence > stall > no program yet. The priority score adds the flags' weights; each weight is larger than
 all the weights below it together, so the order above always holds, and among patients
 with the same flags the larger problem (more missed sessions, a steeper rise) comes first.
 """
@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
 
+from groundup.clinical.profile import limb_symmetry_index
+from groundup.clinical.screening import Urgency
 from groundup.services.accounts import Account, Accounts, Forbidden
 from groundup.services.workflow import NotFound, Services
 from groundup.storage.models import (
@@ -120,15 +122,17 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _lsi(left: Any, right: Any) -> float | None:
+def _lsi(left: Any, right: Any, affected: Any) -> float | None:
+    """The LSI as the profile has it: the affected side ÷ the other; none with both."""
     try:
         a, b = float(left), float(right)
     except (TypeError, ValueError):
         return None
-    stronger = max(a, b)
-    if stronger <= 0:
-        return None
-    return round(min(a, b) / stronger * 100, 1)
+    if affected == "left":
+        return limb_symmetry_index(a, b)
+    if affected == "right":
+        return limb_symmetry_index(b, a)
+    return None
 
 
 def _mine(clinician: Account, only: str | None) -> Select[Any]:
@@ -333,17 +337,18 @@ def _statuses(
 
         # Heel-raise LSI: the first and the latest assessment that tested it.
         heel = AssessmentRecord.data[("tests", "heel_raise_reps")]
-        for pid, _day, left, right in session.execute(
+        for pid, _day, left, right, affected in session.execute(
             select(
                 AssessmentRecord.patient_id,
                 AssessmentRecord.date,
                 heel["left"].as_float(),
                 heel["right"].as_float(),
+                AssessmentRecord.data["affected_side"].as_string(),
             )
             .where(AssessmentRecord.patient_id.in_(mine))
             .order_by(AssessmentRecord.patient_id, AssessmentRecord.date, AssessmentRecord.id)
         ):
-            value = _lsi(left, right)
+            value = _lsi(left, right, affected)
             if value is None:
                 continue
             status = out[pid]
@@ -414,8 +419,9 @@ def _flag(
     if stall_prompt is not None and (today - stall_prompt).days <= STALL_DAYS:
         add(
             "stall",
-            f"stall.reassess fired {stall_prompt.isoformat()}: no progression for "
-            f"≥ {p.stall_weeks} weeks; reassess technique, recovery, load.",
+            f"stall.reassess fired {stall_prompt.isoformat()}: no dose step for "
+            f"≥ {p.stall_weeks} weeks, or test milestones flat from retest to retest; "
+            "reassess technique, recovery, load.",
         )
     elif status.version is not None:
         since = status.last_progress or status.program_start
@@ -442,6 +448,9 @@ def _flag(
         )
     status.flags = flags
     score = float(sum(f.weight for f in flags))
+    # Among referring screens, the more urgent first: emergency, today, within days.
+    if screen is not None and screen[0] and screen[1] and status.has("referral"):
+        score += Urgency(screen[1]).rank
     # Within a flag, the bigger problem first: days of flare, missed share, rise in pain.
     if status.adherence is not None and status.has("adherence"):
         score += (100 - status.adherence) / 10

@@ -432,14 +432,16 @@ def progress_charts(data: ProgressData, rules: Rules) -> ProgressCharts:
     )
     tests = rules.assessment.tests
     even = max(band.below for band in rules.assessment.lsi_bands)
+    # The LSI is kept as measured: above 100 when the sore leg did more than the other.
+    highest = max((v for points in data.lsi.values() for _, v in points), default=100.0)
     lsi = line_chart(
         styled([(tests[t].short if t in tests else t, points) for t, points in data.lsi.items()]),
-        label="Side-to-side balance per test, weaker side as a percentage of the stronger",
+        label="Limb symmetry per test, the sore leg as a percentage of the other",
         y_label="percent",
-        y_max=100,
+        y_max=max(100.0, highest),
         reference=(even, f"{even:g} %"),
         value_text=lambda v: f"{v:.0f}",
-        empty="Shown after your first assessment",
+        empty="Shown after an assessment with one sore leg",
     )
     minutes = bar_chart(
         [Bar(short_date(week), value) for week, value in data.weekly_minutes],

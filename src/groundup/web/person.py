@@ -285,22 +285,28 @@ def _screen_sections() -> list[dict[str, Any]]:
                 }
             )
         sections.append(
-            {"key": key, "title": section.title, "intro": section.intro, "questions": questions}
+            {
+                "key": key,
+                "title": section.title,
+                "intro": section.intro,
+                "ask_if": section.ask_if,
+                "questions": questions,
+            }
         )
     return sections
 
 
 def _read_screen(check: FormCheck) -> ScreenAnswers | None:
-    """The answers, asking only what applies: a question whose earlier answer was no (or
+    """The answers, asking only what applies: a question whose earlier answers were no (or
     left empty) counts as no, whatever the form says."""
+    rules = load_screening_rules()
     answers: dict[str, Any] = {}
     for section in _screen_sections():
         for question in section["questions"]:
             name = question["name"]
-            parent = question["ask_if"]
-            if parent is not None and answers.get(parent) in (None, False):
+            if not rules.is_asked(name, answers):
                 check.raw(name)
-                answers[name] = False
+                answers[name] = ScreenAnswers.model_fields[name].default
                 continue
             if question["kind"] == "yes_no":
                 answers[name] = check.yes_no(name)
@@ -1120,6 +1126,8 @@ def _review_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> Response:
     _, _, date_format = services.display(me.patient_id)
     rows = []
@@ -1155,7 +1163,18 @@ def _review_page(
         anything=any(item.log is not None for item in draft.done),
         day_text=_date_text(draft.day, date_format),
         last=len(steps) - 1,
+        values=values or {},
+        errors=errors or {},
+        labels={"pain_after": "Pain right after the session"},
     )
+
+
+def _pain_after(form: FormData) -> int | None:
+    """The 0–10 pain right after the session, or None when it was not chosen."""
+    raw = str(form.get("pain_after", "")).strip()
+    if not raw.isdigit() or not 0 <= int(raw) <= 10:
+        return None
+    return int(raw)
 
 
 @router.post("/session/save", dependencies=[CsrfChecked])
@@ -1175,8 +1194,22 @@ def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormD
             error="Nothing was logged. If you did not train today, use “Skip today” instead.",
             status_code=400,
         )
+    pain_after = _pain_after(form)
+    if pain_after is None:
+        return _review_page(
+            request,
+            services,
+            me,
+            draft,
+            steps if len(steps) >= len(draft.done) else [],
+            error="Say how much it hurts now, right after the session, then save.",
+            status_code=400,
+            errors={"pain_after": "choose a number from 0 to 10"},
+        )
     try:
-        log = SessionLog(id=draft.log_id, date=draft.day, exercises=exercises)
+        log = SessionLog(
+            id=draft.log_id, date=draft.day, exercises=exercises, pain_after=pain_after
+        )
         outcome = services.log_session(me.patient_id, log)
     except (ValidationError, ServiceError) as exc:
         message = str(exc) if isinstance(exc, ServiceError) else "the session could not be read"

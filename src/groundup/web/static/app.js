@@ -96,8 +96,9 @@
 })();
 
 /* person pages */
-// Screen questions that only apply after a "yes" (data-ask-if names the earlier answer),
-// the − / + buttons beside a set's number, and a metronome that fills in its reps.
+// Screen questions and sections that only apply after a "yes" (data-ask-if names the
+// earlier answers, any one of which opens them), the − / + buttons beside a set's number,
+// and a metronome that fills in its reps.
 (function () {
   "use strict";
 
@@ -105,6 +106,7 @@
     var fields = form.querySelectorAll('[name="' + name + '"]');
     for (var i = 0; i < fields.length; i += 1) {
       var field = fields[i];
+      if (field.closest("[hidden]")) continue;  // a question not asked counts as no
       if (field.type === "radio") {
         if (field.checked && field.value === "yes") return true;
       } else if (field.value.trim() !== "") {
@@ -118,7 +120,11 @@
     var questions = form.querySelectorAll("[data-ask-if]");
     if (!questions.length) return;
     function update() {
-      questions.forEach(function (q) { q.hidden = !answered(form, q.dataset.askIf); });
+      questions.forEach(function (q) {
+        q.hidden = !q.dataset.askIf.split(" ").some(function (name) {
+          return answered(form, name);
+        });
+      });
     }
     form.addEventListener("input", update);
     form.addEventListener("change", update);
