@@ -31,8 +31,16 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TODAY = dt.date(2025, 6, 4)
 PASSWORD = "correct horse battery"
 
+# A steady responder: the example (an Achilles tendinopathy) starts in phase 2, whose gate
+# has a heel-raise milestone, so steady means tests moving beyond their error from retest
+# to retest (not flat, which the stall rule flags).
 STEADY = Scenario(
-    name="steady", weeks=5, session_pain=(3, 2, 2, 1), morning_pain=(2, 2, 1, 1), effort=(6.0,)
+    name="steady",
+    weeks=5,
+    session_pain=(3, 2, 2, 1),
+    morning_pain=(2, 2, 1, 1),
+    effort=(6.0,),
+    lsi_gain_per_week=8.0,
 )
 # A pain spike on the last-but-one training day: the flare-up protocol is running today.
 FLARE = Scenario(
