@@ -121,8 +121,10 @@ def pathway_notes(
     assessment: Assessment | None,
 ) -> tuple[str, ...]:
     """What the pathway adds to the reasons: which plan and why, its pain rule, the ready-made
-    programs that suit it, running, the warnings this assessment raises, what to watch for."""
-    if assessment is None:
+    programs that suit it, running, the warnings this assessment raises, what to watch for.
+    Without an assessment (a phase change later on) the pathway's own notes still come, and
+    "not sure" adds nothing."""
+    if assessment is None and condition is Condition.NOT_SURE:
         return ()
     pathway = rules.pathways[condition]
     notes = [
@@ -149,7 +151,8 @@ def pathway_notes(
                 f"Running: {pathway.running.advice} Not yet ready for the walk-run plan: "
                 f"{describe_unmet(ready)}."
             )
-    notes.extend(assessment_warnings(condition, assessment, rules))
+    if assessment is not None:
+        notes.extend(assessment_warnings(condition, assessment, rules))
     if pathway.watch_for:
         signs = "; ".join(
             f"{w.sign} — {w.action[0].lower()}{w.action[1:].rstrip('.')}" for w in pathway.watch_for

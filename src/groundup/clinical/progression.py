@@ -31,8 +31,8 @@ from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
-from groundup.clinical.pathways import phase_gate
-from groundup.clinical.planning import build_session, dose_for, template_block
+from groundup.clinical.pathways import allows, phase_gate
+from groundup.clinical.planning import build_session, dose_for, pathway_notes, template_block
 from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
 from groundup.clinical.program import (
     Dose,
@@ -43,9 +43,9 @@ from groundup.clinical.program import (
     unit_seconds,
     work_seconds,
 )
-from groundup.clinical.readiness import hop_gate_status
+from groundup.clinical.readiness import hop_gate_status, hop_ready
 from groundup.clinical.rules import GateCriterion, Rules
-from groundup.clinical.vocabulary import DoseType, Phase, Side
+from groundup.clinical.vocabulary import DoseType, Kind, Phase, Side
 
 Number = float | int | str
 HistoryEvent = SessionLog | CheckIn | Retest | Override
@@ -176,7 +176,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             slots = list(new_slots)
             updates["phase"] = phase
             updates["phase_started"] = decision.date
-            updates["reasons"] = reasons
+            notes = pathway_notes(program.pathway, program.profile, rules, None)
+            updates["reasons"] = (*notes, *reasons)
             if program.preferences.training_days is None:
                 from groundup.clinical.planning import DEFAULT_DAYS
 
@@ -1471,10 +1472,14 @@ def _next_step(
 
 
 def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
+    """The next rung may join the program: it belongs to the phase, the equipment is at hand,
+    the pathway does not leave it out here, and hopping waits for hop readiness."""
     return (
         program.phase in exercise.phases
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
+        and allows(program.pathway, exercise.id, program.phase, rules)
+        and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
     )
 
 
