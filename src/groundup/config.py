@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         default=True, description="run the job worker (reminders) inside `groundup serve`"
     )
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    plan_every_seconds: int = Field(
+        default=60, ge=1, le=3600, description="how often due reminders are looked for"
+    )
     job_lease_seconds: float = Field(
         default=60.0,
         gt=0,

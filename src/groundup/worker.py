@@ -78,7 +78,7 @@ class Periodic:
         seconds = int(self.every.total_seconds())
         slot = int(now.timestamp()) // seconds * seconds
         start = dt.datetime.fromtimestamp(slot, dt.UTC)
-        return NewJob(self.kind, f"{self.kind}@{start:%Y-%m-%dT%H:%M}", {}, start)
+        return NewJob(self.kind, f"{self.kind}@{start:%Y-%m-%dT%H:%M:%S}", {}, start)
 
 
 def worker_name() -> str:
@@ -186,15 +186,14 @@ class Worker:
 
 
 KEEP_FINISHED = dt.timedelta(days=14)
-PLAN_EVERY = dt.timedelta(minutes=1)
 TIDY_EVERY = dt.timedelta(hours=1)
 
 
 def app_worker(
     services: Services, settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
 ) -> Worker:
-    """The worker with groundup's jobs: reminders planned every minute and sent one by
-    one, and finished jobs forgotten after two weeks (checked every hour)."""
+    """The worker with groundup's jobs: reminders planned every minute (or as set) and
+    sent one by one, and finished jobs forgotten after two weeks (checked every hour)."""
     from groundup.services.reminders import PLAN_JOB, SEND_JOB, Reminders
 
     queue = JobQueue(services.db, lease=dt.timedelta(seconds=settings.job_lease_seconds))
@@ -207,7 +206,10 @@ def app_worker(
     return Worker(
         queue,
         {PLAN_JOB: reminders.plan_job, SEND_JOB: reminders.send, TIDY_JOB: tidy},
-        periodic=(Periodic(PLAN_JOB, PLAN_EVERY), Periodic(TIDY_JOB, TIDY_EVERY)),
+        periodic=(
+            Periodic(PLAN_JOB, dt.timedelta(seconds=settings.plan_every_seconds)),
+            Periodic(TIDY_JOB, TIDY_EVERY),
+        ),
         clock=clock,
         poll_seconds=settings.worker_poll_seconds,
         idle=reminders.close,

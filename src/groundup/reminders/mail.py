@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,9 @@ class Mailer:
             smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=context)
         else:
             smtp = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+        # The final dot goes alone, right after the content: without this, Nagle's
+        # algorithm holds it until the server acknowledges the content (tens of ms).
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         smtp.ehlo()
         if server.security == "starttls":
             smtp.starttls(context=context)
