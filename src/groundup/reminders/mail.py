@@ -95,7 +95,8 @@ class Mailer:
             smtp = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
         # The final dot goes alone, right after the content: without this, Nagle's
         # algorithm holds it until the server acknowledges the content (tens of ms).
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if smtp.sock is not None:
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         smtp.ehlo()
         if server.security == "starttls":
             smtp.starttls(context=context)
