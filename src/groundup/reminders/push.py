@@ -18,8 +18,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
 
 TIMEOUT_SECONDS = 15
 # How long a push service keeps trying to reach a device that is off.
@@ -80,6 +78,10 @@ def send_push(
     key: str,
 ) -> tuple[PushResult, str]:
     """Send one encrypted notification; the result and a short explanation."""
+    # Imported here: pywebpush brings an HTTP stack that only the worker needs.
+    from py_vapid import Vapid
+    from pywebpush import WebPushException, webpush
+
     subscription = {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}
     try:
         response = webpush(
