@@ -87,7 +87,7 @@ class Mailer:
 
     def _connect(self) -> smtplib.SMTP:
         server = self.server
-        context = ssl.create_default_context()
+        context = ssl.create_default_context() if server.security != "none" else None
         smtp: smtplib.SMTP
         if server.security == "tls":
             smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=context)
