@@ -14,9 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from groundup.cli.files import read_document, validate
-from groundup.clinical.intake import Intake
-from groundup.clinical.logs import CheckIn, ExerciseLog, SessionLog, SetLog
+from groundup.clinical.logs import CheckIn
 from groundup.config import Settings
 from groundup.knowledge import load_rules
 from groundup.reminders.mail import Mailer, SmtpServer
@@ -30,6 +28,7 @@ from groundup.storage.models import AuditEntry, Job
 from groundup.web.app import create_app
 from groundup.worker import Worker, app_worker
 from mail_sink import MailSink, mail_sink
+from test_calendar import begin, done_session
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 START = dt.date(2025, 3, 4)  # a Tuesday; the example trains Monday, Wednesday, Friday
@@ -54,31 +53,6 @@ class Clock:
         self.now = dt.datetime.combine(day, dt.time.fromisoformat(hhmm), ZoneInfo(zone)).astimezone(
             dt.UTC
         )
-
-
-def begin(services: Services, patient_id: str) -> None:
-    data = validate(Intake, read_document(EXAMPLES / "clear-left-calf.yaml"), "example")
-    assert data.screen is not None and data.assessment is not None
-    services.record_screen(patient_id, data.screen, START)
-    services.start_program(patient_id, data.assessment, data.preferences, day=START)
-
-
-def done_session(services: Services, patient_id: str, day: dt.date, log_id: str) -> SessionLog:
-    program = services.program(patient_id)
-    return SessionLog(
-        id=log_id,
-        date=day,
-        pain_after=1,
-        exercises=tuple(
-            ExerciseLog(
-                exercise_id=slot.exercise_id,
-                side=dose.side,
-                sets=tuple(SetLog(amount=dose.amount, rpe=6, pain=1) for _ in range(dose.sets)),
-            )
-            for slot in program.slots
-            for dose in slot.doses
-        ),
-    )
 
 
 @pytest.fixture
@@ -141,15 +115,29 @@ def run_until_idle(worker: Worker) -> int:
     return ran
 
 
+def training_reminders(
+    services: Services, settings: Settings, clock: Clock, person: str, **changes: object
+) -> Reminders:
+    """At noon on Wednesday, the person asks for training-day reminders by e-mail."""
+    clock.local(WEDNESDAY, "12:00")
+    reminders = Reminders(services, settings, now=clock)
+    choose(reminders, person, **{"kinds": frozenset({Kind.TRAINING}), **changes})
+    return reminders
+
+
+def sender(services: Services, reminders: Reminders, clock: Clock) -> Worker:
+    """A worker that only sends (no planning runs of its own)."""
+    queue = JobQueue(services.db, lease=dt.timedelta(seconds=30))
+    return Worker(queue, {SEND_JOB: reminders.send}, clock=clock)
+
+
 # ----- e-mail, end to end ----------------------------------------------------------------
 
 
 def test_a_training_day_reminder_arrives_once_by_email_with_todays_session(
     services: Services, settings: Settings, clock: Clock, sink: MailSink, person: str
 ) -> None:
-    clock.local(WEDNESDAY, "12:00")
-    reminders = Reminders(services, settings, now=clock)
-    choose(reminders, person, kinds=frozenset({Kind.TRAINING}))
+    training_reminders(services, settings, clock, person)
     worker = worker_for(services, settings, clock)
     run_until_idle(worker)
     assert sink.count() == 0, "nothing is due at noon"
@@ -186,9 +174,7 @@ def test_a_training_day_reminder_arrives_once_by_email_with_todays_session(
 def test_no_reminder_for_a_session_already_logged(
     services: Services, settings: Settings, clock: Clock, sink: MailSink, person: str
 ) -> None:
-    clock.local(WEDNESDAY, "12:00")
-    reminders = Reminders(services, settings, now=clock)
-    choose(reminders, person, kinds=frozenset({Kind.TRAINING}))
+    training_reminders(services, settings, clock, person)
     services.log_session(person, done_session(services, person, WEDNESDAY, "wed-1"))
     clock.local(WEDNESDAY, "17:40")
     run_until_idle(worker_for(services, settings, clock))
@@ -221,12 +207,11 @@ def test_the_morning_check_in_follows_a_session_and_stops_once_checked_in(
 def test_quiet_hours_hold_a_reminder_until_they_end(
     services: Services, settings: Settings, clock: Clock, sink: MailSink, person: str
 ) -> None:
-    clock.local(WEDNESDAY, "12:00")
-    reminders = Reminders(services, settings, now=clock)
-    choose(
-        reminders,
+    training_reminders(
+        services,
+        settings,
+        clock,
         person,
-        kinds=frozenset({Kind.TRAINING}),
         training_time="17:00",
         quiet_start="16:00",
         quiet_end="18:00",
@@ -244,12 +229,11 @@ def test_a_reminder_queued_before_the_quiet_hours_waits_for_their_end(
     services: Services, settings: Settings, clock: Clock, sink: MailSink, person: str
 ) -> None:
     """Sending late (a backlog) never sends into the quiet hours: it waits, then goes."""
-    clock.local(WEDNESDAY, "12:00")
-    reminders = Reminders(services, settings, now=clock)
-    choose(
-        reminders,
+    reminders = training_reminders(
+        services,
+        settings,
+        clock,
         person,
-        kinds=frozenset({Kind.TRAINING}),
         training_time="17:00",
         quiet_start="17:30",
         quiet_end="19:00",
@@ -257,8 +241,7 @@ def test_a_reminder_queued_before_the_quiet_hours_waits_for_their_end(
     clock.local(WEDNESDAY, "17:01")
     assert reminders.plan() == 1
     clock.local(WEDNESDAY, "17:45")  # the worker only gets to it in the quiet hours
-    queue = JobQueue(services.db, lease=dt.timedelta(seconds=30))
-    worker = Worker(queue, {SEND_JOB: reminders.send}, clock=clock)
+    worker = sender(services, reminders, clock)
     worker.tick()
     assert sink.count() == 0
     clock.local(WEDNESDAY, "18:30")
@@ -285,18 +268,11 @@ def test_a_change_of_choices_does_not_send_what_was_due_before_it(
 def test_reminders_that_are_off_are_not_sent_even_when_already_queued(
     services: Services, settings: Settings, clock: Clock, sink: MailSink, person: str
 ) -> None:
-    clock.local(WEDNESDAY, "12:00")
-    reminders = Reminders(services, settings, now=clock)
-    choose(reminders, person, kinds=frozenset({Kind.TRAINING}))
+    reminders = training_reminders(services, settings, clock, person)
     clock.local(WEDNESDAY, "17:31")
     assert reminders.plan() == 1
     assert reminders.stop(person)
-    worker = Worker(
-        JobQueue(services.db, lease=dt.timedelta(seconds=30)),
-        {SEND_JOB: reminders.send},
-        clock=clock,
-    )
-    assert worker.tick() == 1
+    assert sender(services, reminders, clock).tick() == 1
     assert sink.count() == 0
     with services.db.reading() as session:
         job = session.scalars(select(Job).where(Job.kind == SEND_JOB)).one()
@@ -312,8 +288,7 @@ def test_an_unreachable_mail_server_is_tried_again_later(
     choose(reminders, person, kinds=frozenset({Kind.TRAINING}))
     clock.local(WEDNESDAY, "17:31")
     reminders.plan()
-    queue = JobQueue(services.db, lease=dt.timedelta(seconds=30))
-    Worker(queue, {SEND_JOB: reminders.send}, clock=clock).tick()
+    sender(services, reminders, clock).tick()
     with services.db.reading() as session:
         job = session.scalars(select(Job).where(Job.kind == SEND_JOB)).one()
     assert job.state == "queued" and job.attempts == 1
@@ -322,8 +297,7 @@ def test_an_unreachable_mail_server_is_tried_again_later(
     assert retry_at > clock.now
     # The server is back (the real one): the retry delivers it.
     clock.now = retry_at + dt.timedelta(seconds=1)
-    good = Reminders(services, settings, now=clock)
-    Worker(queue, {SEND_JOB: good.send}, clock=clock).tick()
+    sender(services, Reminders(services, settings, now=clock), clock).tick()
     assert sink.count() == 1
 
 
