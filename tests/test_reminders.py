@@ -363,9 +363,9 @@ def test_a_worker_whose_job_was_taken_over_delivers_nothing(
         m.set_content("hello")
         return m
 
-    assert mailer.deliver(message("slow"), lambda: queue.complete(slow, "sent", later)) is False
+    assert mailer.deliver(message("slow"), lambda: queue.completing(slow, "sent", later)) is False
     other = Mailer(SmtpServer.parse(sink.url))
-    assert other.deliver(message("fast"), lambda: queue.complete(fast, "sent", later)) is True
+    assert other.deliver(message("fast"), lambda: queue.completing(fast, "sent", later)) is True
     other.quit()
     assert [m.message["Subject"] for m in sink.messages()] == ["fast"]
 

@@ -11,7 +11,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,9 +48,9 @@ class Later(Exception):
 
 @dataclass
 class JobRun:
-    """A claimed job as its handler sees it. The handler calls `complete` at the moment
-    its work becomes real (for an e-mail: before the message's final dot) and delivers
-    only when that returned True."""
+    """A claimed job as its handler sees it. The handler records the job as done at the
+    moment its work becomes real — `complete`, or `completing` around its last act (an
+    e-mail's final dot) — and delivers only when the job is its own."""
 
     job: Claimed
     now: dt.datetime
@@ -61,6 +62,16 @@ class JobRun:
         if self.completed is None:
             self.completed = self.queue.complete(self.job, outcome, self.clock())
         return self.completed
+
+    @contextmanager
+    def completing(self, outcome: str) -> Iterator[bool]:
+        """`complete`, with the handler's last act inside the recording transaction (see
+        JobQueue.completing): True inside the block means the job is this worker's."""
+        if self.completed is not None:
+            raise RuntimeError("the job was already completed")
+        with self.queue.completing(self.job, outcome, self.clock()) as mine:
+            yield mine
+        self.completed = mine
 
 
 Handler = Callable[[JobRun], None]

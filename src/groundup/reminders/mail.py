@@ -2,13 +2,15 @@
 
 The queue records a reminder as sent in the same instant the message becomes real:
 `Mailer.deliver` hands the server the whole message except the dot that ends it, then
-asks the caller to record the delivery (`commit`), and only when that succeeded sends the
-final dot. A server keeps no message whose dot never came, so a worker that dies before
-recording leaves nothing behind and the next worker sends it again; a worker that finds
-the job taken over by another (its lease ran out) drops the connection instead. What is
-left is the moment between the record and the dot: a crash there loses that one e-mail
-rather than sending it twice. Each message also carries a Message-ID made from the job,
-so a mail system that still sees a copy can tell it is the same.
+opens the caller's record of the delivery (`recording`: a transaction that marks the job
+done if it is still this worker's, and locks it), sends the final dot inside it, and lets
+it commit. A server keeps no message whose dot never came, so a worker that dies before
+that leaves nothing behind and the next worker sends it again; a worker that finds the
+job taken over by another (its lease ran out) drops the connection instead; a worker that
+dies after the dot but before its commit is sent lets the database roll the record back,
+and the message goes twice — the window is the few microseconds between two writes to
+two sockets. Each message carries a Message-ID made from the job, so a mail system that
+sees a copy can tell it is the same.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -144,10 +147,13 @@ class Mailer:
             content += b"\r\n"
         smtp.send(content)
 
-    def deliver(self, message: EmailMessage, commit: Callable[[], bool]) -> bool:
-        """Send `message`, calling `commit` just before the final dot. True when the server
-        accepted it; False when `commit` declined (nothing was delivered). Raises MailError
-        when the server refused it or could not be reached."""
+    def deliver(
+        self, message: EmailMessage, recording: Callable[[], AbstractContextManager[bool]]
+    ) -> bool:
+        """Send `message`, its final dot inside `recording()` (which says whether to send
+        it). True when the server accepted it; False when `recording` declined (nothing
+        was delivered). Raises MailError when the server refused it or could not be
+        reached."""
         for attempt in (1, 2):
             fresh = self._smtp is None
             try:
@@ -174,15 +180,18 @@ class Mailer:
         smtp = self._smtp
         assert smtp is not None
         try:
-            recorded = commit()
+            with recording() as mine:
+                if not mine:
+                    self.close()
+                    return False
+                smtp.send(b".\r\n")
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise MailError(f"the message could not be finished: {exc}", transient=True) from None
         except BaseException:
             self.close()
             raise
-        if not recorded:
-            self.close()
-            return False
         try:
-            smtp.send(b".\r\n")
             code, reply = smtp.getreply()
         except (smtplib.SMTPException, OSError) as exc:
             self.close()

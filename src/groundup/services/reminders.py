@@ -646,7 +646,7 @@ class Reminders:
         )
         mailer = self._mailer()
         try:
-            mailer.deliver(message, lambda: run.complete(f"sent by e-mail to {choices.email}"))
+            mailer.deliver(message, lambda: run.completing(f"sent by e-mail to {choices.email}"))
         except MailError as exc:
             if exc.transient:
                 raise Retry(str(exc)) from None

@@ -9,15 +9,16 @@ of server processes, on any number of machines, can share it.
   transaction at a time, which gives the same. The claim writes a fresh lease token and
   a lease end.
 - Finishing is conditional on the token: only the worker whose lease it still is can mark
-  the job done (`complete`), and whatever it sends out it sends only after that succeeded.
-  A job whose worker died is claimed again once its lease has run out.
+  the job done (`complete`, `completing`), and it delivers only while that record is
+  being committed. A job whose worker died is claimed again once its lease has run out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,8 +156,17 @@ class JobQueue:
         return and_(Job.id == job.id, Job.lease_token == job.token, Job.state.in_(states))
 
     def complete(self, job: Claimed, outcome: str, now: dt.datetime) -> bool:
-        """Record the job as done, if it is still this worker's. Committed on return:
-        True means the work is now recorded as done and may be delivered."""
+        """Record the job as done, if it is still this worker's. Committed on return."""
+        with self.completing(job, outcome, now) as mine:
+            return mine
+
+    @contextmanager
+    def completing(self, job: Claimed, outcome: str, now: dt.datetime) -> Iterator[bool]:
+        """Record the job as done, if it is still this worker's, in a transaction that
+        commits when the block ends (and rolls back if it raises). The block learns
+        whether the job is its own — the row is then locked, so nobody can take it over —
+        and does its one last act inside (an e-mail's final dot): the act and the record
+        are then only the moment of a commit apart."""
         with self.db.transaction() as session:
             result = session.execute(
                 update(Job)
@@ -164,7 +174,7 @@ class JobQueue:
                 .values(state="done", outcome=outcome[:2000], finished_at=now, lease_until=None)
                 .execution_options(synchronize_session=False)
             )
-            return bool(getattr(result, "rowcount", 0) == 1)
+            yield bool(getattr(result, "rowcount", 0) == 1)
 
     def retry(self, job: Claimed, reason: str, now: dt.datetime) -> str:
         """Back to the queue for a later try, or failed after MAX_ATTEMPTS. Also undoes a
