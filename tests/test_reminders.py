@@ -514,3 +514,21 @@ def test_choices_that_cannot_work_are_refused_in_plain_words(
     with pytest.raises(ServiceError, match="both a start and an end"):
         choose(reminders, person, quiet_end=None)
     assert not reminders.are_on(person)
+
+
+def test_a_person_cannot_remove_someone_elses_device(
+    services: Services, settings: Settings, clock: Clock
+) -> None:
+    from groundup.reminders.push import b64url
+    from test_reminders_push import Browser
+
+    reminders = Reminders(services, settings, now=clock)
+    mine, theirs = services.enrol("Me"), services.enrol("Them")
+    browser = Browser.new()
+    device = reminders.add_device(
+        theirs, "https://push.example/their-phone", browser.p256dh, b64url(browser.auth)
+    )
+    assert not reminders.remove_device(mine, device)
+    assert [d.id for d in reminders.devices(theirs)] == [device]
+    assert reminders.remove_device(theirs, device)
+    assert reminders.devices(theirs) == []
