@@ -66,8 +66,11 @@ class Person:
 class Server:
     """`groundup serve` in its own process group, so SIGKILL takes all of it at once."""
 
-    def __init__(self, url: str, home: Path, workers: int = 1) -> None:
+    def __init__(
+        self, url: str, home: Path, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.workers = workers
+        self.env = env or {}
         self.url = url
         self.home = home
         self.port = _free_port()
@@ -81,6 +84,7 @@ class Server:
             "GROUNDUP_DATABASE_URL": self.url,
             "GROUNDUP_DATA_DIR": str(self.home),
             "NO_COLOR": "1",
+            **self.env,
         }
         self.runs += 1
         log = (self.home / f"server-{self.runs}.log").open("wb")

@@ -33,6 +33,44 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = Field(
+        default=None,
+        description="the address people reach the app at, e.g. https://groundup.example.org; "
+        "links in e-mails use it",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="where e-mail goes: smtp://user:password@host:587?starttls=true or "
+        "smtps://host:465; unset: no e-mail reminders",
+    )
+    mail_from: str = Field(
+        default="groundup <reminders@groundup.invalid>", description="the From of e-mails"
+    )
+    push_contact: str | None = Field(
+        default=None,
+        description="a mailto: or https: address push services can reach the operator at; "
+        "default: the mail_from address",
+    )
+    worker: bool = Field(
+        default=True, description="run the job worker (reminders) inside `groundup serve`"
+    )
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    plan_every_seconds: int = Field(
+        default=60, ge=1, le=3600, description="how often due reminders are looked for"
+    )
+    job_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="how long a claimed job stays a worker's before another may take it over",
+    )
+
+    @property
+    def base_url(self) -> str:
+        """The app's address for links sent out (e-mails, notifications)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:

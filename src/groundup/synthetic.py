@@ -17,9 +17,10 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, insert, text
+from sqlalchemy import Connection, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from groundup.clinical.assessment import Assessment
@@ -41,6 +42,7 @@ from groundup.storage.models import (
     DecisionRecord,
     Patient,
     ProgramVersion,
+    ReminderSettings,
     ScheduledSession,
     ScreenRecord,
     SessionLogRecord,
@@ -614,3 +616,78 @@ def fresh_postgres_database(server_url: str, name: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return server.set(database=name).render_as_string(hide_password=False)
+
+
+def seed_due_reminders(url: str, people: int, now: dt.datetime, example: Path) -> set[str]:
+    """`people` people, each with an e-mail reminder of training that fell due two minutes
+    before `now` (every day is a training day for them). One person is made through the
+    services from the intake file `example`; the rest are copies of their program,
+    inserted directly, which is quicker. Their e-mail addresses."""
+    from groundup.cli.files import read_document, validate
+    from groundup.clinical.intake import Intake
+    from groundup.knowledge import load_rules
+    from groundup.services import Services
+
+    database = Database(url)
+    try:
+        services = Services(database, load_rules(), actor="test")
+        intake = validate(Intake, read_document(example), str(example))
+        assert intake.screen is not None and intake.assessment is not None
+        start = now.date() - dt.timedelta(days=1)
+        first = services.enrol("Person 0")
+        services.record_screen(first, intake.screen, start)
+        preferences = intake.preferences.model_copy(update={"training_days": tuple(range(7))})
+        services.start_program(
+            first, intake.assessment.model_copy(update={"date": start}), preferences, day=start
+        )
+        with database.transaction() as session:
+            version = session.scalars(
+                select(ProgramVersion).where(ProgramVersion.patient_id == first)
+            ).one()
+            ids = [first] + [f"{n:032x}" for n in range(1, people)]
+            session.execute(
+                insert(Patient),
+                [
+                    {"id": pid, "display_name": f"Person {n}", "events": 0}
+                    for n, pid in enumerate(ids)
+                ][1:],
+            )
+            session.execute(
+                insert(ProgramVersion),
+                [
+                    {
+                        "patient_id": pid,
+                        "version": version.version,
+                        "cause": version.cause,
+                        "phase": version.phase,
+                        "data": version.data,
+                    }
+                    for pid in ids[1:]
+                ],
+            )
+            due = (now - dt.timedelta(minutes=2)).strftime("%H:%M")
+            session.execute(
+                insert(ReminderSettings),
+                [
+                    {
+                        "patient_id": pid,
+                        "enabled": True,
+                        "kinds": ["training"],
+                        "by_email": True,
+                        "email": f"person{n}@example.org",
+                        "by_push": False,
+                        "training_time": due,
+                        "morning_time": "07:30",
+                        "quiet_start": None,
+                        "quiet_end": None,
+                        "time_zone": "UTC",
+                        "stop_id": f"{n:032x}",
+                        "planned_until": now - dt.timedelta(minutes=10),
+                        "next_at": now - dt.timedelta(minutes=1),
+                    }
+                    for n, pid in enumerate(ids)
+                ],
+            )
+        return {f"person{n}@example.org" for n in range(people)}
+    finally:
+        database.dispose()

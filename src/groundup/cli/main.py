@@ -44,6 +44,7 @@ def run() -> None:
         guided,
         person_commands,
         program_commands,
+        reminder_commands,
         serve_commands,
     )
 

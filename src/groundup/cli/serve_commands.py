@@ -22,6 +22,13 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port to listen on")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    jobs: Annotated[
+        bool | None,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="run the job worker (reminders) in each process; default GROUNDUP_WORKER or yes",
+        ),
+    ] = None,
 ) -> None:
     """Run the web app for people and clinicians (and the API under /api/v1)."""
     import uvicorn
@@ -31,6 +38,9 @@ def serve_command(
     from groundup.services.accounts import Accounts
     from groundup.storage.database import Database, DatabaseError
 
+    if jobs is not None:  # the server's processes read it from the environment
+        os.environ["GROUNDUP_WORKER"] = "true" if jobs else "false"
+        get_settings.cache_clear()
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port

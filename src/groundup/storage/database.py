@@ -37,6 +37,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Read-audit lines wait at most this long (seconds) before they are written together.
 AUDIT_FLUSH_SECONDS = 0.05
 READ_ONLY = "groundup_read_only"
+MIGRATION_LOCK = 0x67726F756E64  # a PostgreSQL advisory lock key: "ground" in ASCII
 # Alembic runs its migration scripts through module-wide proxies (alembic.context, .op), so
 # two threads of one process must not run it at once; other processes are no concern.
 _MIGRATING = threading.Lock()
@@ -276,6 +277,11 @@ class Database:
     def upgrade(self, revision: str = "head") -> None:
         try:
             with _MIGRATING, self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Several servers starting at once on one database take turns here.
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)

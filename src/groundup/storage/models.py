@@ -344,6 +344,91 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class ReminderSettings(Base):
+    """What a person wants to be reminded of, how, when, and in which time zone.
+
+    `planned_until` is how far the reminders have been queued; `next_at` is when the
+    planner next needs to look at this person (NULL while reminders are off), so that a
+    planning run reads only the people whose time has come."""
+
+    __tablename__ = "reminder_settings"
+
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    kinds: Mapped[list[Any]]  # training, checkin, retest, flare
+    by_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(254))
+    by_push: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Clock times (HH:MM) in the person's own time zone.
+    training_time: Mapped[str] = mapped_column(String(5))
+    morning_time: Mapped[str] = mapped_column(String(5))
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # The random half of the stop link in every e-mail (the other half is a signature).
+    stop_id: Mapped[str] = mapped_column(String(32), unique=True)
+    planned_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class PushSubscription(Base):
+    """A device that receives the person's reminders by Web Push (its browser's endpoint
+    and the keys the payload is encrypted for)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    endpoint: Mapped[str] = mapped_column(Text)
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Job(Base):
+    """A unit of scheduled work (plan reminders, send one reminder, tidy up).
+
+    `key` names the work itself, so the same work is queued once however many servers
+    try. A worker claims a job by setting a fresh `lease_token` and `lease_until`; it may
+    finish it only while the token is still its own, and a job whose lease ran out (its
+    worker died) can be claimed again."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_run_at", "state", "run_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(8), default="queued")  # queued, running, done, failed
+    run_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(String(120))
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ServerKey(Base):
+    """Keys the servers share, made once on first use: the Web Push (VAPID) key pair and
+    the secret that signs stop links. Kept in the database so every server has the same."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 __all__ = [
     "ApiToken",
     "AssessmentRecord",
@@ -354,12 +439,16 @@ __all__ = [
     "ClinicianPatient",
     "DecisionRecord",
     "Invite",
+    "Job",
     "LoginAttempt",
     "OverrideRecord",
     "Patient",
     "ProgramVersion",
+    "PushSubscription",
+    "ReminderSettings",
     "ScheduledSession",
     "ScreenRecord",
+    "ServerKey",
     "SessionLogRecord",
     "SetLogRecord",
     "User",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from groundup.config import Settings, get_settings
 from groundup.knowledge import load_rules
 from groundup.services import Conflict, NotFound, ServiceError, Services
 from groundup.services.accounts import Accounts, AuthError, Forbidden
+from groundup.services.reminders import Reminders
 from groundup.storage.database import Database
 from groundup.web.deps import (
     SESSION_COOKIE,
@@ -28,6 +31,7 @@ from groundup.web.deps import (
 )
 from groundup.web.headers import SecurityHeaders
 from groundup.web.pages import render
+from groundup.worker import app_worker
 
 
 def _is_api(request: Request) -> bool:
@@ -46,12 +50,35 @@ def _status(exc: ServiceError) -> int:
     return 400
 
 
-def create_app(services: Services | None = None, settings: Settings | None = None) -> FastAPI:
-    """The app over the configured database (or over the services given, in tests)."""
+def create_app(
+    services: Services | None = None,
+    settings: Settings | None = None,
+    *,
+    worker: bool | None = None,
+) -> FastAPI:
+    """The app over the configured database (or over the services given, in tests).
+
+    `worker`: run the job worker (reminders) in a background thread while the app is up;
+    by default it does when serving the configured database and GROUNDUP_WORKER allows."""
     settings = settings or get_settings()
+    if worker is None:
+        worker = services is None and settings.worker
     if services is None:
         services = Services(Database(settings.url), load_rules(), actor="web")
+    jobs = app_worker(services, settings) if worker else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if jobs is not None:
+            jobs.start()
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="groundup",
         version=__version__,
         summary="Stepwise strengthening for lower-leg muscle imbalances",
@@ -62,6 +89,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.state.services = services
     app.state.accounts = Accounts(services)
     app.state.settings = settings
+    app.state.reminders = Reminders(services, settings)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("groundup.web") / "static")),
@@ -108,10 +136,12 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.add_middleware(SecurityHeaders)
 
     _auth_routes(app, settings)
-    from groundup.web import api, calendar, clinician, person
+    from groundup.web import api, calendar, clinician, install, person, reminders
 
+    app.include_router(install.router)
     app.include_router(person.router)
     app.include_router(calendar.router)
+    app.include_router(reminders.router)
     app.include_router(clinician.router)
     app.include_router(api.router)
     from groundup.web import documents  # the PDF downloads

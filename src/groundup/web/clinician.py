@@ -433,6 +433,7 @@ def patient_page(
         request,
         "clinic_patient.html",
         status=status,
+        reminders_on=request.app.state.reminders.are_on(patient_id),
         screen=screen,
         assessments=assessments,
         tables=tables,
