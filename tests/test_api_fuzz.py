@@ -60,7 +60,7 @@ class Seeded:
             "fuzz-clinician@example.org", "Dr Fuzz", "clinician", PASSWORD
         )
         self.clinician_token = self.accounts.new_api_token(self.clinician, "fuzz")
-        self.session = self.accounts.start_session(self.clinician)
+        self.session = self.accounts.start_session(self.clinician, second_factor=True)
         self.patient_id = self.new_patient(program=True)
 
     def new_patient(self, *, program: bool) -> str:
@@ -128,7 +128,7 @@ def _prepare(seeded: Seeded, method: str, path: str) -> Callable[[Any], dict[str
             # The pages sign in with the session cookie, and their forms carry its CSRF token.
             # /logout would end the session: it gets one of its own.
             cookie, csrf = (
-                seeded.accounts.start_session(seeded.clinician)
+                seeded.accounts.start_session(seeded.clinician, second_factor=True)
                 if path == "/logout"
                 else seeded.session
             )

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import AnyHttpUrl, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,12 +33,42 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    public_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="the address people reach the web app at (https://groundup.example.org); "
+        "every link the app writes (invites, calendar links) starts with it. Unset: "
+        "http://HOST:PORT. Never taken from a request's Host header, which anyone can set",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="addresses of the proxies in front of the app (e.g. 127.0.0.1/32); only "
+        "from these is X-Forwarded-For believed for the client's address. Empty: the "
+        "address of the connection itself, whatever the headers say",
+    )
+    demo: bool = Field(default=False, description="a demo server (`groundup serve --demo`)")
+    smtp_host: str | None = Field(default=None, description="the mail server for e-mails")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "groundup <groundup@localhost>"
 
     @property
     def url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'groundup.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """The start of every link the app writes, without a trailing slash."""
+        if self.public_url is not None:
+            return str(self.public_url).rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def sends_mail(self) -> bool:
+        return bool(self.smtp_host)
 
 
 @cache

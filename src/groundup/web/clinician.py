@@ -216,7 +216,8 @@ async def new_patient(
 def _invite_page(
     request: Request, patient_id: str, name: str, code: str, *, created: bool
 ) -> Response:
-    link = str(request.base_url).rstrip("/") + f"/register?invite={code}"
+    # The configured public address, never the request's Host header (anyone can set that).
+    link = f"{request.app.state.settings.base_url}/register?invite={code}"
     return render(
         request,
         "clinic_invite.html",
@@ -861,14 +862,7 @@ async def apply_override(
             if problem:
                 errors["knob"] = problem
     elif action in ("rule_off", "rule_on"):
-        rule = _first(form, "rule")
-        switchable = services.rules.progression.switchable_rules
-        if rule not in switchable:
-            errors["rule"] = (
-                f"rule {rule!r} cannot be switched {'off' if action == 'rule_off' else 'on'}"
-                f": only these can: {', '.join(switchable)} (safety rules and referrals stay on)"
-            )
-        fields["rule"] = rule or None
+        fields["rule"] = _first(form, "rule") or None
     elif action == "force_phase":
         phase = _first(form, "phase")
         if phase == program.phase.value:
@@ -882,9 +876,13 @@ async def apply_override(
     override: Override | None = None
     try:
         override = Override.model_validate(fields)
+        services.check_override(override)  # the same check the API and the command line get
     except ValidationError as exc:
         for key, message in _field_errors(exc).items():
             errors.setdefault(key if key != "form" else "form", message)
+    except ServiceError as exc:
+        override = None
+        errors.setdefault("rule" if action in ("rule_off", "rule_on") else "form", str(exc))
     if errors or override is None:
         return _editor(
             request,

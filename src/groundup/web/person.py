@@ -1115,12 +1115,14 @@ def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormD
     program = services.program(me.patient_id)
     steps = _steps(program, services)
     if not exercises:
+        if program.version != draft.version or len(draft.done) > len(steps):
+            raise DraftError("the session form does not match today's session; start again")
         return _review_page(
             request,
             services,
             me,
             draft,
-            steps if len(steps) >= len(draft.done) else [],
+            steps,
             error="Nothing was logged. If you did not train today, use “Skip today” instead.",
             status_code=400,
         )
