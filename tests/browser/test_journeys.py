@@ -8,9 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import yaml
 from playwright.sync_api import Browser, Page, expect
+
+from groundup.demo import SECOND_FACTOR_KEYS
 
 pytestmark = pytest.mark.browser
 
@@ -59,6 +62,10 @@ def test_a_new_person_from_sign_up_to_progress(
         },
     )
     page.get_by_role("button", name="Create account").click()
+    # Signing up answers alike for every address, so signing in is the next step.
+    expect(page).to_have_url(f"{live_server}/login?done=registered")
+    fill(page, {"email": "robin@example.org", "password": "a long enough password"})
+    page.get_by_role("button", name="Sign in").click()
 
     # The safety screen: every question answered "no".
     expect(page).to_have_url(f"{live_server}/me/screen")
@@ -132,6 +139,12 @@ def test_a_clinician_finds_the_flare_up_first_and_pins_a_dose(
     page = browser.new_page(viewport=DESKTOP)
     page.goto(f"{live_server}/login")
     fill(page, {"email": "clinician@demo.groundup.example", "password": "demo-clinic-2026"})
+    page.get_by_role("button", name="Sign in").click()
+    # The second factor: the code the demo clinician's authenticator app would show.
+    expect(page).to_have_url(f"{live_server}/login/code")
+    shoot(page, screenshots, "19-second-factor")
+    key = SECOND_FACTOR_KEYS["clinician@demo.groundup.example"]
+    fill(page, {"code": pyotp.TOTP(key).now()})
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server}/clinic")
     rows = page.locator('a[href^="/clinic/patients/"]')

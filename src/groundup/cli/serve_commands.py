@@ -45,7 +45,7 @@ def serve_command(
         os.environ["GROUNDUP_DATABASE_URL"] = f"sqlite:///{path}"
         get_settings.cache_clear()
         settings = get_settings()
-        from groundup.demo import seed
+        from groundup.demo import SECOND_FACTOR_KEYS, seed
 
         out.print(f"Preparing demo data in {path} …")
         try:
@@ -61,6 +61,12 @@ def serve_command(
         for login in people:
             table.add_row(login.role, login.email, login.password, login.name)
         out.print(table)
+        out.print(
+            "The admin and the clinician also need a second factor: on this demo server the "
+            "code page shows the code. To use an authenticator app instead, add these keys:"
+        )
+        for email, key in SECOND_FACTOR_KEYS.items():
+            out.print(f"  {email}  {key}", soft_wrap=True)
     else:
         try:
             Database(settings.url).dispose()

@@ -1097,6 +1097,14 @@ class Accounts:
                 return self._account(user, None)
         return self.create_user(email, display_name, "admin", password)
 
+    def last_code_step(self, email: str) -> int | None:
+        """The time step of the last code an account used (the demo's code hint)."""
+        with self.db.reading() as session:
+            found: int | None = session.scalar(
+                select(User.totp_last_step).where(User.email == email.lower())
+            )
+            return found
+
     def set_second_factor(self, account: Account, secret: str) -> None:
         """Give an account a known second factor (the demo's printed keys; tests)."""
         with self.db.transaction() as session:

@@ -157,7 +157,7 @@ def _demo_code(request: Request, state: SignIn, accounts: AccountsDep) -> str | 
         return None
     from groundup.demo import current_code
 
-    return current_code(state.account.email)
+    return current_code(accounts, state.account.email)
 
 
 @router.get("/login/code", response_class=HTMLResponse)
