@@ -25,21 +25,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
-        )
-        batch_op.add_column(
-            sa.Column("email_confirmed", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
-        batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("totp_pending", sa.String(length=64), nullable=True))
-        batch_op.add_column(
-            sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    # Not in batch mode: on SQLite a batch may copy the table, and dropping the old copy
+    # fires the cascades of every table that refers to users (tokens, sessions, the links
+    # between clinicians and patients). Both databases add a column in place.
+    for column in (
+        sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("email_confirmed", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_pending", sa.String(length=64), nullable=True),
+        sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    ):
+        op.add_column("users", column)
 
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("handle", sa.String(length=32), nullable=True))
@@ -152,10 +149,15 @@ def downgrade() -> None:
         batch_op.drop_column("second_factor_at")
         batch_op.drop_column("handle")
 
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("totp_last_step")
-        batch_op.drop_column("totp_enabled_at")
-        batch_op.drop_column("totp_pending")
-        batch_op.drop_column("totp_secret")
-        batch_op.drop_column("email_confirmed")
-        batch_op.drop_column("must_change_password")
+    # Not in batch mode: on SQLite that copies the table, and dropping the old copy would
+    # fire the cascades of every table that refers to users (tokens, sessions, links).
+    # Both databases drop a plain column in place.
+    for column in (
+        "totp_last_step",
+        "totp_enabled_at",
+        "totp_pending",
+        "totp_secret",
+        "email_confirmed",
+        "must_change_password",
+    ):
+        op.execute(f"ALTER TABLE users DROP COLUMN {column}")
