@@ -24,7 +24,8 @@ KnobSetting = (
 
 # Warning signs in the person's words: a short phrase each, and a handful at most.
 MAX_RED_FLAGS = 20
-RedFlagWords = Annotated[str, Field(min_length=1, max_length=300)]
+MAX_RED_FLAG_CHARS = 300
+RedFlagWords = Annotated[str, Field(min_length=1, max_length=MAX_RED_FLAG_CHARS)]
 
 
 class SetLog(Frozen):

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from groundup import __version__
+from groundup.clinical.text import clean_text
 from groundup.config import Settings, get_settings
 from groundup.knowledge import load_rules
 from groundup.services import Conflict, NotFound, ServiceError, Services
@@ -86,19 +87,20 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     async def _service_error(request: Request, exc: ServiceError) -> Response:
         status = _status(exc)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
+        message = clean_text(str(exc))
         if _is_api(request):
-            body: dict[str, Any] = {"error": str(exc)}
+            body: dict[str, Any] = {"error": message}
             if isinstance(exc, UnstorableText):
-                body["fields"] = [exc.field]
+                body["fields"] = [clean_text(exc.field)]
             return JSONResponse(body, status_code=status, headers=headers)
-        page = render(request, "error.html", status_code=status, message=str(exc))
+        page = render(request, "error.html", status_code=status, message=message)
         if headers:
             page.headers.update(headers)
         return page
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = str(exc.detail) if exc.detail else "something went wrong"
+        message = clean_text(str(exc.detail)) if exc.detail else "something went wrong"
         if exc.status_code == 404 and message == "Not Found":
             message = "there is no such page"
         if _is_api(request):
@@ -114,7 +116,9 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
             where = ".".join(
                 str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form")
             )
-            problems.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
+            # A location can echo what was sent (a key with half a surrogate pair in it):
+            # cleaned, so that the answer can always be written.
+            problems.append(clean_text(f"{where or 'request'}: {error.get('msg', 'invalid')}"))
         message = "; ".join(problems) or "the request is not valid"
         if _is_api(request):
             return JSONResponse(
