@@ -21,11 +21,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_security_findings import API, PASSWORD, STAFF_SECRET, World, csrf_of
 
 from groundup.config import Settings
 from groundup.services.accounts import AuthError, TooMany
 from groundup.storage.models import AuditEntry, Patient, User
+from test_security_findings import API, PASSWORD, STAFF_SECRET, World, csrf_of
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ class Inbox:
         self.messages: list[str] = []
         self.arrived = threading.Event()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = message.get_body()
         assert body is not None
@@ -197,14 +197,16 @@ def test_a_password_reset_link_by_e_mail_answers_alike_and_works_once(
 ) -> None:
     world, inbox = mailing
     answers = []
-    for email in ("p@example.org", "nobody@example.org"):
+    for address in ("p@example.org", "nobody@example.org"):
         browser = TestClient(world.app, raise_server_exceptions=False, follow_redirects=False)
         page = browser.get("/password/forgot")
         answers.append(
-            browser.post("/password/forgot", data={"csrf": csrf_of(page.text), "email": email})
+            browser.post("/password/forgot", data={"csrf": csrf_of(page.text), "email": address})
         )
     assert answers[0].status_code == answers[1].status_code == 200
-    assert answers[0].text == answers[1].text and "If that address has an account" in answers[0].text
+    assert (
+        answers[0].text == answers[1].text and "If that address has an account" in answers[0].text
+    )
     mail = inbox.wait(1)[0]
     assert "To: p@example.org" in mail
     link = re.search(r"https://groundup\.example\.org/password/reset\?token=([\w-]+)", mail)
@@ -229,10 +231,10 @@ def test_a_new_address_is_confirmed_by_e_mail_before_signing_in(
     mailing: tuple[World, Inbox],
 ) -> None:
     world, inbox = mailing
-    for email in ("new@example.org", "p@example.org"):
+    for address in ("new@example.org", "p@example.org"):
         response = world.client.post(
             f"{API}/register",
-            json={"email": email, "display_name": "Neo", "password": "walking up the hill"},
+            json={"email": address, "display_name": "Neo", "password": "walking up the hill"},
         )
         assert response.status_code == 202 and response.json()["confirm_by_email"] is True
     mails = inbox.wait(2)
@@ -267,7 +269,9 @@ def test_a_person_on_their_own_closes_their_account_and_their_record_goes(world:
     with world.database.reading() as session:
         assert session.get(Patient, alone.patient_id) is None
         assert session.scalars(select(User).where(User.email == "solo@example.org")).first() is None
-        lines = session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "account_closed")).all()
+        lines = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "account_closed")
+        ).all()
     assert lines == ["record deleted"]
     assert browser.get("/me").status_code == 303
 

@@ -20,6 +20,7 @@ from groundup.clinical.logs import ExerciseLog, SessionLog, SetLog
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import Program
 from groundup.clinical.progression import retest_due_on
+from groundup.config import Settings
 from groundup.knowledge import load_rules
 from groundup.services import ServiceError, Services
 from groundup.services.accounts import Account, Accounts
@@ -33,16 +34,15 @@ from groundup.services.calendar import (
 )
 from groundup.storage.database import Database
 from groundup.storage.models import AuditEntry, CalendarFeed
-from groundup.config import Settings
 from groundup.web.app import create_app
-
-PUBLIC = Settings(public_url="https://groundup.example.org")  # type: ignore[arg-type]
 from test_cli_e2e import run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 START = dt.date(2025, 3, 4)  # the clear example's assessment day, a Tuesday; Mon/Wed/Fri
 PASSWORD = "a long enough password"
+
+PUBLIC = Settings(public_url="https://groundup.example.org")  # type: ignore[arg-type]
 
 
 class Clock:

@@ -15,20 +15,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from urllib.parse import quote, urlencode
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_authorization import all_routes
-from test_security_findings import API, EXAMPLE, START, TODAY, World, csrf_of
 
 from groundup.cli.files import read_document, validate
 from groundup.clinical.intake import Intake
 from groundup.clinical.text import clean_text, text_problem
 from groundup.storage.models import AuditEntry, Base
+from test_authorization import all_routes
+from test_security_findings import API, EXAMPLE, START, TODAY, World, csrf_of
 
 REFUSED = {
     "lone surrogate": "calf \ud83d",
@@ -145,7 +145,11 @@ def page_writes(world: World) -> list[tuple[str, dict[str, str], str]]:
     pid = world.pid
     return [
         ("/login", {"email": "@@TEXT@@", "password": "x"}, "nobody"),
-        ("/register", {"email": "h@example.org", "display_name": "@@TEXT@@", "password": "x"}, "nobody"),
+        (
+            "/register",
+            {"email": "h@example.org", "display_name": "@@TEXT@@", "password": "x"},
+            "nobody",
+        ),
         ("/password/forgot", {"email": "@@TEXT@@"}, "nobody"),
         ("/password/reset", {"token": "@@TEXT@@", "new": "x"}, "nobody"),
         ("/password", {"current": "@@TEXT@@", "new": "a walk uphill!"}, "person"),
@@ -257,7 +261,9 @@ def read_everything(
             for who in readers:
                 response = clients[who].get(url)
                 assert response.status_code < 500, (who, url, response.status_code)
-                if response.headers.get("content-type", "").startswith(("text/", "application/json")):
+                if response.headers.get("content-type", "").startswith(
+                    ("text/", "application/json")
+                ):
                     shown.append(response.text)
     for format in ("json", "csv", "fhir"):
         for headers in everyone:
@@ -319,7 +325,12 @@ def test_hostile_text_is_refused_everywhere_and_odd_text_reads_back_exactly(
         world,
         f"/patients/{pid}/checkins",
         p,
-        {"date": day.isoformat(), "pain_on_waking": 1, "stiffness_on_waking": 1, "new_red_flags": [ODD["flag"]]},
+        {
+            "date": day.isoformat(),
+            "pain_on_waking": 1,
+            "stiffness_on_waking": 1,
+            "new_red_flags": [ODD["flag"]],
+        },
     )
     assert checkin.status_code == 201, checkin.text
     session = world.session_body(START, "odd-text-0001", knob=ODD["knob"])
@@ -385,4 +396,3 @@ def test_a_lone_surrogate_never_reaches_the_audit_log(world: World) -> None:
         actors = session.scalars(select(AuditEntry.actor)).all()
     assert "someone \ufffd" in actors
     assert all(text_problem(a) is None for a in actors)
-

@@ -216,7 +216,12 @@ def test_2_a_nul_byte_is_refused_before_any_query_on_either_database(any_world: 
         json={"email": "n@example.org", "display_name": "N\x00", "password": PASSWORD},
     )
     assert registered.status_code == 422 and registered.json()["fields"] == ["display_name"]
-    skip = {"id": "skipped-0001", "date": START.isoformat(), "skipped": True, "skip_reason": "a\x00"}
+    skip = {
+        "id": "skipped-0001",
+        "date": START.isoformat(),
+        "skipped": True,
+        "skip_reason": "a\x00",
+    }
     skipped = world.client.post(
         f"{API}/patients/{world.pid}/sessions", json=skip, headers=world.person_headers
     )
@@ -236,7 +241,9 @@ def test_2_a_nul_byte_is_refused_before_any_query_on_either_database(any_world: 
     )
     assert page.status_code == 422 and "email" in page.text
     # An id in the address.
-    assert world.client.get(f"{API}/patients/%00", headers=world.clinician_headers).status_code == 404
+    assert (
+        world.client.get(f"{API}/patients/%00", headers=world.clinician_headers).status_code == 404
+    )
     assert browser.get("/clinic/patients/%00").status_code == 404
     readable(world, world.person_headers)
 
@@ -304,7 +311,7 @@ def test_4_people_see_their_sessions_and_tokens_and_end_each(world: World) -> No
     assert page.status_code == 200 and "this one" in page.text and "my phone" not in page.text
     handles = re.findall(r'action="/account/sessions/([0-9a-f]+)/end"', page.text)
     assert len(handles) == 2
-    this = re.search(r'this one.*?/account/sessions/([0-9a-f]+)/end', page.text, re.S)
+    this = re.search(r"this one.*?/account/sessions/([0-9a-f]+)/end", page.text, re.S)
     assert this is not None
     other = next(h for h in handles if h != this.group(1))
     ended = laptop.post(f"/account/sessions/{other}/end", data={"csrf": csrf_of(page.text)})
@@ -415,13 +422,14 @@ def test_6_the_owner_is_slowed_by_a_minute_at_most_and_not_from_another_address(
     with pytest.raises(TooMany) as attacker:
         world.accounts.authenticate("p@example.org", PASSWORD, "198.51.100.9")
     assert attacker.value.retry_after > 60
+    waited = 0
     try:
         owner = world.accounts.authenticate("p@example.org", PASSWORD, "192.0.2.1")
     except TooMany as exc:
-        assert exc.retry_after <= 60
-        now[0] += exc.retry_after
+        waited = exc.retry_after
+        now[0] += waited
         owner = world.accounts.authenticate("p@example.org", PASSWORD, "192.0.2.1")
-    assert owner.id == world.person.id
+    assert owner.id == world.person.id and waited <= 60
 
 
 def test_6_x_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
@@ -525,11 +533,12 @@ def test_8_a_check_ins_warning_signs_are_limited(world: World, flags: list[str])
     "password", ["aaaaaaaaaa", "1234567890", " " * 10, "password123", "{own e-mail}"]
 )
 def test_9_passwords_a_guesser_tries_first_are_refused(world: World, password: str) -> None:
-    with pytest.raises(ServiceError, match="harder to guess|at least 10"):
-        chosen = password.replace("{own e-mail}", "quinn@example.org")
+    refused = r"harder to guess|at least 10"
+    chosen = password.replace("{own e-mail}", "quinn@example.org")
+    with pytest.raises(ServiceError, match=refused):
         world.accounts.create_user("quinn@example.org", "Quinn", "person", chosen)
-    with pytest.raises(ServiceError, match="harder to guess|at least 10"):
-        chosen = password.replace("{own e-mail}", world.person.email)
+    chosen = password.replace("{own e-mail}", world.person.email)
+    with pytest.raises(ServiceError, match=refused):
         world.accounts.change_password(world.person, PASSWORD, chosen)
 
 
@@ -559,7 +568,10 @@ def test_10_dates_a_record_cannot_carry_are_refused(world: World) -> None:
     headers = auth(world.accounts.new_api_token(other, "t"))
     intake = validate(Intake, read_document(EXAMPLE), str(EXAMPLE)).model_dump(mode="json")
     pid = other.patient_id
-    assert world.client.post(f"{API}/patients/{pid}/screen", json={}, headers=headers).status_code == 201
+    assert (
+        world.client.post(f"{API}/patients/{pid}/screen", json={}, headers=headers).status_code
+        == 201
+    )
     ancient = {**intake["assessment"], "date": "0001-01-01"}
     started = world.client.post(
         f"{API}/patients/{pid}/program",
@@ -621,7 +633,9 @@ def test_12_health_data_is_never_cached(world: World) -> None:
     for url in ("/me", "/me/progress", "/me/data", "/account"):
         assert browser.get(url).headers["cache-control"] == "no-store", url
     for tail in ("", "/program", "/today", "/decisions"):
-        response = world.client.get(f"{API}/patients/{world.pid}{tail}", headers=world.person_headers)
+        response = world.client.get(
+            f"{API}/patients/{world.pid}{tail}", headers=world.person_headers
+        )
         assert response.headers["cache-control"] == "no-store", tail
     assert "no-store" not in world.client.get("/static/app.css").headers.get("cache-control", "")
 
@@ -674,7 +688,8 @@ def test_14_a_safety_rule_cannot_be_switched_off_anywhere_and_nothing_is_stored(
     assert form.status_code == 400 and "cannot be switched off" in form.text
     with pytest.raises(ServiceError, match="cannot be switched off"):
         world.services.apply_override(
-            world.pid, Override(date=TODAY, by="Dr Cee", **rule)  # type: ignore[arg-type]
+            world.pid,
+            Override(date=TODAY, by="Dr Cee", **rule),  # type: ignore[arg-type]
         )
     with world.database.transaction() as session:
         assert session.scalars(select(OverrideRecord)).all() == []

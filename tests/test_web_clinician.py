@@ -522,8 +522,10 @@ def test_an_admin_creates_deactivates_and_reactivates_a_clinician(
         {"current": "temporary pass 1", "new": "my own clinic words"},
     )
     assert changed.headers["location"].startswith("/account/two-factor")  # type: ignore[attr-defined]
-    assert clinician.get("/clinic", follow_redirects=False).headers["location"].startswith(
-        "/account/two-factor"
+    assert (
+        clinician.get("/clinic", follow_redirects=False)
+        .headers["location"]
+        .startswith("/account/two-factor")
     )
     new_account = next(c for c in accounts.clinicians() if c.email == "new@clinic.test")
     secret = accounts.enrolment(new_account).secret

@@ -383,7 +383,9 @@ def test_other_roles_find_no_person_pages(client: TestClient, services: Services
     from groundup.services.accounts import Accounts
 
     accounts = Accounts(services)
-    doctor = accounts.create_user("doc@example.org", "Dr Who", "clinician", "a long enough password")
+    doctor = accounts.create_user(
+        "doc@example.org", "Dr Who", "clinician", "a long enough password"
+    )
     cookie, _ = accounts.start_session(doctor, second_factor=True)
     client.cookies.set("gu_session", cookie)
     assert client.get("/me").status_code == 404

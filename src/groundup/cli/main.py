@@ -46,7 +46,6 @@ def run() -> None:
         program_commands,
         serve_commands,
     )
-
     from groundup.services import ServiceError
 
     try:

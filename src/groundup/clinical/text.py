@@ -75,9 +75,7 @@ def clean_text(text: str) -> str:
     is already stored or must be written whatever it holds (an audit line)."""
     if _REFUSED.search(text) is None:
         return text
-    return _REFUSED.sub(
-        lambda m: "\ufffd" if "\ud800" <= m.group() <= "\udfff" else "", text
-    )
+    return _REFUSED.sub(lambda m: "\ufffd" if "\ud800" <= m.group() <= "\udfff" else "", text)
 
 
 def clean_data(value: Any) -> Any:
@@ -85,9 +83,7 @@ def clean_data(value: Any) -> Any:
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, Mapping):
-        return {
-            clean_text(k) if isinstance(k, str) else k: clean_data(v) for k, v in value.items()
-        }
+        return {clean_text(k) if isinstance(k, str) else k: clean_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [clean_data(v) for v in value]
     return value

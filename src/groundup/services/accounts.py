@@ -247,6 +247,13 @@ class Accounts:
         )
         return found
 
+    def _attempt(self, keys: list[tuple[limits.Limit, str]]) -> None:
+        """Count an attempt (`services.limits`); TooMany when it must wait."""
+        try:
+            self.limiter.attempt(keys)
+        except TooManyAttempts as exc:
+            raise TooMany(exc.retry_after) from None
+
     def _audit(self, session: Session, action: str, detail: str = "") -> None:
         """An account's own event (no record's): sign-in, password, second factor."""
         self.services._audit(session, None, action, detail)
@@ -347,10 +354,7 @@ class Accounts:
         one already gets nothing new (and its owner an e-mail saying someone tried)."""
         started = time.monotonic()
         try:
-            try:
-                self.limiter.attempt([(limits.SIGN_UP, address)])
-            except TooManyAttempts as exc:
-                raise TooMany(exc.retry_after) from None
+            self._attempt([(limits.SIGN_UP, address)])
             email, name = self._check_details(email, display_name, "person", password)
             if invite:
                 self._check_invite(invite, address)
@@ -383,10 +387,7 @@ class Accounts:
             _at_least(started, ALIKE_SECONDS)
 
     def _check_invite(self, code: str, address: str) -> None:
-        try:
-            self.limiter.attempt([(limits.INVITE, address)])
-        except TooManyAttempts as exc:
-            raise TooMany(exc.retry_after) from None
+        self._attempt([(limits.INVITE, address)])
         with self.db.reading() as session:
             invite = session.get(Invite, _digest(normal_invite(code)))
             if invite is None or invite.used_at is not None or _aware(invite.expires_at) < _now():
@@ -454,7 +455,9 @@ class Accounts:
             user.active = active
             if not active:
                 self._end_all(session, user_id)
-            self._audit(session, "clinician_active" if active else "clinician_inactive", str(user_id))
+            self._audit(
+                session, "clinician_active" if active else "clinician_inactive", str(user_id)
+            )
 
     def set_temporary_password(self, admin: Account, user_id: int, password: str) -> None:
         """An admin gives a clinician (or another admin) a password to sign in with once:
@@ -462,10 +465,7 @@ class Accounts:
         with self.db.transaction() as session:
             user = self._managed(admin, session, user_id)
             self.check_password(password, email=user.email, name=user.display_name)
-            user.password_hash = _hasher.hash(password)
-            user.must_change_password = True
-            self._end_all(session, user_id)
-            self._audit(session, "temporary_password", str(user_id))
+            self._set_password(session, user, password, action="temporary_password", temporary=True)
 
     def reset_second_factor(self, admin: Account, user_id: int) -> None:
         """An admin clears someone's second factor (a lost phone and lost recovery codes):
@@ -500,12 +500,11 @@ class Accounts:
             (limits.ACCOUNT_AT_ADDRESS, f"{email} {address}"),
             (limits.ADDRESS, address),
         ]
-        try:
-            self.limiter.attempt(keys)
-        except TooManyAttempts as exc:
-            raise TooMany(exc.retry_after) from None
+        self._attempt(keys)
         with self.db.transaction() as session:
-            user = session.scalars(select(User).where(User.email == email)).first() if email else None
+            user = (
+                session.scalars(select(User).where(User.email == email)).first() if email else None
+            )
             stored = user.password_hash if user is not None and user.password_hash else None
             try:
                 valid = _hasher.verify(stored or _dummy_hash(), password) and stored is not None
@@ -513,9 +512,7 @@ class Accounts:
                 valid = False
             if valid and user is not None and user.active:
                 if not user.email_confirmed:
-                    raise AuthError(
-                        "confirm your e-mail address first: open the link we sent you"
-                    )
+                    raise AuthError("confirm your e-mail address first: open the link we sent you")
                 if _hasher.check_needs_rehash(user.password_hash or ""):
                     user.password_hash = _hasher.hash(password)
                 account = self._account(user, self._own_patient(session, user))
@@ -599,9 +596,7 @@ class Accounts:
 
     def _end_all(self, session: Session, user_id: int) -> None:
         session.execute(delete(WebSession).where(WebSession.user_id == user_id))
-        session.execute(
-            update(ApiToken).where(ApiToken.user_id == user_id).values(revoked=True)
-        )
+        session.execute(update(ApiToken).where(ApiToken.user_id == user_id).values(revoked=True))
 
     def change_password(self, account: Account, old: str, new: str) -> None:
         """A new password; every session and every API token of the account ends (the page
@@ -616,10 +611,17 @@ class Accounts:
                 raise AuthError("the current password is not right") from None
             if hmac.compare_digest(old.encode("utf-8", "replace"), new.encode("utf-8", "replace")):
                 raise ServiceError("choose a new password, not the one you have now")
-            user.password_hash = _hasher.hash(new)
-            user.must_change_password = False
-            self._end_all(session, user.id)
-            self._audit(session, "password_change")
+            self._set_password(session, user, new, action="password_change")
+
+    def _set_password(
+        self, session: Session, user: User, password: str, *, action: str, temporary: bool = False
+    ) -> None:
+        """A new password (checked already): every session and API token of the account
+        ends with the old one. A temporary one must be replaced at the next sign-in."""
+        user.password_hash = _hasher.hash(password)
+        user.must_change_password = temporary
+        self._end_all(session, user.id)
+        self._audit(session, action, "" if user.id is None else str(user.id))
 
     # ----- the second factor ------------------------------------------------------------
 
@@ -634,7 +636,9 @@ class Accounts:
         uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=TOTP_ISSUER)
         return Enrolment(secret, uri)
 
-    def confirm_enrolment(self, account: Account, code: str, session_token: str | None) -> list[str]:
+    def confirm_enrolment(
+        self, account: Account, code: str, session_token: str | None
+    ) -> list[str]:
         """Switch the second factor on with a first code from the app; the one-time
         recovery codes, shown once. This browser counts as having passed it; the account's
         other sessions must pass it next time, and its API tokens (made with the password
@@ -652,7 +656,9 @@ class Accounts:
             user.totp_secret, user.totp_pending = user.totp_pending, None
             user.totp_enabled_at = _now()
             user.totp_last_step = step
-            session.execute(update(ApiToken).where(ApiToken.user_id == user.id).values(revoked=True))
+            session.execute(
+                update(ApiToken).where(ApiToken.user_id == user.id).values(revoked=True)
+            )
             if session_token is not None:
                 session.execute(
                     update(WebSession)
@@ -690,9 +696,7 @@ class Accounts:
     def _replace_recovery_codes(self, session: Session, user_id: int) -> list[str]:
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
         codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
-        session.add_all(
-            RecoveryCode(user_id=user_id, code_hash=_recovery_digest(c)) for c in codes
-        )
+        session.add_all(RecoveryCode(user_id=user_id, code_hash=_recovery_digest(c)) for c in codes)
         return codes
 
     def turn_off_second_factor(self, account: Account, code: str, address: str) -> None:
@@ -733,10 +737,7 @@ class Accounts:
     def check_code(self, account: Account, code: str, address: str) -> str:
         """Accept a code from the app (each once) or a recovery code (each once): "totp" or
         "recovery", or AuthError. Attempts are limited per account, with back-off."""
-        try:
-            self.limiter.attempt([(limits.CODE, str(account.id))])
-        except TooManyAttempts as exc:
-            raise TooMany(exc.retry_after) from None
+        self._attempt([(limits.CODE, str(account.id))])
         with self.db.transaction() as session:
             user = session.get(User, account.id, with_for_update=True)
             if user is None or user.totp_secret is None:
@@ -822,10 +823,7 @@ class Accounts:
         an administrator instead, for every address alike."""
         started = time.monotonic()
         try:
-            try:
-                self.limiter.attempt([(limits.SIGN_UP, address)])
-            except TooManyAttempts as exc:
-                raise TooMany(exc.retry_after) from None
+            self._attempt([(limits.SIGN_UP, address)])
             email = email.strip().lower()[:254]
             if not self.mailer.configured or text_problem(email, one_line=True) is not None:
                 return
@@ -856,10 +854,7 @@ class Accounts:
             if user is not None:
                 self.check_password(new, email=user.email, name=user.display_name)
             user = self._use_mail_token(session, token, "reset")
-            user.password_hash = _hasher.hash(new)
-            user.must_change_password = False
-            self._end_all(session, user.id)
-            self._audit(session, "password_reset")
+            self._set_password(session, user, new, action="password_reset")
 
     def confirm_email(self, token: str) -> None:
         with self.db.transaction() as session:

@@ -18,6 +18,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
@@ -65,7 +66,7 @@ def line(actor: str, patient_id: str | None, action: str, detail: str = "") -> d
     """The values of one audit line, with who and where from the request, if any."""
     context = _current.get()
     return {
-        "actor": clean_text((context.label if context and context.label else actor))[:120],
+        "actor": clean_text(context.label if context and context.label else actor)[:120],
         "user_id": context.user_id if context else None,
         "address": context.address if context else "",
         "patient_id": patient_id,
@@ -107,7 +108,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filtered(query: AuditQuery) -> Select[tuple[AuditEntry]]:
+def _filtered(query: AuditQuery) -> Select[Any]:
     statement = select(AuditEntry)
     if query.text:
         pattern = _like(query.text.lower())

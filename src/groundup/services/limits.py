@@ -18,8 +18,9 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import Table, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,9 +65,9 @@ def _upsert_empty(session: Session, key: str) -> None:
     values = {"key": key, "failures": 0, "delay": 0.0, "not_before": 0.0, "updated": 0.0}
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            postgresql.insert(RateLimit).values(values).on_conflict_do_nothing(
-                index_elements=["key"]
-            )
+            postgresql.insert(RateLimit)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["key"])
         )
     else:
         session.execute(
@@ -89,7 +90,7 @@ class Limiter:
             for limit, key in keys:
                 full = f"{limit.name}:{key}"[:300]
                 _upsert_empty(session, full)
-                table = RateLimit.__table__
+                table = cast(Table, RateLimit.__table__)
                 stale = table.c.updated < now - limit.window
                 failures = case((stale, 0), else_=table.c.failures) + 1
                 old_delay = case((stale, 0.0), else_=table.c.delay)

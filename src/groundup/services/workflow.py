@@ -179,7 +179,9 @@ class Services:
     def _audit(
         self, session: Session, patient_id: str | None, action: str, detail: str = ""
     ) -> None:
-        session.execute(insert(AuditEntry).values(audit.line(self.actor, patient_id, action, detail)))
+        session.execute(
+            insert(AuditEntry).values(audit.line(self.actor, patient_id, action, detail))
+        )
 
     def _audit_read(self, patient_id: str, action: str, detail: str = "") -> None:
         """The audit line of a read: queued and written within a fraction of a second
@@ -901,9 +903,7 @@ class Services:
         twice = repeated([v.version for v in bundle.program_versions])
         if twice is not None:
             raise ServiceError(f"import: program version {twice} appears twice")
-        dated = [("screen", s.date) for s in bundle.screens] + [
-            (e.type, e.date) for e in events
-        ]
+        dated = [("screen", s.date) for s in bundle.screens] + [(e.type, e.date) for e in events]
         if bundle.initial_assessment is not None:
             dated.append(("assessment", bundle.initial_assessment.date))
         for what, day in dated:

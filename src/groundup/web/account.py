@@ -14,7 +14,7 @@ that nobody can learn from them who has an account.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Form, Request
@@ -60,9 +60,16 @@ def home_for(role: str) -> str:
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        if "\\" not in target and not any(c < " " for c in target):
-            return target
+    """A page on this site to go to next: one leading slash, nothing a browser could read
+    as another site (a second slash, a backslash, a control character)."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(c < " " for c in target)
+    ):
+        return target
     return fallback
 
 
@@ -84,7 +91,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _too_many(request: Request, template: str, exc: TooMany, **context: object) -> Response:
+def _too_many(request: Request, template: str, exc: TooMany, **context: Any) -> Response:
     response = render(request, template, status_code=429, error=str(exc), **context)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
@@ -227,13 +234,28 @@ def two_factor_page(
             can_turn_off=account.role == "person",
             notice=NOTICES.get(done),
         )
-    enrolment = accounts.enrolment(account)
+    return _enrolment_page(request, state, accounts, next)
+
+
+def _enrolment_page(
+    request: Request,
+    state: SignIn,
+    accounts: AccountsDep,
+    next: str,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Response:
+    """The set-up page: the QR code, the key written out in groups of four, the code box."""
+    secret = accounts.enrolment(state.account).secret
     return render(
         request,
         "account_two_factor.html",
+        status_code=status_code,
+        error=error,
         enrolled=False,
         required=state.stage == "enrol",
-        secret=" ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4)),
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         next=next,
     )
 
@@ -262,19 +284,7 @@ def two_factor_confirm(
     try:
         codes = accounts.confirm_enrolment(state.account, code.strip(), token)
     except ServiceError as exc:
-        enrolment = accounts.enrolment(state.account)
-        return render(
-            request,
-            "account_two_factor.html",
-            status_code=400,
-            error=str(exc),
-            enrolled=False,
-            required=state.stage == "enrol",
-            secret=" ".join(
-                enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4)
-            ),
-            next=next,
-        )
+        return _enrolment_page(request, state, accounts, next, status_code=400, error=str(exc))
     return render(
         request,
         "account_recovery_codes.html",
@@ -368,9 +378,7 @@ def _password_state(state: SignIn) -> bool:
 def password_page(request: Request, state: PartialSignIn, next: str = "") -> Response:
     if not _password_state(state):
         return RedirectResponse(_next_step(state.stage, state.account, next), status_code=303)
-    return render(
-        request, "password.html", required=state.stage == "new_password", next=next
-    )
+    return render(request, "password.html", required=state.stage == "new_password", next=next)
 
 
 @router.post("/password", dependencies=[CsrfChecked])
@@ -426,9 +434,7 @@ def forgot(
         accounts.request_password_reset(email, client_address(request))
     except TooMany as exc:
         return _too_many(request, "password_forgot.html", exc, mail=accounts.mailer.configured)
-    return render(
-        request, "password_forgot.html", mail=accounts.mailer.configured, sent=True
-    )
+    return render(request, "password_forgot.html", mail=accounts.mailer.configured, sent=True)
 
 
 @router.get("/password/reset", response_class=HTMLResponse)
@@ -446,9 +452,7 @@ def reset(
     try:
         accounts.reset_password(token, new)
     except ServiceError as exc:
-        return render(
-            request, "password_reset.html", status_code=400, error=str(exc), token=token
-        )
+        return render(request, "password_reset.html", status_code=400, error=str(exc), token=token)
     return RedirectResponse("/login?done=reset", status_code=303)
 
 
@@ -564,7 +568,7 @@ def sign_out_everywhere(request: Request, account: PageAccount, accounts: Accoun
 # ----- closing a person's account ---------------------------------------------------------------
 
 
-def _close_context(accounts: AccountsDep, account: Account) -> dict[str, object]:
+def _close_context(accounts: AccountsDep, account: Account) -> dict[str, Any]:
     return {
         "clinicians": accounts.keeps_record(account),
         "second_factor": accounts.has_second_factor(account),
@@ -613,4 +617,3 @@ def close(
     response = render(request, "account_closed.html", deleted=deleted, **context)
     response.delete_cookie(SESSION_COOKIE)
     return response
-

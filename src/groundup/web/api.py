@@ -44,7 +44,7 @@ from groundup.clinical.text import first_unstorable
 from groundup.clinical.vocabulary import Equipment, Muscle, Phase, Side
 from groundup.interop.files import ExportFormat
 from groundup.services import Referred, ServiceError, Services, audit
-from groundup.services.accounts import Account, AuthError, Forbidden, _aware, _digest
+from groundup.services.accounts import Account, Forbidden, _aware, _digest
 from groundup.services.export import ExportBundle
 from groundup.services.workflow import NotFound, progress_data
 from groundup.storage.models import ApiToken, Patient, ProgramVersion, SessionLogRecord
@@ -174,7 +174,7 @@ class JsonRoute(APIRoute):
         handler = super().get_route_handler()
         if self.body_field is None:
             return handler
-        strict: TypeAdapter[Any] = TypeAdapter(self.body_field.field_info.annotation)
+        strict: TypeAdapter[Any] = TypeAdapter(self.body_field.field_info.annotation or Any)
 
         async def checked(request: Request) -> Response:
             body = await _read_body(request)
@@ -395,8 +395,7 @@ class RegisteredOut(BaseModel):
     status: Literal["accepted"] = "accepted"
     message: str = Field(description="what to do next")
     confirm_by_email: bool = Field(
-        description="true when the address must be confirmed (a link by e-mail) before "
-        "signing in"
+        description="true when the address must be confirmed (a link by e-mail) before signing in"
     )
 
 

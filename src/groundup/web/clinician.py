@@ -15,8 +15,9 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlencode
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -1029,10 +1030,24 @@ async def temporary_password(
 # ----- the audit log (admins) ----------------------------------------------------------
 
 
-def _audit_query(
-    q: str, user: str, patient: str, action: str, address: str, since: str, until: str
-) -> tuple[audit.AuditQuery, dict[str, str]]:
-    """The viewer's search form read into a query; bad dates are named, not a crash."""
+@dataclass(frozen=True)
+class AuditSearch:
+    """The viewer's search form, read into a query; bad values are named, not a crash."""
+
+    query: audit.AuditQuery
+    errors: dict[str, str]
+    values: dict[str, str]
+
+
+def audit_search(
+    q: str = "",
+    user: str = "",
+    patient: str = "",
+    action: str = "",
+    address: str = "",
+    since: str = "",
+    until: str = "",
+) -> AuditSearch:
     errors: dict[str, str] = {}
 
     def day(text: str, name: str) -> dt.date | None:
@@ -1059,9 +1074,19 @@ def _audit_query(
         since=day(since, "since"),
         until=day(until, "until"),
     )
-    return query, errors
+    values = {
+        "q": q,
+        "user": user,
+        "patient": patient,
+        "action": action,
+        "address": address,
+        "since": since,
+        "until": until,
+    }
+    return AuditSearch(query, errors, values)
 
 
+AuditSearchDep = Annotated[AuditSearch, Depends(audit_search)]
 AUDIT_PAGE = 100
 
 
@@ -1070,59 +1095,36 @@ def audit_page(
     request: Request,
     account: AdminAccount,
     services: ServicesDep,
-    q: str = "",
-    user: str = "",
-    patient: str = "",
-    action: str = "",
-    address: str = "",
-    since: str = "",
-    until: str = "",
+    search: AuditSearchDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Who read or changed which record, when and from where: searchable, newest first."""
-    query, errors = _audit_query(q, user, patient, action, address, since, until)
     lines, total = audit.search(
-        services.db, query, limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE
+        services.db, search.query, limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE
     )
-    params = {
-        "q": q, "user": user, "patient": patient, "action": action,
-        "address": address, "since": since, "until": until,
-    }
-    kept = urlencode({k: v for k, v in params.items() if v})
     return render(
         request,
         "admin_audit.html",
-        status_code=400 if errors else 200,
+        status_code=400 if search.errors else 200,
         lines=lines,
         total=total,
         page=page,
         pages=max(1, -(-total // AUDIT_PAGE)),
-        values=params,
-        errors=errors,
+        values=search.values,
+        errors=search.errors,
         actions=audit.actions(services.db),
-        kept=kept,
+        kept=urlencode({k: v for k, v in search.values.items() if v}),
     )
 
 
 @router.get("/admin/audit.csv")
-def audit_csv(
-    account: AdminAccount,
-    services: ServicesDep,
-    q: str = "",
-    user: str = "",
-    patient: str = "",
-    action: str = "",
-    address: str = "",
-    since: str = "",
-    until: str = "",
-) -> Response:
+def audit_csv(account: AdminAccount, services: ServicesDep, search: AuditSearchDep) -> Response:
     """The lines the search finds, as CSV for a spreadsheet (newest first)."""
-    query, errors = _audit_query(q, user, patient, action, address, since, until)
-    if errors:
+    if search.errors:
         raise HTTPException(
-            status_code=422, detail="; ".join(f"{k}: {v}" for k, v in errors.items())
+            status_code=422, detail="; ".join(f"{k}: {v}" for k, v in search.errors.items())
         )
-    content, _ = audit.as_csv(services.db, query)
+    content, _ = audit.as_csv(services.db, search.query)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M")
     return Response(
         content,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated
 
-from fastapi import Depends, Form, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from groundup.clinical.text import clean_text, text_problem
 from groundup.services import Services, audit
@@ -179,4 +179,6 @@ def client_address(request: Request) -> str:
         return context.address
     peer = request.client.host if request.client else "unknown"
     settings = request.app.state.settings
-    return client_address_of(peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies)
+    return client_address_of(
+        peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies
+    )

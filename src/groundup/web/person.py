@@ -1285,7 +1285,9 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             "person_checkin.html",
             status_code=400,
             values=check.values,
-            errors={"signs": f"at most {MAX_RED_FLAGS} lines of up to {MAX_RED_FLAG_CHARS} characters each"},
+            errors={
+                "signs": f"at most {MAX_RED_FLAGS} lines of up to {MAX_RED_FLAG_CHARS} characters each"
+            },
             labels=CHECKIN_LABELS,
         )
     except ServiceError as exc:

@@ -57,8 +57,10 @@ BATCH = 500
 def _may_need_cleaning(text: str) -> bool:
     """True when the raw column text holds a control character or a JSON escape that
     could stand for one (or for a surrogate): only those rows are parsed."""
-    return any(ord(c) < 32 or 127 <= ord(c) <= 159 for c in text) or "\\u" in text or any(
-        e in text for e in ("\\b", "\\f")
+    return (
+        any(ord(c) < 32 or 127 <= ord(c) <= 159 for c in text)
+        or "\\u" in text
+        or any(e in text for e in ("\\b", "\\f"))
     )
 
 
