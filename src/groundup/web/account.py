@@ -14,6 +14,7 @@ that nobody can learn from them who has an account.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Annotated, Any
 
 import segno
@@ -266,8 +267,10 @@ def two_factor_qr(state: PartialSignIn, accounts: AccountsDep) -> Response:
     if not _usable(state) or accounts.has_second_factor(state.account):
         return Response(status_code=404)
     enrolment = accounts.enrolment(state.account)
-    svg = segno.make(enrolment.uri, error="m").svg_inline(scale=5, border=2, dark="#111")
-    return Response(svg, media_type="image/svg+xml")
+    drawn = io.BytesIO()
+    # A whole SVG document (with its namespace): an <img> shows nothing without it.
+    segno.make(enrolment.uri, error="m").save(drawn, kind="svg", scale=5, border=2, dark="#111")
+    return Response(drawn.getvalue(), media_type="image/svg+xml")
 
 
 @router.post("/account/two-factor", dependencies=[CsrfChecked])

@@ -1,6 +1,6 @@
 """The interactive API docs (Swagger UI) at /api/docs, served from the app itself.
 
-The Swagger UI files come from the `swagger-ui-bundle` package, installed with groundup
+The Swagger UI files come from the `swagger-ui-py` package, installed with groundup
 (never from a CDN, never copied into this repository); the page that starts them and the
 script that points them at /api/v1/openapi.json are the project's own, so that the page
 runs under the app's content security policy (scripts and styles from this site only).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import swagger_ui_bundle
+import swagger_ui
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
@@ -18,12 +18,11 @@ from groundup import __version__
 
 router = APIRouter(include_in_schema=False)
 
-ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+ASSETS = Path(swagger_ui.__file__).parent / "static"
 # Only the files the page loads are served, each with its media type.
 SERVED = {
     "swagger-ui.css": "text/css",
     "swagger-ui-bundle.js": "text/javascript",
-    "favicon-32x32.png": "image/png",
 }
 
 PAGE = f"""<!doctype html>
@@ -33,7 +32,6 @@ PAGE = f"""<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>groundup API {__version__}</title>
   <link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">
-  <link rel="icon" href="/api/docs/assets/favicon-32x32.png">
 </head>
 <body>
   <div id="swagger-ui" data-openapi="/api/v1/openapi.json"></div>
