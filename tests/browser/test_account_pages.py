@@ -30,7 +30,9 @@ def test_a_person_sees_their_account_pages(
     page.get_by_role("link", name="Second factor: off").click()
     qr = page.locator("img.qr")
     expect(qr).to_be_visible()
-    assert qr.evaluate("i => i.complete && i.naturalWidth > 100"), "the QR code is drawn"
+    # Drawn once it has loaded: an SVG the browser cannot read stays at no width.
+    page.wait_for_function("() => document.querySelector('img.qr').complete", timeout=10_000)
+    assert qr.evaluate("i => i.naturalWidth > 100"), "the QR code is drawn"
     shoot(page, screenshots, "42-second-factor-set-up")
     page.goto(f"{live_server}/account/close")
     expect(page.get_by_text("Your clinic keeps the record")).to_be_visible()
