@@ -334,5 +334,8 @@ def test_the_api_docs_load_from_the_app_under_its_policy(world: World) -> None:
         asset = world.client.get(source)
         assert asset.status_code == 200, source
     assert "default-src 'self'" in page.headers["content-security-policy"]
+    shown = world.client.get("/api/docs/openapi.json").json()
+    assert shown["paths"] and all(p.startswith("/api/v1/") for p in shown["paths"])
+    assert "Body_login" not in shown["components"]["schemas"]  # no page's form in the API
     assert world.client.get("/api/docs/assets/index.html").status_code == 404
     assert world.client.get("/api/docs/assets/..%2f..%2fconfig.py").status_code == 404

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -143,50 +142,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     from groundup.web import documents  # the PDF downloads
 
     app.include_router(documents.router)
-    _api_only_schema(app)
     return app
-
-
-def _api_only_schema(app: FastAPI) -> None:
-    """The OpenAPI document (and so the docs at /api/docs) describes the API under
-    /api/v1, with the schemas it uses; the pages are for browsers, not API clients."""
-
-    def schema() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes
-            )
-            paths = {p: v for p, v in document["paths"].items() if p.startswith("/api/v1")}
-            document["paths"] = paths
-            components = document.get("components", {})
-            schemas = components.get("schemas", {})
-            used: set[str] = set()
-            pending = _refs(paths)
-            while pending:
-                name = pending.pop()
-                if name not in used and name in schemas:
-                    used.add(name)
-                    pending |= _refs(schemas[name])
-            components["schemas"] = {k: v for k, v in schemas.items() if k in used}
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = schema  # type: ignore[method-assign]
-
-
-def _refs(value: Any) -> set[str]:
-    """The schema names that `$ref`s in a piece of the document point to."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        ref = value.get("$ref")
-        if isinstance(ref, str):
-            found.add(ref.rsplit("/", 1)[-1])
-        for item in value.values():
-            found |= _refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _refs(item)
-    return found
 
 
 def _auth_routes(app: FastAPI, _settings: Settings) -> None:

@@ -30,22 +30,26 @@ class AddressTextGuard:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        refusal: tuple[int, str] | None = None
+        refusal: tuple[int, str, str | None] | None = None
         if text_problem(path) is not None:
-            refusal = (404, "there is no such page")
+            refusal = (404, "there is no such page", None)
         else:
             query = scope.get("query_string", b"").decode("latin-1")
             for name, value in parse_qsl(query, keep_blank_values=True):
                 problem = text_problem(name) or text_problem(value)
                 if problem is not None:
-                    refusal = (422, f"{clean_text(name)[:60]}: {problem}")
+                    named = clean_text(name)[:60]
+                    refusal = (422, f"{named}: {problem}", named)
                     break
         if refusal is None:
             await self.app(scope, receive, send)
             return
-        status, message = refusal
+        status, message, field = refusal
         if path.startswith("/api/"):
-            body = json.dumps({"error": message}).encode()
+            answer: dict[str, object] = {"error": message}
+            if field is not None:
+                answer["fields"] = [field]  # as every 422 of the API names its fields
+            body = json.dumps(answer).encode()
             kind = b"application/json"
         else:
             body = (
