@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Browser, expect
-from test_journeys import DESKTOP, PHONE, fill, shoot
-
-from groundup.demo import SECOND_FACTOR_KEYS
+from test_journeys import DESKTOP, PHONE, fill, shoot, sign_in_staff
 
 pytestmark = pytest.mark.browser
 
@@ -44,12 +41,7 @@ def test_an_admin_reads_the_audit_log_after_their_code(
     browser: Browser, live_server: str, screenshots: Path
 ) -> None:
     page = browser.new_page(viewport=DESKTOP)
-    page.goto(f"{live_server}/login")
-    fill(page, {"email": "admin@demo.groundup.example", "password": "demo-admin-2026"})
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_server}/login/code")
-    fill(page, {"code": pyotp.TOTP(SECOND_FACTOR_KEYS["admin@demo.groundup.example"]).now()})
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_staff(page, live_server, "admin@demo.groundup.example", "demo-admin-2026")
     expect(page).to_have_url(f"{live_server}/admin")
     page.get_by_role("link", name="Audit log").first.click()
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()

@@ -46,6 +46,21 @@ def fill(page: Page, values: dict[str, Any]) -> None:
             first.fill(str(value))
 
 
+def sign_in_staff(
+    page: Page, live_server: str, email: str, password: str, screenshots: Path | None = None
+) -> None:
+    """A demo clinician or admin signs in: the password, then the code their
+    authenticator app would show (from the demo's printed key)."""
+    page.goto(f"{live_server}/login")
+    fill(page, {"email": email, "password": password})
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live_server}/login/code")
+    if screenshots is not None:
+        shoot(page, screenshots, "19-second-factor")
+    fill(page, {"code": pyotp.TOTP(SECOND_FACTOR_KEYS[email]).now()})
+    page.get_by_role("button", name="Sign in").click()
+
+
 def test_a_new_person_from_sign_up_to_progress(
     browser: Browser, live_server: str, screenshots: Path
 ) -> None:
@@ -137,15 +152,9 @@ def test_a_clinician_finds_the_flare_up_first_and_pins_a_dose(
     browser: Browser, live_server: str, screenshots: Path
 ) -> None:
     page = browser.new_page(viewport=DESKTOP)
-    page.goto(f"{live_server}/login")
-    fill(page, {"email": "clinician@demo.groundup.example", "password": "demo-clinic-2026"})
-    page.get_by_role("button", name="Sign in").click()
-    # The second factor: the code the demo clinician's authenticator app would show.
-    expect(page).to_have_url(f"{live_server}/login/code")
-    shoot(page, screenshots, "19-second-factor")
-    key = SECOND_FACTOR_KEYS["clinician@demo.groundup.example"]
-    fill(page, {"code": pyotp.TOTP(key).now()})
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_staff(
+        page, live_server, "clinician@demo.groundup.example", "demo-clinic-2026", screenshots
+    )
     expect(page).to_have_url(f"{live_server}/clinic")
     rows = page.locator('a[href^="/clinic/patients/"]')
     expect(rows.first).to_be_visible()
