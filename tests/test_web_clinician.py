@@ -141,9 +141,11 @@ def enter_code(client: TestClient, page: str, email: str = "") -> None:
     raise AssertionError("the second factor's code was refused")
 
 
-def staff(accounts: Accounts, email: str, name: str, role: str = "clinician") -> Account:
+def staff(
+    accounts: Accounts, email: str, name: str, role: str = "clinician", password: str = PASSWORD
+) -> Account:
     """A clinician (or admin) with the tests' known second factor."""
-    account = accounts.create_user(email, name, role, PASSWORD)
+    account = accounts.create_user(email, name, role, password)
     accounts.set_second_factor(account, STAFF_SECRET)
     return account
 
