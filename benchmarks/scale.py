@@ -180,7 +180,7 @@ def run(
         )
         for cid in sorted(caseloads)
     ]
-    cookies = {a.id: accounts.start_session(a)[0] for a in staff}
+    cookies = {a.id: accounts.start_session(a, second_factor=True)[0] for a in staff}
     app = create_app(services, Settings(database_url=url, data_dir=folder))
     client = TestClient(app, base_url="http://127.0.0.1")
     rng = random.Random(7)

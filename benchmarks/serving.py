@@ -338,7 +338,7 @@ def seed(url: str, count: int, today: dt.date) -> tuple[list[Seeded], str]:
         program = services.start_program(patient_id, assessment, preferences, day=start)
         account = Account(user_id, f"person{n}@bench.groundup.example", "", "person", patient_id)
         token = accounts.new_api_token(account, "bench")
-        cookie, _ = accounts.start_session(account)
+        cookie, _ = accounts.start_session(account, second_factor=True)
         people.append(Seeded(patient_id, token, cookie))
     database.dispose()
     assert program is not None

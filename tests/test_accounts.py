@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from groundup.services import Conflict, NotFound, ServiceError, Services
-from groundup.services.accounts import Accounts, AuthError, Forbidden
+from groundup.services.accounts import Accounts, AuthError, Forbidden, TooMany
 from groundup.storage.models import ApiToken, Invite, User, WebSession
 
 PASSWORD = "a long enough secret"
@@ -51,18 +51,27 @@ def test_one_account_per_email(accounts: Accounts) -> None:
         accounts.create_user("A@B.org", "A again", "person", PASSWORD)
 
 
-def test_sign_in_is_rate_limited(accounts: Accounts) -> None:
+def test_sign_in_backs_off_after_five_wrong_passwords(accounts: Accounts) -> None:
+    """Five wrong tries, then a wait before the next (not a lock-out: once the wait is
+    over, the right password works again)."""
+    now = [1_000_000.0]
+    accounts.limiter.clock = lambda: now[0]
     accounts.create_user("a@b.org", "A", "clinician", PASSWORD)
     for _ in range(5):
         with pytest.raises(AuthError, match="wrong"):
             accounts.authenticate("a@b.org", "wrong password!", "10.0.0.1")
-    with pytest.raises(AuthError, match="too many"):
+    with pytest.raises(TooMany, match="too many") as refused:
         accounts.authenticate("a@b.org", PASSWORD, "10.0.0.1")
+    assert 1 <= refused.value.retry_after <= 60
+    now[0] += refused.value.retry_after
+    assert accounts.authenticate("a@b.org", PASSWORD, "10.0.0.1").email == "a@b.org"
 
 
 def test_sessions_expire_and_sign_out_ends_them(accounts: Accounts, database) -> None:  # type: ignore[no-untyped-def]
     account = accounts.create_user("a@b.org", "A", "clinician", PASSWORD)
-    token, csrf = accounts.start_session(accounts.authenticate("a@b.org", PASSWORD, "x"))
+    token, csrf = accounts.start_session(
+        accounts.authenticate("a@b.org", PASSWORD, "x"), second_factor=True
+    )
     found = accounts.session_account(token)
     assert found is not None and found[0].id == account.id and found[1] == csrf
     with database.transaction() as session:
@@ -70,18 +79,22 @@ def test_sessions_expire_and_sign_out_ends_them(accounts: Accounts, database) ->
             update(WebSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
         )
     assert accounts.session_account(token) is None
-    token, _ = accounts.start_session(account)
+    token, _ = accounts.start_session(account, second_factor=True)
     accounts.end_session(token)
     assert accounts.session_account(token) is None
 
 
 def test_changing_the_password_signs_out_everywhere(accounts: Accounts) -> None:
+    """Every browser session and every API token ends with the old password."""
     account = accounts.create_user("a@b.org", "A", "clinician", PASSWORD)
-    token, _ = accounts.start_session(account)
+    token, _ = accounts.start_session(account, second_factor=True)
+    api_token = accounts.new_api_token(account, "phone")
     with pytest.raises(AuthError):
         accounts.change_password(account, "not the password", "another long secret")
+    assert accounts.token_account(api_token) is not None
     accounts.change_password(account, PASSWORD, "another long secret")
     assert accounts.session_account(token) is None
+    assert accounts.token_account(api_token) is None
     assert accounts.authenticate("a@b.org", "another long secret", "x").id == account.id
 
 
@@ -144,7 +157,7 @@ def test_access_is_own_record_or_linked_patients_only(accounts: Accounts) -> Non
 def test_deactivated_clinicians_cannot_sign_in(accounts: Accounts) -> None:
     admin = accounts.create_user("e@b.org", "E", "admin", PASSWORD)
     clinician = accounts.create_user("c@b.org", "C", "clinician", PASSWORD)
-    token, _ = accounts.start_session(clinician)
+    token, _ = accounts.start_session(clinician, second_factor=True)
     accounts.set_active(admin, clinician.id, False)
     assert accounts.session_account(token) is None
     with pytest.raises(AuthError):

@@ -35,7 +35,7 @@ from groundup.clinical.intake import Intake
 from groundup.clinical.logs import SessionLog
 from groundup.knowledge import load_rules
 from groundup.services import Services
-from groundup.services.accounts import Accounts
+from groundup.services.accounts import Account, Accounts
 from groundup.storage.database import Database
 from groundup.web.app import create_app
 
@@ -60,7 +60,7 @@ class Seeded:
             "fuzz-clinician@example.org", "Dr Fuzz", "clinician", PASSWORD
         )
         self.clinician_token = self.accounts.new_api_token(self.clinician, "fuzz")
-        self.session = self.accounts.start_session(self.clinician)
+        self.session = self.accounts.start_session(self.clinician, second_factor=True)
         self.patient_id = self.new_patient(program=True)
 
     def new_patient(self, *, program: bool) -> str:
@@ -99,6 +99,29 @@ class Seeded:
     def throwaway_token(self) -> str:
         return self.accounts.new_api_token(self.clinician, "throwaway")
 
+    def bystander(self) -> Account:
+        """Another account, for the routes that end sessions and tokens (signing out
+        everywhere would end the clinician's, which every other case uses)."""
+        if not hasattr(self, "_bystander"):
+            self._bystander = self.accounts.register_person(
+                "fuzz-bystander@example.org", "Bystander", PASSWORD
+            )
+        return self._bystander
+
+
+# Routes that end the caller's sessions or tokens (or the account): aimed at the bystander.
+ENDS_SIGN_INS = {
+    "/logout",
+    "/account/everywhere",
+    "/account/sessions/{handle}/end",
+    "/account/tokens/{token_id}/revoke",
+    "/account/close",
+    "/api/v1/me/sign-out-everywhere",
+    "/api/v1/me/sessions/{session_id}",
+    "/api/v1/me/tokens/{token_id}",
+    "/api/v1/me/close",
+}
+
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
@@ -119,6 +142,8 @@ def _prepare(seeded: Seeded, method: str, path: str) -> Callable[[Any], dict[str
         token = seeded.clinician_token
         if path == "/api/v1/tokens/current" and method == "DELETE":
             token = seeded.throwaway_token()
+        if path in ENDS_SIGN_INS:
+            token = seeded.accounts.new_api_token(seeded.bystander(), "bystander")
         if case.path_parameters is not None and "patient_id" in case.path_parameters:
             if method == "DELETE":
                 case.path_parameters["patient_id"] = seeded.new_patient(program=False)
@@ -128,8 +153,8 @@ def _prepare(seeded: Seeded, method: str, path: str) -> Callable[[Any], dict[str
             # The pages sign in with the session cookie, and their forms carry its CSRF token.
             # /logout would end the session: it gets one of its own.
             cookie, csrf = (
-                seeded.accounts.start_session(seeded.clinician)
-                if path == "/logout"
+                seeded.accounts.start_session(seeded.bystander(), second_factor=True)
+                if path in ENDS_SIGN_INS
                 else seeded.session
             )
             if isinstance(case.body, dict) and "csrf" in case.body:

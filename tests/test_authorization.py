@@ -153,7 +153,7 @@ class World:
         self.client = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
 
     def _signed_in(self, name: str, account: Account) -> Who:
-        cookie, csrf = self.accounts.start_session(account)
+        cookie, csrf = self.accounts.start_session(account, second_factor=True)
         return Who(name, account, self.accounts.new_api_token(account, "test"), cookie, csrf)
 
     def counts(self) -> dict[str, Any]:

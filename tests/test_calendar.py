@@ -20,9 +20,10 @@ from groundup.clinical.logs import ExerciseLog, SessionLog, SetLog
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import Program
 from groundup.clinical.progression import retest_due_on
+from groundup.config import Settings
 from groundup.knowledge import load_rules
 from groundup.services import ServiceError, Services
-from groundup.services.accounts import Accounts
+from groundup.services.accounts import Account, Accounts
 from groundup.services.calendar import (
     CalendarFeeds,
     CalendarTimes,
@@ -40,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 START = dt.date(2025, 3, 4)  # the clear example's assessment day, a Tuesday; Mon/Wed/Fri
 PASSWORD = "a long enough password"
+
+PUBLIC = Settings(public_url="https://groundup.example.org")  # type: ignore[arg-type]
 
 
 class Clock:
@@ -329,7 +332,10 @@ def register(client: TestClient, email: str, name: str) -> None:
         "/register",
         data={"csrf": csrf_of(page), "email": email, "display_name": name, "password": PASSWORD},
     )
-    assert response.status_code == 303
+    assert response.status_code == 303  # signing up answers alike: then sign in
+    token = csrf_of(client.get("/login").text)
+    signed_in = client.post("/login", data={"csrf": token, "email": email, "password": PASSWORD})
+    assert signed_in.status_code == 303
 
 
 def person(client: TestClient, services: Services, email: str, name: str) -> str:
@@ -346,16 +352,19 @@ def make_link(client: TestClient, **times: str) -> str:
     response = client.post("/me/calendar/link", data={"csrf": csrf_of(page.text), **times})
     assert response.status_code == 200, response.text
     found = re.search(
-        r"readonly[^>]*>(http://testserver/calendar/[A-Za-z0-9_-]+\.ics)<", response.text
+        r"readonly[^>]*>(https://groundup\.example\.org/calendar/[A-Za-z0-9_-]+\.ics)<",
+        response.text,
     )
     assert found, "the new link is shown"
-    assert "webcal://testserver/calendar/" in response.text
-    return found.group(1).removeprefix("http://testserver")
+    # The configured public address, not the request's Host (`testserver` here).
+    assert "webcal://groundup.example.org/calendar/" in response.text
+    assert "testserver" not in response.text
+    return found.group(1).removeprefix("https://groundup.example.org")
 
 
 @pytest.fixture
 def app(services: Services) -> object:
-    return create_app(services=services)
+    return create_app(services=services, settings=PUBLIC)
 
 
 def client_for(app: object) -> TestClient:
@@ -460,15 +469,15 @@ def test_a_clinician_downloads_only_their_own_patients_calendar(
     pid, _ = accounts.create_patient(lee, "Sam")
     begin(services, pid)
 
-    def signed_in(email: str) -> TestClient:
+    def signed_in(clinician: Account) -> TestClient:
+        """A browser of the clinician's, past the second factor."""
         client = client_for(app)
-        token = csrf_of(client.get("/login").text)
-        response = client.post("/login", data={"csrf": token, "email": email, "password": PASSWORD})
-        assert response.status_code == 303
+        cookie, _ = accounts.start_session(clinician, second_factor=True)
+        client.cookies.set("gu_session", cookie)
         return client
 
-    assert signed_in(lee.email).get(f"/clinic/patients/{pid}/calendar.ics").status_code == 200
-    assert signed_in(kay.email).get(f"/clinic/patients/{pid}/calendar.ics").status_code == 404
+    assert signed_in(lee).get(f"/clinic/patients/{pid}/calendar.ics").status_code == 200
+    assert signed_in(kay).get(f"/clinic/patients/{pid}/calendar.ics").status_code == 404
 
 
 def test_before_a_program_the_page_sends_the_person_back(app: object) -> None:

@@ -26,7 +26,7 @@ from groundup.services.accounts import Accounts
 from groundup.storage.database import Database
 from groundup.web.app import create_app
 from test_cli_e2e import run as cli
-from test_web_clinician import sign_in
+from test_web_clinician import sign_in, staff
 
 TODAY = dt.date(2026, 3, 7)  # a Saturday
 # A rendered page counts as blank below this share of non-white pixels. A page with only
@@ -337,11 +337,9 @@ def test_a_clinician_downloads_a_patients_documents_and_no_one_elses(world: Worl
     assert "clinician version" in report and "phase.advance" in report
     assert_pdf(client.get(f"/clinic/patients/{sam}/handout.pdf"))
 
-    other = world.accounts.create_user(
-        "other@clinic.test", "Dr Other", "clinician", "a long password"
-    )
+    other = staff(world.accounts, "other@clinic.test", "Dr Other")
     outsider = TestClient(create_app(services=world.services), follow_redirects=False)
-    assert sign_in(outsider, "other@clinic.test", "a long password") == 303
+    assert sign_in(outsider, "other@clinic.test") == 303
     for name in ("handout.pdf", "report.pdf"):
         response = outsider.get(f"/clinic/patients/{sam}/{name}")
         assert response.status_code == 404

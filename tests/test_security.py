@@ -113,7 +113,7 @@ def _expire(world: World, model: Any) -> None:
 
 
 def test_a_web_session_ends_when_it_expires(world: World) -> None:
-    cookie, _ = world.accounts.start_session(world.a)
+    cookie, _ = world.accounts.start_session(world.a, second_factor=True)
     assert world.get("/me", cookie=cookie).status_code == 200
     api = f"/api/v1/patients/{world.a_id}"
     assert world.get(api, cookie=cookie).status_code == 200
@@ -263,7 +263,7 @@ def test_guessed_version_numbers_and_log_ids_stay_with_their_owner(world: World)
 
 
 def test_a_clinician_cannot_switch_other_accounts_by_guessing_user_ids(world: World) -> None:
-    cookie, csrf = world.accounts.start_session(world.clinician)
+    cookie, csrf = world.accounts.start_session(world.clinician, second_factor=True)
     with world.database.transaction() as session:
         before = {u.id: u.active for u in session.scalars(select(User))}
     for user_id in [*before, max(before) + 1, 0, -1]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import AnyHttpUrl, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,18 +33,26 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    public_url: str | None = Field(
+    public_url: AnyHttpUrl | None = Field(
         default=None,
-        description="the address people reach the app at, e.g. https://groundup.example.org; "
-        "links in e-mails use it",
+        description="the address people reach the web app at (https://groundup.example.org); "
+        "every link the app writes (invites, calendar links, e-mails) starts with it. Unset: "
+        "http://HOST:PORT. Never taken from a request's Host header, which anyone can set",
     )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="addresses of the proxies in front of the app (e.g. 127.0.0.1/32); only "
+        "from these is X-Forwarded-For believed for the client's address. Empty: the "
+        "address of the connection itself, whatever the headers say",
+    )
+    demo: bool = Field(default=False, description="a demo server (`groundup serve --demo`)")
     smtp_url: str | None = Field(
         default=None,
         description="where e-mail goes: smtp://user:password@host:587?starttls=true or "
-        "smtps://host:465; unset: no e-mail reminders",
+        "smtps://host:465; unset: no e-mail (no reminders by e-mail, resets through an admin)",
     )
     mail_from: str = Field(
-        default="groundup <reminders@groundup.invalid>", description="the From of e-mails"
+        default="groundup <groundup@groundup.invalid>", description="the From of e-mails"
     )
     push_contact: str | None = Field(
         default=None,
@@ -66,17 +74,21 @@ class Settings(BaseSettings):
     )
 
     @property
-    def base_url(self) -> str:
-        """The app's address for links sent out (e-mails, notifications)."""
-        if self.public_url:
-            return self.public_url.rstrip("/")
-        return f"http://{self.host}:{self.port}"
-
-    @property
     def url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'groundup.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """The start of every link the app writes, without a trailing slash."""
+        if self.public_url is not None:
+            return str(self.public_url).rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def sends_mail(self) -> bool:
+        return bool(self.smtp_url)
 
 
 @cache

@@ -7,9 +7,11 @@ Everything goes in through the service layer, exactly as if it had been logged b
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyotp
 import yaml
 
 from groundup.clinical.assessment import Assessment
@@ -22,6 +24,13 @@ from groundup.simulation import Scenario, follow
 
 ADMIN = ("admin@demo.groundup.example", "demo-admin-2026", "Ada Admin")
 CLINICIAN = ("clinician@demo.groundup.example", "demo-clinic-2026", "Dr Jo Lindqvist")
+# Clinicians and admins sign in with a second factor. The demo's keys are known (printed
+# when the demo starts, and on a demo server the code page shows the code), so that anyone
+# trying the app can sign in as them, with an authenticator app or without one.
+SECOND_FACTOR_KEYS = {
+    ADMIN[0]: "GROUNDUPDEMOADMINKEYTWOTHOUSANDS",
+    CLINICIAN[0]: "GROUNDUPDEMOCLINICIANKEYTWOSIXAA",
+}
 PEOPLE = (
     ("sam@demo.groundup.example", "demo-person-2026", "Sam Steady", "steady"),
     ("fran@demo.groundup.example", "demo-person-2026", "Fran Flare", "flare"),
@@ -77,6 +86,23 @@ def logins() -> list[DemoLogin]:
     ]
 
 
+def current_code(accounts: Accounts, email: str) -> str | None:
+    """The code a demo account's authenticator app would accept now (each code is good
+    once: after one is used, the next time step's); None for any other account."""
+    key = SECOND_FACTOR_KEYS.get(email)
+    if key is None:
+        return None
+    totp = pyotp.TOTP(key)
+    now = time.time()
+    step = int(now // totp.interval)
+    used = accounts.last_code_step(email)
+    if used is None or used < step:
+        return totp.at(now)
+    if used == step:
+        return totp.at(now + totp.interval)
+    return None
+
+
 def _intake() -> Intake:
     path = Path(__file__).resolve().parent.parent.parent / "examples" / "clear-left-calf.yaml"
     if path.exists():
@@ -88,8 +114,10 @@ def seed(services: Services, accounts: Accounts, today: dt.date) -> list[DemoLog
     """Create the demo accounts and histories, unless they are there already."""
     if any(c.email == CLINICIAN[0] for c in accounts.clinicians()):
         return logins()
-    accounts.ensure_admin(ADMIN[0], ADMIN[1], ADMIN[2])
+    admin = accounts.ensure_admin(ADMIN[0], ADMIN[1], ADMIN[2])
     clinician = accounts.create_user(CLINICIAN[0], CLINICIAN[2], "clinician", CLINICIAN[1])
+    accounts.set_second_factor(admin, SECOND_FACTOR_KEYS[ADMIN[0]])
+    accounts.set_second_factor(clinician, SECOND_FACTOR_KEYS[CLINICIAN[0]])
     intake = _intake()
     assert intake.screen is not None and intake.assessment is not None
     start = today - dt.timedelta(days=WEEKS * 7)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from groundup.clinical.text import clean_text, first_unstorable
 from groundup.knowledge import describe_validation_error
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,7 +36,7 @@ def read_document(
     Only regular files are read (a pipe or a device could block or never end), at most
     `max_bytes` of them; the parsed data may nest at most MAX_NESTING levels, hold at
     most `max_values` values (YAML aliases count each time they are used, so an alias bomb is
-    refused) and only finite numbers."""
+    refused) and only finite numbers; its text must be storable (`groundup.clinical.text`)."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
@@ -80,6 +81,9 @@ def read_document(
     except (yaml.YAMLError, ValueError) as exc:
         raise InputError(f"{path}: cannot be parsed: {_first_line(exc)}") from exc
     _check_shape(data, path, max_values)
+    unstorable = first_unstorable(data)
+    if unstorable is not None:
+        raise InputError(f"{path}: {clean_text(unstorable[0])[:120]}: {unstorable[1]}")
     return data
 
 

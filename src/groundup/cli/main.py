@@ -47,10 +47,11 @@ def run() -> None:
         reminder_commands,
         serve_commands,
     )
+    from groundup.services import ServiceError
 
     try:
         app()
-    except (InputError, KnowledgeError) as exc:
+    except (InputError, KnowledgeError, ServiceError) as exc:
         err.print(f"groundup: {exc}", markup=False, soft_wrap=True)
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:

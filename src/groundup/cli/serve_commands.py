@@ -44,14 +44,18 @@ def serve_command(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    # The workers read their settings from the environment: the address chosen here is the
+    # one the links fall back to when no public address is configured.
+    os.environ["GROUNDUP_HOST"], os.environ["GROUNDUP_PORT"] = host, str(port)
     if demo:
+        os.environ["GROUNDUP_DEMO"] = "true"
         path = Path(settings.data_dir) / "demo-web.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         os.environ["GROUNDUP_DATABASE_URL"] = f"sqlite:///{path}"
         get_settings.cache_clear()
         settings = get_settings()
-        from groundup.demo import seed
+        from groundup.demo import SECOND_FACTOR_KEYS, seed
 
         out.print(f"Preparing demo data in {path} …")
         try:
@@ -67,11 +71,24 @@ def serve_command(
         for login in people:
             table.add_row(login.role, login.email, login.password, login.name)
         out.print(table)
+        out.print(
+            "The admin and the clinician also need a second factor: on this demo server the "
+            "code page shows the code. To use an authenticator app instead, add these keys:"
+        )
+        for email, key in SECOND_FACTOR_KEYS.items():
+            out.print(f"  {email}  {key}", soft_wrap=True)
     else:
         try:
             Database(settings.url).dispose()
         except DatabaseError as exc:
             raise fail(str(exc)) from exc
+    get_settings.cache_clear()
+    settings = get_settings()
+    if settings.public_url is None and host in ("0.0.0.0", "::"):
+        out.print(
+            "Links the app writes (invites, calendar links) will start with "
+            f"{settings.base_url}: set GROUNDUP_PUBLIC_URL to the address people use."
+        )
     out.print(f"groundup is running at http://{host}:{port}/  (stop with Ctrl-C)")
     uvicorn.run(
         "groundup.web.app:create_app",
@@ -80,4 +97,7 @@ def serve_command(
         port=port,
         workers=workers,
         log_level="warning",
+        # The client's address is the connection's, or from X-Forwarded-For only when the
+        # connection comes from a configured trusted proxy (`web.deps.client_address`).
+        proxy_headers=False,
     )

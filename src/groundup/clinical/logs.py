@@ -22,6 +22,12 @@ KnobSetting = (
 )
 
 
+# Warning signs in the person's words: a short phrase each, and a handful at most.
+MAX_RED_FLAGS = 20
+MAX_RED_FLAG_CHARS = 300
+RedFlagWords = Annotated[str, Field(min_length=1, max_length=MAX_RED_FLAG_CHARS)]
+
+
 class SetLog(Frozen):
     """One set as done."""
 
@@ -94,8 +100,10 @@ class CheckIn(Frozen):
     date: dt.date
     pain_on_waking: Pain
     stiffness_on_waking: Pain = Field(description="stiffness on waking, 0–10")
-    new_red_flags: tuple[str, ...] = Field(
-        default=(), description="red-flag signs noticed since the last check-in, in words"
+    new_red_flags: tuple[RedFlagWords, ...] = Field(
+        default=(),
+        max_length=MAX_RED_FLAGS,
+        description="red-flag signs noticed since the last check-in, in words",
     )
 
 

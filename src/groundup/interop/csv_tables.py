@@ -18,6 +18,7 @@ from groundup.clinical.logs import CheckIn, Override, SessionLog
 from groundup.clinical.outcomes import OutcomeError
 from groundup.clinical.profile import build_profile
 from groundup.clinical.rules import Rules
+from groundup.clinical.text import spreadsheet_text
 from groundup.services.export import ExportBundle
 
 Row = Sequence[Any]
@@ -32,6 +33,8 @@ def _cell(value: Any) -> Any:
         return value.isoformat()
     if hasattr(value, "value"):  # an enum
         return value.value
+    if isinstance(value, str):
+        return spreadsheet_text(value)  # never a live formula in the person's spreadsheet
     return value
 
 

@@ -635,9 +635,34 @@ def _embedded_record(bundle: Bundle) -> Any:
         )
     attachment = documents[0].content[0].attachment
     try:
-        return json.loads(bytes(attachment.data or b"").decode("utf-8"))
+        record = json.loads(bytes(attachment.data or b"").decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, binascii.Error) as exc:
         raise FhirError(f"the groundup record inside the FHIR bundle is damaged: {exc}") from exc
+    except RecursionError:
+        record = None  # deeper than any record: refused just below
+    if record is None or _deeper_than(record, MAX_RECORD_NESTING):
+        raise FhirError(
+            f"the groundup record inside the FHIR bundle is nested more than "
+            f"{MAX_RECORD_NESTING} levels deep, so it is not a groundup record"
+        )
+    return record
+
+
+# A groundup record nests about a dozen levels; the embedded one is checked as a file is.
+MAX_RECORD_NESTING = 50
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def record_from_bundle(data: Any, rules: Rules) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from groundup.reminders.timing import (
     time_zone,
 )
 from groundup.reminders.words import Reminder, compose
+from groundup.services import audit
 from groundup.services.calendar import session_lines
 from groundup.services.workflow import NotFound, ServiceError, Services
 from groundup.storage.jobs import NewJob, insert_new, queue_jobs
@@ -629,7 +630,7 @@ class Reminders:
             self._send_push(run, reminder, patient_id, device)
         if run.completed:
             self.db.audit_read(
-                "reminders", patient_id, "reminder", f"{kind.value} by {channel.value}"
+                audit.line("reminders", patient_id, "reminder", f"{kind.value} by {channel.value}")
             )
 
     def _send_email(

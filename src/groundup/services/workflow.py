@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Text, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from groundup.clinical.assessment import Assessment
@@ -28,8 +29,9 @@ from groundup.clinical.program import Preferences, Program, Slot
 from groundup.clinical.progression import Decision, HistoryEvent, advance
 from groundup.clinical.rules import Rules
 from groundup.clinical.screening import ScreenAnswers, ScreenResult, screen
+from groundup.clinical.text import clean_text, first_unstorable, text_problem
 from groundup.knowledge import load_screening_rules
-from groundup.services import records
+from groundup.services import audit, records
 from groundup.services.export import EXPORT_FORMAT, EXPORT_VERSION, ExportBundle
 from groundup.storage.database import Database
 from groundup.storage.models import (
@@ -49,6 +51,8 @@ from groundup.storage.models import (
 )
 
 SCHEDULE_AHEAD_DAYS = 28
+# No record groundup keeps can be older than this: a year before it is a typing mistake.
+EARLIEST_DATE = dt.date(2000, 1, 1)
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
 
 
@@ -62,6 +66,37 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     pass
+
+
+class UnstorableText(ServiceError):
+    """Text that cannot be stored (`groundup.clinical.text`): `field` says where it is."""
+
+    def __init__(self, field: str, problem: str, what: str = "") -> None:
+        super().__init__(f"{what}{clean_text(field)[:120]}: {problem}")
+        self.field = field
+
+
+def check_storable(value: Any, what: str = "") -> None:
+    """Refuse (UnstorableText) plain data or a model holding text that cannot be stored.
+
+    Every use case that stores what it is given calls this first, so the rule holds
+    whichever door the data came through (the API, a page, the command line, an import).
+    """
+    data = value.model_dump(mode="python") if isinstance(value, BaseModel) else value
+    found = first_unstorable(data)
+    if found is not None:
+        raise UnstorableText(found[0], found[1], what)
+
+
+def check_date(day: dt.date, today: dt.date, what: str) -> None:
+    """A date a record can carry: not in the future and not before EARLIEST_DATE."""
+    if day > today:
+        raise ServiceError(f"the {what} date {day.isoformat()} is in the future")
+    if day < EARLIEST_DATE:
+        raise ServiceError(
+            f"the {what} date {day.isoformat()} is before {EARLIEST_DATE.isoformat()}: "
+            "check the year"
+        )
 
 
 class Referred(ServiceError):
@@ -145,15 +180,13 @@ class Services:
         self, session: Session, patient_id: str | None, action: str, detail: str = ""
     ) -> None:
         session.execute(
-            insert(AuditEntry).values(
-                actor=self.actor, patient_id=patient_id, action=action, detail=detail
-            )
+            insert(AuditEntry).values(audit.line(self.actor, patient_id, action, detail))
         )
 
     def _audit_read(self, patient_id: str, action: str, detail: str = "") -> None:
         """The audit line of a read: queued and written within a fraction of a second
         (`Database.audit_read`), so that reading writes nothing itself."""
-        self.db.audit_read(self.actor, patient_id, action, detail)
+        self.db.audit_read(audit.line(self.actor, patient_id, action, detail))
 
     def _patient(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.id == patient_id)
@@ -349,6 +382,9 @@ class Services:
         name = display_name.strip()
         if not 1 <= len(name) <= 120:
             raise ServiceError("a name of 1 to 120 characters is needed")
+        problem = text_problem(name, one_line=True)
+        if problem is not None:
+            raise UnstorableText("display_name", problem)
         if length_unit not in ("cm", "in") or mass_unit not in ("kg", "lb"):
             raise ServiceError("units must be cm or in for length, kg or lb for weight")
         if date_format not in DATE_FORMATS:
@@ -416,6 +452,8 @@ class Services:
     # ----- screen, assessment, program -----------------------------------------------
 
     def record_screen(self, patient_id: str, answers: ScreenAnswers, day: dt.date) -> ScreenResult:
+        check_storable(answers)
+        check_date(day, self.clock(), "screen")
         result = screen(answers, load_screening_rules())
         with self.db.transaction() as session:
             self._patient(session, patient_id, lock=True)
@@ -429,7 +467,7 @@ class Services:
                     urgency=result.urgency.value if result.urgency else None,
                 )
             )
-            self._audit(session, patient_id, "screen", result.outcome.value)
+            self._audit(session, patient_id, "screen")  # no outcome: the trail holds no health data
         return result
 
     def latest_screen(self, patient_id: str) -> ScreenResult | None:
@@ -453,11 +491,15 @@ class Services:
         template: str | None = None,
     ) -> Program:
         """Record the first assessment and build the program (refused if the screen refers)."""
+        check_storable(assessment)
+        check_storable(preferences)
         result = self.latest_screen(patient_id)
         if result is None:
             raise ServiceError("do the safety screen first: no program without it")
         if assessment.date is None:
             assessment = assessment.model_copy(update={"date": day})
+        assert assessment.date is not None
+        check_date(assessment.date, self.clock(), "assessment")
         profile = build_profile(assessment, self.rules.assessment)
         scores = self._scores(assessment)
         try:
@@ -493,7 +535,7 @@ class Services:
             )
             self._save_version(session, patient_id, program, "plan")
             self._schedule(session, patient_id, program, day)
-            self._audit(session, patient_id, "start_program", f"phase {program.phase.value}")
+            self._audit(session, patient_id, "start_program")
         return program
 
     def _scores(self, assessment: Assessment) -> dict[str, Any]:
@@ -557,6 +599,7 @@ class Services:
 
     def log_session(self, patient_id: str, log: SessionLog) -> LogOutcome:
         """Store a session and run the engine. Idempotent: the same log id twice is stored once."""
+        check_storable(log)
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id, lock=True)
             existing = session.scalars(
@@ -584,6 +627,18 @@ class Services:
                 .limit(1)
             ).first()
             if slot is None:
+                logged = session.scalar(
+                    select(ScheduledSession.session_log_id).where(
+                        ScheduledSession.patient_id == patient_id,
+                        ScheduledSession.date == log.date,
+                        ScheduledSession.status != "planned",
+                    )
+                )
+                if logged is not None:
+                    raise Conflict(
+                        f"the session on {log.date.isoformat()} is already logged (as "
+                        f"{logged!r}); a retry sends that id again"
+                    )
                 days = ", ".join(
                     ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d]
                     for d in program.training_days
@@ -620,6 +675,7 @@ class Services:
             )
 
     def record_checkin(self, patient_id: str, checkin: CheckIn) -> tuple[Decision, ...]:
+        check_storable(checkin)
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id, lock=True)
             program = self._program(session, patient_id)
@@ -642,6 +698,7 @@ class Services:
     def record_retest(
         self, patient_id: str, assessment: Assessment, day: dt.date
     ) -> tuple[Decision, ...]:
+        check_storable(assessment)
         if assessment.date is None:
             assessment = assessment.model_copy(update={"date": day})
         scores = self._scores(assessment)
@@ -670,6 +727,7 @@ class Services:
     def apply_override(
         self, patient_id: str, override: Override, *, by_user_id: int | None = None
     ) -> tuple[Decision, ...]:
+        self.check_override(override)
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id, lock=True)
             program = self._program(session, patient_id)
@@ -689,6 +747,21 @@ class Services:
             _, decisions = self._run_engine(session, patient_id, program, override.date)
             self._audit(session, patient_id, "override", override.action)
             return decisions
+
+    def check_override(self, override: Override) -> None:
+        """What an override may do, checked once for the pages, the API and the command
+        line: safety rules and referrals cannot be switched off (nor "on": they never are
+        off), and its text must be storable."""
+        check_storable(override)
+        if override.action in ("rule_off", "rule_on"):
+            switchable = self.rules.progression.switchable_rules
+            if override.rule not in switchable:
+                way = "off" if override.action == "rule_off" else "on"
+                raise ServiceError(
+                    f"rule {clean_text(override.rule or '')[:64]!r} cannot be switched {way}: "
+                    f"only these can: {', '.join(switchable)} "
+                    "(safety rules and referrals stay on)"
+                )
 
     # ----- reading -------------------------------------------------------------------
 
@@ -789,12 +862,58 @@ class Services:
 
     def import_person(self, data: Any) -> str:
         """Restore a person from an export. Nothing is stored unless all of it is valid."""
+        check_storable(data, "import: ")
         try:
             bundle = ExportBundle.model_validate(data)
         except ValidationError as exc:
             from groundup.knowledge import describe_validation_error
 
             raise ServiceError(describe_validation_error(exc, "import: ")) from exc
+        self._check_import(bundle)
+        try:
+            return self._import(bundle)
+        except IntegrityError:
+            # The checks above should leave nothing for the database to refuse; should it
+            # still, say so without repeating the stored values the database would quote.
+            raise ServiceError(
+                "import: the file repeats something that must be unique (a session id, a "
+                "check-in date or a program version); nothing was imported"
+            ) from None
+
+    def _check_import(self, bundle: ExportBundle) -> None:
+        """What the database would refuse, said in words: repeated session ids, check-in
+        dates or program versions, and dates outside what a record can carry."""
+        today = self.clock()
+
+        def repeated(values: Sequence[Any]) -> Any:
+            seen: set[Any] = set()
+            for value in values:
+                if value in seen:
+                    return value
+                seen.add(value)
+            return None
+
+        events = bundle.events
+        session_ids = [e.id for e in events if isinstance(e, SessionLog)]
+        twice = repeated(session_ids)
+        if twice is not None:
+            raise ServiceError(f"import: session id {clean_text(twice)[:64]!r} appears twice")
+        twice = repeated([e.date for e in events if isinstance(e, CheckIn)])
+        if twice is not None:
+            raise ServiceError(f"import: two check-ins on {twice.isoformat()}")
+        twice = repeated([v.version for v in bundle.program_versions])
+        if twice is not None:
+            raise ServiceError(f"import: program version {twice} appears twice")
+        dated = [("screen", s.date) for s in bundle.screens] + [(e.type, e.date) for e in events]
+        if bundle.initial_assessment is not None:
+            dated.append(("assessment", bundle.initial_assessment.date))
+        for what, day in dated:
+            try:
+                check_date(day, today, what)
+            except ServiceError as exc:
+                raise ServiceError(f"import: {exc}") from None
+
+    def _import(self, bundle: ExportBundle) -> str:
         with self.db.transaction() as session:
             if session.get(Patient, bundle.person.id) is not None:
                 raise Conflict(

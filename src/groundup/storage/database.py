@@ -329,18 +329,11 @@ class Database:
             finally:
                 self._reading.reset(mark)
 
-    def audit_read(self, actor: str, patient_id: str, action: str, detail: str = "") -> None:
-        """Record that someone read a person's data; written within AUDIT_FLUSH_SECONDS
-        by a background thread (see `_ReadAudit`), so the read itself writes nothing."""
-        self._read_audit.add(
-            {
-                "at": dt.datetime.now(dt.UTC),
-                "actor": actor,
-                "patient_id": patient_id,
-                "action": action,
-                "detail": detail,
-            }
-        )
+    def audit_read(self, line: dict[str, Any]) -> None:
+        """Record that someone read a person's data (the columns of an audit line but its
+        time); written within AUDIT_FLUSH_SECONDS by a background thread (see
+        `_ReadAudit`), so the read itself writes nothing."""
+        self._read_audit.add({**line, "at": dt.datetime.now(dt.UTC)})
 
     def flush_audit(self) -> None:
         """Write the queued read-audit lines now."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -54,6 +55,17 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # Set when someone else chose the password (an admin for a clinician): the next sign-in
+    # asks for a new one before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False only while a new address waits for its confirmation e-mail to be opened.
+    email_confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The second factor (TOTP): the secret once confirmed, a new one while being set up,
+    # and the last time step accepted (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Patient(Base):
@@ -265,10 +277,16 @@ class WebSession(Base):
     __tablename__ = "web_sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # What the person sees and ends it by (not the token, nor its hash).
+    handle: Mapped[str] = mapped_column(String(32), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # When this browser passed the second factor; null while it has only the password.
+    second_factor_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
 
 
 class ApiToken(Base):
@@ -318,15 +336,41 @@ class CalendarFeed(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class LoginAttempt(Base):
-    """Failed sign-ins, by e-mail and by address, for rate limiting."""
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor; only its hash is stored."""
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+    __tablename__ = "recovery_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(300))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MailToken(Base):
+    """A link sent by e-mail (a password reset, an address to confirm); only its hash."""
+
+    __tablename__ = "mail_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # reset, confirm
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimit(Base):
+    """Attempts against one key (an account, a client address, a second factor), for
+    back-off: counted and checked in one atomic statement (`services.limits`). Times are
+    seconds since the epoch, so that both databases can add to them in SQL."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    delay: Mapped[float] = mapped_column(Float, default=0.0)  # seconds until the next try
+    not_before: Mapped[float] = mapped_column(Float, default=0.0)
+    updated: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class AuditEntry(Base):
@@ -334,7 +378,12 @@ class AuditEntry(Base):
     says a deletion happened (with no personal data)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_patient_at", "patient_id", "at"),
+        # The audit viewer lists by time, and by account.
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_user_at", "user_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -342,6 +391,9 @@ class AuditEntry(Base):
     patient_id: Mapped[str | None] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+    # Who (the account, kept as a number: the line outlives the account) and from where.
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(64), default="")
 
 
 class ReminderSettings(Base):
@@ -440,11 +492,13 @@ __all__ = [
     "DecisionRecord",
     "Invite",
     "Job",
-    "LoginAttempt",
+    "MailToken",
     "OverrideRecord",
     "Patient",
     "ProgramVersion",
     "PushSubscription",
+    "RateLimit",
+    "RecoveryCode",
     "ReminderSettings",
     "ScheduledSession",
     "ScreenRecord",

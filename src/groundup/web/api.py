@@ -30,7 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
@@ -40,10 +40,11 @@ from groundup.clinical.logs import CheckIn, Override, SessionLog
 from groundup.clinical.program import Preferences, Program, Slot
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenReason, ScreenResult, Urgency
+from groundup.clinical.text import first_unstorable
 from groundup.clinical.vocabulary import Equipment, Muscle, Phase, Side
 from groundup.interop.files import ExportFormat
-from groundup.services import Referred, ServiceError, Services
-from groundup.services.accounts import Account, AuthError, Forbidden, _aware, _digest
+from groundup.services import Referred, ServiceError, Services, audit
+from groundup.services.accounts import Account, Forbidden, _aware, _digest
 from groundup.services.export import ExportBundle
 from groundup.services.workflow import NotFound, progress_data
 from groundup.storage.models import ApiToken, Patient, ProgramVersion, SessionLogRecord
@@ -114,6 +115,8 @@ def _body_problem(body: bytes, content_type: str | None) -> tuple[int, str] | No
 
     Python's JSON reader accepts NaN and Infinity and guesses encodings; a body here must be
     UTF-8 JSON with finite numbers, so that nothing odd reaches the models or the database.
+    Text that cannot be stored (`groundup.clinical.text`) is a 422 naming the field, in
+    `JsonRoute`, before any model or query sees it.
     """
     if not body:
         return None
@@ -129,11 +132,17 @@ def _body_problem(body: bytes, content_type: str | None) -> tuple[int, str] | No
     except UnicodeDecodeError:
         return 400, "the body is not UTF-8 text: send JSON encoded as UTF-8"
     try:
-        json.loads(text, parse_constant=_reject_constant)
+        parsed = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         return 400, f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
     except (ValueError, RecursionError) as exc:
         return 400, f"the body is not usable JSON: {exc}"
+    unstorable = first_unstorable(parsed)
+    if unstorable is not None:
+        where, why = unstorable
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", *where.split(".")), "msg": why}]
+        )
     return None
 
 
@@ -155,12 +164,17 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 class JsonRoute(APIRoute):
-    """A route that reads and checks its JSON body before FastAPI parses it."""
+    """A route that reads and checks its JSON body before FastAPI parses it.
+
+    The body is also validated strictly (as JSON: a number must be a number, not a string
+    that looks like one) against the route's body model; FastAPI's own validation, which
+    follows, is lax and would take `"pain": "2"` for 2."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         if self.body_field is None:
             return handler
+        strict: TypeAdapter[Any] = TypeAdapter(self.body_field.field_info.annotation or Any)
 
         async def checked(request: Request) -> Response:
             body = await _read_body(request)
@@ -172,6 +186,11 @@ class JsonRoute(APIRoute):
             problem = _body_problem(body, request.headers.get("content-type"))
             if problem is not None:
                 return JSONResponse({"error": problem[1]}, status_code=problem[0])
+            if body:
+                try:
+                    strict.validate_json(body, strict=True)
+                except ValidationError as exc:
+                    raise RequestValidationError(exc.errors(include_url=False)) from None
             return await handler(request)
 
         return checked
@@ -238,14 +257,17 @@ def current_caller(
         if scheme.lower() == "bearer" and token.startswith("gu_") and len(token) <= 200:
             account = accounts.token_account(token)
             if account is not None:
+                audit.identify(account.id, f"{account.role} {account.email} (API)")
                 return Caller(account, token)
         raise _unauthorised(BAD_TOKEN)
     if request.method in ("GET", "HEAD"):
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie and len(cookie) <= 200:
-            found = accounts.session_account(cookie)
-            if found is not None:
-                return Caller(found[0], None)
+            state = accounts.sign_in_state(cookie)
+            if state is not None and state.stage == "full":
+                request.state.sign_in = state
+                audit.identify(state.account.id, f"{state.account.role} {state.account.email}")
+                return Caller(state.account, None)
     raise _unauthorised(SIGN_IN)
 
 
@@ -345,6 +367,12 @@ class TokenRequest(BaseModel):
         default="API client", max_length=120, description="what the token is for, e.g. 'my phone'"
     )
     days: int = Field(default=TOKEN_DAYS, ge=1, le=365, description="days until it expires")
+    code: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the 6-digit code from the authenticator app (or a recovery code): "
+        "needed by clinicians, admins and anyone who turned the second factor on",
+    )
 
 
 class Me(BaseModel):
@@ -361,8 +389,46 @@ class TokenOut(BaseModel):
     expires_at: dt.datetime | None
 
 
-class RegisteredOut(TokenOut):
-    account: Me
+class RegisteredOut(BaseModel):
+    """The same answer for every address, so that it never tells who has an account."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str = Field(description="what to do next")
+    confirm_by_email: bool = Field(
+        description="true when the address must be confirmed (a link by e-mail) before signing in"
+    )
+
+
+class BrowserSessionOut(BaseModel):
+    id: str = Field(description="the session's handle (not its token)")
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    user_agent: str
+    address: str
+    second_factor: bool
+    current: bool = Field(description="the session this request came with")
+
+
+class ApiTokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    current: bool = Field(description="the token this request came with")
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(max_length=256)
+    code: str | None = Field(default=None, max_length=40, description="if the second factor is on")
+
+
+class ClosedOut(BaseModel):
+    closed: Literal[True] = True
+    record_deleted: bool = Field(
+        description="false when a clinic keeps the record of the care it gave (health-record "
+        "law makes it): only the clinic sees it from now on"
+    )
 
 
 class RegisterRequest(BaseModel):
@@ -653,24 +719,33 @@ def _not_future(day: dt.date | None, services: Services, what: str) -> None:
     response_model=TokenOut,
     summary="Get an API token",
     tags=["sign in"],
-    responses={429: {"model": ErrorOut, "description": "Too many failed sign-ins: wait"}},
+    responses={
+        401: {
+            "model": ErrorOut,
+            "description": "Wrong e-mail or password, or the second factor's code is missing "
+            "or wrong",
+        },
+        403: {"model": ErrorOut, "description": "Set up the second factor in the web app first"},
+        429: {"model": ErrorOut, "description": "Too many attempts: wait (see Retry-After)"},
+    },
 )
 def create_token(
     body: TokenRequest, request: Request, accounts: AccountsDep, services: ServicesDep
 ) -> Any:
-    """Trade an e-mail and password for a bearer token (90 days unless `days` says otherwise).
+    """Trade an e-mail and password — and, for clinicians, admins and anyone who turned it
+    on, the second factor's `code` — for a bearer token (90 days unless `days` says
+    otherwise).
 
-    Failed attempts are counted by e-mail and by address: after too many, sign-in is refused
-    for 15 minutes (429)."""
-    try:
-        account = accounts.authenticate(body.email, body.password, client_address(request))
-    except AuthError as exc:
-        if str(exc).startswith("too many"):
-            return JSONResponse(
-                {"error": str(exc)}, status_code=429, headers={"Retry-After": "900"}
-            )
-        raise
-    token = accounts.new_api_token(account, body.name, days=body.days)
+    Attempts are counted per account, per client address and per both; after a few wrong
+    ones each next try must wait a little longer (429 with Retry-After), never a lock-out."""
+    token, _ = accounts.issue_api_token(
+        body.email,
+        body.password,
+        body.code,
+        body.name,
+        days=body.days,
+        address=client_address(request),
+    )
     return TokenOut(token=token, expires_at=_token_expiry(services, token))
 
 
@@ -690,20 +765,37 @@ def revoke_token(caller: CallerDep, services: ServicesDep) -> RevokedOut:
 
 @router.post(
     "/register",
-    status_code=201,
+    status_code=202,
     response_model=RegisteredOut,
     summary="Register as a person",
     tags=["sign in"],
+    responses={429: {"model": ErrorOut, "description": "Too many attempts: wait"}},
 )
-def register(body: RegisterRequest, accounts: AccountsDep, services: ServicesDep) -> RegisteredOut:
+def register(body: RegisterRequest, request: Request, accounts: AccountsDep) -> RegisteredOut:
     """Create a person's account with their own record (or claim the record a clinician made,
-    with the invite code) and get an API token for it."""
-    account = accounts.register_person(
-        body.email, body.display_name, body.password, invite=body.invite or None
+    with the invite code); then sign in with POST /api/v1/tokens.
+
+    The answer is the same for an address that has an account already (nothing is made
+    then; with e-mail configured its owner is told someone tried), so that registering
+    never tells who has an account. Details that are not valid (the e-mail's form, a weak
+    password, an invite code) are refused whoever owns the address."""
+    accounts.sign_up(
+        body.email,
+        body.display_name,
+        body.password,
+        invite=body.invite or None,
+        address=client_address(request),
     )
-    token = accounts.new_api_token(account, body.token_name, days=TOKEN_DAYS)
+    mail = accounts.mailer.configured
     return RegisteredOut(
-        token=token, expires_at=_token_expiry(services, token), account=_me(account)
+        message=(
+            "open the link we sent to the address to confirm it, then sign in with "
+            "POST /api/v1/tokens"
+            if mail
+            else "sign in with POST /api/v1/tokens (an address that had an account already "
+            "keeps its old password)"
+        ),
+        confirm_by_email=mail,
     )
 
 
@@ -711,6 +803,103 @@ def register(body: RegisterRequest, accounts: AccountsDep, services: ServicesDep
 def me(caller: CallerDep) -> Me:
     """The signed-in account: role, name, and for a person the id of their own record."""
     return _me(caller.account)
+
+
+@router.get(
+    "/me/sessions",
+    response_model=list[BrowserSessionOut],
+    summary="Where you are signed in",
+    tags=["sign in"],
+)
+def my_sessions(request: Request, caller: CallerDep, accounts: AccountsDep) -> Any:
+    """Every browser signed in to this account, newest first."""
+    current = getattr(getattr(request.state, "sign_in", None), "handle", None)
+    return [
+        BrowserSessionOut(
+            id=s.handle,
+            created_at=s.created_at,
+            expires_at=s.expires_at,
+            user_agent=s.user_agent,
+            address=s.address,
+            second_factor=s.second_factor,
+            current=s.handle == current,
+        )
+        for s in accounts.sessions_of(caller.account)
+    ]
+
+
+@router.delete(
+    "/me/sessions/{session_id}",
+    response_model=RevokedOut,
+    summary="Sign a browser out",
+    tags=["sign in"],
+)
+def end_my_session(
+    session_id: Annotated[str, Path(max_length=32)], caller: CallerDep, accounts: AccountsDep
+) -> RevokedOut:
+    """Sign out one browser session of this account (its id from GET /me/sessions)."""
+    accounts.end_session_by_handle(caller.account, session_id)
+    return RevokedOut()
+
+
+@router.get(
+    "/me/tokens", response_model=list[ApiTokenOut], summary="Your API tokens", tags=["sign in"]
+)
+def my_tokens(caller: CallerDep, accounts: AccountsDep) -> Any:
+    """Every API token of this account that still works, newest first."""
+    current = accounts.token_id(caller.token) if caller.token else None
+    return [
+        ApiTokenOut(
+            id=t.id,
+            name=t.name,
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            current=t.id == current,
+        )
+        for t in accounts.tokens_of(caller.account)
+    ]
+
+
+@router.delete(
+    "/me/tokens/{token_id}", response_model=RevokedOut, summary="Revoke a token", tags=["sign in"]
+)
+def revoke_my_token(
+    token_id: Annotated[int, Path(ge=1, le=2**62)], caller: CallerDep, accounts: AccountsDep
+) -> RevokedOut:
+    """Revoke one API token of this account (its id from GET /me/tokens); it is refused
+    from now on."""
+    accounts.revoke_token(caller.account, token_id)
+    return RevokedOut()
+
+
+@router.post(
+    "/me/sign-out-everywhere",
+    response_model=RevokedOut,
+    summary="Sign out everywhere",
+    tags=["sign in"],
+)
+def sign_out_everywhere(caller: CallerDep, accounts: AccountsDep) -> RevokedOut:
+    """End every browser session and revoke every API token of this account, this one too."""
+    accounts.end_everywhere(caller.account)
+    return RevokedOut()
+
+
+@router.post(
+    "/me/close",
+    response_model=ClosedOut,
+    summary="Close your account",
+    tags=["sign in"],
+)
+def close_account(
+    body: CloseRequest, request: Request, caller: CallerDep, accounts: AccountsDep
+) -> ClosedOut:
+    """A person closes their account (download the record first: GET …/export). Their
+    record is deleted with it, unless a clinician treated them through groundup: the clinic
+    then keeps that record, as health-record law requires, and only the clinic sees it."""
+    deleted = accounts.close_account(
+        caller.account, body.password, body.code, client_address(request)
+    )
+    return ClosedOut(record_deleted=deleted)
 
 
 # ----- people -------------------------------------------------------------------------------

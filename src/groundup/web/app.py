@@ -5,30 +5,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Annotated
+from typing import Any
 
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from groundup import __version__
+from groundup.clinical.text import clean_text
 from groundup.config import Settings, get_settings
 from groundup.knowledge import load_rules
 from groundup.services import Conflict, NotFound, ServiceError, Services
-from groundup.services.accounts import Accounts, AuthError, Forbidden
+from groundup.services.accounts import Accounts, AuthError, Forbidden, TooMany
 from groundup.services.reminders import Reminders
+from groundup.services.workflow import UnstorableText
 from groundup.storage.database import Database
+from groundup.web.account import home_for
 from groundup.web.deps import (
-    SESSION_COOKIE,
-    AccountsDep,
-    CsrfChecked,
+    STAGE_PAGES,
     LoginRequired,
     OptionalAccount,
-    PageAccount,
-    client_address,
+    SignInIncomplete,
 )
+from groundup.web.guard import AddressTextGuard, RequestAudit
 from groundup.web.headers import SecurityHeaders
 from groundup.web.pages import render
 from groundup.worker import app_worker
@@ -39,6 +40,8 @@ def _is_api(request: Request) -> bool:
 
 
 def _status(exc: ServiceError) -> int:
+    if isinstance(exc, TooMany):
+        return 429
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, Conflict):
@@ -47,6 +50,8 @@ def _status(exc: ServiceError) -> int:
         return 401
     if isinstance(exc, Forbidden):
         return 403
+    if isinstance(exc, UnstorableText):
+        return 422
     return 400
 
 
@@ -82,12 +87,12 @@ def create_app(
         title="groundup",
         version=__version__,
         summary="Stepwise strengthening for lower-leg muscle imbalances",
-        docs_url=None,  # the interactive docs load scripts from a CDN: not here
+        docs_url=None,  # served by `web.docs` from a local copy, under the app's CSP
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
     app.state.services = services
-    app.state.accounts = Accounts(services)
+    app.state.accounts = Accounts(services, settings)
     app.state.settings = settings
     app.state.reminders = Reminders(services, settings)
     app.mount(
@@ -100,16 +105,30 @@ def create_app(
     async def _login(request: Request, _exc: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
+    @app.exception_handler(SignInIncomplete)
+    async def _next_step(request: Request, exc: SignInIncomplete) -> Response:
+        return RedirectResponse(
+            f"{STAGE_PAGES[exc.stage]}?next={request.url.path}", status_code=303
+        )
+
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
         status = _status(exc)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
+        message = clean_text(str(exc))
         if _is_api(request):
-            return JSONResponse({"error": str(exc)}, status_code=status)
-        return render(request, "error.html", status_code=status, message=str(exc))
+            body: dict[str, Any] = {"error": message}
+            if isinstance(exc, UnstorableText):
+                body["fields"] = [clean_text(exc.field)]
+            return JSONResponse(body, status_code=status, headers=headers)
+        page = render(request, "error.html", status_code=status, message=message)
+        if headers:
+            page.headers.update(headers)
+        return page
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = str(exc.detail) if exc.detail else "something went wrong"
+        message = clean_text(str(exc.detail)) if exc.detail else "something went wrong"
         if exc.status_code == 404 and message == "Not Found":
             message = "there is no such page"
         if _is_api(request):
@@ -125,7 +144,9 @@ def create_app(
             where = ".".join(
                 str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form")
             )
-            problems.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
+            # A location can echo what was sent (a key with half a surrogate pair in it):
+            # cleaned, so that the answer can always be written.
+            problems.append(clean_text(f"{where or 'request'}: {error.get('msg', 'invalid')}"))
         message = "; ".join(problems) or "the request is not valid"
         if _is_api(request):
             return JSONResponse(
@@ -133,12 +154,16 @@ def create_app(
             )
         return render(request, "error.html", status_code=400, message=message)
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AddressTextGuard)
+    app.add_middleware(RequestAudit, trusted=settings.trusted_proxies)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
 
     _auth_routes(app, settings)
-    from groundup.web import api, calendar, clinician, install, person, reminders
+    from groundup.web import account, api, calendar, clinician, docs, install, person, reminders
 
     app.include_router(install.router)
+    app.include_router(account.router)
+    app.include_router(docs.router)
     app.include_router(person.router)
     app.include_router(calendar.router)
     app.include_router(reminders.router)
@@ -150,114 +175,12 @@ def create_app(
     return app
 
 
-def _session_response(target: str, token: str, settings: Settings) -> RedirectResponse:
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        max_age=12 * 3600,
-    )
-    return response
-
-
-def _home_for(role: str) -> str:
-    return {"person": "/me", "clinician": "/clinic", "admin": "/admin"}.get(role, "/")
-
-
-def _safe_next(target: str | None, fallback: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return fallback
-
-
-def _auth_routes(app: FastAPI, settings: Settings) -> None:
+def _auth_routes(app: FastAPI, _settings: Settings) -> None:
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request, account: OptionalAccount) -> Response:
         if account is not None:
-            return RedirectResponse(_home_for(account.role), status_code=303)
+            return RedirectResponse(home_for(account.role), status_code=303)
         return render(request, "index.html")
-
-    @app.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, account: OptionalAccount, next: str | None = None) -> Response:
-        if account is not None:
-            return RedirectResponse(_home_for(account.role), status_code=303)
-        return render(request, "login.html", next=next or "")
-
-    @app.post("/login", dependencies=[CsrfChecked])
-    def login(
-        request: Request,
-        accounts: AccountsDep,
-        email: Annotated[str, Form(max_length=254)],
-        password: Annotated[str, Form(max_length=256)],
-        next: Annotated[str, Form(max_length=500)] = "",
-    ) -> Response:
-        try:
-            account = accounts.authenticate(email, password, client_address(request))
-        except AuthError as exc:
-            return render(
-                request, "login.html", status_code=401, error=str(exc), email=email, next=next
-            )
-        token, _ = accounts.start_session(account)
-        return _session_response(_safe_next(next, _home_for(account.role)), token, settings)
-
-    @app.post("/logout", dependencies=[CsrfChecked])
-    def logout(request: Request, accounts: AccountsDep) -> Response:
-        token = request.cookies.get(SESSION_COOKIE)
-        if token:
-            accounts.end_session(token)
-        response = RedirectResponse("/", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
-        return response
-
-    @app.get("/register", response_class=HTMLResponse)
-    def register_page(request: Request, invite: str | None = None) -> Response:
-        return render(request, "register.html", invite=invite or "")
-
-    @app.post("/register", dependencies=[CsrfChecked])
-    def register(
-        request: Request,
-        accounts: AccountsDep,
-        email: Annotated[str, Form(max_length=254)],
-        display_name: Annotated[str, Form(max_length=120)],
-        password: Annotated[str, Form(max_length=256)],
-        invite: Annotated[str, Form(max_length=40)] = "",
-    ) -> Response:
-        try:
-            account = accounts.register_person(email, display_name, password, invite=invite or None)
-        except ServiceError as exc:
-            return render(
-                request,
-                "register.html",
-                status_code=400,
-                error=str(exc),
-                email=email,
-                display_name=display_name,
-                invite=invite,
-            )
-        token, _ = accounts.start_session(account)
-        return _session_response("/me", token, settings)
-
-    @app.get("/password", response_class=HTMLResponse)
-    def password_page(request: Request, account: PageAccount) -> Response:
-        return render(request, "password.html")
-
-    @app.post("/password", dependencies=[CsrfChecked])
-    def change_password(
-        request: Request,
-        account: PageAccount,
-        accounts: AccountsDep,
-        current: Annotated[str, Form(max_length=256)],
-        new: Annotated[str, Form(max_length=256)],
-    ) -> Response:
-        try:
-            accounts.change_password(account, current, new)
-        except ServiceError as exc:
-            return render(request, "password.html", status_code=400, error=str(exc))
-        token, _ = accounts.start_session(account)
-        return _session_response(_home_for(account.role), token, settings)
 
     @app.get("/healthz")
     def health() -> dict[str, str]:

@@ -33,7 +33,8 @@ NOTICES = {"stopped": "Your calendar link is stopped. Calendars that used it no 
 
 
 def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The configured public address (never the request's Host header)."""
+    return str(request.app.state.settings.base_url)
 
 
 def _ics(data: bytes, *, download: bool) -> Response:

@@ -15,9 +15,11 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -38,7 +40,7 @@ from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers
 from groundup.clinical.vocabulary import Equipment, Phase
 from groundup.knowledge import load_screening_rules
-from groundup.services import NotFound, Referred, ServiceError, Services
+from groundup.services import NotFound, Referred, ServiceError, Services, audit
 from groundup.services.accounts import Account, Accounts
 from groundup.services.dashboard import (
     LABELS,
@@ -62,7 +64,12 @@ NOTICES = {
     "screen": "Screen recorded: clear. Record the assessment now.",
     "active": "Clinician reactivated.",
     "inactive": "Clinician deactivated; their sessions and API tokens were ended.",
-    "created": "Clinician account created: they can sign in with the temporary password.",
+    "created": "Clinician account created: they sign in with the temporary password, then "
+    "choose their own and set up their second factor.",
+    "reset": "Second factor reset: they set it up again at their next sign-in; every session "
+    "and API token of theirs has ended.",
+    "temporary": "Temporary password set: they choose their own at their next sign-in; every "
+    "session and API token of theirs has ended.",
 }
 
 
@@ -217,7 +224,8 @@ async def new_patient(
 def _invite_page(
     request: Request, patient_id: str, name: str, code: str, *, created: bool
 ) -> Response:
-    link = str(request.base_url).rstrip("/") + f"/register?invite={code}"
+    # The configured public address, never the request's Host header (anyone can set that).
+    link = f"{request.app.state.settings.base_url}/register?invite={code}"
     return render(
         request,
         "clinic_invite.html",
@@ -888,14 +896,7 @@ async def apply_override(
             if problem:
                 errors["knob"] = problem
     elif action in ("rule_off", "rule_on"):
-        rule = _first(form, "rule")
-        switchable = services.rules.progression.switchable_rules
-        if rule not in switchable:
-            errors["rule"] = (
-                f"rule {rule!r} cannot be switched {'off' if action == 'rule_off' else 'on'}"
-                f": only these can: {', '.join(switchable)} (safety rules and referrals stay on)"
-            )
-        fields["rule"] = rule or None
+        fields["rule"] = _first(form, "rule") or None
     elif action == "force_phase":
         phase = _first(form, "phase")
         if phase == program.phase.value:
@@ -909,9 +910,13 @@ async def apply_override(
     override: Override | None = None
     try:
         override = Override.model_validate(fields)
+        services.check_override(override)  # the same check the API and the command line get
     except ValidationError as exc:
         for key, message in _field_errors(exc).items():
             errors.setdefault(key if key != "form" else "form", message)
+    except ServiceError as exc:
+        override = None
+        errors.setdefault("rule" if action in ("rule_off", "rule_on") else "form", str(exc))
     if errors or override is None:
         return _editor(
             request,
@@ -963,10 +968,16 @@ def _admin_page(
         "admin_clinicians.html",
         status_code=status_code,
         clinicians=clinician_overview(services, account),
+        second_factor=accounts_of(request).users_with_second_factor(),
         errors=errors or {},
         values=values or {},
         notice=notice,
     )
+
+
+def accounts_of(request: Request) -> Accounts:
+    found: Accounts = request.app.state.accounts
+    return found
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -984,7 +995,14 @@ async def create_clinician(
     values = {k: _first(form, k) for k in ("display_name", "email")}
     password = str(form.get("password") or "")
     try:
-        accounts.create_user(values["email"], values["display_name"], "clinician", password)
+        # The admin chose this password: the clinician replaces it at the first sign-in.
+        accounts.create_user(
+            values["email"],
+            values["display_name"],
+            "clinician",
+            password,
+            must_change_password=True,
+        )
     except ServiceError as exc:
         text = str(exc)
         field = (
@@ -1007,3 +1025,136 @@ async def set_active(
     active = _first(form, "active") == "yes"
     accounts.set_active(account, user_id, active)
     return RedirectResponse(f"/admin?done={'active' if active else 'inactive'}", status_code=303)
+
+
+@router.post("/admin/clinicians/{user_id}/second-factor/reset", dependencies=[CsrfChecked])
+def reset_second_factor(user_id: int, account: AdminAccount, accounts: AccountsDep) -> Response:
+    """For a clinician who lost their phone and their recovery codes."""
+    accounts.reset_second_factor(account, user_id)
+    return RedirectResponse("/admin?done=reset", status_code=303)
+
+
+@router.post("/admin/clinicians/{user_id}/password", dependencies=[CsrfChecked])
+async def temporary_password(
+    request: Request,
+    user_id: int,
+    account: AdminAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+) -> Response:
+    form = await request.form()
+    try:
+        accounts.set_temporary_password(account, user_id, str(form.get("password") or ""))
+    except ServiceError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _admin_page(
+            request, services, account, status_code=400, errors={f"password-{user_id}": str(exc)}
+        )
+    return RedirectResponse("/admin?done=temporary", status_code=303)
+
+
+# ----- the audit log (admins) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditSearch:
+    """The viewer's search form, read into a query; bad values are named, not a crash."""
+
+    query: audit.AuditQuery
+    errors: dict[str, str]
+    values: dict[str, str]
+
+
+def audit_search(
+    q: str = "",
+    user: str = "",
+    patient: str = "",
+    action: str = "",
+    address: str = "",
+    since: str = "",
+    until: str = "",
+) -> AuditSearch:
+    errors: dict[str, str] = {}
+
+    def day(text: str, name: str) -> dt.date | None:
+        if not text:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            errors[name] = "a date (YYYY-MM-DD)"
+            return None
+
+    user_id: int | None = None
+    if user:
+        if user.isdigit() and len(user) < 12:
+            user_id = int(user)
+        else:
+            errors["user"] = "an account number"
+    query = audit.AuditQuery(
+        text=q.strip()[:120],
+        user_id=user_id,
+        patient_id=patient.strip()[:32],
+        action=action.strip()[:32],
+        address=address.strip()[:64],
+        since=day(since, "since"),
+        until=day(until, "until"),
+    )
+    values = {
+        "q": q,
+        "user": user,
+        "patient": patient,
+        "action": action,
+        "address": address,
+        "since": since,
+        "until": until,
+    }
+    return AuditSearch(query, errors, values)
+
+
+AuditSearchDep = Annotated[AuditSearch, Depends(audit_search)]
+AUDIT_PAGE = 100
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    account: AdminAccount,
+    services: ServicesDep,
+    search: AuditSearchDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Who read or changed which record, when and from where: searchable, newest first."""
+    lines, total = audit.search(
+        services.db, search.query, limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE
+    )
+    return render(
+        request,
+        "admin_audit.html",
+        status_code=400 if search.errors else 200,
+        lines=lines,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // AUDIT_PAGE)),
+        values=search.values,
+        errors=search.errors,
+        actions=audit.actions(services.db),
+        kept=urlencode({k: v for k, v in search.values.items() if v}),
+    )
+
+
+@router.get("/admin/audit.csv")
+def audit_csv(account: AdminAccount, services: ServicesDep, search: AuditSearchDep) -> Response:
+    """The lines the search finds, as CSV for a spreadsheet (newest first)."""
+    if search.errors:
+        raise HTTPException(
+            status_code=422, detail="; ".join(f"{k}: {v}" for k, v in search.errors.items())
+        )
+    content, _ = audit.as_csv(services.db, search.query)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="groundup-audit-{stamp}.csv"'},
+    )

@@ -7,13 +7,17 @@ through `patient_for`; routes never compare ids themselves.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated
 
-from fastapi import Depends, Form, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
-from groundup.services import Services
-from groundup.services.accounts import Account, Accounts
+from groundup.clinical.text import clean_text, text_problem
+from groundup.services import Services, audit
+from groundup.services.accounts import Account, Accounts, SignIn
 
 SESSION_COOKIE = "gu_session"
 CSRF_COOKIE = "gu_csrf"
@@ -39,27 +43,64 @@ class LoginRequired(Exception):
     """Raised by page dependencies: the handler sends the browser to the sign-in page."""
 
 
-def optional_account(request: Request, accounts: AccountsDep) -> Account | None:
+class SignInIncomplete(Exception):
+    """The browser has the password but not yet the rest (a new password, the second
+    factor): the handler sends it to the page for that step."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+
+
+STAGE_PAGES = {
+    "new_password": "/password",
+    "enrol": "/account/two-factor",
+    "code": "/login/code",
+}
+
+
+def sign_in_state(request: Request, accounts: AccountsDep) -> SignIn | None:
+    """The browser's session at whatever stage its sign-in is (see `SignIn`)."""
     token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    if not token or len(token) > 200:
         return None
-    found = accounts.session_account(token)
-    if found is None:
+    state = accounts.sign_in_state(token)
+    if state is None:
         return None
-    account, csrf = found
-    request.state.csrf = csrf
-    request.state.account = account
-    return account
+    request.state.csrf = state.csrf
+    request.state.sign_in = state
+    audit.identify(state.account.id, f"{state.account.role} {state.account.email}")
+    if state.stage == "full":
+        request.state.account = state.account
+    return state
 
 
-def page_account(account: Annotated[Account | None, Depends(optional_account)]) -> Account:
-    if account is None:
+SignInState = Annotated[SignIn | None, Depends(sign_in_state)]
+
+
+def optional_account(state: SignInState) -> Account | None:
+    """The signed-in account, once its sign-in is complete; None before that."""
+    return state.account if state is not None and state.stage == "full" else None
+
+
+def page_account(state: SignInState) -> Account:
+    if state is None:
         raise LoginRequired
-    return account
+    if state.stage != "full":
+        raise SignInIncomplete(state.stage)
+    return state.account
+
+
+def partial_sign_in(state: SignInState) -> SignIn:
+    """A session at any stage: for the pages that complete a sign-in."""
+    if state is None:
+        raise LoginRequired
+    return state
 
 
 OptionalAccount = Annotated[Account | None, Depends(optional_account)]
 PageAccount = Annotated[Account, Depends(page_account)]
+PartialSignIn = Annotated[SignIn, Depends(partial_sign_in)]
 
 
 def csrf_token(request: Request) -> str:
@@ -75,20 +116,69 @@ def csrf_token(request: Request) -> str:
     return fresh
 
 
-def check_csrf(
-    request: Request, _account: OptionalAccount, csrf: Annotated[str, Form()] = ""
-) -> None:
-    """Every form post carries the CSRF token; a mismatch is refused (403)."""
+async def check_form(request: Request, _account: OptionalAccount) -> None:
+    """Every form post carries the CSRF token (a mismatch is refused, 403), and every field
+    holds text that can be stored (`groundup.clinical.text`; 422 naming the field), checked
+    here once for every form before any page reads it."""
+    form = await request.form()
+    csrf = form.get("csrf")
     expected = getattr(request.state, "csrf", None) or request.cookies.get(CSRF_COOKIE)
-    if not expected or not csrf or not hmac.compare_digest(str(expected), csrf):
+    if (
+        not expected
+        or not isinstance(csrf, str)
+        or not csrf
+        or not hmac.compare_digest(str(expected).encode(), csrf.encode("utf-8", "replace"))
+    ):
         raise HTTPException(
             status_code=403,
             detail="the form expired or did not come from this site; reload the page and try again",
         )
+    for name, value in form.multi_items():
+        for text in (name, value):
+            problem = text_problem(text) if isinstance(text, str) else None
+            if problem is not None:
+                label = clean_text(name)[:60]
+                raise HTTPException(
+                    status_code=422,
+                    detail=f"the field “{label}” {problem}; go back, correct it and send again",
+                )
 
 
-CsrfChecked = Depends(check_csrf)
+CsrfChecked = Depends(check_form)
+
+
+def client_address_of(
+    peer: str, forwarded: list[str], trusted: Sequence[IPv4Network | IPv6Network]
+) -> str:
+    """The client's address: the connection's own, unless it comes from a configured
+    trusted proxy; then the nearest address in X-Forwarded-For that is not a trusted proxy
+    itself. A header from anyone else is ignored (it could say anything)."""
+    if not trusted:
+        return peer
+    try:
+        hop = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer
+    if not any(hop in network for network in trusted):
+        return peer
+    chain = [part.strip() for header in forwarded for part in header.split(",") if part.strip()]
+    for entry in reversed(chain):
+        try:
+            hop = ipaddress.ip_address(entry)
+        except ValueError:
+            break  # not an address: trust nothing further along
+        if not any(hop in network for network in trusted):
+            return str(hop)
+    return str(hop)
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address for this request (worked out once, by `RequestAudit`)."""
+    context = audit.current()
+    if context is not None and context.address:
+        return context.address
+    peer = request.client.host if request.client else "unknown"
+    settings = request.app.state.settings
+    return client_address_of(
+        peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies
+    )

@@ -1,4 +1,5 @@
-"""Security headers on every answer, as plain ASGI middleware.
+"""Security headers on every answer (and `Cache-Control: no-store` on every answer but the
+static files), as plain ASGI middleware.
 
 Starlette's `@app.middleware("http")` runs each request through a second task and
 streams the body between them; this only adds headers to the start of the answer, which
@@ -21,6 +22,12 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+# Pages and API answers carry health data: no browser, proxy or shared cache may keep a
+# copy. The project's own static files (no personal data) may be cached as usual.
+NO_STORE = (b"cache-control", b"no-store")
+CACHEABLE_PREFIXES = ("/static/", "/api/docs/assets/")
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -29,12 +36,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = HEADERS
+        if not str(scope.get("path", "")).startswith(CACHEABLE_PREFIXES):
+            extra = (*HEADERS, NO_STORE)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(pair for pair in HEADERS if pair[0] not in present)
+                headers.extend(pair for pair in extra if pair[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -41,7 +41,14 @@ from groundup.clinical.assessment import (
     Sex,
 )
 from groundup.clinical.exercises import Exercise, Frozen
-from groundup.clinical.logs import CheckIn, ExerciseLog, SessionLog, SetLog
+from groundup.clinical.logs import (
+    MAX_RED_FLAG_CHARS,
+    MAX_RED_FLAGS,
+    CheckIn,
+    ExerciseLog,
+    SessionLog,
+    SetLog,
+)
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import (
     PART_TITLES,
@@ -1185,12 +1192,14 @@ def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormD
     program = services.program(me.patient_id)
     steps = _steps(program, services)
     if not exercises:
+        if program.version != draft.version or len(draft.done) > len(steps):
+            raise DraftError("the session form does not match today's session; start again")
         return _review_page(
             request,
             services,
             me,
             draft,
-            steps if len(steps) >= len(draft.done) else [],
+            steps,
             error="Nothing was logged. If you did not train today, use “Skip today” instead.",
             status_code=400,
         )
@@ -1354,6 +1363,17 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             new_red_flags=signs,
         )
         decisions = services.record_checkin(me.patient_id, checkin)
+    except ValidationError:
+        return render(
+            request,
+            "person_checkin.html",
+            status_code=400,
+            values=check.values,
+            errors={
+                "signs": f"at most {MAX_RED_FLAGS} lines of up to {MAX_RED_FLAG_CHARS} characters each"
+            },
+            labels=CHECKIN_LABELS,
+        )
     except ServiceError as exc:
         return render(
             request,

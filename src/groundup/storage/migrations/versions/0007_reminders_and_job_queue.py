@@ -1,7 +1,7 @@
 """reminders (settings, push devices, shared server keys) and the job queue
 
-Revision ID: 0005_reminders
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 17:27:30
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = "0005_reminders"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
