@@ -81,3 +81,9 @@ def test_the_committed_icons_are_what_the_script_draws(tmp_path: Path) -> None:
         assert committed.size == (size, size)
         difference = ImageChops.difference(committed, drawn).getextrema()
         assert max(high for _, high in difference) <= 8, f"{name}: run scripts/make_icons.py"
+
+
+def test_the_root_favicon_is_the_apps_icon(client: TestClient) -> None:
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+    assert answer.content.startswith(b"\x89PNG")

@@ -105,6 +105,17 @@ def service_worker() -> Response:
     )
 
 
+@cache
+def _favicon() -> bytes:
+    return (resources.files("groundup.web") / "static" / "icons" / "favicon-32.png").read_bytes()
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The icon browsers ask for at the root on pages that name none (the API docs)."""
+    return Response(_favicon(), media_type="image/png", headers={"Cache-Control": "max-age=86400"})
+
+
 @router.get("/offline", include_in_schema=False)
 def offline_page(request: Request) -> Response:
     return render(request, "offline.html")
