@@ -29,6 +29,8 @@ from groundup.web.app import create_app
 from groundup.worker import Worker, app_worker
 from mail_sink import MailSink, mail_sink
 from test_calendar import begin, done_session
+from test_web_clinician import sign_in as staff_sign_in
+from test_web_clinician import staff
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 START = dt.date(2025, 3, 4)  # a Tuesday; the example trains Monday, Wednesday, Friday
@@ -481,11 +483,11 @@ def test_a_clinician_sees_whether_reminders_are_on_and_nothing_of_what_they_are(
     services: Services, settings: Settings, clock: Clock, client: TestClient
 ) -> None:
     accounts = Accounts(services)
-    clinician = accounts.create_user("jo@clinic.example", "Dr Jo", "clinician", PASSWORD)
+    clinician = staff(accounts, "jo@clinic.example", "Dr Jo")
     patient_id, _ = accounts.create_patient(clinician, "Pat Patient")
     begin(services, patient_id)
     reminders = Reminders(services, settings, now=clock)
-    sign_in(client, "jo@clinic.example")
+    staff_sign_in(client, "jo@clinic.example")
 
     def reminders_fact() -> str:
         page = client.get(f"/clinic/patients/{patient_id}").text

@@ -16,7 +16,7 @@ from groundup.services import NotFound, Services
 from groundup.services.accounts import Accounts
 from groundup.storage.database import Database
 from groundup.web.app import create_app
-from test_web_clinician import PASSWORD, post, sign_in
+from test_web_clinician import post, sign_in, staff
 from test_web_person import assessment_form, example, register, screen_form
 
 TODAY = dt.date(2025, 3, 5)
@@ -95,7 +95,7 @@ def test_the_tailored_plan_follows_the_condition_given_on_the_form(
 def test_a_clinician_records_the_condition_and_a_template_and_sees_the_pathway(
     client: TestClient, services: Services
 ) -> None:
-    Accounts(services).create_user("lee@clinic.test", "Dr Robin Lee", "clinician", PASSWORD)
+    staff(Accounts(services), "lee@clinic.test", "Dr Robin Lee")
     sign_in(client, "lee@clinic.test")
     created = post(client, "/clinic/new", "/clinic/new", {"name": "Nia Obi"})
     found = re.search(r"/clinic/patients/([0-9a-f]{32})/assess", created.text)  # type: ignore[attr-defined]
