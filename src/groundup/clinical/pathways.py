@@ -64,7 +64,30 @@ def phase_gate(condition: Condition, phase: Phase, rules: Rules) -> tuple[GateCr
     kept = [c for c in base if c.id not in dropped]
     added = [c for change in changes for c in change.add]
     ids = {c.id for c in kept}
-    return (*kept, *(c for c in added if c.id not in ids))
+    limits = rules.pathways[condition].pain_limits
+    safe = limits.safe_max if limits is not None else None
+    return tuple(
+        _within_pain_limit(c, safe, limits.source if limits else "")
+        for c in (*kept, *(c for c in added if c.id not in ids))
+    )
+
+
+def _within_pain_limit(criterion: GateCriterion, safe: int | None, source: str) -> GateCriterion:
+    """A pain-free-sessions criterion asks for no more pain than the pathway's own limit (M6)."""
+    if (
+        criterion.kind != "pain_sessions"
+        or safe is None
+        or criterion.threshold is None
+        or criterion.threshold <= safe
+    ):
+        return criterion
+    return criterion.model_copy(
+        update={
+            "threshold": float(safe),
+            "text": criterion.text.replace(f"{criterion.threshold:g}/10", f"{safe}/10"),
+            "source": f"{source}; {criterion.source}",
+        }
+    )
 
 
 def assessment_warnings(
@@ -114,6 +137,9 @@ def check_pathways(rules: Rules) -> None:
                 raise PathwayDataError(
                     f"readiness.yaml: {criterion.id}: unknown test {criterion.test!r}"
                 )
+    for exercise_id in readiness.running_exercises:
+        if exercise_id not in library:
+            raise PathwayDataError(f"readiness.yaml: running_exercises: unknown {exercise_id!r}")
     for test_id in readiness.protocols:
         if test_id not in tests:
             raise PathwayDataError(f"readiness.yaml: protocols: unknown test {test_id!r}")

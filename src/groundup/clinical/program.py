@@ -83,6 +83,9 @@ class FlareState(Frozen):
     stage: int = Field(ge=0, description="0 = reduced, then each return stage")
     sessions_left_in_stage: int = Field(ge=0)
     volume_fraction: float = Field(gt=0, le=1)
+    first_started: dt.date | None = Field(
+        default=None, description="the start of the first flare-up this one restarted"
+    )
     restore: dict[str, float] = Field(
         default_factory=dict, description="the amounts before the flare-up, by dose key"
     )
@@ -100,6 +103,14 @@ class EngineState(Frozen):
     )
     regressions: tuple[dt.date, ...] = ()
     flare: FlareState | None = None
+    flares: tuple[dt.date, ...] = Field(default=(), description="each flare-up start or restart")
+    last_flare_end: dt.date | None = None
+    retest_worse_on: dt.date | None = Field(
+        default=None, description="a retest worse than the one before: progression held since"
+    )
+    retest_prompts: int = Field(default=0, ge=0, description="retest requests since the last test")
+    last_checkin_prompt: dt.date | None = None
+    last_run_step: dt.date | None = None
     referred: bool = False
     referral_reason: str | None = None
     rules_off: tuple[str, ...] = ()

@@ -173,7 +173,14 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 keep=keep,
                 pathway=program.pathway,
             )
-            slots = list(new_slots)
+            # An exercise that stays keeps its whole dose — sets, amount, tempo, setting and
+            # load — whatever the new phase's defaults or the time fitting would give (S5).
+            slots = [
+                slot.model_copy(update={"doses": _carried(slot, keep)})
+                if slot.part == "main"
+                else slot
+                for slot in new_slots
+            ]
             updates["phase"] = phase
             updates["phase_started"] = decision.date
             notes = pathway_notes(program.pathway, program.profile, rules, None)
@@ -209,6 +216,21 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             pass  # `advance` sets the retest's profile; the change marks the new version
         elif change.field == "last_retest_prompt":
             state = state.model_copy(update={"last_retest_prompt": decision.date})
+        elif change.field == "last_run_step":
+            state = state.model_copy(update={"last_run_step": decision.date})
+        elif change.field == "flare_count":
+            state = state.model_copy(update={"flares": (*state.flares, decision.date)})
+        elif change.field == "last_flare_end":
+            state = state.model_copy(update={"last_flare_end": decision.date})
+        elif change.field == "retest_worse":
+            state = state.model_copy(
+                update={"retest_worse_on": decision.date if change.after else None}
+            )
+        elif change.field == "retest_prompts":
+            assert isinstance(change.after, int)
+            state = state.model_copy(update={"retest_prompts": change.after})
+        elif change.field == "last_checkin_prompt":
+            state = state.model_copy(update={"last_checkin_prompt": decision.date})
         elif change.field == "last_trend_reduction":
             state = state.model_copy(update={"last_trend_reduction": decision.date})
         else:  # pragma: no cover - a rule produced a field nobody applies
@@ -218,6 +240,13 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
     return program.model_copy(
         update={"slots": tuple(slots), "state": state, "version": program.version + 1, **updates}
     )
+
+
+def _carried(slot: Slot, keep: dict[str, Dose]) -> tuple[Dose, ...]:
+    kept = [keep.get(dose_key(slot.exercise_id, d.side)) for d in slot.doses]
+    if any(k is None for k in kept):
+        return slot.doses
+    return tuple(k for k in kept if k is not None)
 
 
 def _patch_dose(slots: list[Slot], change: Change) -> list[Slot]:
@@ -292,7 +321,7 @@ def _on_event(
     if isinstance(event, Override):
         return _on_override(program, event, rules)
     if isinstance(event, Retest):
-        return _on_retest(program, event, rules)
+        return _on_retest(program, event, seen, rules)
     if program.state.referred:
         return []
     if isinstance(event, CheckIn):
@@ -407,6 +436,8 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
     changes_resume = [Change(field="referred", before=program.state.referred, after=False)]
     if program.state.flare is not None:
         changes_resume.append(Change(field="flare", before="active", after=""))
+    if program.state.retest_worse_on is not None:
+        changes_resume.append(Change(field="retest_worse", before=True, after=False))
     return [
         Decision(
             rule="override.resume",
@@ -430,33 +461,194 @@ def retest_profile(event: Retest, rules: Rules) -> ImbalanceProfile:
     return build_profile(event.assessment.model_copy(update={"date": event.date}), rules.assessment)
 
 
-def _on_retest(program: Program, event: Retest, rules: Rules) -> list[Decision]:
+def _on_retest(
+    program: Program, event: Retest, seen: Sequence[HistoryEvent], rules: Rules
+) -> list[Decision]:
     profile = retest_profile(event, rules)
     numbers: dict[str, Number] = {}
-    parts: list[str] = []
+    person: list[str] = []
+    clinical: list[str] = []
     for comparison in profile.comparisons:
         before = program.profile.comparison(comparison.test)
+        definition = rules.assessment.tests[comparison.test]
         if comparison.lsi is not None:
-            numbers[f"{comparison.test}_lsi"] = comparison.lsi
-            was = f"{before.lsi:g} % → " if before and before.lsi is not None else ""
-            parts.append(
-                f"{rules.assessment.tests[comparison.test].short} LSI {was}{comparison.lsi:g} %"
+            numbers[f"{comparison.test}_lsi"] = round(comparison.lsi, 1)
+            was_lsi = before.lsi if before is not None else None
+            person.append(
+                f"{definition.person_label}: your sore leg did {comparison.lsi:.0f} % of the other leg's score"
+                + (f" (last time {was_lsi:.0f} %)" if was_lsi is not None else "")
             )
+            clinical.append(
+                f"{definition.short} LSI "
+                + (f"{was_lsi:.1f} % → " if was_lsi is not None else "")
+                + f"{comparison.lsi:.1f} %"
+            )
+            continue
+        capacity = comparison.capacity
+        if profile.involved_side is None and capacity.available and capacity.target is not None:
+            sides = []
+            for side in Side:
+                value, percent = comparison.value(side), capacity.percent(side)
+                if value is None or percent is None:
+                    continue
+                numbers[f"{comparison.test}_{side.value}_percent_of_goal"] = round(percent, 1)
+                sides.append((side, value, percent))
+            if sides:
+                person.append(
+                    f"{definition.person_label}: "
+                    + ", ".join(
+                        f"{side.value} leg {value:g} {definition.unit} ({percent:.0f} % of the goal)"
+                        for side, value, percent in sides
+                    )
+                )
+                clinical.append(
+                    f"{definition.short} against the goal of {capacity.target:g}: "
+                    + ", ".join(
+                        f"{side.value} {value:g} ({percent:.1f} %)"
+                        for side, value, percent in sides
+                    )
+                )
     decision = Decision(
         rule="retest.recorded",
         kind="info",
         date=event.date,
         numbers=numbers,
         person_text="Your retest is in: "
-        + ("; ".join(parts) if parts else "no side-by-side tests this time")
+        + ("; ".join(person) if person else "thank you, the results are saved")
         + ".",
         clinician_text="Retest recorded: "
-        + ("; ".join(parts) if parts else "no per-side tests")
+        + ("; ".join(clinical) if clinical else "no side-by-side or goal comparisons")
         + ".",
+        changes=(
+            Change(field="profile", after=event.date.isoformat()),
+            Change(field="retest_prompts", before=program.state.retest_prompts, after=0),
+        ),
+    )
+    return [decision, *_retest_worse(program, profile, event, seen, rules)]
+
+
+def _drops(
+    before: ImbalanceProfile, after: ImbalanceProfile, rules: Rules
+) -> list[tuple[str, Side, float, float, float]]:
+    """Tests worse on the affected side (each side when both are) by more than the test's
+    measurement error: (test, side, before, after, error)."""
+    sides = (after.involved_side,) if after.involved_side is not None else tuple(Side)
+    out = []
+    for comparison in after.comparisons:
+        was = before.comparison(comparison.test)
+        error = comparison.measurement_error
+        if was is None or error is None:
+            continue
+        better_high = rules.assessment.tests[comparison.test].higher_is_better
+        for side in sides:
+            a, b = was.value(side), comparison.value(side)
+            if a is None or b is None:
+                continue
+            loss = (a - b) if better_high else (b - a)
+            if loss > error:
+                out.append((comparison.test, side, a, b, error))
+    return out
+
+
+def _retest_worse(
+    program: Program,
+    profile: ImbalanceProfile,
+    event: Retest,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+) -> list[Decision]:
+    """M3: a retest worse than the one before beyond the measurement error holds every
+    progression, caps the exercises that train the tested movement at the new result, asks
+    about a new injury and flags the clinician. A later retest back within the error of
+    the results before the drop lifts the hold."""
+    p = rules.progression
+    drops = _drops(program.profile, profile, rules)
+    since = program.state.retest_worse_on
+    if not drops:
+        if since is None:
+            return []
+        earlier = [
+            point
+            for point in _test_points(program, [e for e in seen if e is not event], rules)
+            if point.date < since
+        ]
+        if earlier and _drops(earlier[-1].profile, profile, rules):
+            return []  # still below where it was before the drop
+        return [
+            Decision(
+                rule="retest.recovered",
+                kind="info",
+                date=event.date,
+                changes=(Change(field="retest_worse", before=True, after=False),),
+                person_text="Your retest is back to where it was before the drop, so the program can move on again.",
+                clinician_text=f"Retest back within the measurement error of the results before the drop of {since}: progression hold lifted.",
+                source="measurement error per test in assessment.yaml",
+            )
+        ]
+    changes: list[Change] = [Change(field="retest_worse", before=False, after=True)]
+    for test, exercise_ids in p.retest_worse_caps.items():
+        comparison = profile.comparison(test)
+        if comparison is None:
+            continue
+        for slot in program.part("main"):
+            if slot.exercise_id not in exercise_ids:
+                continue
+            for dose in slot.doses:
+                values = (
+                    [comparison.value(dose.side)]
+                    if dose.side is not None
+                    else [comparison.left, comparison.right]
+                )
+                known = [v for v in values if v is not None]
+                if not known:
+                    continue
+                top = max(1.0, float(math.floor(min(known))))
+                if dose.amount > top and not dose.pinned:
+                    changes.append(
+                        Change(
+                            exercise_id=slot.exercise_id,
+                            side=dose.side,
+                            field="amount",
+                            before=dose.amount,
+                            after=top,
+                        )
+                    )
+    changes = _weaker_side_kept_ahead(program, changes, rules)
+    numbers: dict[str, Number] = {}
+    for test, side, a, b, error in drops:
+        numbers[f"{test}_{side.value}"] = f"{a:g} → {b:g} (error ±{error:g})"
+    first = drops[0]
+    definition = rules.assessment.tests[first[0]]
+    tendon = program.pathway.value in ("midportion_achilles", "insertional_achilles")
+    ask = (
+        " If you felt a kick or a snap at the back of the heel, or can no longer push off on that foot, get it checked today."
+        if tendon
+        else " If something happened — a new injury, a sudden sharp pain — tell your clinician or see a physiotherapist soon."
     )
     return [
-        decision.model_copy(
-            update={"changes": (Change(field="profile", after=event.date.isoformat()),)}
+        Decision(
+            rule="retest.worse",
+            kind="prompt",
+            date=event.date,
+            numbers=numbers,
+            changes=tuple(changes),
+            person_text=(
+                f"Your {definition.person_label} on the {first[1].value} leg fell from {first[2]:g} to {first[3]:g} {definition.unit}, "
+                "more than the usual day-to-day difference. The exercises for that movement come down to what you managed, "
+                f"and nothing moves up until this has been looked at.{ask}"
+            ),
+            clinician_text=(
+                "Retest worse than the previous one beyond the measurement error: "
+                + "; ".join(f"{t} {s.value} {a:g} → {b:g} (±{e:g})" for t, s, a, b, e in drops)
+                + ". Progression held, capped exercises set to the new result; exclude a new injury"
+                + (
+                    " (Achilles: partial tear or rupture — kick or snap, loss of push-off; same day)"
+                    if tendon
+                    else ""
+                )
+                + ". Review, then resume by override or a retest back within the error."
+            ),
+            source=p.sources["retest_worse_caps"].source,
         )
     ]
 
@@ -621,8 +813,11 @@ def _checkin_between(
     return any(c is not this and after < c.date < before for c in _checkins(seen))
 
 
-def _weekly_morning(seen: Sequence[HistoryEvent], day: dt.date) -> tuple[float, float] | None:
-    """Mean morning pain (with stiffness) over the last 7 days and the 7 before, if both exist."""
+def _weekly_morning(
+    seen: Sequence[HistoryEvent], day: dt.date, at_least: int = 1
+) -> tuple[float, float] | None:
+    """Mean morning pain (with stiffness) over the last 7 days and the 7 before, when each
+    week has at least `at_least` check-ins."""
     recent = [
         max(c.pain_on_waking, c.stiffness_on_waking)
         for c in _checkins(seen)
@@ -633,7 +828,7 @@ def _weekly_morning(seen: Sequence[HistoryEvent], day: dt.date) -> tuple[float, 
         for c in _checkins(seen)
         if day - dt.timedelta(days=14) < c.date <= day - dt.timedelta(days=7)
     ]
-    if not recent or not earlier:
+    if len(recent) < max(1, at_least) or len(earlier) < max(1, at_least):
         return None
     return round(mean(earlier), 2), round(mean(recent), 2)
 
@@ -651,6 +846,8 @@ def _referral_check(
     program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules, now: list[Decision]
 ) -> list[Decision]:
     p = rules.progression
+    if any(d.kind == "refer" for d in now):
+        return []  # referred already by this event
     window = day - dt.timedelta(days=p.referral_window_days)
     # Regression events (a flare-up or a step back), one per day, within the window.
     dates = {d for d in program.state.regressions if d > window}
@@ -697,6 +894,80 @@ def _referral_check(
     ]
 
 
+# -- pain limits --
+
+
+class PainZone(Frozen):
+    """The pain limits in force for one exercise on this pathway (M6): the pathway's own
+    block where it has one, else the progression rules; a run never above the running
+    limit. `progress_up_to` lets a tendon progress with pain up to it (S7)."""
+
+    safe_max: int
+    acceptable_max: int
+    after_safe_max: int
+    after_acceptable_max: int
+    progress_up_to: int | None = None
+    source: str
+
+
+def pain_zone(program: Program, rules: Rules, exercise: Exercise | None = None) -> PainZone:
+    p = rules.progression
+    block = rules.pathways[program.pathway].pain_limits
+
+    def pick(value: int | None, default: int) -> int:
+        return default if value is None else value
+
+    zone = PainZone(
+        safe_max=pick(block.safe_max if block else None, p.pain_safe_max),
+        acceptable_max=pick(block.acceptable_max if block else None, p.pain_acceptable_max),
+        after_safe_max=pick(block.after_safe_max if block else None, p.pain_after_safe_max),
+        after_acceptable_max=pick(
+            block.after_acceptable_max if block else None, p.pain_after_acceptable_max
+        ),
+        progress_up_to=block.progress_up_to if block else None,
+        source=block.source if block else p.sources["pain_safe_max"].source,
+    )
+    if exercise is not None and exercise.id in rules.readiness.running_exercises:
+        run = rules.readiness.run_pain_max
+        zone = zone.model_copy(
+            update={
+                "safe_max": min(zone.safe_max, run),
+                "acceptable_max": min(zone.acceptable_max, run),
+                "progress_up_to": None,
+                "source": rules.readiness.run_progression_source,
+            }
+        )
+    return zone
+
+
+def tendon_allowance(
+    program: Program, seen: Sequence[HistoryEvent], day: dt.date, rules: Rules
+) -> bool:
+    """The pathway lets pain up to its `progress_up_to` progress today: the morning after the
+    last session settled and the weekly morning trend can be seen and is flat (S7)."""
+    block = rules.pathways[program.pathway].pain_limits
+    if block is None or block.progress_up_to is None:
+        return False
+    if morning_after_previous(program, seen, day, rules).status != "settled":
+        return False
+    weeks = _weekly_morning(seen, day, rules.progression.morning_trend_min_checkins)
+    return weeks is not None and weeks[1] <= weeks[0]
+
+
+def progress_max(zone: PainZone, allowed: bool) -> int:
+    """The most pain during the work at which a dose may still progress."""
+    if allowed and zone.progress_up_to is not None:
+        return max(zone.safe_max, zone.progress_up_to)
+    return zone.safe_max
+
+
+def progress_after_max(zone: PainZone, allowed: bool) -> int:
+    """The most pain right after the session at which the doses may still progress."""
+    if allowed and zone.progress_up_to is not None:
+        return max(zone.after_safe_max, min(zone.progress_up_to, zone.after_acceptable_max))
+    return zone.after_safe_max
+
+
 # -- sessions --
 
 
@@ -730,11 +1001,16 @@ def _on_session(
         decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
         return decisions
     if program.state.flare is not None:
+        unsettled = _flare_unsettled(program, event.date, rules)
+        if unsettled is not None:
+            return [unsettled]
         decisions.extend(_flare_stage(program, event, seen, rules))
         decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
         return decisions
+    zone = pain_zone(program, rules)
+    allowed = tendon_allowance(program, seen, event.date, rules)
     # 2. Pain right after the session above the acceptable zone: the session's work steps back.
-    if event.pain_after is not None and event.pain_after > p.pain_after_acceptable_max:
+    if event.pain_after is not None and event.pain_after > zone.after_acceptable_max:
         decisions.extend(
             _regress_session(
                 program,
@@ -742,10 +1018,10 @@ def _on_session(
                 event.date,
                 rules,
                 "regress.pain_after",
-                {"pain_after": event.pain_after, "acceptable_max": p.pain_after_acceptable_max},
-                f"Right after the session your pain was {event.pain_after}/10, above the {p.pain_after_acceptable_max}/10 limit, so the exercises from it step back a little.",
-                f"Pain after the session {event.pain_after}/10 > {p.pain_after_acceptable_max}/10: regress that session's work.",
-                p.sources["pain_after_acceptable_max"].source,
+                {"pain_after": event.pain_after, "acceptable_max": zone.after_acceptable_max},
+                f"Right after the session your pain was {event.pain_after}/10, above the {zone.after_acceptable_max}/10 limit, so the exercises from it step back a little.",
+                f"Pain after the session {event.pain_after}/10 > {zone.after_acceptable_max}/10: regress that session's work.",
+                zone.source,
             )
         )
         decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
@@ -753,15 +1029,19 @@ def _on_session(
         return decisions
     # 3. The session's whole response: each of these holds every progression.
     holds = _response_holds(program, event, seen, rules)
+    holds.extend(_retest_worse_hold(program, event.date))
     # 4. Per exercise and side: regress, hold or progress.
     candidates: list[tuple[Slot, Dose, Exercise]] = []
     working = program  # the program with this session's regressions applied so far
+    efforts = _effort_over(program, event, seen, rules)
     for logged_slot, logged_dose, log in _main_logs(program, event):
         slot, dose = _current(working, logged_slot.exercise_id, logged_dose.side)
         exercise = rules.library[slot.exercise_id]
         pain = log.max_pain
         side_text = f" ({dose.side.value})" if dose.side else ""
-        if pain > p.pain_acceptable_max:
+        limits = pain_zone(program, rules, exercise)
+        limit = progress_max(limits, allowed)
+        if pain > limits.acceptable_max:
             decisions.append(
                 _regress_dose(
                     working,
@@ -771,15 +1051,15 @@ def _on_session(
                     event.date,
                     rules,
                     "regress.pain",
-                    {"pain": pain, "acceptable_max": p.pain_acceptable_max},
-                    f"{exercise.name}{side_text} hurt {pain}/10, above the {p.pain_acceptable_max}/10 limit, so it steps back a notch with fewer reps.",
-                    f"{exercise.name}{side_text}: pain {pain}/10 > {p.pain_acceptable_max}/10 (unacceptable zone): one rung back, volume −{p.regress_volume_fraction:.0%}.",
-                    p.sources["pain_acceptable_max"].source,
+                    {"pain": pain, "acceptable_max": limits.acceptable_max},
+                    f"{exercise.name}{side_text} hurt {pain}/10, above the {limits.acceptable_max}/10 limit, so it steps back a notch with fewer reps.",
+                    f"{exercise.name}{side_text}: pain {pain}/10 > {limits.acceptable_max}/10 (unacceptable zone): one rung back, volume −{p.regress_volume_fraction:.0%}.",
+                    limits.source,
                 )
             )
             working = apply(working, decisions[-1], rules)
             continue
-        if pain > p.pain_safe_max:
+        if pain > limit:
             decisions.append(
                 Decision(
                     rule="hold.pain_acceptable",
@@ -789,14 +1069,51 @@ def _on_session(
                     side=dose.side,
                     numbers={
                         "pain": pain,
-                        "safe_max": p.pain_safe_max,
-                        "acceptable_max": p.pain_acceptable_max,
+                        "safe_max": limit,
+                        "acceptable_max": limits.acceptable_max,
                     },
                     person_text=f"{exercise.name}{side_text} hurt {pain}/10: acceptable, but not yet comfortable, so it stays as it is.",
-                    clinician_text=f"{exercise.name}{side_text}: pain {pain}/10 in the acceptable zone ({p.pain_safe_max + 1}–{p.pain_acceptable_max}): hold.",
-                    source=p.sources["pain_safe_max"].source,
+                    clinician_text=f"{exercise.name}{side_text}: pain {pain}/10 in the acceptable zone ({limit + 1}–{limits.acceptable_max}): hold.",
+                    source=limits.source,
                 )
             )
+            continue
+        over = efforts.get(dose_key(slot.exercise_id, dose.side))
+        if (
+            over is not None
+            and not dose.pinned
+            and (dose.amount > dose.range_low or bool(dose.load_kg))
+        ):
+            target, logged = over
+            decisions.append(
+                _regress_dose(
+                    working,
+                    slot,
+                    dose,
+                    exercise,
+                    event.date,
+                    rules,
+                    "regress.effort",
+                    {"effort_target": target, "efforts": logged},
+                    f"{exercise.name}{side_text} has felt much harder than this phase intends for {p.effort_over_sessions} sessions running, so it steps back a notch.",
+                    f"{exercise.name}{side_text}: RPE {logged} on the last {p.effort_over_sessions} sessions ≥ the phase target {target:g} + {p.effort_over_target_by:g}: one rung back, volume −{p.regress_volume_fraction:.0%}.",
+                    p.sources["effort_over_target_by"].source,
+                )
+            )
+            # A dose too hard is not a pain response: it does not count towards a referral,
+            # and it steps back no lower than the phase's starting amount.
+            decisions[-1] = decisions[-1].model_copy(
+                update={
+                    "changes": tuple(
+                        c.model_copy(update={"after": max(float(c.after), dose.range_low)})
+                        if c.field == "amount" and isinstance(c.after, int | float)
+                        else c
+                        for c in decisions[-1].changes
+                        if c.field != "regression_count"
+                    )
+                }
+            )
+            working = apply(working, decisions[-1], rules)
             continue
         faults = [s.form for s in log.sets if not s.clean]
         if faults:
@@ -818,7 +1135,7 @@ def _on_session(
         if dose.pinned or holds or _periodised(program, rules):
             # A periodised template's blocks set sets × reps; its load is chosen per block.
             continue
-        ready, why_not = _ready(program, seen, slot, dose, exercise, rules)
+        ready, why_not = _ready(program, seen, slot, dose, exercise, rules, limit)
         if ready:
             candidates.append((slot, dose, exercise))
         elif why_not:
@@ -838,7 +1155,7 @@ def _on_session(
     regressed = any(d.kind == "regress" for d in decisions)
     decisions.extend(holds)
     # 5. Progressions, within the volume caps and keeping the weaker side ahead.
-    decisions.extend(_progress_all(working, candidates, event, seen, rules))
+    decisions.extend(_progress_all(working, candidates, event, seen, rules, allowed))
     # 6. Template blocks, phase gate, retest prompts, stalls, referral.
     if not holds and not regressed:
         decisions.extend(_template_block(program, event.date, rules))
@@ -849,6 +1166,102 @@ def _on_session(
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
+
+
+def _effort_over(
+    program: Program, event: SessionLog, seen: Sequence[HistoryEvent], rules: Rules
+) -> dict[str, tuple[float, str]]:
+    """Exercise sides logged at or above the phase's effort target plus the configured margin
+    on each of the last sessions (S6): dose key → (the target, the efforts logged)."""
+    p = rules.progression
+    if program.template is not None:
+        return {}
+    target = rules.phases[program.phase].dose.effort_rpe_max
+    bar = target + p.effort_over_target_by
+    sessions = [s for s in _sessions(seen) if s.date >= program.phase_started]
+    out: dict[str, tuple[float, str]] = {}
+    for _, dose, log in _main_logs(program, event):
+        efforts: list[float] = []
+        days: set[dt.date] = set()
+        for session in reversed(sessions):
+            if session.date in days:
+                continue
+            match = [
+                e
+                for e in session.exercises
+                if e.exercise_id == log.exercise_id and e.side == dose.side
+            ]
+            # Only sessions at the dose as it stands: a step back is judged afresh.
+            if not match or any(x.amount > dose.amount for x in match[0].sets):
+                break
+            days.add(session.date)
+            logged = [x.effort for x in match[0].sets if x.effort is not None]
+            if not logged:
+                break
+            efforts.append(max(logged))
+            if len(efforts) == p.effort_over_sessions:
+                break
+        if len(efforts) == p.effort_over_sessions and all(e >= bar for e in efforts):
+            out[dose_key(log.exercise_id, dose.side)] = (
+                target,
+                ", ".join(f"{e:g}" for e in reversed(efforts)),
+            )
+    return out
+
+
+def _protocol(program: Program, rules: Rules) -> bool:
+    """The program runs a published protocol (a template marked as one)."""
+    return program.template is not None and rules.templates.templates[program.template].protocol
+
+
+def _retest_worse_hold(program: Program, day: dt.date) -> list[Decision]:
+    """While a retest worse than the one before waits for review, nothing moves up (M3)."""
+    since = program.state.retest_worse_on
+    if since is None:
+        return []
+    return [
+        Decision(
+            rule="hold.retest_worse",
+            kind="hold",
+            date=day,
+            numbers={"retest_worse_on": since.isoformat()},
+            person_text="Your last retest was clearly worse than the one before, so nothing moves up until it has been looked at or a new retest is back to where you were.",
+            clinician_text=f"Progression held: the retest of {since} was worse than the previous one beyond the measurement error; awaiting review (a resume override or a retest no longer worse lifts it).",
+            source="clinical judgement; measurement error per test in assessment.yaml",
+        )
+    ]
+
+
+def _flare_unsettled(program: Program, day: dt.date, rules: Rules) -> Decision | None:
+    """A flare-up that has not settled within its days of the first start refers (M4)."""
+    p = rules.progression
+    flare = program.state.flare
+    if flare is None:
+        return None
+    first = flare.first_started or flare.started
+    days = (day - first).days
+    if days <= p.flare_settle_days:
+        return None
+    return Decision(
+        rule="refer.flare_unsettled",
+        kind="refer",
+        date=day,
+        numbers={
+            "flare_started": first.isoformat(),
+            "days": days,
+            "limit_days": p.flare_settle_days,
+        },
+        changes=(Change(field="referred", before=False, after=True),),
+        person_text=(
+            f"Your flare-up has not settled in {days} days, even with the lighter program. "
+            "Please see a physiotherapist or doctor before carrying on; the program is paused until then."
+        ),
+        clinician_text=(
+            f"Flare-up unresolved {days} days after it began on {first} (limit {p.flare_settle_days} days) "
+            "despite the reduced program. Progression stopped; referral advised."
+        ),
+        source=p.sources["flare_settle_days"].source,
+    )
 
 
 def _flare_trigger(event: SessionLog, previous: Sequence[SessionLog], rules: Rules) -> str | None:
@@ -960,6 +1373,8 @@ def _response_holds(
     day = event.date
     holds: list[Decision] = []
     after = event.pain_after
+    zone = pain_zone(program, rules)
+    after_max = progress_after_max(zone, tendon_allowance(program, seen, day, rules))
     if after is None:
         holds.append(
             Decision(
@@ -971,7 +1386,7 @@ def _response_holds(
                 source=p.sources["pain_after_acceptable_max"].source,
             )
         )
-    elif after > p.pain_after_safe_max:
+    elif after > after_max:
         holds.append(
             Decision(
                 rule="hold.pain_after",
@@ -979,12 +1394,12 @@ def _response_holds(
                 date=day,
                 numbers={
                     "pain_after": after,
-                    "safe_max": p.pain_after_safe_max,
-                    "acceptable_max": p.pain_after_acceptable_max,
+                    "safe_max": after_max,
+                    "acceptable_max": zone.after_acceptable_max,
                 },
                 person_text=f"Right after the session your pain was {after}/10: acceptable, but not yet comfortable, so nothing moves up today.",
-                clinician_text=f"Pain after the session {after}/10 in the acceptable zone ({p.pain_after_safe_max + 1}–{p.pain_after_acceptable_max}): no progression.",
-                source=p.sources["pain_after_safe_max"].source,
+                clinician_text=f"Pain after the session {after}/10 in the acceptable zone ({after_max + 1}–{zone.after_acceptable_max}): no progression.",
+                source=zone.source,
             )
         )
     morning = morning_after_previous(program, seen, day, rules)
@@ -1043,13 +1458,23 @@ def _ready(
     dose: Dose,
     exercise: Exercise,
     rules: Rules,
+    pain_limit: int | None = None,
 ) -> tuple[bool, str]:
-    """Clean form, safe pain, spare effort and the full dose on N consecutive sessions."""
+    """Clean form, pain within the progression limit, effort within the phase's target and
+    the full dose on N consecutive sessions (two sessions of one day count as one)."""
     p = rules.progression
+    limit = p.pain_safe_max if pain_limit is None else pain_limit
+    effort_max = min(p.spare_effort_rpe_max, rules.phases[program.phase].dose.effort_rpe_max)
+    if _periodised(program, rules) or _protocol(program, rules):
+        effort_max = p.spare_effort_rpe_max
     logs: list[ExerciseLog] = []
+    days: set[dt.date] = set()
     for session in reversed(_sessions(seen)):
         if session.date < program.phase_started and logs:
             break
+        if session.date in days:
+            continue  # a second session on the same day is not a second day in a row
+        days.add(session.date)
         match = [
             e
             for e in session.exercises
@@ -1063,7 +1488,7 @@ def _ready(
     if len(logs) < p.consecutive_sessions:
         return False, ""
     for log in logs:
-        if log.max_pain > p.pain_safe_max or any(not s.clean for s in log.sets):
+        if log.max_pain > limit or any(not s.clean for s in log.sets):
             return False, ""
         efforts = [s.effort for s in log.sets]
         if any(e is None for e in efforts):
@@ -1071,8 +1496,11 @@ def _ready(
                 False,
                 "log how hard the sets felt (effort 1–10) so the program knows when to move you on.",
             )
-        if max(e for e in efforts if e is not None) > p.spare_effort_rpe_max:
-            return False, "the sets were hard work, so the dose stays until they feel easier."
+        if max(e for e in efforts if e is not None) > effort_max:
+            return (
+                False,
+                f"the sets were harder than this phase aims for (effort {effort_max:g}/10 or less), so the dose stays until they feel easier.",
+            )
         if len(log.sets) < dose.sets or min(s.amount for s in log.sets) < dose.amount:
             # The latest session fell short: say so. An older session at the previous dose
             # simply means the new dose needs one more session.
@@ -1115,6 +1543,7 @@ def _progress_all(
     event: SessionLog,
     seen: Sequence[HistoryEvent],
     rules: Rules,
+    allowed: bool = False,
 ) -> list[Decision]:
     p = rules.progression
     decisions: list[Decision] = []
@@ -1135,9 +1564,17 @@ def _progress_all(
         if candidate_slot.exercise_id in swaps:
             continue
         slot, dose = _current(working, candidate_slot.exercise_id, candidate_dose.side)
-        step = _next_step(working, slot, dose, exercise, rules, event.date)
+        limit = progress_max(pain_zone(working, rules, exercise), allowed)
+        step = _next_step(working, slot, dose, exercise, rules, event.date, limit)
         if step is None:
             continue
+        if exercise.id in rules.readiness.running_exercises:
+            step, held = _running_capped(working, step, slot, dose, exercise, event, seen, rules)
+            if held is not None:
+                decisions.append(held)
+                continue
+            if step is None:
+                continue
         trial = apply(working, step, rules)
         new_planned = _session_work(trial, rules)
         if (
@@ -1203,6 +1640,176 @@ def _progress_all(
         if any(c.field == "exercise" for c in step.changes):
             swaps.add(slot.exercise_id)
     return decisions
+
+
+def run_share(rules: Rules, exercise_id: str, knob: float | str | None) -> float:
+    """The share of a running exercise's minutes spent running at this setting (0 for an
+    exercise that is not running)."""
+    shares = rules.readiness.running_exercises.get(exercise_id)
+    if shares is None:
+        return 0.0
+    return shares.get("" if knob is None else str(knob), 1.0)
+
+
+def planned_running(program: Program, rules: Rules) -> float:
+    """Running minutes in one session of the program."""
+    total = 0.0
+    for slot in program.part("main"):
+        for d in slot.doses:
+            total += d.sets * d.amount * run_share(rules, slot.exercise_id, d.knob)
+    return total
+
+
+def logged_running(session: SessionLog, rules: Rules) -> float:
+    """Running minutes a session logged."""
+    total = 0.0
+    for log in session.exercises:
+        for done in log.sets:
+            total += done.amount * run_share(rules, log.exercise_id, done.knob)
+    return total
+
+
+def _running_capped(
+    program: Program,
+    step: Decision,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    event: SessionLog,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+) -> tuple[Decision | None, Decision | None]:
+    """A step of a running exercise counted in running minutes (M7): at most one step of the
+    running share a week; the week's running minutes grow by no more than the weekly cap and
+    one session's by no more than the single-session cap over the longest recent one. A
+    share step that would break them comes with a shorter session that keeps within them.
+    Returns (the step to take, or None) and (the cap decision that held it, or None)."""
+    p = rules.progression
+    day = event.date
+    share_step = any(c.field == "knob" for c in step.changes)
+    last = program.state.last_run_step
+    if share_step and last is not None and (day - last).days < p.run_step_min_days:
+        return None, _cap_running(
+            day,
+            step,
+            "cap.run_step",
+            f"the last step of the running share was on {last}, less than {p.run_step_min_days} days ago",
+            "the running share goes up at most one step a week",
+            {"last_step": last.isoformat(), "min_days": p.run_step_min_days},
+            p.sources["run_step_min_days"].source,
+        )
+    done = _sessions(seen)
+    week = [logged_running(s, rules) for s in done if day - dt.timedelta(days=7) < s.date <= day]
+    recent = [
+        logged_running(s, rules)
+        for s in done
+        if day - dt.timedelta(days=p.session_spike_window_days) < s.date <= day
+    ]
+    week_run, longest = sum(week), max(recent, default=0.0)
+    per_session_now = planned_running(program, rules)
+    if week_run <= 0 or longest <= 0:
+        return None, _cap_running(
+            day,
+            step,
+            "cap.running_weekly",
+            "no running logged in the last week to build on",
+            "the running builds on runs logged in the last week",
+            {"week_running_minutes": 0},
+            p.sources["weekly_volume_growth_cap"].source,
+        )
+    sessions = program.sessions_per_week
+    week_limit = week_run * (1 + p.weekly_volume_growth_cap)
+    session_limit = min(week_limit / sessions, longest * (1 + p.session_spike_cap))
+    trial = apply(program, step, rules)
+    planned = planned_running(trial, rules)
+    numbers: dict[str, Number] = {
+        "week_running_minutes": round(week_run, 1),
+        "longest_run_minutes": round(longest, 1),
+        "session_running_before": round(per_session_now, 1),
+        "session_running_after": round(planned, 1),
+        "session_running_limit": round(session_limit, 1),
+        "weekly_cap_percent": round(p.weekly_volume_growth_cap * 100),
+        "session_cap_percent": round(p.session_spike_cap * 100),
+    }
+    if planned <= session_limit + 1e-9:
+        return _with_numbers(step, numbers, share_step), None
+    if share_step:
+        new = trial.slot(slot.exercise_id)
+        new_dose = new.dose(dose.side) if new is not None else None
+        share = run_share(rules, slot.exercise_id, new_dose.knob if new_dose else None)
+        others = planned - dose.sets * dose.amount * share
+        if share > 0:
+            minutes = math.floor(max(0.0, session_limit - others) / (dose.sets * share) + 1e-9)
+            running = others + dose.sets * minutes * share
+            if minutes >= 5 and running > per_session_now + 1e-9 and minutes < dose.amount:
+                shorter = Change(
+                    exercise_id=slot.exercise_id,
+                    side=dose.side,
+                    field="amount",
+                    before=dose.amount,
+                    after=float(minutes),
+                )
+                numbers["session_running_after"] = round(running, 1)
+                numbers["amount_after"] = minutes
+                changes = [c for c in step.changes if c.field != "amount"]
+                return (
+                    _with_numbers(
+                        step.model_copy(
+                            update={
+                                "changes": (*changes, shorter),
+                                "person_text": step.person_text
+                                + f" The session is shorter for now ({minutes} minutes), so the running time grows gently.",
+                                "clinician_text": step.clinician_text
+                                + f" Amount {dose.amount:g} → {minutes} min so running is {running:.1f} min a session (limit {session_limit:.1f}: +{p.weekly_volume_growth_cap:.0%} a week, +{p.session_spike_cap:.0%} over the longest run in {p.session_spike_window_days} days).",
+                            }
+                        ),
+                        numbers,
+                        share_step,
+                    ),
+                    None,
+                )
+    return None, _cap_running(
+        day,
+        step,
+        "cap.running_weekly",
+        f"running would be {planned:.1f} min a session against a limit of {session_limit:.1f} "
+        f"(week {week_run:.1f} min +{p.weekly_volume_growth_cap:.0%}; longest run {longest:.1f} min "
+        f"+{p.session_spike_cap:.0%})",
+        "the running time would grow faster than the weekly and single-run limits",
+        numbers,
+        p.sources["weekly_volume_growth_cap"].source,
+    )
+
+
+def _with_numbers(step: Decision, numbers: dict[str, Number], share_step: bool) -> Decision:
+    changes = list(step.changes)
+    if share_step:
+        changes.append(Change(field="last_run_step", after=step.date.isoformat()))
+    return step.model_copy(
+        update={"numbers": {**step.numbers, **numbers}, "changes": tuple(changes)}
+    )
+
+
+def _cap_running(
+    day: dt.date,
+    step: Decision,
+    rule: str,
+    why: str,
+    plain: str,
+    numbers: dict[str, Number],
+    source: str,
+) -> Decision:
+    return Decision(
+        rule=rule,
+        kind="cap",
+        date=day,
+        exercise_id=step.exercise_id,
+        side=step.side,
+        numbers=numbers,
+        person_text=f"{step.person_text.split(':')[0]}: the next step waits, because {plain}.",
+        clinician_text=f"{step.person_text.split(':')[0]}: {step.rule} held by {rule}: {why}.",
+        source=source,
+    )
 
 
 def _cap(
@@ -1279,7 +1886,13 @@ def _slot_weaker(slot: Slot) -> Side | None:
 
 
 def _next_step(
-    program: Program, slot: Slot, dose: Dose, exercise: Exercise, rules: Rules, day: dt.date
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    rules: Rules,
+    day: dt.date,
+    pain_max: int | None = None,
 ) -> Decision | None:
     """One step along the ladder: reps → tempo → knob → load → single leg → next exercise."""
     p = rules.progression
@@ -1317,7 +1930,11 @@ def _next_step(
             source=source,
         )
 
-    basis = f"{p.consecutive_sessions} sessions in a row with clean form, pain ≤ {p.pain_safe_max}/10 and effort ≤ {p.spare_effort_rpe_max:g}/10"
+    effort = min(p.spare_effort_rpe_max, rules.phases[program.phase].dose.effort_rpe_max)
+    if _periodised(program, rules) or _protocol(program, rules):
+        effort = p.spare_effort_rpe_max
+    pain = p.pain_safe_max if pain_max is None else pain_max
+    basis = f"{p.consecutive_sessions} sessions in a row with clean form, pain ≤ {pain}/10 and effort ≤ {effort:g}/10"
     # reps (or time, distance) to the top of the range
     if dose.amount < dose.range_high and not _off(program, "progress.reps"):
         step = p.rep_step[exercise.dose_type.value]
@@ -1330,7 +1947,24 @@ def _next_step(
             p.sources["rep_step"].source,
             {"amount_before": dose.amount, "amount_after": after, "range_high": dose.range_high},
         )
-    reset = [changed("amount", dose.amount, dose.range_low)] if dose.range_low < dose.amount else []
+
+    def reset_to(lowering: float | None = None) -> float:
+        """Where the amount starts again after a step up the ladder: the bottom of the range,
+        but never below the other side's work when this is the side with the extra set."""
+        start = dose.range_low
+        other = next((d for d in slot.doses if d.side is not None and d.side != side), None)
+        if side is None or other is None or slot_weaker_side(program, slot) is not side:
+            return start
+        tempo = dose.tempo
+        if lowering is not None and tempo is not None:
+            tempo = tempo.model_copy(update={"lowering": lowering})
+        unit = unit_seconds(exercise, dose.model_copy(update={"tempo": tempo}))
+        needed = other.sets * work_seconds(exercise, other) / (dose.sets * unit)
+        needed = math.ceil(needed - 1e-9) if exercise.dose_type is DoseType.REPS else needed
+        return float(min(dose.amount, max(start, needed)))
+
+    low = reset_to()
+    reset = [changed("amount", dose.amount, low)] if low < dose.amount else []
 
     def knob_step(then: list[Change]) -> Decision | None:
         if exercise.knob is None or dose.knob is None or _off(program, "progress.knob"):
@@ -1344,7 +1978,7 @@ def _next_step(
             [changed("knob", dose.knob, harder), *then],
             f"{name}{st}: make it a little harder — {exercise.knob.harder_how[0].lower()}{exercise.knob.harder_how[1:]} ({exercise.knob.describe(harder)}).",
             f"{name}{st}: {exercise.knob.describe(dose.knob)} → {harder}"
-            + (f", amount reset to {dose.range_low:g}" if then else kept)
+            + (f", amount reset to {low:g}" if then else kept)
             + f" after {basis}.",
             "seeds/002: the exercise's own difficulty setting first for a protocol's fixed amount"
             if knob_first
@@ -1368,14 +2002,15 @@ def _next_step(
         and not _off(program, "progress.tempo")
     ):
         after_t = min(exercise.max_lowering_seconds, dose.tempo.lowering + p.tempo_step_seconds)
+        low_t = reset_to(after_t)
         return make(
             "progress.tempo",
             [
                 changed("tempo_lowering", dose.tempo.lowering, after_t),
-                *reset,
+                *([changed("amount", dose.amount, low_t)] if low_t < dose.amount else []),
             ],
-            f"{name}{st}: you reached the top of the range, so now lower over {after_t:g} seconds instead of {dose.tempo.lowering:g}, starting again at {dose.range_low:g} {unit}.",
-            f"{name}{st}: lowering {dose.tempo.lowering:g} → {after_t:g} s, amount reset to {dose.range_low:g} after {basis}.",
+            f"{name}{st}: you reached the top of the range, so now lower over {after_t:g} seconds instead of {dose.tempo.lowering:g}, starting again at {low_t:g} {unit}.",
+            f"{name}{st}: lowering {dose.tempo.lowering:g} → {after_t:g} s, amount reset to {low_t:g} after {basis}.",
             p.sources["tempo_step_seconds"].source,
             {"lowering_before": dose.tempo.lowering, "lowering_after": after_t},
         )
@@ -1396,7 +2031,7 @@ def _next_step(
                     *reset,
                 ],
                 f"{name}{st}: time to add a little weight — start with {after_l:g} kg.",
-                f"{name}{st}: first external load {after_l:g} kg, amount reset to {dose.range_low:g} after {basis}.",
+                f"{name}{st}: first external load {after_l:g} kg, amount reset to {low:g} after {basis}.",
                 p.sources["starting_load_kg"].source,
                 {"load_before": 0, "load_after": after_l},
             )
@@ -1655,7 +2290,11 @@ def _start_flare(
     program: Program, day: dt.date, rules: Rules, numbers: dict[str, Number], why: str
 ) -> list[Decision]:
     p = rules.progression
-    fraction = p.flare_reduced_fraction
+    window = day - dt.timedelta(days=p.flare_repeat_window_days)
+    earlier = [d for d in program.state.flares if d > window and d < day]
+    count = len(earlier) + 1  # this one included
+    repeated = count >= 2
+    fraction = p.flare_repeat_fraction if repeated else p.flare_reduced_fraction
     changes: list[Change] = []
     restore = program.state.flare is None
     # The doses to return to: those before the first flare-up, kept through a restart.
@@ -1689,25 +2328,35 @@ def _start_flare(
                     )
                 )
     changes = _weaker_side_kept_ahead(program, changes, rules)
+    previous = program.state.flare
     state = FlareState(
         started=day,
         stage=0,
         sessions_left_in_stage=p.flare_stage_sessions,
         volume_fraction=fraction,
+        first_started=(previous.first_started or previous.started) if previous else day,
         restore=before_flare,
     )
     changes.append(Change(field="flare", before=None, after=_flare_code(state)))
     changes.append(Change(field="regression_count", after=day.isoformat()))
+    changes.append(Change(field="flare_count", after=day.isoformat()))
     n = dict(numbers)
     n.update(
         {
             "flare_started": day.isoformat(),
             "volume_percent": round(fraction * 100),
             "sessions": p.flare_stage_sessions,
+            "flares_in_window": count,
+            "window_days": p.flare_repeat_window_days,
         }
     )
     rule = "flare.start" if restore else "flare.restart"
-    return [
+    again = (
+        f" This is flare-up number {count} in {p.flare_repeat_window_days} days, so the amount drops further."
+        if repeated
+        else ""
+    )
+    decisions = [
         Decision(
             rule=rule,
             kind="flare",
@@ -1715,16 +2364,39 @@ def _start_flare(
             numbers=n,
             changes=tuple(changes),
             person_text=(
-                f"Flare-up plan: {why}. For the next {p.flare_stage_sessions} sessions do about {fraction:.0%} of the usual amount, "
+                f"Flare-up plan: {why}.{again} For the next {p.flare_stage_sessions} sessions do about {fraction:.0%} of the usual amount, "
                 "then build back up in stages. Ease off, keep moving gently, and check in each morning."
             ),
             clinician_text=(
-                f"Flare-up protocol {'started' if restore else 'restarted'} ({why}): main-work volume to {fraction:.0%} for "
-                f"{p.flare_stage_sessions} sessions, then staged return {', '.join(f'{f:.0%}' for f in p.flare_return_fractions)} → 100 %."
+                f"Flare-up protocol {'started' if restore else 'restarted'} ({why}; {count} in {p.flare_repeat_window_days} days): main-work volume to {fraction:.0%} for "
+                f"{p.flare_stage_sessions} sessions, then staged return {', '.join(f'{f:.0%}' for f in p.flare_return_fractions)} → "
+                f"{1 - p.regress_volume_fraction:.0%} of the dose that flared."
             ),
-            source=p.sources["flare_pain"].source,
+            source=p.sources["flare_repeat_fraction" if repeated else "flare_pain"].source,
         )
     ]
+    if count >= p.flare_refer_count:
+        decisions.append(
+            Decision(
+                rule="refer.flare_repeated",
+                kind="refer",
+                date=day,
+                numbers={"flares": count, "window_days": p.flare_repeat_window_days},
+                changes=(Change(field="referred", before=False, after=True),),
+                person_text=(
+                    f"Your leg has flared up {count} times in {p.flare_repeat_window_days} days, even with the lighter program. "
+                    "Please see a physiotherapist or doctor before carrying on; the program is paused until then."
+                ),
+                clinician_text=(
+                    f"{count} flare-ups within {p.flare_repeat_window_days} days (dates: "
+                    + ", ".join(d.isoformat() for d in (*earlier, day))
+                    + f"; refer at {p.flare_refer_count}) despite reducing to {p.flare_reduced_fraction:.0%} then "
+                    f"{p.flare_repeat_fraction:.0%}. Progression stopped; referral advised."
+                ),
+                source=p.sources["flare_refer_count"].source,
+            )
+        )
+    return decisions
 
 
 def _weaker_side_kept_ahead(program: Program, changes: list[Change], rules: Rules) -> list[Change]:
@@ -1807,6 +2479,21 @@ def _flare_stage(
             {"max_pain": event.max_pain, "pain_after": event.pain_after},
             f"pain right after a session was {event.pain_after}/10 during the flare-up plan",
         )
+    zone = pain_zone(program, rules)
+    if event.max_pain > zone.acceptable_max or (
+        event.pain_after is not None and event.pain_after > zone.after_acceptable_max
+    ):
+        return [
+            Decision(
+                rule="flare.hold",
+                kind="flare",
+                date=event.date,
+                numbers={"max_pain": event.max_pain, "acceptable_max": zone.acceptable_max},
+                person_text=f"Flare-up plan: this session does not count towards building back up yet: the pain ({event.max_pain}/10) was above this condition's {zone.acceptable_max}/10 limit.",
+                clinician_text=f"Flare-up stage {flare.stage} not advanced: pain {event.max_pain}/10 (after {event.pain_after}) above the pathway limit {zone.acceptable_max}/10.",
+                source=zone.source,
+            )
+        ]
     waiting = [
         h
         for h in _response_holds(program, event, seen, rules)
@@ -1868,7 +2555,11 @@ def _flare_stage(
             full = flare.restore.get(dose_key(slot.exercise_id, dose.side))
             if full is None:  # an exercise that joined during the flare-up keeps its dose
                 continue
-            after = _scaled(full, next_fraction, exercise) if next_fraction < 1 else full
+            if next_fraction < 1:
+                after = _scaled(full, next_fraction, exercise)
+            else:
+                # One step below the dose that flared (C6); the ordinary rules climb again.
+                after = max(dose.amount, _scaled(full, 1 - p.regress_volume_fraction, exercise))
             if after != dose.amount:
                 changes.append(
                     Change(
@@ -1882,16 +2573,18 @@ def _flare_stage(
     changes = _weaker_side_kept_ahead(program, changes, rules)
     if next_fraction >= 1:
         changes.append(Change(field="flare", before="active", after=""))
+        changes.append(Change(field="last_flare_end", after=event.date.isoformat()))
+        end = round((1 - p.regress_volume_fraction) * 100)
         return [
             Decision(
                 rule="flare.end",
                 kind="flare",
                 date=event.date,
-                numbers={"volume_percent": 100},
+                numbers={"volume_percent": end},
                 changes=tuple(changes),
-                person_text="The flare-up has settled: back to your full program.",
-                clinician_text="Flare-up protocol complete: volume restored to 100 %.",
-                source=p.sources["flare_return_fractions"].source,
+                person_text="The flare-up has settled: back to your program, one step below where it flared, and building up again from there.",
+                clinician_text=f"Flare-up protocol complete: volume restored to {end} % of the dose that flared (one regression step below it); ordinary progression from there.",
+                source=p.sources["regress_volume_fraction"].source,
             )
         ]
     changes.append(
@@ -2101,13 +2794,45 @@ def gate_status(
         else "no dated test"
     )
     out: list[GateStatus] = []
+    # Pain-free sessions count only at the full dose: after the last flare-up or step back.
+    marks = [d for d in (program.state.last_flare_end, *program.state.regressions) if d]
+    cutoff = max(marks) if marks else None
+    full_dose = [
+        s
+        for s in in_phase
+        if (cutoff is None or s.date > cutoff)
+        and not (program.state.flare is not None and s.date >= program.state.flare.started)
+    ]
     for c in phase_gate(program.pathway, program.phase, rules):
         if c.kind == "pain_sessions":
             assert c.sessions is not None and c.threshold is not None
-            last = in_phase[-c.sessions :]
+            last = full_dose[-c.sessions :]
             met = len(last) == c.sessions and all(s.max_pain <= c.threshold for s in last)
+            since = (
+                f" since the step back of {cutoff}"
+                if cutoff is not None and cutoff >= program.phase_started
+                else ""
+            )
             out.append(
-                (c, met, f"last {len(last)} sessions' max pain {[s.max_pain for s in last]}", False)
+                (
+                    c,
+                    met,
+                    f"last {len(last)} full-dose sessions{since}: max pain {[s.max_pain for s in last]} (needs ≤ {c.threshold:g})",
+                    False,
+                )
+            )
+        elif c.kind == "clean_form":
+            assert c.sessions is not None and c.threshold is not None
+            last = in_phase[-c.sessions :]
+            clean = [all(x.clean for e in _main_logs(program, s) for x in e[2].sets) for s in last]
+            met = len(last) == c.sessions and sum(clean) >= c.threshold
+            out.append(
+                (
+                    c,
+                    met,
+                    f"{sum(clean)} of the last {len(last)} sessions with every main-work set clean (needs {c.threshold:g} of {c.sessions})",
+                    False,
+                )
             )
         elif c.kind == "min_sessions":
             assert c.sessions is not None
@@ -2115,12 +2840,28 @@ def gate_status(
                 (c, len(in_phase) >= c.sessions, f"{len(in_phase)} sessions in phase", False)
             )
         elif c.kind == "morning_stable":
-            mornings = [x for x in _checkins(seen) if x.date >= program.phase_started]
-            weeks = _weekly_morning(seen, day)
-            met = len(mornings) >= 2 and (
-                weeks is None or weeks[1] - weeks[0] < rules.progression.weekly_morning_rise_by
+            # Missing information is not good news (M9): two weeks with enough check-ins.
+            need = rules.progression.morning_trend_min_checkins
+            weeks = _weekly_morning(seen, day, need)
+            if weeks is None:
+                out.append(
+                    (
+                        c,
+                        False,
+                        f"not enough morning check-ins yet to see the trend (needs {need} in each of the last two weeks)",
+                        False,
+                    )
+                )
+                continue
+            met = weeks[1] - weeks[0] < rules.progression.weekly_morning_rise_by
+            out.append(
+                (
+                    c,
+                    met,
+                    f"weekly mean morning pain/stiffness {weeks[0]:.1f} → {weeks[1]:.1f} (a rise of {rules.progression.weekly_morning_rise_by:g} or more is not stable)",
+                    False,
+                )
             )
-            out.append((c, met, f"{len(mornings)} check-ins; weekly mornings {weeks}", False))
         elif c.kind in ("lsi", "min_value"):
             comparison = program.profile.comparison(c.test or "")
             assert c.threshold is not None
@@ -2191,7 +2932,14 @@ def _gate(
     status = gate_status(program, day, seen, rules)
     if not status:
         return []
+    ended = program.state.last_flare_end
+    wait = rules.progression.flare_end_advance_wait_days
+    if ended is not None and (day - ended).days < wait:
+        return []  # no phase change straight after a flare-up (S8)
     unmet = [s for s in status if not s[1]]
+    checkins = _checkin_prompt(program, day, rules, status)
+    if checkins is not None:
+        return [checkins]
     numbers: dict[str, Number] = {
         c.id: ("met" if met else "not met") + f" ({why})" for c, met, why, _ in status
     }
@@ -2208,21 +2956,20 @@ def _gate(
                     f"Gate of {program.phase.label} met; automatic advance switched off for this patient.",
                 )
             ]
-        return [
-            Decision(
-                rule="phase.advance",
-                kind="phase",
-                date=day,
-                numbers=numbers,
-                changes=(Change(field="phase", before=program.phase.value, after=nxt.value),),
-                person_text=f"Milestones met: you move on to phase {nxt.number}, {nxt.label.lower()}. "
-                + " ".join(criterion_text(c, profile) for c, *_ in status),
-                clinician_text=f"Gate {program.phase.label} → {nxt.label} met: "
-                + "; ".join(f"{c.id} ({why})" for c, _, why, _ in status)
-                + ".",
-                source="; ".join(sorted({c.source for c, *_ in status})),
-            )
-        ]
+        advance_to = Decision(
+            rule="phase.advance",
+            kind="phase",
+            date=day,
+            numbers=numbers,
+            changes=(Change(field="phase", before=program.phase.value, after=nxt.value),),
+            person_text=f"Milestones met: you move on to phase {nxt.number}, {nxt.label.lower()}. "
+            + " ".join(criterion_text(c, profile) for c, *_ in status),
+            clinician_text=f"Gate {program.phase.label} → {nxt.label} met: "
+            + "; ".join(f"{c.id} ({why})" for c, _, why, _ in status)
+            + ".",
+            source="; ".join(sorted({c.source for c, *_ in status})),
+        )
+        return [_phase_week_capped(program, advance_to, day, seen, rules)]
     # Everything but test numbers is in place: ask for a retest when one can decide it.
     if all(needs for _, _, _, needs in unmet):
         pending = [c for c, _, _, _ in unmet]
@@ -2230,6 +2977,110 @@ def _gate(
         if why is not None:
             return [_retest_prompt(program, day, rules, pending, numbers, why)]
     return _retest_due(program, day, seen, rules)
+
+
+def _phase_week_capped(
+    program: Program, decision: Decision, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
+) -> Decision:
+    """M8: the first week of a new phase is capped against the last week. The new phase's
+    main work is scaled down (exercises new to the person first, then all) so that the
+    coming week is at most `1 + weekly_volume_growth_cap` times the last full week; the
+    ordinary progressions bring it up from there. The scaling is in the decision's numbers."""
+    p = rules.progression
+    last_week = [s for s in _sessions(seen) if day - dt.timedelta(days=7) < s.date <= day]
+    logged = sum(_logged_work(s, program, rules) for s in last_week)
+    planned_old = _session_work(program, rules) * program.sessions_per_week
+    reference = logged if len(last_week) >= program.sessions_per_week else planned_old
+    trial = apply(program, decision, rules)
+    weekly = _session_work(trial, rules) * trial.sessions_per_week
+    target = reference * (1 + p.weekly_volume_growth_cap)
+    numbers = dict(decision.numbers)
+    numbers.update(
+        {
+            "week_reference_seconds": round(reference),
+            "week_planned_seconds": round(weekly),
+            "week_cap_percent": round(p.weekly_volume_growth_cap * 100),
+        }
+    )
+    if reference <= 0 or weekly <= target or _off(program, "cap.weekly_volume"):
+        return decision.model_copy(update={"numbers": numbers})
+    old_ids = {s.exercise_id for s in program.part("main")}
+    amounts: dict[tuple[str, Side | None], float] = {}
+
+    def scaled_work(group: set[str], factor: float) -> float:
+        total = 0.0
+        for slot in trial.part("main"):
+            exercise = rules.library[slot.exercise_id]
+            for d in slot.doses:
+                amount = amounts.get((slot.exercise_id, d.side), d.amount)
+                if slot.exercise_id in group and not d.pinned:
+                    amount = _scaled(amount, factor, exercise)
+                total += d.sets * work_seconds(exercise, d.model_copy(update={"amount": amount}))
+        return total * trial.sessions_per_week
+
+    new_ids = {s.exercise_id for s in trial.part("main") if s.exercise_id not in old_ids}
+    all_ids = {s.exercise_id for s in trial.part("main")}
+    for group in (new_ids, all_ids):
+        if not group:
+            continue
+        factor = 1.0
+        while factor > 0.05 and scaled_work(group, factor) > target:
+            factor -= 0.05
+        for slot in trial.part("main"):
+            if slot.exercise_id not in group:
+                continue
+            exercise = rules.library[slot.exercise_id]
+            for d in slot.doses:
+                if d.pinned:
+                    continue
+                key = (slot.exercise_id, d.side)
+                amounts[key] = _scaled(amounts.get(key, d.amount), factor, exercise)
+        if scaled_work(set(), 1.0) <= target:
+            break
+    changes = [
+        Change(exercise_id=eid, side=side, field="amount", before=dose.amount, after=after)
+        for slot in trial.part("main")
+        for dose in slot.doses
+        for (eid, side), after in amounts.items()
+        if eid == slot.exercise_id and side == dose.side and after < dose.amount
+    ]
+    changes = _weaker_side_kept_ahead(trial, changes, rules)
+    capped = scaled_work(set(), 1.0)
+    numbers["week_capped_seconds"] = round(capped)
+    return decision.model_copy(
+        update={
+            "numbers": numbers,
+            "changes": (*decision.changes, *changes),
+            "person_text": decision.person_text
+            + " The first week of the new phase starts a little lighter, so the week grows gently.",
+            "clinician_text": decision.clinician_text
+            + f" First week capped by cap.weekly_volume: {round(weekly)} s planned vs reference {round(reference)} s (+{weekly / reference - 1:.0%} > {p.weekly_volume_growth_cap:.0%}); main-work amounts scaled to {round(capped)} s.",
+        }
+    )
+
+
+def _checkin_prompt(
+    program: Program, day: dt.date, rules: Rules, status: list[GateStatus]
+) -> Decision | None:
+    """Everything else met, but too few morning check-ins to judge the trend: ask for them
+    (M9), at most once a week."""
+    unmet = [(c, why) for c, met, why, _ in status if not met]
+    if len(unmet) != 1 or unmet[0][0].kind != "morning_stable" or "check-ins" not in unmet[0][1]:
+        return None
+    last = program.state.last_checkin_prompt
+    if last is not None and (day - last).days < 7:
+        return None
+    need = rules.progression.morning_trend_min_checkins
+    return Decision(
+        rule="prompt.checkins",
+        kind="prompt",
+        date=day,
+        numbers={"checkins_per_week_needed": need},
+        changes=(Change(field="last_checkin_prompt", after=day.isoformat()),),
+        person_text=f"You are nearly ready for the next phase. To move on, the program needs to see how your mornings go: please do the morning check-in at least {need} times a week.",
+        clinician_text=f"Gate {program.phase.label}: every criterion met except the morning trend, which needs {need} check-ins in each of the last two weeks.",
+        source=rules.progression.sources["morning_trend_min_checkins"].source,
+    )
 
 
 def _retest_prompt(

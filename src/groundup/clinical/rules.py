@@ -44,8 +44,10 @@ GateKind = Literal[
     "step_down_clean",  # step-down without faults on both sides (tested in this phase)
     "outcome_change",  # a questionnaire improved by its own MDC and MCID since the start
     "min_sessions",  # at least N sessions done in the phase
-    "morning_stable",  # morning pain not rising over the last week
+    "morning_stable",  # enough check-ins to see two weeks, and morning pain not rising
     "hop_ready",  # the hop-readiness criteria (readiness.yaml) met on fresh hop tests
+    # at least `threshold` of the last `sessions` sessions with every main-work set clean
+    "clean_form",
 ]
 
 
@@ -80,6 +82,7 @@ class GateCriterion(Frozen):
             "min_sessions": ("sessions",),
             "morning_stable": (),
             "hop_ready": (),
+            "clean_form": ("threshold", "sessions"),
         }
         missing = [n for n in needs[self.kind] if getattr(self, n) is None]
         if missing:
@@ -178,6 +181,30 @@ class ProgressionRules(Frozen):
     referral_window_days: int = Field(ge=7, le=42)
     referral_min_regressions: int = Field(ge=1, le=10)
     retest_every_weeks: int = Field(ge=1, le=26)
+    # Repeated flare-ups: a second within the window steps further down, the Nth refers,
+    # and one that has not settled within `flare_settle_days` of its first start refers.
+    flare_repeat_window_days: int = Field(ge=7, le=60)
+    flare_repeat_fraction: float = Field(gt=0, lt=1)
+    flare_refer_count: int = Field(ge=2, le=10)
+    flare_settle_days: int = Field(ge=7, le=60)
+    # A phase advance waits this many days after a flare-up ends.
+    flare_end_advance_wait_days: int = Field(ge=0, le=28)
+    # A retest worse than the last by more than the test's measurement error: the exercises
+    # that train the tested movement are capped by the new result (test -> exercise ids).
+    retest_worse_caps: dict[str, tuple[str, ...]]
+    # Effort: two sessions in a row this far above the phase's target lower the dose.
+    effort_over_target_by: float = Field(gt=0, le=5)
+    effort_over_sessions: int = Field(ge=1, le=10)
+    # Mornings: check-ins needed in each of the last two weeks to judge the weekly trend.
+    morning_trend_min_checkins: int = Field(ge=1, le=7)
+    # No stall prompt this many days after a phase advance or the end of a flare-up.
+    stall_quiet_days: int = Field(ge=0, le=42)
+    # Retest reminders at the reminder interval, then at the periodic interval.
+    retest_reminders_max: int = Field(ge=1, le=10)
+    # The standard error of measurement from limits of agreement (LoA ÷ 1.96·√2).
+    loa_per_sem: float = Field(gt=1, le=5)
+    # Walk-run: days between two steps of the running share.
+    run_step_min_days: int = Field(ge=1, le=28)
     switchable_rules: tuple[str, ...]
     sources: dict[str, SourceNote]
 
@@ -191,6 +218,8 @@ class ProgressionRules(Frozen):
             raise ValueError("flare_pain_after must be above pain_after_acceptable_max")
         if self.load_step_percent > self.load_step_max_percent:
             raise ValueError("load_step_percent exceeds load_step_max_percent")
+        if self.flare_repeat_fraction >= self.flare_reduced_fraction:
+            raise ValueError("flare_repeat_fraction must be below flare_reduced_fraction")
         if any(not 0 < f < 1 for f in self.flare_return_fractions):
             raise ValueError("flare_return_fractions must each lie between 0 and 1")
         missing = [
@@ -338,6 +367,37 @@ class Running(Frozen):
     confidence: Confidence
 
 
+class PainLimits(Frozen):
+    """The pathway's own pain limits, read by the engine; a field left out takes the
+    progression rules' value. At or below `safe_max` a dose may progress; above
+    `acceptable_max` it steps back; in between it holds — unless `progress_up_to` lets a
+    tendon progress up to that pain while the next mornings settle and the week is flat."""
+
+    safe_max: int | None = Field(default=None, ge=0, le=10)
+    acceptable_max: int | None = Field(default=None, ge=0, le=10)
+    after_safe_max: int | None = Field(default=None, ge=0, le=10)
+    after_acceptable_max: int | None = Field(default=None, ge=0, le=10)
+    progress_up_to: int | None = Field(default=None, ge=0, le=10)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PainLimits:
+        if (
+            self.safe_max is not None
+            and self.acceptable_max is not None
+            and self.safe_max > self.acceptable_max
+        ):
+            raise ValueError("safe_max is above acceptable_max")
+        if (
+            self.after_safe_max is not None
+            and self.after_acceptable_max is not None
+            and self.after_safe_max > self.after_acceptable_max
+        ):
+            raise ValueError("after_safe_max is above after_acceptable_max")
+        return self
+
+
 class Pathway(Frozen):
     """What a condition changes in the plan, each change with its source."""
 
@@ -359,6 +419,9 @@ class Pathway(Frozen):
     templates: tuple[str, ...] = ()
     pain_rule: str | None = Field(default=None, description="the pain limits, in plain words")
     pain_rule_source: str | None = None
+    pain_limits: PainLimits | None = Field(
+        default=None, description="the pain limits the engine enforces on this pathway"
+    )
     gates: tuple[PathwayGate, ...] = ()
     watch_for: tuple[WatchSign, ...] = ()
     warnings: tuple[PathwayWarning, ...] = ()
@@ -430,6 +493,12 @@ class Readiness(Frozen):
     run_progression: str = Field(min_length=10, description="how the walk-run plan moves on")
     run_progression_source: str = Field(min_length=3)
     run_progression_confidence: Confidence
+    run_pain_max: int = Field(
+        ge=0, le=10, description="pain at the sore spot a run may reach and still progress"
+    )
+    running_exercises: dict[str, dict[str, float]] = Field(
+        description="running exercises: the running share of their minutes at each setting"
+    )
     protocols: dict[str, TestProtocol]
 
 
