@@ -18,8 +18,9 @@ Safety invariants (property-tested):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from statistics import mean
 from typing import Literal
 
@@ -1132,8 +1133,8 @@ def _on_session(
                 )
             )
             continue
-        if dose.pinned or holds or _periodised(program, rules):
-            # A periodised template's blocks set sets × reps; its load is chosen per block.
+        if dose.pinned or holds:
+            # A protocol's blocks set sets × reps; only its load moves (`_next_step`).
             continue
         ready, why_not = _ready(program, seen, slot, dose, exercise, rules, limit)
         if ready:
@@ -1935,6 +1936,8 @@ def _next_step(
         effort = p.spare_effort_rpe_max
     pain = p.pain_safe_max if pain_max is None else pain_max
     basis = f"{p.consecutive_sessions} sessions in a row with clean form, pain ≤ {pain}/10 and effort ≤ {effort:g}/10"
+    if _protocol(program, rules):
+        return _protocol_load_step(program, dose, exercise, rules, make, changed, basis, st)
     # reps (or time, distance) to the top of the range
     if dose.amount < dose.range_high and not _off(program, "progress.reps"):
         step = p.rep_step[exercise.dose_type.value]
@@ -1981,6 +1984,8 @@ def _next_step(
             + (f", amount reset to {low:g}" if then else kept)
             + f" after {basis}.",
             "seeds/002: the exercise's own difficulty setting first for a protocol's fixed amount"
+            if program.template is not None
+            else p.sources["knob_first_from_reps"].source
             if knob_first
             else "groundup ladder: reps → tempo → knob → load",
             {"knob_before": str(dose.knob), "knob_after": str(harder)},
@@ -1988,7 +1993,11 @@ def _next_step(
 
     # A protocol (template) fixes the amount: its own difficulty setting comes first and the
     # amount stays, before slower lowering or load reset it.
-    knob_first = program.template is not None
+    # An endurance dose (reps to 20 and more) turns its setting first too, so the work stays
+    # comparable instead of falling back to the bottom of the range (C10).
+    knob_first = program.template is not None or (
+        exercise.dose_type is DoseType.REPS and dose.range_high >= p.knob_first_from_reps
+    )
     if knob_first:
         knobbed = knob_step([])
         if knobbed is not None:
@@ -2104,6 +2113,52 @@ def _next_step(
             {"from": slot.exercise_id, "to": target},
         )
     return None
+
+
+def _protocol_load_step(
+    program: Program,
+    dose: Dose,
+    exercise: Exercise,
+    rules: Rules,
+    make: Callable[[str, list[Change], str, str, str, dict[str, Number]], Decision | None],
+    changed: Callable[[str, bool | Number | None, bool | Number | None], Change],
+    basis: str,
+    st: str,
+) -> Decision | None:
+    """A published protocol keeps its sets and reps (and its blocks set them); only the load
+    moves (S10, S11): the protocol's first load once its sets and reps are done cleanly, then
+    the ordinary load step, with no reset of the reps."""
+    p = rules.progression
+    assert program.template is not None
+    template = rules.templates.templates[program.template]
+    if not exercise.loadable or _off(program, "progress.load"):
+        return None
+    name = exercise.name
+    load = dose.load_kg or 0.0
+    if load <= 0:
+        first = template.first_load_kg
+        after = first.value if first is not None else p.starting_load_kg
+        source = first.source if first is not None else p.sources["starting_load_kg"].source
+        return make(
+            "progress.load",
+            [changed("load_kg", None, after)],
+            f"{name}{st}: time to add weight — about {after:g} kg (a backpack works), same sets and reps.",
+            f"{name}{st}: {template.name} protocol, first external load {after:g} kg at {dose.sets} × {dose.amount:g} (sets and reps kept) after {basis}.",
+            source,
+            {"load_before": 0, "load_after": after, "amount": dose.amount},
+        )
+    after = load_step(load, rules)
+    pct = (after / load - 1) * 100
+    if pct > p.load_step_max_percent + 1e-9:
+        return None
+    return make(
+        "progress.load",
+        [changed("load_kg", load, after)],
+        f"{name}{st}: a little more weight, {load:g} → {after:g} kg, same sets and reps.",
+        f"{name}{st}: {template.name} protocol, load {load:g} → {after:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %), {dose.sets} × {dose.amount:g} kept, after {basis}.",
+        p.sources["load_step_percent"].source,
+        {"load_before": load, "load_after": after, "step_percent": round(pct, 1)},
+    )
 
 
 def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
@@ -3095,21 +3150,37 @@ def _retest_prompt(
     ids = ", ".join(c.id for c in pending)
     milestones = rules.phases.milestones
     if why == "untested":
-        person = f"You are close to the next phase. Time for a retest: {texts}"
+        never = [
+            rules.assessment.tests[c.test].person_label
+            for c in pending
+            if c.test in rules.assessment.tests and program.profile.comparison(c.test) is None
+        ]
+        missing = (
+            " Not done yet, so part of this retest: " + ", ".join(never) + "."
+            if never
+            else ""
+        )
+        person = f"Everything else for the next phase is in place: a retest will show whether you are ready. {texts}{missing}"
         clinician = (
             f"Gate {program.phase.label}: all session criteria met and no test of {ids} since "
-            "the phase began: retest needed."
+            "the phase began: retest needed"
+            + (f" (never recorded: {', '.join(never)})" if never else "")
+            + "."
         )
         source = "; ".join(sorted({c.source for c in pending}))
     else:
         weeks = milestones.near_miss_retest_weeks.value
+        gaps = [g for c in pending if (g := _gap_text(c, program.profile, rules)) is not None]
         person = (
-            "Your last retest was only just short of the next phase, closer than the test "
-            f"can reliably tell apart. One more retest will settle it: {texts}"
+            "Your last retest was close to the next phase"
+            + (f" ({'; '.join(g[0] for g in gaps)})" if gaps else "")
+            + f". One more retest in {weeks:g} weeks will settle it: {texts}"
         )
         clinician = (
             f"Gate {program.phase.label}: the retest in this phase fell short on {ids} by no "
-            f"more than the measurement error; one confirmatory retest after {weeks:g} weeks."
+            "more than the standard error of measurement"
+            + (f" ({'; '.join(g[1] for g in gaps)})" if gaps else "")
+            + f"; one confirmatory retest after {weeks:g} weeks."
         )
         source = milestones.near_miss_retest_weeks.source
     return Decision(
@@ -3117,7 +3188,14 @@ def _retest_prompt(
         kind="prompt",
         date=day,
         numbers={**numbers, "reason": why},
-        changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
+        changes=(
+            Change(field="last_retest_prompt", after=day.isoformat()),
+            Change(
+                field="retest_prompts",
+                before=program.state.retest_prompts,
+                after=program.state.retest_prompts + 1,
+            ),
+        ),
         person_text=person,
         clinician_text=clinician,
         source=source,
@@ -3158,7 +3236,13 @@ def _close_to_next_phase(
     error (one confirmatory retest). Otherwise retests follow the periodic interval."""
     milestones = rules.phases.milestones
     last = program.state.last_retest_prompt
-    if last is not None and (day - last).days < milestones.retest_reminder_days.value:
+    # A request is repeated at the reminder interval a few times, then at the periodic one.
+    every = (
+        milestones.retest_reminder_days.value
+        if program.state.retest_prompts < rules.progression.retest_reminders_max
+        else rules.progression.retest_every_weeks * 7
+    )
+    if last is not None and (day - last).days < every:
         return None
     retests = _in_phase_retests(program, seen)
     tested = {c.id: [r for r in retests if _tests_criterion(c, r)] for c in pending}
@@ -3169,19 +3253,37 @@ def _close_to_next_phase(
     latest = max(r.date for done in tested.values() for r in done)
     if (day - latest).days < milestones.near_miss_retest_weeks.value * 7:
         return None
-    if all(_near_miss(c, program.profile) for c in pending):
+    if all(_near_miss(c, program.profile, rules) for c in pending):
         return "near_miss"
     return None
 
 
-def _near_miss(c: GateCriterion, profile: ImbalanceProfile) -> bool:
-    """The latest test fell short of this criterion by no more than its measurement error."""
+def _gap_text(c: GateCriterion, profile: ImbalanceProfile, rules: Rules) -> tuple[str, str] | None:
+    """How far the latest test is from the criterion, (plain, clinical), one side affected."""
+    comparison = profile.comparison(c.test or "")
+    involved = profile.involved_side
+    if c.kind != "lsi" or comparison is None or involved is None or c.threshold is None:
+        return None
+    mine, other = comparison.value(involved), comparison.value(involved.other)
+    if mine is None or other is None:
+        return None
+    definition = rules.assessment.tests[comparison.test]
+    needed = c.threshold / 100 * other
+    return (
+        f"{definition.person_label}: {mine:g} of the {math.ceil(needed - 1e-9):g} {definition.unit} the next phase asks for",
+        f"{c.test} involved {mine:g} vs {needed:.1f} needed ({c.threshold:g} % of {other:g})",
+    )
+
+
+def _near_miss(c: GateCriterion, profile: ImbalanceProfile, rules: Rules) -> bool:
+    """The latest test fell short of this criterion by no more than the standard error of
+    measurement (the limits of agreement ÷ 2.77), not by the limits themselves (S4)."""
     if c.kind not in ("lsi", "min_value") or c.threshold is None:
         return False
     comparison = profile.comparison(c.test or "")
     if comparison is None or comparison.measurement_error is None:
         return False
-    error = comparison.measurement_error
+    error = comparison.measurement_error / rules.progression.loa_per_sem
     needed: list[float] = []
     involved = profile.involved_side
     if c.kind == "min_value":
@@ -3355,7 +3457,13 @@ def _milestones_flat(
     if last_prompt is not None and max(retested) <= last_prompt:
         return None  # this test has been judged already
     status = gate_status(program, day, seen, rules)
-    unmet = [c for c, met, _, _ in status if not met and c.kind in OBJECTIVE_GATES]
+    # Milestones already met on the latest numbers (even if tested before this phase) are
+    # not flat: they are done (S1).
+    unmet = [
+        c
+        for c, met, _, _ in status
+        if not met and c.kind in OBJECTIVE_GATES and not _met_on_latest(c, program, rules)
+    ]
     if not unmet:
         return None
     points = _test_points(program, seen, rules)
@@ -3367,6 +3475,11 @@ def _milestones_flat(
     base = earlier[-1]
     moves = [m for c in unmet if (m := _milestone_move(c, base, latest, rules)) is not None]
     if not moves or any(m.improved for m in moves):
+        return None
+    # A steady rise over the tests between (each step up, none down) is improvement even
+    # when no single step is beyond the measurement error (S1).
+    between = [pt for pt in points if base.date <= pt.date <= latest.date]
+    if len(between) >= 3 and any(_rising(c, between, rules) for c in unmet):
         return None
     sessions = [s for s in _sessions(seen) if base.date < s.date <= day]
     p = rules.progression
@@ -3396,6 +3509,48 @@ def _milestones_flat(
         culprits,
         flat_weeks.source,
     )
+
+
+def _met_on_latest(c: GateCriterion, program: Program, rules: Rules) -> bool:
+    """The criterion's threshold is met by the latest numbers, whenever they were taken."""
+    comparison = program.profile.comparison(c.test or "")
+    if comparison is None or c.threshold is None:
+        return False
+    if c.kind == "lsi":
+        return _lsi_status(c, comparison, program.profile)[0]
+    if c.kind == "min_value":
+        values = [v for v in (comparison.left, comparison.right) if v is not None]
+        threshold, _ = _min_value_threshold(c, program.profile, rules)
+        return bool(values) and min(values) >= threshold
+    return False
+
+
+def _criterion_value(c: GateCriterion, profile: ImbalanceProfile) -> float | None:
+    """The number a criterion judges: the LSI (or the weaker leg's share of the capacity goal
+    when both legs are affected), or the weaker side for an absolute criterion."""
+    comparison = profile.comparison(c.test or "")
+    if comparison is None:
+        return None
+    if c.kind == "lsi":
+        if profile.involved_side is not None:
+            return comparison.lsi
+        capacity = comparison.capacity
+        shares = [capacity.percent(side) for side in Side] if capacity.available else []
+        known = [x for x in shares if x is not None]
+        return min(known) if known else None
+    if c.kind == "min_value":
+        values = [v for v in (comparison.left, comparison.right) if v is not None]
+        return min(values) if values else None
+    return None
+
+
+def _rising(c: GateCriterion, points: list[TestPoint], rules: Rules) -> bool:
+    values = [_criterion_value(c, point.profile) for point in points]
+    known = [v for v in values if v is not None]
+    if len(known) < 3:
+        return False
+    steps = [b - a for a, b in itertools.pairwise(known)]
+    return all(step >= 0 for step in steps) and sum(steps) > 0
 
 
 def _stall_prompt(
@@ -3433,7 +3588,13 @@ def _stall_check(
     p = rules.progression
     if _off(program, "stall.reassess") or program.phase is Phase.MAINTENANCE:
         return []
-    if now and any(d.kind == "phase" for d in now):
+    if now and any(d.kind in ("phase", "flare", "refer") for d in now):
+        return []
+    # Not during a flare-up, nor in the quiet days after a phase change or a flare-up (S1).
+    if program.state.flare is not None or (day - program.phase_started).days < p.stall_quiet_days:
+        return []
+    ended = program.state.last_flare_end
+    if ended is not None and (day - ended).days < p.stall_quiet_days:
         return []
     flat = _milestones_flat(program, day, seen, rules)
     if flat is not None:
@@ -3441,7 +3602,8 @@ def _stall_check(
     if now and any(d.kind == "progress" for d in now):
         return []
     since = program.state.last_progression or program.phase_started
-    since = max(since, program.state.last_stall_prompt or since)
+    since = max(since, program.phase_started, program.state.last_stall_prompt or since)
+    since = max(since, ended or since)
     span = (day - since).days
     if span < p.stall_weeks * 7:
         return []

@@ -205,6 +205,9 @@ class ProgressionRules(Frozen):
     loa_per_sem: float = Field(gt=1, le=5)
     # Walk-run: days between two steps of the running share.
     run_step_min_days: int = Field(ge=1, le=28)
+    # Endurance doses (a range top at or above this) turn their difficulty setting before a
+    # slower tempo resets the reps.
+    knob_first_from_reps: int = Field(ge=5, le=100)
     switchable_rules: tuple[str, ...]
     sources: dict[str, SourceNote]
 
@@ -278,6 +281,10 @@ class Template(Frozen):
     )
     needs: Literal["run_ready"] | None = Field(
         default=None, description="readiness criteria to meet before this template may start"
+    )
+    first_load_kg: Sourced | None = Field(
+        default=None,
+        description="a protocol: the first external load once its sets and reps are done cleanly",
     )
 
 
