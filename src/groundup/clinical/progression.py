@@ -1080,10 +1080,13 @@ def _on_session(
             )
             continue
         over = efforts.get(dose_key(slot.exercise_id, dose.side))
+        # One step below the bottom of the range at most: a dose too hard steps back, but
+        # effort alone does not take it to nothing.
+        floor_amount = _scaled(exercise.dose.range_low, 1 - p.regress_volume_fraction, exercise)
         if (
             over is not None
             and not dose.pinned
-            and (dose.amount > dose.range_low or bool(dose.load_kg))
+            and (dose.amount > floor_amount or bool(dose.load_kg))
         ):
             target, logged = over
             decisions.append(
@@ -1101,12 +1104,11 @@ def _on_session(
                     p.sources["effort_over_target_by"].source,
                 )
             )
-            # A dose too hard is not a pain response: it does not count towards a referral,
-            # and it steps back no lower than the phase's starting amount.
+            # A dose too hard is not a pain response: it does not count towards a referral.
             decisions[-1] = decisions[-1].model_copy(
                 update={
                     "changes": tuple(
-                        c.model_copy(update={"after": max(float(c.after), dose.range_low)})
+                        c.model_copy(update={"after": max(float(c.after), floor_amount)})
                         if c.field == "amount" and isinstance(c.after, int | float)
                         else c
                         for c in decisions[-1].changes
@@ -1161,8 +1163,14 @@ def _on_session(
     if not holds and not regressed:
         decisions.extend(_template_block(program, event.date, rules))
     if not regressed:
+        latest = program
+        for made in decisions:
+            latest = apply(latest, made, rules)
         decisions.extend(
-            _held_phase_advance(_gate(program, event.date, seen, rules, decisions), holds)
+            _phase_week_capped(latest, d, event.date, seen, rules)
+            if d.rule == "phase.advance"
+            else d
+            for d in _held_phase_advance(_gate(program, event.date, seen, rules, decisions), holds)
         )
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
@@ -3024,7 +3032,7 @@ def _gate(
             + ".",
             source="; ".join(sorted({c.source for c, *_ in status})),
         )
-        return [_phase_week_capped(program, advance_to, day, seen, rules)]
+        return [advance_to]
     # Everything but test numbers is in place: ask for a retest when one can decide it.
     if all(needs for _, _, _, needs in unmet):
         pending = [c for c, _, _, _ in unmet]
@@ -3156,9 +3164,7 @@ def _retest_prompt(
             if c.test in rules.assessment.tests and program.profile.comparison(c.test) is None
         ]
         missing = (
-            " Not done yet, so part of this retest: " + ", ".join(never) + "."
-            if never
-            else ""
+            " Not done yet, so part of this retest: " + ", ".join(never) + "." if never else ""
         )
         person = f"Everything else for the next phase is in place: a retest will show whether you are ready. {texts}{missing}"
         clinician = (
