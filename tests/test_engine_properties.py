@@ -4,14 +4,19 @@ random logs: what must never happen, whatever is logged and in whatever order it
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from groundup.clinical.assessment import Assessment, StepDownFault
+from groundup.cli.files import read_document, validate
+from groundup.cli.program_commands import build_program
+from groundup.clinical.assessment import Assessment, Condition, StepDownFault
+from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
 from groundup.clinical.planning import PlanningError, ReferralError, build_session, plan
 from groundup.clinical.profile import build_profile
@@ -20,9 +25,13 @@ from groundup.clinical.progression import (
     Decision,
     HistoryEvent,
     _key,
+    _logged_work,
+    _session_work,
     advance,
     apply,
     gate_status,
+    logged_running,
+    planned_running,
     retest_profile,
     sorted_history,
 )
@@ -35,6 +44,7 @@ P = RULES.progression
 SCREENING = load_screening_rules()
 CLEAR = screen(ScreenAnswers(), SCREENING)
 START = dt.date(2025, 3, 3)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # ----- random people --------------------------------------------------------------------
 
@@ -198,7 +208,7 @@ def run(
     harsh = data.draw(st.integers(0, harsh_max), label="how rough the weeks are")
     plan_items: list[tuple[dt.date, str]] = []
     for offset in range(days):
-        day = START + dt.timedelta(days=offset)
+        day = program.start_date + dt.timedelta(days=offset)
         items = []
         if not chance(data, 3, "no check-in"):
             items.append((day, "checkin"))
@@ -338,10 +348,46 @@ def check_load_step(decision: Decision, before: Program) -> None:
         ), (change, amount, old.amount)
 
 
+def progression_limits(program: Program) -> tuple[int, int]:
+    """The most pain during the work and right after it at which anything may move up on
+    this program's pathway: its own pain-limit block (a tendon's allowance included), else
+    the progression rules. Worked out here from the data, not by the engine's helpers."""
+    block = RULES.pathways[program.pathway].pain_limits
+    during = P.pain_safe_max
+    after = P.pain_after_safe_max
+    after_top = P.pain_after_acceptable_max
+    if block is not None:
+        during = block.safe_max if block.safe_max is not None else during
+        after = block.after_safe_max if block.after_safe_max is not None else after
+        after_top = (
+            block.after_acceptable_max if block.after_acceptable_max is not None else after_top
+        )
+        if block.progress_up_to is not None:
+            during = max(during, block.progress_up_to)
+            after = max(after, min(block.progress_up_to, after_top))
+    return during, after
+
+
+def week_reference(program: Program, seen: list[HistoryEvent], day: dt.date) -> float:
+    """The week a phase change is capped against: the last 7 days' logged main work when
+    every session of the week is in, else the program's planned week."""
+    week = [
+        e
+        for e in seen
+        if isinstance(e, SessionLog)
+        and not e.skipped
+        and day - dt.timedelta(days=7) < e.date <= day
+    ]
+    if len(week) >= program.sessions_per_week:
+        return sum(_logged_work(e, program, RULES) for e in week)
+    return _session_work(program, RULES) * program.sessions_per_week
+
+
 def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEvent, Any]]) -> None:
     for before, event, outcome in steps:
         program = before
         seen = seen_for(history, event)
+        check_flare_escalation(before, event, outcome)
         for decision in outcome.decisions:
             assert decision.rule and decision.person_text and decision.clinician_text
             moves_up = decision.rule.startswith("progress.") or decision.rule in (
@@ -358,7 +404,7 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                 limit = (
                     P.pain_after_acceptable_max
                     if decision.kind == "flare"
-                    else P.pain_after_safe_max
+                    else progression_limits(program)[1]
                 )
                 assert event.pain_after <= limit, decision
                 # … nor when the morning after the last session is unknown or was worse.
@@ -377,8 +423,18 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                     if e.exercise_id == decision.exercise_id and (swap or e.side == decision.side)
                 ]
                 assert logs, decision
+                during = progression_limits(program)[0]
+                if decision.exercise_id in RULES.readiness.running_exercises:
+                    during = min(during, RULES.readiness.run_pain_max)
                 for log in logs:
                     assert log.max_pain <= P.pain_acceptable_max, (decision, log.max_pain)
+                    # … nor above the pathway's own limit (a run's: the running limit) …
+                    assert log.max_pain <= during, (decision, log.max_pain, program.pathway)
+                    # … nor on effort above the phase's target (a protocol has its own).
+                    if program.template is None:
+                        target = RULES.phases[program.phase].dose.effort_rpe_max
+                        efforts = [x.effort for x in log.sets if x.effort is not None]
+                        assert efforts and max(efforts) <= target, (decision, efforts, target)
                 # (c) never a load step above the cap.
                 check_load_step(decision, program)
             if decision.rule == "phase.advance":
@@ -393,9 +449,45 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                         isinstance(e, Retest) and e.date > program.phase_started for e in seen
                     ), (program.phase, program.phase_started)
             after = apply(program, decision, RULES)
+            if decision.rule == "phase.advance":
+                # (f) the first week of the new phase within the weekly cap.
+                reference = week_reference(program, seen, decision.date)
+                weekly = _session_work(after, RULES) * after.sessions_per_week
+                assert weekly <= reference * (1 + P.weekly_volume_growth_cap) + 1e-6 or all(
+                    d.amount <= 1 or d.pinned for sl in after.part("main") for d in sl.doses
+                ), (weekly, reference, decision.numbers)
             # (e) the weaker-side rule works the right way round.
             check_weaker_side(program, after, decision)
             program = after
+
+
+def check_flare_escalation(before: Program, event: HistoryEvent, outcome: Any) -> None:
+    """(g) Repeated flare-ups escalate: the configured number within the window refers, a
+    repeat starts lower than the first, and a flare-up still running past its days refers."""
+    after: Program = outcome.program
+    flares = after.state.flares
+    if flares:
+        latest = max(flares)
+        window = latest - dt.timedelta(days=P.flare_repeat_window_days)
+        # Flare-ups counted by day: two triggers on one day are one flare-up.
+        if len({d for d in flares if d > window}) >= P.flare_refer_count:
+            assert after.state.referred, (flares, outcome.decisions)
+    for decision in outcome.decisions:
+        if decision.rule in ("flare.start", "flare.restart"):
+            count = decision.numbers["flares_in_window"]
+            expected = P.flare_repeat_fraction if count != 1 else P.flare_reduced_fraction
+            assert decision.numbers["volume_percent"] == round(expected * 100), decision
+    flare = before.state.flare
+    if (
+        isinstance(event, SessionLog)
+        and not event.skipped
+        and flare is not None
+        and not before.state.referred
+        and (event.date - (flare.first_started or flare.started)).days > P.flare_settle_days
+    ):
+        assert after.state.referred or any(
+            d.rule in ("flare.start", "flare.restart") for d in outcome.decisions
+        ), outcome.decisions
 
 
 @settings(
@@ -468,6 +560,86 @@ def test_safety_properties_hold_for_a_long_easy_run(days: int, data: st.DataObje
     program = program.model_copy(update={"slots": tuple(slots)})
     _, history, steps = run(data, program, days, harsh_max=2)
     check_all(history, steps)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    assessment=assessments,
+    prefs=preferences,
+    condition=st.sampled_from(list(Condition)),
+    days=st.integers(7, 42),
+    data=st.data(),
+)
+def test_each_pathways_own_pain_limits_and_the_flare_escalation_hold_over_random_logs(
+    assessment: Assessment,
+    prefs: Preferences,
+    condition: Condition,
+    days: int,
+    data: st.DataObject,
+) -> None:
+    """M4, M6, S7: on every pathway nothing moves up on pain above the pathway's own limit
+    (a tendon's 5/10 included, a bone's 2/10), and flare-ups escalate to a referral."""
+    program = make_program(assessment, prefs).model_copy(update={"pathway": condition})
+    _, history, steps = run(data, program, days)
+    check_all(history, steps)
+
+
+def return_to_run() -> Program:
+    path = EXAMPLES / "ankle-instability.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    _, program = build_program(intake, RULES, template="return_to_run")
+    return program
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(days=st.integers(14, 63), data=st.data())
+def test_running_minutes_grow_within_the_running_caps(days: int, data: st.DataObject) -> None:
+    """M7: a walk-run step never takes one session's running minutes beyond the last week's
+    running +30 % (spread over the week's sessions) or the longest recent run +10 %, and the
+    running share steps up at most once a week."""
+    program = return_to_run()
+    _, history, steps = run(data, program, days, harsh_max=3)
+    check_all(history, steps)
+    share_steps: list[dt.date] = []
+    for before, event, outcome in steps:
+        seen = seen_for(history, event)
+        current = before
+        for decision in outcome.decisions:
+            after = apply(current, decision, RULES)
+            if (
+                decision.rule.startswith("progress.")
+                and decision.exercise_id in RULES.readiness.running_exercises
+            ):
+                sessions = [e for e in seen if isinstance(e, SessionLog) and not e.skipped]
+                week = sum(
+                    logged_running(e, RULES)
+                    for e in sessions
+                    if decision.date - dt.timedelta(days=7) < e.date <= decision.date
+                )
+                longest = max(
+                    (
+                        logged_running(e, RULES)
+                        for e in sessions
+                        if decision.date - dt.timedelta(days=P.session_spike_window_days)
+                        < e.date
+                        <= decision.date
+                    ),
+                    default=0.0,
+                )
+                limit = min(
+                    week * (1 + P.weekly_volume_growth_cap) / current.sessions_per_week,
+                    longest * (1 + P.session_spike_cap),
+                )
+                assert planned_running(after, RULES) <= limit + 1e-9, (decision, week, longest)
+                if any(c.field == "knob" for c in decision.changes):
+                    share_steps.append(decision.date)
+            current = after
+    for a, b in itertools.pairwise(share_steps):
+        assert (b - a).days >= P.run_step_min_days, share_steps
 
 
 # People whose intake could open an LSI gate at once: calm enough to start past activation,
