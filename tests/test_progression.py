@@ -1822,3 +1822,12 @@ def test_c4_c5_retest_texts_are_rounded_and_plain() -> None:
     (recorded,) = advance(both, [event], RULES, day(3)).decisions
     assert "no per-side tests" not in recorded.clinician_text
     assert "left 21" in recorded.clinician_text and "right 23" in recorded.clinician_text
+
+
+def test_c4_gate_numbers_are_rounded() -> None:
+    balance = {"single_leg_stance_eyes_closed_s": {"left": 33.142857142857, "right": 40}}
+    prog = program(phase=Phase.DYNAMIC_STABILITY)
+    event = Retest(date=day(3), assessment=assessment(when=day(3), extra_tests=balance))
+    retested_prog = advance(prog, [event], RULES, day(3)).program
+    _, why, _ = statuses(retested_prog, day(3), [event])["dynamic_balance_time"]
+    assert "weaker side 33.1 " in why and "33.14" not in why

@@ -2946,7 +2946,9 @@ def gate_status(
                 (
                     c,
                     met,
-                    f"{c.test} weaker side {value} (needs ≥ {threshold:g}; {basis})",
+                    f"{c.test} weaker side "
+                    + ("not tested" if value is None else f"{round(value, 1):g}")
+                    + f" (needs ≥ {round(threshold, 1):g}; {basis})",
                     not met,
                 )
             )
