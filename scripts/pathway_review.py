@@ -240,7 +240,7 @@ def main() -> None:
             ).items():
                 write_log(out / f"{example}-{name}.yaml", events, f"{example}: {name}")
                 print(summary(f"{example}-{name}", final, decisions))
-    # Return to running, logged at 3/10 during every run (the walk-run rule says 2/10 or less).
+    # Return to running, logged at 3/10 during every run (the walk-run rule says 2/10 or less) …
     path = ROOT / "examples" / "ankle-instability.yaml"
     intake = validate(Intake, read_document(path), str(path))
     assert intake.assessment is not None
@@ -249,19 +249,21 @@ def main() -> None:
         json.dumps({"program": program.model_dump(mode="json")}, indent=1)
     )
     baseline = intake.assessment.model_copy(update={"date": program.start_date})
-    events, final, decisions = walk(
-        program,
-        baseline,
-        rules,
-        weeks=3,
-        pain=lambda w: 3,
-        pain_after=lambda w: 3,
-        morning=lambda w: 0,
-        rpe=5.0,
-    )
-    name = "ankle-instability-return_to_run-pain-3"
-    write_log(out / f"{name}.yaml", events, "return to running, 3/10 during every run")
-    print(summary(name, final, decisions))
+    # … and at 1/10 for six weeks: how fast the running minutes grow within the caps.
+    for pain, weeks in ((3, 3), (1, 6)):
+        events, final, decisions = walk(
+            program,
+            baseline,
+            rules,
+            weeks=weeks,
+            pain=lambda w, pain=pain: pain,
+            pain_after=lambda w, pain=pain: pain,
+            morning=lambda w: 0,
+            rpe=5.0,
+        )
+        name = f"ankle-instability-return_to_run-pain-{pain}"
+        write_log(out / f"{name}.yaml", events, f"return to running, {pain}/10 during every run")
+        print(summary(name, final, decisions))
 
 
 if __name__ == "__main__":
