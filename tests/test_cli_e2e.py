@@ -132,6 +132,10 @@ def test_four_weeks_of_a_self_managing_person(tmp_path: Path) -> None:
     why = json.loads(ok(tmp_path, "why", "--limit", "1000", "--json"))
     rules = [d["rule"] for d in why]
     assert "flare.start" in rules
+    # The person's table names the kind of change in words; rule ids are the clinician's.
+    person_table = ok(tmp_path, "why", "--limit", "1000")
+    assert "flare.start" not in person_table and "flare-up" in person_table
+    assert "flare.start" in ok(tmp_path, "why", "--limit", "1000", "--clinician")
     assert "flare.end" in rules
     assert rules.index("flare.end") > rules.index("flare.start")
     assert "retest.recorded" in rules

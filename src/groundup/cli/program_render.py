@@ -29,6 +29,20 @@ KIND_STYLE = {
     "override": "blue",
 }
 
+# What the person sees in place of a rule id: the kind of change, in words.
+KIND_WORDS = {
+    "progress": "step up",
+    "hold": "kept",
+    "regress": "step back",
+    "flare": "flare-up",
+    "cap": "limited",
+    "phase": "new phase",
+    "prompt": "to do",
+    "refer": "see a doctor",
+    "info": "note",
+    "override": "your clinician",
+}
+
 
 def dose_line(dose: Dose, dose_type: DoseType) -> str:
     """A dose with its load in kg, for the clinical views."""
@@ -99,12 +113,13 @@ def program_view(program: Program, rules: Rules, *, reasons: bool = True) -> Gro
 def decisions_table(decisions: list[Decision], *, clinician: bool = False) -> Table:
     table = Table(title=f"{len(decisions)} decisions", expand=False)
     table.add_column("date")
-    table.add_column("rule")
+    table.add_column("rule" if clinician else "change")
     table.add_column("what happened", max_width=90)
     for decision in decisions:
         style = KIND_STYLE.get(decision.kind, "")
         text = decision.clinician_text if clinician else decision.person_text
-        table.add_row(decision.date.isoformat(), Text(decision.rule, style=style), text)
+        label = decision.rule if clinician else KIND_WORDS.get(decision.kind, decision.kind)
+        table.add_row(decision.date.isoformat(), Text(label, style=style), text)
     return table
 
 
