@@ -19,7 +19,11 @@ from groundup.clinical.pathways import (
     assessment_warnings,
     avoided,
     brought_in,
+    deficit_warnings,
+    load_allows,
+    load_restriction,
     proximal_allowed,
+    warnings_raised,
 )
 from groundup.clinical.profile import Finding, ImbalanceProfile
 from groundup.clinical.program import (
@@ -94,6 +98,16 @@ def plan(
         )
         return program.model_copy(update={"reasons": (*program.reasons, *notes)})
     phase, phase_reason = starting_phase(profile, rules, condition)
+    if assessment is not None:
+        for warning in warnings_raised(condition, assessment, rules):
+            ceiling = warning.until_checked
+            if ceiling is not None and ceiling.number < phase.number:
+                phase = ceiling
+                phase_reason = (
+                    f"Starts in phase {phase.number} ({phase.label.lower()}): a warning sign "
+                    "at intake needs a clinician's check first, and until then the plan keeps "
+                    "to the gentlest work."
+                )
     slots, reasons = build_session(phase, profile, preferences, rules, pathway=condition)
     days = preferences.training_days or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
     return Program(
@@ -124,12 +138,20 @@ def pathway_notes(
     programs that suit it, running, the warnings this assessment raises, what to watch for.
     Without an assessment (a phase change later on) the pathway's own notes still come, and
     "not sure" adds nothing."""
-    if assessment is None and condition is Condition.NOT_SURE:
-        return ()
     pathway = rules.pathways[condition]
-    notes = [
+    notes: list[str] = []
+    if assessment is not None:
+        # What the intake itself raises comes first: it can change what to do before starting.
+        notes.extend(assessment_warnings(condition, assessment, rules))
+        notes.extend(person for person, _ in deficit_warnings(condition, profile, rules))
+    restriction = load_restriction(condition, profile, rules)
+    if restriction is not None:
+        notes.append(restriction[1])
+    if condition is Condition.NOT_SURE and assessment is None:
+        return tuple(notes)
+    notes.append(
         f"Plan for: {pathway.name}. {pathway.summary} (Source: {pathway.source} [{pathway.confidence}].)"
-    ]
+    )
     if pathway.pain_rule is not None:
         notes.append(
             f"Pain rule for this condition: {pathway.pain_rule} ({pathway.pain_rule_source}.)"
@@ -151,8 +173,8 @@ def pathway_notes(
                 f"Running: {pathway.running.advice} Not yet ready for the walk-run plan: "
                 f"{describe_unmet(ready)}."
             )
-    if assessment is not None:
-        notes.extend(assessment_warnings(condition, assessment, rules))
+    for advice in pathway.advice:
+        notes.append(f"{advice.text} ({advice.source} [{advice.confidence}].)")
     if pathway.watch_for:
         signs = "; ".join(
             f"{w.sign} — {w.action[0].lower()}{w.action[1:].rstrip('.')}" for w in pathway.watch_for
@@ -212,13 +234,17 @@ def _usable(
     *,
     brought: bool = False,
     hops: bool = True,
+    profile: ImbalanceProfile | None = None,
 ) -> bool:
     """The exercise may go into this phase's session: it belongs to the phase (or the
     pathway brings it in), the equipment is at hand, hip and thigh strength work belongs in
-    the phase, the pathway does not leave it out, and hopping waits for hop readiness."""
+    the phase, the pathway does not leave it out, hopping waits for hop readiness, and it
+    keeps within the weight the surgeon allows on the leg."""
     exercise = rules.library.get(exercise_id)
+    restriction = load_restriction(pathway, profile, rules) if profile is not None else None
     return (
         exercise is not None
+        and load_allows(exercise, restriction)
         and (brought or phase in exercise.phases)
         and exercise.needs_only(preferences.equipment)
         and (
@@ -283,7 +309,7 @@ def _choose_main(
         for i in definition.main
         if i in rules.library
         and rules.library[i].kind is Kind.PLYOMETRIC
-        and _usable(i, phase, preferences, rules, pathway)
+        and _usable(i, phase, preferences, rules, pathway, profile=profile)
     ]
     if waiting_hops and not hops.met:
         notes.append(
@@ -293,7 +319,14 @@ def _choose_main(
 
     def usable(exercise_id: str, brought: bool = False) -> bool:
         return _usable(
-            exercise_id, phase, preferences, rules, pathway, brought=brought, hops=hops.met
+            exercise_id,
+            phase,
+            preferences,
+            rules,
+            pathway,
+            brought=brought,
+            hops=hops.met,
+            profile=profile,
         )
 
     own = [
@@ -404,10 +437,13 @@ def _choose_extra(
     pathway: Condition = Condition.NOT_SURE,
 ) -> list[tuple[Exercise, str]]:
     usable = [rules.library[i] for i in ids if i in rules.library]
+    restriction = load_restriction(pathway, profile, rules)
     usable = [
         e
         for e in usable
-        if e.needs_only(preferences.equipment) and avoided(pathway, e.id, phase, rules) is None
+        if e.needs_only(preferences.equipment)
+        and avoided(pathway, e.id, phase, rules) is None
+        and load_allows(e, restriction)
     ]
     limit = MAX_WARM_UP if part == "warm_up" else MAX_MOBILITY
     if part == "mobility":
@@ -650,11 +686,14 @@ def fit_time(
     while not keep_main and total() > budget:
         changed = False
         for i, slot in enumerate(current):
-            if any(d.sets > 1 for d in slot.doses) and total() > budget:
+            # Every side loses a set together, so the extra set of the side with the
+            # problem survives the trimming.
+            base = min(d.sets for d in slot.doses)
+            if base > 1 and total() > budget:
                 current[i] = slot.model_copy(
                     update={
                         "doses": tuple(
-                            d.model_copy(update={"sets": max(1, d.sets - 1)}) for d in slot.doses
+                            d.model_copy(update={"sets": d.sets - 1}) for d in slot.doses
                         )
                     }
                 )
@@ -701,6 +740,7 @@ def _from_template(
             )
     definition = rules.phases[template.phase]
     irritable = profile.irritability.level is Irritability.HIGH
+    restriction = load_restriction(condition, profile, rules)
     slots: list[Slot] = []
     reasons: list[str] = [f"{template.name}: {template.description} Source: {template.source}."]
     if name not in pathway.templates:
@@ -719,6 +759,12 @@ def _from_template(
         skip = avoided(condition, exercise.id, template.phase, rules)
         if skip is not None:
             reasons.append(f"{exercise.name} left out for this condition: {skip.why}")
+            continue
+        if not load_allows(exercise, restriction):
+            reasons.append(
+                f"{exercise.name} left out: it is done on your feet, and full weight on the "
+                "leg is not yet allowed."
+            )
             continue
         if irritable and item.part == "main" and not item.keep_when_irritable:
             left_out.append(exercise.name)

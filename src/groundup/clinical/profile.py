@@ -32,6 +32,7 @@ from groundup.clinical.assessment import (
     PerSide,
     Sex,
     StepDownFault,
+    WeightBearing,
 )
 from groundup.clinical.exercises import Frozen
 from groundup.clinical.vocabulary import Irritability, Muscle, Severity, Side
@@ -335,6 +336,10 @@ class ImbalanceProfile(Frozen):
     sex: Sex | None = None
     step_down_observed: bool = False
     pain_on_waking: int = Field(default=0, ge=0, le=10)
+    weight_bearing: WeightBearing | None = Field(
+        default=None, description="the weight allowed on the leg, when it was recorded"
+    )
+    boot_or_cast: bool = False
     comparisons: tuple[SideComparison, ...]
     findings: tuple[Finding, ...]
     implicated: tuple[ImplicatedMuscle, ...]
@@ -893,6 +898,8 @@ def build_profile(assessment: Assessment, rules: AssessmentRules) -> ImbalancePr
         sex=assessment.sex,
         step_down_observed=assessment.observations.step_down is not None,
         pain_on_waking=assessment.pain.on_waking,
+        weight_bearing=assessment.weight_bearing,
+        boot_or_cast=assessment.boot_or_cast,
         comparisons=tuple(comparisons),
         findings=tuple(findings),
         implicated=_implicated(findings),

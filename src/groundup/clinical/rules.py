@@ -13,7 +13,7 @@ from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen
 from groundup.clinical.outcomes import QuestionnaireSet
 from groundup.clinical.profile import AssessmentRules, Confidence, Sourced
 from groundup.clinical.program import Part
-from groundup.clinical.vocabulary import Irritability, Phase
+from groundup.clinical.vocabulary import Irritability, Phase, Position
 
 
 class SourceNote(Frozen):
@@ -310,6 +310,36 @@ class PathwayWarning(Frozen):
     ]
     at_least: float = Field(ge=0)
     text: str = Field(min_length=10, description="plain sentence; {value} is the number")
+    clinical: str | None = Field(default=None, min_length=10, description="{value} fills in")
+    until_checked: Phase | None = Field(
+        default=None,
+        description="until a clinician has checked, the plan starts no higher than this phase",
+    )
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class DeficitWarning(Frozen):
+    """A warning raised by a test result (e.g. a marked one-sided weakness with no cause
+    recorded): the weaker side below this percentage of the stronger on the named test,
+    beyond the test's measurement error."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    test: str = Field(pattern=ID_PATTERN)
+    weaker_percent_below: float = Field(gt=0, le=100)
+    text: str = Field(min_length=10, description="plain sentence; {side}, {percent} fill in")
+    clinical: str = Field(min_length=10, description="clinical sentence; {side}, {percent}")
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class WeightBearingRule(Frozen):
+    """Until the surgeon allows full weight and the boot or cast is off, only exercises done
+    in these positions; the weight allowed is asked at intake on this pathway."""
+
+    positions: tuple[Position, ...] = Field(min_length=1)
+    restricted: str = Field(min_length=10, description="plain words while weight is restricted")
+    unrecorded: str = Field(min_length=10, description="plain words when it was not recorded")
     source: str = Field(min_length=3)
     confidence: Confidence
 
@@ -320,6 +350,14 @@ class PathwayGate(Frozen):
     phase: Phase
     add: tuple[GateCriterion, ...] = ()
     drop: tuple[str, ...] = Field(default=(), description="criterion ids the pathway leaves out")
+
+
+class PathwayAdvice(Frozen):
+    """Advice beside the exercises (e.g. bracing for sport), with its source."""
+
+    text: str = Field(min_length=10, description="plain words")
+    source: str = Field(min_length=3)
+    confidence: Confidence
 
 
 class Running(Frozen):
@@ -362,6 +400,9 @@ class Pathway(Frozen):
     gates: tuple[PathwayGate, ...] = ()
     watch_for: tuple[WatchSign, ...] = ()
     warnings: tuple[PathwayWarning, ...] = ()
+    deficit_warnings: tuple[DeficitWarning, ...] = ()
+    weight_bearing: WeightBearingRule | None = None
+    advice: tuple[PathwayAdvice, ...] = ()
     running: Running | None = None
 
     @model_validator(mode="after")

@@ -1,0 +1,199 @@
+"""The clinical review's planner, data and handout findings (docs/clinical-review.md):
+what a sports physiotherapist expects of each pathway's plan once they are fixed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from groundup.cli.files import read_document, validate
+from groundup.cli.program_commands import build_program
+from groundup.clinical.assessment import Assessment, Condition, WeightBearing
+from groundup.clinical.intake import Intake
+from groundup.clinical.pathways import PathwayDataError, check_pathways
+from groundup.clinical.planning import build_session, plan
+from groundup.clinical.profile import ImbalanceProfile, build_profile
+from groundup.clinical.program import Program, Slot
+from groundup.clinical.rules import PathwayExercise
+from groundup.clinical.screening import ScreenAnswers, screen
+from groundup.clinical.vocabulary import Kind, Muscle, Phase, Position
+from groundup.knowledge import load_rules, load_screening_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+RULES = load_rules()
+CLEAR = screen(ScreenAnswers(), load_screening_rules())
+OFF_THE_FEET = {Position.SEATED, Position.SUPINE, Position.PRONE}
+CALF = {Muscle.GASTROCNEMIUS, Muscle.SOLEUS}
+
+
+@functools.cache
+def intake(name: str) -> Intake:
+    path = EXAMPLES / name
+    return validate(Intake, read_document(path), str(path))
+
+
+def assessment_of(name: str) -> Assessment:
+    found = intake(name).assessment
+    assert found is not None
+    return found
+
+
+def program_of(name: str, **kwargs: Any) -> Program:
+    return build_program(intake(name), RULES, **kwargs)[1]
+
+
+def profile_of(assessment: Assessment) -> ImbalanceProfile:
+    return build_profile(assessment, RULES.assessment)
+
+
+def session(name: str, phase: Phase, **changes: Any) -> tuple[Slot, ...]:
+    found = assessment_of(name).model_copy(update=changes)
+    slots, _ = build_session(
+        phase, profile_of(found), intake(name).preferences, RULES, pathway=found.condition
+    )
+    return slots
+
+
+def mains(slots: tuple[Slot, ...] | Program) -> list[Slot]:
+    items = slots.slots if isinstance(slots, Program) else slots
+    return [s for s in items if s.part == "main"]
+
+
+# ----- M5: weight-bearing after a fracture or an operation -------------------------------
+
+
+def test_six_weeks_after_surgery_in_a_boot_gets_only_seated_and_lying_work() -> None:
+    program = program_of("fracture-six-weeks.yaml")
+    positions = {RULES.library[s.exercise_id].position for s in program.slots}
+    assert positions <= OFF_THE_FEET, positions
+    ids = {s.exercise_id for s in program.slots}
+    assert not ids & {"single_leg_stance_eyes_open", "calf_raise_wall", "knee_to_wall_rocks"}
+    assert any(r.startswith("Weight-bearing:") for r in program.reasons)
+    # Calf work stays, sitting down.
+    assert any(RULES.library[s.exercise_id].prime_movers & CALF for s in mains(program))
+
+
+def test_full_weight_out_of_the_boot_brings_the_standing_work_back() -> None:
+    slots = session(
+        "fracture-six-weeks.yaml",
+        Phase.LOW_LOAD_RESISTANCE,
+        weight_bearing=WeightBearing.FULL,
+        boot_or_cast=False,
+    )
+    assert {"calf_raise_wall", "single_leg_stance_eyes_open"} <= {s.exercise_id for s in slots}
+
+
+def test_weight_bearing_not_recorded_after_surgery_counts_as_not_yet_full() -> None:
+    found = assessment_of("fracture-six-weeks.yaml").model_copy(
+        update={"weight_bearing": None, "boot_or_cast": False}
+    )
+    program = plan(
+        profile_of(found),
+        intake("fracture-six-weeks.yaml").preferences,
+        RULES,
+        screen=CLEAR,
+        start=dt.date(2025, 9, 15),
+        assessment=found,
+    )
+    assert {RULES.library[s.exercise_id].position for s in program.slots} <= OFF_THE_FEET
+    assert any("was not recorded" in r for r in program.reasons)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    phase=st.sampled_from(list(Phase)),
+    weight=st.sampled_from([None, WeightBearing.NONE, WeightBearing.PARTIAL, WeightBearing.FULL]),
+    boot=st.booleans(),
+    condition=st.sampled_from(list(Condition)),
+)
+def test_no_standing_work_while_full_weight_is_not_allowed(
+    phase: Phase, weight: WeightBearing | None, boot: bool, condition: Condition
+) -> None:
+    """A safety invariant: whatever the phase or the pathway, a leg without full weight (or
+    still in a boot) is never given an exercise on the feet."""
+    restricted = boot or weight in (WeightBearing.NONE, WeightBearing.PARTIAL)
+    if condition is Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY:
+        restricted = restricted or weight is None
+    slots = session(
+        "fracture-six-weeks.yaml",
+        phase,
+        weight_bearing=weight,
+        boot_or_cast=boot,
+        condition=condition,
+    )
+    if restricted:
+        assert {RULES.library[s.exercise_id].position for s in slots} <= OFF_THE_FEET
+
+
+# ----- M10: the condition's key exercise stays through every phase -----------------------
+
+
+def _key(condition: Condition, slot: Slot) -> bool:
+    exercise = RULES.library[slot.exercise_id]
+    if condition is Condition.PLANTAR_HEEL_PAIN:
+        return exercise.id == "plantar_heel_raise"
+    if condition is Condition.PATELLOFEMORAL_PAIN:
+        return Muscle.QUADRICEPS in exercise.prime_movers
+    if condition is Condition.CHRONIC_ANKLE_INSTABILITY:
+        return exercise.kind is Kind.BALANCE and exercise.position is Position.STANDING
+    # Achilles (both), after a fracture: calf strength on the feet.
+    return (
+        bool(exercise.prime_movers & CALF)
+        and exercise.kind is Kind.STRENGTH
+        and exercise.position is Position.STANDING
+    )
+
+
+KEY_EXAMPLES = {
+    Condition.MIDPORTION_ACHILLES: "clear-left-calf.yaml",
+    Condition.INSERTIONAL_ACHILLES: "achilles-insertional.yaml",
+    Condition.PATELLOFEMORAL_PAIN: "knee-step-down.yaml",
+    Condition.CHRONIC_ANKLE_INSTABILITY: "ankle-instability.yaml",
+    Condition.PLANTAR_HEEL_PAIN: "plantar-heel.yaml",
+    Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY: "ankle-fracture.yaml",
+}
+LATER = [p for p in Phase if p.number >= Phase.LOW_LOAD_RESISTANCE.number]
+
+
+@pytest.mark.parametrize(
+    ("condition", "phase"),
+    [(c, p) for c in KEY_EXAMPLES for p in LATER],
+    ids=lambda v: v.value,
+)
+def test_the_key_exercise_of_the_condition_stays_in_every_later_phase(
+    condition: Condition, phase: Phase
+) -> None:
+    slots = session(KEY_EXAMPLES[condition], phase)
+    assert any(_key(condition, s) for s in mains(slots)), [s.exercise_id for s in mains(slots)]
+
+
+def test_a_pathway_without_its_own_exercise_in_a_phase_is_a_data_error() -> None:
+    pathway = RULES.pathways[Condition.PLANTAR_HEEL_PAIN]
+    cut = pathway.model_copy(
+        update={
+            "exercises": tuple(
+                PathwayExercise(
+                    exercise_id=e.exercise_id,
+                    phases=tuple(p for p in e.phases if p is not Phase.MAINTENANCE) or e.phases,
+                    why=e.why,
+                )
+                for e in pathway.exercises
+            )
+        }
+    )
+    broken = dataclasses.replace(
+        RULES,
+        pathways=RULES.pathways.model_copy(
+            update={"pathways": {**RULES.pathways.pathways, Condition.PLANTAR_HEEL_PAIN: cut}}
+        ),
+    )
+    with pytest.raises(PathwayDataError, match="maintenance"):
+        check_pathways(broken)
