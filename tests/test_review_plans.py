@@ -23,7 +23,7 @@ from groundup.clinical.profile import ImbalanceProfile, build_profile
 from groundup.clinical.program import Program, Slot
 from groundup.clinical.rules import PathwayExercise
 from groundup.clinical.screening import ScreenAnswers, screen
-from groundup.clinical.vocabulary import Kind, Muscle, Phase, Position
+from groundup.clinical.vocabulary import Kind, Muscle, Phase, Position, Side
 from groundup.knowledge import load_rules, load_screening_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,3 +197,153 @@ def test_a_pathway_without_its_own_exercise_in_a_phase_is_a_data_error() -> None
     )
     with pytest.raises(PathwayDataError, match="maintenance"):
         check_pathways(broken)
+
+
+# ----- S13: rest pain in the shin is checked before loading ------------------------------
+
+
+def test_shin_rest_pain_at_intake_comes_first_and_keeps_the_plan_seated() -> None:
+    program = program_of("bilateral-shin.yaml")
+    assert program.reasons[1].startswith("Your pain at rest is 5/10")
+    assert "within a few days" in program.reasons[1]
+    # What to watch for no longer lists what the person already reported.
+    watch = next(r for r in program.reasons if r.startswith("Stop and get checked if"))
+    assert "new or worsening pain at rest or at night" in watch
+    assert program.phase is Phase.ACTIVATION
+
+
+def test_shin_rest_pain_keeps_the_start_seated_even_when_irritability_is_low() -> None:
+    found = assessment_of("bilateral-shin.yaml")
+    calm = found.model_copy(
+        update={
+            "pain": found.pain.model_copy(
+                update={"at_rest": 4, "lingers_after_activity_hours": 0, "on_waking": 0}
+            )
+        }
+    )
+    profile = profile_of(calm)
+    program = plan(
+        profile,
+        intake("bilateral-shin.yaml").preferences,
+        RULES,
+        screen=CLEAR,
+        start=dt.date(2025, 4, 2),
+        assessment=calm,
+    )
+    assert program.phase is Phase.ACTIVATION, profile.irritability
+    assert "clinician's check" in program.reasons[0]
+
+
+# ----- S15: alternating legs in the time estimate ----------------------------------------
+
+
+def test_one_leg_work_is_timed_alternating_legs() -> None:
+    from groundup.clinical.program import slot_seconds
+
+    slot = next(
+        s
+        for s in mains(session("achilles-insertional.yaml", Phase.LOW_LOAD_RESISTANCE))
+        if s.exercise_id == "floor_heel_drop"
+    )
+    exercise = RULES.library["floor_heel_drop"]
+    left, right = slot.doses
+    work = sum(
+        d.sets * d.amount * (exercise.tempo.rep_seconds if exercise.tempo else 1)
+        for d in slot.doses
+    )
+    one_after_the_other = work + sum((d.sets - 1) * d.rest_seconds for d in slot.doses)
+    # The side with the extra set rests in full before it; otherwise each leg rests while
+    # the other works.
+    assert slot_seconds(exercise, slot) < one_after_the_other
+    assert slot_seconds(exercise, slot) >= work
+
+
+def test_later_phases_keep_more_than_the_two_pathway_exercises() -> None:
+    slots = session("achilles-insertional.yaml", Phase.PROXIMAL_INTEGRATION)
+    assert len(mains(slots)) >= 3, [s.exercise_id for s in mains(slots)]
+
+
+# ----- S17, S18: a marked one-sided shin weakness with no diagnosis ----------------------
+
+
+def test_not_sure_with_a_marked_one_sided_shin_weakness_prompts_a_nerve_check() -> None:
+    program = program_of("not-sure.yaml")
+    assert any("check the nerves of the leg" in r for r in program.reasons)
+    milder = assessment_of("not-sure.yaml").model_copy(
+        update={
+            "tests": assessment_of("not-sure.yaml").tests.model_copy(
+                update={
+                    "tibialis_raise_reps": assessment_of(
+                        "not-sure.yaml"
+                    ).tests.tibialis_raise_reps.model_copy(  # type: ignore[union-attr]
+                        update={"left": 18}
+                    )
+                }
+            )
+        }
+    )
+    calm = plan(
+        profile_of(milder),
+        intake("not-sure.yaml").preferences,
+        RULES,
+        screen=CLEAR,
+        start=dt.date(2025, 10, 1),
+        assessment=milder,
+    )
+    assert not any("check the nerves" in r for r in calm.reasons)
+
+
+def test_a_marked_one_sided_deficit_is_trained_one_leg_at_a_time_with_the_extra_set() -> None:
+    program = program_of("not-sure.yaml")
+    shin = [
+        s
+        for s in mains(program)
+        if Muscle.TIBIALIS_ANTERIOR in RULES.library[s.exercise_id].prime_movers
+    ]
+    assert shin, [s.exercise_id for s in mains(program)]
+    for slot in shin:
+        left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+        assert left is not None and right is not None, slot.exercise_id
+        assert left.sets == right.sets + 1
+        assert "one leg at a time" in slot.reason
+
+
+# ----- S19: the unstable ankle --------------------------------------------------------------
+
+
+def test_unstable_ankle_that_hops_pain_free_starts_with_balance_while_moving_and_hears_of_bracing() -> (
+    None
+):
+    program = program_of("ankle-instability.yaml")
+    ids = {s.exercise_id for s in mains(program)}
+    assert {"single_leg_reach", "single_leg_stance_eyes_closed"} <= ids
+    assert any("brace" in r and "Doherty" in r for r in program.reasons)
+
+
+# ----- S20: kneecap pain gets knee work, not one shallow wall sit ---------------------------
+
+
+def test_kneecap_pain_gets_more_than_one_knee_exercise_from_day_one() -> None:
+    program = program_of("knee-step-down.yaml")
+    knee = [
+        s.exercise_id
+        for s in mains(program)
+        if Muscle.QUADRICEPS in RULES.library[s.exercise_id].prime_movers
+    ]
+    assert len(knee) >= 2, knee
+    assert any(RULES.library[i].kind is Kind.STRENGTH or i == "step_down" for i in knee)
+    hip = [
+        s.exercise_id
+        for s in mains(program)
+        if RULES.library[s.exercise_id].prime_movers & {Muscle.GLUTEALS, Muscle.HIP_ABDUCTORS}
+    ]
+    assert hip
+
+
+# ----- C9: the sole-of-the-foot stretch --------------------------------------------------
+
+
+def test_the_heel_pain_plan_stretches_the_sole_of_the_foot_without_a_chair() -> None:
+    program = program_of("plantar-heel.yaml")
+    assert "chair" not in {e.value for e in intake("plantar-heel.yaml").preferences.equipment}
+    assert program.slot("plantar_fascia_mobility") is not None

@@ -151,6 +151,7 @@ def check_pathways(rules: Rules) -> None:
     for condition, pathway in rules.pathways.pathways.items():
         where = f"pathways.yaml: {condition.value}"
         named = [e.exercise_id for e in pathway.exercises] + [a.exercise_id for a in pathway.avoid]
+        named += list(pathway.mobility)
         if pathway.running is not None:
             named.append(pathway.running.exercise_id)
         for exercise_id in named:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 
 from groundup.clinical.assessment import Assessment, Condition
 from groundup.clinical.exercises import Exercise
@@ -40,6 +41,7 @@ from groundup.clinical.rules import PhaseDefinition, Rules, Template, TemplateIt
 from groundup.clinical.screening import ScreenResult
 from groundup.clinical.vocabulary import (
     PROXIMAL_MUSCLES,
+    DoseType,
     Irritability,
     Kind,
     Laterality,
@@ -388,9 +390,17 @@ def _choose_main(
         take(exercise, f"{why}{numbers}", own_choice=True)
     for exercise, _, finding in targeted:
         assert finding is not None
+        one_leg = _one_leg_for(exercise, finding, candidates, rules, usable)
         muscles = ", ".join(
             m.label for m in sorted(exercise.prime_movers & set(finding.muscles))
         ) or ", ".join(m.label for m in sorted(exercise.trained_muscles & set(finding.muscles)))
+        if one_leg is not None:
+            take(
+                one_leg,
+                f"Added for the {muscles}, one leg at a time so the stronger side cannot do "
+                f"the weaker side's work: {_finding_phrase(finding, rules)}.",
+            )
+            continue
         take(exercise, f"Added for the {muscles}: {_finding_phrase(finding, rules)}.")
     # Antagonist partners of what was chosen.
     for first, second in rules.phases.antagonist_pairs:
@@ -420,6 +430,48 @@ def _choose_main(
     return chosen, notes
 
 
+def _one_leg_for(
+    exercise: Exercise,
+    finding: Finding,
+    candidates: list[Exercise],
+    rules: Rules,
+    usable: Callable[[str], bool],
+) -> Exercise | None:
+    """For a marked one-sided deficit, the one-leg exercise that trains the same prime
+    movers in place of a two-legged one: its own one-leg version, else one of the phase's
+    list, else one from the library that belongs to the phase — never an easier kind of
+    work than the two-legged one."""
+    if (
+        exercise.laterality is not Laterality.BOTH_LEGS
+        or finding.kind != "side_deficit"
+        or finding.severity is not Severity.SEVERE
+    ):
+        return None
+    wanted = exercise.prime_movers & set(finding.muscles)
+    if not wanted:
+        return None
+    listed = [e.id for e in candidates]
+    # Not a step back to the first phase's gentle activation work once past it.
+    gentler = Phase.ACTIVATION not in exercise.phases
+    others = sorted(
+        (
+            e
+            for e in rules.library.values()
+            if e.laterality is Laterality.ONE_LEG
+            and e.kind is exercise.kind
+            and e.prime_movers & wanted
+            and not (gentler and Phase.ACTIVATION in e.phases)
+        ),
+        key=lambda e: (e.id not in listed, e.id),
+    )
+    options = [exercise.single_leg_version] if exercise.single_leg_version else []
+    options += [e.id for e in others]
+    for option in options:
+        if option is not None and usable(option):
+            return rules.library[option]
+    return None
+
+
 def _interleave(a: list[Exercise], b: list[Exercise]) -> list[tuple[Exercise, ...]]:
     out: list[tuple[Exercise, ...]] = []
     for i in range(max(len(a), len(b))):
@@ -436,7 +488,8 @@ def _choose_extra(
     phase: Phase,
     pathway: Condition = Condition.NOT_SURE,
 ) -> list[tuple[Exercise, str]]:
-    usable = [rules.library[i] for i in ids if i in rules.library]
+    own = rules.pathways[pathway].mobility if part == "mobility" else ()
+    usable = [rules.library[i] for i in (*own, *(i for i in ids if i not in own))]
     restriction = load_restriction(pathway, profile, rules)
     usable = [
         e
@@ -450,7 +503,12 @@ def _choose_extra(
         restricted = profile.comparison("knee_to_wall_cm")
         tight = restricted is not None and restricted.severity is not Severity.NONE
         if tight:
-            usable.sort(key=lambda e: 0 if {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles else 1)
+            usable.sort(
+                key=lambda e: (
+                    e.id not in own,
+                    0 if {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles else 1,
+                )
+            )
             reason_tight = (
                 f"Calf and ankle mobility first: the {restricted.weaker_side.value if restricted and restricted.weaker_side else ''} "
                 f"knee-to-wall LSI is {restricted.lsi:g} %."
@@ -462,7 +520,9 @@ def _choose_extra(
         return [
             (
                 e,
-                reason_tight
+                "A stretch this condition's plan keeps in every session."
+                if e.id in own
+                else reason_tight
                 if tight and {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles
                 else "Keeps the ankle, foot and hip moving freely after the main work.",
             )
@@ -636,9 +696,11 @@ def fit_time(
     keep_main: bool = False,
     core: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
-    """Trim a session to the time budget: extras first, then the least targeted main work,
-    then sets — never below two main exercises and one set. The `core` exercises (what the
-    condition pathway loads from day one) lose sets before they are left out. With
+    """Trim a session to the time budget: extras first, then long walking shortened to the
+    bottom of its range, then the least targeted main work, then sets — never below two
+    main exercises and one set. The `core` exercises (what the condition pathway loads, the
+    item with the weaker side's extra set) lose sets before they are left out; a pair goes
+    together or stays together; what was left out comes back if it fits after all. With
     `keep_main` (a published protocol) only the warm-up and stretches are trimmed."""
     reasons: list[str] = []
     budget = minutes * 60
@@ -652,36 +714,74 @@ def fit_time(
         while total() > budget and sum(1 for s in current if s.part == part) > 1:
             last = max(i for i, s in enumerate(current) if s.part == part)
             dropped.append(rules.library[current.pop(last).exercise_id].name)
+    shortened: list[str] = []
+    for i, slot in enumerate(current):
+        exercise = rules.library[slot.exercise_id]
+        if keep_main or total() <= budget or slot.part != "main":
+            continue
+        if exercise.dose_type is DoseType.MINUTES and any(
+            d.amount > d.range_low for d in slot.doses
+        ):
+            current[i] = slot.model_copy(
+                update={
+                    "doses": tuple(
+                        d.model_copy(update={"amount": max(d.range_low, math.ceil(d.amount / 2))})
+                        for d in slot.doses
+                    )
+                }
+            )
+            shortened.append(exercise.name.lower())
+    removed: list[tuple[int, Slot]] = []
     main_positions = [i for i, s in enumerate(current) if s.part == "main"]
     while not keep_main and total() > budget and len(main_positions) > MIN_MAIN:
-        # The last main exercises were added to round the session out: drop them first,
-        # and drop a paired exercise together with its partner. The only proximal-strength
+        # The last main exercises were added to round the session out: drop them first;
+        # a paired exercise goes with its partner, or not at all. The only proximal-strength
         # exercise stays: in a proximal phase it is what the phase is for.
         proximal = [
             i
             for i in main_positions
             if _is_proximal_strength(rules.library[current[i].exercise_id])
         ]
+        ids = {current[i].exercise_id: i for i in main_positions}
+
+        def group(i: int, ids: dict[str, int] = ids) -> list[int]:
+            partner = current[i].pair_with
+            return sorted({i, ids[partner]}) if partner in ids else [i]
+
         index = next(
             (
                 i
                 for i in reversed(main_positions)
-                if proximal != [i] and current[i].exercise_id not in core
+                if proximal != [i]
+                and all(current[j].exercise_id not in core for j in group(i))
+                and len(main_positions) - len(group(i)) >= MIN_MAIN
             ),
             None,
         )
         if index is None:
             break
-        slot = current[index]
-        partner = slot.pair_with
-        dropped.append(rules.library[slot.exercise_id].name)
-        current.pop(index)
-        if partner is not None:
-            current = [
-                s.model_copy(update={"pair_with": None}) if s.exercise_id == partner else s
-                for s in current
-            ]
+        for j in reversed(group(index)):
+            removed.append((j, current[j]))
+            current.pop(j)
         main_positions = [i for i, s in enumerate(current) if s.part == "main"]
+    # What was left out comes back, easiest first, where it fits after all.
+    # A pair comes back together.
+    back: dict[str, list[tuple[int, Slot]]] = {}
+    for position, slot in sorted(removed, key=lambda r: r[0]):
+        key = min(slot.exercise_id, slot.pair_with or slot.exercise_id)
+        back.setdefault(key, []).append((position, slot))
+    for items in back.values():
+        trial = [*current]
+        for position, slot in items:
+            trial.insert(min(position, len(trial)), slot)
+        if session_minutes(trial, rules) * 60 <= budget:
+            current = trial
+    kept = {s.exercise_id for s in current}
+    dropped += [rules.library[s.exercise_id].name for _, s in removed if s.exercise_id not in kept]
+    current = [
+        s.model_copy(update={"pair_with": None}) if s.pair_with and s.pair_with not in kept else s
+        for s in current
+    ]
     trimmed_sets = False
     while not keep_main and total() > budget:
         changed = False
@@ -700,6 +800,18 @@ def fit_time(
                 changed = trimmed_sets = True
         if not changed:
             break
+    # Only when nothing else is left: the extra set goes too.
+    for i, slot in enumerate(current):
+        if not keep_main and total() > budget and any(d.sets > 1 for d in slot.doses):
+            current[i] = slot.model_copy(
+                update={"doses": tuple(d.model_copy(update={"sets": 1}) for d in slot.doses)}
+            )
+            trimmed_sets = True
+    if shortened:
+        reasons.append(
+            f"Shortened to the bottom of its range to fit {minutes} minutes: "
+            f"{', '.join(shortened)}."
+        )
     if dropped:
         reasons.append(f"Left out to fit {minutes} minutes: {', '.join(dropped)}.")
     if trimmed_sets:

@@ -393,6 +393,9 @@ class Pathway(Frozen):
         default=None, description="hip and thigh strength work joins from this phase"
     )
     exercises: tuple[PathwayExercise, ...] = ()
+    mobility: tuple[str, ...] = Field(
+        default=(), description="stretches the pathway puts first in the mobility part"
+    )
     avoid: tuple[PathwayAvoid, ...] = ()
     templates: tuple[str, ...] = ()
     pain_rule: str | None = Field(default=None, description="the pain limits, in plain words")
@@ -421,7 +424,7 @@ class Pathways(Frozen):
         if missing:
             raise ValueError(f"pathways missing: {', '.join(missing)}")
         plain = self.pathways[Condition.NOT_SURE]
-        if plain.exercises or plain.avoid or plain.gates or plain.start_phase:
+        if plain.exercises or plain.avoid or plain.gates or plain.start_phase or plain.mobility:
             raise ValueError("the not_sure pathway changes nothing: it is today's plan")
         return self
 
