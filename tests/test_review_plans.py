@@ -246,7 +246,6 @@ def test_one_leg_work_is_timed_alternating_legs() -> None:
         if s.exercise_id == "floor_heel_drop"
     )
     exercise = RULES.library["floor_heel_drop"]
-    left, right = slot.doses
     work = sum(
         d.sets * d.amount * (exercise.tempo.rep_seconds if exercise.tempo else 1)
         for d in slot.doses
