@@ -346,3 +346,63 @@ def test_the_heel_pain_plan_stretches_the_sole_of_the_foot_without_a_chair() -> 
     program = program_of("plantar-heel.yaml")
     assert "chair" not in {e.value for e in intake("plantar-heel.yaml").preferences.equipment}
     assert program.slot("plantar_fascia_mobility") is not None
+
+
+# ----- M11, S14: the handout carries the screen's urgencies and the condition --------------
+
+
+def _handout_for(tmp_path: Path, example: str) -> str:
+    from groundup.documents.handout import handout_html
+    from groundup.services import Services
+    from groundup.storage.database import Database
+
+    found = intake(example)
+    assessment = found.assessment
+    assert assessment is not None and assessment.date is not None
+    day = assessment.date
+    database = Database(f"sqlite:///{tmp_path / 'h.db'}")
+    try:
+        services = Services(database, RULES, clock=lambda: day)
+        person = services.enrol("Pat Example")
+        services.record_screen(person, found.screen or ScreenAnswers(), day)
+        services.start_program(person, assessment, found.preferences, day=day)
+        return " ".join(handout_html(services, person, day).split())
+    finally:
+        database.dispose()
+
+
+def test_the_handouts_when_to_stop_list_has_the_screens_own_urgencies() -> None:
+    from groundup.clinical.screening import Urgency
+    from groundup.documents.handout import SEEK_HELP_HEADINGS, seek_help
+
+    screening = load_screening_rules()
+    listed = seek_help(screening)
+    for rule in screening.rules.values():
+        if rule.handout is None:
+            continue
+        heading = SEEK_HELP_HEADINGS[rule.urgency]
+        assert rule.handout in listed[heading], rule.name
+    infection = screening.rules["infection_urgent"]
+    assert infection.urgency is Urgency.EMERGENCY
+    assert infection.handout in listed[SEEK_HELP_HEADINGS[Urgency.EMERGENCY]]
+    rupture = screening.rules["achilles_rupture"]
+    assert rupture.urgency is Urgency.SAME_DAY
+    assert rupture.handout in listed[SEEK_HELP_HEADINGS[Urgency.SAME_DAY]]
+
+
+def test_the_shin_handout_carries_the_condition_its_pain_rule_running_and_warnings(
+    tmp_path: Path,
+) -> None:
+    text = _handout_for(tmp_path, "bilateral-shin.yaml")
+    pathway = RULES.pathways[Condition.SHIN_SPLINTS]
+    assert f"Your plan is for: {pathway.name}" in text
+    assert "2/10 or less" in text
+    assert "Stop running for now" in text
+    assert "Your pain at rest is 5/10" in text
+    assert "one small spot on the shin bone" in text.lower()
+
+
+def test_the_fracture_handout_says_what_the_weight_bearing_limit_means(tmp_path: Path) -> None:
+    text = _handout_for(tmp_path, "fracture-six-weeks.yaml")
+    assert "Weight-bearing:" in text and "sitting or lying down" in text
+    assert "the scar turns red, hot or weeps" in text.lower()
