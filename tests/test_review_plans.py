@@ -406,3 +406,33 @@ def test_the_fracture_handout_says_what_the_weight_bearing_limit_means(tmp_path:
     text = _handout_for(tmp_path, "fracture-six-weeks.yaml")
     assert "Weight-bearing:" in text and "sitting or lying down" in text
     assert "the scar turns red, hot or weeps" in text.lower()
+
+
+# ----- S12: a routine fitted to the time keeps the condition's content -------------------
+
+
+def _led(program: Program, muscles: set[Muscle]) -> list[str]:
+    return [
+        s.exercise_id for s in mains(program) if RULES.library[s.exercise_id].prime_movers & muscles
+    ]
+
+
+def test_the_routine_for_kneecap_pain_keeps_hip_and_knee_work_in_thirty_minutes() -> None:
+    program = program_of("knee-step-down.yaml", template="ground_up")
+    assert _led(program, {Muscle.GLUTEALS, Muscle.HIP_ABDUCTORS})
+    assert _led(program, {Muscle.QUADRICEPS})
+
+
+def test_the_routine_for_the_unstable_ankle_keeps_balance_work() -> None:
+    program = program_of("ankle-instability.yaml", template="ground_up")
+    assert any(RULES.library[s.exercise_id].kind is Kind.BALANCE for s in mains(program))
+
+
+def test_the_routine_fitted_to_the_time_keeps_its_pair_and_the_weaker_sides_extra_set() -> None:
+    program = program_of("not-sure.yaml", template="ground_up")
+    ids = {s.exercise_id for s in mains(program)}
+    assert {"tibialis_raise_wall", "calf_raise_wall"} <= ids
+    patrick = program.slot("patrick_step")
+    assert patrick is not None
+    left, right = patrick.dose(Side.LEFT), patrick.dose(Side.RIGHT)
+    assert left is not None and right is not None and left.sets == right.sets + 1

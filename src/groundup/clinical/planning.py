@@ -679,7 +679,9 @@ def build_session(
         [i for i, _ in brought_in(pathway, phase, rules)]
         + ([running.exercise_id] if running is not None else [])
     )
-    fitted, reasons = fit_time(slots, preferences.minutes_per_session, rules, core=core)
+    fitted, reasons = fit_time(
+        slots, preferences.minutes_per_session, rules, core=core, profile=profile
+    )
     return fitted, (*notes, *reasons)
 
 
@@ -695,6 +697,7 @@ def fit_time(
     *,
     keep_main: bool = False,
     core: frozenset[str] = frozenset(),
+    profile: ImbalanceProfile | None = None,
 ) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
     """Trim a session to the time budget: extras first, then long walking shortened to the
     bottom of its range, then the least targeted main work, then sets — never below two
@@ -748,18 +751,23 @@ def fit_time(
             partner = current[i].pair_with
             return sorted({i, ids[partner]}) if partner in ids else [i]
 
-        index = next(
-            (
-                i
-                for i in reversed(main_positions)
-                if proximal != [i]
-                and all(current[j].exercise_id not in core for j in group(i))
-                and len(main_positions) - len(group(i)) >= MIN_MAIN
-            ),
-            None,
-        )
-        if index is None:
+        choices = [
+            i
+            for i in reversed(main_positions)
+            if proximal != [i]
+            and all(current[j].exercise_id not in core for j in group(i))
+            and len(main_positions) - len(group(i)) >= MIN_MAIN
+        ]
+        if not choices:
             break
+
+        def targeting(i: int) -> int:
+            if profile is None:
+                return 0
+            return max(_score(rules.library[current[j].exercise_id], profile)[0] for j in group(i))
+
+        # The least targeted goes first; among equals, the last added.
+        index = min(choices, key=targeting)
         for j in reversed(group(index)):
             removed.append((j, current[j]))
             current.pop(j)
@@ -770,7 +778,12 @@ def fit_time(
     for position, slot in sorted(removed, key=lambda r: r[0]):
         key = min(slot.exercise_id, slot.pair_with or slot.exercise_id)
         back.setdefault(key, []).append((position, slot))
-    for items in back.values():
+    def worth(items: list[tuple[int, Slot]]) -> int:
+        if profile is None:
+            return 0
+        return max(_score(rules.library[slot.exercise_id], profile)[0] for _, slot in items)
+
+    for items in sorted(back.values(), key=lambda g: -worth(g)):
         trial = [*current]
         for position, slot in items:
             trial.insert(min(position, len(trial)), slot)
@@ -778,14 +791,22 @@ def fit_time(
             current = trial
     kept = {s.exercise_id for s in current}
     dropped += [rules.library[s.exercise_id].name for _, s in removed if s.exercise_id not in kept]
+    shortened = [
+        name
+        for name in shortened
+        if any(rules.library[i].name.lower() == name for i in kept)
+    ]
     current = [
         s.model_copy(update={"pair_with": None}) if s.pair_with and s.pair_with not in kept else s
         for s in current
     ]
     trimmed_sets = False
+    # The core exercises lose sets only after the rest.
+    order = sorted(range(len(current)), key=lambda i: current[i].exercise_id in core)
     while not keep_main and total() > budget:
         changed = False
-        for i, slot in enumerate(current):
+        for i in order:
+            slot = current[i]
             # Every side loses a set together, so the extra set of the side with the
             # problem survives the trimming.
             base = min(d.sets for d in slot.doses)
@@ -913,6 +934,37 @@ def _from_template(
                 ).strip(),
             )
         )
+    # A routine (not a published protocol) keeps what the condition's own plan loads in
+    # that phase: hip and knee work for kneecap pain, balance for the unstable ankle.
+    added: list[str] = []
+    if not template.protocol:
+        have = {s.exercise_id for s in slots}
+        for exercise_id, why in brought_in(condition, template.phase, rules):
+            exercise = rules.library.get(exercise_id)
+            if (
+                exercise is None
+                or exercise_id in have
+                or not exercise.needs_only(preferences.equipment)
+                or avoided(condition, exercise_id, template.phase, rules) is not None
+                or not load_allows(exercise, restriction)
+            ):
+                continue
+            doses, note = dose_for(exercise, definition, profile, rules, part="main")
+            slots.append(
+                Slot(
+                    exercise_id=exercise_id,
+                    part="main",
+                    doses=doses,
+                    reason=f"Added to {template.name} for this condition: {why}{note}",
+                )
+            )
+            added.append(exercise.name.lower())
+            have.add(exercise_id)
+    if added:
+        reasons.append(
+            f"Added to {template.name} for {pathway.name[0].lower()}{pathway.name[1:]}: "
+            f"{', '.join(added)}."
+        )
     if not any(s.part == "main" for s in slots):
         raise PlanningError(
             f"none of the {template.name} exercises fits the equipment at hand or suits "
@@ -960,8 +1012,25 @@ def _from_template(
                 slots.insert(0, slot)
             else:
                 slots.append(slot)
+    # What answers the person's marked deficit, the item with the weaker side's extra set and
+    # what the condition brought in lose sets before they are left out.
+    severe = {m.muscle for m in profile.implicated if m.severity is Severity.SEVERE}
+    core = frozenset(
+        [i.exercise_id for i in template.items if i.extra_set_weaker_side]
+        + [s.exercise_id for s in slots if s.reason.startswith(f"Added to {template.name}")]
+        + [
+            s.exercise_id
+            for s in slots
+            if s.part == "main" and rules.library[s.exercise_id].prime_movers & severe
+        ]
+    )
     fitted, fit_reasons = fit_time(
-        slots, preferences.minutes_per_session, rules, keep_main=template.protocol
+        slots,
+        preferences.minutes_per_session,
+        rules,
+        keep_main=template.protocol,
+        core=core,
+        profile=profile,
     )
     return Program(
         version=1,
