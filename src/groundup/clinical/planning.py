@@ -778,6 +778,7 @@ def fit_time(
     for position, slot in sorted(removed, key=lambda r: r[0]):
         key = min(slot.exercise_id, slot.pair_with or slot.exercise_id)
         back.setdefault(key, []).append((position, slot))
+
     def worth(items: list[tuple[int, Slot]]) -> int:
         if profile is None:
             return 0
@@ -792,9 +793,7 @@ def fit_time(
     kept = {s.exercise_id for s in current}
     dropped += [rules.library[s.exercise_id].name for _, s in removed if s.exercise_id not in kept]
     shortened = [
-        name
-        for name in shortened
-        if any(rules.library[i].name.lower() == name for i in kept)
+        name for name in shortened if any(rules.library[i].name.lower() == name for i in kept)
     ]
     current = [
         s.model_copy(update={"pair_with": None}) if s.pair_with and s.pair_with not in kept else s
