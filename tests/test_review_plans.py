@@ -436,3 +436,44 @@ def test_the_routine_fitted_to_the_time_keeps_its_pair_and_the_weaker_sides_extr
     assert patrick is not None
     left, right = patrick.dose(Side.LEFT), patrick.dose(Side.RIGHT)
     assert left is not None and right is not None and left.sets == right.sets + 1
+
+
+# ----- S16: the person's words and the clinician's, and the right finding for each why ----
+
+
+def _plan_text(example: str, *flags: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "groundup", "plan", str(EXAMPLES / example), *flags],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "400", "NO_COLOR": "1", "TERM": "dumb"},
+    )
+    assert result.returncode == 0, result.stderr
+    return " ".join(result.stdout.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("example", ["clear-left-calf.yaml", "knee-step-down.yaml"])
+def test_the_person_reads_no_lsi_latin_or_citations_and_the_clinician_does(example: str) -> None:
+    person = _plan_text(example)
+    clinician = _plan_text(example, "--clinician")
+    assert person != clinician
+    for jargon in ("LSI", "[S]", "[P]", "Source:", "et al.", "gastrocnemius", "tibialis anterior"):
+        assert jargon not in person, jargon
+    assert "LSI" in clinician and "[S]" in clinician
+
+
+def test_each_why_names_the_finding_about_the_exercises_own_muscles() -> None:
+    program = program_of("knee-step-down.yaml")
+    hip = program.slot("side_lying_hip_abduction")
+    assert hip is not None
+    assert "step-down" in hip.reason and "balance" not in hip.reason
+    ankle = program_of("ankle-instability.yaml")
+    for slot in mains(ankle):
+        if RULES.library[slot.exercise_id].kind is not Kind.MOBILITY:
+            assert "knee-to-wall" not in slot.reason, slot.exercise_id

@@ -278,21 +278,48 @@ def _finding_phrase(finding: Finding, rules: Rules) -> str:
     return finding.person_text[0].lower() + finding.person_text[1:]
 
 
-def _score(exercise: Exercise, profile: ImbalanceProfile) -> tuple[int, Finding | None]:
-    """How well the exercise answers the profile, and the finding that weighs most."""
+def _relevant(finding: Finding, exercise: Exercise, rules: Rules) -> bool:
+    """A range-of-motion test (knee-to-wall) is answered by mobility work, not strength."""
+    test = rules.assessment.tests.get(finding.id.split(".")[0])
+    return test is None or test.kind != "mobility" or exercise.kind is Kind.MOBILITY
+
+
+def best_finding(exercise: Exercise, profile: ImbalanceProfile, rules: Rules) -> Finding | None:
+    """The finding that best explains why this exercise is there: one about its prime movers
+    first, the most specific (fewest muscles: a pelvic drop before a whole-leg balance test),
+    then the most severe."""
+    best: tuple[tuple[int, int, int, int], Finding] | None = None
+    for finding in profile.findings:
+        muscles = set(finding.muscles)
+        if not muscles & exercise.trained_muscles or not _relevant(finding, exercise, rules):
+            continue
+        key = (
+            1 if muscles & exercise.prime_movers else 0,
+            0 if finding.kind == "ratio_imbalance" else 1,
+            -len(muscles),
+            finding.severity.rank,
+        )
+        if best is None or key > best[0]:
+            best = (key, finding)
+    return best[1] if best is not None else None
+
+
+def _score(
+    exercise: Exercise, profile: ImbalanceProfile, rules: Rules
+) -> tuple[int, Finding | None]:
+    """How well the exercise answers the profile, and the finding that explains it."""
     score = 0
-    best: tuple[int, Finding] | None = None
+    answered = {m for f in profile.findings if _relevant(f, exercise, rules) for m in f.muscles}
     for target in exercise.targets:
-        if target.muscle not in exercise.trained_muscles:
+        if target.muscle not in exercise.trained_muscles or target.muscle not in answered:
             continue
         weight = 2 if target.muscle in exercise.prime_movers else 1
-        severity = profile.severity_of(target.muscle)
-        score += weight * severity.rank
-        for finding in profile.finding_for(target.muscle):
-            rank = weight * 10 + finding.severity.rank
-            if best is None or rank > best[0]:
-                best = (rank, finding)
-    return score, best[1] if best else None
+        score += weight * profile.severity_of(target.muscle).rank
+    # Chosen "for" a finding only when it works the implicated muscle as a prime mover: a
+    # band turn-out is not added for the toe extensors.
+    if not any(profile.severity_of(m).rank for m in exercise.prime_movers & answered):
+        return 0, None
+    return score, best_finding(exercise, profile, rules)
 
 
 def _choose_main(
@@ -342,7 +369,7 @@ def _choose_main(
             f"({', '.join(e.value for e in preferences.equipment)})"
         )
     order = {e.id: n for n, e in enumerate(candidates)}
-    scored = [(e, *_score(e, profile)) for e in candidates]
+    scored = [(e, *_score(e, profile, rules)) for e in candidates]
     targeted = sorted([s for s in scored if s[1] > 0], key=lambda s: (-s[1], order[s[0].id]))
     chosen: list[tuple[Exercise, str]] = []
     taken: set[str] = set()
@@ -384,8 +411,7 @@ def _choose_main(
                 "minutes, or choose the return-to-running program."
             )
     for exercise, why in own:
-        findings = [f for m in sorted(exercise.trained_muscles) for f in profile.finding_for(m)]
-        best = max(findings, key=lambda f: f.severity.rank, default=None)
+        best = best_finding(exercise, profile, rules)
         numbers = f" Here: {_finding_phrase(best, rules)}." if best is not None else ""
         take(exercise, f"{why}{numbers}", own_choice=True)
     for exercise, _, finding in targeted:
@@ -550,7 +576,9 @@ def _weaker_side_for(
         if current is None or finding.severity.rank > current.severity.rank:
             best[finding.side] = finding
     if involved is not None:
-        found = best.get(involved)
+        found = best_finding(exercise, profile, rules)
+        if found is not None and found.side is not involved:
+            found = None
         detail = f" ({_finding_phrase(found, rules)})" if found is not None else ""
         return involved, f"it is the side with the problem{detail}"
     if weight[Side.LEFT] != weight[Side.RIGHT]:
@@ -764,7 +792,9 @@ def fit_time(
         def targeting(i: int) -> int:
             if profile is None:
                 return 0
-            return max(_score(rules.library[current[j].exercise_id], profile)[0] for j in group(i))
+            return max(
+                _score(rules.library[current[j].exercise_id], profile, rules)[0] for j in group(i)
+            )
 
         # The least targeted goes first; among equals, the last added.
         index = min(choices, key=targeting)
@@ -782,7 +812,7 @@ def fit_time(
     def worth(items: list[tuple[int, Slot]]) -> int:
         if profile is None:
             return 0
-        return max(_score(rules.library[slot.exercise_id], profile)[0] for _, slot in items)
+        return max(_score(rules.library[slot.exercise_id], profile, rules)[0] for _, slot in items)
 
     for items in sorted(back.values(), key=lambda g: -worth(g)):
         trial = [*current]
