@@ -477,3 +477,74 @@ def test_each_why_names_the_finding_about_the_exercises_own_muscles() -> None:
     for slot in mains(ankle):
         if RULES.library[slot.exercise_id].kind is not Kind.MOBILITY:
             assert "knee-to-wall" not in slot.reason, slot.exercise_id
+
+
+# ----- S2: the gates include the person's own deficit ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "test"),
+    [
+        (Condition.PATELLOFEMORAL_PAIN, "single_leg_stance_eyes_closed_s"),
+        (Condition.CHRONIC_ANKLE_INSTABILITY, "single_leg_stance_eyes_closed_s"),
+        (Condition.SHIN_SPLINTS, "tibialis_raise_reps"),
+    ],
+    ids=lambda v: getattr(v, "value", v),
+)
+def test_the_way_out_of_phase_three_measures_the_conditions_own_deficit(
+    condition: Condition, test: str
+) -> None:
+    from groundup.clinical.pathways import phase_gate
+
+    gate = phase_gate(condition, Phase.DYNAMIC_STABILITY, RULES)
+    assert any(c.kind == "lsi" and c.test == test for c in gate), [c.id for c in gate]
+    if condition is Condition.PATELLOFEMORAL_PAIN:
+        assert any(c.kind == "step_down_clean" for c in gate)
+
+
+def test_a_knee_whose_balance_never_improves_does_not_leave_phase_three() -> None:
+    from groundup.clinical.progression import advance
+    from groundup.simulation import Scenario, follow
+
+    program = program_of("knee-step-down.yaml")
+    baseline = assessment_of("knee-step-down.yaml").model_copy(update={"date": program.start_date})
+    flat = Scenario(
+        name="flat balance",
+        weeks=12,
+        session_pain=(1,),
+        morning_pain=(1,),
+        balance_gain_per_week=0.0,
+    )
+    history, _, _ = follow(program, baseline, flat, RULES)
+    for day in sorted({e.date for e in history}):
+        program = advance(program, history, RULES, day).program
+    assert program.phase.number <= Phase.DYNAMIC_STABILITY.number, program.phase
+
+
+# ----- C7: the phase headline promises only what the session holds ------------------------
+
+
+@pytest.mark.parametrize("example", ["knee-step-down.yaml", "ankle-instability.yaml"])
+def test_the_phase_headline_promises_no_pair_the_plan_lacks(example: str) -> None:
+    program = program_of(example)
+    purpose = RULES.phases[program.phase].purpose.lower()
+    if "shin and calf" in purpose:
+        assert any(s.pair_with for s in mains(program))
+    assert "pairing the shin and calf" not in RULES.phases[Phase.LOW_LOAD_RESISTANCE].purpose
+
+
+# ----- C8: the floor-level heel drop starts up on the toes --------------------------------
+
+
+def test_the_floor_heel_drop_starts_with_the_heels_up_and_ends_with_the_heel_down() -> None:
+    from groundup.pictures.figure import pose_body
+    from groundup.pictures.poses import load_pictures
+
+    start, end = load_pictures().poses("floor_heel_drop")
+
+    def lift(pose: Any, side: str) -> float:
+        points = pose_body(pose).points
+        return points[f"{side}_heel"][1] - points[f"{side}_ball"][1]
+
+    assert lift(start, "near") > 10 and lift(start, "far") > 10  # up on the balls of both feet
+    assert lift(end, "near") < lift(start, "near") / 2  # the working heel lowered to the floor
