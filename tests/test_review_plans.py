@@ -548,3 +548,46 @@ def test_the_floor_heel_drop_starts_with_the_heels_up_and_ends_with_the_heel_dow
 
     assert lift(start, "near") > 10 and lift(start, "far") > 10  # up on the balls of both feet
     assert lift(end, "near") < lift(start, "near") / 2  # the working heel lowered to the floor
+
+
+# ----- C3: against the capacity goal a marked shortfall is severe --------------------------
+
+
+def test_both_legs_far_below_the_capacity_goal_grade_severe() -> None:
+    from groundup.clinical.assessment import HeelRaiseReps
+    from groundup.clinical.vocabulary import Severity
+
+    found = assessment_of("bilateral-shin.yaml")
+    weak = found.model_copy(
+        update={
+            "tests": found.tests.model_copy(
+                update={"heel_raise_reps": HeelRaiseReps(left=12, right=13)}
+            )
+        }
+    )
+    findings = {f.id: f for f in profile_of(weak).findings}
+    below = findings["heel_raise_reps.below_target.left"]
+    assert below.severity is Severity.SEVERE  # 12 of a 24-rep goal is half of it
+    near = found.model_copy(
+        update={
+            "tests": found.tests.model_copy(
+                update={"heel_raise_reps": HeelRaiseReps(left=17, right=17)}
+            )
+        }
+    )
+    milder = {f.id: f for f in profile_of(near).findings}
+    assert milder["heel_raise_reps.below_target.left"].severity is not Severity.SEVERE
+
+
+# ----- C2: heavy slow resistance as the protocol has it ----------------------------------
+
+
+def test_heavy_slow_resistance_is_three_up_three_down_and_shows_its_blocks() -> None:
+    program = program_of("clear-left-calf.yaml", template="heavy_slow_resistance")
+    for slot in mains(program):
+        for dose in slot.doses:
+            assert dose.tempo is not None
+            assert (dose.tempo.lifting, dose.tempo.lowering) == (3, 3), slot.exercise_id
+    blocks = next(r for r in program.reasons if r.startswith("The blocks:"))
+    assert "week 1: 3 × 15 at a 15-rep maximum" in blocks
+    assert "weeks 9–12: 4 × 6 at a 6-rep maximum" in blocks

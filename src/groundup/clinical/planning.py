@@ -910,6 +910,16 @@ def _from_template(
             f"Chosen by hand: not one of the programs suggested for {pathway.name[0].lower()}{pathway.name[1:]}."
         )
     sets_amount = template_block(template, 1)
+    if template.blocks:
+        blocks = []
+        for b in template.blocks:
+            weeks = (
+                f"week {b.weeks_from}"
+                if b.weeks_from == b.weeks_to
+                else f"weeks {b.weeks_from}–{b.weeks_to}"
+            )
+            blocks.append(f"{weeks}: {b.note or f'{b.sets} × {b.amount:g}'}")
+        reasons.append(f"The blocks: {'; '.join(blocks)}.")
     lighter: list[str] = []
     left_out: list[str] = []
     for item in template.items:
@@ -952,6 +962,8 @@ def _from_template(
             amount=amount,
             load_kg=load_kg,
         )
+        if item.tempo is not None:
+            doses = tuple(d.model_copy(update={"tempo": item.tempo}) for d in doses)
         slots.append(
             Slot(
                 exercise_id=exercise.id,

@@ -141,6 +141,12 @@ class NormRule(Frozen):
     below_reference_by_more_than_error: Severity
     below_fraction_of_reference: float = Field(gt=0, lt=1)
     below_fraction_severity: Severity
+    capacity_moderate_below: float | None = Field(
+        default=None, gt=0, lt=1, description="against a capacity goal: moderate under this"
+    )
+    capacity_severe_below: float | None = Field(
+        default=None, gt=0, lt=1, description="against a capacity goal: severe under this"
+    )
     source: str
     confidence: Confidence
 
@@ -595,8 +601,21 @@ def _side_findings(
     return findings
 
 
-def _below_severity(value: float, reference: float, rule: NormRule) -> Severity:
-    """How far below a reference a result is: under the configured fraction is graver."""
+def _below_severity(
+    value: float, reference: float, rule: NormRule, *, capacity: bool = False
+) -> Severity:
+    """How far below a reference a result is: under the configured fraction is graver.
+    Against a capacity goal (the only grade when both legs are affected) the grades are
+    staged like the LSI bands and reach severe."""
+    if capacity and rule.capacity_severe_below is not None:
+        if value < reference * rule.capacity_severe_below:
+            return Severity.SEVERE
+        if (
+            rule.capacity_moderate_below is not None
+            and value < reference * rule.capacity_moderate_below
+        ):
+            return Severity.MODERATE
+        return rule.below_reference_by_more_than_error
     if value < reference * rule.below_fraction_of_reference:
         return rule.below_fraction_severity
     return rule.below_reference_by_more_than_error
@@ -695,7 +714,7 @@ def _below_target_findings(comparison: SideComparison, rules: AssessmentRules) -
                 kind="below_target",
                 side=side,
                 muscles=definition.muscles,
-                severity=_below_severity(value, capacity.target, rule),
+                severity=_below_severity(value, capacity.target, rule, capacity=True),
                 numbers={
                     "value": value,
                     "target": capacity.target,

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from groundup.clinical.assessment import Condition
-from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen
+from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen, Tempo
 from groundup.clinical.outcomes import QuestionnaireSet
 from groundup.clinical.profile import AssessmentRules, Confidence, Sourced
 from groundup.clinical.program import Part
@@ -214,6 +214,9 @@ class TemplateItem(Frozen):
     extra_set_weaker_side: bool = False
     pair_with: str | None = None
     load_kg: float | None = Field(default=None, ge=0)
+    tempo: Tempo | None = Field(
+        default=None, description="the protocol's own tempo, where it differs from the exercise's"
+    )
     note: str = ""
     keep_when_irritable: bool = Field(
         default=True, description="False: left out while irritability is high"
