@@ -23,7 +23,7 @@ from groundup.clinical.profile import ImbalanceProfile, build_profile
 from groundup.clinical.program import Program, Slot
 from groundup.clinical.rules import PathwayExercise
 from groundup.clinical.screening import ScreenAnswers, screen
-from groundup.clinical.vocabulary import Kind, Muscle, Phase, Position, Side
+from groundup.clinical.vocabulary import Kind, Laterality, Muscle, Phase, Position, Side
 from groundup.knowledge import load_rules, load_screening_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +144,15 @@ def _key(condition: Condition, slot: Slot) -> bool:
         return Muscle.QUADRICEPS in exercise.prime_movers
     if condition is Condition.CHRONIC_ANKLE_INSTABILITY:
         return exercise.kind is Kind.BALANCE and exercise.position is Position.STANDING
-    # Achilles (both), after a fracture: calf strength on the feet.
+    calf_on_the_feet = (
+        bool(exercise.prime_movers & CALF)
+        and exercise.kind is Kind.STRENGTH
+        and exercise.position is Position.STANDING
+    )
+    if condition in (Condition.MIDPORTION_ACHILLES, Condition.INSERTIONAL_ACHILLES):
+        # The tendon loaded one leg at a time, not two-legged raises at the end.
+        return calf_on_the_feet and exercise.laterality is Laterality.ONE_LEG
+    # After a fracture: calf strength on the feet.
     return (
         bool(exercise.prime_movers & CALF)
         and exercise.kind is Kind.STRENGTH

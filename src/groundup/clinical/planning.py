@@ -363,6 +363,19 @@ def _choose_main(
     ]
     own_ids = {e.id for e, _ in own}
     candidates = [rules.library[i] for i in definition.main if i not in own_ids and usable(i)]
+    if load_restriction(pathway, profile, rules) is not None:
+        # Off the feet, the phase's own list is short: the library's seated and lying
+        # exercises of the phase stand in for the standing ones.
+        listed = set(definition.main) | own_ids
+        candidates += [
+            e
+            for i, e in sorted(rules.library.items())
+            if i not in listed
+            and phase in e.phases
+            and e.kind is not Kind.MOBILITY
+            and e.kind is not Kind.WARM_UP
+            and usable(i)
+        ]
     if not candidates and not own:
         raise PlanningError(
             f"no exercise of phase {phase.number} fits the equipment at hand "
