@@ -191,7 +191,7 @@ def starting_phase(
     """The phase to start in, and why."""
     level = profile.irritability.level
     pathway = rules.pathways[condition]
-    why = "; ".join(profile.irritability.reasons)
+    why = "; ".join(r.rstrip(".") for r in profile.irritability.reasons)
     if level in pathway.start_phase:
         phase = pathway.start_phase[level]
         severe = [m for m in profile.implicated if m.severity is Severity.SEVERE]
@@ -466,6 +466,17 @@ def _choose_main(
             else f"A core exercise of phase {phase.number} ({phase.label.lower()})."
         )
         take(exercise, why)
+    # A phase that brings in the hip and thigh keeps one exercise for them, even when the
+    # condition's own exercises filled the session.
+    if (
+        rules.phases[phase].proximal
+        and not any(_is_proximal_strength(e) for e, _ in chosen)
+        and len(chosen) < definition.max_main
+    ):
+        for extra in (e for e in rest if _is_proximal_strength(e)):
+            take(extra, "Proximal-chain work joins in this phase to steady the knee and hip.")
+            if extra.id in taken:
+                break
     return chosen, notes
 
 
