@@ -425,8 +425,8 @@ def test_infection(answers: dict[str, bool], rule: str, urgency: Urgency) -> Non
             "exertional_calf_pain",
             Urgency.NEXT_VISIT,
         ),
-        ({"heel_kick_or_snap": True, "lost_push_off": True}, "achilles_rupture", Urgency.SOON),
-        ({"heel_kick_or_snap": True}, "achilles_rupture", Urgency.SOON),
+        ({"heel_kick_or_snap": True, "lost_push_off": True}, "achilles_rupture", Urgency.SAME_DAY),
+        ({"heel_kick_or_snap": True}, "achilles_rupture", Urgency.SAME_DAY),
     ],
 )
 def test_single_red_flags(answers: dict[str, bool], rule: str, urgency: Urgency) -> None:
@@ -454,9 +454,11 @@ def test_numbness_is_folded_into_weakness() -> None:
     assert ids(result) == ["progressive_weakness"]
 
 
-def test_achilles_advice_says_a_day_or_two() -> None:
+def test_achilles_advice_says_today() -> None:
+    # The treatment decision for a rupture is made in the first days: same day (M11).
     result = run(heel_kick_or_snap=True)
-    assert "a day or two" in result.advice
+    assert result.urgency is Urgency.SAME_DAY
+    assert "see a doctor today" in result.advice
 
 
 # -- Combinations ----------------------------------------------------------------------

@@ -135,3 +135,27 @@ def test_a_clinician_records_the_condition_and_a_template_and_sees_the_pathway(
     detail = client.get(f"/clinic/patients/{pid}").text
     assert "Insertional Achilles tendinopathy" in detail
     assert "Plan notes" in detail and "Jonsson" in detail
+
+
+def test_after_surgery_the_person_form_asks_the_weight_allowed_and_the_plan_keeps_to_it(
+    client: TestClient, services: Services
+) -> None:
+    """M5: the weight the surgeon allows is asked, and a boot keeps the plan off the feet."""
+    csrf = screened(client)
+    page = client.get("/me/assess").text
+    assert 'name="weight_bearing"' in page and 'name="boot_or_cast"' in page
+    form = assessment_form(csrf, condition="after_ankle_fracture_or_surgery")
+    response = client.post("/me/assess", data=form)
+    assert response.status_code == 400
+    assert "say how much weight your surgeon allows on the leg" in response.text
+    form = {**form, "weight_bearing": "partial", "boot_or_cast": "yes"}
+    response = client.post("/me/assess", data=form)
+    assert response.status_code == 303, response.text
+    (person,) = services.patients()
+    program = services.program(person.id)
+    library = services.rules.library
+    assert {library[s.exercise_id].position.value for s in program.slots} <= {
+        "seated",
+        "supine",
+        "prone",
+    }

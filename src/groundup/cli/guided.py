@@ -54,6 +54,7 @@ from groundup.clinical.assessment import (
     Pain,
     PsfsActivity,
     Sex,
+    WeightBearing,
 )
 from groundup.clinical.intake import Intake
 from groundup.clinical.planning import ReferralError
@@ -440,12 +441,32 @@ def ask_facts(known: Assessment | None, day: dt.date) -> dict[str, Any]:
             choice(_SIDES, "left, right or both"),
             default=None if known is None else known.affected_side.value,
         ),
-        "condition": ask_condition(known),
+        "condition": (condition := ask_condition(known)),
         "symptom_duration_weeks": ask(
             "How long have you had this pain (e.g. 6 weeks, 4 months, 2 years)?",
             weeks,
             default=None if duration is None else f"{duration:.1f} weeks",
         ),
+        **(ask_weight_bearing(known) if condition is _AFTER_SURGERY else {}),
+    }
+
+
+_AFTER_SURGERY = Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY
+_WEIGHT = {"none": WeightBearing.NONE, "partial": WeightBearing.PARTIAL, "full": WeightBearing.FULL}
+
+
+def ask_weight_bearing(known: Assessment | None) -> dict[str, Any]:
+    """After a fracture or an operation: the weight the surgeon allows, and a boot or cast.
+    Until full weight is allowed out of the boot, the plan keeps to seated and lying work."""
+    allowed = known.weight_bearing if known is not None else None
+    return {
+        "weight_bearing": ask(
+            "How much weight has your surgeon or doctor allowed on the leg (none, partial or "
+            "full)?",
+            choice(_WEIGHT, "none, partial or full"),
+            default=None if allowed is None else allowed.value,
+        ),
+        "boot_or_cast": yes_no("Are you still in a walking boot, a brace or a cast?"),
     }
 
 

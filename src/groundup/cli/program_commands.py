@@ -134,7 +134,7 @@ def plan_command(
     if as_json:
         out.print_json(json.dumps({"referred": False, "program": _program_json(program, rules)}))
         return
-    out.print(program_view(program, rules))
+    out.print(program_view(program, rules, clinician=clinician))
     offered = offered_templates(program, rules, str(file))
     if offered is not None:
         out.print(offered)

@@ -13,6 +13,7 @@ from groundup.clinical.progression import Decision
 from groundup.clinical.readiness import run_ready
 from groundup.clinical.rules import Rules
 from groundup.clinical.vocabulary import DoseType
+from groundup.clinical.wording import person_words
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 PART_TITLES = {"warm_up": "Warm-up", "main": "Main work", "mobility": "Mobility"}
@@ -52,7 +53,9 @@ def dose_line(dose: Dose, dose_type: DoseType) -> str:
     return text
 
 
-def _slot_rows(table: Table, slot: Slot, rules: Rules, *, reasons: bool) -> None:
+def _slot_rows(
+    table: Table, slot: Slot, rules: Rules, *, reasons: bool, clinician: bool = True
+) -> None:
     exercise = rules.library[slot.exercise_id]
     for n, dose in enumerate(slot.doses):
         side = dose.side.value if dose.side else "both"
@@ -71,11 +74,16 @@ def _slot_rows(table: Table, slot: Slot, rules: Rules, *, reasons: bool) -> None
             f"{dose.rest_seconds} s",
         ]
         if reasons:
-            row.append(slot.reason if n == 0 else "")
+            why = slot.reason if clinician else person_words(slot.reason, rules.assessment)
+            row.append(why if n == 0 else "")
         table.add_row(*row)
 
 
-def program_view(program: Program, rules: Rules, *, reasons: bool = True) -> Group:
+def program_view(
+    program: Program, rules: Rules, *, reasons: bool = True, clinician: bool = False
+) -> Group:
+    """The program as tables. The person reads plain words; the clinician the planner's own
+    reasons, with the phase's clinical purpose and the sources."""
     days = ", ".join(WEEKDAYS[d] for d in program.training_days)
     per_day = f", {program.times_per_day}× a day" if program.times_per_day > 1 else ""
     header = Text.assemble(
@@ -83,7 +91,8 @@ def program_view(program: Program, rules: Rules, *, reasons: bool = True) -> Gro
         f"  ·  {days}{per_day}  ·  about {session_minutes(program.slots, rules):.0f} min a session",
         f"  ·  version {program.version}",
     )
-    purpose = Text(rules.phases[program.phase].purpose, style="italic")
+    definition = rules.phases[program.phase]
+    purpose = Text(definition.clinical_purpose if clinician else definition.purpose, style="italic")
     pathway = rules.pathways[program.pathway]
     condition = Text.assemble(
         ("Plan for: ", "bold"),
@@ -102,11 +111,14 @@ def program_view(program: Program, rules: Rules, *, reasons: bool = True) -> Gro
         if reasons:
             table.add_column("why", max_width=60)
         for slot in slots:
-            _slot_rows(table, slot, rules, reasons=reasons)
+            _slot_rows(table, slot, rules, reasons=reasons, clinician=clinician)
         parts.append(table)
     if program.reasons:
         parts.append(Text("Notes", style="bold"))
-        parts += [Text(f"• {r}") for r in program.reasons]
+        parts += [
+            Text(f"• {r if clinician else person_words(r, rules.assessment)}")
+            for r in program.reasons
+        ]
     return Group(*parts)
 
 

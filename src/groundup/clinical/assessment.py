@@ -46,6 +46,14 @@ class Condition(StrEnum):
     NOT_SURE = "not_sure"
 
 
+class WeightBearing(StrEnum):
+    """What the surgeon or doctor allows on the leg after a fracture or an operation."""
+
+    NONE = "none"  # non-weight-bearing: the foot does not take weight
+    PARTIAL = "partial"  # partial or touch weight, with crutches
+    FULL = "full"  # full weight allowed
+
+
 class FootPosture(StrEnum):
     NEUTRAL = "neutral"
     PRONATED = "pronated"  # flat / rolls in
@@ -220,6 +228,17 @@ class Assessment(Frozen):
     )
     symptom_duration_weeks: float = Field(
         ge=0, le=2600, description="how long symptoms have lasted"
+    )
+    weight_bearing: WeightBearing | None = Field(
+        default=None,
+        description=(
+            "after a fracture or an operation: the weight the surgeon allows on the leg "
+            "(none, partial, full); asked on that pathway, where not recording it counts as "
+            "not yet full"
+        ),
+    )
+    boot_or_cast: bool = Field(
+        default=False, description="the leg is still in a walking boot, a brace or a cast"
     )
     pain: Pain
     psfs: tuple[PsfsActivity, ...] = Field(default=(), max_length=5)

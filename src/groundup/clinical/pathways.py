@@ -8,8 +8,17 @@ planner and the engine call them. "not sure" changes nothing.
 
 from __future__ import annotations
 
-from groundup.clinical.assessment import Assessment, Condition
-from groundup.clinical.rules import GateCriterion, Pathway, PathwayAvoid, Rules
+from groundup.clinical.assessment import Assessment, Condition, WeightBearing
+from groundup.clinical.exercises import Exercise
+from groundup.clinical.profile import ImbalanceProfile
+from groundup.clinical.rules import (
+    GateCriterion,
+    Pathway,
+    PathwayAvoid,
+    PathwayWarning,
+    Rules,
+    WeightBearingRule,
+)
 from groundup.clinical.vocabulary import Phase
 
 
@@ -90,16 +99,71 @@ def _within_pain_limit(criterion: GateCriterion, safe: int | None, source: str) 
     )
 
 
+def warnings_raised(
+    condition: Condition, assessment: Assessment, rules: Rules
+) -> tuple[PathwayWarning, ...]:
+    """The pathway's warnings that this assessment raises."""
+    values = assessment.pain.measures()
+    return tuple(w for w in rules.pathways[condition].warnings if values[w.measure] >= w.at_least)
+
+
 def assessment_warnings(
     condition: Condition, assessment: Assessment, rules: Rules
 ) -> tuple[str, ...]:
     """The pathway's warnings that this assessment raises, in plain sentences."""
     values = assessment.pain.measures()
+    return tuple(
+        w.text.replace("{value}", f"{values[w.measure]:g}")
+        for w in warnings_raised(condition, assessment, rules)
+    )
+
+
+def load_restriction(
+    condition: Condition, profile: ImbalanceProfile, rules: Rules
+) -> tuple[WeightBearingRule, str] | None:
+    """The weight-bearing limit this person's plan keeps, and the plain words that say why:
+    on a pathway that asks for it, until full weight is recorded and the boot or cast is off
+    (not recorded counts as not yet full); on any pathway, when a restriction was recorded."""
+    own = rules.pathways[condition].weight_bearing
+    rule = own or rules.pathways[Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY].weight_bearing
+    if rule is None:
+        return None
+    allowed = profile.weight_bearing
+    if allowed is WeightBearing.FULL and not profile.boot_or_cast:
+        return None
+    if allowed is None and not profile.boot_or_cast:
+        return (rule, rule.unrecorded) if own is not None else None
+    return rule, rule.restricted
+
+
+def load_allows(exercise: Exercise, restriction: tuple[WeightBearingRule, str] | None) -> bool:
+    """The exercise keeps within the weight-bearing limit (any exercise when there is none)."""
+    return restriction is None or exercise.position in restriction[0].positions
+
+
+def deficit_warnings(
+    condition: Condition, profile: ImbalanceProfile, rules: Rules
+) -> tuple[tuple[str, str], ...]:
+    """The pathway's warnings a test result raises: (person words, clinician words)."""
     out = []
-    for warning in rules.pathways[condition].warnings:
-        value = values[warning.measure]
-        if value >= warning.at_least:
-            out.append(warning.text.replace("{value}", f"{value:g}"))
+    for warning in rules.pathways[condition].deficit_warnings:
+        comparison = profile.comparison(warning.test)
+        if (
+            comparison is None
+            or comparison.weaker_percent is None
+            or comparison.weaker_side is None
+            or not comparison.beyond_error
+        ):
+            continue
+        if comparison.weaker_percent < warning.weaker_percent_below:
+            fill = {
+                "{side}": comparison.weaker_side.value,
+                "{percent}": f"{comparison.weaker_percent:g}",
+            }
+            person, clinical = warning.text, warning.clinical
+            for key, value in fill.items():
+                person, clinical = person.replace(key, value), clinical.replace(key, value)
+            out.append((person, clinical))
     return tuple(out)
 
 
@@ -110,11 +174,22 @@ def check_pathways(rules: Rules) -> None:
     for condition, pathway in rules.pathways.pathways.items():
         where = f"pathways.yaml: {condition.value}"
         named = [e.exercise_id for e in pathway.exercises] + [a.exercise_id for a in pathway.avoid]
+        named += list(pathway.mobility)
         if pathway.running is not None:
             named.append(pathway.running.exercise_id)
         for exercise_id in named:
             if exercise_id not in library:
                 raise PathwayDataError(f"{where}: unknown exercise {exercise_id!r}")
+        for warning in pathway.deficit_warnings:
+            if warning.test not in tests:
+                raise PathwayDataError(f"{where}: unknown test {warning.test!r}")
+        if condition is not Condition.NOT_SURE:
+            for phase in Phase:
+                if not brought_in(condition, phase, rules):
+                    raise PathwayDataError(
+                        f"{where}: no exercise of its own in {phase.value}; the condition's "
+                        "key exercise has to run through every phase"
+                    )
         for name in pathway.templates:
             if name not in templates:
                 raise PathwayDataError(f"{where}: unknown template {name!r}")

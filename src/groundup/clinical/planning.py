@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 
 from groundup.clinical.assessment import Assessment, Condition
 from groundup.clinical.exercises import Exercise
@@ -19,7 +20,11 @@ from groundup.clinical.pathways import (
     assessment_warnings,
     avoided,
     brought_in,
+    deficit_warnings,
+    load_allows,
+    load_restriction,
     proximal_allowed,
+    warnings_raised,
 )
 from groundup.clinical.profile import Finding, ImbalanceProfile
 from groundup.clinical.program import (
@@ -36,6 +41,7 @@ from groundup.clinical.rules import PhaseDefinition, Rules, Template, TemplateIt
 from groundup.clinical.screening import ScreenResult
 from groundup.clinical.vocabulary import (
     PROXIMAL_MUSCLES,
+    DoseType,
     Irritability,
     Kind,
     Laterality,
@@ -94,6 +100,16 @@ def plan(
         )
         return program.model_copy(update={"reasons": (*program.reasons, *notes)})
     phase, phase_reason = starting_phase(profile, rules, condition)
+    if assessment is not None:
+        for warning in warnings_raised(condition, assessment, rules):
+            ceiling = warning.until_checked
+            if ceiling is not None and ceiling.number < phase.number:
+                phase = ceiling
+                phase_reason = (
+                    f"Starts in phase {phase.number} ({phase.label.lower()}): a warning sign "
+                    "at intake needs a clinician's check first, and until then the plan keeps "
+                    "to the gentlest work."
+                )
     slots, reasons = build_session(phase, profile, preferences, rules, pathway=condition)
     days = preferences.training_days or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
     return Program(
@@ -124,12 +140,20 @@ def pathway_notes(
     programs that suit it, running, the warnings this assessment raises, what to watch for.
     Without an assessment (a phase change later on) the pathway's own notes still come, and
     "not sure" adds nothing."""
-    if assessment is None and condition is Condition.NOT_SURE:
-        return ()
     pathway = rules.pathways[condition]
-    notes = [
+    notes: list[str] = []
+    if assessment is not None:
+        # What the intake itself raises comes first: it can change what to do before starting.
+        notes.extend(assessment_warnings(condition, assessment, rules))
+        notes.extend(person for person, _ in deficit_warnings(condition, profile, rules))
+    restriction = load_restriction(condition, profile, rules)
+    if restriction is not None:
+        notes.append(restriction[1])
+    if condition is Condition.NOT_SURE and assessment is None:
+        return tuple(notes)
+    notes.append(
         f"Plan for: {pathway.name}. {pathway.summary} (Source: {pathway.source} [{pathway.confidence}].)"
-    ]
+    )
     if pathway.pain_rule is not None:
         notes.append(
             f"Pain rule for this condition: {pathway.pain_rule} ({pathway.pain_rule_source}.)"
@@ -151,8 +175,8 @@ def pathway_notes(
                 f"Running: {pathway.running.advice} Not yet ready for the walk-run plan: "
                 f"{describe_unmet(ready)}."
             )
-    if assessment is not None:
-        notes.extend(assessment_warnings(condition, assessment, rules))
+    for advice in pathway.advice:
+        notes.append(f"{advice.text} ({advice.source} [{advice.confidence}].)")
     if pathway.watch_for:
         signs = "; ".join(
             f"{w.sign} — {w.action[0].lower()}{w.action[1:].rstrip('.')}" for w in pathway.watch_for
@@ -167,7 +191,7 @@ def starting_phase(
     """The phase to start in, and why."""
     level = profile.irritability.level
     pathway = rules.pathways[condition]
-    why = "; ".join(profile.irritability.reasons)
+    why = "; ".join(r.rstrip(".") for r in profile.irritability.reasons)
     if level in pathway.start_phase:
         phase = pathway.start_phase[level]
         severe = [m for m in profile.implicated if m.severity is Severity.SEVERE]
@@ -212,13 +236,17 @@ def _usable(
     *,
     brought: bool = False,
     hops: bool = True,
+    profile: ImbalanceProfile | None = None,
 ) -> bool:
     """The exercise may go into this phase's session: it belongs to the phase (or the
     pathway brings it in), the equipment is at hand, hip and thigh strength work belongs in
-    the phase, the pathway does not leave it out, and hopping waits for hop readiness."""
+    the phase, the pathway does not leave it out, hopping waits for hop readiness, and it
+    keeps within the weight the surgeon allows on the leg."""
     exercise = rules.library.get(exercise_id)
+    restriction = load_restriction(pathway, profile, rules) if profile is not None else None
     return (
         exercise is not None
+        and load_allows(exercise, restriction)
         and (brought or phase in exercise.phases)
         and exercise.needs_only(preferences.equipment)
         and (
@@ -250,21 +278,48 @@ def _finding_phrase(finding: Finding, rules: Rules) -> str:
     return finding.person_text[0].lower() + finding.person_text[1:]
 
 
-def _score(exercise: Exercise, profile: ImbalanceProfile) -> tuple[int, Finding | None]:
-    """How well the exercise answers the profile, and the finding that weighs most."""
+def _relevant(finding: Finding, exercise: Exercise, rules: Rules) -> bool:
+    """A range-of-motion test (knee-to-wall) is answered by mobility work, not strength."""
+    test = rules.assessment.tests.get(finding.id.split(".")[0])
+    return test is None or test.kind != "mobility" or exercise.kind is Kind.MOBILITY
+
+
+def best_finding(exercise: Exercise, profile: ImbalanceProfile, rules: Rules) -> Finding | None:
+    """The finding that best explains why this exercise is there: one about its prime movers
+    first, the most specific (fewest muscles: a pelvic drop before a whole-leg balance test),
+    then the most severe."""
+    best: tuple[tuple[int, int, int, int], Finding] | None = None
+    for finding in profile.findings:
+        muscles = set(finding.muscles)
+        if not muscles & exercise.trained_muscles or not _relevant(finding, exercise, rules):
+            continue
+        key = (
+            1 if muscles & exercise.prime_movers else 0,
+            0 if finding.kind == "ratio_imbalance" else 1,
+            -len(muscles),
+            finding.severity.rank,
+        )
+        if best is None or key > best[0]:
+            best = (key, finding)
+    return best[1] if best is not None else None
+
+
+def _score(
+    exercise: Exercise, profile: ImbalanceProfile, rules: Rules
+) -> tuple[int, Finding | None]:
+    """How well the exercise answers the profile, and the finding that explains it."""
     score = 0
-    best: tuple[int, Finding] | None = None
+    answered = {m for f in profile.findings if _relevant(f, exercise, rules) for m in f.muscles}
     for target in exercise.targets:
-        if target.muscle not in exercise.trained_muscles:
+        if target.muscle not in exercise.trained_muscles or target.muscle not in answered:
             continue
         weight = 2 if target.muscle in exercise.prime_movers else 1
-        severity = profile.severity_of(target.muscle)
-        score += weight * severity.rank
-        for finding in profile.finding_for(target.muscle):
-            rank = weight * 10 + finding.severity.rank
-            if best is None or rank > best[0]:
-                best = (rank, finding)
-    return score, best[1] if best else None
+        score += weight * profile.severity_of(target.muscle).rank
+    # Chosen "for" a finding only when it works the implicated muscle as a prime mover: a
+    # band turn-out is not added for the toe extensors.
+    if not any(profile.severity_of(m).rank for m in exercise.prime_movers & answered):
+        return 0, None
+    return score, best_finding(exercise, profile, rules)
 
 
 def _choose_main(
@@ -283,7 +338,7 @@ def _choose_main(
         for i in definition.main
         if i in rules.library
         and rules.library[i].kind is Kind.PLYOMETRIC
-        and _usable(i, phase, preferences, rules, pathway)
+        and _usable(i, phase, preferences, rules, pathway, profile=profile)
     ]
     if waiting_hops and not hops.met:
         notes.append(
@@ -293,7 +348,14 @@ def _choose_main(
 
     def usable(exercise_id: str, brought: bool = False) -> bool:
         return _usable(
-            exercise_id, phase, preferences, rules, pathway, brought=brought, hops=hops.met
+            exercise_id,
+            phase,
+            preferences,
+            rules,
+            pathway,
+            brought=brought,
+            hops=hops.met,
+            profile=profile,
         )
 
     own = [
@@ -301,13 +363,26 @@ def _choose_main(
     ]
     own_ids = {e.id for e, _ in own}
     candidates = [rules.library[i] for i in definition.main if i not in own_ids and usable(i)]
+    if load_restriction(pathway, profile, rules) is not None:
+        # Off the feet, the phase's own list is short: the library's seated and lying
+        # exercises of the phase stand in for the standing ones.
+        listed = set(definition.main) | own_ids
+        candidates += [
+            e
+            for i, e in sorted(rules.library.items())
+            if i not in listed
+            and phase in e.phases
+            and e.kind is not Kind.MOBILITY
+            and e.kind is not Kind.WARM_UP
+            and usable(i)
+        ]
     if not candidates and not own:
         raise PlanningError(
             f"no exercise of phase {phase.number} fits the equipment at hand "
             f"({', '.join(e.value for e in preferences.equipment)})"
         )
     order = {e.id: n for n, e in enumerate(candidates)}
-    scored = [(e, *_score(e, profile)) for e in candidates]
+    scored = [(e, *_score(e, profile, rules)) for e in candidates]
     targeted = sorted([s for s in scored if s[1] > 0], key=lambda s: (-s[1], order[s[0].id]))
     chosen: list[tuple[Exercise, str]] = []
     taken: set[str] = set()
@@ -349,15 +424,22 @@ def _choose_main(
                 "minutes, or choose the return-to-running program."
             )
     for exercise, why in own:
-        findings = [f for m in sorted(exercise.trained_muscles) for f in profile.finding_for(m)]
-        best = max(findings, key=lambda f: f.severity.rank, default=None)
+        best = best_finding(exercise, profile, rules)
         numbers = f" Here: {_finding_phrase(best, rules)}." if best is not None else ""
         take(exercise, f"{why}{numbers}", own_choice=True)
     for exercise, _, finding in targeted:
         assert finding is not None
+        one_leg = _one_leg_for(exercise, finding, candidates, rules, usable)
         muscles = ", ".join(
             m.label for m in sorted(exercise.prime_movers & set(finding.muscles))
         ) or ", ".join(m.label for m in sorted(exercise.trained_muscles & set(finding.muscles)))
+        if one_leg is not None:
+            take(
+                one_leg,
+                f"Added for the {muscles}, one leg at a time so the stronger side cannot do "
+                f"the weaker side's work: {_finding_phrase(finding, rules)}.",
+            )
+            continue
         take(exercise, f"Added for the {muscles}: {_finding_phrase(finding, rules)}.")
     # Antagonist partners of what was chosen.
     for first, second in rules.phases.antagonist_pairs:
@@ -384,7 +466,60 @@ def _choose_main(
             else f"A core exercise of phase {phase.number} ({phase.label.lower()})."
         )
         take(exercise, why)
+    # A phase that brings in the hip and thigh keeps one exercise for them, even when the
+    # condition's own exercises filled the session.
+    if (
+        rules.phases[phase].proximal
+        and not any(_is_proximal_strength(e) for e, _ in chosen)
+        and len(chosen) < definition.max_main
+    ):
+        for extra in (e for e in rest if _is_proximal_strength(e)):
+            take(extra, "Proximal-chain work joins in this phase to steady the knee and hip.")
+            if extra.id in taken:
+                break
     return chosen, notes
+
+
+def _one_leg_for(
+    exercise: Exercise,
+    finding: Finding,
+    candidates: list[Exercise],
+    rules: Rules,
+    usable: Callable[[str], bool],
+) -> Exercise | None:
+    """For a marked one-sided deficit, the one-leg exercise that trains the same prime
+    movers in place of a two-legged one: its own one-leg version, else one of the phase's
+    list, else one from the library that belongs to the phase — never an easier kind of
+    work than the two-legged one."""
+    if (
+        exercise.laterality is not Laterality.BOTH_LEGS
+        or finding.kind != "side_deficit"
+        or finding.severity is not Severity.SEVERE
+    ):
+        return None
+    wanted = exercise.prime_movers & set(finding.muscles)
+    if not wanted:
+        return None
+    listed = [e.id for e in candidates]
+    # Not a step back to the first phase's gentle activation work once past it.
+    gentler = Phase.ACTIVATION not in exercise.phases
+    others = sorted(
+        (
+            e
+            for e in rules.library.values()
+            if e.laterality is Laterality.ONE_LEG
+            and e.kind is exercise.kind
+            and e.prime_movers & wanted
+            and not (gentler and Phase.ACTIVATION in e.phases)
+        ),
+        key=lambda e: (e.id not in listed, e.id),
+    )
+    options = [exercise.single_leg_version] if exercise.single_leg_version else []
+    options += [e.id for e in others]
+    for option in options:
+        if option is not None and usable(option):
+            return rules.library[option]
+    return None
 
 
 def _interleave(a: list[Exercise], b: list[Exercise]) -> list[tuple[Exercise, ...]]:
@@ -403,18 +538,27 @@ def _choose_extra(
     phase: Phase,
     pathway: Condition = Condition.NOT_SURE,
 ) -> list[tuple[Exercise, str]]:
-    usable = [rules.library[i] for i in ids if i in rules.library]
+    own = rules.pathways[pathway].mobility if part == "mobility" else ()
+    usable = [rules.library[i] for i in (*own, *(i for i in ids if i not in own))]
+    restriction = load_restriction(pathway, profile, rules)
     usable = [
         e
         for e in usable
-        if e.needs_only(preferences.equipment) and avoided(pathway, e.id, phase, rules) is None
+        if e.needs_only(preferences.equipment)
+        and avoided(pathway, e.id, phase, rules) is None
+        and load_allows(e, restriction)
     ]
     limit = MAX_WARM_UP if part == "warm_up" else MAX_MOBILITY
     if part == "mobility":
         restricted = profile.comparison("knee_to_wall_cm")
         tight = restricted is not None and restricted.severity is not Severity.NONE
         if tight:
-            usable.sort(key=lambda e: 0 if {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles else 1)
+            usable.sort(
+                key=lambda e: (
+                    e.id not in own,
+                    0 if {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles else 1,
+                )
+            )
             reason_tight = (
                 f"Calf and ankle mobility first: the {restricted.weaker_side.value if restricted and restricted.weaker_side else ''} "
                 f"knee-to-wall LSI is {restricted.lsi:g} %."
@@ -426,7 +570,9 @@ def _choose_extra(
         return [
             (
                 e,
-                reason_tight
+                "A stretch this condition's plan keeps in every session."
+                if e.id in own
+                else reason_tight
                 if tight and {Muscle.SOLEUS, Muscle.GASTROCNEMIUS} & e.muscles
                 else "Keeps the ankle, foot and hip moving freely after the main work.",
             )
@@ -454,7 +600,9 @@ def _weaker_side_for(
         if current is None or finding.severity.rank > current.severity.rank:
             best[finding.side] = finding
     if involved is not None:
-        found = best.get(involved)
+        found = best_finding(exercise, profile, rules)
+        if found is not None and found.side is not involved:
+            found = None
         detail = f" ({_finding_phrase(found, rules)})" if found is not None else ""
         return involved, f"it is the side with the problem{detail}"
     if weight[Side.LEFT] != weight[Side.RIGHT]:
@@ -583,7 +731,9 @@ def build_session(
         [i for i, _ in brought_in(pathway, phase, rules)]
         + ([running.exercise_id] if running is not None else [])
     )
-    fitted, reasons = fit_time(slots, preferences.minutes_per_session, rules, core=core)
+    fitted, reasons = fit_time(
+        slots, preferences.minutes_per_session, rules, core=core, profile=profile
+    )
     return fitted, (*notes, *reasons)
 
 
@@ -599,10 +749,13 @@ def fit_time(
     *,
     keep_main: bool = False,
     core: frozenset[str] = frozenset(),
+    profile: ImbalanceProfile | None = None,
 ) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
-    """Trim a session to the time budget: extras first, then the least targeted main work,
-    then sets — never below two main exercises and one set. The `core` exercises (what the
-    condition pathway loads from day one) lose sets before they are left out. With
+    """Trim a session to the time budget: extras first, then long walking shortened to the
+    bottom of its range, then the least targeted main work, then sets — never below two
+    main exercises and one set. The `core` exercises (what the condition pathway loads, the
+    item with the weaker side's extra set) lose sets before they are left out; a pair goes
+    together or stays together; what was left out comes back if it fits after all. With
     `keep_main` (a published protocol) only the warm-up and stretches are trimmed."""
     reasons: list[str] = []
     budget = minutes * 60
@@ -616,51 +769,123 @@ def fit_time(
         while total() > budget and sum(1 for s in current if s.part == part) > 1:
             last = max(i for i, s in enumerate(current) if s.part == part)
             dropped.append(rules.library[current.pop(last).exercise_id].name)
+    shortened: list[str] = []
+    for i, slot in enumerate(current):
+        exercise = rules.library[slot.exercise_id]
+        if keep_main or total() <= budget or slot.part != "main":
+            continue
+        if exercise.dose_type is DoseType.MINUTES and any(
+            d.amount > d.range_low for d in slot.doses
+        ):
+            current[i] = slot.model_copy(
+                update={
+                    "doses": tuple(
+                        d.model_copy(update={"amount": max(d.range_low, math.ceil(d.amount / 2))})
+                        for d in slot.doses
+                    )
+                }
+            )
+            shortened.append(exercise.name.lower())
+    removed: list[tuple[int, Slot]] = []
     main_positions = [i for i, s in enumerate(current) if s.part == "main"]
     while not keep_main and total() > budget and len(main_positions) > MIN_MAIN:
-        # The last main exercises were added to round the session out: drop them first,
-        # and drop a paired exercise together with its partner. The only proximal-strength
+        # The last main exercises were added to round the session out: drop them first;
+        # a paired exercise goes with its partner, or not at all. The only proximal-strength
         # exercise stays: in a proximal phase it is what the phase is for.
         proximal = [
             i
             for i in main_positions
             if _is_proximal_strength(rules.library[current[i].exercise_id])
         ]
-        index = next(
-            (
-                i
-                for i in reversed(main_positions)
-                if proximal != [i] and current[i].exercise_id not in core
-            ),
-            None,
-        )
-        if index is None:
+        ids = {current[i].exercise_id: i for i in main_positions}
+
+        def group(i: int, ids: dict[str, int] = ids) -> list[int]:
+            partner = current[i].pair_with
+            return sorted({i, ids[partner]}) if partner in ids else [i]
+
+        choices = [
+            i
+            for i in reversed(main_positions)
+            if proximal != [i]
+            and all(current[j].exercise_id not in core for j in group(i))
+            and len(main_positions) - len(group(i)) >= MIN_MAIN
+        ]
+        if not choices:
             break
-        slot = current[index]
-        partner = slot.pair_with
-        dropped.append(rules.library[slot.exercise_id].name)
-        current.pop(index)
-        if partner is not None:
-            current = [
-                s.model_copy(update={"pair_with": None}) if s.exercise_id == partner else s
-                for s in current
-            ]
+
+        def targeting(i: int) -> int:
+            if profile is None:
+                return 0
+            return max(
+                _score(rules.library[current[j].exercise_id], profile, rules)[0] for j in group(i)
+            )
+
+        # The least targeted goes first; among equals, the last added.
+        index = min(choices, key=targeting)
+        for j in reversed(group(index)):
+            removed.append((j, current[j]))
+            current.pop(j)
         main_positions = [i for i, s in enumerate(current) if s.part == "main"]
+    # What was left out comes back, easiest first, where it fits after all.
+    # A pair comes back together.
+    back: dict[str, list[tuple[int, Slot]]] = {}
+    for position, slot in sorted(removed, key=lambda r: r[0]):
+        key = min(slot.exercise_id, slot.pair_with or slot.exercise_id)
+        back.setdefault(key, []).append((position, slot))
+
+    def worth(items: list[tuple[int, Slot]]) -> int:
+        if profile is None:
+            return 0
+        return max(_score(rules.library[slot.exercise_id], profile, rules)[0] for _, slot in items)
+
+    for items in sorted(back.values(), key=lambda g: -worth(g)):
+        trial = [*current]
+        for position, slot in items:
+            trial.insert(min(position, len(trial)), slot)
+        if session_minutes(trial, rules) * 60 <= budget:
+            current = trial
+    kept = {s.exercise_id for s in current}
+    dropped += [rules.library[s.exercise_id].name for _, s in removed if s.exercise_id not in kept]
+    shortened = [
+        name for name in shortened if any(rules.library[i].name.lower() == name for i in kept)
+    ]
+    current = [
+        s.model_copy(update={"pair_with": None}) if s.pair_with and s.pair_with not in kept else s
+        for s in current
+    ]
     trimmed_sets = False
+    # The core exercises lose sets only after the rest.
+    order = sorted(range(len(current)), key=lambda i: current[i].exercise_id in core)
     while not keep_main and total() > budget:
         changed = False
-        for i, slot in enumerate(current):
-            if any(d.sets > 1 for d in slot.doses) and total() > budget:
+        for i in order:
+            slot = current[i]
+            # Every side loses a set together, so the extra set of the side with the
+            # problem survives the trimming.
+            base = min(d.sets for d in slot.doses)
+            if base > 1 and total() > budget:
                 current[i] = slot.model_copy(
                     update={
                         "doses": tuple(
-                            d.model_copy(update={"sets": max(1, d.sets - 1)}) for d in slot.doses
+                            d.model_copy(update={"sets": d.sets - 1}) for d in slot.doses
                         )
                     }
                 )
                 changed = trimmed_sets = True
         if not changed:
             break
+    # Only when nothing else is left: the extra set goes too.
+    for i, slot in enumerate(current):
+        if not keep_main and total() > budget and any(d.sets > 1 for d in slot.doses):
+            current[i] = slot.model_copy(
+                update={"doses": tuple(d.model_copy(update={"sets": 1}) for d in slot.doses)}
+            )
+            trimmed_sets = True
+    if shortened:
+        reasons.append(
+            f"Shortened to the bottom of its range to fit {minutes} minutes: "
+            f"{', '.join(shortened)}."
+        )
     if dropped:
         reasons.append(f"Left out to fit {minutes} minutes: {', '.join(dropped)}.")
     if trimmed_sets:
@@ -701,6 +926,7 @@ def _from_template(
             )
     definition = rules.phases[template.phase]
     irritable = profile.irritability.level is Irritability.HIGH
+    restriction = load_restriction(condition, profile, rules)
     slots: list[Slot] = []
     reasons: list[str] = [f"{template.name}: {template.description} Source: {template.source}."]
     if name not in pathway.templates:
@@ -708,6 +934,16 @@ def _from_template(
             f"Chosen by hand: not one of the programs suggested for {pathway.name[0].lower()}{pathway.name[1:]}."
         )
     sets_amount = template_block(template, 1)
+    if template.blocks:
+        blocks = []
+        for b in template.blocks:
+            weeks = (
+                f"week {b.weeks_from}"
+                if b.weeks_from == b.weeks_to
+                else f"weeks {b.weeks_from}–{b.weeks_to}"
+            )
+            blocks.append(f"{weeks}: {b.note or f'{b.sets} × {b.amount:g}'}")
+        reasons.append(f"The blocks: {'; '.join(blocks)}.")
     lighter: list[str] = []
     left_out: list[str] = []
     for item in template.items:
@@ -719,6 +955,12 @@ def _from_template(
         skip = avoided(condition, exercise.id, template.phase, rules)
         if skip is not None:
             reasons.append(f"{exercise.name} left out for this condition: {skip.why}")
+            continue
+        if not load_allows(exercise, restriction):
+            reasons.append(
+                f"{exercise.name} left out: it is done on your feet, and full weight on the "
+                "leg is not yet allowed."
+            )
             continue
         if irritable and item.part == "main" and not item.keep_when_irritable:
             left_out.append(exercise.name)
@@ -744,6 +986,8 @@ def _from_template(
             amount=amount,
             load_kg=load_kg,
         )
+        if item.tempo is not None:
+            doses = tuple(d.model_copy(update={"tempo": item.tempo}) for d in doses)
         slots.append(
             Slot(
                 exercise_id=exercise.id,
@@ -754,6 +998,37 @@ def _from_template(
                     f"Part of {template.name}." + (f" {item.note}" if item.note else "") + note
                 ).strip(),
             )
+        )
+    # A routine (not a published protocol) keeps what the condition's own plan loads in
+    # that phase: hip and knee work for kneecap pain, balance for the unstable ankle.
+    added: list[str] = []
+    if not template.protocol:
+        have = {s.exercise_id for s in slots}
+        for exercise_id, why in brought_in(condition, template.phase, rules):
+            exercise = rules.library.get(exercise_id)
+            if (
+                exercise is None
+                or exercise_id in have
+                or not exercise.needs_only(preferences.equipment)
+                or avoided(condition, exercise_id, template.phase, rules) is not None
+                or not load_allows(exercise, restriction)
+            ):
+                continue
+            doses, note = dose_for(exercise, definition, profile, rules, part="main")
+            slots.append(
+                Slot(
+                    exercise_id=exercise_id,
+                    part="main",
+                    doses=doses,
+                    reason=f"Added to {template.name} for this condition: {why}{note}",
+                )
+            )
+            added.append(exercise.name.lower())
+            have.add(exercise_id)
+    if added:
+        reasons.append(
+            f"Added to {template.name} for {pathway.name[0].lower()}{pathway.name[1:]}: "
+            f"{', '.join(added)}."
         )
     if not any(s.part == "main" for s in slots):
         raise PlanningError(
@@ -802,8 +1077,25 @@ def _from_template(
                 slots.insert(0, slot)
             else:
                 slots.append(slot)
+    # What answers the person's marked deficit, the item with the weaker side's extra set and
+    # what the condition brought in lose sets before they are left out.
+    severe = {m.muscle for m in profile.implicated if m.severity is Severity.SEVERE}
+    core = frozenset(
+        [i.exercise_id for i in template.items if i.extra_set_weaker_side]
+        + [s.exercise_id for s in slots if s.reason.startswith(f"Added to {template.name}")]
+        + [
+            s.exercise_id
+            for s in slots
+            if s.part == "main" and rules.library[s.exercise_id].prime_movers & severe
+        ]
+    )
     fitted, fit_reasons = fit_time(
-        slots, preferences.minutes_per_session, rules, keep_main=template.protocol
+        slots,
+        preferences.minutes_per_session,
+        rules,
+        keep_main=template.protocol,
+        core=core,
+        profile=profile,
     )
     return Program(
         version=1,

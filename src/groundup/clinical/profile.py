@@ -32,6 +32,7 @@ from groundup.clinical.assessment import (
     PerSide,
     Sex,
     StepDownFault,
+    WeightBearing,
 )
 from groundup.clinical.exercises import Frozen
 from groundup.clinical.vocabulary import Irritability, Muscle, Severity, Side
@@ -140,6 +141,12 @@ class NormRule(Frozen):
     below_reference_by_more_than_error: Severity
     below_fraction_of_reference: float = Field(gt=0, lt=1)
     below_fraction_severity: Severity
+    capacity_moderate_below: float | None = Field(
+        default=None, gt=0, lt=1, description="against a capacity goal: moderate under this"
+    )
+    capacity_severe_below: float | None = Field(
+        default=None, gt=0, lt=1, description="against a capacity goal: severe under this"
+    )
     source: str
     confidence: Confidence
 
@@ -335,6 +342,10 @@ class ImbalanceProfile(Frozen):
     sex: Sex | None = None
     step_down_observed: bool = False
     pain_on_waking: int = Field(default=0, ge=0, le=10)
+    weight_bearing: WeightBearing | None = Field(
+        default=None, description="the weight allowed on the leg, when it was recorded"
+    )
+    boot_or_cast: bool = False
     comparisons: tuple[SideComparison, ...]
     findings: tuple[Finding, ...]
     implicated: tuple[ImplicatedMuscle, ...]
@@ -590,8 +601,21 @@ def _side_findings(
     return findings
 
 
-def _below_severity(value: float, reference: float, rule: NormRule) -> Severity:
-    """How far below a reference a result is: under the configured fraction is graver."""
+def _below_severity(
+    value: float, reference: float, rule: NormRule, *, capacity: bool = False
+) -> Severity:
+    """How far below a reference a result is: under the configured fraction is graver.
+    Against a capacity goal (the only grade when both legs are affected) the grades are
+    staged like the LSI bands and reach severe."""
+    if capacity and rule.capacity_severe_below is not None:
+        if value < reference * rule.capacity_severe_below:
+            return Severity.SEVERE
+        if (
+            rule.capacity_moderate_below is not None
+            and value < reference * rule.capacity_moderate_below
+        ):
+            return Severity.MODERATE
+        return rule.below_reference_by_more_than_error
     if value < reference * rule.below_fraction_of_reference:
         return rule.below_fraction_severity
     return rule.below_reference_by_more_than_error
@@ -690,7 +714,7 @@ def _below_target_findings(comparison: SideComparison, rules: AssessmentRules) -
                 kind="below_target",
                 side=side,
                 muscles=definition.muscles,
-                severity=_below_severity(value, capacity.target, rule),
+                severity=_below_severity(value, capacity.target, rule, capacity=True),
                 numbers={
                     "value": value,
                     "target": capacity.target,
@@ -893,6 +917,8 @@ def build_profile(assessment: Assessment, rules: AssessmentRules) -> ImbalancePr
         sex=assessment.sex,
         step_down_observed=assessment.observations.step_down is not None,
         pain_on_waking=assessment.pain.on_waking,
+        weight_bearing=assessment.weight_bearing,
+        boot_or_cast=assessment.boot_or_cast,
         comparisons=tuple(comparisons),
         findings=tuple(findings),
         implicated=_implicated(findings),

@@ -174,8 +174,27 @@ def work_seconds(exercise: Exercise, dose: Dose) -> float:
 
 
 def slot_seconds(exercise: Exercise, slot: Slot) -> float:
-    """Time one slot takes: work and rest for every set on every side, plus changeover."""
+    """Time one slot takes: work and rest for every set on every side, plus changeover.
+
+    One-leg work done the ordinary way alternates the legs (left, right, left …), so each
+    leg rests while the other works: a rest counts only where it outlasts the other leg's
+    set, and the side with the extra set rests in full before it."""
     total = float(CHANGEOVER_SECONDS)
+    sided = [d for d in slot.doses if d.side is not None]
+    if len(sided) == 2 and len(slot.doses) == 2:
+        first, second = sided
+        one, two = work_seconds(exercise, first), work_seconds(exercise, second)
+        rounds = min(first.sets, second.sets)
+        gap = max(0.0, first.rest_seconds - two, second.rest_seconds - one)
+        more = first if first.sets > second.sets else second
+        extra = abs(first.sets - second.sets)
+        return (
+            total
+            + first.sets * one
+            + second.sets * two
+            + max(0, rounds - 1) * gap
+            + extra * more.rest_seconds
+        )
     for dose in slot.doses:
         total += (
             dose.sets * work_seconds(exercise, dose) + max(0, dose.sets - 1) * dose.rest_seconds

@@ -9,11 +9,11 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from groundup.clinical.assessment import Condition
-from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen
+from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen, Tempo
 from groundup.clinical.outcomes import QuestionnaireSet
 from groundup.clinical.profile import AssessmentRules, Confidence, Sourced
 from groundup.clinical.program import Part
-from groundup.clinical.vocabulary import Irritability, Phase
+from groundup.clinical.vocabulary import Irritability, Phase, Position
 
 
 class SourceNote(Frozen):
@@ -246,6 +246,9 @@ class TemplateItem(Frozen):
     extra_set_weaker_side: bool = False
     pair_with: str | None = None
     load_kg: float | None = Field(default=None, ge=0)
+    tempo: Tempo | None = Field(
+        default=None, description="the protocol's own tempo, where it differs from the exercise's"
+    )
     note: str = ""
     keep_when_irritable: bool = Field(
         default=True, description="False: left out while irritability is high"
@@ -346,6 +349,36 @@ class PathwayWarning(Frozen):
     ]
     at_least: float = Field(ge=0)
     text: str = Field(min_length=10, description="plain sentence; {value} is the number")
+    clinical: str | None = Field(default=None, min_length=10, description="{value} fills in")
+    until_checked: Phase | None = Field(
+        default=None,
+        description="until a clinician has checked, the plan starts no higher than this phase",
+    )
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class DeficitWarning(Frozen):
+    """A warning raised by a test result (e.g. a marked one-sided weakness with no cause
+    recorded): the weaker side below this percentage of the stronger on the named test,
+    beyond the test's measurement error."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    test: str = Field(pattern=ID_PATTERN)
+    weaker_percent_below: float = Field(gt=0, le=100)
+    text: str = Field(min_length=10, description="plain sentence; {side}, {percent} fill in")
+    clinical: str = Field(min_length=10, description="clinical sentence; {side}, {percent}")
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
+class WeightBearingRule(Frozen):
+    """Until the surgeon allows full weight and the boot or cast is off, only exercises done
+    in these positions; the weight allowed is asked at intake on this pathway."""
+
+    positions: tuple[Position, ...] = Field(min_length=1)
+    restricted: str = Field(min_length=10, description="plain words while weight is restricted")
+    unrecorded: str = Field(min_length=10, description="plain words when it was not recorded")
     source: str = Field(min_length=3)
     confidence: Confidence
 
@@ -356,6 +389,14 @@ class PathwayGate(Frozen):
     phase: Phase
     add: tuple[GateCriterion, ...] = ()
     drop: tuple[str, ...] = Field(default=(), description="criterion ids the pathway leaves out")
+
+
+class PathwayAdvice(Frozen):
+    """Advice beside the exercises (e.g. bracing for sport), with its source."""
+
+    text: str = Field(min_length=10, description="plain words")
+    source: str = Field(min_length=3)
+    confidence: Confidence
 
 
 class Running(Frozen):
@@ -422,6 +463,9 @@ class Pathway(Frozen):
         default=None, description="hip and thigh strength work joins from this phase"
     )
     exercises: tuple[PathwayExercise, ...] = ()
+    mobility: tuple[str, ...] = Field(
+        default=(), description="stretches the pathway puts first in the mobility part"
+    )
     avoid: tuple[PathwayAvoid, ...] = ()
     templates: tuple[str, ...] = ()
     pain_rule: str | None = Field(default=None, description="the pain limits, in plain words")
@@ -432,6 +476,9 @@ class Pathway(Frozen):
     gates: tuple[PathwayGate, ...] = ()
     watch_for: tuple[WatchSign, ...] = ()
     warnings: tuple[PathwayWarning, ...] = ()
+    deficit_warnings: tuple[DeficitWarning, ...] = ()
+    weight_bearing: WeightBearingRule | None = None
+    advice: tuple[PathwayAdvice, ...] = ()
     running: Running | None = None
 
     @model_validator(mode="after")
@@ -450,7 +497,7 @@ class Pathways(Frozen):
         if missing:
             raise ValueError(f"pathways missing: {', '.join(missing)}")
         plain = self.pathways[Condition.NOT_SURE]
-        if plain.exercises or plain.avoid or plain.gates or plain.start_phase:
+        if plain.exercises or plain.avoid or plain.gates or plain.start_phase or plain.mobility:
             raise ValueError("the not_sure pathway changes nothing: it is today's plan")
         return self
 

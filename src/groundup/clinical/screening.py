@@ -342,6 +342,11 @@ class ScreeningRule(Frozen):
 
     name: str = Field(min_length=3, description="short clinical name")
     urgency: Urgency
+    handout: str | None = Field(
+        default=None,
+        min_length=10,
+        description="the sign in a few plain words, for the printed 'when to stop' list",
+    )
     person_text: str = Field(min_length=20, description="why, in plain words for the person")
     clinician_text: str = Field(min_length=20, description="one precise sentence for clinicians")
     source: str = Field(min_length=3)

@@ -10,11 +10,15 @@ from typing import Any
 from markupsafe import Markup
 
 from groundup import pictures
+from groundup.clinical.assessment import Assessment
 from groundup.clinical.exercises import Exercise
+from groundup.clinical.pathways import assessment_warnings, deficit_warnings, load_restriction
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import PART_TITLES, Dose, Program, Slot, dose_words
-from groundup.clinical.rules import ProgressionRules
+from groundup.clinical.rules import ProgressionRules, Rules
+from groundup.clinical.screening import ScreeningRules, Urgency
 from groundup.documents.layout import WEEKDAYS, Person, person, program_of, render_html, to_pdf
+from groundup.knowledge import load_screening_rules
 from groundup.services import Services
 
 DEFAULT_WEEKS = 4
@@ -102,23 +106,27 @@ def pain_after(p: ProgressionRules) -> list[str]:
     ]
 
 
-# When to stop and get help. Worded for the handout; the safety screen holds the full list.
-SEEK_HELP = {
-    "Now: call an ambulance or go to an emergency department if you notice": [
-        "pain far worse than the exercise explains, with a tight, swollen calf or shin that "
-        "hurts even more when someone moves your toes",
-        "a calf that suddenly becomes swollen, warm, red and painful, or sudden "
-        "breathlessness or chest pain",
-    ],
-    "Soon: stop the program and see a doctor within a few days if you notice": [
-        "sharp pain at one spot on a bone, or pain when you hop",
-        "a sudden kick or snap at the back of the heel, after which you cannot push off",
-        "a fever with a hot, swollen joint or red skin that spreads",
-        "new numbness, pins and needles, or weakness, such as a foot that drags",
-        "pain that wakes you at night or is there at rest, whatever you do",
-        "calf cramp when you walk that goes away when you stop, with cold feet",
-    ],
+# The headings of the printed "when to stop and get help" list, by the screen's urgency.
+SEEK_HELP_HEADINGS: dict[Urgency, str] = {
+    Urgency.EMERGENCY: "Now: call an ambulance or go to an emergency department if you notice",
+    Urgency.SAME_DAY: "Today: stop the program and see a doctor the same day if you notice",
+    Urgency.SOON: "Soon: stop the program and see a doctor within a few days if you notice",
 }
+
+
+def seek_help(screening: ScreeningRules) -> dict[str, list[str]]:
+    """When to stop and get help, built from the safety screen's own rules: each sign under
+    the urgency the screen gives it, so the printed page cannot disagree with the screen."""
+    out: dict[str, list[str]] = {}
+    for urgency, heading in SEEK_HELP_HEADINGS.items():
+        signs = [
+            rule.handout
+            for rule in screening.rules.values()
+            if rule.urgency is urgency and rule.handout is not None
+        ]
+        if signs:
+            out[heading] = signs
+    return out
 
 
 def _dose_rows(
@@ -214,12 +222,43 @@ def diary_weeks(program: Program, today: dt.date, weeks: int, who: Person) -> li
     return out
 
 
+def _latest_assessment(services: Services, patient_id: str) -> Assessment | None:
+    found = services.assessments(patient_id)
+    return found[-1][2] if found else None
+
+
 def referral_words(services: Services, patient_id: str) -> str:
     """Why the program is paused, in the words the person was given."""
     for decision in reversed(services.decisions(patient_id)):
         if decision.kind == "refer":
             return decision.person_text
     return "Please see a doctor or physiotherapist before you carry on."
+
+
+def condition_box(program: Program, rules: Rules, assessment: Assessment | None) -> dict[str, Any]:
+    """What the person has and what it changes, for the handout's first page: the pathway's
+    name and why, its own pain rule, running, its advice, the warnings the intake raised,
+    the weight-bearing limit, and what to watch for."""
+    pathway = rules.pathways[program.pathway]
+    warnings: list[str] = []
+    if assessment is not None and assessment.condition is program.pathway:
+        warnings += assessment_warnings(program.pathway, assessment, rules)
+    warnings += [person for person, _ in deficit_warnings(program.pathway, program.profile, rules)]
+    restriction = load_restriction(program.pathway, program.profile, rules)
+    if restriction is not None:
+        warnings.append(restriction[1])
+    return {
+        "name": pathway.name,
+        "summary": pathway.summary,
+        "pain_rule": pathway.pain_rule or "",
+        "running": pathway.running.advice if pathway.running is not None else "",
+        "advice": [a.text for a in pathway.advice],
+        "warnings": warnings,
+        "watch_for": [
+            f"{w.sign[0].upper()}{w.sign[1:]}: {w.action[0].lower()}{w.action[1:]}"
+            for w in pathway.watch_for
+        ],
+    }
 
 
 def handout_html(
@@ -256,7 +295,8 @@ def handout_html(
         glance=at_a_glance,
         zones=pain_zones(rules.progression),
         after=pain_after(rules.progression),
-        seek_help=SEEK_HELP,
+        seek_help=seek_help(load_screening_rules()),
+        condition=condition_box(program, rules, _latest_assessment(services, patient_id)),
         referred=referral_words(services, patient_id) if program.state.referred else "",
         flare=program.state.flare is not None,
         cards=[_card(slot, program, services, who) for slot in program.slots],

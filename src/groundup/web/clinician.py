@@ -541,8 +541,11 @@ def _defaults(services: Services, patient_id: str, today: dt.date) -> dict[str, 
                 "affected_side": [latest.affected_side.value],
                 "condition": [latest.condition.value],
                 "symptom_duration_weeks": [f"{latest.symptom_duration_weeks:g}"],
+                "boot_or_cast": ["yes" if latest.boot_or_cast else "no"],
             }
         )
+        if latest.weight_bearing is not None:
+            values["weight_bearing"] = [latest.weight_bearing.value]
     return values
 
 
@@ -630,6 +633,7 @@ def _assessment_data(form: FormData, services: Services) -> dict[str, Any]:
         "affected_side",
         "condition",
         "symptom_duration_weeks",
+        "weight_bearing",
         "pain.at_rest",
         "pain.during_activity",
         "pain.on_waking",
@@ -642,6 +646,7 @@ def _assessment_data(form: FormData, services: Services) -> dict[str, Any]:
         if value:
             _put(data, name, value)
     _put(data, "pain.night_pain", _first(form, "pain.night_pain") == "yes")
+    _put(data, "boot_or_cast", _first(form, "boot_or_cast") == "yes")
     _put(data, "observations.gait_asymmetry", _first(form, "observations.gait_asymmetry") == "yes")
     for test in TEST_IDS:
         for side in ("left", "right"):

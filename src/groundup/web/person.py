@@ -39,6 +39,7 @@ from groundup.clinical.assessment import (
     Pain,
     PsfsActivity,
     Sex,
+    WeightBearing,
 )
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.logs import (
@@ -475,6 +476,18 @@ def _read_assessment(
         )
         or Condition.NOT_SURE.value
     )
+    # After a fracture or an operation, what the surgeon allows decides what can be done
+    # standing: asked there (not answered counts as not yet full weight in the plan).
+    weight = check.choice(
+        "weight_bearing",
+        {w.value: w.value for w in WeightBearing},
+        "none, partial or full",
+        required=False,
+    )
+    if weight is None and data["condition"] == Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY.value:
+        check.fail("weight_bearing", "say how much weight your surgeon allows on the leg")
+    data["weight_bearing"] = weight
+    data["boot_or_cast"] = bool(check.yes_no("boot_or_cast", required=False))
     amount = check.number("duration", 0, 2600)
     per = check.choice("duration_unit", DURATION_UNITS, "days, weeks, months or years")
     if amount is not None and per is not None:

@@ -1,0 +1,601 @@
+"""The clinical review's planner, data and handout findings (docs/clinical-review.md):
+what a sports physiotherapist expects of each pathway's plan once they are fixed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from groundup.cli.files import read_document, validate
+from groundup.cli.program_commands import build_program
+from groundup.clinical.assessment import Assessment, Condition, WeightBearing
+from groundup.clinical.intake import Intake
+from groundup.clinical.pathways import PathwayDataError, check_pathways
+from groundup.clinical.planning import build_session, plan
+from groundup.clinical.profile import ImbalanceProfile, build_profile
+from groundup.clinical.program import Program, Slot
+from groundup.clinical.rules import PathwayExercise
+from groundup.clinical.screening import ScreenAnswers, screen
+from groundup.clinical.vocabulary import Kind, Laterality, Muscle, Phase, Position, Side
+from groundup.knowledge import load_rules, load_screening_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+RULES = load_rules()
+CLEAR = screen(ScreenAnswers(), load_screening_rules())
+OFF_THE_FEET = {Position.SEATED, Position.SUPINE, Position.PRONE}
+CALF = {Muscle.GASTROCNEMIUS, Muscle.SOLEUS}
+
+
+@functools.cache
+def intake(name: str) -> Intake:
+    path = EXAMPLES / name
+    return validate(Intake, read_document(path), str(path))
+
+
+def assessment_of(name: str) -> Assessment:
+    found = intake(name).assessment
+    assert found is not None
+    return found
+
+
+def program_of(name: str, **kwargs: Any) -> Program:
+    return build_program(intake(name), RULES, **kwargs)[1]
+
+
+def profile_of(assessment: Assessment) -> ImbalanceProfile:
+    return build_profile(assessment, RULES.assessment)
+
+
+def session(name: str, phase: Phase, **changes: Any) -> tuple[Slot, ...]:
+    found = assessment_of(name).model_copy(update=changes)
+    slots, _ = build_session(
+        phase, profile_of(found), intake(name).preferences, RULES, pathway=found.condition
+    )
+    return slots
+
+
+def mains(slots: tuple[Slot, ...] | Program) -> list[Slot]:
+    items = slots.slots if isinstance(slots, Program) else slots
+    return [s for s in items if s.part == "main"]
+
+
+# ----- M5: weight-bearing after a fracture or an operation -------------------------------
+
+
+def test_six_weeks_after_surgery_in_a_boot_gets_only_seated_and_lying_work() -> None:
+    program = program_of("fracture-six-weeks.yaml")
+    positions = {RULES.library[s.exercise_id].position for s in program.slots}
+    assert positions <= OFF_THE_FEET, positions
+    ids = {s.exercise_id for s in program.slots}
+    assert not ids & {"single_leg_stance_eyes_open", "calf_raise_wall", "knee_to_wall_rocks"}
+    assert any(r.startswith("Weight-bearing:") for r in program.reasons)
+    # Calf work stays, sitting down.
+    assert any(RULES.library[s.exercise_id].prime_movers & CALF for s in mains(program))
+
+
+def test_full_weight_out_of_the_boot_brings_the_standing_work_back() -> None:
+    slots = session(
+        "fracture-six-weeks.yaml",
+        Phase.LOW_LOAD_RESISTANCE,
+        weight_bearing=WeightBearing.FULL,
+        boot_or_cast=False,
+    )
+    assert {"calf_raise_wall", "single_leg_stance_eyes_open"} <= {s.exercise_id for s in slots}
+
+
+def test_weight_bearing_not_recorded_after_surgery_counts_as_not_yet_full() -> None:
+    found = assessment_of("fracture-six-weeks.yaml").model_copy(
+        update={"weight_bearing": None, "boot_or_cast": False}
+    )
+    program = plan(
+        profile_of(found),
+        intake("fracture-six-weeks.yaml").preferences,
+        RULES,
+        screen=CLEAR,
+        start=dt.date(2025, 9, 15),
+        assessment=found,
+    )
+    assert {RULES.library[s.exercise_id].position for s in program.slots} <= OFF_THE_FEET
+    assert any("was not recorded" in r for r in program.reasons)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    phase=st.sampled_from(list(Phase)),
+    weight=st.sampled_from([None, WeightBearing.NONE, WeightBearing.PARTIAL, WeightBearing.FULL]),
+    boot=st.booleans(),
+    condition=st.sampled_from(list(Condition)),
+)
+def test_no_standing_work_while_full_weight_is_not_allowed(
+    phase: Phase, weight: WeightBearing | None, boot: bool, condition: Condition
+) -> None:
+    """A safety invariant: whatever the phase or the pathway, a leg without full weight (or
+    still in a boot) is never given an exercise on the feet."""
+    restricted = boot or weight in (WeightBearing.NONE, WeightBearing.PARTIAL)
+    if condition is Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY:
+        restricted = restricted or weight is None
+    slots = session(
+        "fracture-six-weeks.yaml",
+        phase,
+        weight_bearing=weight,
+        boot_or_cast=boot,
+        condition=condition,
+    )
+    if restricted:
+        assert {RULES.library[s.exercise_id].position for s in slots} <= OFF_THE_FEET
+
+
+# ----- M10: the condition's key exercise stays through every phase -----------------------
+
+
+def _key(condition: Condition, slot: Slot) -> bool:
+    exercise = RULES.library[slot.exercise_id]
+    if condition is Condition.PLANTAR_HEEL_PAIN:
+        return exercise.id == "plantar_heel_raise"
+    if condition is Condition.PATELLOFEMORAL_PAIN:
+        return Muscle.QUADRICEPS in exercise.prime_movers
+    if condition is Condition.CHRONIC_ANKLE_INSTABILITY:
+        return exercise.kind is Kind.BALANCE and exercise.position is Position.STANDING
+    calf_on_the_feet = (
+        bool(exercise.prime_movers & CALF)
+        and exercise.kind is Kind.STRENGTH
+        and exercise.position is Position.STANDING
+    )
+    if condition in (Condition.MIDPORTION_ACHILLES, Condition.INSERTIONAL_ACHILLES):
+        # The tendon loaded one leg at a time, not two-legged raises at the end.
+        return calf_on_the_feet and exercise.laterality is Laterality.ONE_LEG
+    # After a fracture: calf strength on the feet.
+    return (
+        bool(exercise.prime_movers & CALF)
+        and exercise.kind is Kind.STRENGTH
+        and exercise.position is Position.STANDING
+    )
+
+
+KEY_EXAMPLES = {
+    Condition.MIDPORTION_ACHILLES: "clear-left-calf.yaml",
+    Condition.INSERTIONAL_ACHILLES: "achilles-insertional.yaml",
+    Condition.PATELLOFEMORAL_PAIN: "knee-step-down.yaml",
+    Condition.CHRONIC_ANKLE_INSTABILITY: "ankle-instability.yaml",
+    Condition.PLANTAR_HEEL_PAIN: "plantar-heel.yaml",
+    Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY: "ankle-fracture.yaml",
+}
+LATER = [p for p in Phase if p.number >= Phase.LOW_LOAD_RESISTANCE.number]
+
+
+@pytest.mark.parametrize(
+    ("condition", "phase"),
+    [(c, p) for c in KEY_EXAMPLES for p in LATER],
+    ids=lambda v: v.value,
+)
+def test_the_key_exercise_of_the_condition_stays_in_every_later_phase(
+    condition: Condition, phase: Phase
+) -> None:
+    slots = session(KEY_EXAMPLES[condition], phase)
+    assert any(_key(condition, s) for s in mains(slots)), [s.exercise_id for s in mains(slots)]
+
+
+def test_a_pathway_without_its_own_exercise_in_a_phase_is_a_data_error() -> None:
+    pathway = RULES.pathways[Condition.PLANTAR_HEEL_PAIN]
+    cut = pathway.model_copy(
+        update={
+            "exercises": tuple(
+                PathwayExercise(
+                    exercise_id=e.exercise_id,
+                    phases=tuple(p for p in e.phases if p is not Phase.MAINTENANCE) or e.phases,
+                    why=e.why,
+                )
+                for e in pathway.exercises
+            )
+        }
+    )
+    broken = dataclasses.replace(
+        RULES,
+        pathways=RULES.pathways.model_copy(
+            update={"pathways": {**RULES.pathways.pathways, Condition.PLANTAR_HEEL_PAIN: cut}}
+        ),
+    )
+    with pytest.raises(PathwayDataError, match="maintenance"):
+        check_pathways(broken)
+
+
+# ----- S13: rest pain in the shin is checked before loading ------------------------------
+
+
+def test_shin_rest_pain_at_intake_comes_first_and_keeps_the_plan_seated() -> None:
+    program = program_of("bilateral-shin.yaml")
+    assert program.reasons[1].startswith("Your pain at rest is 5/10")
+    assert "within a few days" in program.reasons[1]
+    # What to watch for no longer lists what the person already reported.
+    watch = next(r for r in program.reasons if r.startswith("Stop and get checked if"))
+    assert "new or worsening pain at rest or at night" in watch
+    assert program.phase is Phase.ACTIVATION
+
+
+def test_shin_rest_pain_keeps_the_start_seated_even_when_irritability_is_low() -> None:
+    found = assessment_of("bilateral-shin.yaml")
+    calm = found.model_copy(
+        update={
+            "pain": found.pain.model_copy(
+                update={"at_rest": 4, "lingers_after_activity_hours": 0, "on_waking": 0}
+            )
+        }
+    )
+    profile = profile_of(calm)
+    program = plan(
+        profile,
+        intake("bilateral-shin.yaml").preferences,
+        RULES,
+        screen=CLEAR,
+        start=dt.date(2025, 4, 2),
+        assessment=calm,
+    )
+    assert program.phase is Phase.ACTIVATION, profile.irritability
+    assert "clinician's check" in program.reasons[0]
+
+
+# ----- S15: alternating legs in the time estimate ----------------------------------------
+
+
+def test_one_leg_work_is_timed_alternating_legs() -> None:
+    from groundup.clinical.program import slot_seconds
+
+    slot = next(
+        s
+        for s in mains(session("achilles-insertional.yaml", Phase.LOW_LOAD_RESISTANCE))
+        if s.exercise_id == "floor_heel_drop"
+    )
+    exercise = RULES.library["floor_heel_drop"]
+    work = sum(
+        d.sets * d.amount * (exercise.tempo.rep_seconds if exercise.tempo else 1)
+        for d in slot.doses
+    )
+    one_after_the_other = work + sum((d.sets - 1) * d.rest_seconds for d in slot.doses)
+    # The side with the extra set rests in full before it; otherwise each leg rests while
+    # the other works.
+    assert slot_seconds(exercise, slot) < one_after_the_other
+    assert slot_seconds(exercise, slot) >= work
+
+
+def test_later_phases_keep_more_than_the_two_pathway_exercises() -> None:
+    slots = session("achilles-insertional.yaml", Phase.PROXIMAL_INTEGRATION)
+    assert len(mains(slots)) >= 3, [s.exercise_id for s in mains(slots)]
+
+
+# ----- S17, S18: a marked one-sided shin weakness with no diagnosis ----------------------
+
+
+def test_not_sure_with_a_marked_one_sided_shin_weakness_prompts_a_nerve_check() -> None:
+    program = program_of("not-sure.yaml")
+    assert any("check the nerves of the leg" in r for r in program.reasons)
+    milder = assessment_of("not-sure.yaml").model_copy(
+        update={
+            "tests": assessment_of("not-sure.yaml").tests.model_copy(
+                update={
+                    "tibialis_raise_reps": assessment_of(
+                        "not-sure.yaml"
+                    ).tests.tibialis_raise_reps.model_copy(  # type: ignore[union-attr]
+                        update={"left": 18}
+                    )
+                }
+            )
+        }
+    )
+    calm = plan(
+        profile_of(milder),
+        intake("not-sure.yaml").preferences,
+        RULES,
+        screen=CLEAR,
+        start=dt.date(2025, 10, 1),
+        assessment=milder,
+    )
+    assert not any("check the nerves" in r for r in calm.reasons)
+
+
+def test_a_marked_one_sided_deficit_is_trained_one_leg_at_a_time_with_the_extra_set() -> None:
+    program = program_of("not-sure.yaml")
+    shin = [
+        s
+        for s in mains(program)
+        if Muscle.TIBIALIS_ANTERIOR in RULES.library[s.exercise_id].prime_movers
+    ]
+    assert shin, [s.exercise_id for s in mains(program)]
+    for slot in shin:
+        left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+        assert left is not None and right is not None, slot.exercise_id
+        assert left.sets == right.sets + 1
+        assert "one leg at a time" in slot.reason
+
+
+# ----- S19: the unstable ankle --------------------------------------------------------------
+
+
+def test_unstable_ankle_that_hops_pain_free_starts_with_balance_while_moving_and_hears_of_bracing() -> (
+    None
+):
+    program = program_of("ankle-instability.yaml")
+    ids = {s.exercise_id for s in mains(program)}
+    assert {"single_leg_reach", "single_leg_stance_eyes_closed"} <= ids
+    assert any("brace" in r and "Doherty" in r for r in program.reasons)
+
+
+# ----- S20: kneecap pain gets knee work, not one shallow wall sit ---------------------------
+
+
+def test_kneecap_pain_gets_more_than_one_knee_exercise_from_day_one() -> None:
+    program = program_of("knee-step-down.yaml")
+    knee = [
+        s.exercise_id
+        for s in mains(program)
+        if Muscle.QUADRICEPS in RULES.library[s.exercise_id].prime_movers
+    ]
+    assert len(knee) >= 2, knee
+    assert any(RULES.library[i].kind is Kind.STRENGTH or i == "step_down" for i in knee)
+    hip = [
+        s.exercise_id
+        for s in mains(program)
+        if RULES.library[s.exercise_id].prime_movers & {Muscle.GLUTEALS, Muscle.HIP_ABDUCTORS}
+    ]
+    assert hip
+
+
+# ----- C9: the sole-of-the-foot stretch --------------------------------------------------
+
+
+def test_the_heel_pain_plan_stretches_the_sole_of_the_foot_without_a_chair() -> None:
+    program = program_of("plantar-heel.yaml")
+    assert "chair" not in {e.value for e in intake("plantar-heel.yaml").preferences.equipment}
+    assert program.slot("plantar_fascia_mobility") is not None
+
+
+# ----- M11, S14: the handout carries the screen's urgencies and the condition --------------
+
+
+def _handout_for(tmp_path: Path, example: str) -> str:
+    from groundup.documents.handout import handout_html
+    from groundup.services import Services
+    from groundup.storage.database import Database
+
+    found = intake(example)
+    assessment = found.assessment
+    assert assessment is not None and assessment.date is not None
+    day = assessment.date
+    database = Database(f"sqlite:///{tmp_path / 'h.db'}")
+    try:
+        services = Services(database, RULES, clock=lambda: day)
+        person = services.enrol("Pat Example")
+        services.record_screen(person, found.screen or ScreenAnswers(), day)
+        services.start_program(person, assessment, found.preferences, day=day)
+        return " ".join(handout_html(services, person, day).split())
+    finally:
+        database.dispose()
+
+
+def test_the_handouts_when_to_stop_list_has_the_screens_own_urgencies() -> None:
+    from groundup.clinical.screening import Urgency
+    from groundup.documents.handout import SEEK_HELP_HEADINGS, seek_help
+
+    screening = load_screening_rules()
+    listed = seek_help(screening)
+    for rule in screening.rules.values():
+        if rule.handout is None:
+            continue
+        heading = SEEK_HELP_HEADINGS[rule.urgency]
+        assert rule.handout in listed[heading], rule.name
+    infection = screening.rules["infection_urgent"]
+    assert infection.urgency is Urgency.EMERGENCY
+    assert infection.handout in listed[SEEK_HELP_HEADINGS[Urgency.EMERGENCY]]
+    rupture = screening.rules["achilles_rupture"]
+    assert rupture.urgency is Urgency.SAME_DAY
+    assert rupture.handout in listed[SEEK_HELP_HEADINGS[Urgency.SAME_DAY]]
+
+
+def test_the_shin_handout_carries_the_condition_its_pain_rule_running_and_warnings(
+    tmp_path: Path,
+) -> None:
+    text = _handout_for(tmp_path, "bilateral-shin.yaml")
+    pathway = RULES.pathways[Condition.SHIN_SPLINTS]
+    assert f"Your plan is for: {pathway.name}" in text
+    assert "2/10 or less" in text
+    assert "Stop running for now" in text
+    assert "Your pain at rest is 5/10" in text
+    assert "one small spot on the shin bone" in text.lower()
+
+
+def test_the_fracture_handout_says_what_the_weight_bearing_limit_means(tmp_path: Path) -> None:
+    text = _handout_for(tmp_path, "fracture-six-weeks.yaml")
+    assert "Weight-bearing:" in text and "sitting or lying down" in text
+    assert "the scar turns red, hot or weeps" in text.lower()
+
+
+# ----- S12: a routine fitted to the time keeps the condition's content -------------------
+
+
+def _led(program: Program, muscles: set[Muscle]) -> list[str]:
+    return [
+        s.exercise_id for s in mains(program) if RULES.library[s.exercise_id].prime_movers & muscles
+    ]
+
+
+def test_the_routine_for_kneecap_pain_keeps_hip_and_knee_work_in_thirty_minutes() -> None:
+    program = program_of("knee-step-down.yaml", template="ground_up")
+    assert _led(program, {Muscle.GLUTEALS, Muscle.HIP_ABDUCTORS})
+    assert _led(program, {Muscle.QUADRICEPS})
+
+
+def test_the_routine_for_the_unstable_ankle_keeps_balance_work() -> None:
+    program = program_of("ankle-instability.yaml", template="ground_up")
+    assert any(RULES.library[s.exercise_id].kind is Kind.BALANCE for s in mains(program))
+
+
+def test_the_routine_fitted_to_the_time_keeps_its_pair_and_the_weaker_sides_extra_set() -> None:
+    program = program_of("not-sure.yaml", template="ground_up")
+    ids = {s.exercise_id for s in mains(program)}
+    assert {"tibialis_raise_wall", "calf_raise_wall"} <= ids
+    patrick = program.slot("patrick_step")
+    assert patrick is not None
+    left, right = patrick.dose(Side.LEFT), patrick.dose(Side.RIGHT)
+    assert left is not None and right is not None and left.sets == right.sets + 1
+
+
+# ----- S16: the person's words and the clinician's, and the right finding for each why ----
+
+
+def _plan_text(example: str, *flags: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "groundup", "plan", str(EXAMPLES / example), *flags],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "400", "NO_COLOR": "1", "TERM": "dumb"},
+    )
+    assert result.returncode == 0, result.stderr
+    return " ".join(result.stdout.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("example", ["clear-left-calf.yaml", "knee-step-down.yaml"])
+def test_the_person_reads_no_lsi_latin_or_citations_and_the_clinician_does(example: str) -> None:
+    person = _plan_text(example)
+    clinician = _plan_text(example, "--clinician")
+    assert person != clinician
+    for jargon in ("LSI", "[S]", "[P]", "Source:", "et al.", "gastrocnemius", "tibialis anterior"):
+        assert jargon not in person, jargon
+    assert "LSI" in clinician and "[S]" in clinician
+
+
+def test_each_why_names_the_finding_about_the_exercises_own_muscles() -> None:
+    program = program_of("knee-step-down.yaml")
+    hip = program.slot("side_lying_hip_abduction")
+    assert hip is not None
+    assert "step-down" in hip.reason and "balance" not in hip.reason
+    ankle = program_of("ankle-instability.yaml")
+    for slot in mains(ankle):
+        if RULES.library[slot.exercise_id].kind is not Kind.MOBILITY:
+            assert "knee-to-wall" not in slot.reason, slot.exercise_id
+
+
+# ----- S2: the gates include the person's own deficit ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "test"),
+    [
+        (Condition.PATELLOFEMORAL_PAIN, "single_leg_stance_eyes_closed_s"),
+        (Condition.CHRONIC_ANKLE_INSTABILITY, "single_leg_stance_eyes_closed_s"),
+        (Condition.SHIN_SPLINTS, "tibialis_raise_reps"),
+    ],
+    ids=lambda v: getattr(v, "value", v),
+)
+def test_the_way_out_of_phase_three_measures_the_conditions_own_deficit(
+    condition: Condition, test: str
+) -> None:
+    from groundup.clinical.pathways import phase_gate
+
+    gate = phase_gate(condition, Phase.DYNAMIC_STABILITY, RULES)
+    assert any(c.kind == "lsi" and c.test == test for c in gate), [c.id for c in gate]
+    if condition is Condition.PATELLOFEMORAL_PAIN:
+        assert any(c.kind == "step_down_clean" for c in gate)
+
+
+def test_a_knee_whose_balance_never_improves_does_not_leave_phase_three() -> None:
+    from groundup.clinical.progression import advance
+    from groundup.simulation import Scenario, follow
+
+    program = program_of("knee-step-down.yaml")
+    baseline = assessment_of("knee-step-down.yaml").model_copy(update={"date": program.start_date})
+    flat = Scenario(
+        name="flat balance",
+        weeks=12,
+        session_pain=(1,),
+        morning_pain=(1,),
+        balance_gain_per_week=0.0,
+    )
+    history, _, _ = follow(program, baseline, flat, RULES)
+    for day in sorted({e.date for e in history}):
+        program = advance(program, history, RULES, day).program
+    assert program.phase.number <= Phase.DYNAMIC_STABILITY.number, program.phase
+
+
+# ----- C7: the phase headline promises only what the session holds ------------------------
+
+
+@pytest.mark.parametrize("example", ["knee-step-down.yaml", "ankle-instability.yaml"])
+def test_the_phase_headline_promises_no_pair_the_plan_lacks(example: str) -> None:
+    program = program_of(example)
+    purpose = RULES.phases[program.phase].purpose.lower()
+    if "shin and calf" in purpose:
+        assert any(s.pair_with for s in mains(program))
+    assert "pairing the shin and calf" not in RULES.phases[Phase.LOW_LOAD_RESISTANCE].purpose
+
+
+# ----- C8: the floor-level heel drop starts up on the toes --------------------------------
+
+
+def test_the_floor_heel_drop_starts_with_the_heels_up_and_ends_with_the_heel_down() -> None:
+    from groundup.pictures.figure import pose_body
+    from groundup.pictures.poses import load_pictures
+
+    start, end = load_pictures().poses("floor_heel_drop")
+
+    def lift(pose: Any, side: str) -> float:
+        points = pose_body(pose).points
+        return points[f"{side}_heel"][1] - points[f"{side}_ball"][1]
+
+    assert lift(start, "near") > 10 and lift(start, "far") > 10  # up on the balls of both feet
+    assert lift(end, "near") < lift(start, "near") / 2  # the working heel lowered to the floor
+
+
+# ----- C3: against the capacity goal a marked shortfall is severe --------------------------
+
+
+def test_both_legs_far_below_the_capacity_goal_grade_severe() -> None:
+    from groundup.clinical.assessment import HeelRaiseReps
+    from groundup.clinical.vocabulary import Severity
+
+    found = assessment_of("bilateral-shin.yaml")
+    weak = found.model_copy(
+        update={
+            "tests": found.tests.model_copy(
+                update={"heel_raise_reps": HeelRaiseReps(left=12, right=13)}
+            )
+        }
+    )
+    findings = {f.id: f for f in profile_of(weak).findings}
+    below = findings["heel_raise_reps.below_target.left"]
+    assert below.severity is Severity.SEVERE  # 12 of a 24-rep goal is half of it
+    near = found.model_copy(
+        update={
+            "tests": found.tests.model_copy(
+                update={"heel_raise_reps": HeelRaiseReps(left=17, right=17)}
+            )
+        }
+    )
+    milder = {f.id: f for f in profile_of(near).findings}
+    assert milder["heel_raise_reps.below_target.left"].severity is not Severity.SEVERE
+
+
+# ----- C2: heavy slow resistance as the protocol has it ----------------------------------
+
+
+def test_heavy_slow_resistance_is_three_up_three_down_and_shows_its_blocks() -> None:
+    program = program_of("clear-left-calf.yaml", template="heavy_slow_resistance")
+    for slot in mains(program):
+        for dose in slot.doses:
+            assert dose.tempo is not None
+            assert (dose.tempo.lifting, dose.tempo.lowering) == (3, 3), slot.exercise_id
+    blocks = next(r for r in program.reasons if r.startswith("The blocks:"))
+    assert "week 1: 3 × 15 at a 15-rep maximum" in blocks
+    assert "weeks 9–12: 4 × 6 at a 6-rep maximum" in blocks
