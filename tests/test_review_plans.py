@@ -599,3 +599,18 @@ def test_heavy_slow_resistance_is_three_up_three_down_and_shows_its_blocks() -> 
     blocks = next(r for r in program.reasons if r.startswith("The blocks:"))
     assert "week 1: 3 × 15 at a 15-rep maximum" in blocks
     assert "weeks 9–12: 4 × 6 at a 6-rep maximum" in blocks
+
+
+def test_the_engine_never_ladders_a_restricted_leg_onto_its_feet() -> None:
+    """M5 in the engine: a rung that stands on the leg may not join the program while full
+    weight is not allowed, and may once it is."""
+    from groundup.clinical.progression import _fits
+
+    standing = RULES.library["calf_raise_wall"]
+    restricted = program_of("fracture-six-weeks.yaml")
+    assert not _fits(standing, restricted, RULES)
+    full = assessment_of("fracture-six-weeks.yaml").model_copy(
+        update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False}
+    )
+    cleared = restricted.model_copy(update={"profile": profile_of(full)})
+    assert _fits(standing, cleared, RULES)

@@ -32,7 +32,7 @@ from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
-from groundup.clinical.pathways import allows, phase_gate
+from groundup.clinical.pathways import allows, load_allows, load_restriction, phase_gate
 from groundup.clinical.planning import build_session, dose_for, pathway_notes, template_block
 from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
 from groundup.clinical.program import (
@@ -2177,6 +2177,7 @@ def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
         and allows(program.pathway, exercise.id, program.phase, rules)
+        and load_allows(exercise, load_restriction(program.pathway, program.profile, rules))
         and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
     )
 
