@@ -173,6 +173,7 @@ class Services:
         self.rules = rules
         self.actor = actor
         self.clock = clock
+        self._own: Any = None
 
     # ----- helpers -------------------------------------------------------------------
 
@@ -187,6 +188,35 @@ class Services:
         """The audit line of a read: queued and written within a fraction of a second
         (`Database.audit_read`), so that reading writes nothing itself."""
         self.db.audit_read(audit.line(self.actor, patient_id, action, detail))
+
+    def rules_for(self, patient_id: str, session: Session | None = None) -> Rules:
+        """The rules for one person: the built-in ones plus their clinicians' own
+        exercises and protocols (`services.library`); the core is handed these."""
+        from groundup.services.library import rules_for_patient
+
+        if session is not None:
+            return rules_for_patient(session, self.rules, patient_id)
+        with self.db.reading() as reading:
+            return rules_for_patient(reading, self.rules, patient_id)
+
+    @property
+    def own(self) -> Any:
+        """Clinicians' own exercises and protocols (`services.library.OwnLibrary`)."""
+        from groundup.services.library import OwnLibrary
+
+        if self._own is None:
+            self._own = OwnLibrary(self.db, self.rules)
+        return self._own
+
+    def own_photos(self, exercise_ids: Sequence[str]) -> dict[str, str]:
+        """{exercise id: photo key} for own exercises with an uploaded photo."""
+        from groundup.services.library import photos_for
+
+        wanted = [i for i in exercise_ids if i not in self.rules.library]
+        if not wanted:
+            return {}
+        with self.db.reading() as session:
+            return photos_for(session, wanted)
 
     def _patient(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.id == patient_id)
@@ -264,6 +294,9 @@ class Services:
         cause: str,
         decision_id: int | None = None,
     ) -> None:
+        from groundup.services.library import pin_versions
+
+        pin_versions(session, self.rules, patient_id, program)  # own exercises keep their version
         session.add(
             ProgramVersion(
                 patient_id=patient_id,
@@ -281,7 +314,8 @@ class Services:
         """Evaluate new events; store every decision and every program version it made."""
         history = self._history(session, patient_id)
         latest = max((e.date for e in history), default=today)
-        result = advance(program, history, self.rules, max(today, latest))
+        rules = self.rules_for(patient_id, session)
+        result = advance(program, history, rules, max(today, latest))
         for decision, step in zip(result.decisions, result.steps, strict=True):
             row = records.decision_to_row(patient_id, decision, step.version)
             session.add(row)
@@ -506,7 +540,7 @@ class Services:
             program = plan(
                 profile,
                 preferences,
-                self.rules,
+                self.rules_for(patient_id),
                 screen=result,
                 start=assessment.date or day,
                 template=template,
@@ -647,9 +681,8 @@ class Services:
                     f"no session is scheduled on {log.date.isoformat()} (or it is already "
                     f"logged); training days are {days}"
                 )
-            unknown = [
-                e.exercise_id for e in log.exercises if e.exercise_id not in self.rules.library
-            ]
+            library = self.rules_for(patient_id, session).library
+            unknown = [e.exercise_id for e in log.exercises if e.exercise_id not in library]
             if unknown:
                 raise ServiceError(f"unknown exercise id {unknown[0]!r}")
             record = records.session_row(patient_id, log, program.version)
@@ -1106,6 +1139,7 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
             .where(ProgramVersion.patient_id == patient_id)
             .order_by(ProgramVersion.version)
         ).all()
+        library = services.rules_for(patient_id, session).library
     sessions = sorted(
         (e for e in history if isinstance(e, SessionLog) and not e.skipped), key=lambda s: s.date
     )
@@ -1116,7 +1150,6 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
             if comparison.get("lsi") is not None:
                 lsi.setdefault(comparison["test"], []).append((row.date, float(comparison["lsi"])))
     weeks: dict[dt.date, float] = {}
-    library = services.rules.library
     for log in sessions:
         week = log.date - dt.timedelta(days=log.date.weekday())
         for exercise_log in log.exercises:

@@ -272,8 +272,8 @@ def new_invite(
 # ----- the patient's record ----------------------------------------------------------
 
 
-def _dose_rows(services: Services, program: Program) -> list[dict[str, Any]]:
-    library = services.rules.library
+def _dose_rows(services: Services, program: Program, patient_id: str) -> list[dict[str, Any]]:
+    library = services.rules_for(patient_id).library
     rows = []
     for slot in program.slots:
         exercise = library.get(slot.exercise_id)
@@ -383,8 +383,10 @@ def _lsi_tables(
     return ordered, series
 
 
-def _recent_logs(services: Services, sessions: list[SessionLog]) -> list[dict[str, Any]]:
-    library = services.rules.library
+def _recent_logs(
+    services: Services, sessions: list[SessionLog], patient_id: str
+) -> list[dict[str, Any]]:
+    library = services.rules_for(patient_id).library
     rows = []
     for log in sessions[-8:][::-1]:
         exercises = []
@@ -462,10 +464,10 @@ def patient_page(
         ),
         program=program,
         pathway=services.rules.pathways[program.pathway] if program else None,
-        doses=_dose_rows(services, program) if program else [],
+        doses=_dose_rows(services, program, patient_id) if program else [],
         decisions=decisions,
         numbers=_numbers,
-        logs=_recent_logs(services, sessions),
+        logs=_recent_logs(services, sessions, patient_id),
         checkins=checkins[-14:][::-1],
         versions=versions,
         weekdays=WEEKDAYS,
@@ -513,7 +515,7 @@ def _assess_context(services: Services, status: PatientStatus, patient_id: str) 
                     if name in p.templates
                 ],
             }
-            for name, template in services.rules.templates.templates.items()
+            for name, template in services.rules_for(patient_id).templates.templates.items()
         ],
         "postures": [p.value for p in FootPosture],
         "faults": [f.value for f in StepDownFault],
@@ -723,7 +725,10 @@ async def record_assessment(
         preferences, problems = _preferences(form)
         errors.update(problems)
         template = _first(form, "template") or None
-        if template is not None and template not in services.rules.templates.templates:
+        if (
+            template is not None
+            and template not in services.rules_for(patient_id).templates.templates
+        ):
             errors["template"] = "choose one of the listed programs"
 
     def again(message: str) -> Response:
@@ -780,7 +785,7 @@ def _editor(
     error: str | None = None,
 ) -> Response:
     program = services.program(patient_id)
-    library = services.rules.library
+    library = services.rules_for(patient_id).library
     choices = [
         (
             slot.exercise_id,
@@ -797,7 +802,7 @@ def _editor(
         status_code=status_code,
         status=status,
         program=program,
-        doses=_dose_rows(services, program),
+        doses=_dose_rows(services, program, patient_id),
         choices=choices,
         pinned=pinned,
         switchable=services.rules.progression.switchable_rules,
