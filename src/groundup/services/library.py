@@ -34,7 +34,7 @@ from groundup.clinical.rules import Rules, Template, Templates
 from groundup.clinical.text import clean_text, first_unstorable
 from groundup.knowledge import describe_validation_error
 from groundup.services.photos import Photo
-from groundup.services.workflow import Conflict, NotFound, ServiceError
+from groundup.services.workflow import Conflict, NotFound, ServiceError, UnstorableText
 from groundup.storage.database import Database
 from groundup.storage.models import (
     ClinicianPatient,
@@ -63,12 +63,13 @@ class Owner:
         return cls(CLINICIAN, user_id)
 
 
-class Refused(ServiceError):
-    """An own exercise or protocol that breaks a rule: one line that names the field."""
+class Refused(UnstorableText):
+    """An own exercise or protocol that breaks a rule: one line that names the field
+    (a 422 on the API, like any request the models refuse)."""
 
     def __init__(self, field: str, message: str) -> None:
+        ServiceError.__init__(self, f"{field}: {message}" if field else message)
         self.field = field
-        super().__init__(f"{field}: {message}" if field else message)
 
 
 @dataclass(frozen=True)
