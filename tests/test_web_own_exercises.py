@@ -247,7 +247,7 @@ def test_a_hostile_upload_is_refused_with_one_message_and_nothing_stored(
 
 
 def test_a_200_mb_upload_is_refused_before_it_is_read(site: Site) -> None:
-    client, csrf = create(site)
+    client, _ = create(site)
     size = 200 * 1024 * 1024
     chunk = b"\xff\xd8\xff" + b"\0" * (1024 * 1024 - 3)
 
@@ -271,11 +271,11 @@ def test_a_200_mb_upload_is_refused_before_it_is_read(site: Site) -> None:
 def test_the_photo_check_itself() -> None:
     with pytest.raises(PhotoRefused, match="larger than"):
         check_photo(b"\xff\xd8\xff" + b"\0" * MAX_PHOTO_BYTES)
+    frames = [Image.new("RGB", (8, 8), c) for c in ((0, 0, 0), (255, 255, 255))]
+    animated = io.BytesIO()
+    frames[0].save(animated, format="PNG", save_all=True, append_images=frames[1:])
     with pytest.raises(PhotoRefused, match="animated"):
-        frames = [Image.new("RGB", (8, 8), c) for c in ((0, 0, 0), (255, 255, 255))]
-        out = io.BytesIO()
-        frames[0].save(out, format="PNG", save_all=True, append_images=frames[1:])
-        check_photo(out.getvalue())
+        check_photo(animated.getvalue())
     # A PNG with transparency and a WebP come out as plain JPEGs without metadata.
     for fmt, mode in (("PNG", "RGBA"), ("WEBP", "RGB")):
         out = io.BytesIO()

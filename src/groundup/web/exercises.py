@@ -32,7 +32,7 @@ from groundup.clinical.vocabulary import (
 )
 from groundup.services import NotFound, ServiceError, Services
 from groundup.services.accounts import Account
-from groundup.services.library import OwnItem, Owner, Refused
+from groundup.services.library import Owner, OwnItem, Refused
 from groundup.services.photos import MAX_PHOTO_BYTES, PhotoRefused, check_photo
 from groundup.web.deps import CsrfChecked, OptionalAccount, PageAccount, ServicesDep
 from groundup.web.pages import render
