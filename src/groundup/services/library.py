@@ -70,6 +70,11 @@ class Refused(UnstorableText):
     def __init__(self, field: str, message: str) -> None:
         ServiceError.__init__(self, f"{field}: {message}" if field else message)
         self.field = field
+        self.problem = message
+
+    def within(self, prefix: str) -> Refused:
+        """The same refusal, its field placed inside a list (`exercises.2.`)."""
+        return Refused(f"{prefix}.{self.field}" if self.field else prefix, self.problem)
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,9 @@ def parse_template(raw: Any, library: Mapping[str, Exercise]) -> tuple[str, Temp
         template = Template.model_validate(data)
     except ValidationError as exc:
         raise _first_problem(exc) from None
+    for index, day in enumerate(template.training_days):
+        if not 0 <= day <= 6:
+            raise Refused(f"training_days.{index}", "a weekday from 0 (Monday) to 6 (Sunday)")
     for index, item in enumerate(template.items):
         for field, ids in (
             ("exercise_id", [item.exercise_id]),
@@ -169,10 +177,41 @@ def parse_template(raw: Any, library: Mapping[str, Exercise]) -> tuple[str, Temp
                     raise Refused(
                         f"items.{index}.{field}", f"no exercise with id {exercise_id[:64]!r}"
                     )
-    for index, day in enumerate(template.training_days):
-        if not 0 <= day <= 6:
-            raise Refused(f"training_days.{index}", "a weekday from 0 (Monday) to 6 (Sunday)")
     return key, template
+
+
+def parse_exercises(raws: Sequence[Any], *, author: str = "") -> list[Exercise]:
+    """Several exercises (a file's): each checked, ids not repeated; a refusal names the
+    exercise's place in the list when there are several."""
+    exercises: list[Exercise] = []
+    for index, raw in enumerate(raws):
+        try:
+            exercises.append(parse_exercise(raw, author=author))
+        except Refused as exc:
+            raise (exc.within(f"exercises.{index}") if len(raws) > 1 else exc) from None
+    seen: set[str] = set()
+    for index, exercise in enumerate(exercises):
+        if exercise.id in seen:
+            raise Refused(f"exercises.{index}.id", f"{exercise.id!r} appears twice")
+        seen.add(exercise.id)
+    return exercises
+
+
+def parse_templates(
+    raws: Sequence[Any], library: Mapping[str, Exercise], builtin: Mapping[str, Template]
+) -> list[tuple[str, Template]]:
+    out: list[tuple[str, Template]] = []
+    for index, raw in enumerate(raws):
+        try:
+            key, template = parse_template(raw, library)
+        except Refused as exc:
+            raise (exc.within(f"templates.{index}") if len(raws) > 1 else exc) from None
+        if key in builtin:
+            raise Refused("key", f"{key!r} is a built-in protocol; choose another key")
+        if key in {k for k, _ in out}:
+            raise Refused(f"templates.{index}.key", f"{key!r} appears twice")
+        out.append((key, template))
+    return out
 
 
 # ----- the rules for one person ------------------------------------------------------------
@@ -424,21 +463,7 @@ class OwnLibrary:
     def check(self, owner: Owner, raws: Sequence[Any], *, author: str = "") -> list[Exercise]:
         """Check exercises as they would be saved (new or edited), without saving them.
         Errors name the exercise when there are several."""
-        exercises: list[Exercise] = []
-        for index, raw in enumerate(raws):
-            try:
-                exercises.append(parse_exercise(raw, author=author))
-            except Refused as exc:
-                if len(raws) > 1:
-                    raise Refused(
-                        f"exercises.{index}.{exc.field}".rstrip("."), str(exc).split(": ", 1)[-1]
-                    ) from None
-                raise
-        seen: set[str] = set()
-        for index, exercise in enumerate(exercises):
-            if exercise.id in seen:
-                raise Refused(f"exercises.{index}.id", f"{exercise.id!r} appears twice")
-            seen.add(exercise.id)
+        exercises = parse_exercises(raws, author=author)
         with self.db.reading() as session:
             mine = self._rows(session, owner)
             taken = set(
@@ -621,19 +646,7 @@ class OwnLibrary:
                 )
             )
         usable = {i: e for i, e in library.items() if i not in retired}
-        out: list[tuple[str, Template]] = []
-        for index, raw in enumerate(raws):
-            try:
-                key, template = parse_template(raw, usable)
-            except Refused as exc:
-                if len(raws) > 1:
-                    raise Refused(
-                        f"templates.{index}.{exc.field}".rstrip("."), str(exc).split(": ", 1)[-1]
-                    ) from None
-                raise
-            if key in self.base.templates.templates:
-                raise Refused("key", f"{key!r} is a built-in protocol; choose another key")
-            out.append((key, template))
+        out = parse_templates(raws, usable, self.base.templates.templates)
         with self.db.reading() as session:
             taken = set(
                 session.scalars(

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Text, bindparam, cast, delete, func, insert, select, update
@@ -49,6 +49,9 @@ from groundup.storage.models import (
     SetLogRecord,
     User,
 )
+
+if TYPE_CHECKING:
+    from groundup.services.library import OwnLibrary
 
 SCHEDULE_AHEAD_DAYS = 28
 # No record groundup keeps can be older than this: a year before it is a typing mistake.
@@ -173,7 +176,7 @@ class Services:
         self.rules = rules
         self.actor = actor
         self.clock = clock
-        self._own: Any = None
+        self._own: OwnLibrary | None = None
 
     # ----- helpers -------------------------------------------------------------------
 
@@ -200,7 +203,7 @@ class Services:
             return rules_for_patient(reading, self.rules, patient_id)
 
     @property
-    def own(self) -> Any:
+    def own(self) -> OwnLibrary:
         """Clinicians' own exercises and protocols (`services.library.OwnLibrary`)."""
         from groundup.services.library import OwnLibrary
 
