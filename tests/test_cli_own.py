@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import select
-from test_cli_e2e import run
 
 from groundup.knowledge import load_rules
 from groundup.services import Services
 from groundup.services.accounts import Accounts
 from groundup.storage.database import Database
 from groundup.storage.models import OwnExercise, OwnTemplate
+from test_cli_e2e import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
