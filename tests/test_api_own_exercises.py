@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from test_own_exercises import own_exercise, own_protocol
-from test_web_own_exercises import PASSWORD, png_claiming
 
 from groundup.knowledge import load_rules
 from groundup.services import Services
 from groundup.storage.database import Database
 from groundup.web.app import create_app
+from test_own_exercises import own_exercise, own_protocol
+from test_web_own_exercises import PASSWORD, png_claiming
 
 
 class Api:
