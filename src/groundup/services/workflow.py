@@ -23,6 +23,7 @@ from groundup.clinical.assessment import Assessment
 from groundup.clinical.intake import score_questionnaires
 from groundup.clinical.logs import CheckIn, Override, Retest, SessionLog
 from groundup.clinical.outcomes import OutcomeError
+from groundup.clinical.overrides import override_problem
 from groundup.clinical.planning import PlanningError, ReferralError, plan
 from groundup.clinical.profile import build_profile
 from groundup.clinical.program import Preferences, Program, Slot
@@ -100,6 +101,23 @@ def check_date(day: dt.date, today: dt.date, what: str) -> None:
             f"the {what} date {day.isoformat()} is before {EARLIEST_DATE.isoformat()}: "
             "check the year"
         )
+
+
+class OverrideRefused(ServiceError):
+    """An override the program cannot take (`clinical.overrides`): `field` says which part."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def _rule_refusal(override: Override, switchable: Sequence[str]) -> str:
+    way = "off" if override.action == "rule_off" else "on"
+    return (
+        f"rule {clean_text(override.rule or '')[:64]!r} cannot be switched {way}: only these "
+        f"can: {', '.join(switchable)} (safety rules and referrals stay on)"
+    )
 
 
 class Referred(ServiceError):
@@ -763,13 +781,12 @@ class Services:
     def apply_override(
         self, patient_id: str, override: Override, *, by_user_id: int | None = None
     ) -> tuple[Decision, ...]:
-        self.check_override(override)
+        check_storable(override)
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id, lock=True)
             program = self._program(session, patient_id)
             self._check_day(override.date, program)
-            if override.exercise_id is not None and program.slot(override.exercise_id) is None:
-                raise NotFound(f"{override.exercise_id!r} is not in the current program")
+            self._check_override(override, program, self.rules_for(patient_id, session))
             session.add(
                 OverrideRecord(
                     patient_id=patient_id,
@@ -784,20 +801,32 @@ class Services:
             self._audit(session, patient_id, "override", override.action)
             return decisions
 
-    def check_override(self, override: Override) -> None:
+    def check_override(self, override: Override, patient_id: str | None = None) -> None:
         """What an override may do, checked once for the pages, the API and the command
-        line: safety rules and referrals cannot be switched off (nor "on": they never are
-        off), and its text must be storable."""
+        line (`clinical.overrides`): its text must be storable; safety rules and referrals
+        cannot be switched off; and, with the person's program, a pinned dose must fit the
+        exercise (in the program, on a dosed side, a setting its knob has). Refused with
+        OverrideRefused naming the field."""
         check_storable(override)
-        if override.action in ("rule_off", "rule_on"):
-            switchable = self.rules.progression.switchable_rules
-            if override.rule not in switchable:
-                way = "off" if override.action == "rule_off" else "on"
-                raise ServiceError(
-                    f"rule {clean_text(override.rule or '')[:64]!r} cannot be switched {way}: "
-                    f"only these can: {', '.join(switchable)} "
-                    "(safety rules and referrals stay on)"
-                )
+        if patient_id is None:
+            if override.action in ("rule_off", "rule_on"):
+                switchable = self.rules.progression.switchable_rules
+                if override.rule not in switchable:
+                    raise OverrideRefused("rule", _rule_refusal(override, switchable))
+            return
+        with self.db.reading() as session:
+            program = self._program(session, patient_id)
+            self._check_override(override, program, self.rules_for(patient_id, session))
+
+    def _check_override(self, override: Override, program: Program, rules: Rules) -> None:
+        problem = override_problem(
+            override, program, rules.library, rules.progression.switchable_rules
+        )
+        if problem is not None:
+            field, why = problem
+            if field == "exercise_id" and "not in the current program" in why:
+                raise NotFound(why)
+            raise OverrideRefused(field, why)
 
     # ----- reading -------------------------------------------------------------------
 
