@@ -249,3 +249,32 @@ def test_a_program_keeps_the_version_it_was_given(services: Services) -> None:
     alone = services.enrol("Cy")
     assert "towel_calf_raise_hold" not in services.rules_for(alone).library
     assert services.rules_for(alone) is services.rules
+
+
+def test_the_handout_the_exports_and_the_calendar_carry_an_own_exercise(
+    services: Services,
+) -> None:
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from groundup.documents.handout import handout_html
+    from groundup.interop.files import export_file
+    from groundup.services.calendar import program_calendar
+    from groundup.services.photos import check_photo
+
+    pid, _, user_id = _patient_on_own_protocol(services)
+    picture = io.BytesIO()
+    Image.new("RGB", (50, 40), (200, 10, 10)).save(picture, format="PNG")
+    services.own.set_photo(
+        Owner.clinician(user_id), "towel_calf_raise_hold", check_photo(picture.getvalue())
+    )
+    html = handout_html(services, pid, dt.date.today())
+    assert "Towel-roll calf raise hold" in html
+    assert 'src="data:image/jpeg;base64,' in html
+    tables = zipfile.ZipFile(io.BytesIO(export_file(services, pid, "csv").content))
+    assert any("towel_calf_raise_hold" in tables.read(n).decode() for n in tables.namelist())
+    fhir = export_file(services, pid, "fhir").content.decode()
+    assert "Towel-roll calf raise hold" in fhir
+    assert b"Towel-roll calf raise hold" in program_calendar(services, pid).replace(b"\r\n ", b"")
