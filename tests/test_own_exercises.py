@@ -278,3 +278,45 @@ def test_the_handout_the_exports_and_the_calendar_carry_an_own_exercise(
     fhir = export_file(services, pid, "fhir").content.decode()
     assert "Towel-roll calf raise hold" in fhir
     assert b"Towel-roll calf raise hold" in program_calendar(services, pid).replace(b"\r\n ", b"")
+
+
+def test_a_persons_export_carries_their_own_exercises_and_imports_elsewhere(
+    services: Services, tmp_path: Path
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from groundup.knowledge import load_rules
+    from groundup.services.photos import check_photo
+    from groundup.storage.database import Database
+
+    pid, _, user_id = _patient_on_own_protocol(services)
+    picture = io.BytesIO()
+    Image.new("RGB", (30, 30), (0, 120, 0)).save(picture, format="PNG")
+    services.own.set_photo(
+        Owner.clinician(user_id), "towel_calf_raise_hold", check_photo(picture.getvalue())
+    )
+    exported = services.export_person(pid)
+    [carried] = exported["own_exercises"]
+    assert carried["version"] == 1 and carried["exercise"]["id"] == "towel_calf_raise_hold"
+    assert carried["photo"]
+    # Another server, which has never heard of the clinician or the exercise.
+    elsewhere = Database(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    try:
+        other = Services(elsewhere, load_rules(), actor="test")
+        new_id = other.import_person(exported)
+        library = other.rules_for(new_id).library
+        assert library["towel_calf_raise_hold"].name == "Towel-roll calf raise hold"
+        assert other.own_photos(["towel_calf_raise_hold"])
+        [back] = other.export_person(new_id)["own_exercises"]
+        assert back["exercise"] == carried["exercise"] and back["photo"]
+    finally:
+        elsewhere.dispose()
+    # The same server, after deleting the person: the exercise is used as it is.
+    services.delete_person(pid)
+    again = services.import_person(exported)
+    assert services.rules_for(again).library["towel_calf_raise_hold"].name == (
+        "Towel-roll calf raise hold"
+    )
+    assert count(services, OwnExercise) == 1

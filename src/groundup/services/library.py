@@ -15,6 +15,7 @@ An owner is a scope: ("clinician", user id) today; a clinic scope fits the same 
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import re
@@ -33,7 +34,7 @@ from groundup.clinical.program import Program
 from groundup.clinical.rules import Rules, Template, Templates
 from groundup.clinical.text import clean_text, first_unstorable
 from groundup.knowledge import describe_validation_error
-from groundup.services.photos import Photo
+from groundup.services.photos import Photo, PhotoRefused, check_photo
 from groundup.services.workflow import Conflict, NotFound, ServiceError, UnstorableText
 from groundup.storage.database import Database
 from groundup.storage.models import (
@@ -375,6 +376,89 @@ def photos_for(session: Session, exercise_ids: Iterable[str]) -> dict[str, str]:
         if exercise_id not in best or version > best[exercise_id][0]:
             best[exercise_id] = (version, key)
     return {i: key for i, (_, key) in best.items()}
+
+
+# ----- a person's export ----------------------------------------------------------------------
+
+IMPORTED = "imported"  # the owner of own exercises that came in with a person's record
+
+
+def export_own(session: Session, patient_id: str) -> list[dict[str, Any]]:
+    """The own exercises a person's program was given, each in its version, with its photo."""
+    rows = session.execute(
+        select(OwnExercise.data, OwnExercise.version, ExercisePicture.data)
+        .join(
+            OwnExerciseUse,
+            (OwnExerciseUse.exercise_id == OwnExercise.exercise_id)
+            & (OwnExerciseUse.version == OwnExercise.version),
+        )
+        .outerjoin(ExercisePicture, ExercisePicture.id == OwnExercise.picture_id)
+        .where(OwnExerciseUse.patient_id == patient_id)
+        .order_by(OwnExercise.exercise_id)
+    ).all()
+    return [
+        {
+            "version": version,
+            "exercise": data,
+            "photo": base64.b64encode(photo).decode() if photo else None,
+        }
+        for data, version, photo in rows
+    ]
+
+
+def import_own(session: Session, patient_id: str, items: Sequence[Any]) -> None:
+    """Bring a record's own exercises in (before its program versions are saved): an
+    exercise already here in that version is used as it is; otherwise it is added (owned
+    by no clinician) with its photo checked afresh, and the person's program is given it."""
+    for item in items:
+        exercise: Exercise = item.exercise
+        data = exercise.model_dump(mode="json")
+        same = session.scalars(
+            select(OwnExercise).where(
+                OwnExercise.exercise_id == exercise.id, OwnExercise.version == item.version
+            )
+        ).first()
+        if same is not None and Exercise.model_validate(same.data) == exercise:
+            version = same.version
+        else:
+            newest = session.scalar(
+                select(OwnExercise.version)
+                .where(OwnExercise.exercise_id == exercise.id)
+                .order_by(OwnExercise.version.desc())
+                .limit(1)
+            )
+            version = item.version if newest is None else newest + 1
+            picture_id = None
+            if item.photo:
+                try:
+                    photo = check_photo(base64.b64decode(item.photo, validate=True))
+                except (ValueError, PhotoRefused) as exc:
+                    raise Refused(f"own_exercises.{exercise.id}.photo", str(exc)) from None
+                picture = ExercisePicture(
+                    key=uuid.uuid4().hex,
+                    owner_kind=IMPORTED,
+                    owner_id=0,
+                    content_type=photo.content_type,
+                    width=photo.width,
+                    height=photo.height,
+                    data=photo.data,
+                )
+                session.add(picture)
+                session.flush()
+                picture_id = picture.id
+            session.add(
+                OwnExercise(
+                    exercise_id=exercise.id,
+                    version=version,
+                    owner_kind=IMPORTED,
+                    owner_id=0,
+                    data=data,
+                    picture_id=picture_id,
+                    retired=True,  # offered for no new protocol
+                )
+            )
+        session.add(OwnExerciseUse(patient_id=patient_id, exercise_id=exercise.id, version=version))
+    session.flush()
 
 
 # ----- the owner's book ----------------------------------------------------------------------

@@ -865,6 +865,8 @@ class Services:
 
     def export_person(self, patient_id: str) -> dict[str, Any]:
         """Everything about one person, as plain JSON-ready data."""
+        from groundup.services.library import export_own
+
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id)
             screens = session.scalars(
@@ -923,6 +925,7 @@ class Services:
                 "decisions": [
                     {"program_version": d.program_version, "decision": d.data} for d in decisions
                 ],
+                "own_exercises": export_own(session, patient_id),
             }
 
     def import_person(self, data: Any) -> str:
@@ -979,6 +982,8 @@ class Services:
                 raise ServiceError(f"import: {exc}") from None
 
     def _import(self, bundle: ExportBundle) -> str:
+        from groundup.services.library import import_own
+
         with self.db.transaction() as session:
             if session.get(Patient, bundle.person.id) is not None:
                 raise Conflict(
@@ -1066,6 +1071,7 @@ class Services:
             ]
             session.add_all(decision_rows)
             session.flush()
+            import_own(session, patient.id, bundle.own_exercises)  # before the versions
             for version in bundle.program_versions:
                 index = version.decision_index
                 if index is not None and not 0 <= index < len(decision_rows):
