@@ -308,7 +308,12 @@ def test_a_persons_export_carries_their_own_exercises_and_imports_elsewhere(
         new_id = other.import_person(exported)
         library = other.rules_for(new_id).library
         assert library["towel_calf_raise_hold"].name == "Towel-roll calf raise hold"
-        assert other.own_photos(["towel_calf_raise_hold"])
+        key = other.own_photos(["towel_calf_raise_hold"])["towel_calf_raise_hold"]
+        picture, _ = other.own.photo(key)
+        # The person sees their exercise's photo; a clinician there does not own it.
+        assert other.own.may_see_photo(picture, 99, "person", new_id)
+        assert not other.own.may_see_photo(picture, 99, "person", "0" * 32)
+        assert not other.own.may_see_photo(picture, 0, "clinician", None)
         [back] = other.export_person(new_id)["own_exercises"]
         assert back["exercise"] == carried["exercise"] and back["photo"]
     finally:

@@ -680,25 +680,31 @@ class OwnLibrary:
             return picture, Owner(picture.owner_kind, picture.owner_id)
 
     def may_see_photo(
-        self, owner: Owner, account_id: int, role: str, patient_id: str | None
+        self, picture: ExercisePicture, account_id: int, role: str, patient_id: str | None
     ) -> bool:
-        """The owner sees their photos; a person sees those of their clinicians."""
-        if owner.kind != CLINICIAN:
-            return False
+        """The owner sees their photos; a person sees those of their clinicians and those
+        of the exercises their own program was given (an imported record's, too)."""
         if role == "clinician":
-            return account_id == owner.id
-        if role == "person" and patient_id is not None:
-            with self.db.reading() as session:
-                return (
-                    session.scalar(
-                        select(ClinicianPatient.clinician_id).where(
-                            ClinicianPatient.patient_id == patient_id,
-                            ClinicianPatient.clinician_id == owner.id,
-                        )
-                    )
-                    is not None
+            return picture.owner_kind == CLINICIAN and account_id == picture.owner_id
+        if role != "person" or patient_id is None:
+            return False
+        with self.db.reading() as session:
+            if picture.owner_kind == CLINICIAN and session.scalar(
+                select(ClinicianPatient.clinician_id).where(
+                    ClinicianPatient.patient_id == patient_id,
+                    ClinicianPatient.clinician_id == picture.owner_id,
                 )
-        return False
+            ):
+                return True
+            used = session.scalar(
+                select(OwnExerciseUse.id)
+                .join(OwnExercise, OwnExercise.exercise_id == OwnExerciseUse.exercise_id)
+                .where(
+                    OwnExerciseUse.patient_id == patient_id, OwnExercise.picture_id == picture.id
+                )
+                .limit(1)
+            )
+            return used is not None
 
     # protocols
 

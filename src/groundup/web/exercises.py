@@ -539,8 +539,8 @@ def exercise_picture(key: str, account: OptionalAccount, services: ServicesDep) 
     """A photo, to its owner and to the owner's patients; the same 404 for anyone else."""
     if account is None or not re.fullmatch(r"[0-9a-f]{32}", key):
         raise NotFound("no such picture")
-    picture, owner = services.own.photo(key)
-    if not services.own.may_see_photo(owner, account.id, account.role, account.patient_id):
+    picture, _ = services.own.photo(key)
+    if not services.own.may_see_photo(picture, account.id, account.role, account.patient_id):
         raise NotFound("no such picture")
     return Response(
         content=picture.data,
