@@ -299,6 +299,7 @@ def test_a_persons_export_carries_their_own_exercises_and_imports_elsewhere(
     )
     exported = services.export_person(pid)
     [carried] = exported["own_exercises"]
+    assert [t["key"] for t in exported["own_templates"]] == ["calf_return_own"]
     assert carried["version"] == 1 and carried["exercise"]["id"] == "towel_calf_raise_hold"
     assert carried["photo"]
     # Another server, which has never heard of the clinician or the exercise.
@@ -306,8 +307,9 @@ def test_a_persons_export_carries_their_own_exercises_and_imports_elsewhere(
     try:
         other = Services(elsewhere, load_rules(), actor="test")
         new_id = other.import_person(exported)
-        library = other.rules_for(new_id).library
-        assert library["towel_calf_raise_hold"].name == "Towel-roll calf raise hold"
+        rules = other.rules_for(new_id)
+        assert rules.library["towel_calf_raise_hold"].name == "Towel-roll calf raise hold"
+        assert "calf_return_own" in rules.templates.templates  # the engine reads its blocks
         key = other.own_photos(["towel_calf_raise_hold"])["towel_calf_raise_hold"]
         picture, _ = other.own.photo(key)
         # The person sees their exercise's photo; a clinician there does not own it.

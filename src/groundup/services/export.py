@@ -12,6 +12,7 @@ from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.logs import Event, Retest
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision
+from groundup.clinical.rules import Template
 from groundup.clinical.screening import ScreenAnswers, ScreenResult
 
 EXPORT_FORMAT = "groundup-export"
@@ -58,6 +59,14 @@ class ExportOwnExercise(Frozen):
     photo: str | None = Field(default=None, max_length=12_000_000)
 
 
+class ExportOwnTemplate(Frozen):
+    """A clinician's own protocol in the version the person's program was planned from."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    version: int = Field(ge=1)
+    template: Template
+
+
 class ExportBundle(Frozen):
     format: Literal["groundup-export"]
     version: Literal[1]
@@ -68,6 +77,7 @@ class ExportBundle(Frozen):
     events: tuple[Event, ...] = Field(default=(), max_length=100_000)
     decisions: tuple[ExportDecision, ...] = ()
     own_exercises: tuple[ExportOwnExercise, ...] = Field(default=(), max_length=500)
+    own_templates: tuple[ExportOwnTemplate, ...] = Field(default=(), max_length=50)
 
     def assessments(self) -> list[tuple[str, dt.date, Assessment]]:
         """The initial assessment, then each retest as it came: (kind, date, assessment)."""

@@ -43,6 +43,7 @@ from groundup.storage.models import (
     OwnExercise,
     OwnExerciseUse,
     OwnTemplate,
+    OwnTemplateUse,
     User,
 )
 
@@ -292,7 +293,15 @@ def rules_for_patient(session: Session, base: Rules, patient_id: str) -> Rules:
             )
         )
     }
-    if not owners and not pinned:
+    kept: dict[str, int] = {
+        row.key: row.version
+        for row in session.execute(
+            select(OwnTemplateUse.key, OwnTemplateUse.version).where(
+                OwnTemplateUse.patient_id == patient_id
+            )
+        )
+    }
+    if not owners and not pinned and not kept:
         return base
     conditions: list[Any] = []
     if owners:
@@ -326,8 +335,16 @@ def rules_for_patient(session: Session, base: Rules, patient_id: str) -> Rules:
     )
     newest: dict[str, tuple[int, dict[str, Any]]] = {}
     for key, version, data in template_rows:
-        if key not in newest or version > newest[key][0]:
+        if key not in kept and (key not in newest or version > newest[key][0]):
             newest[key] = (version, data)
+    if kept:  # the version each program was planned from, whoever owns it now
+        for key, version, data in session.execute(
+            select(OwnTemplate.key, OwnTemplate.version, OwnTemplate.data).where(
+                OwnTemplate.key.in_(list(kept))
+            )
+        ):
+            if kept[key] == version:
+                newest[key] = (version, data)
     if not chosen and not newest:
         return base
     exercises = tuple(sorted((i, v, _json(d, Exercise)) for i, (v, d) in chosen.items()))
@@ -337,6 +354,8 @@ def rules_for_patient(session: Session, base: Rules, patient_id: str) -> Rules:
 
 def pin_versions(session: Session, base: Rules, patient_id: str, program: Program) -> None:
     """Remember which version of each own exercise this person's program was given."""
+    if program.template is not None and program.template not in base.templates.templates:
+        _pin_template(session, patient_id, program.template)
     own = {s.exercise_id for s in program.slots if s.exercise_id not in base.library}
     own |= {s.pair_with for s in program.slots if s.pair_with and s.pair_with not in base.library}
     if not own:
@@ -359,6 +378,24 @@ def pin_versions(session: Session, base: Rules, patient_id: str, program: Progra
             session.add(
                 OwnExerciseUse(patient_id=patient_id, exercise_id=exercise_id, version=version)
             )
+
+
+def _pin_template(session: Session, patient_id: str, key: str) -> None:
+    held = session.scalar(
+        select(OwnTemplateUse.id).where(
+            OwnTemplateUse.patient_id == patient_id, OwnTemplateUse.key == key
+        )
+    )
+    if held is not None:
+        return
+    version = session.scalar(
+        select(OwnTemplate.version)
+        .where(OwnTemplate.key == key)
+        .order_by(OwnTemplate.version.desc())
+        .limit(1)
+    )
+    if version is not None:
+        session.add(OwnTemplateUse(patient_id=patient_id, key=key, version=version))
 
 
 def photos_for(session: Session, exercise_ids: Iterable[str]) -> dict[str, str]:
@@ -404,6 +441,51 @@ def export_own(session: Session, patient_id: str) -> list[dict[str, Any]]:
         }
         for data, version, photo in rows
     ]
+
+
+def export_own_templates(session: Session, patient_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(OwnTemplate.key, OwnTemplate.version, OwnTemplate.data)
+        .join(
+            OwnTemplateUse,
+            (OwnTemplateUse.key == OwnTemplate.key)
+            & (OwnTemplateUse.version == OwnTemplate.version),
+        )
+        .where(OwnTemplateUse.patient_id == patient_id)
+    ).all()
+    return [{"key": k, "version": v, "template": d} for k, v, d in rows]
+
+
+def import_own_templates(session: Session, patient_id: str, items: Sequence[Any]) -> None:
+    for item in items:
+        template: Template = item.template
+        same = session.scalars(
+            select(OwnTemplate).where(
+                OwnTemplate.key == item.key, OwnTemplate.version == item.version
+            )
+        ).first()
+        if same is not None and Template.model_validate(same.data) == template:
+            version = same.version
+        else:
+            newest = session.scalar(
+                select(OwnTemplate.version)
+                .where(OwnTemplate.key == item.key)
+                .order_by(OwnTemplate.version.desc())
+                .limit(1)
+            )
+            version = item.version if newest is None else newest + 1
+            session.add(
+                OwnTemplate(
+                    key=item.key,
+                    version=version,
+                    owner_kind=IMPORTED,
+                    owner_id=0,
+                    data=template.model_dump(mode="json"),
+                    retired=True,
+                )
+            )
+        session.add(OwnTemplateUse(patient_id=patient_id, key=item.key, version=version))
+    session.flush()
 
 
 def import_own(session: Session, patient_id: str, items: Sequence[Any]) -> None:

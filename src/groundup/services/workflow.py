@@ -865,7 +865,7 @@ class Services:
 
     def export_person(self, patient_id: str) -> dict[str, Any]:
         """Everything about one person, as plain JSON-ready data."""
-        from groundup.services.library import export_own
+        from groundup.services.library import export_own, export_own_templates
 
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id)
@@ -926,6 +926,7 @@ class Services:
                     {"program_version": d.program_version, "decision": d.data} for d in decisions
                 ],
                 "own_exercises": export_own(session, patient_id),
+                "own_templates": export_own_templates(session, patient_id),
             }
 
     def import_person(self, data: Any) -> str:
@@ -982,7 +983,7 @@ class Services:
                 raise ServiceError(f"import: {exc}") from None
 
     def _import(self, bundle: ExportBundle) -> str:
-        from groundup.services.library import import_own
+        from groundup.services.library import import_own, import_own_templates
 
         with self.db.transaction() as session:
             if session.get(Patient, bundle.person.id) is not None:
@@ -1072,6 +1073,7 @@ class Services:
             session.add_all(decision_rows)
             session.flush()
             import_own(session, patient.id, bundle.own_exercises)  # before the versions
+            import_own_templates(session, patient.id, bundle.own_templates)
             for version in bundle.program_versions:
                 index = version.decision_index
                 if index is not None and not 0 <= index < len(decision_rows):

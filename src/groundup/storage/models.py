@@ -543,6 +543,21 @@ class OwnExerciseUse(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class OwnTemplateUse(Base):
+    """Which version of an own protocol a person's program was planned from."""
+
+    __tablename__ = "own_template_uses"
+    __table_args__ = (UniqueConstraint("patient_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class OwnTemplate(Base):
     """One version of an own protocol: its validated `Template` as JSON, under a key
     unique across the database (the name a program is planned with)."""
@@ -581,6 +596,7 @@ __all__ = [
     "OwnExercise",
     "OwnExerciseUse",
     "OwnTemplate",
+    "OwnTemplateUse",
     "Patient",
     "ProgramVersion",
     "PushSubscription",

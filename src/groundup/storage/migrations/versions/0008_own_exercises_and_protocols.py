@@ -109,9 +109,30 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_own_templates_key"), "own_templates", ["key"], unique=False)
     op.create_index("ix_own_templates_owner", "own_templates", ["owner_kind", "owner_id"])
+    op.create_table(
+        "own_template_uses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_own_template_uses_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_own_template_uses")),
+        sa.UniqueConstraint("patient_id", "key", name=op.f("uq_own_template_uses_patient_id")),
+    )
+    op.create_index(
+        op.f("ix_own_template_uses_patient_id"), "own_template_uses", ["patient_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_own_template_uses_patient_id"), table_name="own_template_uses")
+    op.drop_table("own_template_uses")
     op.drop_index("ix_own_templates_owner", table_name="own_templates")
     op.drop_index(op.f("ix_own_templates_key"), table_name="own_templates")
     op.drop_table("own_templates")
