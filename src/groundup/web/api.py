@@ -1510,6 +1510,8 @@ def edit_own_exercise(
 def retire_own_exercise(
     exercise_id: ExerciseIdPath, body: RetireRequest, caller: CallerDep, services: ServicesDep
 ) -> OwnExerciseOut:
+    """Retire the exercise (no new protocol can use it; programs that have it keep it), or
+    bring it back with `{"retired": false}`. Clinicians only, their own exercises only."""
     owner = _owner(caller, "retire exercises")
     return _own_out(services.own.retire(owner, exercise_id, retired=body.retired))
 
@@ -1571,6 +1573,7 @@ async def put_own_photo(
 def delete_own_photo(
     exercise_id: ExerciseIdPath, caller: CallerDep, services: ServicesDep
 ) -> OwnExerciseOut:
+    """Remove the exercise's photo: patients see the drawing in its position again."""
     owner = _owner(caller, "remove photos")
     return _own_out(services.own.set_photo(owner, exercise_id, None))
 
@@ -1582,6 +1585,7 @@ def delete_own_photo(
     tags=["exercises"],
 )
 def list_own_protocols(caller: CallerDep, services: ServicesDep) -> list[OwnProtocolOut]:
+    """The clinician's own protocols, newest versions, with the exercises each uses."""
     owner = _owner(caller, "have own protocols")
     return [
         OwnProtocolOut(
