@@ -602,7 +602,8 @@ def test_versions_are_paginated_newest_first(
                 by="Dr Chen",
                 reason="testing versions",
                 action="force_phase",
-                phase=Phase.LOW_LOAD_RESISTANCE if n % 2 == 0 else Phase.ACTIVATION,
+                # Each one moves the phase: forcing the phase it is in is refused.
+                phase=Phase.ACTIVATION if n % 2 == 0 else Phase.LOW_LOAD_RESISTANCE,
             ),
             by_user_id=clinician.id,
         )

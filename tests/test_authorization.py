@@ -485,3 +485,117 @@ def test_cookie_writes_are_refused_even_for_the_owner(world: World) -> None:
         )
         assert response.status_code == 401, (method, url, response.status_code)
     assert world.counts() == before
+
+
+# ----- own exercises, their photos and own protocols -------------------------------------------
+
+OWN_NAME = "Towel-roll calf raise hold"
+
+
+@pytest.fixture(scope="module")
+def own(world: World) -> dict[str, str]:
+    """C's own exercise (with a photo) and protocol; what every other role goes after."""
+    import io
+
+    from PIL import Image
+
+    from groundup.services.library import Owner
+    from groundup.services.photos import check_photo
+
+    c = world.people["C"].account
+    assert c is not None
+    owner = Owner.clinician(c.id)
+    data = read_document(EXAMPLES / "own-exercise.yaml")["exercises"][0]
+    world.services.own.save(owner, [data], by_user_id=c.id)
+    picture = io.BytesIO()
+    Image.new("RGB", (20, 20), (9, 9, 9)).save(picture, format="JPEG")
+    item = world.services.own.set_photo(owner, data["id"], check_photo(picture.getvalue()))
+    protocol = read_document(EXAMPLES / "own-protocol.yaml")["templates"][0]
+    world.services.own.save_protocols(owner, [protocol], by_user_id=c.id)
+    assert item.picture is not None
+    return {"exercise_id": data["id"], "key": item.picture}
+
+
+def own_state(world: World) -> Any:
+    from groundup.storage.models import ExercisePicture, OwnExercise, OwnTemplate
+
+    with world.database.reading() as session:
+        return (
+            sorted(
+                (r.exercise_id, r.version, r.retired, r.picture_id, str(r.data))
+                for r in session.scalars(select(OwnExercise))
+            ),
+            sorted(r.key for r in session.scalars(select(ExercisePicture))),
+            sorted((r.key, r.version) for r in session.scalars(select(OwnTemplate))),
+        )
+
+
+def own_routes(world: World) -> list[tuple[str, str, APIRoute]]:
+    found = [
+        r
+        for r in all_routes(world.app)
+        if "/exercises" in r[1] or "/protocols" in r[1] or r[1].startswith("/exercise-pictures")
+    ]
+    assert len(found) >= 15, found
+    return found
+
+
+def own_body(method: str, path: str) -> Any:
+    if method in ("GET", "DELETE") or path.endswith("/photo"):
+        return None
+    if path.endswith("/retire"):
+        return {"retired": True}
+    if "/protocols" in path:
+        return read_document(EXAMPLES / "own-protocol.yaml")["templates"][0]
+    data = dict(read_document(EXAMPLES / "own-exercise.yaml")["exercises"][0])
+    data["name"] = "Taken over"
+    return data
+
+
+def test_no_role_reaches_a_clinicians_own_exercises(world: World, own: dict[str, str]) -> None:
+    """Every route of own exercises, photos and protocols, as every other role, by token
+    and by cookie: C's exercise, photo and protocol are neither shown nor changed. (A, C's
+    patient, may see the exercise and its photo; nobody but C may change them.)"""
+    before = own_state(world)
+    for method, path, route in own_routes(world):
+        api = path.startswith("/api/")
+        url = path.replace("{exercise_id}", own["exercise_id"]).replace("{key}", own["key"])
+        readers = ("B", "D", "E")
+        writers = ("A", "B", "D", "E")
+        for name in (*(writers if method != "GET" else readers), "nobody"):
+            who = world.nobody if name == "nobody" else world.people[name]
+            for use_cookie in (False, True):
+                context = f"{who.name} {'cookie' if use_cookie else 'token'} {method} {url}"
+                response = world.request(
+                    who,
+                    method,
+                    url,
+                    api=api,
+                    use_cookie=use_cookie,
+                    body=own_body(method, path) if api else None,
+                    form=None if api else page_form(route),
+                )
+                assert response.status_code != 500, context
+                assert OWN_NAME not in response.text, f"{context}: shows C's exercise"
+                if method != "GET":
+                    assert not 200 <= response.status_code < 300, context
+                elif response.status_code == 200 and "pictures" in path:
+                    pytest.fail(f"{context}: served C's photo")
+    assert own_state(world) == before, "a refused request changed C's own exercises"
+
+
+def test_the_clinician_and_their_patient_do_reach_them(world: World, own: dict[str, str]) -> None:
+    """The positive control for the test above."""
+    c, a = world.people["C"], world.people["A"]
+    exercise_id, key = own["exercise_id"], own["key"]
+    page = world.request(c, "GET", f"/clinic/exercises/{exercise_id}", api=False, use_cookie=True)
+    assert page.status_code == 200 and OWN_NAME in page.text
+    mine = world.request(c, "GET", "/api/v1/exercises/own", api=True, use_cookie=False)
+    assert mine.json()["items"][0]["exercise"]["name"] == OWN_NAME
+    for who in (c, a):
+        photo = world.request(who, "GET", f"/exercise-pictures/{key}", api=False, use_cookie=True)
+        assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+        seen = world.request(
+            who, "GET", f"/api/v1/exercises/{exercise_id}", api=True, use_cookie=False
+        )
+        assert seen.status_code == 200 and seen.json()["name"] == OWN_NAME

@@ -354,7 +354,8 @@ def test_hostile_text_is_refused_everywhere_and_odd_text_reads_back_exactly(
         world,
         f"/patients/{pid}/overrides",
         c,
-        {"action": "force_phase", "phase": "low_load_resistance", "reason": ODD["reason"]},
+        # A phase other than the one it is in: forcing that one is refused at every door.
+        {"action": "force_phase", "phase": "activation", "reason": ODD["reason"]},
     )
     assert override.status_code == 201, override.text
     page = clients["person"].get("/me/checkin")

@@ -87,14 +87,41 @@ def _phase(value: str | None) -> Phase | None:
 
 @app.command()
 def exercise(
-    exercise_id: Annotated[str, typer.Argument(metavar="ID", help="exercise id, name or alias")],
+    exercise_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="exercise id, name or alias; or `check` / `import` followed by a FILE",
+        ),
+    ],
+    file: Annotated[
+        Path | None,
+        typer.Argument(metavar="[FILE]", help="with check or import: own exercises (YAML/JSON)"),
+    ] = None,
+    clinician_email: Annotated[
+        str | None,
+        typer.Option(
+            "--clinician",
+            metavar="EMAIL",
+            help="check or import: the clinician whose own exercises these are",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     svg: Annotated[
         Path | None,
         typer.Option("--svg", metavar="FILE", help="write the exercise's picture (SVG) to FILE"),
     ] = None,
 ) -> None:
-    """Show one exercise as a card: dose, tempo, difficulty, cues, faults."""
+    """Show one exercise as a card: dose, tempo, difficulty, cues, faults.
+
+    `groundup exercise check FILE` checks a file of own exercises by the built-in
+    library's rules (with --clinician, next to that clinician's own exercises);
+    `groundup exercise import FILE --clinician EMAIL` saves them (an edit adds a version)."""
+    if exercise_id in ("check", "import"):
+        from groundup.cli.own_commands import exercise_file
+
+        exercise_file(exercise_id, file, clinician_email)
+        return
     library = load_library()
     found = library.find(exercise_id)
     if found is None:

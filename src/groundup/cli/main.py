@@ -42,6 +42,7 @@ def run() -> None:
         commands,
         document_commands,
         guided,
+        own_commands,
         person_commands,
         program_commands,
         reminder_commands,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import shutil
 import sqlite3
 import sys
@@ -453,6 +454,17 @@ def checkin_command(
     _show_decisions(decisions)
 
 
+def _knob_setting(value: str | None) -> float | str | None:
+    """A knob setting from the command line: a number when it reads as one."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return value.strip()
+    return number if math.isfinite(number) else value
+
+
 @app.command("override")
 def override_command(
     action: Annotated[
@@ -467,6 +479,9 @@ def override_command(
     sets: Annotated[int | None, typer.Option()] = None,
     amount: Annotated[float | None, typer.Option()] = None,
     load: Annotated[float | None, typer.Option(help="load in the person's weight unit")] = None,
+    knob: Annotated[
+        str | None, typer.Option(help="the exercise's difficulty setting (a number or a level)")
+    ] = None,
     rule: Annotated[str | None, typer.Option(help="rule id, for rule_off / rule_on")] = None,
     phase: Annotated[str | None, typer.Option(help="phase id, for force_phase")] = None,
 ) -> None:
@@ -483,10 +498,12 @@ def override_command(
         "sets": sets,
         "amount": amount,
         "load_kg": display.kg_from(load) if load is not None else None,
+        "knob": _knob_setting(knob),
         "rule": rule,
         "phase": phase,
     }
     override = validate(Override, {k: v for k, v in data.items() if v is not None}, "override")
+    # The same check as the pages and the API (`clinical.overrides`), then the change.
     decisions = _call(lambda: services().apply_override(pid, override))
     _show_decisions(decisions, clinician=True)
 

@@ -3,6 +3,7 @@ exercise, and a pain-and-effort diary for the coming weeks."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -175,8 +176,15 @@ def _setting(exercise: Exercise, doses: tuple[Dose, ...]) -> str:
     return settings[0] if settings else ""
 
 
-def _card(slot: Slot, program: Program, services: Services, who: Person) -> dict[str, Any]:
-    library = services.rules.library
+def _card(
+    slot: Slot,
+    program: Program,
+    services: Services,
+    who: Person,
+    rules: Rules,
+    photos: dict[str, str],
+) -> dict[str, Any]:
+    library = rules.library
     exercise = library[slot.exercise_id]
     tempo = next((d.tempo for d in slot.doses if d.tempo is not None), exercise.tempo)
     pair = library.get(slot.pair_with) if slot.pair_with else None
@@ -185,6 +193,8 @@ def _card(slot: Slot, program: Program, services: Services, who: Person) -> dict
         "part": PART_TITLES[slot.part],
         "summary": exercise.summary,
         "picture": Markup(pictures.render(exercise)),
+        # A clinician's own exercise with an uploaded photo: the checked, re-encoded JPEG.
+        "photo": photos.get(exercise.id, ""),
         "doses": _dose_rows(slot, exercise, program, who),
         "tempo": tempo.text() if tempo else "",
         "setting": _setting(exercise, slot.doses),
@@ -261,6 +271,11 @@ def condition_box(program: Program, rules: Rules, assessment: Assessment | None)
     }
 
 
+def _data_uri(services: Services, key: str) -> str:
+    picture, _ = services.own.photo(key)
+    return f"data:{picture.content_type};base64,{base64.b64encode(picture.data).decode()}"
+
+
 def handout_html(
     services: Services, patient_id: str, today: dt.date, *, weeks: int = DEFAULT_WEEKS
 ) -> str:
@@ -269,8 +284,12 @@ def handout_html(
         raise ValueError(f"the diary covers 1 to {MAX_WEEKS} weeks, not {weeks}")
     who = person(services, patient_id)
     program = program_of(services, patient_id)
-    rules = services.rules
+    rules = services.rules_for(patient_id)
     phase = rules.phases[program.phase]
+    photos = {
+        exercise_id: _data_uri(services, key)
+        for exercise_id, key in services.own_photos([s.exercise_id for s in program.slots]).items()
+    }
     per_day = f", {program.times_per_day} times a day" if program.times_per_day > 1 else ""
     at_a_glance = [
         {
@@ -299,7 +318,7 @@ def handout_html(
         condition=condition_box(program, rules, _latest_assessment(services, patient_id)),
         referred=referral_words(services, patient_id) if program.state.referred else "",
         flare=program.state.flare is not None,
-        cards=[_card(slot, program, services, who) for slot in program.slots],
+        cards=[_card(slot, program, services, who, rules, photos) for slot in program.slots],
         diary=diary_weeks(program, today, weeks, who),
         effort_max=rules.progression.spare_effort_rpe_max,
     )

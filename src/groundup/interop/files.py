@@ -35,9 +35,11 @@ def export_file(services: Services, patient_id: str, format: ExportFormat) -> Ex
     export = ExportBundle.model_validate(data)
     if format == "csv":
         return ExportFile(
-            csv_tables.csv_zip(export, services.rules), "application/zip", f"{stem}-tables.zip"
+            csv_tables.csv_zip(export, services.rules_for(patient_id)),
+            "application/zip",
+            f"{stem}-tables.zip",
         )
-    text = fhir.bundle_json(export, services.rules)
+    text = fhir.bundle_json(export, services.rules_for(patient_id))
     return ExportFile(text.encode("utf-8"), "application/fhir+json", f"{stem}.fhir.json")
 
 

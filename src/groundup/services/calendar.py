@@ -374,7 +374,7 @@ def program_calendar(
     view = schedule_view(services, patient_id, services.clock(), weeks)
     calendar = build_calendar(
         view,
-        services.rules,
+        services.rules_for(patient_id),
         times or CalendarTimes(),
         now=dt.datetime.now(dt.UTC),
         base_url=base_url,

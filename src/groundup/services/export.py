@@ -8,10 +8,11 @@ from typing import Literal
 from pydantic import Field
 
 from groundup.clinical.assessment import Assessment
-from groundup.clinical.exercises import Frozen
+from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.logs import Event, Retest
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision
+from groundup.clinical.rules import Template
 from groundup.clinical.screening import ScreenAnswers, ScreenResult
 
 EXPORT_FORMAT = "groundup-export"
@@ -49,6 +50,23 @@ class ExportDecision(Frozen):
     decision: Decision
 
 
+class ExportOwnExercise(Frozen):
+    """A clinician's own exercise in the version the person's program was given, with its
+    photo (the stored JPEG, base64): the record imports whole into another server."""
+
+    version: int = Field(ge=1)
+    exercise: Exercise
+    photo: str | None = Field(default=None, max_length=12_000_000)
+
+
+class ExportOwnTemplate(Frozen):
+    """A clinician's own protocol in the version the person's program was planned from."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    version: int = Field(ge=1)
+    template: Template
+
+
 class ExportBundle(Frozen):
     format: Literal["groundup-export"]
     version: Literal[1]
@@ -58,6 +76,8 @@ class ExportBundle(Frozen):
     program_versions: tuple[ExportVersion, ...] = ()
     events: tuple[Event, ...] = Field(default=(), max_length=100_000)
     decisions: tuple[ExportDecision, ...] = ()
+    own_exercises: tuple[ExportOwnExercise, ...] = Field(default=(), max_length=500)
+    own_templates: tuple[ExportOwnTemplate, ...] = Field(default=(), max_length=50)
 
     def assessments(self) -> list[tuple[str, dt.date, Assessment]]:
         """The initial assessment, then each retest as it came: (kind, date, assessment)."""

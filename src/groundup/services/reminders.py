@@ -512,12 +512,18 @@ class Reminders:
             patient = self.services._patient(session, patient_id)
             program = self.services._program(session, patient_id)
             name, mass_unit = patient.display_name, patient.mass_unit
-        return self._compose(program, kind, day, name, mass_unit)
+        return self._compose(program, kind, day, name, mass_unit, patient_id)
 
     def _compose(
-        self, program: Program, kind: Kind, day: dt.date, name: str, mass_unit: str
+        self,
+        program: Program,
+        kind: Kind,
+        day: dt.date,
+        name: str,
+        mass_unit: str,
+        patient_id: str,
     ) -> Reminder:
-        rules = self.services.rules
+        rules = self.services.rules_for(patient_id)  # own exercises have names too
         tested = program.profile.tested_on or program.start_date
         return compose(
             kind,
@@ -623,7 +629,7 @@ class Reminders:
                 run.complete("not sent: the quiet hours last too long for it to still help")
                 return
             raise Later(release, "waiting for the end of the quiet hours")
-        reminder = self._compose(program, kind, day, name, mass_unit)
+        reminder = self._compose(program, kind, day, name, mass_unit, patient_id)
         if channel is Channel.EMAIL:
             self._send_email(run, reminder, choices, name, stop_id)
         else:

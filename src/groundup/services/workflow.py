@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Text, bindparam, cast, delete, func, insert, select, update
@@ -23,6 +23,7 @@ from groundup.clinical.assessment import Assessment
 from groundup.clinical.intake import score_questionnaires
 from groundup.clinical.logs import CheckIn, Override, Retest, SessionLog
 from groundup.clinical.outcomes import OutcomeError
+from groundup.clinical.overrides import override_problem
 from groundup.clinical.planning import PlanningError, ReferralError, plan
 from groundup.clinical.profile import build_profile
 from groundup.clinical.program import Preferences, Program, Slot
@@ -49,6 +50,9 @@ from groundup.storage.models import (
     SetLogRecord,
     User,
 )
+
+if TYPE_CHECKING:
+    from groundup.services.library import OwnLibrary
 
 SCHEDULE_AHEAD_DAYS = 28
 # No record groundup keeps can be older than this: a year before it is a typing mistake.
@@ -97,6 +101,23 @@ def check_date(day: dt.date, today: dt.date, what: str) -> None:
             f"the {what} date {day.isoformat()} is before {EARLIEST_DATE.isoformat()}: "
             "check the year"
         )
+
+
+class OverrideRefused(ServiceError):
+    """An override the program cannot take (`clinical.overrides`): `field` says which part."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def _rule_refusal(override: Override, switchable: Sequence[str]) -> str:
+    way = "off" if override.action == "rule_off" else "on"
+    return (
+        f"rule {clean_text(override.rule or '')[:64]!r} cannot be switched {way}: only these "
+        f"can: {', '.join(switchable)} (safety rules and referrals stay on)"
+    )
 
 
 class Referred(ServiceError):
@@ -173,6 +194,7 @@ class Services:
         self.rules = rules
         self.actor = actor
         self.clock = clock
+        self._own: OwnLibrary | None = None
 
     # ----- helpers -------------------------------------------------------------------
 
@@ -187,6 +209,35 @@ class Services:
         """The audit line of a read: queued and written within a fraction of a second
         (`Database.audit_read`), so that reading writes nothing itself."""
         self.db.audit_read(audit.line(self.actor, patient_id, action, detail))
+
+    def rules_for(self, patient_id: str, session: Session | None = None) -> Rules:
+        """The rules for one person: the built-in ones plus their clinicians' own
+        exercises and protocols (`services.library`); the core is handed these."""
+        from groundup.services.library import rules_for_patient
+
+        if session is not None:
+            return rules_for_patient(session, self.rules, patient_id)
+        with self.db.reading() as reading:
+            return rules_for_patient(reading, self.rules, patient_id)
+
+    @property
+    def own(self) -> OwnLibrary:
+        """Clinicians' own exercises and protocols (`services.library.OwnLibrary`)."""
+        from groundup.services.library import OwnLibrary
+
+        if self._own is None:
+            self._own = OwnLibrary(self.db, self.rules)
+        return self._own
+
+    def own_photos(self, exercise_ids: Sequence[str]) -> dict[str, str]:
+        """{exercise id: photo key} for own exercises with an uploaded photo."""
+        from groundup.services.library import photos_for
+
+        wanted = [i for i in exercise_ids if i not in self.rules.library]
+        if not wanted:
+            return {}
+        with self.db.reading() as session:
+            return photos_for(session, wanted)
 
     def _patient(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.id == patient_id)
@@ -264,6 +315,9 @@ class Services:
         cause: str,
         decision_id: int | None = None,
     ) -> None:
+        from groundup.services.library import pin_versions
+
+        pin_versions(session, self.rules, patient_id, program)  # own exercises keep their version
         session.add(
             ProgramVersion(
                 patient_id=patient_id,
@@ -281,7 +335,8 @@ class Services:
         """Evaluate new events; store every decision and every program version it made."""
         history = self._history(session, patient_id)
         latest = max((e.date for e in history), default=today)
-        result = advance(program, history, self.rules, max(today, latest))
+        rules = self.rules_for(patient_id, session)
+        result = advance(program, history, rules, max(today, latest))
         for decision, step in zip(result.decisions, result.steps, strict=True):
             row = records.decision_to_row(patient_id, decision, step.version)
             session.add(row)
@@ -506,7 +561,7 @@ class Services:
             program = plan(
                 profile,
                 preferences,
-                self.rules,
+                self.rules_for(patient_id),
                 screen=result,
                 start=assessment.date or day,
                 template=template,
@@ -647,9 +702,8 @@ class Services:
                     f"no session is scheduled on {log.date.isoformat()} (or it is already "
                     f"logged); training days are {days}"
                 )
-            unknown = [
-                e.exercise_id for e in log.exercises if e.exercise_id not in self.rules.library
-            ]
+            library = self.rules_for(patient_id, session).library
+            unknown = [e.exercise_id for e in log.exercises if e.exercise_id not in library]
             if unknown:
                 raise ServiceError(f"unknown exercise id {unknown[0]!r}")
             record = records.session_row(patient_id, log, program.version)
@@ -727,13 +781,12 @@ class Services:
     def apply_override(
         self, patient_id: str, override: Override, *, by_user_id: int | None = None
     ) -> tuple[Decision, ...]:
-        self.check_override(override)
+        check_storable(override)
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id, lock=True)
             program = self._program(session, patient_id)
             self._check_day(override.date, program)
-            if override.exercise_id is not None and program.slot(override.exercise_id) is None:
-                raise NotFound(f"{override.exercise_id!r} is not in the current program")
+            self._check_override(override, program, self.rules_for(patient_id, session))
             session.add(
                 OverrideRecord(
                     patient_id=patient_id,
@@ -748,20 +801,32 @@ class Services:
             self._audit(session, patient_id, "override", override.action)
             return decisions
 
-    def check_override(self, override: Override) -> None:
+    def check_override(self, override: Override, patient_id: str | None = None) -> None:
         """What an override may do, checked once for the pages, the API and the command
-        line: safety rules and referrals cannot be switched off (nor "on": they never are
-        off), and its text must be storable."""
+        line (`clinical.overrides`): its text must be storable; safety rules and referrals
+        cannot be switched off; and, with the person's program, a pinned dose must fit the
+        exercise (in the program, on a dosed side, a setting its knob has). Refused with
+        OverrideRefused naming the field."""
         check_storable(override)
-        if override.action in ("rule_off", "rule_on"):
-            switchable = self.rules.progression.switchable_rules
-            if override.rule not in switchable:
-                way = "off" if override.action == "rule_off" else "on"
-                raise ServiceError(
-                    f"rule {clean_text(override.rule or '')[:64]!r} cannot be switched {way}: "
-                    f"only these can: {', '.join(switchable)} "
-                    "(safety rules and referrals stay on)"
-                )
+        if patient_id is None:
+            if override.action in ("rule_off", "rule_on"):
+                switchable = self.rules.progression.switchable_rules
+                if override.rule not in switchable:
+                    raise OverrideRefused("rule", _rule_refusal(override, switchable))
+            return
+        with self.db.reading() as session:
+            program = self._program(session, patient_id)
+            self._check_override(override, program, self.rules_for(patient_id, session))
+
+    def _check_override(self, override: Override, program: Program, rules: Rules) -> None:
+        problem = override_problem(
+            override, program, rules.library, rules.progression.switchable_rules
+        )
+        if problem is not None:
+            field, why = problem
+            if field == "exercise_id" and "not in the current program" in why:
+                raise NotFound(why)
+            raise OverrideRefused(field, why)
 
     # ----- reading -------------------------------------------------------------------
 
@@ -800,6 +865,8 @@ class Services:
 
     def export_person(self, patient_id: str) -> dict[str, Any]:
         """Everything about one person, as plain JSON-ready data."""
+        from groundup.services.library import export_own, export_own_templates
+
         with self.db.transaction() as session:
             patient = self._patient(session, patient_id)
             screens = session.scalars(
@@ -858,6 +925,8 @@ class Services:
                 "decisions": [
                     {"program_version": d.program_version, "decision": d.data} for d in decisions
                 ],
+                "own_exercises": export_own(session, patient_id),
+                "own_templates": export_own_templates(session, patient_id),
             }
 
     def import_person(self, data: Any) -> str:
@@ -914,6 +983,8 @@ class Services:
                 raise ServiceError(f"import: {exc}") from None
 
     def _import(self, bundle: ExportBundle) -> str:
+        from groundup.services.library import import_own, import_own_templates
+
         with self.db.transaction() as session:
             if session.get(Patient, bundle.person.id) is not None:
                 raise Conflict(
@@ -1001,6 +1072,8 @@ class Services:
             ]
             session.add_all(decision_rows)
             session.flush()
+            import_own(session, patient.id, bundle.own_exercises)  # before the versions
+            import_own_templates(session, patient.id, bundle.own_templates)
             for version in bundle.program_versions:
                 index = version.decision_index
                 if index is not None and not 0 <= index < len(decision_rows):
@@ -1106,6 +1179,7 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
             .where(ProgramVersion.patient_id == patient_id)
             .order_by(ProgramVersion.version)
         ).all()
+        library = services.rules_for(patient_id, session).library
     sessions = sorted(
         (e for e in history if isinstance(e, SessionLog) and not e.skipped), key=lambda s: s.date
     )
@@ -1116,7 +1190,6 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
             if comparison.get("lsi") is not None:
                 lsi.setdefault(comparison["test"], []).append((row.date, float(comparison["lsi"])))
     weeks: dict[dt.date, float] = {}
-    library = services.rules.library
     for log in sessions:
         week = log.date - dt.timedelta(days=log.date.weekday())
         for exercise_log in log.exercises:

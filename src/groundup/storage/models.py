@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -481,6 +482,103 @@ class ServerKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+# ----- a clinician's own exercises --------------------------------------------------------
+# Owned by a scope: (`owner_kind`, `owner_id`) is ("clinician", user id) today; a clinic
+# scope ("clinic", clinic id) can be added without changing the tables.
+
+
+class ExercisePicture(Base):
+    """An uploaded photo of an own exercise, checked and re-encoded (`services.photos`)."""
+
+    __tablename__ = "exercise_pictures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The address the photo is served under: random, so pictures cannot be counted through.
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    owner_kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class OwnExercise(Base):
+    """One version of an own exercise: its validated `Exercise` as JSON. Editing adds a
+    version; a program keeps the version it was given (`OwnExerciseUse`)."""
+
+    __tablename__ = "own_exercises"
+    __table_args__ = (
+        UniqueConstraint("exercise_id", "version"),
+        Index("ix_own_exercises_owner", "owner_kind", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exercise_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    owner_kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]]
+    picture_id: Mapped[int | None] = mapped_column(
+        ForeignKey("exercise_pictures.id", ondelete="SET NULL")
+    )
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class OwnExerciseUse(Base):
+    """Which version of an own exercise a person's program was given."""
+
+    __tablename__ = "own_exercise_uses"
+    __table_args__ = (UniqueConstraint("patient_id", "exercise_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    exercise_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class OwnTemplateUse(Base):
+    """Which version of an own protocol a person's program was planned from."""
+
+    __tablename__ = "own_template_uses"
+    __table_args__ = (UniqueConstraint("patient_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class OwnTemplate(Base):
+    """One version of an own protocol: its validated `Template` as JSON, under a key
+    unique across the database (the name a program is planned with)."""
+
+    __tablename__ = "own_templates"
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        Index("ix_own_templates_owner", "owner_kind", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    owner_kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]]
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 __all__ = [
     "ApiToken",
     "AssessmentRecord",
@@ -490,10 +588,15 @@ __all__ = [
     "CheckInRecord",
     "ClinicianPatient",
     "DecisionRecord",
+    "ExercisePicture",
     "Invite",
     "Job",
     "MailToken",
     "OverrideRecord",
+    "OwnExercise",
+    "OwnExerciseUse",
+    "OwnTemplate",
+    "OwnTemplateUse",
     "Patient",
     "ProgramVersion",
     "PushSubscription",

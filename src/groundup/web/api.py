@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from groundup.clinical.assessment import Assessment
-from groundup.clinical.exercises import ID_PATTERN, Exercise
+from groundup.clinical.exercises import ID_PATTERN, Exercise, ExerciseLibrary
 from groundup.clinical.logs import CheckIn, Override, SessionLog
 from groundup.clinical.program import Preferences, Program, Slot
 from groundup.clinical.progression import Decision
@@ -46,6 +46,8 @@ from groundup.interop.files import ExportFormat
 from groundup.services import Referred, ServiceError, Services, audit
 from groundup.services.accounts import Account, Forbidden, _aware, _digest
 from groundup.services.export import ExportBundle
+from groundup.services.library import Owner, OwnItem
+from groundup.services.photos import MAX_PHOTO_BYTES, PhotoRefused, check_photo
 from groundup.services.workflow import NotFound, progress_data
 from groundup.storage.models import ApiToken, Patient, ProgramVersion, SessionLogRecord
 from groundup.web.deps import SESSION_COOKIE, AccountsDep, ServicesDep, client_address
@@ -1363,12 +1365,271 @@ def export(
 # ----- the exercise library -----------------------------------------------------------------
 
 
+class OwnExerciseIn(Exercise):
+    """An own exercise: every field a built-in exercise has, checked by the same rules
+    (links must resolve, ladders may not loop). `sources` may be left out."""
+
+    sources: tuple[str, ...] = Field(
+        default=(), description="where it comes from; left out: the clinician's own practice"
+    )
+
+
+class OwnExerciseOut(BaseModel):
+    exercise: Exercise
+    version: int = Field(description="each edit adds one; a program keeps the one it was given")
+    retired: bool = Field(description="offered for no new protocol; programs keep it")
+    photo: str | None = Field(description="the photo's address, when it has one")
+    updated_at: dt.datetime
+
+
+class RetireRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    retired: bool = Field(default=True, description="false brings it back into use")
+
+
+class OwnProtocolIn(BaseModel):
+    """An own protocol: `key` plus the fields of a built-in template (see
+    `groundup template check`); its exercises must exist (built-in or own)."""
+
+    model_config = ConfigDict(extra="allow")
+    key: str = Field(pattern=ID_PATTERN, max_length=64)
+
+
+class OwnProtocolOut(BaseModel):
+    key: str
+    version: int
+    name: str
+    phase: Phase
+    exercises: list[str]
+
+
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
+def _owner(caller: Caller, what: str) -> Owner:
+    if caller.account.role != "clinician":
+        raise Forbidden(f"only a clinician can {what}")
+    return Owner.clinician(caller.account.id)
+
+
+def _own_out(item: OwnItem) -> OwnExerciseOut:
+    return OwnExerciseOut(
+        exercise=item.exercise,
+        version=item.version,
+        retired=item.retired,
+        photo=f"/exercise-pictures/{item.picture}" if item.picture else None,
+        updated_at=item.updated_at,
+    )
+
+
+def _library_for(caller: Caller, services: Services) -> ExerciseLibrary:
+    """The exercises this caller may see: the built-in ones, a clinician's own, and for a
+    person those of their clinicians."""
+    account = caller.account
+    if account.role == "clinician":
+        return services.own.library(Owner.clinician(account.id))
+    if account.role == "person" and account.patient_id:
+        return services.rules_for(account.patient_id).library
+    return services.rules.library
+
+
+ExerciseIdPath = Annotated[
+    str, Path(description="the exercise's id, e.g. heel_raise", max_length=64)
+]
+
+
+@router.get(
+    "/exercises/own",
+    response_model=Page[OwnExerciseOut],
+    summary="My own exercises",
+    tags=["exercises"],
+)
+def list_own_exercises(
+    request: Request, caller: CallerDep, services: ServicesDep, page: PagingDep
+) -> Page[OwnExerciseOut]:
+    """The clinician's own exercises, newest versions, retired ones included. Clinicians only."""
+    owner = _owner(caller, "have own exercises")
+    items = sorted(services.own.items(owner), key=lambda i: i.exercise.id)
+    return _page(request, [_own_out(i) for i in items], page)
+
+
+@router.post(
+    "/exercises",
+    status_code=201,
+    response_model=OwnExerciseOut,
+    summary="Create an own exercise",
+    tags=["exercises"],
+)
+def create_own_exercise(
+    body: OwnExerciseIn, caller: CallerDep, services: ServicesDep
+) -> OwnExerciseOut:
+    """A new exercise of the clinician's own, at version 1. Refused (422, naming the field)
+    when it breaks a rule of the built-in library; 409 when the id is already theirs."""
+    owner = _owner(caller, "create exercises")
+    [item] = services.own.save(
+        owner,
+        [body.model_dump(mode="json")],
+        by_user_id=caller.account.id,
+        author=caller.account.display_name,
+        new=True,
+    )
+    return _own_out(item)
+
+
+@router.put(
+    "/exercises/{exercise_id}",
+    response_model=OwnExerciseOut,
+    summary="Edit an own exercise",
+    tags=["exercises"],
+)
+def edit_own_exercise(
+    exercise_id: ExerciseIdPath, body: OwnExerciseIn, caller: CallerDep, services: ServicesDep
+) -> OwnExerciseOut:
+    """Save the exercise as a new version (programs keep the version they were given).
+    The body's id must be the path's."""
+    owner = _owner(caller, "edit exercises")
+    services.own.item(owner, exercise_id)  # 404 unless it is theirs
+    if body.id != exercise_id:
+        raise _invalid("id", "must be the exercise's id in the path; an id cannot change")
+    [item] = services.own.save(
+        owner,
+        [body.model_dump(mode="json")],
+        by_user_id=caller.account.id,
+        author=caller.account.display_name,
+        new=False,
+    )
+    return _own_out(item)
+
+
+@router.post(
+    "/exercises/{exercise_id}/retire",
+    response_model=OwnExerciseOut,
+    summary="Retire an own exercise (or bring it back)",
+    tags=["exercises"],
+)
+def retire_own_exercise(
+    exercise_id: ExerciseIdPath, body: RetireRequest, caller: CallerDep, services: ServicesDep
+) -> OwnExerciseOut:
+    """Retire the exercise (no new protocol can use it; programs that have it keep it), or
+    bring it back with `{"retired": false}`. Clinicians only, their own exercises only."""
+    owner = _owner(caller, "retire exercises")
+    return _own_out(services.own.retire(owner, exercise_id, retired=body.retired))
+
+
+@router.put(
+    "/exercises/{exercise_id}/photo",
+    response_model=OwnExerciseOut,
+    summary="Give an own exercise a photo",
+    tags=["exercises"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in PHOTO_TYPES},
+        }
+    },
+)
+async def put_own_photo(
+    exercise_id: ExerciseIdPath, request: Request, caller: CallerDep, services: ServicesDep
+) -> OwnExerciseOut:
+    """The photo as the body (JPEG, PNG or WebP, at most 8 MB). Its type is read from its
+    content; it is re-encoded as a JPEG without metadata. Anything else is refused (413 or
+    422) and nothing is stored."""
+    owner = _owner(caller, "add photos")
+    await run_in_threadpool(services.own.item, owner, exercise_id)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_PHOTO_BYTES:
+        raise HTTPException(
+            status_code=413,
+            detail=f"the file is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB; "
+            "send a smaller photo; nothing was stored",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_PHOTO_BYTES:
+            raise HTTPException(
+                status_code=413,
+                detail=f"the file is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB; "
+                "send a smaller photo; nothing was stored",
+            )
+        chunks.append(chunk)
+    try:
+        photo = check_photo(b"".join(chunks))
+    except PhotoRefused as exc:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body",), "msg": f"{exc}; nothing was stored"}]
+        ) from None
+    item = await run_in_threadpool(services.own.set_photo, owner, exercise_id, photo)
+    return _own_out(item)
+
+
+@router.delete(
+    "/exercises/{exercise_id}/photo",
+    response_model=OwnExerciseOut,
+    summary="Take an own exercise's photo away",
+    tags=["exercises"],
+)
+def delete_own_photo(
+    exercise_id: ExerciseIdPath, caller: CallerDep, services: ServicesDep
+) -> OwnExerciseOut:
+    """Remove the exercise's photo: patients see the drawing in its position again."""
+    owner = _owner(caller, "remove photos")
+    return _own_out(services.own.set_photo(owner, exercise_id, None))
+
+
+@router.get(
+    "/protocols",
+    response_model=list[OwnProtocolOut],
+    summary="My own protocols",
+    tags=["exercises"],
+)
+def list_own_protocols(caller: CallerDep, services: ServicesDep) -> list[OwnProtocolOut]:
+    """The clinician's own protocols, newest versions, with the exercises each uses."""
+    owner = _owner(caller, "have own protocols")
+    return [
+        OwnProtocolOut(
+            key=p.key,
+            version=p.version,
+            name=p.template.name,
+            phase=p.template.phase,
+            exercises=[i.exercise_id for i in p.template.items],
+        )
+        for p in services.own.protocols(owner)
+    ]
+
+
+@router.post(
+    "/protocols",
+    status_code=201,
+    response_model=OwnProtocolOut,
+    summary="Create or edit an own protocol",
+    tags=["exercises"],
+)
+def create_own_protocol(
+    body: OwnProtocolIn, caller: CallerDep, services: ServicesDep
+) -> OwnProtocolOut:
+    """A protocol of the clinician's own, run by the same engine (the pain rules, caps,
+    flare-up plan and referral rules stay on). The same key again adds a version."""
+    owner = _owner(caller, "create protocols")
+    [saved] = services.own.save_protocols(
+        owner, [body.model_dump(mode="json")], by_user_id=caller.account.id
+    )
+    return OwnProtocolOut(
+        key=saved.key,
+        version=saved.version,
+        name=saved.template.name,
+        phase=saved.template.phase,
+        exercises=[i.exercise_id for i in saved.template.items],
+    )
+
+
 @router.get(
     "/exercises", response_model=Page[Exercise], summary="The exercise library", tags=["exercises"]
 )
 def list_exercises(
     request: Request,
-    _caller: CallerDep,
+    caller: CallerDep,
     services: ServicesDep,
     page: PagingDep,
     muscle: Annotated[Muscle | None, Query(description="trains or stretches this muscle")] = None,
@@ -1379,7 +1640,7 @@ def list_exercises(
     ] = None,
 ) -> Page[Exercise]:
     """Every exercise, in id order, filtered by muscle, phase and equipment at hand."""
-    chosen = services.rules.library.select(muscle=muscle, phase=phase, equipment=equipment)
+    chosen = _library_for(caller, services).select(muscle=muscle, phase=phase, equipment=equipment)
     return _page(request, chosen, page)
 
 
@@ -1390,12 +1651,12 @@ def list_exercises(
     tags=["exercises"],
 )
 def get_exercise(
-    _caller: CallerDep,
+    caller: CallerDep,
     services: ServicesDep,
     exercise_id: Annotated[str, Path(description="the exercise's id, e.g. heel_raise")],
 ) -> Exercise:
     """An exercise: what it trains, how to do it, its cues, faults, dose and ladder."""
-    exercise = services.rules.library.get(exercise_id)
+    exercise = _library_for(caller, services).get(exercise_id)
     if exercise is None:
         raise NotFound(f"no exercise with id {exercise_id[:64]!r}")
     return exercise

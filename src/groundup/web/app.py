@@ -159,7 +159,17 @@ def create_app(
     app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
 
     _auth_routes(app, settings)
-    from groundup.web import account, api, calendar, clinician, docs, install, person, reminders
+    from groundup.web import (
+        account,
+        api,
+        calendar,
+        clinician,
+        docs,
+        exercises,
+        install,
+        person,
+        reminders,
+    )
 
     app.include_router(install.router)
     app.include_router(account.router)
@@ -168,6 +178,7 @@ def create_app(
     app.include_router(calendar.router)
     app.include_router(reminders.router)
     app.include_router(clinician.router)
+    app.include_router(exercises.router)
     app.include_router(api.router)
     from groundup.web import documents  # the PDF downloads
 

@@ -33,7 +33,6 @@ from groundup.clinical.assessment import (
     Sex,
     StepDownFault,
 )
-from groundup.clinical.exercises import Exercise
 from groundup.clinical.logs import CheckIn, Override, SessionLog
 from groundup.clinical.program import Preferences, Program
 from groundup.clinical.progression import Decision
@@ -49,6 +48,7 @@ from groundup.services.dashboard import (
     clinician_overview,
     status_of,
 )
+from groundup.services.workflow import OverrideRefused
 from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
 from groundup.web.downloads import export_download
@@ -272,8 +272,8 @@ def new_invite(
 # ----- the patient's record ----------------------------------------------------------
 
 
-def _dose_rows(services: Services, program: Program) -> list[dict[str, Any]]:
-    library = services.rules.library
+def _dose_rows(services: Services, program: Program, patient_id: str) -> list[dict[str, Any]]:
+    library = services.rules_for(patient_id).library
     rows = []
     for slot in program.slots:
         exercise = library.get(slot.exercise_id)
@@ -383,8 +383,10 @@ def _lsi_tables(
     return ordered, series
 
 
-def _recent_logs(services: Services, sessions: list[SessionLog]) -> list[dict[str, Any]]:
-    library = services.rules.library
+def _recent_logs(
+    services: Services, sessions: list[SessionLog], patient_id: str
+) -> list[dict[str, Any]]:
+    library = services.rules_for(patient_id).library
     rows = []
     for log in sessions[-8:][::-1]:
         exercises = []
@@ -462,10 +464,10 @@ def patient_page(
         ),
         program=program,
         pathway=services.rules.pathways[program.pathway] if program else None,
-        doses=_dose_rows(services, program) if program else [],
+        doses=_dose_rows(services, program, patient_id) if program else [],
         decisions=decisions,
         numbers=_numbers,
-        logs=_recent_logs(services, sessions),
+        logs=_recent_logs(services, sessions, patient_id),
         checkins=checkins[-14:][::-1],
         versions=versions,
         weekdays=WEEKDAYS,
@@ -513,7 +515,7 @@ def _assess_context(services: Services, status: PatientStatus, patient_id: str) 
                     if name in p.templates
                 ],
             }
-            for name, template in services.rules.templates.templates.items()
+            for name, template in services.rules_for(patient_id).templates.templates.items()
         ],
         "postures": [p.value for p in FootPosture],
         "faults": [f.value for f in StepDownFault],
@@ -728,7 +730,10 @@ async def record_assessment(
         preferences, problems = _preferences(form)
         errors.update(problems)
         template = _first(form, "template") or None
-        if template is not None and template not in services.rules.templates.templates:
+        if (
+            template is not None
+            and template not in services.rules_for(patient_id).templates.templates
+        ):
             errors["template"] = "choose one of the listed programs"
 
     def again(message: str) -> Response:
@@ -785,7 +790,7 @@ def _editor(
     error: str | None = None,
 ) -> Response:
     program = services.program(patient_id)
-    library = services.rules.library
+    library = services.rules_for(patient_id).library
     choices = [
         (
             slot.exercise_id,
@@ -802,7 +807,7 @@ def _editor(
         status_code=status_code,
         status=status,
         program=program,
-        doses=_dose_rows(services, program),
+        doses=_dose_rows(services, program, patient_id),
         choices=choices,
         pinned=pinned,
         switchable=services.rules.progression.switchable_rules,
@@ -831,32 +836,19 @@ def program_page(
     return _editor(request, services, status, patient_id)
 
 
-def _knob(value: str, exercise: Exercise | None) -> tuple[float | str | None, str | None]:
-    """The knob setting typed in, checked against the exercise's own knob: (value, error)."""
+def _knob(value: str) -> tuple[float | str | None, str | None]:
+    """The knob setting typed in: a number when it reads as one, else the named level.
+    Whether it fits the exercise's knob is the shared override check's to say."""
     if not value:
         return None, None
     if len(value) > 64:
         return None, "at most 64 characters"
-    knob = exercise.knob if exercise else None
     try:
         number = float(value)
     except ValueError:
-        if knob is not None and knob.levels is not None and value not in knob.levels:
-            return None, f"one of: {', '.join(knob.levels)}"
-        if knob is not None and knob.levels is None:
-            return None, f"a number{f' in {knob.unit}' if knob.unit else ''}"
         return value, None
     if not math.isfinite(number):
         return None, "a finite number"
-    if knob is not None and knob.levels is not None:
-        return None, f"one of: {', '.join(knob.levels)}"
-    if knob is not None and (
-        (knob.minimum is not None and number < knob.minimum)
-        or (knob.maximum is not None and number > knob.maximum)
-    ):
-        return None, f"between {knob.minimum:g} and {knob.maximum:g}" if (
-            knob.minimum is not None and knob.maximum is not None
-        ) else "outside the exercise's range"
     return number, None
 
 
@@ -883,45 +875,36 @@ async def apply_override(
     }
     if action in ("pin_dose", "unpin_dose"):
         exercise_id = _first(form, "exercise_id")
-        side = _first(form, "side") or None
-        slot = program.slot(exercise_id)
-        if slot is None:
+        if program.slot(exercise_id) is None:
             errors["exercise_id"] = "choose an exercise in the current program"
-        elif side is not None and all(
-            (d.side.value if d.side else None) != side for d in slot.doses
-        ):
-            errors["side"] = "this exercise is dosed for both legs together: choose all doses"
-        fields.update(exercise_id=exercise_id or None, side=side)
+        fields.update(exercise_id=exercise_id or None, side=_first(form, "side") or None)
         if action == "pin_dose":
             for name in ("sets", "amount", "load_kg"):
                 if _first(form, name):
                     fields[name] = _first(form, name)
-            exercise = services.rules.library.get(exercise_id)
-            fields["knob"], problem = _knob(_first(form, "knob"), exercise)
+            fields["knob"], problem = _knob(_first(form, "knob"))
             if problem:
                 errors["knob"] = problem
     elif action in ("rule_off", "rule_on"):
         fields["rule"] = _first(form, "rule") or None
     elif action == "force_phase":
-        phase = _first(form, "phase")
-        if phase == program.phase.value:
-            errors["phase"] = f"the program is already in {program.phase.label.lower()}"
-        fields["phase"] = phase or None
-    elif action == "resume":
-        if not (program.state.referred or program.state.flare is not None):
-            errors["form"] = "nothing to resume: the program is neither referred nor in a flare-up"
-    else:
+        fields["phase"] = _first(form, "phase") or None
+    elif action != "resume":
         errors["action"] = "choose what to change"
     override: Override | None = None
     try:
         override = Override.model_validate(fields)
-        services.check_override(override)  # the same check the API and the command line get
+        if not errors:  # the one check the API and the command line get too
+            services.check_override(override, patient_id)
     except ValidationError as exc:
         for key, message in _field_errors(exc).items():
             errors.setdefault(key if key != "form" else "form", message)
+    except OverrideRefused as exc:
+        override = None
+        errors.setdefault("form" if exc.field == "action" else exc.field, exc.problem)
     except ServiceError as exc:
         override = None
-        errors.setdefault("rule" if action in ("rule_off", "rule_on") else "form", str(exc))
+        errors.setdefault("form", str(exc))
     if errors or override is None:
         return _editor(
             request,

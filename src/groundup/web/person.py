@@ -867,8 +867,8 @@ class Step:
     exercise: Exercise
 
 
-def _steps(program: Program, services: Services) -> list[Step]:
-    library = services.rules.library
+def _steps(program: Program, services: Services, patient_id: str) -> list[Step]:
+    library = services.rules_for(patient_id).library
     steps: list[Step] = []
     for slot in program.slots:
         for dose in slot.doses:
@@ -887,16 +887,20 @@ def _dose_text(step: Step, mass_unit: str) -> str:
     return text
 
 
-def _step_view(step: Step, services: Services, mass_unit: str) -> dict[str, Any]:
+def _step_view(step: Step, services: Services, mass_unit: str, patient_id: str) -> dict[str, Any]:
     exercise, dose = step.exercise, step.dose
     tempo = dose.tempo or exercise.tempo
-    pair = services.rules.library.get(step.slot.pair_with) if step.slot.pair_with else None
+    library = services.rules_for(patient_id).library
+    pair = library.get(step.slot.pair_with) if step.slot.pair_with else None
+    photo = services.own_photos([exercise.id]).get(exercise.id)
     return {
         "index": step.index,
         "name": exercise.name,
         "summary": exercise.summary,
         # The picture is our own SVG, built from checked pose data: safe to inline.
         "picture": Markup(pictures.render(exercise)),
+        # A clinician's own exercise may have an uploaded photo (served checked, re-encoded).
+        "photo": f"/exercise-pictures/{photo}" if photo else "",
         "part": PART_TITLES[step.slot.part],
         "main": step.slot.part == "main",
         "side": _side_words(dose),
@@ -996,7 +1000,7 @@ def _today_page(
     today = services.today(me.patient_id, day)
     program = today.program
     _, mass_unit, date_format = services.display(me.patient_id)
-    steps = _steps(program, services)
+    steps = _steps(program, services, me.patient_id)
     parts = []
     for part, title in PART_TITLES.items():
         rows = [
@@ -1030,7 +1034,7 @@ def _today_page(
         phase_number=program.phase.number,
         phase_label=program.phase.label,
         phase_purpose=phase.purpose,
-        minutes=round(session_minutes(program.slots, services.rules)),
+        minutes=round(session_minutes(program.slots, services.rules_for(me.patient_id))),
         parts=parts,
         count=len(steps),
         log_id=uuid.uuid4().hex,
@@ -1068,7 +1072,7 @@ def _step_page(
         request,
         "person_step.html",
         status_code=status_code,
-        step=_step_view(step, services, mass_unit),
+        step=_step_view(step, services, mass_unit, me.patient_id),
         total=total,
         draft=draft,
         draft_json=draft.encoded(),
@@ -1131,7 +1135,7 @@ def _player_context(services: Services, me: Me, form: FormData) -> tuple[Draft, 
         raise DraftError(
             "your program changed while this session was open; open Today and start again"
         )
-    steps = _steps(program, services)
+    steps = _steps(program, services, me.patient_id)
     if len(draft.done) > len(steps):
         raise DraftError("the session form does not match today's session; start again")
     return draft, steps
@@ -1203,7 +1207,7 @@ def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormD
     draft = _read_draft(form)
     exercises = tuple(item.log for item in draft.done if item.log is not None)
     program = services.program(me.patient_id)
-    steps = _steps(program, services)
+    steps = _steps(program, services, me.patient_id)
     if not exercises:
         if program.version != draft.version or len(draft.done) > len(steps):
             raise DraftError("the session form does not match today's session; start again")
