@@ -205,7 +205,13 @@ def test_a_steady_person_climbs_the_phases_in_order() -> None:
     )
     _, start = example()
     events, final, decisions = follow_example(scenario)
-    phases = [c.after for d in decisions if d.rule == "phase.advance" for c in d.changes]
+    phases = [
+        c.after
+        for d in decisions
+        if d.rule == "phase.advance"
+        for c in d.changes
+        if c.field == "phase"
+    ]
     first = PHASE_ORDER.index(start.phase) + 1
     assert phases == [p.value for p in PHASE_ORDER[first : first + len(phases)]]
     assert final.phase is Phase.MAINTENANCE

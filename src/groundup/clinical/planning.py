@@ -1078,10 +1078,16 @@ def _from_template(
             else:
                 slots.append(slot)
     # What answers the person's marked deficit, the item with the weaker side's extra set and
-    # what the condition brought in lose sets before they are left out.
+    # what the condition brought in lose sets before they are left out; so does the running
+    # of a running routine (without it the routine is not the one chosen).
     severe = {m.muscle for m in profile.implicated if m.severity is Severity.SEVERE}
     core = frozenset(
         [i.exercise_id for i in template.items if i.extra_set_weaker_side]
+        + [
+            i.exercise_id
+            for i in template.items
+            if i.exercise_id in rules.readiness.running_exercises
+        ]
         + [s.exercise_id for s in slots if s.reason.startswith(f"Added to {template.name}")]
         + [
             s.exercise_id

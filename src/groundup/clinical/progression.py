@@ -2355,8 +2355,10 @@ def _start_flare(
 ) -> list[Decision]:
     p = rules.progression
     window = day - dt.timedelta(days=p.flare_repeat_window_days)
-    earlier = [d for d in program.state.flares if d > window and d < day]
-    count = len(earlier) + 1  # this one included
+    # Counted by day; a flare-up already recorded on a later day (an event that arrived
+    # late) counts too, so the order in which events arrive does not change the count.
+    others = {d for d in program.state.flares if d > window and d != day}
+    count = len(others) + 1  # this one included
     repeated = count >= 2
     fraction = p.flare_repeat_fraction if repeated else p.flare_reduced_fraction
     changes: list[Change] = []
@@ -2453,7 +2455,7 @@ def _start_flare(
                 ),
                 clinician_text=(
                     f"{count} flare-ups within {p.flare_repeat_window_days} days (dates: "
-                    + ", ".join(d.isoformat() for d in (*earlier, day))
+                    + ", ".join(d.isoformat() for d in sorted({*others, day}))
                     + f"; refer at {p.flare_refer_count}) despite reducing to {p.flare_reduced_fraction:.0%} then "
                     f"{p.flare_repeat_fraction:.0%}. Progression stopped; referral advised."
                 ),
