@@ -168,6 +168,7 @@ def test_a_red_flag_at_check_in_refers_and_stops_progress(services: Services) ->
             date=start + dt.timedelta(days=1),
             pain_on_waking=3,
             stiffness_on_waking=2,
+            warning_signs=("calf_swollen_hot",),
             new_red_flags=("calf hot and swollen",),
         ),
     )

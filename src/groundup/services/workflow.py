@@ -99,6 +99,20 @@ def check_date(day: dt.date, today: dt.date, what: str) -> None:
         )
 
 
+class Paused(Conflict):
+    """The program is paused after a referral: nothing is logged until a clinician resumes it."""
+
+    def __init__(self, advice: str) -> None:
+        super().__init__(
+            "your program is paused until a clinician resumes it, so no session can be "
+            f"logged. {advice}"
+        )
+        self.advice = advice
+
+
+PAUSED_ADVICE = "Please see a doctor or physiotherapist before you carry on."
+
+
 class Referred(ServiceError):
     """The safety screen refers: no program."""
 
@@ -615,7 +629,10 @@ class Services:
                     )
                 return LogOutcome((), True, self._program(session, patient_id))
             program = self._program(session, patient_id)
+            if program.state.referred:
+                raise Paused(self._referral_text(session, patient_id))
             self._check_day(log.date, program)
+            self._check_signs(log.warning_signs)
             slot = session.scalars(
                 select(ScheduledSession)
                 .where(
@@ -664,6 +681,36 @@ class Services:
             self._audit(session, patient_id, "log_session", log.id)
             return LogOutcome(decisions, False, final)
 
+    def _check_signs(self, signs: Sequence[str]) -> None:
+        known = self.rules.screening.checkin_signs
+        unknown = [sign for sign in signs if sign not in known]
+        if unknown:
+            raise ServiceError(
+                f"unknown warning sign {clean_text(unknown[0])[:64]!r}; "
+                f"the signs are: {', '.join(known)}"
+            )
+
+    def _latest_referral(self, session: Session, patient_id: str) -> Decision | None:
+        row = session.scalars(
+            select(DecisionRecord)
+            .where(DecisionRecord.patient_id == patient_id, DecisionRecord.kind == "refer")
+            .order_by(DecisionRecord.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else records.decision_from_row(row)
+
+    def _referral_text(self, session: Session, patient_id: str) -> str:
+        decision = self._latest_referral(session, patient_id)
+        return decision.person_text if decision is not None else PAUSED_ADVICE
+
+    def referral(self, patient_id: str) -> Decision | None:
+        """The decision that paused the program, while it is paused (None otherwise)."""
+        with self.db.reading() as session:
+            program = self._program(session, patient_id)
+            if not program.state.referred:
+                return None
+            return self._latest_referral(session, patient_id)
+
     def _check_day(self, day: dt.date, program: Program) -> None:
         if day > self.clock():
             raise ServiceError(
@@ -680,6 +727,7 @@ class Services:
             patient = self._patient(session, patient_id, lock=True)
             program = self._program(session, patient_id)
             self._check_day(checkin.date, program)
+            self._check_signs(checkin.warning_signs)
             taken = session.scalars(
                 select(CheckInRecord).where(
                     CheckInRecord.patient_id == patient_id, CheckInRecord.date == checkin.date

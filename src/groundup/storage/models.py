@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -237,6 +238,8 @@ class CheckInRecord(Base):
     pain_on_waking: Mapped[int] = mapped_column(Integer)
     stiffness_on_waking: Mapped[int] = mapped_column(Integer)
     new_red_flags: Mapped[list[Any]]
+    # Warning signs chosen from the screen's check-in list, by id.
+    warning_signs: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     arrival: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

@@ -1,0 +1,32 @@
+"""warning signs at the check-in, chosen from the screen's list (ids beside the free words)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-06 20:20:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+# revision identifiers, used by Alembic.
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    json = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+    with op.batch_alter_table("checkins") as batch:
+        batch.add_column(
+            sa.Column("warning_signs", json, nullable=False, server_default=sa.text("'[]'"))
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("checkins") as batch:
+        batch.drop_column("warning_signs")
