@@ -157,8 +157,30 @@
     });
   }
 
+  // The player's pain scale says at once what a high answer will do (thresholds from the
+  // page: data-stop-at ends the exercise, data-end-at ends the session).
+  function painRules(root) {
+    var says = root.querySelector("[data-pain-says]");
+    var stopAt = Number(root.dataset.stopAt), endAt = Number(root.dataset.endAt);
+    function update() {
+      var chosen = root.querySelector('input[name="pain"]:checked');
+      var pain = chosen ? Number(chosen.value) : -1;
+      if (pain >= endAt) {
+        says.textContent = "Pain " + pain + ": the session stops here. Press the button below and what you did is saved.";
+      } else if (pain >= stopAt) {
+        says.textContent = "Pain " + pain + ": stop this exercise now. Press the button below: the sets you did are kept and the next exercise comes.";
+      } else {
+        says.textContent = "";
+      }
+      says.hidden = says.textContent === "";
+    }
+    root.addEventListener("change", update);
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
+    document.querySelectorAll("[data-pain-rules]").forEach(painRules);
     document.querySelectorAll("form").forEach(askIf);
     document.querySelectorAll("[data-step-for]").forEach(stepper);
     document.querySelectorAll("[data-metronome][data-target]").forEach(metronomeTarget);
