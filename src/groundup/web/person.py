@@ -66,7 +66,7 @@ from groundup.documents.handout import pain_zones
 from groundup.knowledge import load_model, load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
 from groundup.services.accounts import Account
-from groundup.services.workflow import progress_data
+from groundup.services.workflow import PAUSED_ADVICE, progress_data
 from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
 from groundup.web.downloads import export_download
@@ -1167,10 +1167,11 @@ def _referral_view(decision: Decision | None) -> dict[str, Any]:
             urgency = Urgency(str(decision.numbers.get("urgency", "")))
         except ValueError:
             urgency = None
+    text = decision.person_text if decision else PAUSED_ADVICE
+    if urgency is not None:
+        text = text.removeprefix(urgency.label).strip()
     return {
-        "text": decision.person_text
-        if decision
-        else "Please see a doctor or physiotherapist before you carry on.",
+        "text": text,
         "label": urgency.label
         if urgency
         else "See a doctor or physiotherapist before you carry on.",
