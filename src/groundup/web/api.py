@@ -86,6 +86,10 @@ class ConflictOut(ErrorOut):
     """A conflict; when the safety screen refers, `referred` is true and the reasons say why."""
 
     referred: bool = False
+    paused: bool = Field(
+        default=False,
+        description="true when the program is paused after a referral; `advice` says what to do",
+    )
     urgency: Urgency | None = None
     advice: str | None = None
     reasons: list[ScreenReason] = []
@@ -499,7 +503,12 @@ class TodayOut(BaseModel):
     open_sessions: list[int] = Field(description="which of the day's sessions are still to do")
     program_version: int
     phase: Phase
-    slots: list[Slot]
+    slots: list[Slot] = Field(description="the session's exercises; none while paused")
+    paused: bool = Field(
+        default=False,
+        description="true after a referral: no session until a clinician resumes the "
+        "program, and logging one is refused (409)",
+    )
 
 
 class DecisionsOut(BaseModel):
@@ -1145,15 +1154,17 @@ async def get_today(
             caller = current_caller(request, accounts, None, None)
             access = patient_access(patient_id, caller, accounts)
             today = services.today(access.patient_id, date or services.clock())
+        paused = today.program.state.referred
         return (
             TodayOut(
                 date=today.day,
                 scheduled=today.scheduled,
                 status=today.status,
-                open_sessions=list(today.numbers),
+                open_sessions=[] if paused else list(today.numbers),
                 program_version=today.program.version,
                 phase=today.program.phase,
-                slots=list(today.slots),
+                slots=[] if paused else list(today.slots),
+                paused=paused,
             )
             .model_dump_json()
             .encode()
