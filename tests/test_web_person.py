@@ -511,3 +511,36 @@ def test_charts_are_labelled_and_survive_empty_data() -> None:
     assert "Nothing to show yet" in empty
     bars = bar_chart([Bar("3 Mar", 2, 3, "2/3")], label="Done", y_label="n", value_name="done")
     assert "2/3" in bars and "<script" not in bars
+
+
+def test_a_paused_program_refuses_the_player_save_and_skip_on_the_web(
+    client: TestClient, services: Services
+) -> None:
+    """Review M1 at the web door: a page opened before the referral (an old tab) cannot
+    start, answer, save or skip a session afterwards; each answers with the advice."""
+    csrf, patient_id = start(client, services)
+    today = client.get("/me").text
+    form = {
+        "csrf": csrf,
+        "log_id": hidden(today, "log_id"),
+        "day": hidden(today, "day"),
+        "version": hidden(today, "version"),
+        "draft": "[]",
+    }
+    checkin = client.post(
+        "/me/checkin",
+        data={"csrf": csrf, "pain": "2", "stiffness": "1", "sign": "fever_hot_joint"},
+    )
+    assert checkin.status_code == 200
+    assert "Stop now and get help" in checkin.text and "hot, swollen joint" in checkin.text
+    assert "Start the session" not in client.get("/me").text
+    for target, action in (
+        ("/me/session/0", "start"),
+        ("/me/session/0", "next"),
+        ("/me/session/save", ""),
+        ("/me/session/skip", ""),
+    ):
+        response = client.post(target, data={**form, "action": action, "pain_after": "1"})
+        assert response.status_code == 409, (target, action)
+        assert "Your program is paused" in response.text or "Stop now" in response.text
+    assert services.history(patient_id)[-1].type == "checkin"
