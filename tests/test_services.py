@@ -361,9 +361,7 @@ def test_a_referral_refuses_logs_until_a_clinician_resumes(services: Services) -
     pid, first = started(services)
     services.record_checkin(
         pid,
-        CheckIn(
-            date=first, pain_on_waking=2, stiffness_on_waking=1, warning_signs=("bone_spot",)
-        ),
+        CheckIn(date=first, pain_on_waking=2, stiffness_on_waking=1, warning_signs=("bone_spot",)),
     )
     with pytest.raises(Paused) as refused:
         services.log_session(pid, _as_prescribed(services, pid, first, "after-sign-1"))
