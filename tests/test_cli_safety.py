@@ -91,7 +91,7 @@ def test_pain_in_the_flare_up_zone_ends_the_terminal_session_and_saves_it(
     (session,) = [e for e in history if e["type"] == "session"]
     assert len(session["exercises"]) == 2 and session["pain_after"] == P.flare_pain
     today = ok(tmp_path, "today", "--date", TODAY)
-    assert "logged" in today or "done" in today
+    assert "Today's session is done" in today and "Flare-up plan since" in today
 
 
 def test_pain_6_ends_that_exercise_and_the_session_goes_on(tmp_path: Path) -> None:

@@ -544,3 +544,63 @@ def test_a_paused_program_refuses_the_player_save_and_skip_on_the_web(
         assert response.status_code == 409, (target, action)
         assert "Your program is paused" in response.text or "Stop now" in response.text
     assert services.history(patient_id)[-1].type == "checkin"
+
+
+def test_a_clinicians_change_shows_the_old_and_new_dose_and_the_reason(
+    client: TestClient, services: Services
+) -> None:
+    from groundup.clinical.logs import Override
+
+    _, patient_id = start(client, services)
+    program = services.program(patient_id)
+    slot = next(s for s in program.slots if s.part == "main")
+    dose = slot.doses[0]
+    services.apply_override(
+        patient_id,
+        Override(
+            date=TODAY,
+            by="Dr Jo",
+            reason="the tendon was sore after the last two sessions",
+            action="pin_dose",
+            exercise_id=slot.exercise_id,
+            side=dose.side,
+            sets=max(1, dose.sets - 1),
+            amount=dose.amount - 1,
+        ),
+    )
+    page = client.get("/me/changes").text
+    unit = services.rules.library[slot.exercise_id].dose_type.unit
+    assert f"sets {dose.sets} → {max(1, dose.sets - 1)}" in page
+    assert f"{unit} {dose.amount:g} → {dose.amount - 1:g}" in page
+    assert "Their reason: the tendon was sore after the last two sessions" in page
+    assert "stays as set" not in page
+
+
+def test_a_flare_up_shows_on_a_rest_day_too(client: TestClient, services: Services) -> None:
+    csrf, patient_id = start(client, services)
+    today = client.get("/me").text
+    form = {
+        "csrf": csrf,
+        "log_id": hidden(today, "log_id"),
+        "day": hidden(today, "day"),
+        "version": hidden(today, "version"),
+        "draft": "[]",
+        "action": "start",
+    }
+    page = client.post("/me/session/0", data=form)
+    sets = dict(
+        re.findall(r'name="(set\d+)" type="text" inputmode="decimal" value="([^"]*)"', page.text)
+    )
+    flare = services.rules.progression.flare_pain
+    stopped = client.post(
+        "/me/session/0",
+        data={**form, "action": "next", "pain": str(flare), "effort": "6", "form": "clean", **sets},
+    )
+    assert stopped.status_code == 200
+    assert (
+        f"Stop here for today: pain {flare}" in stopped.text and "data-flare-plan" in stopped.text
+    )
+    assert services.program(patient_id).state.flare is not None
+    # The day before was a rest day: the flare-up plan shows there as on training days.
+    rest = client.get(f"/me/session?day={(TODAY - dt.timedelta(days=1)).isoformat()}").text
+    assert "Rest day" in rest and 'data-standing="flare"' in rest

@@ -260,7 +260,33 @@ def today_command(
             )
         )
     if program.state.flare is not None:
-        out.print(Text("Flare-up plan in force: lighter doses for now.", style="yellow"))
+        started = display.date(program.state.flare.started)
+        out.print(
+            Text(
+                f"Flare-up plan since {started}: lighter doses for now, building back up in "
+                "steps. Keep doing the morning check-in.",
+                style="yellow",
+            )
+        )
+    held = [
+        d
+        for d in _call(lambda: services().decisions(pid, limit=30))
+        if d.kind == "hold" and d.date <= day
+    ]
+    if held:
+        latest = max(d.date for d in held)
+        for decision in held:
+            if decision.date == latest:
+                out.print(Text(f"Kept the same for now: {decision.person_text}", style="yellow"))
+    assessed = _call(lambda: services().assessments(pid))
+    if assessed:
+        last = max(a[0] for a in assessed)
+        weeks = load_rules().progression.retest_every_weeks
+        if day >= last + dt.timedelta(weeks=weeks):
+            out.print(
+                f"A re-test is due: your last tests were on {display.date(last)}. "
+                "Do them again with `groundup retest FILE`."
+            )
     out.print(today_table(program, display))
     out.print("After the session: `groundup log`. Tomorrow morning: `groundup checkin`.")
 

@@ -46,6 +46,7 @@ from groundup.clinical.logs import (
     MAX_RED_FLAGS,
     CheckIn,
     ExerciseLog,
+    Override,
     SessionLog,
     SetLog,
 )
@@ -802,7 +803,61 @@ def _lsi_rows(
 # ----- results: decisions in plain words -------------------------------------------------
 
 
-def _decision_items(decisions: Iterable[Decision], date_format: str) -> list[dict[str, str]]:
+_FIELD_WORDS = {"sets": "sets", "load_kg": "weight", "knob": "setting"}
+
+
+def _change_value(field_name: str, value: object, mass_unit: str) -> str:
+    if value is None:
+        return "none"
+    if field_name == "load_kg" and isinstance(value, int | float):
+        return mass_words(float(value), mass_unit)
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def _override_words(
+    decision: Decision, overrides: Sequence[Override], services: Services, mass_unit: str
+) -> str:
+    """A clinician's change in plain words: what changed, from what to what, and why."""
+    library = services.rules.library
+    lines = []
+    for change in decision.changes:
+        if change.field == "pinned" or change.exercise_id is None:
+            continue
+        if change.exercise_id not in library:
+            continue
+        exercise = library[change.exercise_id]
+        what = _FIELD_WORDS.get(change.field, exercise.dose_type.unit)
+        side = f" ({change.side.value} leg)" if change.side else ""
+        before = _change_value(change.field, change.before, mass_unit)
+        after = _change_value(change.field, change.after, mass_unit)
+        lines.append(f"{exercise.name}{side}: {what} {before} → {after}")
+    reason = next(
+        (
+            o.reason
+            for o in overrides
+            if o.date == decision.date
+            and f"override.{o.action}" == decision.rule
+            and o.exercise_id == decision.exercise_id
+        ),
+        "",
+    )
+    text = decision.person_text
+    if lines:
+        text = "Your clinician changed your dose. " + "; ".join(lines) + "."
+        if decision.rule == "override.pin_dose":
+            text += " It stays at this until they change it again."
+    if reason:
+        text += f" Their reason: {reason}"
+    return text
+
+
+def _decision_items(
+    decisions: Iterable[Decision],
+    date_format: str,
+    overrides: Sequence[Override] = (),
+    services: Services | None = None,
+    mass_unit: str = "kg",
+) -> list[dict[str, str]]:
     items = []
     for decision in _shown(decisions):
         words, tag = KIND_WORDS.get(decision.kind, (decision.kind, ""))
@@ -814,7 +869,9 @@ def _decision_items(decisions: Iterable[Decision], date_format: str) -> list[dic
                 "words": words,
                 "tag": tag,
                 "date": _date_text(decision.date, date_format),
-                "text": decision.person_text,
+                "text": _override_words(decision, overrides, services, mass_unit)
+                if decision.kind == "override" and services is not None
+                else decision.person_text,
             }
         )
     return items
@@ -1701,12 +1758,22 @@ def _phase_words(phase: str) -> str:
 
 @router.get("/changes")
 def changes_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
-    _, _, date_format = services.display(me.patient_id)
+    _, mass_unit, date_format = services.display(me.patient_id)
     decisions = services.decisions(me.patient_id)
     return render(
         request,
         "person_changes.html",
-        items=list(reversed(_decision_items(decisions, date_format))),
+        items=list(
+            reversed(
+                _decision_items(
+                    decisions,
+                    date_format,
+                    [e for e in services.history(me.patient_id) if isinstance(e, Override)],
+                    services,
+                    mass_unit,
+                )
+            )
+        ),
     )
 
 
