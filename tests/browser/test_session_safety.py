@@ -77,7 +77,7 @@ def phone_shot(page: Page, folder: Path, name: str) -> None:
 
 def new_person(browser: Browser, server: str, name: str) -> Page:
     """A new person with a program that trains every day, on Today."""
-    page = browser.new_page(viewport=PHONE)
+    page = browser.new_context(viewport=PHONE).new_page()
     email = f"{name.lower()}@example.org"
     page.goto(f"{server}/register")
     fill(page, {"display_name": name, "email": email, "password": "a long enough password"})
@@ -249,3 +249,37 @@ def test_words_alone_at_the_check_in_are_a_note_and_the_session_stays(
     page.goto(f"{server}/me")
     expect(page.get_by_role("button", name="Start the session")).to_be_visible()
     page.close()
+
+
+def test_a_session_left_part_way_warns_and_resumes_where_it_stopped(
+    browser: Browser, server: str, screenshots: Path
+) -> None:
+    page = new_person(browser, server, "Resume")
+    page.get_by_role("button", name="Start the session").click()
+    for _ in range(2):
+        answer_step(page, 1)
+        page.locator('button[name="action"][value="next"]').click()
+    third = step_title(page)
+    expect(page.locator(".progress-line")).to_contain_text("Step 3 of")
+    # Leaving the player asks first.
+    page.locator('input[name="pain"][value="1"]').check(force=True)
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.goto(f"{server}/me/progress")
+    assert asked == ["beforeunload"]
+    # The tab is closed; a new one finds the session where it stopped.
+    page.close()
+    context = page.context
+    again = context.new_page()
+    again.goto(f"{server}/me")
+    expect(again.locator("[data-resume]")).to_contain_text("2 of")
+    phone_shot(again, screenshots, "38-today-carry-on")
+    again.get_by_role("button", name="Carry on from step 3").click()
+    expect(again.locator(".progress-line")).to_contain_text("Step 3 of")
+    assert step_title(again) == third
+    again.close()

@@ -40,6 +40,7 @@ from groundup.storage.models import (
     CheckInRecord,
     ClinicianPatient,
     DecisionRecord,
+    SessionDraftRecord,
     OverrideRecord,
     Patient,
     ProgramVersion,
@@ -677,9 +678,50 @@ class Services:
             session.flush()
             if log.exercises:  # all sets in one multi-row insert
                 session.execute(insert(SetLogRecord), records.set_rows(log, record.id))
+            session.execute(
+                delete(SessionDraftRecord).where(
+                    SessionDraftRecord.patient_id == patient_id,
+                    SessionDraftRecord.date == log.date,
+                )
+            )
             final, decisions = self._run_engine(session, patient_id, program, log.date)
             self._audit(session, patient_id, "log_session", log.id)
             return LogOutcome(decisions, False, final)
+
+    # ----- a session in progress ---------------------------------------------------------
+
+    def save_draft(self, patient_id: str, day: dt.date, data: dict[str, Any]) -> None:
+        """Keep the player's session in progress for that day (one per person and day)."""
+        check_storable(data)
+        with self.db.transaction() as session:
+            self._patient(session, patient_id, lock=True)
+            row = session.scalars(
+                select(SessionDraftRecord).where(
+                    SessionDraftRecord.patient_id == patient_id, SessionDraftRecord.date == day
+                )
+            ).first()
+            if row is None:
+                session.add(SessionDraftRecord(patient_id=patient_id, date=day, data=data))
+            else:
+                row.data = data
+
+    def draft(self, patient_id: str, day: dt.date) -> dict[str, Any] | None:
+        """The session in progress on that day, if one was left part-way."""
+        with self.db.reading() as session:
+            data = session.scalar(
+                select(SessionDraftRecord.data).where(
+                    SessionDraftRecord.patient_id == patient_id, SessionDraftRecord.date == day
+                )
+            )
+            return dict(data) if data else None
+
+    def drop_draft(self, patient_id: str, day: dt.date) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                delete(SessionDraftRecord).where(
+                    SessionDraftRecord.patient_id == patient_id, SessionDraftRecord.date == day
+                )
+            )
 
     def _check_signs(self, signs: Sequence[str]) -> None:
         known = self.rules.screening.checkin_signs

@@ -1072,9 +1072,23 @@ def _today_page(
                 next_day = candidate
                 break
     phase = services.rules.phases[program.phase]
+    resume = None
+    if today.status == "planned":
+        try:
+            kept = services.draft(me.patient_id, day)
+            resume = Draft.model_validate(kept) if kept else None
+        except ValidationError:
+            resume = None
+        if resume is not None and (
+            resume.version != program.version or not resume.done or len(resume.done) > len(steps)
+        ):
+            resume = None
     return render(
         request,
         "person_today.html",
+        resume=resume,
+        resume_json=resume.encoded() if resume else "",
+        resume_at=len(resume.done) if resume else 0,
         notices=_standing_notices(services, me.patient_id, program, day, date_format),
         status_code=status_code,
         error=error,
@@ -1172,6 +1186,7 @@ def _step_page(
 ) -> Response:
     _, mass_unit, date_format = services.display(me.patient_id)
     p = services.rules.progression
+    services.save_draft(me.patient_id, draft.day, draft.model_dump(mode="json"))
     return render(
         request,
         "person_step.html",
@@ -1308,6 +1323,7 @@ def _review_page(
     notice: str = "",
 ) -> Response:
     _, _, date_format = services.display(me.patient_id)
+    services.save_draft(me.patient_id, draft.day, draft.model_dump(mode="json"))
     rows = []
     for item in draft.done:
         step = steps[item.step]
@@ -1460,6 +1476,11 @@ def session_step(
         return _paused_page(request, services.referral(me.patient_id), status_code=409)
     draft, steps = _player_context(services, me, form)
     action = form.get("action")
+    if action == "resume":  # a session left part-way: carry on where it stopped
+        if len(draft.done) >= len(steps):
+            return _review_page(request, services, me, draft, steps)
+        step = steps[len(draft.done)]
+        return _step_page(request, services, me, draft, step, len(steps), _step_defaults(step), {})
     if action == "start":
         draft = draft.model_copy(update={"done": ()})
         return _step_page(

@@ -178,8 +178,25 @@
     update();
   }
 
+  // A session in progress: leaving the player by anything but its own buttons asks first.
+  // (What was done up to the last step is kept on the server and offered again on Today.)
+  function guardPlayer() {
+    var forms = document.querySelectorAll("form[data-player]");
+    if (!forms.length) return;
+    var leaving = false;
+    document.querySelectorAll("form").forEach(function (form) {
+      form.addEventListener("submit", function () { leaving = true; });
+    });
+    window.addEventListener("beforeunload", function (event) {
+      if (leaving) return;
+      event.preventDefault();
+      event.returnValue = "";
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
+    guardPlayer();
     document.querySelectorAll("[data-pain-rules]").forEach(painRules);
     document.querySelectorAll("form").forEach(askIf);
     document.querySelectorAll("[data-step-for]").forEach(stepper);

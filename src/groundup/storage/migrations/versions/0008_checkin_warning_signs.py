@@ -1,4 +1,5 @@
-"""warning signs at the check-in, chosen from the screen's list (ids beside the free words)
+"""warning signs at the check-in, chosen from the screen's list (ids beside the free words),
+and sessions in progress kept per person and day
 
 Revision ID: 0008
 Revises: 0007
@@ -25,8 +26,25 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("warning_signs", json, nullable=False, server_default=sa.text("'[]'"))
         )
+    op.create_table(
+        "session_drafts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.String(length=32), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("data", json, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_session_drafts_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_drafts")),
+        sa.UniqueConstraint("patient_id", "date", name=op.f("uq_session_drafts_patient_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("session_drafts")
     with op.batch_alter_table("checkins") as batch:
         batch.drop_column("warning_signs")
