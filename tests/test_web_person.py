@@ -604,3 +604,30 @@ def test_a_flare_up_shows_on_a_rest_day_too(client: TestClient, services: Servic
     # The day before was a rest day: the flare-up plan shows there as on training days.
     rest = client.get(f"/me/session?day={(TODAY - dt.timedelta(days=1)).isoformat()}").text
     assert "Rest day" in rest and 'data-standing="flare"' in rest
+
+
+def test_an_afternoon_check_in_asks_which_morning_it_is_about(
+    client: TestClient, services: Services
+) -> None:
+    csrf, patient_id = start(client, services)
+    base = {"csrf": csrf, "pain": "2", "stiffness": "1"}
+    asked = client.post("/me/checkin", data={**base, "hour": "15"})
+    assert asked.status_code == 400 and "say which morning this is about" in asked.text
+    later = client.post("/me/checkin", data={**base, "hour": "15", "for_day": "tomorrow"})
+    assert later.status_code == 200 and "Check in tomorrow morning" in later.text
+    assert services.history(patient_id) == []
+    saved = client.post("/me/checkin", data={**base, "hour": "15", "for_day": "today"})
+    assert "Check-in saved" in saved.text
+    (checkin,) = services.history(patient_id)
+    assert checkin.date == TODAY
+
+
+def test_a_morning_check_in_is_that_mornings_without_a_question(
+    client: TestClient, services: Services
+) -> None:
+    csrf, patient_id = start(client, services)
+    saved = client.post(
+        "/me/checkin", data={"csrf": csrf, "pain": "2", "stiffness": "1", "hour": "7"}
+    )
+    assert "Check-in saved" in saved.text
+    assert [e.date for e in services.history(patient_id)] == [TODAY]

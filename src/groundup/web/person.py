@@ -1639,6 +1639,7 @@ def _paused_page(
 # ----- the morning check-in --------------------------------------------------------------
 
 CHECKIN_LABELS = {
+    "for_day": "Which morning",
     "pain": "Pain when you got up",
     "stiffness": "Stiffness when you got up",
     "signs": "Anything new",
@@ -1665,6 +1666,23 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
     signs = tuple(line.strip() for line in signs_text.splitlines() if line.strip())
     chosen = _read_signs(form, services)
     check.values["sign"] = list(chosen)
+    hour = check.whole("hour", 0, 23, required=False)
+    check.errors.pop("hour", None)  # from the device's clock, not the person
+    for_day = check.choice(
+        "for_day", {"today": "today", "tomorrow": "tomorrow"}, "a morning", required=False
+    )
+    if hour is not None and hour >= 12 and for_day is None:
+        check.fail("for_day", "say which morning this is about")
+    if for_day == "tomorrow" and not check.errors:
+        return _result_page(
+            request,
+            services,
+            me.patient_id,
+            title="Check in tomorrow morning",
+            message="Nothing is saved now. Tomorrow, soon after you get up, answer the two "
+            "questions: that is what tells the program how today settled overnight.",
+            decisions=(),
+        )
     if check.errors or pain is None or stiffness is None:
         return render(
             request,

@@ -194,9 +194,19 @@
     });
   }
 
+  // The check-in knows the person's local hour: in the morning it is that morning's, and
+  // only later in the day is the person asked which morning they mean.
+  function localHour(input) {
+    var hour = new Date().getHours();
+    input.value = String(hour);
+    var ask = document.querySelector("[data-afternoon-only]");
+    if (ask && hour < 12 && !ask.classList.contains("has-error")) ask.hidden = true;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
     guardPlayer();
+    document.querySelectorAll("[data-local-hour]").forEach(localHour);
     document.querySelectorAll("[data-pain-rules]").forEach(painRules);
     document.querySelectorAll("form").forEach(askIf);
     document.querySelectorAll("[data-step-for]").forEach(stepper);
