@@ -283,3 +283,76 @@ def test_a_session_left_part_way_warns_and_resumes_where_it_stopped(
     expect(again.locator(".progress-line")).to_contain_text("Step 3 of")
     assert step_title(again) == third
     again.close()
+
+
+BUZZ_RECORDER = """
+(() => {
+  const real = navigator.vibrate ? navigator.vibrate.bind(navigator) : null;
+  window.__buzz = [];
+  navigator.vibrate = (pattern) => { window.__buzz.push(pattern); return real ? real(pattern) : true; };
+})();
+"""
+
+
+def test_the_player_on_a_phone_timers_one_tap_answers_and_big_targets(
+    browser: Browser, server: str, screenshots: Path
+) -> None:
+    page = new_person(browser, server, "Phone")
+    page.add_init_script(BUZZ_RECORDER)
+    page.clock.install()
+    page.reload()
+    page.get_by_role("button", name="Start the session").click()
+    # The first step answered, the next offers "same as the last one" in one tap.
+    page.locator('input[name="pain"][value="3"]').check(force=True)
+    if page.locator('input[name="effort"][value="5"]').count():
+        page.locator('input[name="effort"][value="5"]').check(force=True)
+    page.locator('input[name="form"][value="clean"]').check(force=True)
+    first = step_title(page)
+    page.locator('button[name="action"][value="next"]').click()
+    same = page.locator("[data-same]")
+    expect(same).to_contain_text("pain 3")
+    same.click()
+    expect(page.locator('input[name="pain"][value="3"]')).to_be_checked()
+    # Every answer is at least 44 px to tap, and nothing scrolls sideways.
+    for box in page.locator(
+        "form[data-player] .scale label, form[data-player] .choice, form[data-player] button"
+    ).all():
+        if box.is_visible():
+            size = box.bounding_box()
+            assert size is not None and size["height"] >= 44, box.inner_text()
+    for label in page.locator("form[data-player] .scale label").all():
+        size = label.bounding_box()
+        assert size is not None and size["width"] >= 44
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone_shot(page, screenshots, "39-player-same-as-before")
+    # The second side of an exercise already shown: the logging comes before the
+    # instructions, which are folded away.
+    if step_title(page) == first:
+        logging = page.locator("#done-h").bounding_box()
+        how = page.locator("details.how-to").bounding_box()
+        assert logging and how and logging["y"] < how["y"]
+        assert page.locator("details.how-to[open]").count() == 0
+    # A timed exercise has a hold timer that ends with a sound and a buzz.
+    for _ in range(30):
+        if page.locator("[data-hold]").count():
+            break
+        answer_step(page, 1)
+        page.locator('button[name="action"][value="next"]').click()
+    else:
+        pytest.fail("no timed exercise in the session")
+    seconds = int(page.locator("[data-hold]").get_attribute("data-seconds") or "0")
+    page.locator("[data-hold] [data-start]").click()
+    page.clock.run_for(seconds * 1000 + 1500)
+    expect(page.locator("[data-hold] [data-time]")).to_have_text("Done!")
+    assert page.evaluate("window.__buzz.length") == 1
+    phone_shot(page, screenshots, "40-player-hold-done")
+    # With reduced motion asked for, the rest timer ends without a buzz.
+    page.emulate_media(reduced_motion="reduce")
+    rest = page.locator("[data-rest]")
+    if rest.count():
+        rest_seconds = int(rest.get_attribute("data-seconds") or "0")
+        rest.locator("[data-start]").click()
+        page.clock.run_for(rest_seconds * 1000 + 1500)
+        expect(rest.locator("[data-time]")).to_have_text("Go!")
+        assert page.evaluate("window.__buzz.length") == 1
+    page.close()

@@ -1187,9 +1187,22 @@ def _step_page(
     _, mass_unit, date_format = services.display(me.patient_id)
     p = services.rules.progression
     services.save_draft(me.patient_id, draft.day, draft.model_dump(mode="json"))
+    before = [item.log for item in draft.done if item.log is not None]
+    last = before[-1] if before else None
+    seen = any(item.log.exercise_id == step.slot.exercise_id for item in draft.done if item.log)
+    if not seen:
+        seen = any(
+            isinstance(e, SessionLog)
+            and any(x.exercise_id == step.slot.exercise_id for x in e.exercises)
+            for e in services.history(me.patient_id)
+        )
     return render(
         request,
         "person_step.html",
+        seen=seen,
+        hold=step.dose.amount if step.exercise.dose_type.value == "seconds" else None,
+        same_pain=str(last.max_pain) if last else "",
+        same_effort=f"{last.sets[-1].rpe:g}" if last and last.sets[-1].rpe is not None else "",
         status_code=status_code,
         step=_step_view(step, services, mass_unit),
         total=total,

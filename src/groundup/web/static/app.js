@@ -70,20 +70,42 @@
     });
   }
 
-  // <div data-rest data-seconds="45"> shows a rest countdown when its button is pressed
+  // The end of a rest or a hold: a short sound and a buzz. The sound goes through the
+  // device's own volume and silent switch; no buzz when the person asks for reduced motion.
+  function timeUp(audio) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      beep(audio);
+      setTimeout(function () { beep(audio); }, 180);
+    } catch (e) { /* no sound on this device */ }
+    var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (!still && navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    return audio;
+  }
+
+  // <div data-rest data-seconds="45"> (or data-hold) with button[data-start] and [data-time]:
+  // a countdown that ends with a sound and a buzz. A rest says "Go!"; a hold says "Done".
   function rest(root) {
     var seconds = Number(root.dataset.seconds || 45);
+    var hold = root.hasAttribute("data-hold");
     var button = root.querySelector("[data-start]");
     var display = root.querySelector("[data-time]");
-    var timer = null;
+    var timer = null, audio = null;
     button.addEventListener("click", function () {
       var left = seconds;
+      // Made on the tap, so the browser lets it play when the time is up.
+      try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
       clearInterval(timer);
-      display.textContent = left + " s rest";
+      root.classList.remove("time-up");
+      display.textContent = left + (hold ? " s to go" : " s rest");
       timer = setInterval(function () {
         left -= 1;
-        display.textContent = left > 0 ? left + " s rest" : "Go!";
-        if (left <= 0) clearInterval(timer);
+        display.textContent = left > 0 ? left + (hold ? " s to go" : " s rest") : (hold ? "Done!" : "Go!");
+        if (left <= 0) {
+          clearInterval(timer);
+          root.classList.add("time-up");
+          audio = timeUp(audio);
+        }
       }, 1000);
     });
   }
@@ -91,7 +113,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-metronome]").forEach(metronome);
     document.querySelectorAll("[data-countdown]").forEach(countdown);
-    document.querySelectorAll("[data-rest]").forEach(rest);
+    document.querySelectorAll("[data-rest], [data-hold]").forEach(rest);
   });
 })();
 
@@ -203,9 +225,23 @@
     if (ask && hour < 12 && !ask.classList.contains("has-error")) ask.hidden = true;
   }
 
+  // "Same as the last one": pain and effort in one tap.
+  function sameAsBefore(button) {
+    var form = button.closest("form");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      [["pain", button.dataset.pain], ["effort", button.dataset.effort]].forEach(function (pair) {
+        if (!pair[1]) return;
+        var input = form.querySelector('input[name="' + pair[0] + '"][value="' + pair[1] + '"]');
+        if (input) { input.checked = true; input.dispatchEvent(new Event("change", { bubbles: true })); }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
     guardPlayer();
+    document.querySelectorAll("[data-same]").forEach(sameAsBefore);
     document.querySelectorAll("[data-local-hour]").forEach(localHour);
     document.querySelectorAll("[data-pain-rules]").forEach(painRules);
     document.querySelectorAll("form").forEach(askIf);
