@@ -144,7 +144,8 @@ def play_session(
     pain-after answer, the page that asks for it)."""
     today = client.get("/me")
     assert today.status_code == 200
-    assert "Start the session" in today.text
+    # A session left part-way is offered to carry on, or to start again.
+    assert "Start the session" in today.text or "Start again from the first step" in today.text
     form = {
         "csrf": csrf_of(today.text),
         "log_id": hidden(today.text, "log_id"),
@@ -226,9 +227,12 @@ def test_saving_asks_for_pain_right_after_and_stores_nothing_until_then(
     assert "right after the session, then save" in asked
     assert 'name="pain_after"' in asked and 'aria-invalid="true"' in asked
     assert services.history(patient_id) == []
+    # The unsaved session is kept, and offered again on Today.
+    assert "Carry on from step" in client.get("/me").text
     play_session(client, pain_after="3")
     (logged,) = services.history(patient_id)
     assert isinstance(logged, SessionLog) and logged.pain_after == 3
+    assert services.draft(patient_id, TODAY) is None
 
 
 def test_a_referring_screen_shows_the_referral_and_makes_no_program(
