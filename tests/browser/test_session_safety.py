@@ -7,6 +7,7 @@ Phone screenshots of each new state go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -222,7 +223,10 @@ def test_a_check_in_sign_pauses_the_program_with_its_own_urgency(
     browser: Browser, server: str, screenshots: Path
 ) -> None:
     page = new_person(browser, server, "Snap")
+    page.clock.set_fixed_time(dt.datetime.now().replace(hour=8, minute=0))
     page.goto(f"{server}/me/checkin")
+    # In the morning, the check-in is that morning's: no question about which one.
+    expect(page.locator("[data-afternoon-only]")).to_be_hidden()
     phone_shot(page, screenshots, "36-checkin-signs")
     fill(page, {"pain": "2", "stiffness": "1", "sign": ["heel_snap"]})
     page.locator("#f-signs").fill("calf a bit tight")
@@ -240,7 +244,11 @@ def test_words_alone_at_the_check_in_are_a_note_and_the_session_stays(
     browser: Browser, server: str
 ) -> None:
     page = new_person(browser, server, "Tight")
+    page.clock.set_fixed_time(dt.datetime.now().replace(hour=16, minute=0))
     page.goto(f"{server}/me/checkin")
+    # In the afternoon the person says which morning they mean.
+    expect(page.locator("[data-afternoon-only]")).to_be_visible()
+    page.locator('input[name="for_day"][value="today"]').check()
     fill(page, {"pain": "2", "stiffness": "1"})
     page.locator("#f-signs").fill("my calf is a bit tight")
     page.get_by_role("button", name="Save my check-in").click()
