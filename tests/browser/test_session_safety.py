@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from playwright.sync_api import Browser, Page, expect
-from test_journeys import PHONE, fill
+from test_journeys import DESKTOP, PHONE, fill
 
 from conftest import ROOT, _chromium, _free_port
 from groundup.knowledge import load_rules
@@ -71,9 +71,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def phone_shot(page: Page, folder: Path, name: str) -> None:
-    path = folder / f"{name}-phone.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 5_000, f"{path} looks blank"
+    """The page at phone size (and at desktop size, then back to the phone)."""
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        path = folder / f"{name}-{label}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 5_000, f"{path} looks blank"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
 
 
 def new_person(browser: Browser, server: str, name: str) -> Page:

@@ -721,9 +721,15 @@ def history_command(
                     f"{len(event.exercises)} exercises, {sets} sets, pain up to {event.max_pain}/10",
                 )
         elif isinstance(event, CheckIn):
+            signs = load_rules().screening.checkin_signs
             flags = (
-                f"; warning signs: {', '.join(event.new_red_flags)}" if event.new_red_flags else ""
+                "; warning signs: "
+                + ", ".join(signs[s].text.lower() if s in signs else s for s in event.warning_signs)
+                if event.warning_signs
+                else ""
             )
+            if event.new_red_flags:
+                flags += f"; note: {', '.join(event.new_red_flags)}"
             table.add_row(
                 display.date(event.date),
                 "check-in",
