@@ -1233,7 +1233,15 @@ def list_sessions(
 )
 def post_checkin(body: CheckIn, access: PatientAccess, services: ServicesDep) -> DecisionsOut:
     """Pain and stiffness on waking (0–10), and any new warning signs; one per day (409 for a
-    second). The rules may hold or ease the program in answer."""
+    second). The rules may hold or ease the program in answer.
+
+    `warning_signs` are ids from the safety screen's check-in list (`checkin_signs` in
+    screening.yaml: calf_swollen_hot, breathless_chest_pain, tight_hard_muscle,
+    fever_hot_joint, heel_snap, weakness_foot_drop, bone_spot, night_rest_pain; an unknown
+    id is a 400). Any one refers with the urgency the screen gives it (the decision's
+    `numbers.urgency`) and pauses the program: until a clinician resumes it, today shows no
+    session and new session logs are refused (409 with `paused` and `advice`). Words in
+    `new_red_flags` are kept as a note for the clinician and do not refer by themselves."""
     decisions = services.record_checkin(access.patient_id, body)
     return _decisions_out(services, access.patient_id, decisions)
 
