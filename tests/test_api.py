@@ -1178,3 +1178,46 @@ def test_no_route_answers_500_to_odd_ids_and_queries(
                 assert_error(response, 422)
             else:
                 assert response.status_code == 200, (url, response.status_code)
+
+
+# ----- a referral pauses the program (review M1, M2) ----------------------------------------
+
+
+def test_a_check_in_warning_sign_pauses_the_program_at_the_api(
+    world: World, started: tuple[str, dict[str, str], dict[str, Any]]
+) -> None:
+    pid, headers, program = started
+    checkin = {
+        "date": START.isoformat(),
+        "pain_on_waking": 2,
+        "stiffness_on_waking": 1,
+        "warning_signs": ["calf_swollen_hot"],
+        "new_red_flags": ["it came on last night"],
+    }
+    response = world.post(f"/patients/{pid}/checkins", headers, checkin)
+    assert response.status_code == 201, response.text
+    (refer,) = [d for d in response.json()["decisions"] if d["kind"] == "refer"]
+    assert refer["numbers"]["urgency"] == "emergency"
+    # Today offers no session, and a session sent anyway is refused with the advice.
+    today = world.get(f"/patients/{pid}/today", headers, date=START.isoformat()).json()
+    assert today["paused"] is True and today["slots"] == [] and today["open_sessions"] == []
+    body = session_body(program, START, "after-referral")
+    refused = assert_error(world.post(f"/patients/{pid}/sessions", headers, body), 409, "paused")
+    assert refused["paused"] is True and "emergency department" in refused["advice"]
+    skip = {"id": "skip-after-referral", "date": START.isoformat(), "skipped": True}
+    assert_error(world.post(f"/patients/{pid}/sessions", headers, skip), 409, "paused")
+    assert world.get(f"/patients/{pid}/sessions", headers).json()["total"] == 0
+
+
+def test_an_unknown_warning_sign_is_a_400(
+    world: World, started: tuple[str, dict[str, str], dict[str, Any]]
+) -> None:
+    pid, headers, _ = started
+    checkin = {
+        "date": START.isoformat(),
+        "pain_on_waking": 2,
+        "stiffness_on_waking": 1,
+        "warning_signs": ["calf_a_bit_tight"],
+    }
+    assert_error(world.post(f"/patients/{pid}/checkins", headers, checkin), 400, "warning sign")
+    assert world.get(f"/patients/{pid}/checkins", headers).json()["total"] == 0

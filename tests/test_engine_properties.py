@@ -241,7 +241,7 @@ def run(
                 date=day,
                 pain_on_waking=morning,
                 stiffness_on_waking=data.draw(st.integers(0, 4), label="morning stiffness"),
-                new_red_flags=("calf swollen and hot",) if chance(data, 300, "red flag") else (),
+                warning_signs=("calf_swollen_hot",) if chance(data, 300, "red flag") else (),
             )
         else:
             event = draw_session(data, program, day, number, harsh)

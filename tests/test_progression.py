@@ -165,9 +165,19 @@ def done(
     )
 
 
-def checkin(when: dt.date, pain: int = 1, stiffness: int = 1, flags: Sequence[str] = ()) -> CheckIn:
+def checkin(
+    when: dt.date,
+    pain: int = 1,
+    stiffness: int = 1,
+    flags: Sequence[str] = (),
+    words: Sequence[str] = (),
+) -> CheckIn:
     return CheckIn(
-        date=when, pain_on_waking=pain, stiffness_on_waking=stiffness, new_red_flags=tuple(flags)
+        date=when,
+        pain_on_waking=pain,
+        stiffness_on_waking=stiffness,
+        warning_signs=tuple(flags),
+        new_red_flags=tuple(words),
     )
 
 
@@ -789,7 +799,7 @@ def test_a_new_red_flag_refers_and_nothing_moves_afterwards() -> None:
     after, decisions, _ = live(
         prog,
         {"day": 0},
-        {"event": checkin(day(1), flags=["calf hot and swollen"])},
+        {"event": checkin(day(1), flags=["calf_swollen_hot"], words=["calf hot and swollen"])},
         {"day": 2},
         {"day": 4},
         {"day": 7},
@@ -797,9 +807,61 @@ def test_a_new_red_flag_refers_and_nothing_moves_afterwards() -> None:
     )
     (refer,) = of(decisions, "refer.red_flag")
     assert refer.kind == "refer" and "calf hot and swollen" in refer.person_text
+    assert refer.numbers["urgency"] == "emergency"
+    assert refer.person_text.startswith("Go to an emergency department now")
     assert after.state.referred
     assert [d for d in decisions if d.date > day(1)] == []
     assert after.slots == prog.slots
+
+
+SIGNS = RULES.screening.checkin_signs
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(sorted(SIGNS)), min_size=1, max_size=4, unique=True))
+def test_a_warning_sign_refers_with_the_urgency_the_screen_gives_it(signs: list[str]) -> None:
+    """Whatever signs are chosen, the referral carries the screen's most urgent rule among
+    them, says its words first, and nothing moves afterwards."""
+    prog = program()
+    after, decisions, _ = live(
+        prog, {"day": 0}, {"event": checkin(day(1), flags=signs)}, {"day": 2}, {"day": 4}
+    )
+    (refer,) = of(decisions, "refer.red_flag")
+    top = max(RULES.screening.rules[SIGNS[s].rule].urgency for s in signs)
+    assert refer.numbers["urgency"] == top.value
+    assert refer.person_text.startswith(top.label)
+    assert after.state.referred
+    assert [d for d in decisions if d.date > day(1)] == []
+
+
+def test_a_hot_swollen_calf_is_an_emergency_and_a_tight_calf_is_a_note() -> None:
+    prog = program()
+    _, hot, _ = live(prog, {"day": 0}, {"event": checkin(day(1), flags=["calf_swollen_hot"])})
+    (refer,) = of(hot, "refer.red_flag")
+    assert refer.numbers["urgency"] == "emergency"
+    after, tight, _ = live(
+        prog, {"day": 0}, {"event": checkin(day(1), words=["my calf is a bit tight"])}
+    )
+    assert not of(tight, "refer.red_flag") and not after.state.referred
+    (note,) = of(tight, "note.checkin")
+    assert "a bit tight" in note.person_text
+
+
+def test_a_heel_snap_refers_the_same_day_not_as_an_emergency() -> None:
+    # The screen's own urgency for a suspected Achilles rupture (screening.yaml).
+    _, decisions, _ = live(program(), {"day": 0}, {"event": checkin(day(1), flags=["heel_snap"])})
+    (refer,) = of(decisions, "refer.red_flag")
+    assert refer.numbers["urgency"] == "same_day"
+    assert "Go to an emergency department now" not in refer.person_text
+
+
+def test_a_session_stopped_for_a_warning_sign_refers() -> None:
+    prog = program()
+    stopped = done(prog, day(0)).model_copy(update={"warning_signs": ("tight_hard_muscle",)})
+    after, decisions, _ = live(prog, {"event": stopped}, {"day": 2})
+    (refer,) = of(decisions, "refer.red_flag")
+    assert refer.numbers["urgency"] == "emergency" and "during a session" in refer.clinician_text
+    assert after.state.referred and [d for d in decisions if d.date > day(0)] == []
 
 
 def test_a_resume_override_clears_the_referral() -> None:
@@ -807,7 +869,7 @@ def test_a_resume_override_clears_the_referral() -> None:
     after, decisions, _ = live(
         prog,
         {"day": 0},
-        {"event": checkin(day(1), flags=["numb foot"])},
+        {"event": checkin(day(1), flags=["weakness_foot_drop"])},
         {"day": 2},
         {"event": override(day(3), "resume")},
         {"day": 4},

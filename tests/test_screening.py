@@ -821,3 +821,29 @@ def test_every_urgency_has_advice_and_a_rule_can_use_same_day() -> None:
     assert RULES.rules["ottawa_ankle"].urgency is Urgency.SAME_DAY
     assert RULES.rules["ottawa_foot"].urgency is Urgency.SAME_DAY
     assert RULES.rules["dvt_not_excluded"].urgency is Urgency.SAME_DAY
+
+
+def test_the_check_in_signs_named_in_the_api_docs_are_the_screens_list() -> None:
+    """The API documents the check-in's warning signs by id; the list is the data's."""
+    from groundup.web.api import post_checkin
+
+    signs = load_screening_rules().checkin_signs
+    assert signs, "the screen lists warning signs for the check-in"
+    doc = post_checkin.__doc__ or ""
+    for sign_id, sign in signs.items():
+        assert sign_id in doc
+        assert load_screening_rules().rules[sign.rule].urgency.refers
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"), [("no_such_rule", "no rule"), ("numbness", "does not refer")]
+)
+def test_a_check_in_sign_must_stand_for_a_screen_rule_that_refers(rule: str, problem: str) -> None:
+    from pydantic import ValidationError
+
+    from groundup.clinical.screening import ScreeningRules
+
+    data = load_screening_rules().model_dump(mode="json")
+    data["checkin_signs"]["heel_snap"]["rule"] = rule
+    with pytest.raises(ValidationError, match=problem):
+        ScreeningRules.model_validate(data)

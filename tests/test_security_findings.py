@@ -179,7 +179,13 @@ def test_1_a_database_already_holding_a_lone_surrogate_is_cleaned_by_its_migrati
     day = START + dt.timedelta(days=1)
     world.services.record_checkin(
         world.pid,
-        CheckIn(date=day, pain_on_waking=2, stiffness_on_waking=1, new_red_flags=("swollen calf",)),
+        CheckIn(
+            date=day,
+            pain_on_waking=2,
+            stiffness_on_waking=1,
+            warning_signs=("calf_swollen_hot",),
+            new_red_flags=("swollen calf",),
+        ),
     )
     with world.database.engine.begin() as connection:
         for table, column in (("checkins", "new_red_flags"), ("program_versions", "data")):

@@ -15,7 +15,7 @@ from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
 from groundup.clinical.screening import ScreenAnswers
 from groundup.knowledge import load_rules
-from groundup.services import Conflict, NotFound, Referred, ServiceError, Services
+from groundup.services import Conflict, NotFound, Paused, Referred, ServiceError, Services
 from groundup.storage.models import (
     AuditEntry,
     Base,
@@ -168,6 +168,7 @@ def test_a_red_flag_at_check_in_refers_and_stops_progress(services: Services) ->
             date=start + dt.timedelta(days=1),
             pain_on_waking=3,
             stiffness_on_waking=2,
+            warning_signs=("calf_swollen_hot",),
             new_red_flags=("calf hot and swollen",),
         ),
     )
@@ -336,3 +337,50 @@ def test_events_in_the_future_are_refused(database) -> None:  # type: ignore[no-
         )
     with pytest.raises(ServiceError, match="in the future"):
         services.log_session(pid, first_session(services, pid, first + dt.timedelta(days=14)))
+
+
+def _as_prescribed(services: Services, pid: str, day: dt.date, log_id: str) -> SessionLog:
+    program = services.program(pid)
+    return SessionLog(
+        id=log_id,
+        date=day,
+        pain_after=1,
+        exercises=tuple(
+            ExerciseLog(
+                exercise_id=slot.exercise_id,
+                side=dose.side,
+                sets=tuple(SetLog(amount=dose.amount, rpe=5, pain=1) for _ in range(dose.sets)),
+            )
+            for slot in program.slots
+            for dose in slot.doses
+        ),
+    )
+
+
+def test_a_referral_refuses_logs_until_a_clinician_resumes(services: Services) -> None:
+    pid, first = started(services)
+    services.record_checkin(
+        pid,
+        CheckIn(date=first, pain_on_waking=2, stiffness_on_waking=1, warning_signs=("bone_spot",)),
+    )
+    with pytest.raises(Paused) as refused:
+        services.log_session(pid, _as_prescribed(services, pid, first, "after-sign-1"))
+    assert "within the next few days" in refused.value.advice
+    referral = services.referral(pid)
+    assert referral is not None and referral.numbers["urgency"] == "soon"
+    services.apply_override(
+        pid, Override(date=first, by="Dr Test", reason="seen: no stress injury", action="resume")
+    )
+    assert services.referral(pid) is None
+    outcome = services.log_session(pid, _as_prescribed(services, pid, first, "after-sign-2"))
+    assert not outcome.duplicate
+
+
+def test_an_unknown_warning_sign_stores_nothing(services: Services) -> None:
+    pid, first = started(services)
+    with pytest.raises(ServiceError, match="unknown warning sign"):
+        services.record_checkin(
+            pid,
+            CheckIn(date=first, pain_on_waking=2, stiffness_on_waking=1, warning_signs=("odd",)),
+        )
+    assert services.history(pid) == []

@@ -144,7 +144,8 @@ def play_session(
     pain-after answer, the page that asks for it)."""
     today = client.get("/me")
     assert today.status_code == 200
-    assert "Start the session" in today.text
+    # A session left part-way is offered to carry on, or to start again.
+    assert "Start the session" in today.text or "Start again from the first step" in today.text
     form = {
         "csrf": csrf_of(today.text),
         "log_id": hidden(today.text, "log_id"),
@@ -226,9 +227,12 @@ def test_saving_asks_for_pain_right_after_and_stores_nothing_until_then(
     assert "right after the session, then save" in asked
     assert 'name="pain_after"' in asked and 'aria-invalid="true"' in asked
     assert services.history(patient_id) == []
+    # The unsaved session is kept, and offered again on Today.
+    assert "Carry on from step" in client.get("/me").text
     play_session(client, pain_after="3")
     (logged,) = services.history(patient_id)
     assert isinstance(logged, SessionLog) and logged.pain_after == 3
+    assert services.draft(patient_id, TODAY) is None
 
 
 def test_a_referring_screen_shows_the_referral_and_makes_no_program(
@@ -511,3 +515,123 @@ def test_charts_are_labelled_and_survive_empty_data() -> None:
     assert "Nothing to show yet" in empty
     bars = bar_chart([Bar("3 Mar", 2, 3, "2/3")], label="Done", y_label="n", value_name="done")
     assert "2/3" in bars and "<script" not in bars
+
+
+def test_a_paused_program_refuses_the_player_save_and_skip_on_the_web(
+    client: TestClient, services: Services
+) -> None:
+    """Review M1 at the web door: a page opened before the referral (an old tab) cannot
+    start, answer, save or skip a session afterwards; each answers with the advice."""
+    csrf, patient_id = start(client, services)
+    today = client.get("/me").text
+    form = {
+        "csrf": csrf,
+        "log_id": hidden(today, "log_id"),
+        "day": hidden(today, "day"),
+        "version": hidden(today, "version"),
+        "draft": "[]",
+    }
+    checkin = client.post(
+        "/me/checkin",
+        data={"csrf": csrf, "pain": "2", "stiffness": "1", "sign": "fever_hot_joint"},
+    )
+    assert checkin.status_code == 200
+    assert "Stop now and get help" in checkin.text and "hot, swollen joint" in checkin.text
+    assert "Start the session" not in client.get("/me").text
+    for target, action in (
+        ("/me/session/0", "start"),
+        ("/me/session/0", "next"),
+        ("/me/session/save", ""),
+        ("/me/session/skip", ""),
+    ):
+        response = client.post(target, data={**form, "action": action, "pain_after": "1"})
+        assert response.status_code == 409, (target, action)
+        assert "Your program is paused" in response.text or "Stop now" in response.text
+    assert services.history(patient_id)[-1].type == "checkin"
+
+
+def test_a_clinicians_change_shows_the_old_and_new_dose_and_the_reason(
+    client: TestClient, services: Services
+) -> None:
+    from groundup.clinical.logs import Override
+
+    _, patient_id = start(client, services)
+    program = services.program(patient_id)
+    slot = next(s for s in program.slots if s.part == "main")
+    dose = slot.doses[0]
+    services.apply_override(
+        patient_id,
+        Override(
+            date=TODAY,
+            by="Dr Jo",
+            reason="the tendon was sore after the last two sessions",
+            action="pin_dose",
+            exercise_id=slot.exercise_id,
+            side=dose.side,
+            sets=max(1, dose.sets - 1),
+            amount=dose.amount - 1,
+        ),
+    )
+    page = client.get("/me/changes").text
+    unit = services.rules.library[slot.exercise_id].dose_type.unit
+    assert f"sets {dose.sets} → {max(1, dose.sets - 1)}" in page
+    assert f"{unit} {dose.amount:g} → {dose.amount - 1:g}" in page
+    assert "Their reason: the tendon was sore after the last two sessions" in page
+    assert "stays as set" not in page
+
+
+def test_a_flare_up_shows_on_a_rest_day_too(client: TestClient, services: Services) -> None:
+    csrf, patient_id = start(client, services)
+    today = client.get("/me").text
+    form = {
+        "csrf": csrf,
+        "log_id": hidden(today, "log_id"),
+        "day": hidden(today, "day"),
+        "version": hidden(today, "version"),
+        "draft": "[]",
+        "action": "start",
+    }
+    page = client.post("/me/session/0", data=form)
+    sets = dict(
+        re.findall(r'name="(set\d+)" type="text" inputmode="decimal" value="([^"]*)"', page.text)
+    )
+    flare = services.rules.progression.flare_pain
+    stopped = client.post(
+        "/me/session/0",
+        data={**form, "action": "next", "pain": str(flare), "effort": "6", "form": "clean", **sets},
+    )
+    assert stopped.status_code == 200
+    assert (
+        f"Stop here for today: pain {flare}" in stopped.text and "data-flare-plan" in stopped.text
+    )
+    assert services.program(patient_id).state.flare is not None
+    # The day before was a rest day: the flare-up plan shows there as on training days.
+    rest = client.get(f"/me/session?day={(TODAY - dt.timedelta(days=1)).isoformat()}").text
+    assert "Rest day" in rest and 'data-standing="flare"' in rest
+
+
+def test_an_afternoon_check_in_asks_which_morning_it_is_about(
+    client: TestClient, services: Services
+) -> None:
+    csrf, patient_id = start(client, services)
+    base = {"csrf": csrf, "pain": "2", "stiffness": "1"}
+    asked = client.post("/me/checkin", data={**base, "hour": "15"})
+    assert asked.status_code == 400 and "say which morning this is about" in asked.text
+    later = client.post("/me/checkin", data={**base, "hour": "15", "for_day": "tomorrow"})
+    assert later.status_code == 200 and "Check in tomorrow morning" in later.text
+    assert services.history(patient_id) == []
+    saved = client.post("/me/checkin", data={**base, "hour": "15", "for_day": "today"})
+    assert "Check-in saved" in saved.text
+    (checkin,) = services.history(patient_id)
+    assert checkin.date == TODAY
+
+
+def test_a_morning_check_in_is_that_mornings_without_a_question(
+    client: TestClient, services: Services
+) -> None:
+    csrf, patient_id = start(client, services)
+    saved = client.post(
+        "/me/checkin", data={"csrf": csrf, "pain": "2", "stiffness": "1", "hour": "7"}
+    )
+    assert "Check-in saved" in saved.text
+    assert [e.date for e in services.history(patient_id)] == [TODAY]

@@ -10,12 +10,13 @@ import shutil
 import sqlite3
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.progress import Progress
-from rich.prompt import Confirm, FloatPrompt, IntPrompt
+from rich.prompt import Confirm, FloatPrompt, IntPrompt, Prompt
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import make_url
@@ -41,6 +42,7 @@ from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, re
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
 from groundup.clinical.program import Program, dose_words
 from groundup.clinical.progression import Decision
+from groundup.documents.handout import pain_zones
 from groundup.interop.files import FORMATS, ExportFormat, export_file, import_record
 from groundup.knowledge import load_rules
 from groundup.services import ServiceError
@@ -66,7 +68,7 @@ def _call(action: Callable[[], T]) -> T:
 def _show_decisions(
     decisions: tuple[Decision, ...] | list[Decision], *, clinician: bool = False
 ) -> None:
-    shown = [d for d in decisions if d.kind != "info" or d.rule.startswith("retest")]
+    shown = [d for d in decisions if d.kind != "info" or d.rule.startswith(("retest", "note."))]
     if not shown:
         out.print("No change to your program.")
         return
@@ -74,6 +76,40 @@ def _show_decisions(
     for decision in decisions:
         if decision.kind == "refer":
             out.print(referral_panel(decision.person_text))
+            out.print(PAUSED_STEPS)
+
+
+PAUSED_STEPS = (
+    "Your program is paused: do no exercises from it until you have been seen. When a "
+    "doctor or physiotherapist says you can carry on, your clinician restarts it "
+    "(`groundup override resume`). Until then no session is shown or logged."
+)
+
+
+def _paused(pid: str, as_json: bool, day: dt.date) -> bool:
+    """After a referral: say so, with its urgency and what to do, and show no session."""
+    decision = _call(lambda: services().referral(pid))
+    program = _call(lambda: services().program(pid))
+    if not program.state.referred:
+        return False
+    text = decision.person_text if decision else "Please see a doctor or physiotherapist."
+    urgency = str(decision.numbers.get("urgency", "")) if decision else ""
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "date": day.isoformat(),
+                    "paused": True,
+                    "urgency": urgency or None,
+                    "advice": text,
+                    "slots": [],
+                }
+            )
+        )
+        return True
+    out.print(referral_panel(text))
+    out.print(PAUSED_STEPS)
+    return True
 
 
 # ----- people -----------------------------------------------------------------------------
@@ -190,11 +226,14 @@ def today_command(
     display = display_for(pid)
     day = parse_date(date, display)
     today = _call(lambda: services().today(pid, day))
+    if today.program.state.referred and _paused(pid, as_json, day):
+        return
     if as_json:
         out.print_json(
             json.dumps(
                 {
                     "date": day.isoformat(),
+                    "paused": False,
                     "status": today.status,
                     "scheduled": today.scheduled,
                     "program_version": today.program.version,
@@ -205,8 +244,6 @@ def today_command(
         )
         return
     program = today.program
-    if program.state.referred:
-        out.print(referral_panel(program.state.referral_reason or "Please see a doctor."))
     if not today.scheduled:
         days = ", ".join(WEEKDAYS[d] for d in program.training_days)
         out.print(
@@ -224,7 +261,33 @@ def today_command(
             )
         )
     if program.state.flare is not None:
-        out.print(Text("Flare-up plan in force: lighter doses for now.", style="yellow"))
+        started = display.date(program.state.flare.started)
+        out.print(
+            Text(
+                f"Flare-up plan since {started}: lighter doses for now, building back up in "
+                "steps. Keep doing the morning check-in.",
+                style="yellow",
+            )
+        )
+    held = [
+        d
+        for d in _call(lambda: services().decisions(pid, limit=30))
+        if d.kind == "hold" and d.date <= day
+    ]
+    if held:
+        latest = max(d.date for d in held)
+        for decision in held:
+            if decision.date == latest:
+                out.print(Text(f"Kept the same for now: {decision.person_text}", style="yellow"))
+    assessed = _call(lambda: services().assessments(pid))
+    if assessed:
+        last = max(a[0] for a in assessed)
+        weeks = load_rules().progression.retest_every_weeks
+        if day >= last + dt.timedelta(weeks=weeks):
+            out.print(
+                f"A re-test is due: your last tests were on {display.date(last)}. "
+                "Do them again with `groundup retest FILE`."
+            )
     out.print(today_table(program, display))
     out.print("After the session: `groundup log`. Tomorrow morning: `groundup checkin`.")
 
@@ -264,17 +327,66 @@ def _ask_int(label: str, low: int, high: int, default: int | None = None) -> int
         out.print(f"Please give a whole number from {low} to {high}.")
 
 
-def _interactive_log(program: Program, display: Display) -> tuple[ExerciseLog, ...]:
-    library = load_rules().library
+@dataclass
+class Played:
+    """A session as the terminal asked it: what was done, and whether it stopped early."""
+
+    exercises: tuple[ExerciseLog, ...] = ()
+    stopped_pain: int | None = None  # pain in the flare-up zone ended the session
+    signs: tuple[str, ...] = ()  # warning signs that stopped it
+
+
+def _ask_signs() -> tuple[str, ...]:
+    """The screen's own list of warning signs, by number; empty for none."""
+    signs = list(load_rules().screening.checkin_signs.items())
+    for n, (_, sign) in enumerate(signs, 1):
+        out.print(f"  {n}. {sign.text}")
+    while True:
+        answer = Prompt.ask(
+            "Numbers of any that fit, separated by commas (Enter for none)",
+            default="",
+            show_default=False,
+            console=out,
+        )
+        parts = [p.strip() for p in answer.replace(" ", ",").split(",") if p.strip()]
+        if all(p.isdigit() and 1 <= int(p) <= len(signs) for p in parts):
+            return tuple(dict.fromkeys(signs[int(p) - 1][0] for p in parts))
+        out.print(f"Please give numbers from 1 to {len(signs)}, or press Enter for none.")
+
+
+def _interactive_log(program: Program, display: Display) -> Played:
+    rules = load_rules()
+    library, p = rules.library, rules.progression
     logs: list[ExerciseLog] = []
+    out.print(
+        f"Pain {p.pain_acceptable_max + 1} or more stops that exercise; {p.flare_pain} or more "
+        "stops the session. Answer 'stop' if you notice a warning sign."
+    )
+    ended: set[str] = set()
     for slot in program.slots:
         exercise = library[slot.exercise_id]
         for dose in slot.doses:
             side = f" ({dose.side.value})" if dose.side else ""
+            if slot.exercise_id in ended:
+                out.print(f"{exercise.name}{side}: left out, it was stopped for pain.")
+                continue
             out.print(
                 Text(f"{exercise.name}{side}: {dose_line(dose, exercise.dose_type)}", style="bold")
             )
-            if not Confirm.ask("Did you do it?", default=True, console=out):
+            did = Prompt.ask(
+                "Did you do it? (yes, no, or stop for a warning sign)",
+                choices=["yes", "no", "stop"],
+                default="yes",
+                console=out,
+            )
+            if did == "stop":
+                out.print("Which of these did you notice?")
+                signs = _ask_signs()
+                if signs:
+                    return Played(tuple(logs), signs=signs)
+                out.print("None of them: carry on, and stop if anything worries you.")
+                did = "yes" if Confirm.ask("Did you do it?", default=True, console=out) else "no"
+            if did == "no":
                 continue
             as_planned = Confirm.ask("All sets as prescribed?", default=True, console=out)
             pain = _ask_int("Pain during it (0–10)", 0, 10, 0)
@@ -307,9 +419,26 @@ def _interactive_log(program: Program, display: Display) -> tuple[ExerciseLog, .
                     )
                 )
             logs.append(ExerciseLog(exercise_id=slot.exercise_id, side=dose.side, sets=tuple(sets)))
+            if pain >= p.flare_pain:
+                return Played(tuple(logs), stopped_pain=pain)
+            if pain > p.pain_acceptable_max:
+                ended.add(slot.exercise_id)
+                later = (
+                    "Next time it steps back: an easier version, or about "
+                    f"{p.regress_volume_fraction:.0%} less work.".replace("%", " %")
+                    if slot.part == "main"
+                    else "Next time go gently; if it hurts this much again, leave it out."
+                )
+                out.print(
+                    Text(
+                        f"Pain {pain}: stop {exercise.name.lower()} for today. The sets you "
+                        f"did are kept. {later}",
+                        style="yellow",
+                    )
+                )
     if not logs:
         raise InputError("nothing was logged; use `groundup log --skip` for a skipped session")
-    return tuple(logs)
+    return Played(tuple(logs))
 
 
 def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -391,10 +520,34 @@ def log_command(
                     raise InputError(describe_validation_error(exc, "log: ")) from exc
                 raise
         else:
-            exercises = _interactive_log(today.program, display)
-            if pain_after is None:
-                pain_after = _ask_int("Pain right after the session (0–10)", 0, 10)
-            log = SessionLog(id=ident, date=day, exercises=exercises, pain_after=pain_after)
+            if today.program.state.referred and _paused(pid, False, day):
+                raise fail("nothing logged: your program is paused until a clinician resumes it")
+            played = _interactive_log(today.program, display)
+            if played.signs:
+                log = SessionLog(
+                    id=ident,
+                    date=day,
+                    exercises=played.exercises,
+                    skipped=not played.exercises,
+                    skip_reason="" if played.exercises else "stopped for a warning sign",
+                    warning_signs=played.signs,
+                )
+            else:
+                if played.stopped_pain is not None:
+                    pain_after = played.stopped_pain
+                    zone = pain_zones(load_rules().progression)[-1]
+                    out.print(
+                        Text(
+                            f"Pain {played.stopped_pain}: stop here for today. What you did "
+                            f"is saved. {zone.meaning}",
+                            style="bold red",
+                        )
+                    )
+                elif pain_after is None:
+                    pain_after = _ask_int("Pain right after the session (0–10)", 0, 10)
+                log = SessionLog(
+                    id=ident, date=day, exercises=played.exercises, pain_after=pain_after
+                )
     result = _call(lambda: services().log_session(pid, log))
     if as_json:
         out.print_json(
@@ -423,26 +576,52 @@ def checkin_command(
     date: DateOption = None,
     pain: Annotated[int | None, typer.Option(help="pain on waking, 0–10")] = None,
     stiffness: Annotated[int | None, typer.Option(help="stiffness on waking, 0–10")] = None,
+    sign: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a new warning sign from the list (repeat): "
+            + ", ".join(load_rules().screening.checkin_signs)
+        ),
+    ] = None,
+    note: Annotated[
+        list[str] | None,
+        typer.Option(help="anything else new, in words (repeat); kept for your clinician"),
+    ] = None,
     red_flag: Annotated[
-        list[str] | None, typer.Option(help="a new warning sign, in words (repeat)")
+        list[str] | None, typer.Option(hidden=True, help="replaced by --sign and --note")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The next-morning check-in: pain and stiffness on waking."""
+    """The next-morning check-in: pain and stiffness on waking, and any new warning sign."""
+    known = load_rules().screening.checkin_signs
+    if red_flag:
+        raise fail(
+            "--red-flag is replaced: choose the sign with --sign (one of: "
+            f"{', '.join(known)}); anything else goes in --note"
+        )
+    unknown = [s for s in sign or [] if s not in known]
+    if unknown:
+        raise fail(f"--sign {unknown[0]!r} is not on the list; the signs are: {', '.join(known)}")
     pid = person_id(person)
     display = display_for(pid)
     day = parse_date(date, display)
+    asked = pain is None
     if pain is None:
         pain = _ask_int("Pain on waking this morning (0–10)", 0, 10)
     if stiffness is None:
         stiffness = _ask_int("Stiffness on waking (0–10)", 0, 10)
+    signs = tuple(sign or ())
+    if asked and not signs:
+        out.print("Since your last check-in, have you noticed any of these?")
+        signs = _ask_signs()
     checkin = validate(
         CheckIn,
         {
             "date": day,
             "pain_on_waking": pain,
             "stiffness_on_waking": stiffness,
-            "new_red_flags": red_flag or [],
+            "warning_signs": list(signs),
+            "new_red_flags": note or [],
         },
         "checkin",
     )
@@ -559,9 +738,15 @@ def history_command(
                     f"{len(event.exercises)} exercises, {sets} sets, pain up to {event.max_pain}/10",
                 )
         elif isinstance(event, CheckIn):
+            signs = load_rules().screening.checkin_signs
             flags = (
-                f"; warning signs: {', '.join(event.new_red_flags)}" if event.new_red_flags else ""
+                "; warning signs: "
+                + ", ".join(signs[s].text.lower() if s in signs else s for s in event.warning_signs)
+                if event.warning_signs
+                else ""
             )
+            if event.new_red_flags:
+                flags += f"; note: {', '.join(event.new_red_flags)}"
             table.add_row(
                 display.date(event.date),
                 "check-in",

@@ -26,6 +26,9 @@ KnobSetting = (
 MAX_RED_FLAGS = 20
 MAX_RED_FLAG_CHARS = 300
 RedFlagWords = Annotated[str, Field(min_length=1, max_length=MAX_RED_FLAG_CHARS)]
+# A warning sign chosen from the screen's list (screening.yaml `checkin_signs`), by id.
+WarningSignId = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
+MAX_WARNING_SIGNS = 20
 
 
 class SetLog(Frozen):
@@ -79,6 +82,12 @@ class SessionLog(Frozen):
         description="pain right after the session (within the hour), 0–10; "
         "left out, the program holds the dose and asks for it",
     )
+    warning_signs: tuple[WarningSignId, ...] = Field(
+        default=(),
+        max_length=MAX_WARNING_SIGNS,
+        description="warning signs (ids from the screen's check-in list) that stopped the "
+        "session; any one stops the program until a clinician resumes it",
+    )
 
     @model_validator(mode="after")
     def _done_or_skipped(self) -> SessionLog:
@@ -100,10 +109,17 @@ class CheckIn(Frozen):
     date: dt.date
     pain_on_waking: Pain
     stiffness_on_waking: Pain = Field(description="stiffness on waking, 0–10")
+    warning_signs: tuple[WarningSignId, ...] = Field(
+        default=(),
+        max_length=MAX_WARNING_SIGNS,
+        description="warning signs noticed since the last check-in, as ids from the screen's "
+        "check-in list; each refers with the urgency of the screen rule it stands for",
+    )
     new_red_flags: tuple[RedFlagWords, ...] = Field(
         default=(),
         max_length=MAX_RED_FLAGS,
-        description="red-flag signs noticed since the last check-in, in words",
+        description="anything else new, in the person's words: kept as a note for the "
+        "clinician beside the chosen warning signs; words alone do not stop the program",
     )
 
 

@@ -327,6 +327,8 @@ def _on_event(
         return []
     if isinstance(event, CheckIn):
         return _on_checkin(program, event, seen, rules)
+    if event.warning_signs:  # a session stopped for a warning sign
+        return _refer_for_signs(event.date, event.warning_signs, (), rules, "during a session")
     return _on_session(program, event, seen, rules)
 
 
@@ -681,20 +683,21 @@ def _assessment_waking(program: Program) -> int:
 def _on_checkin(
     program: Program, event: CheckIn, seen: list[HistoryEvent], rules: Rules
 ) -> list[Decision]:
-    if event.new_red_flags:
-        flags = "; ".join(event.new_red_flags)
-        return [
-            Decision(
-                rule="refer.red_flag",
-                kind="refer",
-                date=event.date,
-                numbers={"red_flags": flags},
-                changes=(Change(field="referred", before=False, after=True),),
-                person_text=f"You reported a warning sign ({flags}). Stop the program and see a doctor before you carry on.",
-                clinician_text=f"New red flag at check-in: {flags}. Progression stopped; referral advised.",
-                source="clinical-reference §6",
+    if event.warning_signs:
+        return _refer_for_signs(
+            event.date, event.warning_signs, event.new_red_flags, rules, "at the check-in"
+        )
+    notes: list[Decision] = []
+    if event.new_red_flags:  # words beside no chosen sign: a note for the clinician
+        words = "; ".join(event.new_red_flags)
+        notes.append(
+            _info(
+                event.date,
+                "note.checkin",
+                f"Kept for your clinician: {words}.",
+                f"Check-in note (no warning sign chosen): {words}.",
             )
-        ]
+        )
     sessions = _sessions(seen)
     last = sessions[-1] if sessions else None
     decisions: list[Decision] = []
@@ -709,7 +712,59 @@ def _on_checkin(
     if not decisions and program.state.flare is None and last is not None:
         decisions.extend(_trend_reduction(program, event, last, seen, rules))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
-    return decisions
+    return notes + decisions
+
+
+_URGENCY_CLINICIAN = {
+    "emergency": "emergency: same-day emergency assessment",
+    "same_day": "same day",
+    "soon": "within days",
+    "next_visit": "at the next visit",
+}
+
+
+def _refer_for_signs(
+    day: dt.date, signs: Sequence[str], words: Sequence[str], rules: Rules, where: str
+) -> list[Decision]:
+    """A warning sign from the screen's check-in list refers with the urgency of the screen
+    rule it stands for, so "now", "today" or "within days" reads as the screen would say it."""
+    screening = rules.screening
+    chosen = [
+        (sign, screening.checkin_signs[sign]) for sign in signs if sign in screening.checkin_signs
+    ]
+    if not chosen:
+        return []
+    screen_rules = [screening.rules[known.rule] for _, known in chosen]
+    top = max(rule.urgency for rule in screen_rules)
+    reasons = list(dict.fromkeys(r.person_text.strip() for r in screen_rules if r.urgency is top))
+    told = "; ".join(known.text[:1].lower() + known.text[1:] for _, known in chosen)
+    noted = f" You also wrote: {'; '.join(words)}." if words else ""
+    names = "; ".join(known.clinician for _, known in chosen)
+    rule_names = ", ".join(dict.fromkeys(r.name for r in screen_rules if r.urgency is top))
+    return [
+        Decision(
+            rule="refer.red_flag",
+            kind="refer",
+            date=day,
+            numbers={
+                "urgency": top.value,
+                "warning_signs": ",".join(sign for sign, _ in chosen),
+                **({"words": "; ".join(words)} if words else {}),
+            },
+            changes=(Change(field="referred", before=False, after=True),),
+            person_text=(
+                f"{top.label} You reported: {told}.{noted} {' '.join(reasons)} "
+                "Your program is paused: do no more exercises until a doctor or "
+                "physiotherapist has seen you and your clinician restarts it."
+            ),
+            clinician_text=(
+                f"New warning sign {where}: {names}. Urgency: {_URGENCY_CLINICIAN[top.value]}, "
+                f"the screen's urgency for “{rule_names}”.{noted} Progression stopped; "
+                "referral advised; the program stays paused until a clinician resumes it."
+            ),
+            source=f"screening.yaml ({rule_names}); clinical-reference §6",
+        )
+    ]
 
 
 def _morning_after_session(

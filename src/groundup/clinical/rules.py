@@ -13,6 +13,7 @@ from groundup.clinical.exercises import ID_PATTERN, ExerciseLibrary, Frozen, Tem
 from groundup.clinical.outcomes import QuestionnaireSet
 from groundup.clinical.profile import AssessmentRules, Confidence, Sourced
 from groundup.clinical.program import Part
+from groundup.clinical.screening import ScreeningRules
 from groundup.clinical.vocabulary import Irritability, Phase, Position
 
 
@@ -568,3 +569,4 @@ class Rules:
     questionnaires: QuestionnaireSet
     pathways: Pathways
     readiness: Readiness
+    screening: ScreeningRules

@@ -421,6 +421,15 @@ class Advice(Frozen):
         }[urgency]
 
 
+class CheckinSign(Frozen):
+    """A warning sign the person can report after the start (at the check-in or during a
+    session), standing for one screen rule: its urgency and words are that rule's."""
+
+    text: str = Field(min_length=10, max_length=120, description="what the person ticks")
+    clinician: str = Field(min_length=5, max_length=160, description="the precise name")
+    rule: str = Field(pattern=ID_PATTERN, description="the screen rule it stands for")
+
+
 class ScreeningRules(Frozen):
     """The whole screen: questions, rules and advice, checked against this module's code."""
 
@@ -431,6 +440,23 @@ class ScreeningRules(Frozen):
         description="each Wells item's short clinical name, listed in clinician texts"
     )
     rules: dict[str, ScreeningRule] = Field(min_length=1)
+    checkin_signs: dict[str, CheckinSign] = Field(
+        default_factory=dict,
+        description="the warning signs asked after the start, each standing for a rule",
+    )
+
+    @model_validator(mode="after")
+    def _signs_name_referring_rules(self) -> ScreeningRules:
+        for sign_id, sign in self.checkin_signs.items():
+            rule = self.rules.get(sign.rule)
+            if rule is None:
+                raise ValueError(f"checkin_signs.{sign_id}.rule: no rule {sign.rule!r}")
+            if not rule.urgency.refers:
+                raise ValueError(
+                    f"checkin_signs.{sign_id}.rule: {sign.rule} does not refer, "
+                    "so it cannot stop the program"
+                )
+        return self
 
     @field_validator("sections")
     @classmethod

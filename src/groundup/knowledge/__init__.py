@@ -128,6 +128,7 @@ def load_rules() -> Rules:
         questionnaires=load_questionnaires(),
         pathways=load_model(Pathways, "pathways.yaml"),
         readiness=load_model(Readiness, "readiness.yaml"),
+        screening=load_screening_rules(),
     )
     try:
         check_pathways(rules)

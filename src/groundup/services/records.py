@@ -26,7 +26,10 @@ from groundup.storage.models import (
 
 def fingerprint(log: SessionLog, data: dict[str, Any] | None = None) -> str:
     """A digest of what a session log says, to tell a retry from a conflicting reuse of an id."""
-    payload = json.dumps(data or log.model_dump(mode="json"), sort_keys=True)
+    data = data or log.model_dump(mode="json")
+    if not data.get("warning_signs"):  # as logs were before the field: their digests hold
+        data = {k: v for k, v in data.items() if k != "warning_signs"}
+    payload = json.dumps(data, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -160,6 +163,7 @@ def checkin_to_row(patient_id: str, checkin: CheckIn) -> CheckInRecord:
         pain_on_waking=checkin.pain_on_waking,
         stiffness_on_waking=checkin.stiffness_on_waking,
         new_red_flags=list(checkin.new_red_flags),
+        warning_signs=list(checkin.warning_signs),
     )
 
 
@@ -169,6 +173,7 @@ def checkin_from_row(record: CheckInRecord) -> CheckIn:
         pain_on_waking=record.pain_on_waking,
         stiffness_on_waking=record.stiffness_on_waking,
         new_red_flags=tuple(record.new_red_flags),
+        warning_signs=tuple(record.warning_signs or ()),
     )
 
 

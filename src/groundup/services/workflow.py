@@ -46,6 +46,7 @@ from groundup.storage.models import (
     ProgramVersion,
     ScheduledSession,
     ScreenRecord,
+    SessionDraftRecord,
     SessionLogRecord,
     SetLogRecord,
     User,
@@ -118,6 +119,20 @@ def _rule_refusal(override: Override, switchable: Sequence[str]) -> str:
         f"rule {clean_text(override.rule or '')[:64]!r} cannot be switched {way}: only these "
         f"can: {', '.join(switchable)} (safety rules and referrals stay on)"
     )
+
+
+class Paused(Conflict):
+    """The program is paused after a referral: nothing is logged until a clinician resumes it."""
+
+    def __init__(self, advice: str) -> None:
+        super().__init__(
+            "your program is paused until a clinician resumes it, so no session can be "
+            f"logged. {advice}"
+        )
+        self.advice = advice
+
+
+PAUSED_ADVICE = "Please see a doctor or physiotherapist before you carry on."
 
 
 class Referred(ServiceError):
@@ -670,7 +685,10 @@ class Services:
                     )
                 return LogOutcome((), True, self._program(session, patient_id))
             program = self._program(session, patient_id)
+            if program.state.referred:
+                raise Paused(self._referral_text(session, patient_id))
             self._check_day(log.date, program)
+            self._check_signs(log.warning_signs)
             slot = session.scalars(
                 select(ScheduledSession)
                 .where(
@@ -714,9 +732,80 @@ class Services:
             session.flush()
             if log.exercises:  # all sets in one multi-row insert
                 session.execute(insert(SetLogRecord), records.set_rows(log, record.id))
+            session.execute(
+                delete(SessionDraftRecord).where(
+                    SessionDraftRecord.patient_id == patient_id,
+                    SessionDraftRecord.date == log.date,
+                )
+            )
             final, decisions = self._run_engine(session, patient_id, program, log.date)
             self._audit(session, patient_id, "log_session", log.id)
             return LogOutcome(decisions, False, final)
+
+    # ----- a session in progress ---------------------------------------------------------
+
+    def save_draft(self, patient_id: str, day: dt.date, data: dict[str, Any]) -> None:
+        """Keep the player's session in progress for that day (one per person and day)."""
+        check_storable(data)
+        with self.db.transaction() as session:
+            self._patient(session, patient_id, lock=True)
+            row = session.scalars(
+                select(SessionDraftRecord).where(
+                    SessionDraftRecord.patient_id == patient_id, SessionDraftRecord.date == day
+                )
+            ).first()
+            if row is None:
+                session.add(SessionDraftRecord(patient_id=patient_id, date=day, data=data))
+            else:
+                row.data = data
+
+    def draft(self, patient_id: str, day: dt.date) -> dict[str, Any] | None:
+        """The session in progress on that day, if one was left part-way."""
+        with self.db.reading() as session:
+            data = session.scalar(
+                select(SessionDraftRecord.data).where(
+                    SessionDraftRecord.patient_id == patient_id, SessionDraftRecord.date == day
+                )
+            )
+            return dict(data) if data else None
+
+    def drop_draft(self, patient_id: str, day: dt.date) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                delete(SessionDraftRecord).where(
+                    SessionDraftRecord.patient_id == patient_id, SessionDraftRecord.date == day
+                )
+            )
+
+    def _check_signs(self, signs: Sequence[str]) -> None:
+        known = self.rules.screening.checkin_signs
+        unknown = [sign for sign in signs if sign not in known]
+        if unknown:
+            raise ServiceError(
+                f"unknown warning sign {clean_text(unknown[0])[:64]!r}; "
+                f"the signs are: {', '.join(known)}"
+            )
+
+    def _latest_referral(self, session: Session, patient_id: str) -> Decision | None:
+        row = session.scalars(
+            select(DecisionRecord)
+            .where(DecisionRecord.patient_id == patient_id, DecisionRecord.kind == "refer")
+            .order_by(DecisionRecord.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else records.decision_from_row(row)
+
+    def _referral_text(self, session: Session, patient_id: str) -> str:
+        decision = self._latest_referral(session, patient_id)
+        return decision.person_text if decision is not None else PAUSED_ADVICE
+
+    def referral(self, patient_id: str) -> Decision | None:
+        """The decision that paused the program, while it is paused (None otherwise)."""
+        with self.db.reading() as session:
+            program = self._program(session, patient_id)
+            if not program.state.referred:
+                return None
+            return self._latest_referral(session, patient_id)
 
     def _check_day(self, day: dt.date, program: Program) -> None:
         if day > self.clock():
@@ -734,6 +823,7 @@ class Services:
             patient = self._patient(session, patient_id, lock=True)
             program = self._program(session, patient_id)
             self._check_day(checkin.date, program)
+            self._check_signs(checkin.warning_signs)
             taken = session.scalars(
                 select(CheckInRecord).where(
                     CheckInRecord.patient_id == patient_id, CheckInRecord.date == checkin.date

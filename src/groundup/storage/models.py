@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -170,6 +171,22 @@ class ScheduledSession(Base):
     session_log_id: Mapped[str | None] = mapped_column(String(64))
 
 
+class SessionDraftRecord(Base):
+    """A session in progress, kept after each step of the player so that it survives a
+    closed tab: one per person and day, gone once the session is saved or skipped."""
+
+    __tablename__ = "session_drafts"
+    __table_args__ = (UniqueConstraint("patient_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, onupdate=_now
+    )
+
+
 class SessionLogRecord(Base):
     """A logged session; its id is chosen by the client so a retry cannot duplicate it."""
 
@@ -238,6 +255,8 @@ class CheckInRecord(Base):
     pain_on_waking: Mapped[int] = mapped_column(Integer)
     stiffness_on_waking: Mapped[int] = mapped_column(Integer)
     new_red_flags: Mapped[list[Any]]
+    # Warning signs chosen from the screen's check-in list, by id.
+    warning_signs: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     arrival: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

@@ -88,6 +88,10 @@ class ConflictOut(ErrorOut):
     """A conflict; when the safety screen refers, `referred` is true and the reasons say why."""
 
     referred: bool = False
+    paused: bool = Field(
+        default=False,
+        description="true when the program is paused after a referral; `advice` says what to do",
+    )
     urgency: Urgency | None = None
     advice: str | None = None
     reasons: list[ScreenReason] = []
@@ -501,7 +505,12 @@ class TodayOut(BaseModel):
     open_sessions: list[int] = Field(description="which of the day's sessions are still to do")
     program_version: int
     phase: Phase
-    slots: list[Slot]
+    slots: list[Slot] = Field(description="the session's exercises; none while paused")
+    paused: bool = Field(
+        default=False,
+        description="true after a referral: no session until a clinician resumes the "
+        "program, and logging one is refused (409)",
+    )
 
 
 class DecisionsOut(BaseModel):
@@ -1147,15 +1156,17 @@ async def get_today(
             caller = current_caller(request, accounts, None, None)
             access = patient_access(patient_id, caller, accounts)
             today = services.today(access.patient_id, date or services.clock())
+        paused = today.program.state.referred
         return (
             TodayOut(
                 date=today.day,
                 scheduled=today.scheduled,
                 status=today.status,
-                open_sessions=list(today.numbers),
+                open_sessions=[] if paused else list(today.numbers),
                 program_version=today.program.version,
                 phase=today.program.phase,
-                slots=list(today.slots),
+                slots=[] if paused else list(today.slots),
+                paused=paused,
             )
             .model_dump_json()
             .encode()
@@ -1224,7 +1235,15 @@ def list_sessions(
 )
 def post_checkin(body: CheckIn, access: PatientAccess, services: ServicesDep) -> DecisionsOut:
     """Pain and stiffness on waking (0–10), and any new warning signs; one per day (409 for a
-    second). The rules may hold or ease the program in answer."""
+    second). The rules may hold or ease the program in answer.
+
+    `warning_signs` are ids from the safety screen's check-in list (`checkin_signs` in
+    screening.yaml: calf_swollen_hot, breathless_chest_pain, tight_hard_muscle,
+    fever_hot_joint, heel_snap, weakness_foot_drop, bone_spot, night_rest_pain; an unknown
+    id is a 400). Any one refers with the urgency the screen gives it (the decision's
+    `numbers.urgency`) and pauses the program: until a clinician resumes it, today shows no
+    session and new session logs are refused (409 with `paused` and `advice`). Words in
+    `new_red_flags` are kept as a note for the clinician and do not refer by themselves."""
     decisions = services.record_checkin(access.patient_id, body)
     return _decisions_out(services, access.patient_id, decisions)
 

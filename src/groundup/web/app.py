@@ -17,7 +17,7 @@ from groundup import __version__
 from groundup.clinical.text import clean_text
 from groundup.config import Settings, get_settings
 from groundup.knowledge import load_rules
-from groundup.services import Conflict, NotFound, ServiceError, Services
+from groundup.services import Conflict, NotFound, Paused, ServiceError, Services
 from groundup.services.accounts import Accounts, AuthError, Forbidden, TooMany
 from groundup.services.reminders import Reminders
 from groundup.services.workflow import UnstorableText
@@ -120,6 +120,9 @@ def create_app(
             body: dict[str, Any] = {"error": message}
             if isinstance(exc, UnstorableText):
                 body["fields"] = [clean_text(exc.field)]
+            if isinstance(exc, Paused):
+                body["paused"] = True
+                body["advice"] = clean_text(exc.advice)
             return JSONResponse(body, status_code=status, headers=headers)
         page = render(request, "error.html", status_code=status, message=message)
         if headers:

@@ -47,6 +47,7 @@ from groundup.clinical.logs import (
     MAX_RED_FLAGS,
     CheckIn,
     ExerciseLog,
+    Override,
     SessionLog,
     SetLog,
 )
@@ -61,12 +62,13 @@ from groundup.clinical.program import (
     mass_words,
 )
 from groundup.clinical.progression import Decision
-from groundup.clinical.screening import ScreenAnswers, ScreenResult
+from groundup.clinical.screening import ScreenAnswers, ScreenResult, Urgency
 from groundup.clinical.vocabulary import Equipment, Phase
+from groundup.documents.handout import pain_zones
 from groundup.knowledge import load_model, load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
 from groundup.services.accounts import Account
-from groundup.services.workflow import progress_data
+from groundup.services.workflow import PAUSED_ADVICE, progress_data
 from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
 from groundup.web.downloads import export_download
@@ -162,7 +164,7 @@ def _program_or_none(services: Services, patient_id: str) -> Program | None:
 
 def _shown(decisions: Iterable[Decision]) -> list[Decision]:
     """What the person is shown: every decision except bookkeeping (re-tests stay)."""
-    return [d for d in decisions if d.kind != "info" or d.rule.startswith("retest")]
+    return [d for d in decisions if d.kind != "info" or d.rule.startswith(("retest", "note."))]
 
 
 def _date_text(day: dt.date, date_format: str) -> str:
@@ -814,17 +816,75 @@ def _lsi_rows(
 # ----- results: decisions in plain words -------------------------------------------------
 
 
-def _decision_items(decisions: Iterable[Decision], date_format: str) -> list[dict[str, str]]:
+_FIELD_WORDS = {"sets": "sets", "load_kg": "weight", "knob": "setting"}
+
+
+def _change_value(field_name: str, value: object, mass_unit: str) -> str:
+    if value is None:
+        return "none"
+    if field_name == "load_kg" and isinstance(value, int | float):
+        return mass_words(float(value), mass_unit)
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def _override_words(
+    decision: Decision, overrides: Sequence[Override], services: Services, mass_unit: str
+) -> str:
+    """A clinician's change in plain words: what changed, from what to what, and why."""
+    library = services.rules.library
+    lines = []
+    for change in decision.changes:
+        if change.field == "pinned" or change.exercise_id is None:
+            continue
+        if change.exercise_id not in library:
+            continue
+        exercise = library[change.exercise_id]
+        what = _FIELD_WORDS.get(change.field, exercise.dose_type.unit)
+        side = f" ({change.side.value} leg)" if change.side else ""
+        before = _change_value(change.field, change.before, mass_unit)
+        after = _change_value(change.field, change.after, mass_unit)
+        lines.append(f"{exercise.name}{side}: {what} {before} → {after}")
+    reason = next(
+        (
+            o.reason
+            for o in overrides
+            if o.date == decision.date
+            and f"override.{o.action}" == decision.rule
+            and o.exercise_id == decision.exercise_id
+        ),
+        "",
+    )
+    text = decision.person_text
+    if lines:
+        text = "Your clinician changed your dose. " + "; ".join(lines) + "."
+        if decision.rule == "override.pin_dose":
+            text += " It stays at this until they change it again."
+    if reason:
+        text += f" Their reason: {reason}"
+    return text
+
+
+def _decision_items(
+    decisions: Iterable[Decision],
+    date_format: str,
+    overrides: Sequence[Override] = (),
+    services: Services | None = None,
+    mass_unit: str = "kg",
+) -> list[dict[str, str]]:
     items = []
     for decision in _shown(decisions):
         words, tag = KIND_WORDS.get(decision.kind, (decision.kind, ""))
+        if decision.rule.startswith("note."):
+            words, tag = "Noted", ""
         items.append(
             {
                 "kind": decision.kind,
                 "words": words,
                 "tag": tag,
                 "date": _date_text(decision.date, date_format),
-                "text": decision.person_text,
+                "text": _override_words(decision, overrides, services, mass_unit)
+                if decision.kind == "override" and services is not None
+                else decision.person_text,
             }
         )
     return items
@@ -840,6 +900,8 @@ def _result_page(
     decisions: Iterable[Decision],
     comparison: list[dict[str, str]] | None = None,
     status_code: int = 200,
+    flare_plan: str = "",
+    stopped: bool = False,
 ) -> Response:
     """What just happened, and what the program does about it, in plain words."""
     _, _, date_format = services.display(patient_id)
@@ -849,6 +911,8 @@ def _result_page(
         status_code=status_code,
         title=title,
         message=message,
+        flare_plan=flare_plan,
+        stopped=stopped,
         items=_decision_items(decisions, date_format),
         comparison=comparison or [],
     )
@@ -1000,6 +1064,13 @@ def _today_page(
     today = services.today(me.patient_id, day)
     program = today.program
     _, mass_unit, date_format = services.display(me.patient_id)
+    if program.state.referred:
+        return _paused_page(
+            request,
+            services.referral(me.patient_id),
+            status_code=status_code,
+            day_text=f"{WEEKDAYS[day.weekday()]} {_date_text(day, date_format)}",
+        )
     steps = _steps(program, services, me.patient_id)
     parts = []
     for part, title in PART_TITLES.items():
@@ -1018,9 +1089,24 @@ def _today_page(
                 next_day = candidate
                 break
     phase = services.rules.phases[program.phase]
+    resume = None
+    if today.status == "planned":
+        try:
+            kept = services.draft(me.patient_id, day)
+            resume = Draft.model_validate(kept) if kept else None
+        except ValidationError:
+            resume = None
+        if resume is not None and (
+            resume.version != program.version or not resume.done or len(resume.done) > len(steps)
+        ):
+            resume = None
     return render(
         request,
         "person_today.html",
+        resume=resume,
+        resume_json=resume.encoded() if resume else "",
+        resume_at=len(resume.done) if resume else 0,
+        notices=_standing_notices(services, me.patient_id, program, day, date_format),
         status_code=status_code,
         error=error,
         day=day,
@@ -1039,12 +1125,59 @@ def _today_page(
         count=len(steps),
         log_id=uuid.uuid4().hex,
         version=program.version,
-        referred=program.state.referral_reason or "Please see a doctor before you go on."
-        if program.state.referred
-        else "",
-        flare=program.state.flare is not None,
         training_days=", ".join(WEEKDAYS[d] for d in program.training_days),
     )
+
+
+def _standing_notices(
+    services: Services, patient_id: str, program: Program, day: dt.date, date_format: str
+) -> list[dict[str, str]]:
+    """What stands on every day, training or not: a flare-up plan, doses held back, a
+    re-test that is due. (A referral replaces the whole page.)"""
+    notices: list[dict[str, str]] = []
+    flare = program.state.flare
+    if flare is not None:
+        share = f"{flare.volume_fraction:.0%}".replace("%", " %")
+        notices.append(
+            {
+                "tone": "warn",
+                "title": "Flare-up plan",
+                "text": f"Since {_date_text(flare.started, date_format)} your sessions are "
+                f"lighter (about {share} of the usual work) to let things settle, then they "
+                "build back up in steps. Keep doing the morning check-in: it tells the "
+                "program when you have settled.",
+                "kind": "flare",
+            }
+        )
+    recent = services.decisions(patient_id, limit=30)
+    if recent:
+        latest = max(d.date for d in recent)
+        for decision in recent:
+            if decision.kind == "hold" and decision.date == latest and len(notices) < 4:
+                notices.append(
+                    {
+                        "tone": "warn",
+                        "title": "Kept the same for now",
+                        "text": decision.person_text,
+                        "kind": "hold",
+                    }
+                )
+    history = services.assessments(patient_id)
+    if history:
+        last = max(h[0] for h in history)
+        due = last + dt.timedelta(weeks=services.rules.progression.retest_every_weeks)
+        if day >= due:
+            notices.append(
+                {
+                    "tone": "",
+                    "title": "A re-test is due",
+                    "text": f"Your last tests were on {_date_text(last, date_format)}. Doing "
+                    "them again shows how far you have come and lets the program move you on.",
+                    "link": "/me/retest",
+                    "kind": "retest",
+                }
+            )
+    return notices
 
 
 @router.get("/session")
@@ -1066,22 +1199,87 @@ def _step_page(
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
+    notice: str = "",
 ) -> Response:
     _, mass_unit, date_format = services.display(me.patient_id)
+    p = services.rules.progression
+    services.save_draft(me.patient_id, draft.day, draft.model_dump(mode="json"))
+    before = [item.log for item in draft.done if item.log is not None]
+    last = before[-1] if before else None
+    seen = any(item.log.exercise_id == step.slot.exercise_id for item in draft.done if item.log)
+    if not seen:
+        seen = any(
+            isinstance(e, SessionLog)
+            and any(x.exercise_id == step.slot.exercise_id for x in e.exercises)
+            for e in services.history(me.patient_id)
+        )
     return render(
         request,
         "person_step.html",
+        seen=seen,
+        hold=step.dose.amount if step.exercise.dose_type.value == "seconds" else None,
+        same_pain=str(last.max_pain) if last else "",
+        same_effort=f"{last.sets[-1].rpe:g}" if last and last.sets[-1].rpe is not None else "",
         status_code=status_code,
         step=_step_view(step, services, mass_unit, me.patient_id),
         total=total,
         draft=draft,
         draft_json=draft.encoded(),
         day_text=_date_text(draft.day, date_format),
+        stop_notice=notice,
+        pain_hint=_pain_hint(services),
+        stop_at=p.pain_acceptable_max + 1,
+        end_at=p.flare_pain,
+        signs=_sign_choices(services),
         values=values,
         errors=errors,
         labels={f"set{n}": f"Set {n}" for n in range(1, step.dose.sets + 1)}
         | {"pain": "Pain", "effort": "How hard it was", "form": "Your form"},
     )
+
+
+def _pain_hint(services: Services) -> str:
+    """The pain rules of the player, in plain words, from the engine's own thresholds."""
+    p = services.rules.progression
+    return (
+        f"0 to {p.pain_safe_max} is fine, {p.pain_safe_max + 1} to {p.pain_acceptable_max} "
+        f"is acceptable. {p.pain_acceptable_max + 1} or more stops this exercise; "
+        f"{p.flare_pain} or more stops the session."
+    )
+
+
+def _sign_choices(services: Services) -> list[tuple[str, str]]:
+    """The warning signs the person can report, from the screen's own check-in list."""
+    return [
+        (sign_id, sign.text) for sign_id, sign in services.rules.screening.checkin_signs.items()
+    ]
+
+
+def _read_signs(form: FormData, services: Services) -> tuple[str, ...]:
+    known = services.rules.screening.checkin_signs
+    chosen = [v for v in form.getlist("sign") if isinstance(v, str) and v in known]
+    return tuple(dict.fromkeys(chosen))
+
+
+def _referral_view(decision: Decision | None) -> dict[str, Any]:
+    """What a paused program tells the person: how urgent, why, and what to do."""
+    urgency = None
+    if decision is not None:
+        try:
+            urgency = Urgency(str(decision.numbers.get("urgency", "")))
+        except ValueError:
+            urgency = None
+    text = decision.person_text if decision else PAUSED_ADVICE
+    if urgency is not None:
+        text = text.removeprefix(urgency.label).strip()
+    return {
+        "text": text,
+        "label": urgency.label
+        if urgency
+        else "See a doctor or physiotherapist before you carry on.",
+        "emergency": urgency is Urgency.EMERGENCY,
+        "safety_net": load_screening_rules().advice.safety_net,
+    }
 
 
 def _step_defaults(step: Step, log: ExerciseLog | None = None) -> dict[str, Any]:
@@ -1152,8 +1350,10 @@ def _review_page(
     status_code: int = 200,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    notice: str = "",
 ) -> Response:
     _, _, date_format = services.display(me.patient_id)
+    services.save_draft(me.patient_id, draft.day, draft.model_dump(mode="json"))
     rows = []
     for item in draft.done:
         step = steps[item.step]
@@ -1181,6 +1381,7 @@ def _review_page(
         "person_review.html",
         status_code=status_code,
         error=error,
+        stop_notice=notice,
         draft=draft,
         draft_json=draft.encoded(),
         rows=rows,
@@ -1204,6 +1405,8 @@ def _pain_after(form: FormData) -> int | None:
 @router.post("/session/save", dependencies=[CsrfChecked])
 def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
     """Store the session (once, whatever the retries) and say what changes."""
+    if services.program(me.patient_id).state.referred:
+        return _paused_page(request, services.referral(me.patient_id), status_code=409)
     draft = _read_draft(form)
     exercises = tuple(item.log for item in draft.done if item.log is not None)
     program = services.program(me.patient_id)
@@ -1266,6 +1469,8 @@ def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormD
 
 @router.post("/session/skip", dependencies=[CsrfChecked])
 def session_skip(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    if services.program(me.patient_id).state.referred:
+        return _paused_page(request, services.referral(me.patient_id), status_code=409)
     check = FormCheck(form)
     reason = check.text("reason", most=500)
     log_id = check.raw("log_id")
@@ -1297,8 +1502,15 @@ def session_step(
     request: Request, index: int, me: MeDep, services: ServicesDep, form: FormDep
 ) -> Response:
     """One step of the player: start, answer this step and go on, or go back one."""
+    if services.program(me.patient_id).state.referred:
+        return _paused_page(request, services.referral(me.patient_id), status_code=409)
     draft, steps = _player_context(services, me, form)
     action = form.get("action")
+    if action == "resume":  # a session left part-way: carry on where it stopped
+        if len(draft.done) >= len(steps):
+            return _review_page(request, services, me, draft, steps)
+        step = steps[len(draft.done)]
+        return _step_page(request, services, me, draft, step, len(steps), _step_defaults(step), {})
     if action == "start":
         draft = draft.model_copy(update={"done": ()})
         return _step_page(
@@ -1321,7 +1533,22 @@ def session_step(
         return _step_page(request, services, me, draft, step, len(steps), _step_defaults(step), {})
     step = steps[index]
     check = FormCheck(form)
-    if form.get("action") == "leave_out":
+    if action == "warning":
+        signs = _read_signs(form, services)
+        if not signs:
+            return _step_page(
+                request,
+                services,
+                me,
+                draft,
+                step,
+                len(steps),
+                _step_defaults(step),
+                {"sign": "choose the sign you noticed, or carry on if there is none"},
+                400,
+            )
+        return _stop_for_signs(request, services, me, draft, signs)
+    if action == "leave_out":
         log = None
     else:
         log = _read_step(check, step)
@@ -1329,18 +1556,120 @@ def session_step(
             return _step_page(
                 request, services, me, draft, step, len(steps), check.values, check.errors, 400
             )
-    draft = draft.model_copy(update={"done": (*draft.done, DraftStep(step=index, log=log))})
-    if index + 1 < len(steps):
-        following = steps[index + 1]
-        return _step_page(
-            request, services, me, draft, following, len(steps), _step_defaults(following), {}
+    p = services.rules.progression
+    done = (*draft.done, DraftStep(step=index, log=log))
+    if log is not None and log.max_pain >= p.flare_pain:
+        return _stop_for_pain(request, services, me, draft.model_copy(update={"done": done}), log)
+    notice = ""
+    if log is not None and log.max_pain > p.pain_acceptable_max:
+        # Too much: this exercise stops here, its other side too; the sets done are kept.
+        following_index = index + 1
+        while following_index < len(steps) and steps[following_index].slot is step.slot:
+            done = (*done, DraftStep(step=following_index, log=None))
+            following_index += 1
+        if step.slot.part == "main":
+            next_time = (
+                "Next time it steps back: an easier version, or about "
+                f"{p.regress_volume_fraction:.0%} less work.".replace("%", " %")
+            )
+        else:
+            next_time = (
+                "Next time, go gently with it; if it hurts this much again, leave it out "
+                "and tell your clinician."
+            )
+        notice = (
+            f"You stopped {step.exercise.name.lower()} at pain {log.max_pain}: that is "
+            f"too much for today, so it ends here. The sets you did are kept. {next_time}"
         )
-    return _review_page(request, services, me, draft, steps)
+    draft = draft.model_copy(update={"done": done})
+    if len(done) < len(steps):
+        following = steps[len(done)]
+        return _step_page(
+            request,
+            services,
+            me,
+            draft,
+            following,
+            len(steps),
+            _step_defaults(following),
+            {},
+            notice=notice,
+        )
+    return _review_page(request, services, me, draft, steps, notice=notice)
+
+
+def _stop_for_pain(
+    request: Request, services: Services, me: Me, draft: Draft, log: ExerciseLog
+) -> Response:
+    """Pain in the flare-up zone: the session ends here, what was done is saved at once,
+    and the flare-up plan is shown."""
+    exercises = tuple(item.log for item in draft.done if item.log is not None)
+    session = SessionLog(
+        id=draft.log_id, date=draft.day, exercises=exercises, pain_after=log.max_pain
+    )
+    outcome = services.log_session(me.patient_id, session)
+    zone = pain_zones(services.rules.progression)[-1]
+    return _result_page(
+        request,
+        services,
+        me.patient_id,
+        title=f"Stop here for today: pain {log.max_pain}",
+        message=(
+            f"Pain of {zone.band} means the session ends now. What you did is saved. "
+            "Rest the leg today; ordinary walking about is fine if it does not make it worse."
+        ),
+        decisions=outcome.decisions,
+        flare_plan=zone.meaning,
+        stopped=True,
+    )
+
+
+def _stop_for_signs(
+    request: Request, services: Services, me: Me, draft: Draft, signs: tuple[str, ...]
+) -> Response:
+    """A warning sign during the session: stop, save what was done, and say what to do."""
+    exercises = tuple(item.log for item in draft.done if item.log is not None)
+    if exercises:
+        session = SessionLog(
+            id=draft.log_id, date=draft.day, exercises=exercises, warning_signs=signs
+        )
+    else:
+        session = SessionLog(
+            id=draft.log_id,
+            date=draft.day,
+            skipped=True,
+            skip_reason="stopped for a warning sign",
+            warning_signs=signs,
+        )
+    outcome = services.log_session(me.patient_id, session)
+    decision = next((d for d in outcome.decisions if d.kind == "refer"), None)
+    if decision is None:
+        decision = services.referral(me.patient_id)
+    return _paused_page(request, decision, saved=bool(exercises))
+
+
+def _paused_page(
+    request: Request,
+    decision: Decision | None,
+    *,
+    saved: bool = False,
+    status_code: int = 200,
+    day_text: str = "",
+) -> Response:
+    return render(
+        request,
+        "person_paused.html",
+        status_code=status_code,
+        referral=_referral_view(decision),
+        saved=saved,
+        day_text=day_text,
+    )
 
 
 # ----- the morning check-in --------------------------------------------------------------
 
 CHECKIN_LABELS = {
+    "for_day": "Which morning",
     "pain": "Pain when you got up",
     "stiffness": "Stiffness when you got up",
     "signs": "Anything new",
@@ -1351,7 +1680,9 @@ CHECKIN_LABELS = {
 def checkin_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
         return _see("/me")
-    return render(request, "person_checkin.html", values={}, errors={})
+    return render(
+        request, "person_checkin.html", values={}, errors={}, signs=_sign_choices(services)
+    )
 
 
 @router.post("/checkin", dependencies=[CsrfChecked])
@@ -1363,10 +1694,30 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
     stiffness = check.whole("stiffness", 0, 10)
     signs_text = check.text("signs", most=1000)
     signs = tuple(line.strip() for line in signs_text.splitlines() if line.strip())
+    chosen = _read_signs(form, services)
+    check.values["sign"] = list(chosen)
+    hour = check.whole("hour", 0, 23, required=False)
+    check.errors.pop("hour", None)  # from the device's clock, not the person
+    for_day = check.choice(
+        "for_day", {"today": "today", "tomorrow": "tomorrow"}, "a morning", required=False
+    )
+    if hour is not None and hour >= 12 and for_day is None:
+        check.fail("for_day", "say which morning this is about")
+    if for_day == "tomorrow" and not check.errors:
+        return _result_page(
+            request,
+            services,
+            me.patient_id,
+            title="Check in tomorrow morning",
+            message="Nothing is saved now. Tomorrow, soon after you get up, answer the two "
+            "questions: that is what tells the program how today settled overnight.",
+            decisions=(),
+        )
     if check.errors or pain is None or stiffness is None:
         return render(
             request,
             "person_checkin.html",
+            signs=_sign_choices(services),
             status_code=400,
             values=check.values,
             errors=check.errors,
@@ -1377,6 +1728,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             date=_today(services),
             pain_on_waking=pain,
             stiffness_on_waking=stiffness,
+            warning_signs=chosen,
             new_red_flags=signs,
         )
         decisions = services.record_checkin(me.patient_id, checkin)
@@ -1384,6 +1736,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
         return render(
             request,
             "person_checkin.html",
+            signs=_sign_choices(services),
             status_code=400,
             values=check.values,
             errors={
@@ -1395,11 +1748,15 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
         return render(
             request,
             "person_checkin.html",
+            signs=_sign_choices(services),
             status_code=409,
             values=check.values,
             errors={},
             error=str(exc)[:1].upper() + str(exc)[1:] + ".",
         )
+    referral = next((d for d in decisions if d.kind == "refer"), None)
+    if referral is not None:
+        return _paused_page(request, referral)
     return _result_page(
         request,
         services,
@@ -1470,12 +1827,22 @@ def _phase_words(phase: str) -> str:
 
 @router.get("/changes")
 def changes_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
-    _, _, date_format = services.display(me.patient_id)
+    _, mass_unit, date_format = services.display(me.patient_id)
     decisions = services.decisions(me.patient_id)
     return render(
         request,
         "person_changes.html",
-        items=list(reversed(_decision_items(decisions, date_format))),
+        items=list(
+            reversed(
+                _decision_items(
+                    decisions,
+                    date_format,
+                    [e for e in services.history(me.patient_id) if isinstance(e, Override)],
+                    services,
+                    mass_unit,
+                )
+            )
+        ),
     )
 
 

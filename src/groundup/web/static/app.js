@@ -70,20 +70,42 @@
     });
   }
 
-  // <div data-rest data-seconds="45"> shows a rest countdown when its button is pressed
+  // The end of a rest or a hold: a short sound and a buzz. The sound goes through the
+  // device's own volume and silent switch; no buzz when the person asks for reduced motion.
+  function timeUp(audio) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      beep(audio);
+      setTimeout(function () { beep(audio); }, 180);
+    } catch (e) { /* no sound on this device */ }
+    var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (!still && navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    return audio;
+  }
+
+  // <div data-rest data-seconds="45"> (or data-hold) with button[data-start] and [data-time]:
+  // a countdown that ends with a sound and a buzz. A rest says "Go!"; a hold says "Done".
   function rest(root) {
     var seconds = Number(root.dataset.seconds || 45);
+    var hold = root.hasAttribute("data-hold");
     var button = root.querySelector("[data-start]");
     var display = root.querySelector("[data-time]");
-    var timer = null;
+    var timer = null, audio = null;
     button.addEventListener("click", function () {
       var left = seconds;
+      // Made on the tap, so the browser lets it play when the time is up.
+      try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
       clearInterval(timer);
-      display.textContent = left + " s rest";
+      root.classList.remove("time-up");
+      display.textContent = left + (hold ? " s to go" : " s rest");
       timer = setInterval(function () {
         left -= 1;
-        display.textContent = left > 0 ? left + " s rest" : "Go!";
-        if (left <= 0) clearInterval(timer);
+        display.textContent = left > 0 ? left + (hold ? " s to go" : " s rest") : (hold ? "Done!" : "Go!");
+        if (left <= 0) {
+          clearInterval(timer);
+          root.classList.add("time-up");
+          audio = timeUp(audio);
+        }
       }, 1000);
     });
   }
@@ -91,7 +113,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-metronome]").forEach(metronome);
     document.querySelectorAll("[data-countdown]").forEach(countdown);
-    document.querySelectorAll("[data-rest]").forEach(rest);
+    document.querySelectorAll("[data-rest], [data-hold]").forEach(rest);
   });
 })();
 
@@ -157,8 +179,71 @@
     });
   }
 
+  // The player's pain scale says at once what a high answer will do (thresholds from the
+  // page: data-stop-at ends the exercise, data-end-at ends the session).
+  function painRules(root) {
+    var says = root.querySelector("[data-pain-says]");
+    var stopAt = Number(root.dataset.stopAt), endAt = Number(root.dataset.endAt);
+    function update() {
+      var chosen = root.querySelector('input[name="pain"]:checked');
+      var pain = chosen ? Number(chosen.value) : -1;
+      if (pain >= endAt) {
+        says.textContent = "Pain " + pain + ": the session stops here. Press the button below and what you did is saved.";
+      } else if (pain >= stopAt) {
+        says.textContent = "Pain " + pain + ": stop this exercise now. Press the button below: the sets you did are kept and the next exercise comes.";
+      } else {
+        says.textContent = "";
+      }
+      says.hidden = says.textContent === "";
+    }
+    root.addEventListener("change", update);
+    update();
+  }
+
+  // A session in progress: leaving the player by anything but its own buttons asks first.
+  // (What was done up to the last step is kept on the server and offered again on Today.)
+  function guardPlayer() {
+    var forms = document.querySelectorAll("form[data-player]");
+    if (!forms.length) return;
+    var leaving = false;
+    document.querySelectorAll("form").forEach(function (form) {
+      form.addEventListener("submit", function () { leaving = true; });
+    });
+    window.addEventListener("beforeunload", function (event) {
+      if (leaving) return;
+      event.preventDefault();
+      event.returnValue = "";
+    });
+  }
+
+  // The check-in knows the person's local hour: in the morning it is that morning's, and
+  // only later in the day is the person asked which morning they mean.
+  function localHour(input) {
+    var hour = new Date().getHours();
+    input.value = String(hour);
+    var ask = document.querySelector("[data-afternoon-only]");
+    if (ask && hour < 12 && !ask.classList.contains("has-error")) ask.hidden = true;
+  }
+
+  // "Same as the last one": pain and effort in one tap.
+  function sameAsBefore(button) {
+    var form = button.closest("form");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      [["pain", button.dataset.pain], ["effort", button.dataset.effort]].forEach(function (pair) {
+        if (!pair[1]) return;
+        var input = form.querySelector('input[name="' + pair[0] + '"][value="' + pair[1] + '"]');
+        if (input) { input.checked = true; input.dispatchEvent(new Event("change", { bubbles: true })); }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
+    guardPlayer();
+    document.querySelectorAll("[data-same]").forEach(sameAsBefore);
+    document.querySelectorAll("[data-local-hour]").forEach(localHour);
+    document.querySelectorAll("[data-pain-rules]").forEach(painRules);
     document.querySelectorAll("form").forEach(askIf);
     document.querySelectorAll("[data-step-for]").forEach(stepper);
     document.querySelectorAll("[data-metronome][data-target]").forEach(metronomeTarget);
