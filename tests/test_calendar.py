@@ -158,7 +158,7 @@ def test_sessions_fall_on_the_days_the_services_schedule(services: Services, clo
         elif day < clock.day:
             assert summary.startswith("Not logged: ") and not alarms
         else:
-            assert summary == f"Strengthening session (stage {program.phase.number})"
+            assert summary == f"Strengthening session (phase {program.phase.number})"
             description = str(event["DESCRIPTION"])
             for slot in program.slots:
                 assert library[slot.exercise_id].name in description

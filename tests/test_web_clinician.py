@@ -601,7 +601,14 @@ def test_the_dashboard_service_on_each_database(database_url: str) -> None:
     by_id = {s.patient_id: s for s in statuses}
     assert statuses[0].patient_id == flaring
     flare = next(f for f in by_id[flaring].flags if f.code == "flare")
-    assert "stage 0" in flare.reason and "50 %" in flare.reason
+    assert "stage 1" in flare.reason and "50 %" in flare.reason
+    # The decision log numbers the flare-up's stages the same way (from 1).
+    staged = [
+        d.clinician_text
+        for d in services.decisions(flaring)
+        if "Flare-up stage" in d.clinician_text
+    ]
+    assert all("stage 0" not in text for text in staged)
     assert by_id[fresh].phase is not None and by_id[fresh].version is not None
     assert by_id[fresh].heel_raise_lsi == 48.0
     assert [f.code for f in by_id[waiting].flags] == ["no_program"]

@@ -434,13 +434,17 @@ def _on_retest(program: Program, event: Retest, rules: Rules) -> list[Decision]:
     profile = retest_profile(event, rules)
     numbers: dict[str, Number] = {}
     parts: list[str] = []
+    person_parts: list[str] = []
     for comparison in profile.comparisons:
         before = program.profile.comparison(comparison.test)
         if comparison.lsi is not None:
             numbers[f"{comparison.test}_lsi"] = comparison.lsi
             was = f"{before.lsi:g} % → " if before and before.lsi is not None else ""
-            parts.append(
-                f"{rules.assessment.tests[comparison.test].short} LSI {was}{comparison.lsi:g} %"
+            short = rules.assessment.tests[comparison.test].short
+            parts.append(f"{short} LSI {was}{comparison.lsi:g} %")
+            side = comparison.involved_side.value if comparison.involved_side else "sore"
+            person_parts.append(
+                f"{short}: your {side} leg at {was}{comparison.lsi:g} % of the other"
             )
     decision = Decision(
         rule="retest.recorded",
@@ -448,7 +452,7 @@ def _on_retest(program: Program, event: Retest, rules: Rules) -> list[Decision]:
         date=event.date,
         numbers=numbers,
         person_text="Your retest is in: "
-        + ("; ".join(parts) if parts else "no side-by-side tests this time")
+        + ("; ".join(person_parts) if person_parts else "no side-by-side tests this time")
         + ".",
         clinician_text="Retest recorded: "
         + ("; ".join(parts) if parts else "no per-side tests")
@@ -1826,7 +1830,7 @@ def _flare_stage(
                 numbers={"sessions_left": flare.sessions_left_in_stage},
                 person_text="Flare-up plan: this session does not count towards building back up yet. "
                 + " ".join(h.person_text for h in waiting),
-                clinician_text=f"Flare-up stage {flare.stage} not advanced: "
+                clinician_text=f"Flare-up stage {flare.stage + 1} not advanced: "
                 + "; ".join(h.rule for h in waiting)
                 + ".",
                 source=p.sources["flare_stage_sessions"].source,
@@ -1850,7 +1854,7 @@ def _flare_stage(
                     ),
                 ),
                 person_text=f"Flare-up plan: {left} more session{'s' if left > 1 else ''} at the lighter amount.",
-                clinician_text=f"Flare-up stage {flare.stage}: {left} session(s) left at {flare.volume_fraction:.0%}.",
+                clinician_text=f"Flare-up stage {flare.stage + 1}: {left} session(s) left at {flare.volume_fraction:.0%}.",
                 source=p.sources["flare_stage_sessions"].source,
             )
         ]

@@ -159,12 +159,23 @@ def create_app(
     app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
 
     _auth_routes(app, settings)
-    from groundup.web import account, api, calendar, clinician, docs, install, person, reminders
+    from groundup.web import (
+        account,
+        api,
+        calendar,
+        clinician,
+        docs,
+        first_hour,
+        install,
+        person,
+        reminders,
+    )
 
     app.include_router(install.router)
     app.include_router(account.router)
     app.include_router(docs.router)
     app.include_router(person.router)
+    app.include_router(first_hour.router)
     app.include_router(calendar.router)
     app.include_router(reminders.router)
     app.include_router(clinician.router)

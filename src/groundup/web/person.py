@@ -104,7 +104,7 @@ KIND_WORDS = {
     "regress": ("Eased back", "bad"),
     "flare": ("Flare-up plan", "bad"),
     "cap": ("Kept in check", "warn"),
-    "phase": ("New stage", ""),
+    "phase": ("New phase", ""),
     "prompt": ("Time to check", ""),
     "refer": ("See a doctor", "bad"),
     "info": ("Re-test", ""),
@@ -376,7 +376,7 @@ def screen_post(request: Request, me: MeDep, services: ServicesDep, form: FormDe
     if answers is None:
         return _screen_page(request, check, 400)
     result = services.record_screen(me.patient_id, answers, _today(services))
-    return _see("/me/referral" if result.refers else "/me/assess")
+    return _see("/me/referral" if result.refers else "/me/clear")
 
 
 @router.get("/referral")
@@ -696,7 +696,7 @@ def assess_post(request: Request, me: MeDep, services: ServicesDep, form: FormDe
             error=str(exc),
         )
     _keep_length_unit(services, me.patient_id, unit)
-    return _see("/me")
+    return _see("/me/results")
 
 
 def _keep_length_unit(services: Services, patient_id: str, unit: str) -> None:
@@ -979,6 +979,7 @@ def _today_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    preview: bool = False,
 ) -> Response:
     today = services.today(me.patient_id, day)
     program = today.program
@@ -1014,6 +1015,8 @@ def _today_page(
         next_day=f"{WEEKDAYS[next_day.weekday()]} {_date_text(next_day, date_format)}"
         if next_day
         else "",
+        next_iso=next_day.isoformat() if next_day else "",
+        preview=preview,
         phase_number=program.phase.number,
         phase_label=program.phase.label,
         phase_purpose=phase.purpose,
@@ -1036,7 +1039,27 @@ def session_page(
 ) -> Response:
     if _program_or_none(services, me.patient_id) is None:
         return _see("/me")
+    wanted = _preview_day(day, services)
+    if wanted is not None:
+        return _today_page(request, me, services, wanted, preview=True)
     return _today_page(request, me, services, _parse_day(day, services))
+
+
+PREVIEW_DAYS = 28
+
+
+def _preview_day(text: str | None, services: Services) -> dt.date | None:
+    """A day still to come, within four weeks: its session can be looked at, not logged."""
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    today = _today(services)
+    if today < day <= today + dt.timedelta(days=PREVIEW_DAYS):
+        return day
+    return None
 
 
 def _step_page(
@@ -1448,7 +1471,7 @@ def _phase_words(phase: str) -> str:
         known = Phase(phase)
     except ValueError:
         return phase
-    return f"Stage {known.number}: {known.label.lower()}"
+    return f"Phase {known.number}: {known.label.lower()}"
 
 
 @router.get("/changes")
