@@ -100,6 +100,7 @@ def test_start_from_file_shows_the_program_and_a_second_start_is_a_second_person
 
     second = groundup(home, "start", CLEAR, "--name", "Alex")
     assert second.returncode == 0, second.stderr
+    assert "already a person called 'Alex'" in second.stdout
     people = stored(home).patients()
     assert len(people) == 2
     assert {p.display_name for p in people} == {"Alex"}

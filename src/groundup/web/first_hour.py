@@ -8,7 +8,6 @@ current program. They share the person's pages' sign-in rule (`MeDep`).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,7 +23,7 @@ from groundup.clinical.vocabulary import Muscle, Role, Severity, Side
 from groundup.services import Services
 from groundup.web.deps import ServicesDep
 from groundup.web.pages import render
-from groundup.web.person import WEEKDAYS, MeDep, _program_or_none, _see
+from groundup.web.person import WEEKDAYS, MeDep, _program_or_none, _see, person_name
 
 router = APIRouter(prefix="/me")
 
@@ -58,14 +57,6 @@ IRRITABILITY_WORDS = {
     "high": "Your pain is easily stirred up, so the program starts very gently, with holds "
     "rather than movement at first.",
 }
-
-
-def person_name(name: str, side: Side | None = None) -> str:
-    """An exercise's name as a sentence would carry it: "Short foot, seated — right side"."""
-    text = re.sub(r"\s*\(([^)]*)\)", r", \1", name)
-    if side is not None:
-        text += f" — {side.value} side"
-    return text
 
 
 def _number(value: float | None) -> str:

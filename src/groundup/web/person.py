@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ from groundup.clinical.program import (
 )
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenResult
-from groundup.clinical.vocabulary import Equipment, Phase
+from groundup.clinical.vocabulary import Equipment, Phase, Side
 from groundup.knowledge import load_model, load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
 from groundup.services.accounts import Account
@@ -863,6 +864,14 @@ def _steps(program: Program, services: Services) -> list[Step]:
     return steps
 
 
+def person_name(name: str, side: Side | None = None) -> str:
+    """An exercise's name as a sentence would carry it: "Short foot, seated — right side"."""
+    text = re.sub(r"\s*\(([^)]*)\)", r", \1", name)
+    if side is not None:
+        text += f" — {side.value} side"
+    return text
+
+
 def _side_words(dose: Dose) -> str:
     return f"{dose.side.value} leg" if dose.side else "both legs"
 
@@ -988,7 +997,11 @@ def _today_page(
     parts = []
     for part, title in PART_TITLES.items():
         rows = [
-            {"name": s.exercise.name, "side": _side_words(s.dose), "dose": _dose_text(s, mass_unit)}
+            {
+                "name": person_name(s.exercise.name),
+                "side": _side_words(s.dose),
+                "dose": _dose_text(s, mass_unit),
+            }
             for s in steps
             if s.slot.part == part
         ]
