@@ -19,6 +19,7 @@ from test_web_person import (
     TODAY,
     assessment_form,
     example,
+    play_session,
     register,
     screen_form,
     start,
@@ -114,3 +115,17 @@ def test_the_first_hour_pages_send_a_person_without_a_program_back(
     assert client.get("/me/results").headers["location"] == "/me"
     assert client.get("/me/program").headers["location"] == "/me"
     assert client.get("/me/clear").headers["location"] == "/me/screen"
+
+
+def test_after_a_first_session_the_changes_page_says_when_the_first_change_comes(
+    client: TestClient, services: Services
+) -> None:
+    start(client, services)
+    before = client.get("/me/changes").text
+    assert "you have not logged a session" in before
+    play_session(client)
+    page = client.get("/me/changes").text
+    assert "No changes yet" not in page
+    assert "1 session logged" in page
+    needed = services.rules.progression.consecutive_sessions
+    assert f"The first step up comes after {needed} sessions in a row" in page

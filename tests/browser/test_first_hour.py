@@ -175,6 +175,19 @@ def test_no_person_page_scrolls_sideways_at_390_px(
         no_sideways_scroll(page, path)
     page.goto(f"{live_server}/me/retest")
     shoot(page, screenshots, "35-retest")
+    # The 0–10 answers are big enough to tap on a phone (44 px at least).
+    page.goto(f"{live_server}/me/checkin")
+    widths = page.locator(".scale label").evaluate_all(
+        "labels => labels.map(l => l.getBoundingClientRect().width)"
+    )
+    assert widths and min(widths) >= 44, widths
+    shoot(page, screenshots, "37-checkin")
+    # A collapsed section shows a marker that it opens.
+    page.goto(f"{live_server}/me/program")
+    marker = page.locator("details > summary").first.evaluate(
+        "s => getComputedStyle(s, '::before').borderRightStyle"
+    )
+    assert marker == "solid"
     page.close()
 
     # A referred person's page.

@@ -509,7 +509,12 @@ def why_command(
         out.print_json(json.dumps([d.model_dump(mode="json") for d in decisions]))
         return
     if not decisions:
-        out.print("No decisions yet: they come after your first logged sessions.")
+        needed = services().rules.progression.consecutive_sessions
+        out.print(
+            "No changes yet: the first step up comes after "
+            f"{needed} sessions in a row that go well (good form, pain and effort in range, "
+            "a settled next morning); more pain eases the program back instead."
+        )
         return
     out.print(decisions_table(decisions, clinician=clinician))
 

@@ -1491,10 +1491,20 @@ def _phase_words(phase: str) -> str:
 def changes_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     _, _, date_format = services.display(me.patient_id)
     decisions = services.decisions(me.patient_id)
+    rules = services.rules.progression
+    sessions = sum(
+        1
+        for event in services.history(me.patient_id)
+        if isinstance(event, SessionLog) and not event.skipped
+    )
     return render(
         request,
         "person_changes.html",
         items=list(reversed(_decision_items(decisions, date_format))),
+        sessions=sessions,
+        needed=rules.consecutive_sessions,
+        pain_max=rules.pain_safe_max,
+        effort_max=f"{rules.spare_effort_rpe_max:g}",
     )
 
 
