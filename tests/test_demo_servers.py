@@ -53,8 +53,9 @@ def test_two_demo_servers_keep_their_own_databases(tmp_path: Path) -> None:
         try:
             assert first_db != second_db
             assert first_db.exists() and second_db.exists()
-            with urllib.request.urlopen(f"{first_url}/login", timeout=10) as page:
-                assert page.status == 200
+            for url in (first_url, second_url):
+                with urllib.request.urlopen(f"{url}/login", timeout=10) as page:
+                    assert page.status == 200
         finally:
             second.terminate()
             second.wait(timeout=30)

@@ -6,6 +6,8 @@ import atexit
 import datetime as dt
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -57,6 +59,9 @@ def serve_command(
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="demo-", dir=settings.data_dir))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        # Stopped with SIGTERM, exit through Python so the folder above is removed (the
+        # server hands the signal back to this handler once it has shut down).
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         path = folder / "demo-web.db"
         os.environ["GROUNDUP_DATABASE_URL"] = f"sqlite:///{path}"
         get_settings.cache_clear()
