@@ -40,6 +40,7 @@ from groundup.clinical.assessment import (
     Pain,
     PsfsActivity,
     Sex,
+    StepDownFault,
 )
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.logs import (
@@ -506,6 +507,9 @@ def _read_assessment(
             psfs.append({"activity": activity, "score": score})
     data["psfs"] = psfs
     data["tests"], unit = _read_tests(check, services)
+    step_down = _read_step_down(check)
+    if step_down is not None:
+        data["observations"] = {"step_down": step_down}
     if check.errors:
         return None, unit
     try:
@@ -513,6 +517,34 @@ def _read_assessment(
     except ValidationError as exc:
         check.adopt(exc)
         return None, unit
+
+
+# What the person can see on the step-down, in a mirror or on a film, in their own words.
+STEP_DOWN_SIGNS = {
+    StepDownFault.KNEE_VALGUS: "The knee drifts inwards, past the big toe",
+    StepDownFault.PELVIC_DROP: "The hip on the other side drops",
+    StepDownFault.TRUNK_LEAN: "The body leans to one side",
+}
+
+
+def _read_step_down(check: FormCheck) -> dict[str, list[str]] | None:
+    """The person's own step-down test: what they saw on each side, or None if not done."""
+    if not check.yes_no("step_down.done", required=False):
+        return None
+    seen: dict[str, list[str]] = {}
+    for side in ("left", "right"):
+        name = f"step_down.{side}"
+        ticks = [t for t in check.form.getlist(name) if isinstance(t, str)]
+        check.values[name] = ticks
+        faults = [t for t in ticks if t in {f.value for f in StepDownFault}]
+        if not ticks:
+            check.fail(name, "tick what you saw, or “none of these”")
+        elif "none" in ticks and faults:
+            check.fail(name, "“none of these” cannot go with a sign you saw")
+        elif len(faults) + ticks.count("none") != len(ticks):
+            check.fail(name, "tick only the signs on the list")
+        seen[side] = faults
+    return seen
 
 
 def _read_template(check: FormCheck, services: Services, condition: Condition | None) -> str | None:
@@ -606,6 +638,7 @@ def _assess_page(
         labels=_assess_labels(services),
         conditions=[(c.value, services.rules.pathways[c].name) for c in _CONDITION_ORDER],
         templates=_template_choices(services),
+        step_down_signs=[(f.value, words) for f, words in STEP_DOWN_SIGNS.items()],
         error=error,
     )
 
