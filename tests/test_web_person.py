@@ -445,7 +445,7 @@ def test_another_person_sees_only_their_own_data(services: Services) -> None:
     assert second.get("/me/progress").headers["location"] == "/me"
     changes = second.get("/me/changes")
     assert changes.status_code == 200
-    assert "No changes yet" in changes.text
+    assert "you have not logged a session" in changes.text
     mine = first.get("/me/progress").text
     assert "4 / 10" in mine
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_web_person import TODAY, assessment_form, start
 
 from groundup.clinical.profile import build_profile
 from groundup.knowledge import load_rules
 from groundup.services import Services
 from groundup.storage.database import Database
 from groundup.web.app import create_app
+from test_web_person import TODAY, assessment_form, start
 
 
 @pytest.fixture
