@@ -1426,3 +1426,13 @@ def test_gate_sources_are_marked_as_used() -> None:
         if criterion.kind == "lsi":
             assert "other leg" in criterion.text
             assert criterion.both_sides_text and "goal" in criterion.both_sides_text
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+def test_gate_numbers_never_print_none(phase: Phase) -> None:
+    """The gate's numbers go into the report and the dashboard word for word: with one
+    check-in and no week to compare, they say so instead of printing "None"."""
+    prog = program(phase)
+    seen = [checkin(START + dt.timedelta(days=1))]
+    for _, _, numbers, _ in gate_status(prog, START + dt.timedelta(days=2), seen, RULES):
+        assert "None" not in numbers, numbers

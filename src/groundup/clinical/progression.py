@@ -2124,7 +2124,12 @@ def gate_status(
             met = len(mornings) >= 2 and (
                 weeks is None or weeks[1] - weeks[0] < rules.progression.weekly_morning_rise_by
             )
-            out.append((c, met, f"{len(mornings)} check-ins; weekly mornings {weeks}", False))
+            trend = (
+                "no two weeks of mornings to compare yet"
+                if weeks is None
+                else f"weekly morning pain {weeks[0]:.1f} → {weeks[1]:.1f}"
+            )
+            out.append((c, met, f"{len(mornings)} check-ins; {trend}", False))
         elif c.kind in ("lsi", "min_value"):
             comparison = program.profile.comparison(c.test or "")
             assert c.threshold is not None
