@@ -51,6 +51,7 @@ from groundup.clinical.logs import (
     SessionLog,
     SetLog,
 )
+from groundup.clinical.outcomes import Measure, OutcomeError, interpret_change
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import (
     PART_TITLES,
@@ -510,6 +511,19 @@ def _read_assessment(
     step_down = _read_step_down(check)
     if step_down is not None:
         data["observations"] = {"step_down": step_down}
+    for measure in _person_measures(services):
+        answers: dict[str, int | None] = {}
+        for item in measure.items:
+            name = f"{measure.id}.{item.id}"
+            raw = check.raw(name)
+            if raw == "na" and measure.not_applicable_allowed:
+                answers[item.id] = None
+            elif raw:
+                value = check.whole(name, item.min, item.max)
+                if value is not None:
+                    answers[item.id] = value
+        if answers:
+            data[measure.id] = answers
     if check.errors:
         return None, unit
     try:
@@ -517,6 +531,16 @@ def _read_assessment(
     except ValidationError as exc:
         check.adopt(exc)
         return None, unit
+
+
+# The questionnaires a person answers on their own: those whose answers have words at
+# both ends (the others are worded for a clinician to ask).
+PERSON_MEASURES = ("lefs", "faam_adl", "faam_sports")
+
+
+def _person_measures(services: Services) -> list[Measure]:
+    measures = services.rules.questionnaires
+    return [m for m in (measures.measure(i) for i in PERSON_MEASURES) if m.anchors is not None]
 
 
 # What the person can see on the step-down, in a mirror or on a film, in their own words.
@@ -639,6 +663,7 @@ def _assess_page(
         conditions=[(c.value, services.rules.pathways[c].name) for c in _CONDITION_ORDER],
         templates=_template_choices(services),
         step_down_signs=[(f.value, words) for f, words in STEP_DOWN_SIGNS.items()],
+        measures=_person_measures(services),
         error=error,
     )
 
@@ -1482,9 +1507,42 @@ def progress_page(request: Request, me: MeDep, services: ServicesDep) -> Respons
         ),
         key=lambda row: (row[0], row[1]),
     )
+    program = services.program(me.patient_id)
+    answered_again = {
+        measure_id
+        for _, kind, assessment, _ in services.assessments(me.patient_id)
+        if kind != "initial"
+        for measure_id in PERSON_MEASURES
+        if getattr(assessment, measure_id, None)
+    }
+    outcomes = []
+    for measure_id, first in program.outcome_baseline.items():
+        latest = program.outcome_latest.get(measure_id)
+        if measure_id == "nprs" or latest is None:
+            continue
+        measure = rules.questionnaires.measure(measure_id)
+        try:
+            verdict = interpret_change(measure, first, latest)
+        except OutcomeError:
+            continue
+        outcomes.append(
+            {
+                "name": f"{measure.plain_name.capitalize()} ({measure.short_name})",
+                "first": f"{first:g}",
+                "latest": f"{latest:g}",
+                "repeated": measure_id in answered_again,
+                "verdict": verdict.plain,
+                "tag": {"improved": "good", "worsened": "bad"}.get(verdict.change.value, "warn"),
+                "word": {"improved": "Better", "worsened": "Worse"}.get(
+                    verdict.change.value, "Too small to tell"
+                ),
+                "scale": f"{measure.scale.minimum:g}–{measure.scale.maximum:g}",
+            }
+        )
     return render(
         request,
         "person_progress.html",
+        outcomes=outcomes,
         pain_chart=drawn.pain,
         lsi_chart=drawn.lsi,
         minutes_chart=drawn.minutes,
