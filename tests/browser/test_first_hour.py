@@ -34,7 +34,7 @@ def answer_clear_screen(page: Page) -> None:
     page.get_by_role("button", name="Check my answers").click()
 
 
-def assess(page: Page, days: list[int]) -> None:
+def assess(page: Page, days: list[int] | None, extra: dict[str, Any] | None = None) -> None:
     example = yaml.safe_load((ROOT / "examples" / "clear-left-calf.yaml").read_text())
     a = example["assessment"]
     values: dict[str, Any] = {
@@ -47,13 +47,16 @@ def assess(page: Page, days: list[int]) -> None:
         "pain.on_waking": a["pain"]["on_waking"],
         "pain.night_pain": "no",
         "pain.lingers_after_activity_hours": a["pain"]["lingers_after_activity_hours"],
-        "days": [str(n) for n in days],
     }
+    if days is not None:
+        values["days"] = [str(n) for n in days]
     for test, sides in a["tests"].items():
         for side, value in sides.items():
             values[f"tests.{test}.{side}"] = value
-    fill(page, values)
-    page.get_by_role("button", name="Make my program").click()
+    fill(page, values | (extra or {}))
+    page.get_by_role(
+        "button", name="Save my re-test" if days is None else "Make my program"
+    ).click()
 
 
 def no_sideways_scroll(page: Page, what: str) -> None:
@@ -212,4 +215,50 @@ def test_no_person_page_scrolls_sideways_at_390_px(
     page.goto(f"{live_server}{href}/assess")
     no_sideways_scroll(page, "the clinician's assessment page")
     shoot(page, screenshots, "36-clinic-assess")
+    page.close()
+
+
+def lefs_answers(value: int) -> dict[str, Any]:
+    from groundup.knowledge import load_rules
+
+    measure = load_rules().questionnaires.measure("lefs")
+    return {f"lefs.{item.id}": str(value) for item in measure.items}
+
+
+def test_the_person_answers_the_questionnaire_and_sees_the_change(
+    browser: Browser, live_server: str, screenshots: Path
+) -> None:
+    page = browser.new_page(viewport=PHONE)
+    sign_up(page, live_server, "Noor", "noor@example.org")
+    answer_clear_screen(page)
+    page.get_by_role("link", name="Start the tests").click()
+    questionnaire = page.locator("details.measure", has_text="LEFS")
+    questionnaire.locator("summary").click()
+    expect(questionnaire.get_by_text("0 = extreme difficulty or unable")).to_be_visible()
+    page.locator("#step-down").scroll_into_view_if_needed()
+    no_sideways_scroll(page, "the assessment with its questionnaires")
+    shoot(page, screenshots, "38-assess-questionnaire")
+    assess(page, days=list(range(7)), extra=lefs_answers(2))
+    expect(page).to_have_url(f"{live_server}/me/results")
+
+    page.goto(f"{live_server}/me/progress")
+    expect(page.get_by_text("Answer it again at your next re-test")).to_be_visible()
+
+    # The re-test: the questionnaire again, and a clean step-down seen in a mirror.
+    page.goto(f"{live_server}/me/retest")
+    page.locator('input[name="step_down.done"][value="yes"]').check()
+    expect(page.locator('input[name="step_down.left"][value="none"]')).to_be_visible()
+    page.locator('input[name="step_down.left"][value="none"]').check()
+    page.locator('input[name="step_down.right"][value="none"]').check()
+    page.locator("details.measure", has_text="LEFS").locator("summary").click()
+    shoot(page, screenshots, "39-retest-step-down")
+    assess(page, days=None, extra=lefs_answers(3))
+    expect(page.get_by_role("heading", name="Re-test saved")).to_be_visible()
+
+    page.goto(f"{live_server}/me/progress")
+    outcome = page.locator("section.outcomes")
+    expect(outcome.get_by_text("Better", exact=True)).to_be_visible()
+    expect(outcome.get_by_text("big enough to make a difference you can feel")).to_be_visible()
+    no_sideways_scroll(page, "the progress page")
+    shoot(page, screenshots, "40-progress-questionnaire")
     page.close()
