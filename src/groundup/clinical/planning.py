@@ -250,6 +250,32 @@ def _finding_phrase(finding: Finding, rules: Rules) -> str:
     return finding.person_text[0].lower() + finding.person_text[1:]
 
 
+def refresh_reasons(
+    slots: tuple[Slot, ...], before: ImbalanceProfile, after: ImbalanceProfile, rules: Rules
+) -> tuple[Slot, ...]:
+    """The slots with the numbers in their reasons brought up to date from a retest: a
+    finding quoted in a reason is quoted as the retest found it, or marked as gone."""
+    found = {f.id: f for f in after.findings}
+    phrases = [(f, _finding_phrase(f, rules)) for f in before.findings]
+    refreshed = []
+    for slot in slots:
+        reason = slot.reason
+        for finding, old in phrases:
+            if old not in reason:
+                continue
+            now = found.get(finding.id)
+            new = (
+                _finding_phrase(now, rules)
+                if now is not None
+                else f"{old} at first, no longer a finding at the latest retest"
+            )
+            reason = reason.replace(old, new)
+        refreshed.append(
+            slot if reason == slot.reason else slot.model_copy(update={"reason": reason})
+        )
+    return tuple(refreshed)
+
+
 def _score(exercise: Exercise, profile: ImbalanceProfile) -> tuple[int, Finding | None]:
     """How well the exercise answers the profile, and the finding that weighs most."""
     score = 0

@@ -32,7 +32,13 @@ from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, Sessi
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
 from groundup.clinical.pathways import allows, phase_gate
-from groundup.clinical.planning import build_session, dose_for, pathway_notes, template_block
+from groundup.clinical.planning import (
+    build_session,
+    dose_for,
+    pathway_notes,
+    refresh_reasons,
+    template_block,
+)
 from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
 from groundup.clinical.program import (
     Dose,
@@ -133,8 +139,14 @@ def advance(
             latest = dict(program.outcome_latest)
             latest.update(outcome_scores(event.assessment, rules.questionnaires))
             made = _on_event(program, event, seen, rules)
+            fresh = retest_profile(event, rules)
             program = program.model_copy(
-                update={"profile": retest_profile(event, rules), "outcome_latest": latest}
+                update={
+                    "profile": fresh,
+                    "outcome_latest": latest,
+                    # The reasons quote the latest tests, not the first ones.
+                    "slots": refresh_reasons(program.slots, program.profile, fresh, rules),
+                }
             )
         else:
             made = _on_event(program, event, seen, rules)
