@@ -158,7 +158,7 @@ def test_sessions_fall_on_the_days_the_services_schedule(services: Services, clo
         elif day < clock.day:
             assert summary.startswith("Not logged: ") and not alarms
         else:
-            assert summary == f"Strengthening session (stage {program.phase.number})"
+            assert summary == f"Strengthening session (phase {program.phase.number})"
             description = str(event["DESCRIPTION"])
             for slot in program.slots:
                 assert library[slot.exercise_id].name in description
@@ -503,10 +503,10 @@ def test_the_command_writes_the_calendar_file(tmp_path: Path) -> None:
     data = (tmp_path / "mine.ics").read_bytes()
     sessions = events(data, "session-")
     today = dt.date.today()
-    # The example began long ago: Mondays, Wednesdays and Fridays from a week ago to two
-    # weeks ahead.
+    # The program starts today (the example's assessment is old, but `start` begins now):
+    # Mondays, Wednesdays and Fridays from today to two weeks ahead.
     expected = [
-        day for n in range(-7, 14) if (day := today + dt.timedelta(days=n)).weekday() in (0, 2, 4)
+        day for n in range(0, 14) if (day := today + dt.timedelta(days=n)).weekday() in (0, 2, 4)
     ]
     assert sorted(session_day(e) for e in sessions) == expected
     assert len(events(data, "checkin-")) == 1

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "clear-left-calf.yaml"
 
 
-def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(home: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "COLUMNS": "120",
@@ -38,6 +38,7 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         timeout=120,
         check=False,
+        cwd=cwd,
     )
     assert "Traceback" not in result.stderr, result.stderr
     return result
@@ -57,7 +58,7 @@ def test_four_weeks_of_a_self_managing_person(tmp_path: Path) -> None:
     intake_file = tmp_path / "me.yaml"
     intake_file.write_text(yaml.safe_dump(intake), encoding="utf-8")
 
-    out = ok(tmp_path, "start", str(intake_file), "--name", "Robin")
+    out = ok(tmp_path, "start", str(intake_file), "--name", "Robin", "--date", start.isoformat())
     # The example records a mid-portion Achilles tendinopathy: loading starts in phase 2.
     assert "Phase 2" in out
     assert "Plan for: Achilles tendon pain (mid-portion)" in out
@@ -177,7 +178,7 @@ def test_bad_input_gets_one_line_and_keeps_what_is_stored(tmp_path: Path) -> Non
     intake["assessment"]["date"] = start.isoformat()
     intake_file = tmp_path / "me.yaml"
     intake_file.write_text(yaml.safe_dump(intake), encoding="utf-8")
-    ok(tmp_path, "start", str(intake_file), "--name", "Robin")
+    ok(tmp_path, "start", str(intake_file), "--name", "Robin", "--date", start.isoformat())
     before = ok(tmp_path, "export")
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text('{"format": "groundup-export", "version": 1, "person": {', encoding="utf-8")

@@ -100,6 +100,7 @@ def test_start_from_file_shows_the_program_and_a_second_start_is_a_second_person
 
     second = groundup(home, "start", CLEAR, "--name", "Alex")
     assert second.returncode == 0, second.stderr
+    assert "already a person called 'Alex'" in second.stdout
     people = stored(home).patients()
     assert len(people) == 2
     assert {p.display_name for p in people} == {"Alex"}
@@ -203,7 +204,7 @@ RETEST = {
 
 
 def test_retest_from_file_records_it_and_shows_lsi_before_and_after(home: Path) -> None:
-    assert groundup(home, "start", CLEAR, "--name", "Alex").returncode == 0
+    assert groundup(home, "start", CLEAR, "--name", "Alex", "--date", "2025-03-04").returncode == 0
     path = home / "retest.yaml"
     path.write_text(yaml.safe_dump({"assessment": RETEST}), encoding="utf-8")
     result = groundup(home, "retest", path)
@@ -220,7 +221,7 @@ def test_retest_from_file_records_it_and_shows_lsi_before_and_after(home: Path) 
 
 
 def test_guided_retest_keeps_the_first_facts_and_rerates_the_same_goals(home: Path) -> None:
-    assert groundup(home, "start", CLEAR, "--name", "Alex").returncode == 0
+    assert groundup(home, "start", CLEAR, "--name", "Alex", "--date", "2025-03-04").returncode == 0
     answers = [
         *["", "", "", "", ""],  # age, sex, side, condition, duration: Enter keeps them
         *["1", "3", "2", "n", "1"],  # pain, night pain, how long it lingers
@@ -243,7 +244,7 @@ def test_guided_retest_keeps_the_first_facts_and_rerates_the_same_goals(home: Pa
 
 
 def test_guided_retest_dated_before_the_start_stops_before_any_question(home: Path) -> None:
-    assert groundup(home, "start", CLEAR, "--name", "Alex").returncode == 0
+    assert groundup(home, "start", CLEAR, "--name", "Alex", "--date", "2025-03-04").returncode == 0
     result = groundup(home, "retest", "--date", "2025-01-01")
     assert result.returncode == EXIT_INPUT
     assert "before the program started" in one_error_line(result)
@@ -251,7 +252,7 @@ def test_guided_retest_dated_before_the_start_stops_before_any_question(home: Pa
 
 
 def test_retest_with_pain_out_of_range_is_one_line_and_stores_nothing(home: Path) -> None:
-    assert groundup(home, "start", CLEAR, "--name", "Alex").returncode == 0
+    assert groundup(home, "start", CLEAR, "--name", "Alex", "--date", "2025-03-04").returncode == 0
     bad = {**RETEST, "pain": {"at_rest": 12, "during_activity": 3, "on_waking": 2}}
     path = home / "bad.yaml"
     path.write_text(yaml.safe_dump(bad), encoding="utf-8")

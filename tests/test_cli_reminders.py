@@ -8,7 +8,7 @@ from test_cli_e2e import EXAMPLE, ok, run
 
 
 def test_reminders_from_the_terminal(tmp_path: Path) -> None:
-    ok(tmp_path, "start", str(EXAMPLE), "--name", "Robin")
+    ok(tmp_path, "start", str(EXAMPLE), "--name", "Robin", "--date", "2025-03-04")
     assert "off" in ok(tmp_path, "reminders", "show")
     shown = ok(
         tmp_path,

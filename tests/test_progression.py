@@ -21,7 +21,7 @@ from groundup.clinical.assessment import Assessment, Condition
 from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, SetLog
 from groundup.clinical.pathways import phase_gate
-from groundup.clinical.planning import build_session, plan
+from groundup.clinical.planning import build_session, plan, refresh_reasons
 from groundup.clinical.program import Dose, Preferences, Program, dose_key
 from groundup.clinical.progression import (
     Change,
@@ -38,6 +38,7 @@ from groundup.clinical.progression import (
     logged_running,
     pain_zone,
     planned_running,
+    retest_profile,
     small_load_amount,
     stall_culprits,
 )
@@ -1897,3 +1898,42 @@ def test_c4_gate_numbers_are_rounded() -> None:
     retested_prog = advance(prog, [event], RULES, day(3)).program
     _, why, _ = statuses(retested_prog, day(3), [event])["dynamic_balance_time"]
     assert "weaker side 33.1 " in why and "33.14" not in why
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+def test_gate_numbers_never_print_none(phase: Phase) -> None:
+    """The gate's numbers go into the report and the dashboard word for word: with one
+    check-in and no week to compare, they say so instead of printing "None"."""
+    prog = program(phase)
+    seen = [checkin(START + dt.timedelta(days=1))]
+    for _, _, numbers, _ in gate_status(prog, START + dt.timedelta(days=2), seen, RULES):
+        assert "None" not in numbers, numbers
+
+
+def test_after_a_retest_the_reasons_quote_the_latest_numbers() -> None:
+    """A reason written from the first tests ("the left shin-raise is 41.7 % of the other
+    side") is brought up to date by each retest, not left quoting the intake."""
+    prog = program()
+    quoted = [s.reason for s in prog.slots if "shin-raise is 41.7 % of the other side" in s.reason]
+    assert quoted, [s.reason for s in prog.slots]
+    first = Retest(date=day(14), assessment=assessment(tib=(15, 24), when=day(14)))
+    later = advance(prog, [first], RULES, day(14)).program
+    reasons = " ".join(s.reason for s in later.slots)
+    assert "41.7 %" not in reasons
+    assert "shin-raise is 62.5 % of the other side" in reasons
+    second = Retest(date=day(28), assessment=assessment(tib=(20, 24), when=day(28)))
+    latest = advance(later, [first, second], RULES, day(28)).program
+    reasons = " ".join(s.reason for s in latest.slots)
+    # 20 of 24 is within the measurement error: no longer a finding, and the reason says so.
+    assert "62.5 % of the other side at first, no longer a finding at the latest retest" in reasons
+
+
+def test_a_finding_gone_at_the_retest_is_marked_gone_in_its_reason() -> None:
+    prog = program()
+    before = prog.profile
+    after = retest_profile(
+        Retest(date=day(14), assessment=assessment(tib=(24, 24), when=day(14))), RULES
+    )
+    slots = refresh_reasons(prog.slots, before, after, RULES)
+    reasons = " ".join(s.reason for s in slots)
+    assert "shin-raise is 41.7 % of the other side at first, no longer a finding" in reasons

@@ -364,8 +364,11 @@ def test_swap_is_shown_as_not_available(
     pid = seed(services, accounts, lee, "Steady Sam", STEADY, days_ago=3)
     sign_in(client, "lee@clinic.test")
     page = client.get(f"/clinic/patients/{pid}/program").text
-    assert "Swap an exercise" in page and "Not available yet" in page
-    assert '<button type="button" disabled>Swap</button>' in page
+    assert "Swap an exercise" in page and "Not available yet" not in page
+    assert "progression engine" not in page and "override action" not in page
+    assert '<button type="button" disabled>Swap</button>' not in page, (
+        "no control that does nothing"
+    )
 
 
 # ----- new patients, assessment entry, invites -----------------------------------------
@@ -601,7 +604,14 @@ def test_the_dashboard_service_on_each_database(database_url: str) -> None:
     by_id = {s.patient_id: s for s in statuses}
     assert statuses[0].patient_id == flaring
     flare = next(f for f in by_id[flaring].flags if f.code == "flare")
-    assert "stage 0" in flare.reason and "50 %" in flare.reason
+    assert "stage 1" in flare.reason and "50 %" in flare.reason
+    # The decision log numbers the flare-up's stages the same way (from 1).
+    staged = [
+        d.clinician_text
+        for d in services.decisions(flaring)
+        if "Flare-up stage" in d.clinician_text
+    ]
+    assert all("stage 0" not in text for text in staged)
     assert by_id[fresh].phase is not None and by_id[fresh].version is not None
     assert by_id[fresh].heel_raise_lsi == 48.0
     assert [f.code for f in by_id[waiting].flags] == ["no_program"]

@@ -126,13 +126,13 @@ def start(client: TestClient, services: Services) -> tuple[str, str]:
     clear = example("clear-left-calf.yaml")["screen"]
     response = client.post("/me/screen", data=screen_form(clear, csrf))
     assert response.status_code == 303
-    assert response.headers["location"] == "/me/assess"
+    assert response.headers["location"] == "/me/clear"
     page = client.get("/me/assess")
     assert page.status_code == 200
     assert "data-metronome" in page.text and "data-countdown" in page.text
     response = client.post("/me/assess", data=assessment_form(csrf))
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/me"
+    assert response.headers["location"] == "/me/results"
     patient_id = services.patients()[-1].id
     return csrf, patient_id
 
@@ -268,7 +268,7 @@ def test_the_clot_questions_wait_for_a_leg_symptom_on_the_web_screen(
         "calf_difference_cm": 4,
     }
     response = client.post("/me/screen", data=screen_form(answers, csrf))
-    assert response.headers["location"] == "/me/assess"
+    assert response.headers["location"] == "/me/clear"
     screen = services.latest_screen(services.patients()[-1].id)
     assert screen is not None
     assert screen.wells_score is None
@@ -449,7 +449,7 @@ def test_another_person_sees_only_their_own_data(services: Services) -> None:
     assert second.get("/me/progress").headers["location"] == "/me"
     changes = second.get("/me/changes")
     assert changes.status_code == 200
-    assert "No changes yet" in changes.text
+    assert "you have not logged a session" in changes.text
     mine = first.get("/me/progress").text
     assert "4 / 10" in mine
 

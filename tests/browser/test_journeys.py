@@ -89,6 +89,8 @@ def test_a_new_person_from_sign_up_to_progress(
         if radio.is_visible():
             radio.check()
     page.get_by_role("button", name="Check my answers").click()
+    expect(page).to_have_url(f"{live_server}/me/clear")
+    page.get_by_role("link", name="Start the tests").click()
 
     # The guided self-assessment.
     expect(page).to_have_url(f"{live_server}/me/assess")
@@ -112,6 +114,8 @@ def test_a_new_person_from_sign_up_to_progress(
             values[f"tests.{test}.{side}"] = value
     fill(page, values)
     page.get_by_role("button", name="Make my program").click()
+    expect(page).to_have_url(f"{live_server}/me/results")
+    page.get_by_role("link", name="Go to today").click()
 
     # Today's session, one exercise at a time.
     expect(page).to_have_url(f"{live_server}/me")

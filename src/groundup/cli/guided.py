@@ -75,6 +75,8 @@ POLL_SECONDS = 0.05
 BEATS_PER_REP = 2  # up on one beat, down on the next
 STANCE_TRIES = 3
 DEFAULT_NAME = "Me"
+# An assessment older than this is still used, but the person is told it is old.
+OLD_ASSESSMENT_DAYS = 28
 
 # ----- the clock: a metronome and a stopwatch ------------------------------------------
 
@@ -859,9 +861,12 @@ def _finish(
     day: dt.date,
     template: str | None,
     show_profile: bool,
+    start: dt.date | None = None,
+    chosen_name: bool = False,
 ) -> None:
     """Store the person, the screen and the program, then show the program."""
     service = services()
+    name = _new_name(name, chosen=chosen_name)
     patient_id = service.enrol(
         name,
         length_unit=display.length_unit,
@@ -871,7 +876,7 @@ def _finish(
     service.record_screen(patient_id, answers, day)
     try:
         program = service.start_program(
-            patient_id, assessment, preferences, day=day, template=template
+            patient_id, assessment, preferences, day=day, template=template, start=start
         )
     except Referred as exc:
         raise _show_referral(exc.result) from None
@@ -893,8 +898,33 @@ def _finish(
     )
 
 
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_days(text: str) -> tuple[int, ...]:
+    """Training days as typed: 'daily', 'mon-fri', or a list like 'mon,wed,fri'."""
+    words = text.strip().lower()
+    if words in ("daily", "every", "everyday", "every day"):
+        return tuple(range(7))
+    days: set[int] = set()
+    for part in (p.strip() for p in words.split(",")):
+        ends = [e.strip()[:3] for e in part.split("-")]
+        if not part or len(ends) > 2 or any(e not in DAY_NAMES for e in ends):
+            raise InputError(f"--days {text!r}: write days like mon,wed,fri or mon-fri, or 'daily'")
+        first, last = DAY_NAMES.index(ends[0]), DAY_NAMES.index(ends[-1])
+        days.update(
+            range(first, last + 1) if first <= last else (*range(first, 7), *range(last + 1))
+        )
+    return tuple(sorted(days))
+
+
 def _start_from_file(
-    file: Path, name: str | None, display: Display, day: dt.date | None, template: str | None
+    file: Path,
+    name: str | None,
+    display: Display,
+    day: dt.date | None,
+    template: str | None,
+    days: tuple[int, ...] | None = None,
 ) -> None:
     _check_template(template)
     screened = read_intake(file, "screen")
@@ -914,23 +944,73 @@ def _start_from_file(
         raise _show_referral(result)
     intake: Intake = read_intake(file, "assessment")
     assert intake.assessment is not None
-    start = intake.assessment.date or day or dt.date.today()
+    if days is not None:
+        chosen = intake.preferences.model_copy(update={"training_days": days})
+        intake = intake.model_copy(update={"preferences": chosen})
+    assessment = intake.assessment
+    assert assessment is not None
+    start = day or dt.date.today()
+    tested = assessment.date
+    if tested is not None and tested > start:
+        raise InputError(
+            f"the assessment in {file} is dated {tested.isoformat()}, after the start date "
+            f"{start.isoformat()}; give a later start with --date YYYY-MM-DD"
+        )
     try:  # everything checked before anything is stored
         build_program(intake, services().rules, template=template, start=start)
     except ReferralError:
         raise _show_referral(result) from None
-    who = name or _ask_name()
+    who = name if name is not None else _new_name(_ask_name())
     out.print(render.screen_report(result) if result.notes else render.screen_mention(result))
+    if tested is not None and (start - tested).days > OLD_ASSESSMENT_DAYS:
+        weeks_old = (start - tested).days // 7
+        out.print(
+            Text(
+                f"The assessment in {file} is from {display.date(tested)}, {weeks_old} weeks "
+                f"before the start: the program starts on {display.date(start)} all the same. "
+                "Results change in a few weeks, so re-test soon (`groundup retest`).",
+                style="yellow",
+            )
+        )
     _finish(
         who,
         display,
         screened.screen,
-        intake.assessment,
+        assessment,
         intake.preferences,
         day=start,
         template=template,
         show_profile=False,
+        start=start,
+        chosen_name=name is not None,
     )
+
+
+def _new_name(name: str, *, chosen: bool = False) -> str:
+    """The name for a new person. One already in use is asked about, or refused when
+    nobody is there to ask, so a second "Me" is never made by accident; a name given with
+    --name is kept, and the second person with it is pointed out."""
+    taken = {p.display_name.casefold() for p in services().patients()}
+    if name.casefold() not in taken:
+        return name
+    if chosen:
+        out.print(
+            Text(
+                f"There is already a person called {name!r}: this makes a second one "
+                "(`groundup people` lists everyone).",
+                style="yellow",
+            )
+        )
+        return name
+    if not _live():
+        raise InputError(
+            f"there is already a person called {name!r} here; to start a second person give "
+            "another name with --name, or carry on with the first one (`groundup today`)"
+        )
+    out.print(f"There is already a person called {name!r} here.")
+    while name.casefold() in taken:
+        name = ask("What name should this new person have?", _name)
+    return name
 
 
 def _ask_name() -> str:
@@ -984,6 +1064,7 @@ def _start_guided(
         day=start,
         template=template,
         show_profile=True,
+        chosen_name=True,  # typed in answer to the question, or its default accepted
     )
 
 
@@ -1011,7 +1092,11 @@ def start_command(
     ] = None,
     date: Annotated[
         str | None,
-        typer.Option(help="the start date, YYYY-MM-DD (default: the assessment's date, or today)"),
+        typer.Option(help="the start date, YYYY-MM-DD (default: today)"),
+    ] = None,
+    days: Annotated[
+        str | None,
+        typer.Option(help="training days instead of the file's: mon,wed,fri, mon-fri or daily"),
     ] = None,
 ) -> None:
     """Get started: the safety screen, the assessment and a program. Exits 3 if it refers.
@@ -1019,6 +1104,9 @@ def start_command(
     With FILE everything comes from the file (its test results in cm and kg, whatever --units says); without it you are asked step by step, with the test instructions, a metronome and a stopwatch.
     """
     day = None if date is None else parse_date(date)
+    chosen_days = None if days is None else parse_days(days)
+    if chosen_days is not None and file is None:
+        raise InputError("--days goes with an intake FILE; without one you are asked which days")
     if name is not None:
         try:
             name = _name(name.strip())
@@ -1032,7 +1120,7 @@ def start_command(
     settings = get_settings()
     length, mass = chosen_units or (settings.length_unit, settings.mass_unit)
     display = Display(length, mass, chosen_format or DATE_FORMATS[0])
-    _catch_eof(lambda: _start_from_file(file, name, display, day, template))
+    _catch_eof(lambda: _start_from_file(file, name, display, day, template, chosen_days))
 
 
 # ----- retest --------------------------------------------------------------------------

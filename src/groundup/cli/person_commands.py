@@ -704,7 +704,12 @@ def why_command(
         out.print_json(json.dumps([d.model_dump(mode="json") for d in decisions]))
         return
     if not decisions:
-        out.print("No decisions yet: they come after your first logged sessions.")
+        needed = services().rules.progression.consecutive_sessions
+        out.print(
+            "No changes yet: the first step up comes after "
+            f"{needed} sessions in a row that go well (good form, pain and effort in range, "
+            "a settled next morning); more pain eases the program back instead."
+        )
         return
     out.print(decisions_table(decisions, clinician=clinician))
 
@@ -781,10 +786,42 @@ def _chart(
         dates = [p[0].isoformat() for p in points]
         values = [p[1] for p in points]
         plt.plot(dates, values, label=label, marker="dot")
+    # The date axis: at least a week wide, ticks on distinct days only (a single day
+    # otherwise spreads over decades, or one date is printed four times).
+    days = sorted({p[0] for _, points in series for p in points})
+    if days:
+        first, last = days[0], days[-1]
+        if (last - first).days < 6:
+            pad = dt.timedelta(days=(6 - (last - first).days + 1) // 2)
+            first, last = first - pad, last + pad
+        span = (last - first).days
+        ticks = sorted({first + dt.timedelta(days=round(span * n / 4)) for n in range(5)})
+        plt.xlim(plt.string_to_time(first.isoformat()), plt.string_to_time(last.isoformat()))
+        plt.xticks(
+            [plt.string_to_time(d.isoformat()) for d in ticks], [_tick_date(d) for d in ticks]
+        )
     if ylim is not None:
-        plt.ylim(*ylim)
+        low, high = ylim
+        top = max([high, *(p[1] for _, points in series for p in points)])
+        step = 2.0 if top <= 10 else 20.0
+        top = step * math.ceil(top / step)
+        plt.ylim(low, top)
+        count = int((top - low) / step) + 1
+        plt.yticks(
+            [low + step * n for n in range(count)], [f"{low + step * n:g}" for n in range(count)]
+        )
     plt.theme("clear")
     return str(plt.build())
+
+
+def _tick_date(day: dt.date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def _test_name(test: str) -> str:
+    """A test's short name for a legend ('heel-raise'), not its id."""
+    definition = services().rules.assessment.tests.get(test)
+    return definition.short if definition else test.replace("_", " ")
 
 
 @app.command("progress")
@@ -833,8 +870,8 @@ def progress_command(
         out.print(
             Text.from_ansi(
                 _chart(
-                    "Limb symmetry (%): weaker side as a share of the stronger",
-                    [(test, pts) for test, pts in data.lsi.items()],
+                    "Limb symmetry (%): the sore leg as a share of the other",
+                    [(_test_name(test), pts) for test, pts in data.lsi.items()],
                     (0, 100),
                     display,
                 )
@@ -848,9 +885,7 @@ def progress_command(
         table.add_column("change")
         for test, points in data.lsi.items():
             first, last = points[0][1], points[-1][1]
-            table.add_row(
-                test.replace("_", " "), f"{first:g} %", f"{last:g} %", f"{last - first:+.1f}"
-            )
+            table.add_row(_test_name(test), f"{first:g} %", f"{last:g} %", f"{last - first:+.1f}")
         out.print(table)
     if data.weekly_minutes or data.adherence:
         table = Table(title="Weekly work and adherence")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import shutil
+import signal
+import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -49,9 +54,15 @@ def serve_command(
     os.environ["GROUNDUP_HOST"], os.environ["GROUNDUP_PORT"] = host, str(port)
     if demo:
         os.environ["GROUNDUP_DEMO"] = "true"
-        path = Path(settings.data_dir) / "demo-web.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        # Each demo server has its own fresh database, removed when it stops: two demo
+        # servers side by side never wipe each other's.
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="demo-", dir=settings.data_dir))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        # Stopped with SIGTERM, exit through Python so the folder above is removed (the
+        # server hands the signal back to this handler once it has shut down).
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        path = folder / "demo-web.db"
         os.environ["GROUNDUP_DATABASE_URL"] = f"sqlite:///{path}"
         get_settings.cache_clear()
         settings = get_settings()

@@ -267,7 +267,7 @@ def _finding_phrase(finding: Finding, rules: Rules) -> str:
     side = finding.side.value if finding.side else ""
     numbers = finding.numbers
     if finding.kind == "side_deficit":
-        return f"the {side} {short} LSI is {numbers['lsi_percent']:g} %"
+        return f"the {side} {short} is {numbers['lsi_percent']:g} % of the other side"
     if finding.kind == "below_norm":
         return (
             f"the {side} {short} result is {numbers['percent_of_reference']:g} % of the "
@@ -276,6 +276,32 @@ def _finding_phrase(finding: Finding, rules: Rules) -> str:
     if finding.kind == "ratio_imbalance":
         return f"the {side} shin-to-calf endurance ratio is {numbers['ratio']:g}"
     return finding.person_text[0].lower() + finding.person_text[1:]
+
+
+def refresh_reasons(
+    slots: tuple[Slot, ...], before: ImbalanceProfile, after: ImbalanceProfile, rules: Rules
+) -> tuple[Slot, ...]:
+    """The slots with the numbers in their reasons brought up to date from a retest: a
+    finding quoted in a reason is quoted as the retest found it, or marked as gone."""
+    found = {f.id: f for f in after.findings}
+    phrases = [(f, _finding_phrase(f, rules)) for f in before.findings]
+    refreshed = []
+    for slot in slots:
+        reason = slot.reason
+        for finding, old in phrases:
+            if old not in reason:
+                continue
+            now = found.get(finding.id)
+            new = (
+                _finding_phrase(now, rules)
+                if now is not None
+                else f"{old} at first, no longer a finding at the latest retest"
+            )
+            reason = reason.replace(old, new)
+        refreshed.append(
+            slot if reason == slot.reason else slot.model_copy(update={"reason": reason})
+        )
+    return tuple(refreshed)
 
 
 def _relevant(finding: Finding, exercise: Exercise, rules: Rules) -> bool:
@@ -561,7 +587,7 @@ def _choose_extra(
             )
             reason_tight = (
                 f"Calf and ankle mobility first: the {restricted.weaker_side.value if restricted and restricted.weaker_side else ''} "
-                f"knee-to-wall LSI is {restricted.lsi:g} %."
+                f"knee-to-wall is {restricted.lsi:g} % of the other side."
                 if restricted and restricted.lsi is not None
                 else ""
             )

@@ -33,7 +33,13 @@ from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, Sessi
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
 from groundup.clinical.pathways import allows, load_allows, load_restriction, phase_gate
-from groundup.clinical.planning import build_session, dose_for, pathway_notes, template_block
+from groundup.clinical.planning import (
+    build_session,
+    dose_for,
+    pathway_notes,
+    refresh_reasons,
+    template_block,
+)
 from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
 from groundup.clinical.program import (
     Dose,
@@ -134,8 +140,14 @@ def advance(
             latest = dict(program.outcome_latest)
             latest.update(outcome_scores(event.assessment, rules.questionnaires))
             made = _on_event(program, event, seen, rules)
+            fresh = retest_profile(event, rules)
             program = program.model_copy(
-                update={"profile": retest_profile(event, rules), "outcome_latest": latest}
+                update={
+                    "profile": fresh,
+                    "outcome_latest": latest,
+                    # The reasons quote the latest tests, not the first ones.
+                    "slots": refresh_reasons(program.slots, program.profile, fresh, rules),
+                }
             )
         else:
             made = _on_event(program, event, seen, rules)
@@ -2634,7 +2646,7 @@ def _flare_stage(
                 numbers={"sessions_left": flare.sessions_left_in_stage},
                 person_text="Flare-up plan: this session does not count towards building back up yet. "
                 + " ".join(h.person_text for h in waiting),
-                clinician_text=f"Flare-up stage {flare.stage} not advanced: "
+                clinician_text=f"Flare-up stage {flare.stage + 1} not advanced: "
                 + "; ".join(h.rule for h in waiting)
                 + ".",
                 source=p.sources["flare_stage_sessions"].source,
@@ -2658,7 +2670,7 @@ def _flare_stage(
                     ),
                 ),
                 person_text=f"Flare-up plan: {left} more session{'s' if left > 1 else ''} at the lighter amount.",
-                clinician_text=f"Flare-up stage {flare.stage}: {left} session(s) left at {flare.volume_fraction:.0%}.",
+                clinician_text=f"Flare-up stage {flare.stage + 1}: {left} session(s) left at {flare.volume_fraction:.0%}.",
                 source=p.sources["flare_stage_sessions"].source,
             )
         ]

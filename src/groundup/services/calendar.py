@@ -231,7 +231,7 @@ def _session_event(
     name = "Strengthening session"
     if per_day > 1:
         name += f" {item.number} of {per_day}"
-    summary = f"{name} (stage {program.phase.number})"
+    summary = f"{name} (phase {program.phase.number})"
     if item.status == "done":
         summary, text = f"Done: {summary}", "You logged this session. Well done."
     elif item.status == "skipped":

@@ -390,7 +390,7 @@ def _flag(
         add(
             "flare",
             f"Flare-up protocol since {state[2].isoformat()} "
-            f"({(today - state[2]).days} d), stage {state[3] or 0}{fraction}.",
+            f"({(today - state[2]).days} d), stage {(state[3] or 0) + 1}{fraction}.",
         )
     # 3. Morning pain rising week on week.
     recent, before = status.morning_recent, status.morning_before

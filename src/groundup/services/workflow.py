@@ -559,8 +559,11 @@ class Services:
         *,
         day: dt.date,
         template: str | None = None,
+        start: dt.date | None = None,
     ) -> Program:
-        """Record the first assessment and build the program (refused if the screen refers)."""
+        """Record the first assessment and build the program (refused if the screen refers).
+
+        The program starts on `start` if given, else on the assessment's date (or `day`)."""
         check_storable(assessment)
         check_storable(preferences)
         result = self.latest_screen(patient_id)
@@ -578,7 +581,7 @@ class Services:
                 preferences,
                 self.rules_for(patient_id),
                 screen=result,
-                start=assessment.date or day,
+                start=start or assessment.date or day,
                 template=template,
                 outcomes={k: v.value for k, v in scores.items() if v.valid and v.value is not None},
                 assessment=assessment,

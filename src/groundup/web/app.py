@@ -169,6 +169,7 @@ def create_app(
         clinician,
         docs,
         exercises,
+        first_hour,
         install,
         person,
         reminders,
@@ -178,6 +179,7 @@ def create_app(
     app.include_router(account.router)
     app.include_router(docs.router)
     app.include_router(person.router)
+    app.include_router(first_hour.router)
     app.include_router(calendar.router)
     app.include_router(reminders.router)
     app.include_router(clinician.router)

@@ -442,6 +442,7 @@ def patient_page(
     return render(
         request,
         "clinic_patient.html",
+        consecutive_sessions=services.rules.progression.consecutive_sessions,
         status=status,
         reminders_on=request.app.state.reminders.are_on(patient_id),
         screen=screen,

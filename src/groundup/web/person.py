@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from groundup.clinical.assessment import (
     Pain,
     PsfsActivity,
     Sex,
+    StepDownFault,
     WeightBearing,
 )
 from groundup.clinical.exercises import Exercise, Frozen
@@ -51,6 +53,7 @@ from groundup.clinical.logs import (
     SessionLog,
     SetLog,
 )
+from groundup.clinical.outcomes import Measure, OutcomeError, interpret_change
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import (
     PART_TITLES,
@@ -63,7 +66,7 @@ from groundup.clinical.program import (
 )
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenResult, Urgency
-from groundup.clinical.vocabulary import Equipment, Phase
+from groundup.clinical.vocabulary import Equipment, Phase, Side
 from groundup.documents.handout import pain_zones
 from groundup.knowledge import load_model, load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
@@ -107,7 +110,7 @@ KIND_WORDS = {
     "regress": ("Eased back", "bad"),
     "flare": ("Flare-up plan", "bad"),
     "cap": ("Kept in check", "warn"),
-    "phase": ("New stage", ""),
+    "phase": ("New phase", ""),
     "prompt": ("Time to check", ""),
     "refer": ("See a doctor", "bad"),
     "info": ("Re-test", ""),
@@ -379,7 +382,7 @@ def screen_post(request: Request, me: MeDep, services: ServicesDep, form: FormDe
     if answers is None:
         return _screen_page(request, check, 400)
     result = services.record_screen(me.patient_id, answers, _today(services))
-    return _see("/me/referral" if result.refers else "/me/assess")
+    return _see("/me/referral" if result.refers else "/me/clear")
 
 
 @router.get("/referral")
@@ -520,6 +523,22 @@ def _read_assessment(
             psfs.append({"activity": activity, "score": score})
     data["psfs"] = psfs
     data["tests"], unit = _read_tests(check, services)
+    step_down = _read_step_down(check)
+    if step_down is not None:
+        data["observations"] = {"step_down": step_down}
+    for measure in _person_measures(services):
+        answers: dict[str, int | None] = {}
+        for item in measure.items:
+            name = f"{measure.id}.{item.id}"
+            raw = check.raw(name)
+            if raw == "na" and measure.not_applicable_allowed:
+                answers[item.id] = None
+            elif raw:
+                value = check.whole(name, item.min, item.max)
+                if value is not None:
+                    answers[item.id] = value
+        if answers:
+            data[measure.id] = answers
     if check.errors:
         return None, unit
     try:
@@ -527,6 +546,44 @@ def _read_assessment(
     except ValidationError as exc:
         check.adopt(exc)
         return None, unit
+
+
+# The questionnaires a person answers on their own: those whose answers have words at
+# both ends (the others are worded for a clinician to ask).
+PERSON_MEASURES = ("lefs", "faam_adl", "faam_sports")
+
+
+def _person_measures(services: Services) -> list[Measure]:
+    measures = services.rules.questionnaires
+    return [m for m in (measures.measure(i) for i in PERSON_MEASURES) if m.anchors is not None]
+
+
+# What the person can see on the step-down, in a mirror or on a film, in their own words.
+STEP_DOWN_SIGNS = {
+    StepDownFault.KNEE_VALGUS: "The knee drifts inwards, past the big toe",
+    StepDownFault.PELVIC_DROP: "The hip on the other side drops",
+    StepDownFault.TRUNK_LEAN: "The body leans to one side",
+}
+
+
+def _read_step_down(check: FormCheck) -> dict[str, list[str]] | None:
+    """The person's own step-down test: what they saw on each side, or None if not done."""
+    if not check.yes_no("step_down.done", required=False):
+        return None
+    seen: dict[str, list[str]] = {}
+    for side in ("left", "right"):
+        name = f"step_down.{side}"
+        ticks = [t for t in check.form.getlist(name) if isinstance(t, str)]
+        check.values[name] = ticks
+        faults = [t for t in ticks if t in {f.value for f in StepDownFault}]
+        if not ticks:
+            check.fail(name, "tick what you saw, or “none of these”")
+        elif "none" in ticks and faults:
+            check.fail(name, "“none of these” cannot go with a sign you saw")
+        elif len(faults) + ticks.count("none") != len(ticks):
+            check.fail(name, "tick only the signs on the list")
+        seen[side] = faults
+    return seen
 
 
 def _read_template(check: FormCheck, services: Services, condition: Condition | None) -> str | None:
@@ -620,6 +677,8 @@ def _assess_page(
         labels=_assess_labels(services),
         conditions=[(c.value, services.rules.pathways[c].name) for c in _CONDITION_ORDER],
         templates=_template_choices(services),
+        step_down_signs=[(f.value, words) for f, words in STEP_DOWN_SIGNS.items()],
+        measures=_person_measures(services),
         error=error,
     )
 
@@ -711,7 +770,7 @@ def assess_post(request: Request, me: MeDep, services: ServicesDep, form: FormDe
             error=str(exc),
         )
     _keep_length_unit(services, me.patient_id, unit)
-    return _see("/me")
+    return _see("/me/results")
 
 
 def _keep_length_unit(services: Services, patient_id: str, unit: str) -> None:
@@ -940,6 +999,14 @@ def _steps(program: Program, services: Services, patient_id: str) -> list[Step]:
     return steps
 
 
+def person_name(name: str, side: Side | None = None) -> str:
+    """An exercise's name as a sentence would carry it: "Short foot, seated — right side"."""
+    text = re.sub(r"\s*\(([^)]*)\)", r", \1", name)
+    if side is not None:
+        text += f" — {side.value} side"
+    return text
+
+
 def _side_words(dose: Dose) -> str:
     return f"{dose.side.value} leg" if dose.side else "both legs"
 
@@ -1060,6 +1127,7 @@ def _today_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    preview: bool = False,
 ) -> Response:
     today = services.today(me.patient_id, day)
     program = today.program
@@ -1075,7 +1143,11 @@ def _today_page(
     parts = []
     for part, title in PART_TITLES.items():
         rows = [
-            {"name": s.exercise.name, "side": _side_words(s.dose), "dose": _dose_text(s, mass_unit)}
+            {
+                "name": person_name(s.exercise.name),
+                "side": _side_words(s.dose),
+                "dose": _dose_text(s, mass_unit),
+            }
             for s in steps
             if s.slot.part == part
         ]
@@ -1117,6 +1189,8 @@ def _today_page(
         next_day=f"{WEEKDAYS[next_day.weekday()]} {_date_text(next_day, date_format)}"
         if next_day
         else "",
+        next_iso=next_day.isoformat() if next_day else "",
+        preview=preview,
         phase_number=program.phase.number,
         phase_label=program.phase.label,
         phase_purpose=phase.purpose,
@@ -1186,7 +1260,27 @@ def session_page(
 ) -> Response:
     if _program_or_none(services, me.patient_id) is None:
         return _see("/me")
+    wanted = _preview_day(day, services)
+    if wanted is not None:
+        return _today_page(request, me, services, wanted, preview=True)
     return _today_page(request, me, services, _parse_day(day, services))
+
+
+PREVIEW_DAYS = 28
+
+
+def _preview_day(text: str | None, services: Services) -> dt.date | None:
+    """A day still to come, within four weeks: its session can be looked at, not logged."""
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    today = _today(services)
+    if today < day <= today + dt.timedelta(days=PREVIEW_DAYS):
+        return day
+    return None
 
 
 def _step_page(
@@ -1787,9 +1881,42 @@ def progress_page(request: Request, me: MeDep, services: ServicesDep) -> Respons
         ),
         key=lambda row: (row[0], row[1]),
     )
+    program = services.program(me.patient_id)
+    answered_again = {
+        measure_id
+        for _, kind, assessment, _ in services.assessments(me.patient_id)
+        if kind != "initial"
+        for measure_id in PERSON_MEASURES
+        if getattr(assessment, measure_id, None)
+    }
+    outcomes = []
+    for measure_id, first in program.outcome_baseline.items():
+        latest = program.outcome_latest.get(measure_id)
+        if measure_id == "nprs" or latest is None:
+            continue
+        measure = rules.questionnaires.measure(measure_id)
+        try:
+            verdict = interpret_change(measure, first, latest)
+        except OutcomeError:
+            continue
+        outcomes.append(
+            {
+                "name": f"{measure.plain_name.capitalize()} ({measure.short_name})",
+                "first": f"{first:g}",
+                "latest": f"{latest:g}",
+                "repeated": measure_id in answered_again,
+                "verdict": verdict.plain,
+                "tag": {"improved": "good", "worsened": "bad"}.get(verdict.change.value, "warn"),
+                "word": {"improved": "Better", "worsened": "Worse"}.get(
+                    verdict.change.value, "Too small to tell"
+                ),
+                "scale": f"{measure.scale.minimum:g}–{measure.scale.maximum:g}",
+            }
+        )
     return render(
         request,
         "person_progress.html",
+        outcomes=outcomes,
         pain_chart=drawn.pain,
         lsi_chart=drawn.lsi,
         minutes_chart=drawn.minutes,
@@ -1822,13 +1949,19 @@ def _phase_words(phase: str) -> str:
         known = Phase(phase)
     except ValueError:
         return phase
-    return f"Stage {known.number}: {known.label.lower()}"
+    return f"Phase {known.number}: {known.label.lower()}"
 
 
 @router.get("/changes")
 def changes_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     _, mass_unit, date_format = services.display(me.patient_id)
     decisions = services.decisions(me.patient_id)
+    rules = services.rules.progression
+    sessions = sum(
+        1
+        for event in services.history(me.patient_id)
+        if isinstance(event, SessionLog) and not event.skipped
+    )
     return render(
         request,
         "person_changes.html",
@@ -1843,6 +1976,10 @@ def changes_page(request: Request, me: MeDep, services: ServicesDep) -> Response
                 )
             )
         ),
+        sessions=sessions,
+        needed=rules.consecutive_sessions,
+        pain_max=rules.pain_safe_max,
+        effort_max=f"{rules.spare_effort_rpe_max:g}",
     )
 
 
