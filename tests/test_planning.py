@@ -260,11 +260,11 @@ def test_each_targeted_slot_reason_names_its_finding_with_numbers() -> None:
     profile = example_profile()
     program = plan(profile, Preferences(equipment=ALL_EQUIPMENT), RULES, screen=CLEAR, start=START)
     reasons = [s.reason for s in main_slots(program)]
-    assert any("the left heel-raise is 48 % of the other side" in r for r in reasons), reasons
+    assert any("the left heel-raise LSI is 48 %" in r for r in reasons), reasons
     targeted = [r for r in reasons if r.startswith("Added for")]
     assert targeted
     phrases = [
-        f"is {f.numbers['lsi_percent']:g} % of the other side"
+        f"LSI is {f.numbers['lsi_percent']:g} %"
         for f in profile.findings
         if f.kind == "side_deficit"
     ]
@@ -276,7 +276,7 @@ def test_shin_reason_quotes_the_shin_raise_lsi() -> None:
     program = plan(SHIN_LEFT, Preferences(), RULES, screen=CLEAR, start=START)
     tib = program.slot("tibialis_raise_wall")
     assert tib is not None and tib.part == "main"
-    assert "the left shin-raise is 41.7 % of the other side" in tib.reason
+    assert "the left shin-raise LSI is 41.7 %" in tib.reason
 
 
 def test_the_phase_reason_and_the_time_estimate_are_recorded() -> None:

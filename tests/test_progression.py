@@ -1911,21 +1911,20 @@ def test_gate_numbers_never_print_none(phase: Phase) -> None:
 
 
 def test_after_a_retest_the_reasons_quote_the_latest_numbers() -> None:
-    """A reason written from the first tests ("the left shin-raise is 41.7 % of the other
-    side") is brought up to date by each retest, not left quoting the intake."""
+    """A reason written from the first tests ("the left shin-raise LSI is 41.7 %") is brought up to date by each retest, not left quoting the intake."""
     prog = program()
-    quoted = [s.reason for s in prog.slots if "shin-raise is 41.7 % of the other side" in s.reason]
+    quoted = [s.reason for s in prog.slots if "shin-raise LSI is 41.7 %" in s.reason]
     assert quoted, [s.reason for s in prog.slots]
     first = Retest(date=day(14), assessment=assessment(tib=(15, 24), when=day(14)))
     later = advance(prog, [first], RULES, day(14)).program
     reasons = " ".join(s.reason for s in later.slots)
     assert "41.7 %" not in reasons
-    assert "shin-raise is 62.5 % of the other side" in reasons
+    assert "shin-raise LSI is 62.5 %" in reasons
     second = Retest(date=day(28), assessment=assessment(tib=(20, 24), when=day(28)))
     latest = advance(later, [first, second], RULES, day(28)).program
     reasons = " ".join(s.reason for s in latest.slots)
     # 20 of 24 is within the measurement error: no longer a finding, and the reason says so.
-    assert "62.5 % of the other side at first, no longer a finding at the latest retest" in reasons
+    assert "62.5 % at first, no longer a finding at the latest retest" in reasons
 
 
 def test_a_finding_gone_at_the_retest_is_marked_gone_in_its_reason() -> None:
@@ -1936,4 +1935,4 @@ def test_a_finding_gone_at_the_retest_is_marked_gone_in_its_reason() -> None:
     )
     slots = refresh_reasons(prog.slots, before, after, RULES)
     reasons = " ".join(s.reason for s in slots)
-    assert "shin-raise is 41.7 % of the other side at first, no longer a finding" in reasons
+    assert "shin-raise LSI is 41.7 % at first, no longer a finding" in reasons

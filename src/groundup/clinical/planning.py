@@ -267,7 +267,7 @@ def _finding_phrase(finding: Finding, rules: Rules) -> str:
     side = finding.side.value if finding.side else ""
     numbers = finding.numbers
     if finding.kind == "side_deficit":
-        return f"the {side} {short} is {numbers['lsi_percent']:g} % of the other side"
+        return f"the {side} {short} LSI is {numbers['lsi_percent']:g} %"
     if finding.kind == "below_norm":
         return (
             f"the {side} {short} result is {numbers['percent_of_reference']:g} % of the "
@@ -587,7 +587,7 @@ def _choose_extra(
             )
             reason_tight = (
                 f"Calf and ankle mobility first: the {restricted.weaker_side.value if restricted and restricted.weaker_side else ''} "
-                f"knee-to-wall is {restricted.lsi:g} % of the other side."
+                f"knee-to-wall LSI is {restricted.lsi:g} %."
                 if restricted and restricted.lsi is not None
                 else ""
             )

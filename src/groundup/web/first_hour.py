@@ -20,6 +20,7 @@ from groundup.clinical.planning import session_minutes
 from groundup.clinical.profile import ImbalanceProfile, SideComparison
 from groundup.clinical.program import PART_TITLES, Dose, Program, dose_words, mass_words
 from groundup.clinical.vocabulary import Muscle, Role, Severity, Side
+from groundup.clinical.wording import person_words
 from groundup.services import Services
 from groundup.web.deps import ServicesDep
 from groundup.web.pages import render
@@ -112,7 +113,9 @@ def _profile(services: Services, patient_id: str) -> ImbalanceProfile | None:
     return ImbalanceProfile.model_validate(initial[3])
 
 
-def _exercises_for(program: Program, services: Services, muscle: Muscle) -> list[str]:
+def _exercises_for(
+    program: Program, services: Services, muscle: Muscle, patient_id: str
+) -> list[str]:
     """The program's exercises that work this muscle: those that move it first, else those
     where it helps."""
     for roles in ({Role.PRIME_MOVER}, {Role.SYNERGIST, Role.STABILISER}):
@@ -120,7 +123,7 @@ def _exercises_for(program: Program, services: Services, muscle: Muscle) -> list
         for slot in program.slots:
             if slot.part != "main":
                 continue
-            exercise = services.rules.library[slot.exercise_id]
+            exercise = services.rules_for(patient_id).library[slot.exercise_id]
             if any(t.muscle is muscle and t.role in roles for t in exercise.targets):
                 name = person_name(exercise.name)
                 if name not in names:
@@ -185,7 +188,7 @@ def results_page(request: Request, me: MeDep, services: ServicesDep) -> Response
             {
                 "muscle": MUSCLE_WORDS[item.muscle],
                 "sides": f"{sides} leg" if len(item.sides) == 1 else "both legs",
-                "exercises": _exercises_for(program, services, item.muscle),
+                "exercises": _exercises_for(program, services, item.muscle, me.patient_id),
             }
         )
     phase = services.rules.phases[program.phase]
@@ -216,7 +219,8 @@ def program_page(request: Request, me: MeDep, services: ServicesDep) -> Response
     if program is None:
         return _see("/me")
     _, mass_unit, _ = services.display(me.patient_id)
-    library = services.rules.library
+    rules = services.rules_for(me.patient_id)
+    library = rules.library
     parts: list[dict[str, Any]] = []
     for part, title in PART_TITLES.items():
         items = []
@@ -237,7 +241,7 @@ def program_page(request: Request, me: MeDep, services: ServicesDep) -> Response
                         }
                         for d in slot.doses
                     ],
-                    "reason": slot.reason,
+                    "reason": person_words(slot.reason, rules.assessment),
                     "steps": exercise.steps,
                     "pair": person_name(library[slot.pair_with].name)
                     if slot.pair_with and slot.pair_with in library
@@ -254,7 +258,7 @@ def program_page(request: Request, me: MeDep, services: ServicesDep) -> Response
         phase_number=program.phase.number,
         phase_label=program.phase.label,
         phase_purpose=phase.purpose,
-        minutes=round(session_minutes(program.slots, services.rules)),
+        minutes=round(session_minutes(program.slots, rules)),
         training_days=", ".join(WEEKDAYS[d] for d in program.training_days),
         times_per_day=program.times_per_day,
     )

@@ -67,6 +67,7 @@ from groundup.clinical.program import (
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenResult, Urgency
 from groundup.clinical.vocabulary import Equipment, Phase, Side
+from groundup.clinical.wording import person_words
 from groundup.documents.handout import pain_zones
 from groundup.knowledge import load_model, load_screening_rules
 from groundup.services import NotFound, Referred, ServiceError, Services
@@ -1051,7 +1052,7 @@ def _step_view(step: Step, services: Services, mass_unit: str, patient_id: str) 
         "faults": [{"id": f.id, "text": f.text, "fix": f.fix} for f in exercise.faults],
         "cautions": exercise.cautions,
         "pair": pair.name if pair else "",
-        "reason": step.slot.reason,
+        "reason": person_words(step.slot.reason, services.rules.assessment),
     }
 
 
