@@ -266,9 +266,7 @@ def table_bytes(engine: Engine) -> dict[str, int]:
                 for name in names
             }
         sizes: dict[str, int] = {}
-        owners = dict(
-            connection.execute(text("SELECT name, tbl_name FROM sqlite_master")).tuples().all()
-        )
+        owners = dict(connection.execute(text("SELECT name, tbl_name FROM sqlite_master")).all())
         for name, size in connection.execute(
             text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
         ):

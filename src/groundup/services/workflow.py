@@ -31,7 +31,7 @@ from groundup.clinical.rules import Rules
 from groundup.clinical.screening import ScreenAnswers, ScreenResult, screen
 from groundup.clinical.text import clean_text, first_unstorable, text_problem
 from groundup.knowledge import load_screening_rules
-from groundup.services import audit, records
+from groundup.services import audit, records, versions
 from groundup.services.export import EXPORT_FORMAT, EXPORT_VERSION, ExportBundle
 from groundup.storage.database import Database
 from groundup.storage.models import (
@@ -264,15 +264,14 @@ class Services:
         cause: str,
         decision_id: int | None = None,
     ) -> None:
-        session.add(
-            ProgramVersion(
-                patient_id=patient_id,
-                version=program.version,
-                cause=cause,
-                decision_id=decision_id,
-                phase=program.phase.value,
-                data=program.model_dump(mode="json"),
-            )
+        versions.add_version(
+            session,
+            patient_id,
+            program.model_dump(mode="json"),
+            version=program.version,
+            cause=cause,
+            phase=program.phase.value,
+            decision_id=decision_id,
         )
 
     def _run_engine(
@@ -564,11 +563,7 @@ class Services:
     def program_version(self, patient_id: str, version: int) -> Program:
         with self.db.transaction() as session:
             self._patient(session, patient_id)
-            row = session.scalars(
-                select(ProgramVersion).where(
-                    ProgramVersion.patient_id == patient_id, ProgramVersion.version == version
-                )
-            ).first()
+            row = versions.one_version(session, patient_id, version)
             if row is None:
                 raise NotFound(f"no program version {version}")
             return Program.model_validate(row.data)
@@ -814,11 +809,7 @@ class Services:
                 )
                 .limit(1)
             ).first()
-            versions = session.scalars(
-                select(ProgramVersion)
-                .where(ProgramVersion.patient_id == patient_id)
-                .order_by(ProgramVersion.version)
-            ).all()
+            stored = versions.all_versions(session, patient_id)
             history = self._history(session, patient_id)
             decisions = session.scalars(
                 select(DecisionRecord)
@@ -852,7 +843,7 @@ class Services:
                         "decision_index": decision_index.get(v.decision_id or -1),
                         "program": v.data,
                     }
-                    for v in versions
+                    for v in stored
                 ],
                 "events": [e.model_dump(mode="json") for e in history],
                 "decisions": [
@@ -1101,9 +1092,10 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
                 ScheduledSession.patient_id == patient_id, ScheduledSession.date <= today
             )
         ).all()
+        # The versions kept whole: every one that starts a phase is among them.
         phase_rows = session.execute(
             select(ProgramVersion.created_at, ProgramVersion.phase, ProgramVersion.data)
-            .where(ProgramVersion.patient_id == patient_id)
+            .where(ProgramVersion.patient_id == patient_id, ProgramVersion.data.is_not(None))
             .order_by(ProgramVersion.version)
         ).all()
     sessions = sorted(

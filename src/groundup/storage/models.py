@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -136,7 +137,8 @@ class AssessmentRecord(Base):
 
 
 class ProgramVersion(Base):
-    """Every version of a person's program; each after the first names what caused it."""
+    """Every version of a person's program; each after the first names what caused it.
+    Most hold only their changes (see groundup.services.versions)."""
 
     __tablename__ = "program_versions"
     __table_args__ = (UniqueConstraint("patient_id", "version"),)
@@ -149,7 +151,12 @@ class ProgramVersion(Base):
     cause: Mapped[str] = mapped_column(String(16))  # plan, decision, override, retest
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"))
     phase: Mapped[str] = mapped_column(String(32))
-    data: Mapped[dict[str, Any]]
+    # The whole program, or empty when the row holds only `changes`: how to turn the next
+    # version's program into this one (groundup.services.versions says when).
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # Kept whole for good: the plan, overrides, the start of a phase, one in every few.
+    checkpoint: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
