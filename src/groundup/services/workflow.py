@@ -8,7 +8,9 @@ PostgreSQL; SQLite serialises writers anyway) and events get a gap-free arrival 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -51,6 +53,8 @@ from groundup.storage.models import (
 )
 
 SCHEDULE_AHEAD_DAYS = 28
+# People whose events a process keeps parsed (Services._history).
+HISTORY_CACHE = 512
 # No record groundup keeps can be older than this: a year before it is a typing mistake.
 EARLIEST_DATE = dt.date(2000, 1, 1)
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
@@ -173,6 +177,11 @@ class Services:
         self.rules = rules
         self.actor = actor
         self.clock = clock
+        # patient id -> ((id, created_at), events kept, (arrival, event) ...): see _history
+        self._history_cache: OrderedDict[
+            str, tuple[tuple[str, dt.datetime], int, tuple[tuple[int, HistoryEvent], ...]]
+        ] = OrderedDict()
+        self._history_lock = threading.Lock()
 
     # ----- helpers -------------------------------------------------------------------
 
@@ -215,12 +224,55 @@ class Services:
         return _parse_program(text)
 
     def _history(self, session: Session, patient_id: str) -> list[HistoryEvent]:
-        """Every event in the order it arrived."""
+        """Every event in the order it arrived.
+
+        Stored events never change and arrive with gap-free numbers under the person's
+        lock, so the events read once are kept (per process, for the HISTORY_CACHE people
+        read last) and only those that arrived since are read again. Only events older
+        than the newest are kept: the newest may be this transaction's own, not yet
+        committed; any older one was committed before the newest could be numbered."""
+        person = session.execute(
+            select(Patient.events, Patient.created_at).where(Patient.id == patient_id)
+        ).first()
+        if person is None:
+            return [event for _, event in self._read_events(session, patient_id, 0)]
+        key = (patient_id, person.created_at)
+        with self._history_lock:
+            cached = self._history_cache.get(patient_id)
+            if cached is not None and cached[0] == key and cached[1] <= (person.events or 0):
+                self._history_cache.move_to_end(patient_id)
+            else:
+                cached = None
+        known: list[tuple[int, HistoryEvent]] = list(cached[2]) if cached else []
+        after = cached[1] if cached else 0
+        events = known + self._read_events(session, patient_id, after)
+        events.sort(key=lambda pair: pair[0])
+        arrivals = [arrival for arrival, _ in events]
+        total = person.events or 0
+        if arrivals == list(range(1, len(arrivals) + 1)) and len(arrivals) == total:
+            keep = events[: max(0, total - 1)]
+            with self._history_lock:
+                self._history_cache[patient_id] = (key, len(keep), tuple(keep))
+                self._history_cache.move_to_end(patient_id)
+                while len(self._history_cache) > HISTORY_CACHE:
+                    self._history_cache.popitem(last=False)
+        return [event for _, event in events]
+
+    def _read_events(
+        self, session: Session, patient_id: str, after: int
+    ) -> list[tuple[int, HistoryEvent]]:
+        """(arrival, event) of the events that arrived after number `after` (all, with
+        events from before arrival numbers, when it is 0)."""
         events: list[tuple[int, HistoryEvent]] = []
-        # Plain rows, not records, and each session from its stored JSON in one step: the
-        # whole history is read after every event.
+
+        def since(column: Any) -> Any:
+            return column > after if after else True
+
+        # Plain rows, not records, and each session from its stored JSON in one step.
         logs = session.execute(
-            select(*records.SESSION_COLUMNS).where(SessionLogRecord.patient_id == patient_id)
+            select(*records.SESSION_COLUMNS).where(
+                SessionLogRecord.patient_id == patient_id, since(SessionLogRecord.arrival)
+            )
         ).all()
         kept = [r for r in logs if r.text not in (None, "null")]
         events += [(r.arrival or 0, SessionLog.model_validate_json(r.text)) for r in kept]
@@ -233,12 +285,16 @@ class Services:
             ).all()
             events += records.sessions_from_columns(older, sets)
         checkins = session.scalars(
-            select(CheckInRecord).where(CheckInRecord.patient_id == patient_id)
+            select(CheckInRecord).where(
+                CheckInRecord.patient_id == patient_id, since(CheckInRecord.arrival)
+            )
         ).all()
         events += [(r.arrival or 0, records.checkin_from_row(r)) for r in checkins]
         retests = session.scalars(
             select(AssessmentRecord).where(
-                AssessmentRecord.patient_id == patient_id, AssessmentRecord.kind == "retest"
+                AssessmentRecord.patient_id == patient_id,
+                AssessmentRecord.kind == "retest",
+                since(AssessmentRecord.arrival),
             )
         ).all()
         events += [
@@ -246,11 +302,12 @@ class Services:
             for r in retests
         ]
         overrides = session.scalars(
-            select(OverrideRecord).where(OverrideRecord.patient_id == patient_id)
+            select(OverrideRecord).where(
+                OverrideRecord.patient_id == patient_id, since(OverrideRecord.arrival)
+            )
         ).all()
         events += [(r.arrival or 0, Override.model_validate(r.data)) for r in overrides]
-        events.sort(key=lambda pair: pair[0])
-        return [event for _, event in events]
+        return events
 
     def _next_arrival(self, patient: Patient) -> int:
         patient.events = (patient.events or 0) + 1
