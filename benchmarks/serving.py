@@ -463,9 +463,11 @@ def main() -> None:
                 )
             began = time.perf_counter()
             people, body = seed(url, args.people, today, args.history_days)
+            logged = json.loads(body.replace("@DATE@", today.isoformat()))["exercises"]
             print(
                 f"{name}: seeded {len(people)} people with programs, tokens and sessions "
-                f"in {time.perf_counter() - began:.1f} s",
+                f"in {time.perf_counter() - began:.1f} s; a logged session is "
+                f"{sum(len(e['sets']) for e in logged)} sets of {len(logged)} exercises",
                 flush=True,
             )
             env = base_env | {"GROUNDUP_DATABASE_URL": url, "GROUNDUP_DATA_DIR": str(data_dir)}

@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import MetaData, create_engine, insert, select
+from sqlalchemy import MetaData, Text, cast, create_engine, insert, inspect, select, text
 
 from groundup.clinical.logs import CheckIn, Override, Retest, SessionLog
 from groundup.clinical.program import Program
@@ -25,7 +25,7 @@ from groundup.services.export import ExportBundle
 from groundup.services.versions import CHECKPOINT_EVERY, all_versions, apply, diff
 from groundup.simulation import Scenario, follow
 from groundup.storage.database import Database
-from groundup.storage.models import ProgramVersion
+from groundup.storage.models import ProgramVersion, SessionLogRecord
 from test_services import intake
 
 # ----- the changes themselves ----------------------------------------------------------------
@@ -104,6 +104,31 @@ def lived(services: Services, weeks: int = 8) -> str:
     return pid
 
 
+def set_rows(session_log_id: int, log: SessionLog) -> list[dict[str, Any]]:
+    """A session's set rows as the code before 0008 wrote them."""
+    rows: list[dict[str, Any]] = []
+    for exercise in log.exercises:
+        for number, entry in enumerate(exercise.sets, 1):
+            rows.append(
+                {
+                    "session_log_id": session_log_id,
+                    "position": len(rows) + 1,
+                    "exercise_id": exercise.exercise_id,
+                    "side": exercise.side.value if exercise.side else None,
+                    "set_number": number,
+                    "amount": entry.amount,
+                    "load_kg": entry.load_kg,
+                    "knob": None if entry.knob is None else str(entry.knob),
+                    "knob_is_number": isinstance(entry.knob, int | float),
+                    "rpe": entry.rpe,
+                    "rir": entry.rir,
+                    "pain": entry.pain,
+                    "form": entry.form,
+                }
+            )
+    return rows
+
+
 def copy_as_before(source: Database, target_url: str, pid: str) -> None:
     """Write the person's rows into a database migrated to 0007, as the code before 0008
     stored them: every program version whole."""
@@ -117,18 +142,32 @@ def copy_as_before(source: Database, target_url: str, pid: str) -> None:
         source_meta = MetaData()
         source_meta.reflect(source.engine)
         with source.engine.connect() as reading, target.begin() as writing:
+            sets: list[dict[str, Any]] = []
             for table in metadata.sorted_tables:
-                if table.name in ("alembic_version", "audit_log") or table.name not in (
-                    source_meta.tables
+                if table.name in ("alembic_version", "audit_log") or (
+                    table.name not in source_meta.tables and table.name != "set_logs"
                 ):
                     continue
-                rows = [
-                    dict(r._mapping)
-                    for r in reading.execute(select(source_meta.tables[table.name]))
-                ]
+                rows = (
+                    [
+                        dict(r._mapping)
+                        for r in reading.execute(select(source_meta.tables[table.name]))
+                    ]
+                    if table.name in source_meta.tables
+                    else []
+                )
                 if table.name == "program_versions":
                     for row in rows:
                         row["data"] = whole[row["version"]]
+                if table.name == "session_logs":
+                    # Whole JSON and a row per set, as before; the first three sessions as
+                    # stored before sessions kept their JSON (0004): sets only.
+                    for n, row in enumerate(rows):
+                        log = SessionLog.model_validate(row["data"])
+                        row["data"] = None if n < 3 else log.model_dump(mode="json")
+                        sets.extend(set_rows(row["id"], log))
+                if table.name == "set_logs":
+                    rows = sets
                 rows = [{k: v for k, v in row.items() if k in table.c} for row in rows]
                 if rows:
                     writing.execute(insert(table), rows)
@@ -156,6 +195,7 @@ def test_upgrading_keeps_every_version_decision_and_export(
     source = Database(f"sqlite:///{tmp_path / 'source.db'}")
     try:
         copy_as_before(source, database_url, pid)
+        before_history = Services(source, rules, actor="test").history(pid)
     finally:
         source.dispose()
     engine = create_engine(database_url)
@@ -187,6 +227,16 @@ def test_upgrading_keeps_every_version_decision_and_export(
         as_changes = [v for v, data, _ in stored if data is None]
         assert len(as_changes) > len(stored) // 2  # most are kept as changes now
         assert stored[-1].data is not None and stored[-2].data is not None
+
+        # Every event, the sets of sessions stored before 0004 from their rows; no set
+        # rows any more.
+        assert services.history(pid) == before_history
+        assert "set_logs" not in inspect(database.engine).get_table_names()
+        with database.transaction() as session:
+            texts = session.execute(select(cast(SessionLogRecord.data, Text))).scalars().all()
+        # (Sessions that had their JSON keep it as it was; those rebuilt are stored as new
+        # sessions are.)
+        assert sum('"load_kg"' not in t and '"form"' not in t for t in texts) == 3
 
         # Every version, whole and exact.
         listed = services.program_versions(pid)
@@ -246,6 +296,13 @@ def test_upgrading_keeps_every_version_decision_and_export(
             ]
         engine.dispose()
         assert [v["data"] for v in after] == [v["data"] for v in before_versions]
+        engine = create_engine(database_url)
+        with engine.connect() as connection:
+            sets_back = connection.execute(text("SELECT count(*) FROM set_logs")).scalar_one()
+        engine.dispose()
+        assert sets_back == sum(
+            len(e.sets) for x in before_history if isinstance(x, SessionLog) for e in x.exercises
+        )
     finally:
         database.dispose()
 

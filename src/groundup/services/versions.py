@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import null, select, update
+from sqlalchemy import Select, func, null, select, update
 from sqlalchemy.orm import Session
 
 from groundup.storage.models import ProgramVersion
@@ -109,6 +109,21 @@ def apply(base: Any, changes: Any) -> Any:
         return items
     start, stop, values = changes["s"]
     return [*base[:start], *values, *base[stop:]]
+
+
+# ----- the newest version of each person ------------------------------------------------------
+
+
+def newest_versions(patient_ids: Sequence[str] | Select[Any] | None = None) -> Any:
+    """A subquery of (patient_id, version) of each person's newest program version: the one
+    way to find it, joined back to `program_versions` for its columns."""
+    query = select(
+        ProgramVersion.patient_id.label("patient_id"),
+        func.max(ProgramVersion.version).label("version"),
+    ).group_by(ProgramVersion.patient_id)
+    if patient_ids is not None:
+        query = query.where(ProgramVersion.patient_id.in_(patient_ids))
+    return query.subquery("newest")
 
 
 # ----- storing and rebuilding ----------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Text, bindparam, cast, delete, func, insert, select, update
@@ -48,7 +48,6 @@ from groundup.storage.models import (
     ScheduledSession,
     ScreenRecord,
     SessionLogRecord,
-    SetLogRecord,
     User,
 )
 
@@ -135,11 +134,32 @@ class LogOutcome:
 
 @dataclass(frozen=True)
 class PatientSummary:
+    """One line of a list of people: their program's newest version and last session."""
+
     id: str
     display_name: str
     phase: str | None
     version: int | None
     last_activity: dt.date | None
+    has_account: bool = False
+
+
+class Display(NamedTuple):
+    """How a person likes lengths, weights and dates shown."""
+
+    length_unit: str
+    mass_unit: str
+    date_format: str
+
+
+@dataclass(frozen=True)
+class PersonDetails:
+    """Who a person is and how they like things shown."""
+
+    id: str
+    display_name: str
+    display: Display
+    has_account: bool
 
 
 @lru_cache(maxsize=512)
@@ -185,19 +205,21 @@ class Services:
 
     # ----- helpers -------------------------------------------------------------------
 
-    def _audit(
+    def audit_in(
         self, session: Session, patient_id: str | None, action: str, detail: str = ""
     ) -> None:
+        """Write an audit line of a change in the change's own transaction."""
         session.execute(
             insert(AuditEntry).values(audit.line(self.actor, patient_id, action, detail))
         )
 
-    def _audit_read(self, patient_id: str, action: str, detail: str = "") -> None:
+    def audit_read(self, patient_id: str, action: str, detail: str = "") -> None:
         """The audit line of a read: queued and written within a fraction of a second
         (`Database.audit_read`), so that reading writes nothing itself."""
         self.db.audit_read(audit.line(self.actor, patient_id, action, detail))
 
-    def _patient(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
+    def patient_in(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
+        """The person's record in a transaction (locked for writing with `lock`)."""
         query = select(Patient).where(Patient.id == patient_id)
         if lock:
             query = query.with_for_update()
@@ -206,25 +228,28 @@ class Services:
             raise NotFound(f"no person with id {patient_id!r}")
         return patient
 
-    def _current_version(self, session: Session, patient_id: str) -> ProgramVersion | None:
-        return session.scalars(
-            select(ProgramVersion)
-            .where(ProgramVersion.patient_id == patient_id)
-            .order_by(ProgramVersion.version.desc())
-            .limit(1)
-        ).first()
+    def _has_program(self, session: Session, patient_id: str) -> bool:
+        return (
+            session.scalar(
+                select(ProgramVersion.version)
+                .where(ProgramVersion.patient_id == patient_id)
+                .limit(1)
+            )
+            is not None
+        )
 
-    def _program(self, session: Session, patient_id: str) -> Program:
+    def program_in(self, session: Session, patient_id: str) -> Program:
+        """The program in force, in a transaction."""
         # The stored JSON's text, parsed and validated in one step.
         session.flush()  # what the session holds first, as its own queries would (cheap when clean)
         text = session.connection().scalar(_NEWEST_PROGRAM, {"patient_id": patient_id})
         if text is None:
-            self._patient(session, patient_id)  # no such person, or no program yet
+            self.patient_in(session, patient_id)  # no such person, or no program yet
             raise NotFound("there is no program yet: do the screen and the assessment first")
         return _parse_program(text)
 
-    def _history(self, session: Session, patient_id: str) -> list[HistoryEvent]:
-        """Every event in the order it arrived.
+    def history_in(self, session: Session, patient_id: str) -> list[HistoryEvent]:
+        """Every event in the order it arrived, in a transaction.
 
         Stored events never change and arrive with gap-free numbers under the person's
         lock, so the events read once are kept (per process, for the HISTORY_CACHE people
@@ -274,16 +299,7 @@ class Services:
                 SessionLogRecord.patient_id == patient_id, since(SessionLogRecord.arrival)
             )
         ).all()
-        kept = [r for r in logs if r.text not in (None, "null")]
-        events += [(r.arrival or 0, SessionLog.model_validate_json(r.text)) for r in kept]
-        older = [r for r in logs if r.text in (None, "null")]  # from before sessions kept it
-        if older:
-            sets = session.execute(
-                select(*records.SET_COLUMNS)
-                .where(SetLogRecord.session_log_id.in_([r.id for r in older]))
-                .order_by(SetLogRecord.session_log_id, SetLogRecord.position)
-            ).all()
-            events += records.sessions_from_columns(older, sets)
+        events += [(r.arrival or 0, SessionLog.model_validate_json(r.text)) for r in logs]
         checkins = session.scalars(
             select(CheckInRecord).where(
                 CheckInRecord.patient_id == patient_id, since(CheckInRecord.arrival)
@@ -335,7 +351,7 @@ class Services:
         self, session: Session, patient_id: str, program: Program, today: dt.date
     ) -> tuple[Program, tuple[Decision, ...]]:
         """Evaluate new events; store every decision and every program version it made."""
-        history = self._history(session, patient_id)
+        history = self.history_in(session, patient_id)
         latest = max((e.date for e in history), default=today)
         result = advance(program, history, self.rules, max(today, latest))
         for decision, step in zip(result.decisions, result.steps, strict=True):
@@ -423,6 +439,13 @@ class Services:
         if missing:
             session.execute(insert(ScheduledSession), missing)
 
+    # The names these had before they were public; for code written against them (other
+    # modules should use the public names).
+    _audit = audit_in
+    _patient = patient_in
+    _program = program_in
+    _history = history_in
+
     # ----- people --------------------------------------------------------------------
 
     def enrol(
@@ -461,36 +484,73 @@ class Services:
             if clinician_id is not None:
                 session.flush()
                 session.add(ClinicianPatient(clinician_id=clinician_id, patient_id=patient_id))
-            self._audit(session, patient_id, "enrol")
+            self.audit_in(session, patient_id, "enrol")
         return patient_id
 
     def patients(self) -> list[PatientSummary]:
-        with self.db.transaction() as session:
-            rows = session.scalars(select(Patient).order_by(Patient.created_at)).all()
-            out = []
-            for patient in rows:
-                version = self._current_version(session, patient.id)
-                last = session.scalar(
-                    select(func.max(SessionLogRecord.date)).where(
-                        SessionLogRecord.patient_id == patient.id
-                    )
-                )
-                out.append(
-                    PatientSummary(
-                        id=patient.id,
-                        display_name=patient.display_name,
-                        phase=version.phase if version else None,
-                        version=version.version if version else None,
-                        last_activity=last,
-                    )
-                )
-            return out
+        """Everyone, in the order they were enrolled."""
+        return self.summaries(None)
 
-    def display(self, patient_id: str) -> tuple[str, str, str]:
+    def summaries(self, patient_ids: Sequence[str] | None) -> list[PatientSummary]:
+        """The named people (everyone for None) in the order they were enrolled, in one
+        query: each one's newest program version and phase, and their last session."""
+        if patient_ids is not None and not patient_ids:
+            return []
+        newest = versions.newest_versions(patient_ids)
+        last = select(
+            SessionLogRecord.patient_id.label("patient_id"),
+            func.max(SessionLogRecord.date).label("day"),
+        ).group_by(SessionLogRecord.patient_id)
+        if patient_ids is not None:
+            last = last.where(SessionLogRecord.patient_id.in_(patient_ids))
+        latest = last.subquery("last")
+        query = (
+            select(
+                Patient.id,
+                Patient.display_name,
+                Patient.user_id,
+                ProgramVersion.phase,
+                ProgramVersion.version,
+                latest.c.day,
+            )
+            .outerjoin(newest, newest.c.patient_id == Patient.id)
+            .outerjoin(
+                ProgramVersion,
+                (ProgramVersion.patient_id == Patient.id)
+                & (ProgramVersion.version == newest.c.version),
+            )
+            .outerjoin(latest, latest.c.patient_id == Patient.id)
+            .order_by(Patient.created_at, Patient.id)
+        )
+        if patient_ids is not None:
+            query = query.where(Patient.id.in_(patient_ids))
+        with self.db.reading() as session:
+            return [
+                PatientSummary(
+                    id=row.id,
+                    display_name=row.display_name,
+                    phase=row.phase,
+                    version=row.version,
+                    last_activity=row.day,
+                    has_account=row.user_id is not None,
+                )
+                for row in session.execute(query)
+            ]
+
+    def display(self, patient_id: str) -> Display:
         """How the person likes lengths, weights and dates shown."""
-        with self.db.transaction() as session:
-            patient = self._patient(session, patient_id)
-            return patient.length_unit, patient.mass_unit, patient.date_format
+        return self.person(patient_id).display
+
+    def person(self, patient_id: str) -> PersonDetails:
+        """Who the person is and how they like things shown (NotFound for nobody)."""
+        with self.db.reading() as session:
+            patient = self.patient_in(session, patient_id)
+            return PersonDetails(
+                patient.id,
+                patient.display_name,
+                Display(patient.length_unit, patient.mass_unit, patient.date_format),
+                patient.user_id is not None,
+            )
 
     def set_display(
         self, patient_id: str, length_unit: str, mass_unit: str, date_format: str
@@ -500,10 +560,10 @@ class Services:
         if date_format not in DATE_FORMATS:
             raise ServiceError(f"date format must be one of: {', '.join(DATE_FORMATS)}")
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
+            patient = self.patient_in(session, patient_id, lock=True)
             patient.length_unit, patient.mass_unit = length_unit, mass_unit
             patient.date_format = date_format
-            self._audit(session, patient_id, "set_display", f"{length_unit}/{mass_unit}")
+            self.audit_in(session, patient_id, "set_display", f"{length_unit}/{mass_unit}")
 
     # ----- screen, assessment, program -----------------------------------------------
 
@@ -512,7 +572,7 @@ class Services:
         check_date(day, self.clock(), "screen")
         result = screen(answers, load_screening_rules())
         with self.db.transaction() as session:
-            self._patient(session, patient_id, lock=True)
+            self.patient_in(session, patient_id, lock=True)
             session.add(
                 ScreenRecord(
                     patient_id=patient_id,
@@ -523,12 +583,14 @@ class Services:
                     urgency=result.urgency.value if result.urgency else None,
                 )
             )
-            self._audit(session, patient_id, "screen")  # no outcome: the trail holds no health data
+            self.audit_in(
+                session, patient_id, "screen"
+            )  # no outcome: the trail holds no health data
         return result
 
     def latest_screen(self, patient_id: str) -> ScreenResult | None:
         with self.db.transaction() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             row = session.scalars(
                 select(ScreenRecord)
                 .where(ScreenRecord.patient_id == patient_id)
@@ -574,8 +636,8 @@ class Services:
         except PlanningError as exc:
             raise ServiceError(str(exc)) from exc
         with self.db.transaction() as session:
-            self._patient(session, patient_id, lock=True)
-            if self._current_version(session, patient_id) is not None:
+            self.patient_in(session, patient_id, lock=True)
+            if self._has_program(session, patient_id):
                 raise Conflict(
                     "this person already has a program; record a retest instead of a new start"
                 )
@@ -591,7 +653,7 @@ class Services:
             )
             self._save_version(session, patient_id, program, "plan")
             self._schedule(session, patient_id, program, day)
-            self._audit(session, patient_id, "start_program")
+            self.audit_in(session, patient_id, "start_program")
         return program
 
     def _scores(self, assessment: Assessment) -> dict[str, Any]:
@@ -602,14 +664,14 @@ class Services:
 
     def program(self, patient_id: str) -> Program:
         with self.db.reading() as session:
-            self._patient(session, patient_id)
-            program = self._program(session, patient_id)
-            self._audit_read(patient_id, "read_program")
+            self.patient_in(session, patient_id)
+            program = self.program_in(session, patient_id)
+            self.audit_read(patient_id, "read_program")
             return program
 
     def program_versions(self, patient_id: str) -> list[tuple[int, str, str, dt.datetime]]:
         with self.db.transaction() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             rows = session.scalars(
                 select(ProgramVersion)
                 .where(ProgramVersion.patient_id == patient_id)
@@ -619,7 +681,7 @@ class Services:
 
     def program_version(self, patient_id: str, version: int) -> Program:
         with self.db.transaction() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             row = versions.one_version(session, patient_id, version)
             if row is None:
                 raise NotFound(f"no program version {version}")
@@ -629,13 +691,13 @@ class Services:
 
     def today(self, patient_id: str, day: dt.date) -> Today:
         with self.db.reading() as session:
-            program = self._program(session, patient_id)  # NotFound for nobody, too
+            program = self.program_in(session, patient_id)  # NotFound for nobody, too
             rows = (
                 session.connection()
                 .execute(_DAY_SESSIONS, {"patient_id": patient_id, "day": day})
                 .all()
             )
-            self._audit_read(patient_id, "read_today", day.isoformat())
+            self.audit_read(patient_id, "read_today", day.isoformat())
             if not rows:
                 scheduled = program.is_training_day(day)
                 return Today(
@@ -653,7 +715,7 @@ class Services:
         """Store a session and run the engine. Idempotent: the same log id twice is stored once."""
         check_storable(log)
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
+            patient = self.patient_in(session, patient_id, lock=True)
             existing = session.scalars(
                 select(SessionLogRecord).where(
                     SessionLogRecord.patient_id == patient_id, SessionLogRecord.log_id == log.id
@@ -665,8 +727,8 @@ class Services:
                         f"log id {log.id!r} is already used for a different session; "
                         "use a new id for a new session"
                     )
-                return LogOutcome((), True, self._program(session, patient_id))
-            program = self._program(session, patient_id)
+                return LogOutcome((), True, self.program_in(session, patient_id))
+            program = self.program_in(session, patient_id)
             self._check_day(log.date, program)
             slot = session.scalars(
                 select(ScheduledSession)
@@ -710,10 +772,8 @@ class Services:
             slot.status = "skipped" if log.skipped else "done"
             slot.session_log_id = log.id
             session.flush()
-            if log.exercises:  # all sets in one multi-row insert
-                session.execute(insert(SetLogRecord), records.set_rows(log, record.id))
             final, decisions = self._run_engine(session, patient_id, program, log.date)
-            self._audit(session, patient_id, "log_session", log.id)
+            self.audit_in(session, patient_id, "log_session", log.id)
             return LogOutcome(decisions, False, final)
 
     def _check_day(self, day: dt.date, program: Program) -> None:
@@ -729,8 +789,8 @@ class Services:
     def record_checkin(self, patient_id: str, checkin: CheckIn) -> tuple[Decision, ...]:
         check_storable(checkin)
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
-            program = self._program(session, patient_id)
+            patient = self.patient_in(session, patient_id, lock=True)
+            program = self.program_in(session, patient_id)
             self._check_day(checkin.date, program)
             taken = session.scalars(
                 select(CheckInRecord).where(
@@ -744,7 +804,7 @@ class Services:
             session.add(row)
             session.flush()
             _, decisions = self._run_engine(session, patient_id, program, checkin.date)
-            self._audit(session, patient_id, "checkin", checkin.date.isoformat())
+            self.audit_in(session, patient_id, "checkin", checkin.date.isoformat())
             return decisions
 
     def record_retest(
@@ -756,8 +816,8 @@ class Services:
         scores = self._scores(assessment)
         profile = build_profile(assessment, self.rules.assessment)
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
-            program = self._program(session, patient_id)
+            patient = self.patient_in(session, patient_id, lock=True)
+            program = self.program_in(session, patient_id)
             assert assessment.date is not None
             self._check_day(assessment.date, program)
             session.add(
@@ -773,7 +833,7 @@ class Services:
             )
             session.flush()
             _, decisions = self._run_engine(session, patient_id, program, assessment.date)
-            self._audit(session, patient_id, "retest", assessment.date.isoformat())
+            self.audit_in(session, patient_id, "retest", assessment.date.isoformat())
             return decisions
 
     def apply_override(
@@ -781,8 +841,8 @@ class Services:
     ) -> tuple[Decision, ...]:
         self.check_override(override)
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
-            program = self._program(session, patient_id)
+            patient = self.patient_in(session, patient_id, lock=True)
+            program = self.program_in(session, patient_id)
             self._check_day(override.date, program)
             if override.exercise_id is not None and program.slot(override.exercise_id) is None:
                 raise NotFound(f"{override.exercise_id!r} is not in the current program")
@@ -797,7 +857,7 @@ class Services:
             )
             session.flush()
             _, decisions = self._run_engine(session, patient_id, program, override.date)
-            self._audit(session, patient_id, "override", override.action)
+            self.audit_in(session, patient_id, "override", override.action)
             return decisions
 
     def check_override(self, override: Override) -> None:
@@ -819,14 +879,14 @@ class Services:
 
     def history(self, patient_id: str) -> list[HistoryEvent]:
         with self.db.reading() as session:
-            self._patient(session, patient_id)
-            history = self._history(session, patient_id)
-            self._audit_read(patient_id, "read_history")
+            self.patient_in(session, patient_id)
+            history = self.history_in(session, patient_id)
+            self.audit_read(patient_id, "read_history")
             return history
 
     def decisions(self, patient_id: str, *, limit: int | None = None) -> list[Decision]:
         with self.db.reading() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             query = (
                 select(DecisionRecord)
                 .where(DecisionRecord.patient_id == patient_id)
@@ -835,12 +895,12 @@ class Services:
             if limit is not None:
                 query = query.limit(limit)
             rows = session.scalars(query).all()
-            self._audit_read(patient_id, "read_decisions")
+            self.audit_read(patient_id, "read_decisions")
             return [records.decision_from_row(r) for r in reversed(rows)]
 
     def assessments(self, patient_id: str) -> list[tuple[dt.date, str, Assessment, dict[str, Any]]]:
         with self.db.transaction() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             rows = session.scalars(
                 select(AssessmentRecord)
                 .where(AssessmentRecord.patient_id == patient_id)
@@ -853,7 +913,7 @@ class Services:
     def export_person(self, patient_id: str) -> dict[str, Any]:
         """Everything about one person, as plain JSON-ready data."""
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id)
+            patient = self.patient_in(session, patient_id)
             screens = session.scalars(
                 select(ScreenRecord)
                 .where(ScreenRecord.patient_id == patient_id)
@@ -867,14 +927,14 @@ class Services:
                 .limit(1)
             ).first()
             stored = versions.all_versions(session, patient_id)
-            history = self._history(session, patient_id)
+            history = self.history_in(session, patient_id)
             decisions = session.scalars(
                 select(DecisionRecord)
                 .where(DecisionRecord.patient_id == patient_id)
                 .order_by(DecisionRecord.id)
             ).all()
             decision_index = {d.id: n for n, d in enumerate(decisions)}
-            self._audit(session, patient_id, "export")
+            self.audit_in(session, patient_id, "export")
             return {
                 "format": EXPORT_FORMAT,
                 "version": EXPORT_VERSION,
@@ -1010,7 +1070,7 @@ class Services:
             for event in bundle.events:
                 arrival = self._next_arrival(patient)
                 if isinstance(event, SessionLog):
-                    row = records.session_to_rows(patient.id, event, 0)
+                    row = records.session_row(patient.id, event, 0)
                     row.arrival = arrival
                     session.add(row)
                 elif isinstance(event, CheckIn):
@@ -1062,7 +1122,7 @@ class Services:
                 last = bundle.program_versions[-1].program
                 self._schedule(session, patient.id, last, last.start_date)
                 self._mark_logged(session, patient.id)
-            self._audit(session, patient.id, "import")
+            self.audit_in(session, patient.id, "import")
             return patient.id
 
     def _mark_logged(self, session: Session, patient_id: str) -> None:
@@ -1087,7 +1147,7 @@ class Services:
         """Remove a person and everything about them; one anonymous audit line remains."""
         self.db.flush_audit()  # queued read lines first, so that they go with the rest
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
+            patient = self.patient_in(session, patient_id, lock=True)
             counts = {
                 "sessions": session.scalar(
                     select(func.count())
@@ -1105,7 +1165,7 @@ class Services:
             session.execute(delete(AuditEntry).where(AuditEntry.patient_id == patient_id))
             session.delete(patient)
             session.flush()
-            self._audit(
+            self.audit_in(
                 session,
                 None,
                 "delete_person",
@@ -1135,10 +1195,10 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
     from groundup.clinical.program import unit_seconds
 
     with services.db.reading() as session:
-        services._patient(session, patient_id)
-        services._audit_read(patient_id, "read_progress")
-        history = services._history(session, patient_id)
-        program = services._program(session, patient_id)
+        services.patient_in(session, patient_id)
+        services.audit_read(patient_id, "read_progress")
+        history = services.history_in(session, patient_id)
+        program = services.program_in(session, patient_id)
         assessments = session.scalars(
             select(AssessmentRecord)
             .where(AssessmentRecord.patient_id == patient_id)

@@ -197,41 +197,10 @@ class SessionLogRecord(Base):
     program_version: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
     arrival: Mapped[int | None] = mapped_column(Integer)
-    # The whole session as logged (the core model's JSON), so that the history the engine
-    # reads after every event is one row per session; the sets below stay for queries.
-    # Empty for sessions stored before it existed: those are rebuilt from their sets.
+    # The whole session as logged, sets and all: the core model's JSON without the values
+    # that are its defaults (the history the engine reads is one row per session).
     data: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-    sets: Mapped[list[SetLogRecord]] = relationship(
-        back_populates="session",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-        order_by="SetLogRecord.position",
-    )
-
-
-class SetLogRecord(Base):
-    __tablename__ = "set_logs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_log_id: Mapped[int] = mapped_column(
-        ForeignKey("session_logs.id", ondelete="CASCADE"), index=True
-    )
-    position: Mapped[int] = mapped_column(Integer)
-    exercise_id: Mapped[str] = mapped_column(String(64))
-    side: Mapped[str | None] = mapped_column(String(5))
-    set_number: Mapped[int] = mapped_column(Integer)
-    amount: Mapped[float] = mapped_column(Float)
-    load_kg: Mapped[float | None] = mapped_column(Float)
-    knob: Mapped[str | None] = mapped_column(String(64))
-    knob_is_number: Mapped[bool] = mapped_column(Boolean, default=False)
-    rpe: Mapped[float | None] = mapped_column(Float)
-    rir: Mapped[int | None] = mapped_column(Integer)
-    pain: Mapped[int] = mapped_column(Integer)
-    form: Mapped[str] = mapped_column(String(64), default="clean")
-
-    session: Mapped[SessionLogRecord] = relationship(back_populates="sets")
 
 
 class CheckInRecord(Base):
@@ -511,7 +480,6 @@ __all__ = [
     "ScreenRecord",
     "ServerKey",
     "SessionLogRecord",
-    "SetLogRecord",
     "User",
     "WebSession",
 ]
