@@ -99,3 +99,23 @@ def test_a_person_deleted_and_imported_again_is_read_anew(database: Database) ->
     shorter["program_versions"] = exported["program_versions"][:1]
     services.import_person(shorter)
     assert services.history(pid) == fresh(database).history(pid) == before[:1]
+
+
+def test_the_events_kept_stay_within_their_bound(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groundup.services import workflow
+
+    monkeypatch.setattr(workflow, "HISTORY_CACHE_EVENTS", 4)
+    services = fresh(database)
+    people = [started(services) for _ in range(3)]
+    for n in range(3):
+        for pid, start in people:
+            day = days(services, pid, start, 3)[n]
+            services.log_session(pid, first_session(services, pid, day, log_id=f"s{n}"))
+            assert services._history_kept <= 4
+            assert sum(kept for _, kept, _ in services._history_cache.values()) == (
+                services._history_kept
+            )
+    for pid, _ in people:
+        assert services.history(pid) == fresh(database).history(pid)

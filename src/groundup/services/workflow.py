@@ -52,8 +52,10 @@ from groundup.storage.models import (
 )
 
 SCHEDULE_AHEAD_DAYS = 28
-# People whose events a process keeps parsed (Services._history).
-HISTORY_CACHE = 512
+# How many events a process keeps parsed (Services.history_in), over the people read last:
+# a parsed session of 25 sets takes about 25 kB, a check-in well under 1 kB, so this is at
+# most about 250 MB when every event is a session and about half that in daily use.
+HISTORY_CACHE_EVENTS = 20_000
 # No record groundup keeps can be older than this: a year before it is a typing mistake.
 EARLIEST_DATE = dt.date(2000, 1, 1)
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
@@ -202,6 +204,7 @@ class Services:
             str, tuple[tuple[str, dt.datetime], int, tuple[tuple[int, HistoryEvent], ...]]
         ] = OrderedDict()
         self._history_lock = threading.Lock()
+        self._history_kept = 0  # events in _history_cache
 
     # ----- helpers -------------------------------------------------------------------
 
@@ -252,8 +255,8 @@ class Services:
         """Every event in the order it arrived, in a transaction.
 
         Stored events never change and arrive with gap-free numbers under the person's
-        lock, so the events read once are kept (per process, for the HISTORY_CACHE people
-        read last) and only those that arrived since are read again. Only events older
+        lock, so the events read once are kept (per process, up to HISTORY_CACHE_EVENTS of
+        the people read last) and only those that arrived since are read again. Only events older
         than the newest are kept: the newest may be this transaction's own, not yet
         committed; any older one was committed before the newest could be numbered."""
         person = session.execute(
@@ -277,10 +280,14 @@ class Services:
         if arrivals == list(range(1, len(arrivals) + 1)) and len(arrivals) == total:
             keep = events[: max(0, total - 1)]
             with self._history_lock:
-                self._history_cache[patient_id] = (key, len(keep), tuple(keep))
-                self._history_cache.move_to_end(patient_id)
-                while len(self._history_cache) > HISTORY_CACHE:
-                    self._history_cache.popitem(last=False)
+                old = self._history_cache.pop(patient_id, None)
+                self._history_kept -= old[1] if old else 0
+                if len(keep) <= HISTORY_CACHE_EVENTS:
+                    self._history_cache[patient_id] = (key, len(keep), tuple(keep))
+                    self._history_kept += len(keep)
+                while self._history_kept > HISTORY_CACHE_EVENTS:
+                    _, (_, dropped, _) = self._history_cache.popitem(last=False)
+                    self._history_kept -= dropped
         return [event for _, event in events]
 
     def _read_events(
