@@ -1,6 +1,6 @@
 # Two entry points: `make demo` sets everything up and starts the web app on the embedded
 # default (SQLite) with demo data; `make test` sets everything up and runs the test suite.
-.PHONY: demo tour test check lint setup audit bench bench-core bench-http bench-scale
+.PHONY: demo tour test check lint setup audit bench bench-core bench-http bench-scale bench-history
 
 UV := .tools/bin/uv
 SYNCED := .venv/.synced
@@ -41,6 +41,9 @@ bench-http: $(SYNCED)
 
 bench-scale: $(SYNCED)
 	.venv/bin/python benchmarks/scale.py --explain
+
+bench-history: $(SYNCED)
+	.venv/bin/python benchmarks/history.py --sessions 10 100 360 1000
 
 bench: bench-core bench-http bench-scale
 	@if [ -f benchmarks/documents.py ]; then .venv/bin/python benchmarks/documents.py; fi

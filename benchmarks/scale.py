@@ -44,7 +44,6 @@ from sqlalchemy import event, text
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BIG_TABLES = (
-    "set_logs",
     "session_logs",
     "decisions",
     "checkins",

@@ -39,15 +39,21 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from long_history import clone_person, grow
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DB = "groundup_bench_http"
 HISTORY_DAYS = 365  # each person's program started this long ago: that many loggable days
+SPARE_DAYS = 60  # with --history-days: days left to log after the history
 
 
 # ----- wrk ------------------------------------------------------------------------------
@@ -215,7 +221,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -294,10 +300,15 @@ def fresh_postgres(server_url: str) -> str:
     return fresh_postgres_database(server_url, BENCH_DB)
 
 
-def seed(url: str, count: int, today: dt.date) -> tuple[list[Seeded], str]:
+def seed(url: str, count: int, today: dt.date, history_days: int = 0) -> tuple[list[Seeded], str]:
     """People with a program that started HISTORY_DAYS ago and trains every day, each
     with an API token and a browser session; and the body of a session done as prescribed,
-    with @ID@ and @DATE@ left to fill in."""
+    with @ID@ and @DATE@ left to fill in.
+
+    With `history_days`, the first person lives that many days of the program through the
+    services (`long_history.grow`: daily sessions, check-ins, retests, a flare-up) and
+    every other person is a copy of their rows; the body is then today's session of the
+    program they reached."""
     from argon2 import PasswordHasher
 
     from groundup.cli.files import read_document
@@ -312,7 +323,7 @@ def seed(url: str, count: int, today: dt.date) -> tuple[list[Seeded], str]:
 
     intake = read_document(ROOT / "examples" / "clear-left-calf.yaml")
     answers = ScreenAnswers.model_validate(intake["screen"])
-    start = today - dt.timedelta(days=HISTORY_DAYS)
+    start = today - dt.timedelta(days=span(history_days))
     assessment = Assessment.model_validate({**intake["assessment"], "date": start.isoformat()})
     preferences = Preferences(training_days=(0, 1, 2, 3, 4, 5, 6), minutes_per_session=30)
     database = Database(url)
@@ -321,6 +332,7 @@ def seed(url: str, count: int, today: dt.date) -> tuple[list[Seeded], str]:
     password_hash = PasswordHasher().hash("bench-password-2026")  # one hash, shared
     people: list[Seeded] = []
     program = None
+    template: str | None = None
     for n in range(count):
         with database.transaction() as session:
             user = User(
@@ -333,9 +345,17 @@ def seed(url: str, count: int, today: dt.date) -> tuple[list[Seeded], str]:
             session.add(user)
             session.flush()
             user_id = user.id
-        patient_id = services.enrol(f"Bench Person {n}", user_id=user_id)
-        services.record_screen(patient_id, answers, start)
-        program = services.start_program(patient_id, assessment, preferences, day=start)
+        if template is not None:
+            patient_id = uuid.uuid4().hex
+            clone_person(database.engine, template, [(patient_id, user_id, f"Bench Person {n}")])
+        else:
+            patient_id = services.enrol(f"Bench Person {n}", user_id=user_id)
+            services.record_screen(patient_id, answers, start)
+            program = services.start_program(patient_id, assessment, preferences, day=start)
+            if history_days:
+                grow(services, patient_id, history_days)
+                program = services.program(patient_id)
+                template = patient_id
         account = Account(user_id, f"person{n}@bench.groundup.example", "", "person", patient_id)
         token = accounts.new_api_token(account, "bench")
         cookie, _ = accounts.start_session(account, second_factor=True)
@@ -358,6 +378,12 @@ def seed(url: str, count: int, today: dt.date) -> tuple[list[Seeded], str]:
     return people, body
 
 
+def span(history_days: int) -> int:
+    """How long ago the seeded programs started: HISTORY_DAYS, or with a history, its days
+    and SPARE_DAYS more still to log."""
+    return max(HISTORY_DAYS, history_days + SPARE_DAYS) if history_days else HISTORY_DAYS
+
+
 # ----- the run --------------------------------------------------------------------------
 
 
@@ -378,15 +404,27 @@ def main() -> None:
     )
     parser.add_argument("--people", type=int, default=400, help="seeded people per database")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="days of history each person has lived (daily sessions, check-ins, retests, "
+        "a flare-up) before the runs; 0: none",
+    )
+    parser.add_argument(
+        "--endpoints",
+        nargs="+",
+        choices=["hello", "today-api", "today-page", "log"],
+        default=["hello", "today-api", "today-page", "log"],
+    )
     args = parser.parse_args()
     if min(args.connections) < 2:
         parser.error("wrk runs two threads: use at least 2 connections")
 
     wrk = ensure_wrk()
     today = dt.date.today()
-    dates = [
-        (today - dt.timedelta(days=HISTORY_DAYS - d)).isoformat() for d in range(HISTORY_DAYS + 1)
-    ]
+    days = span(args.history_days)
+    dates = [(today - dt.timedelta(days=days - d)).isoformat() for d in range(days + 1)]
     rows: list[Row] = []
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDUP_")}
     print(
@@ -397,7 +435,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="groundup-bench-") as folder:
         work = Path(folder)
-        for app in ("starlette", "fastapi"):
+        for app in ("starlette", "fastapi") if "hello" in args.endpoints else ():
             port = free_port()
             script = work / "hello.lua"
             script.write_text(LUA_COUNTING)
@@ -424,10 +462,12 @@ def main() -> None:
                     os.environ.get("GROUNDUP_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
                 )
             began = time.perf_counter()
-            people, body = seed(url, args.people, today)
+            people, body = seed(url, args.people, today, args.history_days)
+            logged = json.loads(body.replace("@DATE@", today.isoformat()))["exercises"]
             print(
                 f"{name}: seeded {len(people)} people with programs, tokens and sessions "
-                f"in {time.perf_counter() - began:.1f} s",
+                f"in {time.perf_counter() - began:.1f} s; a logged session is "
+                f"{sum(len(e['sets']) for e in logged)} sets of {len(logged)} exercises",
                 flush=True,
             )
             env = base_env | {"GROUNDUP_DATABASE_URL": url, "GROUNDUP_DATA_DIR": str(data_dir)}
@@ -449,16 +489,22 @@ def main() -> None:
                     "Cookie",
                 )
             )
-            first_day = 0
+            first_day = args.history_days
             with serving(groundup_server(url, data_dir, port, args.workers), env, f"{base}/login"):
                 for connections in args.connections:
                     for endpoint, script in (
                         ("GET today (API)", today_api),
                         ("GET today (page)", today_page),
                     ):
+                        if {"GET today (API)": "today-api", "GET today (page)": "today-page"}[
+                            endpoint
+                        ] not in args.endpoints:
+                            continue
                         result = run_wrk(wrk, base, script, connections, args.seconds)
                         rows.append(Row(endpoint, name, connections, result))
                         print_row(rows[-1], ceiling.get(connections), flush=True)
+                    if "log" not in args.endpoints:
+                        continue
                     script = work / f"{name}-log-{connections}.lua"
                     script.write_text(
                         lua_logging(people, dates, body, first_day, f"c{connections}")
@@ -468,7 +514,7 @@ def main() -> None:
                     print_row(rows[-1], ceiling.get(connections), flush=True)
                     # The next run starts on days nobody has logged yet.
                     first_day += result.requests // (len(people) // 2) + 3
-                    if first_day > HISTORY_DAYS - 30:
+                    if first_day > days - 30:
                         print("  (not enough unlogged days left for another logging run)")
 
     print()
@@ -498,14 +544,6 @@ def print_table(rows: list[Row], ceiling: dict[int, float]) -> None:
     print(HEADER)
     for row in rows:
         print(format_row(row, ceiling.get(row.connections) if row.database != "-" else None))
-    logging = [r for r in rows if r.endpoint == "POST log session"]
-    today = [r for r in rows if r.endpoint == "GET today (API)"]
-    if today:
-        best = max(r.result.requests_per_second for r in today)
-        print(f"today API, best: {best:,.0f} req/s = {best / 190:.0f}x the 190 req/s reference")
-    if logging:
-        best = max(r.result.requests_per_second for r in logging)
-        print(f"log session, best: {best:,.0f} req/s = {best / 37:.0f}x the 37 req/s reference")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ from groundup.storage.models import (
     ScheduledSession,
     ScreenRecord,
     SessionLogRecord,
-    SetLogRecord,
     User,
 )
 
@@ -163,7 +162,8 @@ class Template:
     profile: Shiftable
     scores: Shiftable
     # per event, in arrival order: (arrival, day offset, the event or its JSON)
-    sessions: list[tuple[int, int, SessionLog, Shiftable]] = field(default_factory=list)
+    # (arrival, day offset, the session, its whole JSON, its JSON as stored)
+    sessions: list[tuple[int, int, SessionLog, Shiftable, Shiftable]] = field(default_factory=list)
     checkins: list[tuple[int, int, CheckIn]] = field(default_factory=list)
     retests: list[tuple[int, int, Shiftable, Shiftable]] = field(default_factory=list)
     # (day offset, decision, program version it left, JSON)
@@ -202,7 +202,13 @@ def make_template(rules: Rules, rng: random.Random, weeks: int, scenario: Scenar
         offset = (event.date - origin).days
         if isinstance(event, SessionLog):
             template.sessions.append(
-                (arrival, offset, event, Shiftable(event.model_dump(mode="json"), origin))
+                (
+                    arrival,
+                    offset,
+                    event,
+                    Shiftable(event.model_dump(mode="json"), origin),
+                    Shiftable(event.model_dump(mode="json", exclude_defaults=True), origin),
+                )
             )
         elif isinstance(event, CheckIn):
             template.checkins.append((arrival, offset, event))
@@ -282,7 +288,6 @@ TABLES: dict[str, Any] = {
     "screens": ScreenRecord,
     "assessments": AssessmentRecord,
     "session_logs": SessionLogRecord,
-    "set_logs": SetLogRecord,
     "checkins": CheckInRecord,
     "decisions": DecisionRecord,
     "program_versions": ProgramVersion,
@@ -413,7 +418,6 @@ def build_clinic(
                 ("session_logs", "id"),
                 ("decisions", "id"),
                 ("program_versions", "id"),
-                ("set_logs", "id"),
             ):
                 connection.execute(
                     text(
@@ -430,7 +434,7 @@ def build_clinic(
         clinicians=clinicians,
         people=counts["patients"],
         sessions=counts["session_logs"],
-        sets=counts["set_logs"],
+        sets=ids["sets"],
         checkins=counts["checkins"],
         decisions=counts["decisions"],
         program_versions=counts["program_versions"],
@@ -507,10 +511,10 @@ def _load_person(
             },
         )
     logged: dict[dt.date, tuple[str, bool]] = {}
-    for arrival, offset, log, shiftable in template.sessions:
+    for arrival, offset, log, whole, compact in template.sessions:
         ids["sessions"] += 1
         session_id = ids["sessions"]
-        stored = shiftable.at(start)
+        stored = compact.at(start)
         loader.add(
             "session_logs",
             {
@@ -523,16 +527,14 @@ def _load_person(
                 "pain_after": log.pain_after,
                 "max_pain": log.max_pain,
                 "program_version": 1,
-                "fingerprint": records.fingerprint(log, json.loads(stored)),
+                "fingerprint": records.fingerprint(log, json.loads(whole.at(start))),
                 "arrival": arrival,
                 "data": _json_value(stored, postgres),
                 "created_at": now,
             },
         )
         logged[day(offset)] = (log.id, log.skipped)
-        for row in records.set_rows(log, session_id):
-            ids["sets"] += 1
-            loader.add("set_logs", {"id": ids["sets"], **row})
+        ids["sets"] += sum(len(e.sets) for e in log.exercises)
     for arrival, offset, checkin in template.checkins:
         loader.add(
             "checkins",

@@ -8,11 +8,9 @@ from functools import cache
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
 
 from groundup.clinical.program import Program, mass_words
 from groundup.services import NotFound, Services
-from groundup.storage.models import Patient
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -43,13 +41,10 @@ class Person:
 
 def person(services: Services, patient_id: str) -> Person:
     """The person's name and display settings (NotFound for an unknown id)."""
-    length_unit, mass_unit, date_format = services.display(patient_id)
-    del length_unit  # no lengths in the documents
-    with services.db.transaction() as session:
-        name = session.scalar(select(Patient.display_name).where(Patient.id == patient_id))
-    if name is None:
-        raise NotFound(f"no person with id {patient_id!r}")
-    return Person(patient_id, name, mass_unit, date_format)
+    found = services.person(patient_id)  # no lengths in the documents
+    return Person(
+        patient_id, found.display_name, found.display.mass_unit, found.display.date_format
+    )
 
 
 def program_of(services: Services, patient_id: str) -> Program:

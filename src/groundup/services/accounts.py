@@ -256,7 +256,7 @@ class Accounts:
 
     def _audit(self, session: Session, action: str, detail: str = "") -> None:
         """An account's own event (no record's): sign-in, password, second factor."""
-        self.services._audit(session, None, action, detail)
+        self.services.audit_in(session, None, action, detail)
 
     def create_user(
         self,
@@ -408,7 +408,7 @@ class Accounts:
                 raise ServiceError("that record already has an account")
             patient.user_id = user_id
             invite.used_at = _now()
-            self.services._audit(session, patient.id, "claim_invite")
+            self.services.audit_in(session, patient.id, "claim_invite")
             return patient.id
 
     def create_patient(self, clinician: Account, display_name: str) -> tuple[str, str]:
@@ -908,6 +908,23 @@ class Accounts:
             )
             self._audit(session, "api_token_new", name)
         return token
+
+    def token_expiry(self, token: str) -> dt.datetime | None:
+        """When a token stops working (None: never, or no such token)."""
+        with self.db.reading() as session:
+            expires = session.scalar(
+                select(ApiToken.expires_at).where(ApiToken.token_hash == _digest(token))
+            )
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=dt.UTC)
+        return expires
+
+    def revoke_this_token(self, token: str) -> None:
+        """Revoke the token itself (the one a request was sent with)."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(ApiToken).where(ApiToken.token_hash == _digest(token)).values(revoked=True)
+            )
 
     def token_account(self, token: str) -> Account | None:
         with self.db.reading() as session:  # on the connection: no ORM work for plain rows

@@ -135,8 +135,8 @@ def schedule_view(services: Services, patient_id: str, today: dt.date, weeks: in
     first = today - dt.timedelta(days=PAST_DAYS)
     last = today + dt.timedelta(days=weeks * 7 - 1)
     with services.db.transaction() as session:
-        patient = services._patient(session, patient_id)
-        program = services._program(session, patient_id)
+        patient = services.patient_in(session, patient_id)
+        program = services.program_in(session, patient_id)
         rows = session.scalars(
             select(ScheduledSession)
             .where(
@@ -146,7 +146,7 @@ def schedule_view(services: Services, patient_id: str, today: dt.date, weeks: in
             )
             .order_by(ScheduledSession.date, ScheduledSession.number)
         ).all()
-        services._audit(session, patient_id, "read_calendar", f"{weeks} weeks")
+        services.audit_in(session, patient_id, "read_calendar", f"{weeks} weeks")
         mass_unit = patient.mass_unit
         display_name = patient.display_name
     stored: dict[dt.date, list[CalendarSession]] = {}
@@ -406,7 +406,7 @@ class CalendarFeeds:
         """A new link's token (shown once); any link the person had stops working."""
         token = secrets.token_urlsafe(32)
         with self.services.db.transaction() as session:
-            self.services._patient(session, patient_id, lock=True)
+            self.services.patient_in(session, patient_id, lock=True)
             self._revoke(session, patient_id)
             session_time, checkin_time = times.words()
             session.add(
@@ -417,16 +417,16 @@ class CalendarFeeds:
                     checkin_time=checkin_time,
                 )
             )
-            self.services._audit(session, patient_id, "calendar_link", "new")
+            self.services.audit_in(session, patient_id, "calendar_link", "new")
         return token
 
     def revoke(self, patient_id: str) -> int:
         """Stop the person's link; how many links were stopped (0 or 1)."""
         with self.services.db.transaction() as session:
-            self.services._patient(session, patient_id, lock=True)
+            self.services.patient_in(session, patient_id, lock=True)
             count = self._revoke(session, patient_id)
             if count:
-                self.services._audit(session, patient_id, "calendar_link", "revoked")
+                self.services.audit_in(session, patient_id, "calendar_link", "revoked")
             return count
 
     @staticmethod

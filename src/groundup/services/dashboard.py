@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 
 from groundup.clinical.profile import limb_symmetry_index
 from groundup.clinical.screening import Urgency
+from groundup.services import versions
 from groundup.services.accounts import Account, Accounts, Forbidden
 from groundup.services.workflow import NotFound, Services
 from groundup.storage.models import (
@@ -208,15 +209,7 @@ def _statuses(
             return []
 
         # Programs: the newest version of each, with the engine state picked out of the JSON.
-        newest = (
-            select(
-                ProgramVersion.patient_id.label("pid"),
-                func.max(ProgramVersion.version).label("version"),
-            )
-            .where(ProgramVersion.patient_id.in_(mine))
-            .group_by(ProgramVersion.patient_id)
-            .subquery()
-        )
+        newest = versions.newest_versions(mine)
         data = ProgramVersion.data
         programs = session.execute(
             select(
@@ -233,7 +226,7 @@ def _statuses(
             ).join(
                 newest,
                 and_(
-                    ProgramVersion.patient_id == newest.c.pid,
+                    ProgramVersion.patient_id == newest.c.patient_id,
                     ProgramVersion.version == newest.c.version,
                 ),
             )

@@ -257,7 +257,7 @@ class Reminders:
         choices = choices.checked()
         now = self.now()
         with self.db.transaction() as session:
-            self.services._patient(session, patient_id, lock=True)
+            self.services.patient_in(session, patient_id, lock=True)
             row = session.get(ReminderSettings, patient_id)
             if row is None:
                 row = ReminderSettings(patient_id=patient_id, stop_id=secrets.token_hex(16))
@@ -276,7 +276,7 @@ class Reminders:
             # Planning goes on from now: a change never sends what was due before it.
             row.planned_until = now
             row.next_at = choices.timing().next_after(now) if choices.enabled else None
-            self.services._audit(
+            self.services.audit_in(
                 session, patient_id, "reminders", "on" if choices.enabled else "off"
             )
         return choices
@@ -284,14 +284,14 @@ class Reminders:
     def stop(self, patient_id: str, *, by: str = "settings") -> bool:
         """Turn all the person's reminders off. True if they were on."""
         with self.db.transaction() as session:
-            self.services._patient(session, patient_id, lock=True)
+            self.services.patient_in(session, patient_id, lock=True)
             row = session.get(ReminderSettings, patient_id)
             if row is None or not row.enabled:
                 return False
             row.enabled = False
             row.next_at = None
             row.updated_at = self.now()
-            self.services._audit(session, patient_id, "reminders", f"off ({by})")
+            self.services.audit_in(session, patient_id, "reminders", f"off ({by})")
             return True
 
     def are_on(self, patient_id: str) -> bool:
@@ -355,7 +355,7 @@ class Reminders:
         _b64url_bytes(auth, "auth secret", 16)
         digest = hashlib.sha256(endpoint.encode()).hexdigest()
         with self.db.transaction() as session:
-            self.services._patient(session, patient_id, lock=True)
+            self.services.patient_in(session, patient_id, lock=True)
             session.execute(
                 delete(PushSubscription).where(PushSubscription.endpoint_hash == digest)
             )
@@ -378,7 +378,7 @@ class Reminders:
             )
             session.add(row)
             session.flush()
-            self.services._audit(session, patient_id, "reminders", "device added")
+            self.services.audit_in(session, patient_id, "reminders", "device added")
             return row.id
 
     def devices(self, patient_id: str) -> list[Device]:
@@ -399,7 +399,7 @@ class Reminders:
             )
             removed = bool(getattr(result, "rowcount", 0))
             if removed:
-                self.services._audit(session, patient_id, "reminders", "device removed")
+                self.services.audit_in(session, patient_id, "reminders", "device removed")
             return removed
 
     # ----- planning ----------------------------------------------------------------------
@@ -432,7 +432,7 @@ class Reminders:
 
     def _program(self, session: Session, patient_id: str) -> Program | None:
         try:
-            return self.services._program(session, patient_id)
+            return self.services.program_in(session, patient_id)
         except NotFound:
             return None
 
@@ -509,8 +509,8 @@ class Reminders:
     def compose(self, patient_id: str, kind: Kind, day: dt.date) -> Reminder:
         """The reminder of `kind` for the person's `day`, from their program as it is now."""
         with self.db.reading() as session:
-            patient = self.services._patient(session, patient_id)
-            program = self.services._program(session, patient_id)
+            patient = self.services.patient_in(session, patient_id)
+            program = self.services.program_in(session, patient_id)
             name, mass_unit = patient.display_name, patient.mass_unit
         return self._compose(program, kind, day, name, mass_unit, patient_id)
 

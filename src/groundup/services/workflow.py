@@ -8,11 +8,13 @@ PostgreSQL; SQLite serialises writers anyway) and events get a gap-free arrival 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Text, bindparam, cast, delete, func, insert, select, update
@@ -32,7 +34,7 @@ from groundup.clinical.rules import Rules
 from groundup.clinical.screening import ScreenAnswers, ScreenResult, screen
 from groundup.clinical.text import clean_text, first_unstorable, text_problem
 from groundup.knowledge import load_screening_rules
-from groundup.services import audit, records
+from groundup.services import audit, records, versions
 from groundup.services.export import EXPORT_FORMAT, EXPORT_VERSION, ExportBundle
 from groundup.storage.database import Database
 from groundup.storage.models import (
@@ -48,7 +50,6 @@ from groundup.storage.models import (
     ScreenRecord,
     SessionDraftRecord,
     SessionLogRecord,
-    SetLogRecord,
     User,
 )
 
@@ -56,6 +57,10 @@ if TYPE_CHECKING:
     from groundup.services.library import OwnLibrary
 
 SCHEDULE_AHEAD_DAYS = 28
+# How many events a process keeps parsed (Services.history_in), over the people read last:
+# a parsed session of 25 sets takes about 25 kB, a check-in well under 1 kB, so this is at
+# most about 250 MB when every event is a session and about half that in daily use.
+HISTORY_CACHE_EVENTS = 20_000
 # No record groundup keeps can be older than this: a year before it is a typing mistake.
 EARLIEST_DATE = dt.date(2000, 1, 1)
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
@@ -167,11 +172,32 @@ class LogOutcome:
 
 @dataclass(frozen=True)
 class PatientSummary:
+    """One line of a list of people: their program's newest version and last session."""
+
     id: str
     display_name: str
     phase: str | None
     version: int | None
     last_activity: dt.date | None
+    has_account: bool = False
+
+
+class Display(NamedTuple):
+    """How a person likes lengths, weights and dates shown."""
+
+    length_unit: str
+    mass_unit: str
+    date_format: str
+
+
+@dataclass(frozen=True)
+class PersonDetails:
+    """Who a person is and how they like things shown."""
+
+    id: str
+    display_name: str
+    display: Display
+    has_account: bool
 
 
 @lru_cache(maxsize=512)
@@ -210,17 +236,24 @@ class Services:
         self.actor = actor
         self.clock = clock
         self._own: OwnLibrary | None = None
+        # patient id -> ((id, created_at), events kept, (arrival, event) ...): see _history
+        self._history_cache: OrderedDict[
+            str, tuple[tuple[str, dt.datetime], int, tuple[tuple[int, HistoryEvent], ...]]
+        ] = OrderedDict()
+        self._history_lock = threading.Lock()
+        self._history_kept = 0  # events in _history_cache
 
     # ----- helpers -------------------------------------------------------------------
 
-    def _audit(
+    def audit_in(
         self, session: Session, patient_id: str | None, action: str, detail: str = ""
     ) -> None:
+        """Write an audit line of a change in the change's own transaction."""
         session.execute(
             insert(AuditEntry).values(audit.line(self.actor, patient_id, action, detail))
         )
 
-    def _audit_read(self, patient_id: str, action: str, detail: str = "") -> None:
+    def audit_read(self, patient_id: str, action: str, detail: str = "") -> None:
         """The audit line of a read: queued and written within a fraction of a second
         (`Database.audit_read`), so that reading writes nothing itself."""
         self.db.audit_read(audit.line(self.actor, patient_id, action, detail))
@@ -254,7 +287,8 @@ class Services:
         with self.db.reading() as session:
             return photos_for(session, wanted)
 
-    def _patient(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
+    def patient_in(self, session: Session, patient_id: str, *, lock: bool = False) -> Patient:
+        """The person's record in a transaction (locked for writing with `lock`)."""
         query = select(Patient).where(Patient.id == patient_id)
         if lock:
             query = query.with_for_update()
@@ -263,48 +297,93 @@ class Services:
             raise NotFound(f"no person with id {patient_id!r}")
         return patient
 
-    def _current_version(self, session: Session, patient_id: str) -> ProgramVersion | None:
-        return session.scalars(
-            select(ProgramVersion)
-            .where(ProgramVersion.patient_id == patient_id)
-            .order_by(ProgramVersion.version.desc())
-            .limit(1)
-        ).first()
+    def _has_program(self, session: Session, patient_id: str) -> bool:
+        return (
+            session.scalar(
+                select(ProgramVersion.version)
+                .where(ProgramVersion.patient_id == patient_id)
+                .limit(1)
+            )
+            is not None
+        )
 
-    def _program(self, session: Session, patient_id: str) -> Program:
+    def program_in(self, session: Session, patient_id: str) -> Program:
+        """The program in force, in a transaction."""
         # The stored JSON's text, parsed and validated in one step.
         session.flush()  # what the session holds first, as its own queries would (cheap when clean)
         text = session.connection().scalar(_NEWEST_PROGRAM, {"patient_id": patient_id})
         if text is None:
-            self._patient(session, patient_id)  # no such person, or no program yet
+            self.patient_in(session, patient_id)  # no such person, or no program yet
             raise NotFound("there is no program yet: do the screen and the assessment first")
         return _parse_program(text)
 
-    def _history(self, session: Session, patient_id: str) -> list[HistoryEvent]:
-        """Every event in the order it arrived."""
+    def history_in(self, session: Session, patient_id: str) -> list[HistoryEvent]:
+        """Every event in the order it arrived, in a transaction.
+
+        Stored events never change and arrive with gap-free numbers under the person's
+        lock, so the events read once are kept (per process, up to HISTORY_CACHE_EVENTS of
+        the people read last) and only those that arrived since are read again. Only events older
+        than the newest are kept: the newest may be this transaction's own, not yet
+        committed; any older one was committed before the newest could be numbered."""
+        person = session.execute(
+            select(Patient.events, Patient.created_at).where(Patient.id == patient_id)
+        ).first()
+        if person is None:
+            return [event for _, event in self._read_events(session, patient_id, 0)]
+        key = (patient_id, person.created_at)
+        with self._history_lock:
+            cached = self._history_cache.get(patient_id)
+            if cached is not None and cached[0] == key and cached[1] <= (person.events or 0):
+                self._history_cache.move_to_end(patient_id)
+            else:
+                cached = None
+        known: list[tuple[int, HistoryEvent]] = list(cached[2]) if cached else []
+        after = cached[1] if cached else 0
+        events = known + self._read_events(session, patient_id, after)
+        events.sort(key=lambda pair: pair[0])
+        arrivals = [arrival for arrival, _ in events]
+        total = person.events or 0
+        if arrivals == list(range(1, len(arrivals) + 1)) and len(arrivals) == total:
+            keep = events[: max(0, total - 1)]
+            with self._history_lock:
+                old = self._history_cache.pop(patient_id, None)
+                self._history_kept -= old[1] if old else 0
+                if len(keep) <= HISTORY_CACHE_EVENTS:
+                    self._history_cache[patient_id] = (key, len(keep), tuple(keep))
+                    self._history_kept += len(keep)
+                while self._history_kept > HISTORY_CACHE_EVENTS:
+                    _, (_, dropped, _) = self._history_cache.popitem(last=False)
+                    self._history_kept -= dropped
+        return [event for _, event in events]
+
+    def _read_events(
+        self, session: Session, patient_id: str, after: int
+    ) -> list[tuple[int, HistoryEvent]]:
+        """(arrival, event) of the events that arrived after number `after` (all, with
+        events from before arrival numbers, when it is 0)."""
         events: list[tuple[int, HistoryEvent]] = []
-        # Plain rows, not records, and each session from its stored JSON in one step: the
-        # whole history is read after every event.
+
+        def since(column: Any) -> Any:
+            return column > after if after else True
+
+        # Plain rows, not records, and each session from its stored JSON in one step.
         logs = session.execute(
-            select(*records.SESSION_COLUMNS).where(SessionLogRecord.patient_id == patient_id)
+            select(*records.SESSION_COLUMNS).where(
+                SessionLogRecord.patient_id == patient_id, since(SessionLogRecord.arrival)
+            )
         ).all()
-        kept = [r for r in logs if r.text not in (None, "null")]
-        events += [(r.arrival or 0, SessionLog.model_validate_json(r.text)) for r in kept]
-        older = [r for r in logs if r.text in (None, "null")]  # from before sessions kept it
-        if older:
-            sets = session.execute(
-                select(*records.SET_COLUMNS)
-                .where(SetLogRecord.session_log_id.in_([r.id for r in older]))
-                .order_by(SetLogRecord.session_log_id, SetLogRecord.position)
-            ).all()
-            events += records.sessions_from_columns(older, sets)
+        events += [(r.arrival or 0, SessionLog.model_validate_json(r.text)) for r in logs]
         checkins = session.scalars(
-            select(CheckInRecord).where(CheckInRecord.patient_id == patient_id)
+            select(CheckInRecord).where(
+                CheckInRecord.patient_id == patient_id, since(CheckInRecord.arrival)
+            )
         ).all()
         events += [(r.arrival or 0, records.checkin_from_row(r)) for r in checkins]
         retests = session.scalars(
             select(AssessmentRecord).where(
-                AssessmentRecord.patient_id == patient_id, AssessmentRecord.kind == "retest"
+                AssessmentRecord.patient_id == patient_id,
+                AssessmentRecord.kind == "retest",
+                since(AssessmentRecord.arrival),
             )
         ).all()
         events += [
@@ -312,11 +391,12 @@ class Services:
             for r in retests
         ]
         overrides = session.scalars(
-            select(OverrideRecord).where(OverrideRecord.patient_id == patient_id)
+            select(OverrideRecord).where(
+                OverrideRecord.patient_id == patient_id, since(OverrideRecord.arrival)
+            )
         ).all()
         events += [(r.arrival or 0, Override.model_validate(r.data)) for r in overrides]
-        events.sort(key=lambda pair: pair[0])
-        return [event for _, event in events]
+        return events
 
     def _next_arrival(self, patient: Patient) -> int:
         patient.events = (patient.events or 0) + 1
@@ -333,22 +413,21 @@ class Services:
         from groundup.services.library import pin_versions
 
         pin_versions(session, self.rules, patient_id, program)  # own exercises keep their version
-        session.add(
-            ProgramVersion(
-                patient_id=patient_id,
-                version=program.version,
-                cause=cause,
-                decision_id=decision_id,
-                phase=program.phase.value,
-                data=program.model_dump(mode="json"),
-            )
+        versions.add_version(
+            session,
+            patient_id,
+            program.model_dump(mode="json"),
+            version=program.version,
+            cause=cause,
+            phase=program.phase.value,
+            decision_id=decision_id,
         )
 
     def _run_engine(
         self, session: Session, patient_id: str, program: Program, today: dt.date
     ) -> tuple[Program, tuple[Decision, ...]]:
         """Evaluate new events; store every decision and every program version it made."""
-        history = self._history(session, patient_id)
+        history = self.history_in(session, patient_id)
         latest = max((e.date for e in history), default=today)
         rules = self.rules_for(patient_id, session)
         result = advance(program, history, rules, max(today, latest))
@@ -437,6 +516,13 @@ class Services:
         if missing:
             session.execute(insert(ScheduledSession), missing)
 
+    # The names these had before they were public; for code written against them (other
+    # modules should use the public names).
+    _audit = audit_in
+    _patient = patient_in
+    _program = program_in
+    _history = history_in
+
     # ----- people --------------------------------------------------------------------
 
     def enrol(
@@ -475,36 +561,73 @@ class Services:
             if clinician_id is not None:
                 session.flush()
                 session.add(ClinicianPatient(clinician_id=clinician_id, patient_id=patient_id))
-            self._audit(session, patient_id, "enrol")
+            self.audit_in(session, patient_id, "enrol")
         return patient_id
 
     def patients(self) -> list[PatientSummary]:
-        with self.db.transaction() as session:
-            rows = session.scalars(select(Patient).order_by(Patient.created_at)).all()
-            out = []
-            for patient in rows:
-                version = self._current_version(session, patient.id)
-                last = session.scalar(
-                    select(func.max(SessionLogRecord.date)).where(
-                        SessionLogRecord.patient_id == patient.id
-                    )
-                )
-                out.append(
-                    PatientSummary(
-                        id=patient.id,
-                        display_name=patient.display_name,
-                        phase=version.phase if version else None,
-                        version=version.version if version else None,
-                        last_activity=last,
-                    )
-                )
-            return out
+        """Everyone, in the order they were enrolled."""
+        return self.summaries(None)
 
-    def display(self, patient_id: str) -> tuple[str, str, str]:
+    def summaries(self, patient_ids: Sequence[str] | None) -> list[PatientSummary]:
+        """The named people (everyone for None) in the order they were enrolled, in one
+        query: each one's newest program version and phase, and their last session."""
+        if patient_ids is not None and not patient_ids:
+            return []
+        newest = versions.newest_versions(patient_ids)
+        last = select(
+            SessionLogRecord.patient_id.label("patient_id"),
+            func.max(SessionLogRecord.date).label("day"),
+        ).group_by(SessionLogRecord.patient_id)
+        if patient_ids is not None:
+            last = last.where(SessionLogRecord.patient_id.in_(patient_ids))
+        latest = last.subquery("last")
+        query = (
+            select(
+                Patient.id,
+                Patient.display_name,
+                Patient.user_id,
+                ProgramVersion.phase,
+                ProgramVersion.version,
+                latest.c.day,
+            )
+            .outerjoin(newest, newest.c.patient_id == Patient.id)
+            .outerjoin(
+                ProgramVersion,
+                (ProgramVersion.patient_id == Patient.id)
+                & (ProgramVersion.version == newest.c.version),
+            )
+            .outerjoin(latest, latest.c.patient_id == Patient.id)
+            .order_by(Patient.created_at, Patient.id)
+        )
+        if patient_ids is not None:
+            query = query.where(Patient.id.in_(patient_ids))
+        with self.db.reading() as session:
+            return [
+                PatientSummary(
+                    id=row.id,
+                    display_name=row.display_name,
+                    phase=row.phase,
+                    version=row.version,
+                    last_activity=row.day,
+                    has_account=row.user_id is not None,
+                )
+                for row in session.execute(query)
+            ]
+
+    def display(self, patient_id: str) -> Display:
         """How the person likes lengths, weights and dates shown."""
-        with self.db.transaction() as session:
-            patient = self._patient(session, patient_id)
-            return patient.length_unit, patient.mass_unit, patient.date_format
+        return self.person(patient_id).display
+
+    def person(self, patient_id: str) -> PersonDetails:
+        """Who the person is and how they like things shown (NotFound for nobody)."""
+        with self.db.reading() as session:
+            patient = self.patient_in(session, patient_id)
+            return PersonDetails(
+                patient.id,
+                patient.display_name,
+                Display(patient.length_unit, patient.mass_unit, patient.date_format),
+                patient.user_id is not None,
+            )
 
     def set_display(
         self, patient_id: str, length_unit: str, mass_unit: str, date_format: str
@@ -514,10 +637,10 @@ class Services:
         if date_format not in DATE_FORMATS:
             raise ServiceError(f"date format must be one of: {', '.join(DATE_FORMATS)}")
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
+            patient = self.patient_in(session, patient_id, lock=True)
             patient.length_unit, patient.mass_unit = length_unit, mass_unit
             patient.date_format = date_format
-            self._audit(session, patient_id, "set_display", f"{length_unit}/{mass_unit}")
+            self.audit_in(session, patient_id, "set_display", f"{length_unit}/{mass_unit}")
 
     # ----- screen, assessment, program -----------------------------------------------
 
@@ -526,7 +649,7 @@ class Services:
         check_date(day, self.clock(), "screen")
         result = screen(answers, load_screening_rules())
         with self.db.transaction() as session:
-            self._patient(session, patient_id, lock=True)
+            self.patient_in(session, patient_id, lock=True)
             session.add(
                 ScreenRecord(
                     patient_id=patient_id,
@@ -537,12 +660,14 @@ class Services:
                     urgency=result.urgency.value if result.urgency else None,
                 )
             )
-            self._audit(session, patient_id, "screen")  # no outcome: the trail holds no health data
+            self.audit_in(
+                session, patient_id, "screen"
+            )  # no outcome: the trail holds no health data
         return result
 
     def latest_screen(self, patient_id: str) -> ScreenResult | None:
         with self.db.transaction() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             row = session.scalars(
                 select(ScreenRecord)
                 .where(ScreenRecord.patient_id == patient_id)
@@ -591,8 +716,8 @@ class Services:
         except PlanningError as exc:
             raise ServiceError(str(exc)) from exc
         with self.db.transaction() as session:
-            self._patient(session, patient_id, lock=True)
-            if self._current_version(session, patient_id) is not None:
+            self.patient_in(session, patient_id, lock=True)
+            if self._has_program(session, patient_id):
                 raise Conflict(
                     "this person already has a program; record a retest instead of a new start"
                 )
@@ -608,7 +733,7 @@ class Services:
             )
             self._save_version(session, patient_id, program, "plan")
             self._schedule(session, patient_id, program, day)
-            self._audit(session, patient_id, "start_program")
+            self.audit_in(session, patient_id, "start_program")
         return program
 
     def _scores(self, assessment: Assessment) -> dict[str, Any]:
@@ -619,14 +744,14 @@ class Services:
 
     def program(self, patient_id: str) -> Program:
         with self.db.reading() as session:
-            self._patient(session, patient_id)
-            program = self._program(session, patient_id)
-            self._audit_read(patient_id, "read_program")
+            self.patient_in(session, patient_id)
+            program = self.program_in(session, patient_id)
+            self.audit_read(patient_id, "read_program")
             return program
 
     def program_versions(self, patient_id: str) -> list[tuple[int, str, str, dt.datetime]]:
         with self.db.transaction() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             rows = session.scalars(
                 select(ProgramVersion)
                 .where(ProgramVersion.patient_id == patient_id)
@@ -636,12 +761,8 @@ class Services:
 
     def program_version(self, patient_id: str, version: int) -> Program:
         with self.db.transaction() as session:
-            self._patient(session, patient_id)
-            row = session.scalars(
-                select(ProgramVersion).where(
-                    ProgramVersion.patient_id == patient_id, ProgramVersion.version == version
-                )
-            ).first()
+            self.patient_in(session, patient_id)
+            row = versions.one_version(session, patient_id, version)
             if row is None:
                 raise NotFound(f"no program version {version}")
             return Program.model_validate(row.data)
@@ -650,13 +771,13 @@ class Services:
 
     def today(self, patient_id: str, day: dt.date) -> Today:
         with self.db.reading() as session:
-            program = self._program(session, patient_id)  # NotFound for nobody, too
+            program = self.program_in(session, patient_id)  # NotFound for nobody, too
             rows = (
                 session.connection()
                 .execute(_DAY_SESSIONS, {"patient_id": patient_id, "day": day})
                 .all()
             )
-            self._audit_read(patient_id, "read_today", day.isoformat())
+            self.audit_read(patient_id, "read_today", day.isoformat())
             if not rows:
                 scheduled = program.is_training_day(day)
                 return Today(
@@ -674,7 +795,7 @@ class Services:
         """Store a session and run the engine. Idempotent: the same log id twice is stored once."""
         check_storable(log)
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
+            patient = self.patient_in(session, patient_id, lock=True)
             existing = session.scalars(
                 select(SessionLogRecord).where(
                     SessionLogRecord.patient_id == patient_id, SessionLogRecord.log_id == log.id
@@ -686,8 +807,8 @@ class Services:
                         f"log id {log.id!r} is already used for a different session; "
                         "use a new id for a new session"
                     )
-                return LogOutcome((), True, self._program(session, patient_id))
-            program = self._program(session, patient_id)
+                return LogOutcome((), True, self.program_in(session, patient_id))
+            program = self.program_in(session, patient_id)
             if program.state.referred:
                 raise Paused(self._referral_text(session, patient_id))
             self._check_day(log.date, program)
@@ -733,8 +854,6 @@ class Services:
             slot.status = "skipped" if log.skipped else "done"
             slot.session_log_id = log.id
             session.flush()
-            if log.exercises:  # all sets in one multi-row insert
-                session.execute(insert(SetLogRecord), records.set_rows(log, record.id))
             session.execute(
                 delete(SessionDraftRecord).where(
                     SessionDraftRecord.patient_id == patient_id,
@@ -742,7 +861,7 @@ class Services:
                 )
             )
             final, decisions = self._run_engine(session, patient_id, program, log.date)
-            self._audit(session, patient_id, "log_session", log.id)
+            self.audit_in(session, patient_id, "log_session", log.id)
             return LogOutcome(decisions, False, final)
 
     # ----- a session in progress ---------------------------------------------------------
@@ -823,8 +942,8 @@ class Services:
     def record_checkin(self, patient_id: str, checkin: CheckIn) -> tuple[Decision, ...]:
         check_storable(checkin)
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
-            program = self._program(session, patient_id)
+            patient = self.patient_in(session, patient_id, lock=True)
+            program = self.program_in(session, patient_id)
             self._check_day(checkin.date, program)
             self._check_signs(checkin.warning_signs)
             taken = session.scalars(
@@ -839,7 +958,7 @@ class Services:
             session.add(row)
             session.flush()
             _, decisions = self._run_engine(session, patient_id, program, checkin.date)
-            self._audit(session, patient_id, "checkin", checkin.date.isoformat())
+            self.audit_in(session, patient_id, "checkin", checkin.date.isoformat())
             return decisions
 
     def record_retest(
@@ -851,8 +970,8 @@ class Services:
         scores = self._scores(assessment)
         profile = build_profile(assessment, self.rules.assessment)
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
-            program = self._program(session, patient_id)
+            patient = self.patient_in(session, patient_id, lock=True)
+            program = self.program_in(session, patient_id)
             assert assessment.date is not None
             self._check_day(assessment.date, program)
             session.add(
@@ -868,7 +987,7 @@ class Services:
             )
             session.flush()
             _, decisions = self._run_engine(session, patient_id, program, assessment.date)
-            self._audit(session, patient_id, "retest", assessment.date.isoformat())
+            self.audit_in(session, patient_id, "retest", assessment.date.isoformat())
             return decisions
 
     def apply_override(
@@ -876,8 +995,8 @@ class Services:
     ) -> tuple[Decision, ...]:
         check_storable(override)
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
-            program = self._program(session, patient_id)
+            patient = self.patient_in(session, patient_id, lock=True)
+            program = self.program_in(session, patient_id)
             self._check_day(override.date, program)
             self._check_override(override, program, self.rules_for(patient_id, session))
             session.add(
@@ -891,7 +1010,7 @@ class Services:
             )
             session.flush()
             _, decisions = self._run_engine(session, patient_id, program, override.date)
-            self._audit(session, patient_id, "override", override.action)
+            self.audit_in(session, patient_id, "override", override.action)
             return decisions
 
     def check_override(self, override: Override, patient_id: str | None = None) -> None:
@@ -925,14 +1044,14 @@ class Services:
 
     def history(self, patient_id: str) -> list[HistoryEvent]:
         with self.db.reading() as session:
-            self._patient(session, patient_id)
-            history = self._history(session, patient_id)
-            self._audit_read(patient_id, "read_history")
+            self.patient_in(session, patient_id)
+            history = self.history_in(session, patient_id)
+            self.audit_read(patient_id, "read_history")
             return history
 
     def decisions(self, patient_id: str, *, limit: int | None = None) -> list[Decision]:
         with self.db.reading() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             query = (
                 select(DecisionRecord)
                 .where(DecisionRecord.patient_id == patient_id)
@@ -941,12 +1060,12 @@ class Services:
             if limit is not None:
                 query = query.limit(limit)
             rows = session.scalars(query).all()
-            self._audit_read(patient_id, "read_decisions")
+            self.audit_read(patient_id, "read_decisions")
             return [records.decision_from_row(r) for r in reversed(rows)]
 
     def assessments(self, patient_id: str) -> list[tuple[dt.date, str, Assessment, dict[str, Any]]]:
         with self.db.transaction() as session:
-            self._patient(session, patient_id)
+            self.patient_in(session, patient_id)
             rows = session.scalars(
                 select(AssessmentRecord)
                 .where(AssessmentRecord.patient_id == patient_id)
@@ -961,7 +1080,7 @@ class Services:
         from groundup.services.library import export_own, export_own_templates
 
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id)
+            patient = self.patient_in(session, patient_id)
             screens = session.scalars(
                 select(ScreenRecord)
                 .where(ScreenRecord.patient_id == patient_id)
@@ -974,19 +1093,15 @@ class Services:
                 )
                 .limit(1)
             ).first()
-            versions = session.scalars(
-                select(ProgramVersion)
-                .where(ProgramVersion.patient_id == patient_id)
-                .order_by(ProgramVersion.version)
-            ).all()
-            history = self._history(session, patient_id)
+            stored = versions.all_versions(session, patient_id)
+            history = self.history_in(session, patient_id)
             decisions = session.scalars(
                 select(DecisionRecord)
                 .where(DecisionRecord.patient_id == patient_id)
                 .order_by(DecisionRecord.id)
             ).all()
             decision_index = {d.id: n for n, d in enumerate(decisions)}
-            self._audit(session, patient_id, "export")
+            self.audit_in(session, patient_id, "export")
             return {
                 "format": EXPORT_FORMAT,
                 "version": EXPORT_VERSION,
@@ -1012,7 +1127,7 @@ class Services:
                         "decision_index": decision_index.get(v.decision_id or -1),
                         "program": v.data,
                     }
-                    for v in versions
+                    for v in stored
                 ],
                 "events": [e.model_dump(mode="json") for e in history],
                 "decisions": [
@@ -1126,7 +1241,7 @@ class Services:
             for event in bundle.events:
                 arrival = self._next_arrival(patient)
                 if isinstance(event, SessionLog):
-                    row = records.session_to_rows(patient.id, event, 0)
+                    row = records.session_row(patient.id, event, 0)
                     row.arrival = arrival
                     session.add(row)
                 elif isinstance(event, CheckIn):
@@ -1180,7 +1295,7 @@ class Services:
                 last = bundle.program_versions[-1].program
                 self._schedule(session, patient.id, last, last.start_date)
                 self._mark_logged(session, patient.id)
-            self._audit(session, patient.id, "import")
+            self.audit_in(session, patient.id, "import")
             return patient.id
 
     def _mark_logged(self, session: Session, patient_id: str) -> None:
@@ -1205,7 +1320,7 @@ class Services:
         """Remove a person and everything about them; one anonymous audit line remains."""
         self.db.flush_audit()  # queued read lines first, so that they go with the rest
         with self.db.transaction() as session:
-            patient = self._patient(session, patient_id, lock=True)
+            patient = self.patient_in(session, patient_id, lock=True)
             counts = {
                 "sessions": session.scalar(
                     select(func.count())
@@ -1223,7 +1338,7 @@ class Services:
             session.execute(delete(AuditEntry).where(AuditEntry.patient_id == patient_id))
             session.delete(patient)
             session.flush()
-            self._audit(
+            self.audit_in(
                 session,
                 None,
                 "delete_person",
@@ -1253,10 +1368,10 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
     from groundup.clinical.program import unit_seconds
 
     with services.db.reading() as session:
-        services._patient(session, patient_id)
-        services._audit_read(patient_id, "read_progress")
-        history = services._history(session, patient_id)
-        program = services._program(session, patient_id)
+        services.patient_in(session, patient_id)
+        services.audit_read(patient_id, "read_progress")
+        history = services.history_in(session, patient_id)
+        program = services.program_in(session, patient_id)
         assessments = session.scalars(
             select(AssessmentRecord)
             .where(AssessmentRecord.patient_id == patient_id)
@@ -1267,9 +1382,10 @@ def progress_data(services: Services, patient_id: str, today: dt.date) -> Progre
                 ScheduledSession.patient_id == patient_id, ScheduledSession.date <= today
             )
         ).all()
+        # The versions kept whole: every one that starts a phase is among them.
         phase_rows = session.execute(
             select(ProgramVersion.created_at, ProgramVersion.phase, ProgramVersion.data)
-            .where(ProgramVersion.patient_id == patient_id)
+            .where(ProgramVersion.patient_id == patient_id, ProgramVersion.data.is_not(None))
             .order_by(ProgramVersion.version)
         ).all()
         library = services.rules_for(patient_id, session).library

@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import contextvars
 import datetime as dt
+import json
 import os
 import threading
 import time
@@ -76,6 +77,13 @@ def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _compact_json(value: Any) -> str:
+    """JSON columns as SQLite keeps them: text without the spaces json.dumps puts after
+    commas and colons (a session's JSON then fits two to a page). PostgreSQL's JSONB keeps
+    its own binary form whatever the text."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -85,7 +93,10 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, future=True
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            future=True,
+            json_serializer=_compact_json,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

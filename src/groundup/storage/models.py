@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -138,7 +139,8 @@ class AssessmentRecord(Base):
 
 
 class ProgramVersion(Base):
-    """Every version of a person's program; each after the first names what caused it."""
+    """Every version of a person's program; each after the first names what caused it.
+    Most hold only their changes (see groundup.services.versions)."""
 
     __tablename__ = "program_versions"
     __table_args__ = (UniqueConstraint("patient_id", "version"),)
@@ -151,7 +153,12 @@ class ProgramVersion(Base):
     cause: Mapped[str] = mapped_column(String(16))  # plan, decision, override, retest
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"))
     phase: Mapped[str] = mapped_column(String(32))
-    data: Mapped[dict[str, Any]]
+    # The whole program, or empty when the row holds only `changes`: how to turn the next
+    # version's program into this one (groundup.services.versions says when).
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # Kept whole for good: the plan, overrides, the start of a phase, one in every few.
+    checkpoint: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -208,41 +215,10 @@ class SessionLogRecord(Base):
     program_version: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
     arrival: Mapped[int | None] = mapped_column(Integer)
-    # The whole session as logged (the core model's JSON), so that the history the engine
-    # reads after every event is one row per session; the sets below stay for queries.
-    # Empty for sessions stored before it existed: those are rebuilt from their sets.
+    # The whole session as logged, sets and all: the core model's JSON without the values
+    # that are its defaults (the history the engine reads is one row per session).
     data: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-    sets: Mapped[list[SetLogRecord]] = relationship(
-        back_populates="session",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-        order_by="SetLogRecord.position",
-    )
-
-
-class SetLogRecord(Base):
-    __tablename__ = "set_logs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_log_id: Mapped[int] = mapped_column(
-        ForeignKey("session_logs.id", ondelete="CASCADE"), index=True
-    )
-    position: Mapped[int] = mapped_column(Integer)
-    exercise_id: Mapped[str] = mapped_column(String(64))
-    side: Mapped[str | None] = mapped_column(String(5))
-    set_number: Mapped[int] = mapped_column(Integer)
-    amount: Mapped[float] = mapped_column(Float)
-    load_kg: Mapped[float | None] = mapped_column(Float)
-    knob: Mapped[str | None] = mapped_column(String(64))
-    knob_is_number: Mapped[bool] = mapped_column(Boolean, default=False)
-    rpe: Mapped[float | None] = mapped_column(Float)
-    rir: Mapped[int | None] = mapped_column(Integer)
-    pain: Mapped[int] = mapped_column(Integer)
-    form: Mapped[str] = mapped_column(String(64), default="clean")
-
-    session: Mapped[SessionLogRecord] = relationship(back_populates="sets")
 
 
 class CheckInRecord(Base):
@@ -626,7 +602,6 @@ __all__ = [
     "ScreenRecord",
     "ServerKey",
     "SessionLogRecord",
-    "SetLogRecord",
     "User",
     "WebSession",
 ]

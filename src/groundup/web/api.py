@@ -31,7 +31,6 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from groundup.clinical.assessment import Assessment
@@ -44,12 +43,11 @@ from groundup.clinical.text import first_unstorable
 from groundup.clinical.vocabulary import Equipment, Muscle, Phase, Side
 from groundup.interop.files import ExportFormat
 from groundup.services import Referred, ServiceError, Services, audit
-from groundup.services.accounts import Account, Forbidden, _aware, _digest
+from groundup.services.accounts import Account, Forbidden, _aware
 from groundup.services.export import ExportBundle
 from groundup.services.library import Owner, OwnItem
 from groundup.services.photos import MAX_PHOTO_BYTES, PhotoRefused, check_photo
 from groundup.services.workflow import NotFound, progress_data
-from groundup.storage.models import ApiToken, Patient, ProgramVersion, SessionLogRecord
 from groundup.web.deps import SESSION_COOKIE, AccountsDep, ServicesDep, client_address
 from groundup.web.downloads import export_download
 
@@ -598,77 +596,18 @@ class RevokedOut(BaseModel):
     revoked: Literal[True] = True
 
 
-# ----- helpers over the database ------------------------------------------------------------
-# Small reads the services do not offer yet (summaries of a few people, a token's expiry);
-# they live here, read-only but for revoking a token, until the services grow them.
-
-
 def _summaries(services: Services, ids: Sequence[str]) -> list[PatientOut]:
-    if not ids:
-        return []
-    with services.db.transaction() as session:
-        people = session.execute(
-            select(Patient.id, Patient.display_name).where(Patient.id.in_(ids))
-        ).all()
-        latest = (
-            select(ProgramVersion.patient_id, func.max(ProgramVersion.version).label("v"))
-            .where(ProgramVersion.patient_id.in_(ids))
-            .group_by(ProgramVersion.patient_id)
-            .subquery()
-        )
-        versions = {
-            pid: (version, phase)
-            for pid, version, phase in session.execute(
-                select(
-                    ProgramVersion.patient_id, ProgramVersion.version, ProgramVersion.phase
-                ).join(
-                    latest,
-                    (ProgramVersion.patient_id == latest.c.patient_id)
-                    & (ProgramVersion.version == latest.c.v),
-                )
-            ).all()
-        }
-        last: dict[str, dt.date] = dict(
-            session.execute(
-                select(SessionLogRecord.patient_id, func.max(SessionLogRecord.date))
-                .where(SessionLogRecord.patient_id.in_(ids))
-                .group_by(SessionLogRecord.patient_id)
-            ).all()
-        )
     out = [
         PatientOut(
-            id=pid,
-            display_name=name,
-            phase=Phase(versions[pid][1]) if pid in versions else None,
-            program_version=versions[pid][0] if pid in versions else None,
-            last_activity=last.get(pid),
+            id=p.id,
+            display_name=p.display_name,
+            phase=Phase(p.phase) if p.phase else None,
+            program_version=p.version,
+            last_activity=p.last_activity,
         )
-        for pid, name in people
+        for p in services.summaries(ids)
     ]
     return sorted(out, key=lambda p: (p.display_name.lower(), p.id))
-
-
-def _has_account(services: Services, patient_id: str) -> bool:
-    with services.db.transaction() as session:
-        user_id = session.scalar(select(Patient.user_id).where(Patient.id == patient_id))
-        return user_id is not None
-
-
-def _token_expiry(services: Services, token: str) -> dt.datetime | None:
-    with services.db.transaction() as session:
-        expires = session.scalar(
-            select(ApiToken.expires_at).where(ApiToken.token_hash == _digest(token))
-        )
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.UTC)
-    return expires
-
-
-def _revoke(services: Services, token: str) -> None:
-    with services.db.transaction() as session:
-        row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
-        if row is not None:
-            row.revoked = True
 
 
 def _me(account: Account) -> Me:
@@ -757,7 +696,7 @@ def create_token(
         days=body.days,
         address=client_address(request),
     )
-    return TokenOut(token=token, expires_at=_token_expiry(services, token))
+    return TokenOut(token=token, expires_at=accounts.token_expiry(token))
 
 
 @router.delete(
@@ -766,11 +705,11 @@ def create_token(
     summary="Revoke this token",
     tags=["sign in"],
 )
-def revoke_token(caller: CallerDep, services: ServicesDep) -> RevokedOut:
+def revoke_token(caller: CallerDep, accounts: AccountsDep) -> RevokedOut:
     """Revoke the bearer token this request was sent with; it is refused from now on."""
     if caller.token is None:  # pragma: no cover - writes never accept the cookie
         raise _unauthorised(SIGN_IN)
-    _revoke(services, caller.token)
+    accounts.revoke_this_token(caller.token)
     return RevokedOut()
 
 
@@ -957,13 +896,13 @@ def get_patient(access: PatientAccess, services: ServicesDep) -> PatientDetail:
     summary = _summaries(services, [pid])
     if not summary:
         raise NotFound("no such person, or not yours to see")
-    length, mass, date_format = services.display(pid)
+    person = services.person(pid)
     return PatientDetail(
         **summary[0].model_dump(),
-        has_account=_has_account(services, pid),
-        length_unit=length,
-        mass_unit=mass,
-        date_format=date_format,
+        has_account=person.has_account,
+        length_unit=person.display.length_unit,
+        mass_unit=person.display.mass_unit,
+        date_format=person.display.date_format,
         screen=services.latest_screen(pid),
     )
 
@@ -982,7 +921,7 @@ def delete_patient(access: PatientAccess, services: ServicesDep) -> DeletedOut:
     and a clinician gets 403 — a clinician must not be able to wipe a person's own history,
     and clinical records have retention duties that a one-click delete would break."""
     pid = access.patient_id
-    if access.account.role == "clinician" and _has_account(services, pid):
+    if access.account.role == "clinician" and services.person(pid).has_account:
         raise Forbidden(
             "this person has their own account, so only they can delete their record; "
             "ask them to do it from their settings"
