@@ -94,6 +94,8 @@ def new_person(browser: Browser, server: str, name: str) -> Page:
         if radio.is_visible():
             radio.check()
     page.get_by_role("button", name="Check my answers").click()
+    expect(page).to_have_url(f"{server}/me/clear")
+    page.get_by_role("link", name="Start the tests").click()
     expect(page).to_have_url(f"{server}/me/assess")
     example = yaml.safe_load((ROOT / "examples" / "clear-left-calf.yaml").read_text())["assessment"]
     values: dict[str, Any] = {
@@ -113,7 +115,8 @@ def new_person(browser: Browser, server: str, name: str) -> Page:
             values[f"tests.{test}.{side}"] = value
     fill(page, values)
     page.get_by_role("button", name="Make my program").click()
-    expect(page).to_have_url(f"{server}/me")
+    expect(page).to_have_url(f"{server}/me/results")
+    page.goto(f"{server}/me")
     return page
 
 
