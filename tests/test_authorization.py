@@ -505,12 +505,12 @@ def own(world: World) -> dict[str, str]:
     c = world.people["C"].account
     assert c is not None
     owner = Owner.clinician(c.id)
-    data = read_document(EXAMPLES / "own-exercise.yaml")["exercises"][0]
+    data = read_document(EXAMPLES / "clinic" / "own-exercise.yaml")["exercises"][0]
     world.services.own.save(owner, [data], by_user_id=c.id)
     picture = io.BytesIO()
     Image.new("RGB", (20, 20), (9, 9, 9)).save(picture, format="JPEG")
     item = world.services.own.set_photo(owner, data["id"], check_photo(picture.getvalue()))
-    protocol = read_document(EXAMPLES / "own-protocol.yaml")["templates"][0]
+    protocol = read_document(EXAMPLES / "clinic" / "own-protocol.yaml")["templates"][0]
     world.services.own.save_protocols(owner, [protocol], by_user_id=c.id)
     assert item.picture is not None
     return {"exercise_id": data["id"], "key": item.picture}
@@ -546,8 +546,8 @@ def own_body(method: str, path: str) -> Any:
     if path.endswith("/retire"):
         return {"retired": True}
     if "/protocols" in path:
-        return read_document(EXAMPLES / "own-protocol.yaml")["templates"][0]
-    data = dict(read_document(EXAMPLES / "own-exercise.yaml")["exercises"][0])
+        return read_document(EXAMPLES / "clinic" / "own-protocol.yaml")["templates"][0]
+    data = dict(read_document(EXAMPLES / "clinic" / "own-exercise.yaml")["exercises"][0])
     data["name"] = "Taken over"
     return data
 

@@ -36,16 +36,16 @@ def _rows(home: Path, model: type[OwnExercise] | type[OwnTemplate]) -> list[tupl
 
 
 def test_a_file_of_own_exercises_is_checked_then_imported(tmp_path: Path) -> None:
-    checked = run(tmp_path, "exercise", "check", str(EXAMPLES / "own-exercise.yaml"))
+    checked = run(tmp_path, "exercise", "check", str(EXAMPLES / "clinic" / "own-exercise.yaml"))
     assert checked.returncode == 0 and "towel_calf_raise_hold" in checked.stdout
     _clinician(tmp_path)
-    args = ("exercise", "import", str(EXAMPLES / "own-exercise.yaml"), "--clinician")
+    args = ("exercise", "import", str(EXAMPLES / "clinic" / "own-exercise.yaml"), "--clinician")
     first = run(tmp_path, *args, "c@example.org")
     assert first.returncode == 0, first.stderr
     assert "version 1" in first.stdout
     assert _rows(tmp_path, OwnExercise) == [("towel_calf_raise_hold", 1)]
     # The protocol naming it now checks and imports for that clinician.
-    protocol = str(EXAMPLES / "own-protocol.yaml")
+    protocol = str(EXAMPLES / "clinic" / "own-protocol.yaml")
     alone = run(tmp_path, "template", "check", protocol)
     assert alone.returncode == 2
     assert alone.stderr.strip().count("\n") == 0
@@ -59,7 +59,7 @@ def test_a_bad_file_gets_one_line_naming_the_field_and_nothing_is_stored(
     tmp_path: Path,
 ) -> None:
     _clinician(tmp_path)
-    text = (EXAMPLES / "own-exercise.yaml").read_text(encoding="utf-8")
+    text = (EXAMPLES / "clinic" / "own-exercise.yaml").read_text(encoding="utf-8")
     cases = {
         "muscle": (
             text.replace("muscle: soleus", "muscle: biceps"),
@@ -92,7 +92,7 @@ def test_a_bad_file_gets_one_line_naming_the_field_and_nothing_is_stored(
     assert _rows(tmp_path, OwnExercise) == []
     protocol = tmp_path / "protocol.yaml"
     protocol.write_text(
-        (EXAMPLES / "own-protocol.yaml")
+        (EXAMPLES / "clinic" / "own-protocol.yaml")
         .read_text(encoding="utf-8")
         .replace("training_days: [0, 2, 4]", "training_days: [0, 2, 9]"),
         encoding="utf-8",

@@ -24,14 +24,14 @@ OTHER = Owner.clinician(2)
 
 
 def own_exercise(**changes: Any) -> dict[str, Any]:
-    data = read_document(EXAMPLES / "own-exercise.yaml")["exercises"][0]
+    data = read_document(EXAMPLES / "clinic" / "own-exercise.yaml")["exercises"][0]
     data = copy.deepcopy(data)
     data.update(changes)
     return dict(data)
 
 
 def own_protocol(**changes: Any) -> dict[str, Any]:
-    data = copy.deepcopy(read_document(EXAMPLES / "own-protocol.yaml")["templates"][0])
+    data = copy.deepcopy(read_document(EXAMPLES / "clinic" / "own-protocol.yaml")["templates"][0])
     data.update(changes)
     return dict(data)
 
