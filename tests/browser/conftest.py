@@ -3,6 +3,7 @@ through Playwright. Without Chromium they are skipped locally; under CI=true tha
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -48,11 +49,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`groundup serve --demo` on a free loopback port, with its own data folder."""
+@contextlib.contextmanager
+def demo_server(home: Path) -> Iterator[str]:
+    """`groundup serve --demo` on a free loopback port, with `home` as its data folder."""
     _chromium()
-    home = tmp_path_factory.mktemp("web")
     port = _free_port()
     env = {**os.environ, "GROUNDUP_DATA_DIR": str(home), "NO_COLOR": "1"}
     env.pop("GROUNDUP_DATABASE_URL", None)
@@ -83,6 +83,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo server the browser tests share, with its own data folder."""
+    with demo_server(tmp_path_factory.mktemp("web")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,6 @@ Phone screenshots of each new state go to artifacts/screenshots/."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +17,7 @@ import yaml
 from playwright.sync_api import Browser, Page, expect
 from test_journeys import DESKTOP, PHONE, fill
 
-from conftest import ROOT, _chromium, _free_port
+from conftest import ROOT, demo_server
 from groundup.knowledge import load_rules
 
 pytestmark = pytest.mark.browser
@@ -36,38 +31,8 @@ STOP_SESSION = P.flare_pain  # 7: ends the session
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of this module's own, so its sign-ups do not count against the others'."""
-    _chromium()
-    home = tmp_path_factory.mktemp("safety-web")
-    port = _free_port()
-    env = {**os.environ, "GROUNDUP_DATA_DIR": str(home), "NO_COLOR": "1"}
-    env.pop("GROUNDUP_DATABASE_URL", None)
-    log = (home / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "groundup", "serve", "--demo", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError((home / "server.log").read_text())
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError("the server did not start in time")
-    try:
+    with demo_server(tmp_path_factory.mktemp("safety-web")) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def phone_shot(page: Page, folder: Path, name: str) -> None:
