@@ -22,10 +22,10 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -456,24 +456,39 @@ def export_own_templates(session: Session, patient_id: str) -> list[dict[str, An
     return [{"key": k, "version": v, "template": d} for k, v, d in rows]
 
 
+Own = TypeVar("Own", OwnExercise, OwnTemplate)
+
+
+def _imported_version(
+    session: Session,
+    model: type[Own],
+    same_key: ColumnElement[bool],
+    version: int,
+    content: Exercise | Template,
+) -> tuple[int, bool]:
+    """The version an imported item is kept under: the stored one with its number when it
+    holds the same content (False: nothing to add), else that number if it is free or the
+    next after the newest (True: add it)."""
+    same = session.scalars(select(model).where(same_key, model.version == version)).first()
+    if same is not None and type(content).model_validate(same.data) == content:
+        return same.version, False
+    newest = session.scalar(
+        select(model.version).where(same_key).order_by(model.version.desc()).limit(1)
+    )
+    return (version if newest is None else newest + 1), True
+
+
 def import_own_templates(session: Session, patient_id: str, items: Sequence[Any]) -> None:
     for item in items:
         template: Template = item.template
-        same = session.scalars(
-            select(OwnTemplate).where(
-                OwnTemplate.key == item.key, OwnTemplate.version == item.version
-            )
-        ).first()
-        if same is not None and Template.model_validate(same.data) == template:
-            version = same.version
-        else:
-            newest = session.scalar(
-                select(OwnTemplate.version)
-                .where(OwnTemplate.key == item.key)
-                .order_by(OwnTemplate.version.desc())
-                .limit(1)
-            )
-            version = item.version if newest is None else newest + 1
+        version, new = _imported_version(
+            session,
+            OwnTemplate,
+            OwnTemplate.key == item.key,
+            item.version,
+            template,
+        )
+        if new:
             session.add(
                 OwnTemplate(
                     key=item.key,
@@ -495,21 +510,14 @@ def import_own(session: Session, patient_id: str, items: Sequence[Any]) -> None:
     for item in items:
         exercise: Exercise = item.exercise
         data = exercise.model_dump(mode="json")
-        same = session.scalars(
-            select(OwnExercise).where(
-                OwnExercise.exercise_id == exercise.id, OwnExercise.version == item.version
-            )
-        ).first()
-        if same is not None and Exercise.model_validate(same.data) == exercise:
-            version = same.version
-        else:
-            newest = session.scalar(
-                select(OwnExercise.version)
-                .where(OwnExercise.exercise_id == exercise.id)
-                .order_by(OwnExercise.version.desc())
-                .limit(1)
-            )
-            version = item.version if newest is None else newest + 1
+        version, new = _imported_version(
+            session,
+            OwnExercise,
+            OwnExercise.exercise_id == exercise.id,
+            item.version,
+            exercise,
+        )
+        if new:
             picture_id = None
             if item.photo:
                 try:
