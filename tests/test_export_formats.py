@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import func, select
 
-from groundup.clinical.logs import SessionLog
+from groundup.clinical.logs import CheckIn, SessionLog
 from groundup.interop.files import export_file
 from groundup.services import Services
 from groundup.services.accounts import Accounts
@@ -30,7 +30,7 @@ from groundup.storage.models import (
 )
 from groundup.web.app import create_app
 from test_fhir import cli, lived  # noqa: F401  (cli is a fixture)
-from test_services import intake
+from test_services import intake, started
 from test_web_clinician import enter_code, staff
 
 PASSWORD = "a long enough secret"
@@ -102,6 +102,24 @@ def test_csv_tables_hold_as_many_rows_as_are_stored(services: Services) -> None:
         assert int(row["sets"]) == per_session.get(row["session id"], 0)
     skipped = [r for r in found["sessions.csv"] if r["skipped"] == "yes"]
     assert len(skipped) == 1 and skipped[0]["why skipped"] == "a cold"
+
+
+def test_csv_check_ins_carry_the_warning_signs_the_person_ticked(services: Services) -> None:
+    pid, start = started(services)
+    services.record_checkin(
+        pid,
+        CheckIn(
+            date=start + dt.timedelta(days=1),
+            pain_on_waking=2,
+            stiffness_on_waking=1,
+            warning_signs=("calf_swollen_hot",),
+            new_red_flags=("calf feels tight after the bus",),
+        ),
+    )
+    (row,) = tables(services, pid)["checkins.csv"]
+    assert row["warning signs"] == "My calf has become swollen, warm, red or painful to touch"
+    assert row["other signs in own words"] == "calf feels tight after the bus"
+    assert all(r["warning signs"] == "" for r in tables(services, lived(services))["sessions.csv"])
 
 
 def test_csv_headers_are_words_and_dates_are_iso(services: Services) -> None:

@@ -51,6 +51,11 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
     library = rules.library
     person = export.person
     sessions = [e for e in export.events if isinstance(e, SessionLog)]
+    signs = rules.screening.checkin_signs
+
+    def sign_words(ids: Iterable[str]) -> str:
+        return "; ".join(signs[i].text if i in signs else i for i in ids)
+
     out: dict[str, str] = {}
     out["person.csv"] = _csv(
         ("id", "name", "length unit", "weight unit", "date format"),
@@ -87,6 +92,7 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
             "sets",
             "highest pain during (0-10)",
             "pain an hour after (0-10)",
+            "warning signs",
         ),
         [
             (
@@ -98,6 +104,7 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
                 sum(len(e.sets) for e in s.exercises),
                 None if s.skipped else s.max_pain,
                 s.pain_after,
+                sign_words(s.warning_signs),
             )
             for s in sessions
         ],
@@ -142,9 +149,21 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
         ],
     )
     out["checkins.csv"] = _csv(
-        ("date", "pain on waking (0-10)", "stiffness on waking (0-10)", "new warning signs"),
+        (
+            "date",
+            "pain on waking (0-10)",
+            "stiffness on waking (0-10)",
+            "warning signs",
+            "other signs in own words",
+        ),
         [
-            (c.date, c.pain_on_waking, c.stiffness_on_waking, "; ".join(c.new_red_flags))
+            (
+                c.date,
+                c.pain_on_waking,
+                c.stiffness_on_waking,
+                sign_words(c.warning_signs),
+                "; ".join(c.new_red_flags),
+            )
             for c in export.events
             if isinstance(c, CheckIn)
         ],
