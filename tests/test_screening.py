@@ -461,6 +461,17 @@ def test_achilles_advice_says_today() -> None:
     assert "see a doctor today" in result.advice
 
 
+def test_an_emergency_never_tells_the_person_a_later_time() -> None:
+    # The paused page says "go now" for an emergency; a rule's own words must not say
+    # "today" or "within days" beside it.
+    emergencies = {k: r for k, r in RULES.rules.items() if r.urgency is Urgency.EMERGENCY}
+    assert emergencies
+    for rule_id, rule in emergencies.items():
+        words = rule.person_text.lower()
+        for later in ("today", "within days", "within the next", "in the next few days"):
+            assert later not in words, (rule_id, later)
+
+
 # -- Combinations ----------------------------------------------------------------------
 
 
