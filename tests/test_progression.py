@@ -1936,3 +1936,45 @@ def test_a_finding_gone_at_the_retest_is_marked_gone_in_its_reason() -> None:
     slots = refresh_reasons(prog.slots, before, after, RULES)
     reasons = " ".join(s.reason for s in slots)
     assert "shin-raise LSI is 41.7 % at first, no longer a finding" in reasons
+
+
+def test_n4_the_bone_stress_ceiling_holds_until_a_clinician_records_the_check() -> None:
+    """N4: shin rest pain 5/10 at intake keeps the plan seated until the shin is checked; the
+    phase gate waits for the check (not only the first plan), the person and the clinician
+    are asked for it, and recording it clear lets the gate advance."""
+    prog = example_program("bilateral-shin.yaml")
+    assert prog.phase is Phase.ACTIVATION
+    pending = prog.state.check_pending
+    assert pending is not None and pending.ceiling is Phase.ACTIVATION
+    plans: list[dict[str, Any]] = [
+        {"on": on(prog, n), "pain": 1, "pain_after": 1, "morning": 1}
+        for n in (0, 2, 4, 7, 9, 11, 14, 16, 18)
+    ]
+    held, decisions, history = live(prog, *plans)
+    assert not of(decisions, "phase.advance")
+    assert held.phase is Phase.ACTIVATION and held.state.check_pending is not None
+    status = statuses(held, on(prog, 18), history)
+    met, why, _ = status["intake_check_recorded"]
+    assert met is False and "rest_pain" in why
+    # Everything else in the gate is met: the check is what it waits for.
+    assert all(m for key, (m, _, _) in status.items() if key != "intake_check_recorded")
+    asks = of(decisions, "prompt.check_pending")
+    assert asks and "checked for a bone stress injury" in asks[0].person_text
+    assert "check_clear" in asks[0].clinician_text
+    # Asked again at the interval, not at every session.
+    gaps = [(b.date - a.date).days for a, b in itertools.pairwise(asks)]
+    assert all(g >= P.check_prompt_days for g in gaps)
+    # No exercise done standing while the check is pending.
+    for slot in held.slots:
+        assert RULES.library[slot.exercise_id].position in pending.positions or slot.part != "main"
+    cleared = override(on(prog, 19), "check_clear")
+    after, more, _ = live(
+        held,
+        {"event": cleared},
+        {"on": on(prog, 21), "pain": 1, "pain_after": 1, "morning": 1},
+        history=history,
+    )
+    assert of(more, "override.check_clear")
+    assert after.state.check_pending is None
+    (moved,) = of(more, "phase.advance")
+    assert moved.date == on(prog, 21) and after.phase is Phase.LOW_LOAD_RESISTANCE

@@ -616,3 +616,29 @@ def test_the_dashboard_service_on_each_database(database_url: str) -> None:
     assert by_id[fresh].heel_raise_lsi == 48.0
     assert [f.code for f in by_id[waiting].flags] == ["no_program"]
     services.db.dispose()
+
+
+def test_n4_the_clinician_records_the_bone_stress_check_on_the_program_page(
+    client: TestClient, services: Services, accounts: Accounts, lee: Account
+) -> None:
+    pid = seed(services, accounts, lee, "Shin Sam", None, example="bilateral-shin.yaml")
+    data = intake("bilateral-shin.yaml")
+    assert data.assessment is not None
+    start = TODAY - dt.timedelta(days=3)
+    services.start_program(
+        pid, data.assessment.model_copy(update={"date": start}), data.preferences, day=start
+    )
+    sign_in(client, "lee@clinic.test")
+    editor = f"/clinic/patients/{pid}/program"
+    page = client.get(editor).text
+    assert "Record a check as done and clear" in page and "bone stress" in page
+    response = post(
+        client, editor, editor, {"action": "check_clear", "reason": "seen: hop pain-free"}
+    )
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert "override.check_clear" in response.text  # type: ignore[attr-defined]
+    assert services.program(pid).state.check_pending is None
+    with services.db.transaction() as session:
+        (row,) = session.scalars(select(OverrideRecord).where(OverrideRecord.patient_id == pid))
+        assert row.by_user_id == lee.id and row.data["action"] == "check_clear"
+    assert "No check is pending" in client.get(editor).text

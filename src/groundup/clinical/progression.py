@@ -44,6 +44,7 @@ from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_pr
 from groundup.clinical.program import (
     Dose,
     FlareState,
+    PendingCheck,
     Program,
     Slot,
     dose_key,
@@ -244,6 +245,13 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"retest_prompts": change.after})
         elif change.field == "last_checkin_prompt":
             state = state.model_copy(update={"last_checkin_prompt": decision.date})
+        elif change.field == "check_pending":
+            state = state.model_copy(update={"check_pending": None})
+        elif change.field == "last_check_prompt":
+            state = state.model_copy(update={"last_check_prompt": decision.date})
+        elif change.field == "stall_prompts":
+            assert isinstance(change.after, int)
+            state = state.model_copy(update={"stall_prompts": change.after})
         elif change.field == "last_trend_reduction":
             state = state.model_copy(update={"last_trend_reduction": decision.date})
         else:  # pragma: no cover - a rule produced a field nobody applies
@@ -445,6 +453,35 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
                 ),
                 person_text=f"Your clinician moved you to phase {event.phase.number}: {event.phase.label.lower()}.",
                 clinician_text=f"Phase forced from {program.phase.label} to {event.phase.label} by {who}.",
+            )
+        ]
+    if event.action == "check_clear":
+        pending = program.state.check_pending
+        if pending is None:
+            return [
+                _info(
+                    event.date,
+                    "override.ignored",
+                    "Your clinician recorded a check; none was waiting.",
+                    f"Check recorded clear by {who}, but no check was pending.",
+                )
+            ]
+        return [
+            Decision(
+                rule="override.check_clear",
+                kind="override",
+                date=event.date,
+                numbers={
+                    "warnings": ", ".join(pending.warnings),
+                    "pending_since": str(pending.since),
+                },
+                changes=(Change(field="check_pending", before=True, after=False),),
+                person_text="Your clinician has recorded that the check was done and found "
+                "nothing that stops you: the program can move on to standing exercises as "
+                "you meet its milestones.",
+                clinician_text=f"Check done and clear, recorded by {who} (pending since "
+                f"{pending.since}: {pending.clinical}). The phase ceiling "
+                f"({pending.ceiling.label}) and the position limit are lifted.",
             )
         ]
     # resume after a referral
@@ -2238,13 +2275,19 @@ def _protocol_load_step(
 
 def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
     """The next rung may join the program: it belongs to the phase, the equipment is at hand,
-    the pathway does not leave it out here, and hopping waits for hop readiness."""
+    the pathway does not leave it out here, it keeps to the weight-bearing limit and, while a
+    check an intake warning asked for is pending, to the positions allowed until then (N4),
+    and hopping waits for hop readiness."""
     return (
         program.phase in exercise.phases
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
         and allows(program.pathway, exercise.id, program.phase, rules)
         and load_allows(exercise, load_restriction(program.pathway, program.profile, rules))
+        and (
+            program.state.check_pending is None
+            or exercise.position in program.state.check_pending.positions
+        )
         and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
     )
 
@@ -3036,7 +3079,54 @@ def gate_status(
             out.append((c, met, why, not met))
         elif c.kind == "hop_ready":
             out.append((c, *hop_gate_status(program.profile, c, rules, fresh=fresh)))
+    pending = program.state.check_pending
+    nxt = program.phase.next()
+    if out and pending is not None and nxt is not None and nxt.number > pending.ceiling.number:
+        out.append(
+            (
+                _check_criterion(pending),
+                False,
+                f"waiting for the check asked for at intake ({', '.join(pending.warnings)}, "
+                f"since {pending.since}): {pending.clinical} A clinician records it as done",
+                False,
+            )
+        )
     return out
+
+
+def _check_criterion(pending: PendingCheck) -> GateCriterion:
+    """The gate criterion an intake warning's pending check adds (N4): unmet until recorded."""
+    return GateCriterion(
+        id="intake_check_recorded",
+        kind="check_recorded",
+        text=f"Waiting for {pending.waiting_for}.",
+        source="pathways.yaml warnings until_checked (clinical reference §6)",
+        confidence="U",
+    )
+
+
+def _check_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | None:
+    """While the gate waits for a pending check, ask for it at the configured interval."""
+    pending = program.state.check_pending
+    last = program.state.last_check_prompt
+    if pending is None or (
+        last is not None and (day - last).days < rules.progression.check_prompt_days
+    ):
+        return None
+    return Decision(
+        rule="prompt.check_pending",
+        kind="prompt",
+        date=day,
+        numbers={"warnings": ", ".join(pending.warnings), "pending_since": str(pending.since)},
+        changes=(Change(field="last_check_prompt", before=str(last), after=str(day)),),
+        person_text=f"The program stays with the exercises done sitting until {pending.waiting_for}. "
+        "Please book that check if you have not yet; your clinician records it here when it is "
+        "done.",
+        clinician_text=f"Phase gate held at {program.phase.label}: check pending since "
+        f"{pending.since} — {pending.clinical} Record it (override check_clear) once done and "
+        "clear.",
+        source=rules.progression.sources["check_prompt_days"].source,
+    )
 
 
 def _outcome_status(c: GateCriterion, program: Program, rules: Rules) -> tuple[bool, str]:
@@ -3072,6 +3162,10 @@ def _gate(
     if ended is not None and (day - ended).days < wait:
         return []  # no phase change straight after a flare-up (S8)
     unmet = [s for s in status if not s[1]]
+    if any(c.kind == "check_recorded" for c, *_ in unmet):
+        asked = _check_prompt(program, day, rules)
+        if asked is not None:
+            return [asked]
     checkins = _checkin_prompt(program, day, rules, status)
     if checkins is not None:
         return [checkins]
