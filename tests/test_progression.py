@@ -1978,3 +1978,41 @@ def test_n4_the_bone_stress_ceiling_holds_until_a_clinician_records_the_check() 
     assert after.state.check_pending is None
     (moved,) = of(more, "phase.advance")
     assert moved.date == on(prog, 21) and after.phase is Phase.LOW_LOAD_RESISTANCE
+
+
+def test_n8_a_flare_up_after_pain_had_eased_runs_the_flare_plan_instead_of_referring() -> None:
+    """N8: two step-backs in the first week, pain easing after them (6 → 3), then a 7/10
+    spike with a worse morning: the flare-up plan runs; its own reduction is not a step-back
+    that 'did not ease the pain', and the spike is not pain that failed to ease."""
+    prog = program()
+    plans: list[dict[str, Any]] = [{"day": n, "pain": p} for n, p in ((0, 6), (2, 3), (4, 6))]
+    plans += [{"day": n, "pain": 3} for n in (7, 9)]
+    plans.append({"day": 11, "pain": 7, "pain_after": 7})
+    plans.append({"event": checkin(day(12), pain=5, stiffness=3)})
+    plans.append({"day": 14, "pain": 3, "morning": 3})
+    after, decisions, _ = live(prog, *plans)
+    assert {d.date for d in decisions if d.rule == "regress.pain"} == {day(0), day(4)}
+    assert of(decisions, "flare.start")
+    assert not [d for d in decisions if d.kind == "refer"], [
+        (d.rule, d.person_text) for d in decisions if d.kind == "refer"
+    ]
+    assert not after.state.referred and after.state.flare is not None
+
+
+def test_n8_a_shin_flare_up_with_a_worse_morning_refers_for_possible_bone_stress() -> None:
+    """N8: on the shin pathway a spike followed by pain on waking risen to rest-pain level
+    is the pathway's own watch-for sign, and the referral says so."""
+    prog = example_program("bilateral-shin.yaml")
+    plans: list[dict[str, Any]] = [
+        {"on": on(prog, n), "pain": 2, "pain_after": 2, "morning": 2} for n in (0, 2, 4, 7)
+    ]
+    plans.append({"on": on(prog, 9), "pain": 7, "pain_after": 7, "morning": 2})
+    plans.append({"event": checkin(on(prog, 10), pain=6, stiffness=3)})
+    after, decisions, _ = live(prog, *plans)
+    (refer,) = [d for d in decisions if d.kind == "refer"]
+    assert refer.rule == "refer.watch_for" and refer.date == on(prog, 10)
+    assert "bone stress" in refer.clinician_text
+    assert "at rest or at night" in refer.person_text
+    assert "stepped back" not in refer.person_text
+    assert refer.numbers["urgency"] == "soon"
+    assert after.state.referred

@@ -747,6 +747,9 @@ def _on_checkin(
                 f"Check-in note (no warning sign chosen): {words}.",
             )
         )
+    watched = _watch_for_morning(program, event, seen, rules)
+    if watched is not None:
+        return [*notes, watched]
     sessions = _sessions(seen)
     last = sessions[-1] if sessions else None
     decisions: list[Decision] = []
@@ -762,6 +765,47 @@ def _on_checkin(
         decisions.extend(_trend_reduction(program, event, last, seen, rules))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return notes + decisions
+
+
+def _watch_for_morning(
+    program: Program, event: CheckIn, seen: Sequence[HistoryEvent], rules: Rules
+) -> Decision | None:
+    """A pathway's watch-for sign that the morning check-in shows (shins: pain on waking
+    risen to rest-pain level, a possible bone stress injury) refers for that reason (N8)."""
+    before = [c for c in _checkins(seen) if c.date < event.date]
+    previous = before[-1].pain_on_waking if before else program.profile.pain_on_waking
+    rise = event.pain_on_waking - previous
+    for sign in rules.pathways[program.pathway].watch_for:
+        watch = sign.morning
+        if watch is None or event.pain_on_waking < watch.at_least or rise < watch.rise_by:
+            continue
+        action = sign.action[0].lower() + sign.action[1:]
+        return Decision(
+            rule="refer.watch_for",
+            kind="refer",
+            date=event.date,
+            numbers={
+                "urgency": watch.urgency,
+                "pain_on_waking": event.pain_on_waking,
+                "morning_before": previous,
+                "at_least": watch.at_least,
+                "rise_by": watch.rise_by,
+            },
+            changes=(Change(field="referred", before=False, after=True),),
+            person_text=(
+                f"Your pain on waking is {event.pain_on_waking}/10, up from {previous}/10. With "
+                f"your condition this is one of the signs to watch for — {sign.sign} — so "
+                f"{action.rstrip('.')}. Your program is paused until then."
+            ),
+            clinician_text=(
+                f"Watch-for sign of {rules.pathways[program.pathway].clinical_name}: "
+                f"{sign.clinical} — pain on waking {previous} → {event.pain_on_waking}/10 "
+                f"(≥ {watch.at_least}, rise ≥ {watch.rise_by}). Urgency: "
+                f"{_URGENCY_CLINICIAN[watch.urgency]}. Progression stopped; referral advised."
+            ),
+            source=f"pathways.yaml watch_for ({sign.source}); {watch.source}",
+        )
+    return None
 
 
 _URGENCY_CLINICIAN = {
@@ -953,24 +997,34 @@ def _referral_check(
     p = rules.progression
     if any(d.kind == "refer" for d in now):
         return []  # referred already by this event
-    window = day - dt.timedelta(days=p.referral_window_days)
-    # Regression events (a flare-up or a step back), one per day, within the window.
+    # The flare-up plan's own reductions do not count (M4 escalates repeated flare-ups), and
+    # while the plan runs the pain is judged up to its start: the spike that started it is
+    # not pain that failed to ease (N8).
+    flare = program.state.flare
+    started = next(
+        (d.date for d in now if any(c.field == "flare_count" for c in d.changes)),
+        flare.started if flare is not None else None,
+    )
+    until = day if started is None else min(day, started - dt.timedelta(days=1))
+    window = until - dt.timedelta(days=p.referral_window_days)
+    # Step-backs, one per day, within the window.
+    flares = set(program.state.flares) | ({started} if started is not None else set())
     dates = {d for d in program.state.regressions if d > window}
     dates |= {d.date for d in now if any(c.field == "regression_count" for c in d.changes)}
-    regressions = sorted(dates)
+    regressions = sorted(d for d in dates - flares if d <= until)
     if len(regressions) < p.referral_min_regressions:
         return []
     # The regressions need time to work: the first must be at least a week old.
-    if (day - regressions[0]).days < 7:
+    if (until - regressions[0]).days < 7:
         return []
-    half = day - dt.timedelta(days=p.referral_window_days // 2)
+    half = until - dt.timedelta(days=p.referral_window_days // 2)
 
     def pains(lo: dt.date, hi: dt.date) -> list[float]:
         out = [float(s.max_pain) for s in _sessions(seen) if lo < s.date <= hi]
         out += [float(c.pain_on_waking) for c in _checkins(seen) if lo < c.date <= hi]
         return out
 
-    first, second = pains(window, half), pains(half, day)
+    first, second = pains(window, half), pains(half, until)
     # Not easing, and not in the safe zone: low pain holding steady is not worsening.
     if not first or not second or mean(second) < mean(first) or mean(second) <= p.pain_safe_max:
         return []
@@ -3119,9 +3173,9 @@ def _check_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | No
         date=day,
         numbers={"warnings": ", ".join(pending.warnings), "pending_since": str(pending.since)},
         changes=(Change(field="last_check_prompt", before=str(last), after=str(day)),),
-        person_text=f"The program stays with the exercises done sitting until {pending.waiting_for}. "
-        "Please book that check if you have not yet; your clinician records it here when it is "
-        "done.",
+        person_text="The program keeps to the exercises done sitting or lying down while it "
+        f"waits for {pending.waiting_for}. Please book that check if you have not yet; your "
+        "clinician records it here when it is done.",
         clinician_text=f"Phase gate held at {program.phase.label}: check pending since "
         f"{pending.since} — {pending.clinical} Record it (override check_clear) once done and "
         "clear.",

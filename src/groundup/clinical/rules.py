@@ -342,12 +342,27 @@ class PathwayAvoid(Frozen):
     confidence: Confidence
 
 
+class MorningWatch(Frozen):
+    """How a watch-for sign shows in the morning check-ins: pain on waking at or above
+    `at_least` and risen by `rise_by` or more over the morning before."""
+
+    at_least: int = Field(ge=1, le=10)
+    rise_by: int = Field(ge=1, le=10)
+    urgency: Literal["same_day", "soon"]
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class WatchSign(Frozen):
     """A sign that means stop and see a clinician."""
 
     sign: str = Field(min_length=5, description="plain words")
     clinical: str = Field(min_length=5)
     action: str = Field(min_length=5)
+    morning: MorningWatch | None = Field(
+        default=None,
+        description="when the check-ins can show the sign: it refers for this reason",
+    )
     source: str = Field(min_length=3)
     confidence: Confidence
 
