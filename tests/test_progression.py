@@ -2016,3 +2016,111 @@ def test_n8_a_shin_flare_up_with_a_worse_morning_refers_for_possible_bone_stress
     assert "stepped back" not in refer.person_text
     assert refer.numbers["urgency"] == "soon"
     assert after.state.referred
+
+
+def last_set_faulty(session: SessionLog, fault: str = "sloppy") -> SessionLog:
+    """The session with the last set of each main exercise done with a form fault."""
+    main = {s.exercise_id for s in program().part("main")}
+    logs = tuple(
+        log.model_copy(
+            update={"sets": (*log.sets[:-1], log.sets[-1].model_copy(update={"form": fault}))}
+        )
+        if log.exercise_id in main
+        else log
+        for log in session.exercises
+    )
+    return session.model_copy(update={"exercises": logs})
+
+
+def test_n9_a_fault_in_the_last_set_twice_running_takes_that_set_off_with_a_cue() -> None:
+    """N9: a form fault confined to the last set is a dose slightly too much: after
+    `form_last_set_sessions` sessions that set comes off (one set, with the form cue), instead
+    of holding for ever; it is not a pain response, so it does not count towards a referral."""
+    prog = program()
+    before = dose(prog, TIB).sets
+    first = last_set_faulty(done(prog, day(0)))
+    step = advance(prog, [first], RULES, day(0))
+    assert not of(step.decisions, "regress.form")
+    assert of(step.decisions, "hold.form", TIB)
+    history: list[HistoryEvent] = [first, checkin(day(1))]
+    history.append(last_set_faulty(done(step.program, day(2))))
+    second = advance(step.program, history, RULES, day(2))
+    stepped = {(d.exercise_id, d.side): d for d in of(second.decisions, "regress.form")}
+    assert P.form_last_set_sessions == 2 and (TIB, None) in stepped
+    decision = stepped[(TIB, None)]
+    assert change(decision, "sets") == (before, before - 1)
+    assert dose(second.program, TIB).sets == before - 1
+    # The side with the extra set loses it (3 → 2): still not below the other side.
+    assert change(stepped[("short_foot", Side.LEFT)], "sets") == (3, 2)
+    assert "Keep in mind:" in decision.person_text and "last set" in decision.person_text
+    assert "not counted towards referral" in decision.clinician_text
+    assert not [c for c in decision.changes if c.field == "regression_count"]
+    assert second.program.state.regressions == ()
+    # The weaker side keeps at least the other side's volume.
+    for slot in second.program.part("main"):
+        left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+        if left is not None and right is not None:
+            assert left.sets * left.amount >= right.sets * right.amount
+
+
+def test_n9_a_reassessment_prompt_repeated_goes_to_the_clinician() -> None:
+    """N9: sessions that never progress (a form fault on every set) prompt a reassessment
+    every few weeks; the third prompt in a row goes to the clinician instead."""
+    prog = program()
+    plans = [{"day": n, "form": "sloppy"} for w in range(11) for n in (7 * w, 7 * w + 2, 7 * w + 4)]
+    after, decisions, _ = live(prog, *plans)
+    stalls = [d for d in decisions if d.rule.startswith("stall.")]
+    assert [d.rule for d in stalls][: P.prompts_before_clinician] == [
+        "stall.reassess",
+        "stall.reassess",
+        "stall.clinician",
+    ]
+    escalated = stalls[2]
+    assert escalated.numbers["prompts"] == 3
+    assert "your clinician has been asked" in escalated.person_text
+    assert "Needs a clinician review" in escalated.clinician_text
+    assert after.state.stall_prompts >= 3
+
+
+def test_n4_the_ladder_steps_to_no_standing_exercise_while_the_check_is_pending() -> None:
+    """N4: `_fits` keeps the ladder to the positions allowed until the check is recorded:
+    at the top of every axis the tibialis raise would move on to its one-leg version
+    (standing); with a check pending it stays, and after the check it moves."""
+    from groundup.clinical.program import PendingCheck
+
+    prog = program(phase=Phase.DYNAMIC_STABILITY, tib=(18, 24))
+    prog = with_dose(prog, TIB, amount=25, tempo_lowering=4, knob=60)
+    pending = PendingCheck(
+        ceiling=Phase.DYNAMIC_STABILITY,
+        positions=RULES.pathways[Condition.SHIN_SPLINTS].warnings[0].until_checked_positions,
+        warnings=("rest_pain",),
+        waiting_for="your shin to be checked for a bone stress injury",
+        clinical="Rest pain 5/10 at intake: check for a tibial bone stress injury.",
+        since=START,
+    )
+    held = prog.model_copy(
+        update={"state": prog.state.model_copy(update={"check_pending": pending})}
+    )
+    after, decisions, history = live(held, {"day": 0}, {"day": 2})
+    assert not of(decisions, "progress.single_leg", TIB)
+    assert after.slot(TIB) is not None and after.slot("tibialis_raise_single_leg") is None
+    cleared, more, _ = live(
+        after,
+        {"event": override(day(3), "check_clear")},
+        {"day": 4},
+        {"day": 7},
+        history=history,
+    )
+    assert of(more, "progress.single_leg", TIB)
+    assert cleared.slot("tibialis_raise_single_leg") is not None
+
+
+def test_n4_a_phase_is_not_forced_past_the_ceiling_while_the_check_is_pending() -> None:
+    from groundup.clinical.overrides import override_problem
+
+    prog = example_program("bilateral-shin.yaml")
+    forced = override(on(prog, 1), "force_phase", phase=Phase.LOW_LOAD_RESISTANCE)
+    problem = override_problem(forced, prog, RULES.library, P.switchable_rules)
+    assert problem is not None and problem[0] == "phase" and "check" in problem[1]
+    after, decisions, _ = live(prog, {"event": forced})
+    assert after.phase is Phase.ACTIVATION and of(decisions, "override.refused")

@@ -197,6 +197,7 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             ]
             updates["phase"] = phase
             updates["phase_started"] = decision.date
+            state = state.model_copy(update={"stall_prompts": 0})
             notes = pathway_notes(program.pathway, program.profile, rules, None)
             updates["reasons"] = (*notes, *reasons)
             if program.preferences.training_days is None:
@@ -221,7 +222,7 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 update={"rules_off": tuple(str(change.after).split(",")) if change.after else ()}
             )
         elif change.field == "last_progression":
-            state = state.model_copy(update={"last_progression": decision.date})
+            state = state.model_copy(update={"last_progression": decision.date, "stall_prompts": 0})
         elif change.field == "last_stall_prompt":
             state = state.model_copy(update={"last_stall_prompt": decision.date})
         elif change.field == "regression_count":
@@ -443,6 +444,17 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
         ]
     if event.action == "force_phase":
         assert event.phase is not None
+        pending = program.state.check_pending
+        if pending is not None and event.phase.number > pending.ceiling.number:
+            return [
+                _info(
+                    event.date,
+                    "override.refused",
+                    "A move to a later phase waits until the check asked for at the start is recorded.",
+                    f"Force to {event.phase.label} refused ({who}): check pending since "
+                    f"{pending.since} — {pending.clinical} Record it (check_clear) first.",
+                )
+            ]
         return [
             Decision(
                 rule="override.force_phase",
@@ -1278,6 +1290,11 @@ def _on_session(
             continue
         faults = [s.form for s in log.sets if not s.clean]
         if faults:
+            step = _form_step(working, slot, dose, exercise, seen, event.date, rules, side_text)
+            if step is not None:
+                decisions.append(step)
+                working = apply(working, step, rules)
+                continue
             fault = exercise_fault(exercise, faults[0])
             decisions.append(
                 Decision(
@@ -1333,6 +1350,98 @@ def _on_session(
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
+
+
+def _last_set_fault(log: ExerciseLog, sets: int) -> bool:
+    """The dose's sets were all done and only the last lost its form."""
+    return (
+        len(log.sets) == sets
+        and not log.sets[-1].clean
+        and all(done.clean for done in log.sets[:-1])
+    )
+
+
+def _one_set_off(slot: Slot, dose: Dose) -> Change:
+    return Change(
+        exercise_id=slot.exercise_id,
+        side=dose.side,
+        field="sets",
+        before=dose.sets,
+        after=dose.sets - 1,
+    )
+
+
+def _form_step(
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    seen: Sequence[HistoryEvent],
+    day: dt.date,
+    rules: Rules,
+    side_text: str,
+) -> Decision | None:
+    """N9: a form fault confined to the last set, at `form_last_set_sessions` sessions in a
+    row at this dose, is a dose slightly too much: that set comes off, with the form cue. The
+    side given the extra set keeps at least the other side's volume (the other side loses a
+    set too when needed); a dose one set below the phase's range, or pinned, holds as before
+    (and a stall that repeats goes to the clinician)."""
+    p = rules.progression
+    # One set below the phase's range at most (as for effort, S6), never below one.
+    floor = max(1, rules.phases[program.phase].dose.sets_min - 1)
+    if dose.pinned or dose.sets <= floor:
+        return None
+    recent: list[ExerciseLog] = []
+    for session in reversed(_sessions(seen)):
+        if session.skipped:
+            continue
+        found = next(
+            (
+                e
+                for e in session.exercises
+                if e.exercise_id == slot.exercise_id and e.side == dose.side
+            ),
+            None,
+        )
+        if found is None or not _last_set_fault(found, dose.sets):
+            break
+        recent.append(found)
+        if len(recent) == p.form_last_set_sessions:
+            break
+    if len(recent) < p.form_last_set_sessions:
+        return None
+    changes = [_one_set_off(slot, dose)]
+    weaker = slot_weaker_side(program, slot)
+    other = slot.dose(weaker.other) if weaker is not None and dose.side is weaker else None
+    if other is not None and (dose.sets - 1) * dose.amount < other.sets * other.amount:
+        if other.pinned or other.sets <= floor:
+            return None
+        changes.append(_one_set_off(slot, other))
+    fault_id = recent[0].sets[-1].form
+    known = any(f.id == fault_id for f in exercise.faults)
+    cue = exercise_fault(exercise, fault_id) if known else f"Keep in mind: {exercise.cues[0]}"
+    after = dose.sets - 1
+    sets_words = f"{after} set" if after == 1 else f"{after} sets"
+    return Decision(
+        rule="regress.form",
+        kind="regress",
+        date=day,
+        exercise_id=slot.exercise_id,
+        side=dose.side,
+        numbers={
+            "sessions": len(recent),
+            "fault": fault_id,
+            "sets_before": dose.sets,
+            "sets_after": dose.sets - 1,
+        },
+        changes=tuple(changes),
+        person_text=f"{exercise.name}{side_text}: the last set has lost its form {len(recent)} "
+        f"sessions running, so for now it is {sets_words}, each done well. {cue}",
+        clinician_text=f"{exercise.name}{side_text}: form fault confined to the last set "
+        f"({fault_id}) at {len(recent)} consecutive sessions: one set off ({dose.sets} → "
+        f"{dose.sets - 1}), cue given. Not a pain response: not counted towards referral.",
+        source=p.sources["form_last_set_sessions"].source,
+    )
 
 
 def _effort_over(
@@ -3824,7 +3933,7 @@ def _stall_check(
         return []
     flat = _milestones_flat(program, day, seen, rules)
     if flat is not None:
-        return [flat]
+        return [_escalated(program, flat, rules)]
     if now and any(d.kind == "progress" for d in now):
         return []
     since = program.state.last_progression or program.phase_started
@@ -3842,16 +3951,39 @@ def _stall_check(
         "weeks_without_progress": round(span / 7, 1),
         "sessions": len(window),
     }
-    return [
-        _stall_prompt(
-            day,
-            numbers,
-            f"No step forward for {span // 7} weeks",
-            f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions",
-            culprits,
-            p.sources["stall_weeks"].source,
-        )
-    ]
+    prompt = _stall_prompt(
+        day,
+        numbers,
+        f"No step forward for {span // 7} weeks",
+        f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions",
+        culprits,
+        p.sources["stall_weeks"].source,
+    )
+    return [_escalated(program, prompt, rules)]
+
+
+def _escalated(program: Program, prompt: Decision, rules: Rules) -> Decision:
+    """Count the reassessment prompts since the last progression or phase change; the one
+    that makes `prompts_before_clinician` goes to the clinician (`stall.clinician`, flagged
+    on the dashboard) instead of repeating itself to the person (N9)."""
+    count = program.state.stall_prompts + 1
+    counted = (Change(field="stall_prompts", before=count - 1, after=count),)
+    if count < rules.progression.prompts_before_clinician:
+        return prompt.model_copy(update={"changes": (*prompt.changes, *counted)})
+    return prompt.model_copy(
+        update={
+            "rule": "stall.clinician",
+            "numbers": {**prompt.numbers, "prompts": count},
+            "changes": (*prompt.changes, *counted),
+            "person_text": f"The program has asked for a check {count} times and nothing has "
+            "changed, so your clinician has been asked to look at your program with you. "
+            "Carry on as it stands meanwhile.",
+            "clinician_text": f"Stall unresolved after {count} reassessment prompts with no "
+            f"progression or phase change between: {prompt.clinician_text} Needs a clinician "
+            "review (flagged on the dashboard).",
+            "source": f"{prompt.source}; {rules.progression.sources['prompts_before_clinician'].source}",
+        }
+    )
 
 
 def stall_culprits(
