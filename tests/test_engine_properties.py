@@ -844,3 +844,56 @@ def test_a_referring_screen_never_yields_a_program(
                 template=template,
             )
             assert made.version == 1
+
+
+shin_rest_pain = st.builds(
+    lambda at_rest, waking, tests: Assessment.model_validate(
+        {
+            "date": START,
+            "age": 30,
+            "sex": "female",
+            "affected_side": "both",
+            "symptom_duration_weeks": 6,
+            "condition": "shin_splints",
+            "pain": {"at_rest": at_rest, "during_activity": 3, "on_waking": waking},
+            "tests": {k: v for k, v in tests.items() if v is not None},
+        }
+    ),
+    at_rest=st.integers(4, 10),
+    waking=st.integers(0, 3),
+    tests=st.fixed_dictionaries(
+        {
+            "heel_raise_reps": per_side(40),
+            "tibialis_raise_reps": per_side(30),
+            "single_leg_stance_eyes_closed_s": per_side(30),
+        }
+    ),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(assessment=shin_rest_pain, days=st.integers(21, 56), data=st.data())
+def test_no_standing_work_while_a_bone_stress_check_is_pending(
+    assessment: Assessment, days: int, data: st.DataObject
+) -> None:
+    """N4: shin pain at rest at intake asks for a bone stress check; until a clinician records
+    it, no version of the program has main work done standing (nor a phase past the
+    ceiling), however the weeks go and whatever the ladder or the gates would do."""
+    profile = build_profile(assessment, RULES.assessment)
+    prefs = Preferences(equipment=tuple(Equipment), minutes_per_session=45)
+    try:
+        program = plan(profile, prefs, RULES, screen=CLEAR, start=START, assessment=assessment)
+    except PlanningError:
+        assume(False)
+        raise
+    positions = RULES.pathways[Condition.SHIN_SPLINTS].warnings[0].until_checked_positions
+    assert program.state.check_pending is not None
+    _, _, steps = run(data, program, days, harsh_max=2)
+    for _, event, outcome in steps:
+        for version in (*outcome.steps, outcome.program):
+            # Nobody recorded the check: it is pending in every version.
+            assert version.state.check_pending is not None
+            assert version.phase.number <= version.state.check_pending.ceiling.number
+            for slot in version.part("main"):
+                position = RULES.library[slot.exercise_id].position
+                assert position in positions, (event.date, slot.exercise_id, position)

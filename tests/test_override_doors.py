@@ -148,6 +148,14 @@ REFUSED = [
         "action",
         "nothing to resume",
     ),
+    (
+        "recording a check when none is pending (N4)",
+        {"action": "check_clear"},
+        {"action": "check_clear"},
+        ("check_clear",),
+        "action",
+        "no check is pending",
+    ),
 ]
 
 

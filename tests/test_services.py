@@ -15,7 +15,15 @@ from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
 from groundup.clinical.screening import ScreenAnswers
 from groundup.knowledge import load_rules
-from groundup.services import Conflict, NotFound, Paused, Referred, ServiceError, Services
+from groundup.services import (
+    Conflict,
+    NotFound,
+    Paused,
+    Referred,
+    ServiceError,
+    Services,
+)
+from groundup.services.workflow import OverrideRefused
 from groundup.storage.models import (
     AuditEntry,
     Base,
@@ -383,3 +391,38 @@ def test_an_unknown_warning_sign_stores_nothing(services: Services) -> None:
             CheckIn(date=first, pain_on_waking=2, stiffness_on_waking=1, warning_signs=("odd",)),
         )
     assert services.history(pid) == []
+
+
+def test_n4_a_clinician_records_the_bone_stress_check_and_the_ceiling_lifts(
+    services: Services,
+) -> None:
+    """N4: shin rest pain at intake keeps the program seated until a clinician records the
+    check; the record is an event in the history with its date and who, and lifts it."""
+    data = intake("bilateral-shin.yaml")
+    assert data.screen is not None and data.assessment is not None
+    pid = services.enrol("Sam")
+    start = data.assessment.date or dt.date(2025, 3, 4)
+    services.record_screen(pid, data.screen, start)
+    program = services.start_program(pid, data.assessment, data.preferences, day=start)
+    pending = program.state.check_pending
+    assert pending is not None and pending.ceiling.number == 1
+    decisions = services.apply_override(
+        pid,
+        Override(
+            date=start,
+            by="Dr Lee",
+            reason="seen: no focal tenderness, hop pain-free",
+            action="check_clear",
+        ),
+    )
+    assert [d.rule for d in decisions] == ["override.check_clear"]
+    assert "Dr Lee" in decisions[0].clinician_text
+    assert services.program(pid).state.check_pending is None
+    recorded = [e for e in services.history(pid) if isinstance(e, Override)]
+    assert [(e.action, e.by, e.date) for e in recorded] == [("check_clear", "Dr Lee", start)]
+    # Nothing left to clear: a second record is refused, and stores nothing.
+    with pytest.raises(OverrideRefused, match="no check is pending"):
+        services.apply_override(
+            pid, Override(date=start, by="Dr Lee", reason="again", action="check_clear")
+        )
+    assert len([e for e in services.history(pid) if isinstance(e, Override)]) == 1

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from groundup.cli.files import read_document, validate
 from groundup.clinical.intake import Intake
-from groundup.clinical.logs import CheckIn, Retest, SessionLog
+from groundup.clinical.logs import CheckIn, Override, Retest, SessionLog
 from groundup.clinical.screening import ScreenAnswers
 from groundup.demo import SECOND_FACTOR_KEYS
 from groundup.knowledge import load_rules
@@ -90,6 +90,8 @@ def seed(
             services.record_checkin(pid, event)
         elif isinstance(event, Retest):
             services.record_retest(pid, event.assessment, event.date)
+        elif isinstance(event, Override):
+            services.apply_override(pid, event)
     return pid
 
 
@@ -616,3 +618,61 @@ def test_the_dashboard_service_on_each_database(database_url: str) -> None:
     assert by_id[fresh].heel_raise_lsi == 48.0
     assert [f.code for f in by_id[waiting].flags] == ["no_program"]
     services.db.dispose()
+
+
+def shin_started(services: Services, accounts: Accounts, lee: Account, *, days_ago: int) -> str:
+    """A shin-splint patient with rest pain at intake, started `days_ago`: a bone stress
+    check is pending."""
+    pid = seed(services, accounts, lee, "Shin Sam", None, example="bilateral-shin.yaml")
+    data = intake("bilateral-shin.yaml")
+    assert data.assessment is not None
+    start = TODAY - dt.timedelta(days=days_ago)
+    services.start_program(
+        pid, data.assessment.model_copy(update={"date": start}), data.preferences, day=start
+    )
+    return pid
+
+
+def test_n4_the_clinician_records_the_bone_stress_check_on_the_program_page(
+    client: TestClient, services: Services, accounts: Accounts, lee: Account
+) -> None:
+    pid = shin_started(services, accounts, lee, days_ago=3)
+    sign_in(client, "lee@clinic.test")
+    editor = f"/clinic/patients/{pid}/program"
+    page = client.get(editor).text
+    assert "Record a check as done and clear" in page and "bone stress" in page
+    response = post(
+        client, editor, editor, {"action": "check_clear", "reason": "seen: hop pain-free"}
+    )
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert "override.check_clear" in response.text  # type: ignore[attr-defined]
+    assert services.program(pid).state.check_pending is None
+    with services.db.transaction() as session:
+        (row,) = session.scalars(select(OverrideRecord).where(OverrideRecord.patient_id == pid))
+        assert row.by_user_id == lee.id and row.data["action"] == "check_clear"
+    assert "No check is pending" in client.get(editor).text
+
+
+def test_n9_a_stall_prompted_three_times_and_a_pending_check_need_the_clinicians_review(
+    services: Services, accounts: Accounts, lee: Account
+) -> None:
+    form_stall = Scenario(
+        name="formstall",
+        weeks=12,
+        session_pain=(2,),
+        morning_pain=(1,),
+        fault_weeks=tuple(range(20)),
+    )
+    stalled = seed(services, accounts, lee, "Stalled Sol", form_stall, days_ago=84)
+    assert any(d.rule == "stall.clinician" for d in services.decisions(stalled))
+    shin = shin_started(services, accounts, lee, days_ago=10)
+    statuses = {s.patient_id: s for s in attention(services, accounts, lee, TODAY)}
+    (review,) = [f for f in statuses[stalled].flags if f.code == "review"]
+    assert review.level == "bad" and "(stall.clinician)" in review.reason
+    (check,) = [f for f in statuses[shin].flags if f.code == "review"]
+    assert "not recorded (since" in check.reason and "10 d" in check.reason
+    services.apply_override(
+        shin, Override(date=TODAY, by="Dr Lee", reason="seen: clear", action="check_clear")
+    )
+    statuses = {s.patient_id: s for s in attention(services, accounts, lee, TODAY)}
+    assert not statuses[shin].has("review")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundup.clinical.assessment import Assessment, HopCount, StepDownQuality
-from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
+from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, SetLog
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision, HistoryEvent, advance
 from groundup.clinical.rules import Rules
@@ -50,6 +50,11 @@ class Scenario(BaseModel):
         default=8, description="retests from this week include 30 pain-free hops on each leg"
     )
     jitter: bool = False
+    check_clear_day: int | None = Field(
+        default=7,
+        description="the day a clinician records a check the intake asked for (e.g. for a "
+        "bone stress injury) as done and clear; None: never",
+    )
 
 
 def _week_value(values: Sequence[float], week: int) -> float:
@@ -200,6 +205,15 @@ def follow(
                 Retest(date=day, assessment=retest_assessment(baseline, scenario, offset / 7, day))
             )
             retest_wanted = False
+        if program.state.check_pending is not None and offset == scenario.check_clear_day:
+            history.append(
+                Override(
+                    date=day,
+                    by="Simulated clinician",
+                    reason="checked: no focal bony tenderness, hopping pain-free",
+                    action="check_clear",
+                )
+            )
         if program.is_training_day(day) and not program.state.referred:
             for _ in range(program.times_per_day):
                 number += 1

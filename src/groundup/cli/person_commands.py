@@ -647,7 +647,12 @@ def _knob_setting(value: str | None) -> float | str | None:
 @app.command("override")
 def override_command(
     action: Annotated[
-        str, typer.Argument(help="pin_dose, unpin_dose, rule_off, rule_on, force_phase, resume")
+        str,
+        typer.Argument(
+            help="pin_dose, unpin_dose, rule_off, rule_on, force_phase, resume, check_clear "
+            "(the check an intake warning asked for, e.g. for a bone stress injury, was done "
+            "and is clear)"
+        ),
     ],
     reason: Annotated[str, typer.Option(help="why (recorded)")],
     by: Annotated[str, typer.Option(help="who decides (recorded)")],

@@ -138,7 +138,9 @@ class Override(Frozen):
     date: dt.date
     by: str = Field(min_length=1, max_length=120)
     reason: str = Field(min_length=3, max_length=1000)
-    action: Literal["pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume"]
+    action: Literal[
+        "pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume", "check_clear"
+    ]
     exercise_id: str | None = Field(default=None, pattern=ID_PATTERN)
     side: Side | None = None
     sets: int | None = Field(default=None, ge=1, le=10)
@@ -157,6 +159,8 @@ class Override(Frozen):
             "rule_on": ("rule",),
             "force_phase": ("phase",),
             "resume": (),
+            # the check an intake warning asked for (e.g. bone stress) was done and is clear
+            "check_clear": (),
         }[self.action]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:

@@ -4,8 +4,10 @@ The pages, the API and the command line all ask `override_problem` (through the 
 before an override is stored, so the same override gets the same answer wherever it comes
 from: a dose is pinned only to an exercise in the program, on a side it is dosed for, and
 to a setting its own difficulty knob has; only the rules listed as switchable can be
-switched off (safety rules and referrals stay on); a phase is forced only to another one;
-a program resumes only from a referral or a flare-up.
+switched off (safety rules and referrals stay on); a phase is forced only to another one,
+and not past the ceiling of a check the intake asked for until it is recorded;
+a program resumes only from a referral or a flare-up; a check is recorded as clear only
+while one is pending.
 """
 
 from __future__ import annotations
@@ -70,6 +72,19 @@ def override_problem(
     elif action == "force_phase":
         if override.phase is program.phase:
             return "phase", f"the program is already in {program.phase.label.lower()}"
+        pending = program.state.check_pending
+        if (
+            pending is not None
+            and override.phase is not None
+            and override.phase.number > pending.ceiling.number
+        ):
+            return "phase", (
+                f"a check asked for at intake is pending ({pending.clinical}); record it as "
+                f"done and clear first, until then the program stays at or below phase "
+                f"{pending.ceiling.number}"
+            )
+    elif action == "check_clear" and program.state.check_pending is None:
+        return "action", "no check is pending for this program"
     elif action == "resume" and not (program.state.referred or program.state.flare is not None):
         return "action", "nothing to resume: the program is neither referred nor in a flare-up"
     return None

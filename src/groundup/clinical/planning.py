@@ -29,7 +29,9 @@ from groundup.clinical.pathways import (
 from groundup.clinical.profile import Finding, ImbalanceProfile
 from groundup.clinical.program import (
     Dose,
+    EngineState,
     Part,
+    PendingCheck,
     Preferences,
     Program,
     Slot,
@@ -47,6 +49,7 @@ from groundup.clinical.vocabulary import (
     Laterality,
     Muscle,
     Phase,
+    Position,
     Severity,
     Side,
 )
@@ -100,16 +103,14 @@ def plan(
         )
         return program.model_copy(update={"reasons": (*program.reasons, *notes)})
     phase, phase_reason = starting_phase(profile, rules, condition)
-    if assessment is not None:
-        for warning in warnings_raised(condition, assessment, rules):
-            ceiling = warning.until_checked
-            if ceiling is not None and ceiling.number < phase.number:
-                phase = ceiling
-                phase_reason = (
-                    f"Starts in phase {phase.number} ({phase.label.lower()}): a warning sign "
-                    "at intake needs a clinician's check first, and until then the plan keeps "
-                    "to the gentlest work."
-                )
+    pending = pending_check(condition, assessment, rules, start)
+    if pending is not None and pending.ceiling.number < phase.number:
+        phase = pending.ceiling
+        phase_reason = (
+            f"Starts in phase {phase.number} ({phase.label.lower()}): a warning sign "
+            "at intake needs a clinician's check first, and until then the plan keeps "
+            "to the gentlest work."
+        )
     slots, reasons = build_session(phase, profile, preferences, rules, pathway=condition)
     days = preferences.training_days or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
     return Program(
@@ -127,6 +128,33 @@ def plan(
         outcome_baseline=dict(outcomes or {}),
         outcome_latest=dict(outcomes or {}),
         pathway=condition,
+        state=EngineState(check_pending=pending),
+    )
+
+
+def pending_check(
+    condition: Condition, assessment: Assessment | None, rules: Rules, start: dt.date
+) -> PendingCheck | None:
+    """The check the intake's warnings ask for before loading (`until_checked`): the lowest
+    ceiling and the positions every such warning allows, held until a clinician records the
+    check as done and clear."""
+    if assessment is None:
+        return None
+    values = assessment.pain.measures()
+    raised = [w for w in warnings_raised(condition, assessment, rules) if w.until_checked]
+    if not raised:
+        return None
+    ceilings = [w.until_checked for w in raised if w.until_checked is not None]
+    positions = set.intersection(*(set(w.until_checked_positions) for w in raised))
+    return PendingCheck(
+        ceiling=min(ceilings, key=lambda p: p.number),
+        positions=tuple(p for p in Position if p in positions) or raised[0].until_checked_positions,
+        warnings=tuple(w.id for w in raised),
+        waiting_for=str(raised[0].waiting_for),
+        clinical=" ".join(
+            str(w.clinical).replace("{value}", f"{values[w.measure]:g}") for w in raised
+        ),
+        since=start,
     )
 
 

@@ -15,7 +15,7 @@ from pydantic import Field
 from groundup.clinical.assessment import Condition
 from groundup.clinical.exercises import ID_PATTERN, Exercise, Frozen, Tempo
 from groundup.clinical.profile import ImbalanceProfile
-from groundup.clinical.vocabulary import DoseType, Equipment, Phase, Side
+from groundup.clinical.vocabulary import DoseType, Equipment, Phase, Position, Side
 
 Part = Literal["warm_up", "main", "mobility"]
 
@@ -91,6 +91,19 @@ class FlareState(Frozen):
     )
 
 
+class PendingCheck(Frozen):
+    """A check an intake warning asked for (e.g. the shin for a bone stress injury): until a
+    clinician records it as done and clear, the program stays at or below `ceiling` and
+    steps to no exercise outside `positions`."""
+
+    ceiling: Phase
+    positions: tuple[Position, ...] = Field(min_length=1)
+    warnings: tuple[str, ...] = Field(min_length=1, description="the warnings' ids")
+    waiting_for: str = Field(min_length=10, description="plain words")
+    clinical: str = Field(min_length=10)
+    since: dt.date
+
+
 class EngineState(Frozen):
     """What the engine remembers between decisions."""
 
@@ -113,6 +126,11 @@ class EngineState(Frozen):
     last_run_step: dt.date | None = None
     referred: bool = False
     referral_reason: str | None = None
+    check_pending: PendingCheck | None = None
+    last_check_prompt: dt.date | None = None
+    # Reassessment prompts since the last progression or phase change; at the configured
+    # count the stall goes to the clinician.
+    stall_prompts: int = Field(default=0, ge=0)
     rules_off: tuple[str, ...] = ()
     pinned: tuple[str, ...] = ()  # "exercise_id:side" keys
 

@@ -44,6 +44,7 @@ from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_pr
 from groundup.clinical.program import (
     Dose,
     FlareState,
+    PendingCheck,
     Program,
     Slot,
     dose_key,
@@ -196,6 +197,7 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             ]
             updates["phase"] = phase
             updates["phase_started"] = decision.date
+            state = state.model_copy(update={"stall_prompts": 0})
             notes = pathway_notes(program.pathway, program.profile, rules, None)
             updates["reasons"] = (*notes, *reasons)
             if program.preferences.training_days is None:
@@ -220,7 +222,7 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 update={"rules_off": tuple(str(change.after).split(",")) if change.after else ()}
             )
         elif change.field == "last_progression":
-            state = state.model_copy(update={"last_progression": decision.date})
+            state = state.model_copy(update={"last_progression": decision.date, "stall_prompts": 0})
         elif change.field == "last_stall_prompt":
             state = state.model_copy(update={"last_stall_prompt": decision.date})
         elif change.field == "regression_count":
@@ -244,6 +246,13 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"retest_prompts": change.after})
         elif change.field == "last_checkin_prompt":
             state = state.model_copy(update={"last_checkin_prompt": decision.date})
+        elif change.field == "check_pending":
+            state = state.model_copy(update={"check_pending": None})
+        elif change.field == "last_check_prompt":
+            state = state.model_copy(update={"last_check_prompt": decision.date})
+        elif change.field == "stall_prompts":
+            assert isinstance(change.after, int)
+            state = state.model_copy(update={"stall_prompts": change.after})
         elif change.field == "last_trend_reduction":
             state = state.model_copy(update={"last_trend_reduction": decision.date})
         else:  # pragma: no cover - a rule produced a field nobody applies
@@ -435,6 +444,17 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
         ]
     if event.action == "force_phase":
         assert event.phase is not None
+        pending = program.state.check_pending
+        if pending is not None and event.phase.number > pending.ceiling.number:
+            return [
+                _info(
+                    event.date,
+                    "override.refused",
+                    "A move to a later phase waits until the check asked for at the start is recorded.",
+                    f"Force to {event.phase.label} refused ({who}): check pending since "
+                    f"{pending.since} — {pending.clinical} Record it (check_clear) first.",
+                )
+            ]
         return [
             Decision(
                 rule="override.force_phase",
@@ -445,6 +465,35 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
                 ),
                 person_text=f"Your clinician moved you to phase {event.phase.number}: {event.phase.label.lower()}.",
                 clinician_text=f"Phase forced from {program.phase.label} to {event.phase.label} by {who}.",
+            )
+        ]
+    if event.action == "check_clear":
+        pending = program.state.check_pending
+        if pending is None:
+            return [
+                _info(
+                    event.date,
+                    "override.ignored",
+                    "Your clinician recorded a check; none was waiting.",
+                    f"Check recorded clear by {who}, but no check was pending.",
+                )
+            ]
+        return [
+            Decision(
+                rule="override.check_clear",
+                kind="override",
+                date=event.date,
+                numbers={
+                    "warnings": ", ".join(pending.warnings),
+                    "pending_since": str(pending.since),
+                },
+                changes=(Change(field="check_pending", before=True, after=False),),
+                person_text="Your clinician has recorded that the check was done and found "
+                "nothing that stops you: the program can move on to standing exercises as "
+                "you meet its milestones.",
+                clinician_text=f"Check done and clear, recorded by {who} (pending since "
+                f"{pending.since}: {pending.clinical}). The phase ceiling "
+                f"({pending.ceiling.label}) and the position limit are lifted.",
             )
         ]
     # resume after a referral
@@ -710,6 +759,9 @@ def _on_checkin(
                 f"Check-in note (no warning sign chosen): {words}.",
             )
         )
+    watched = _watch_for_morning(program, event, seen, rules)
+    if watched is not None:
+        return [*notes, watched]
     sessions = _sessions(seen)
     last = sessions[-1] if sessions else None
     decisions: list[Decision] = []
@@ -725,6 +777,47 @@ def _on_checkin(
         decisions.extend(_trend_reduction(program, event, last, seen, rules))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return notes + decisions
+
+
+def _watch_for_morning(
+    program: Program, event: CheckIn, seen: Sequence[HistoryEvent], rules: Rules
+) -> Decision | None:
+    """A pathway's watch-for sign that the morning check-in shows (shins: pain on waking
+    risen to rest-pain level, a possible bone stress injury) refers for that reason (N8)."""
+    before = [c for c in _checkins(seen) if c.date < event.date]
+    previous = before[-1].pain_on_waking if before else program.profile.pain_on_waking
+    rise = event.pain_on_waking - previous
+    for sign in rules.pathways[program.pathway].watch_for:
+        watch = sign.morning
+        if watch is None or event.pain_on_waking < watch.at_least or rise < watch.rise_by:
+            continue
+        action = sign.action[0].lower() + sign.action[1:]
+        return Decision(
+            rule="refer.watch_for",
+            kind="refer",
+            date=event.date,
+            numbers={
+                "urgency": watch.urgency,
+                "pain_on_waking": event.pain_on_waking,
+                "morning_before": previous,
+                "at_least": watch.at_least,
+                "rise_by": watch.rise_by,
+            },
+            changes=(Change(field="referred", before=False, after=True),),
+            person_text=(
+                f"Your pain on waking is {event.pain_on_waking}/10, up from {previous}/10. With "
+                f"your condition this is one of the signs to watch for — {sign.sign} — so "
+                f"{action.rstrip('.')}. Your program is paused until then."
+            ),
+            clinician_text=(
+                f"Watch-for sign of {rules.pathways[program.pathway].clinical_name}: "
+                f"{sign.clinical} — pain on waking {previous} → {event.pain_on_waking}/10 "
+                f"(≥ {watch.at_least}, rise ≥ {watch.rise_by}). Urgency: "
+                f"{_URGENCY_CLINICIAN[watch.urgency]}. Progression stopped; referral advised."
+            ),
+            source=f"pathways.yaml watch_for ({sign.source}); {watch.source}",
+        )
+    return None
 
 
 _URGENCY_CLINICIAN = {
@@ -916,24 +1009,34 @@ def _referral_check(
     p = rules.progression
     if any(d.kind == "refer" for d in now):
         return []  # referred already by this event
-    window = day - dt.timedelta(days=p.referral_window_days)
-    # Regression events (a flare-up or a step back), one per day, within the window.
+    # The flare-up plan's own reductions do not count (M4 escalates repeated flare-ups), and
+    # while the plan runs the pain is judged up to its start: the spike that started it is
+    # not pain that failed to ease (N8).
+    flare = program.state.flare
+    started = next(
+        (d.date for d in now if any(c.field == "flare_count" for c in d.changes)),
+        flare.started if flare is not None else None,
+    )
+    until = day if started is None else min(day, started - dt.timedelta(days=1))
+    window = until - dt.timedelta(days=p.referral_window_days)
+    # Step-backs, one per day, within the window.
+    flares = set(program.state.flares) | ({started} if started is not None else set())
     dates = {d for d in program.state.regressions if d > window}
     dates |= {d.date for d in now if any(c.field == "regression_count" for c in d.changes)}
-    regressions = sorted(dates)
+    regressions = sorted(d for d in dates - flares if d <= until)
     if len(regressions) < p.referral_min_regressions:
         return []
     # The regressions need time to work: the first must be at least a week old.
-    if (day - regressions[0]).days < 7:
+    if (until - regressions[0]).days < 7:
         return []
-    half = day - dt.timedelta(days=p.referral_window_days // 2)
+    half = until - dt.timedelta(days=p.referral_window_days // 2)
 
     def pains(lo: dt.date, hi: dt.date) -> list[float]:
         out = [float(s.max_pain) for s in _sessions(seen) if lo < s.date <= hi]
         out += [float(c.pain_on_waking) for c in _checkins(seen) if lo < c.date <= hi]
         return out
 
-    first, second = pains(window, half), pains(half, day)
+    first, second = pains(window, half), pains(half, until)
     # Not easing, and not in the safe zone: low pain holding steady is not worsening.
     if not first or not second or mean(second) < mean(first) or mean(second) <= p.pain_safe_max:
         return []
@@ -1187,6 +1290,11 @@ def _on_session(
             continue
         faults = [s.form for s in log.sets if not s.clean]
         if faults:
+            step = _form_step(working, slot, dose, exercise, seen, event.date, rules, side_text)
+            if step is not None:
+                decisions.append(step)
+                working = apply(working, step, rules)
+                continue
             fault = exercise_fault(exercise, faults[0])
             decisions.append(
                 Decision(
@@ -1242,6 +1350,98 @@ def _on_session(
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
+
+
+def _last_set_fault(log: ExerciseLog, sets: int) -> bool:
+    """The dose's sets were all done and only the last lost its form."""
+    return (
+        len(log.sets) == sets
+        and not log.sets[-1].clean
+        and all(done.clean for done in log.sets[:-1])
+    )
+
+
+def _one_set_off(slot: Slot, dose: Dose) -> Change:
+    return Change(
+        exercise_id=slot.exercise_id,
+        side=dose.side,
+        field="sets",
+        before=dose.sets,
+        after=dose.sets - 1,
+    )
+
+
+def _form_step(
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    seen: Sequence[HistoryEvent],
+    day: dt.date,
+    rules: Rules,
+    side_text: str,
+) -> Decision | None:
+    """N9: a form fault confined to the last set, at `form_last_set_sessions` sessions in a
+    row at this dose, is a dose slightly too much: that set comes off, with the form cue. The
+    side given the extra set keeps at least the other side's volume (the other side loses a
+    set too when needed); a dose one set below the phase's range, or pinned, holds as before
+    (and a stall that repeats goes to the clinician)."""
+    p = rules.progression
+    # One set below the phase's range at most (as for effort, S6), never below one.
+    floor = max(1, rules.phases[program.phase].dose.sets_min - 1)
+    if dose.pinned or dose.sets <= floor:
+        return None
+    recent: list[ExerciseLog] = []
+    for session in reversed(_sessions(seen)):
+        if session.skipped:
+            continue
+        found = next(
+            (
+                e
+                for e in session.exercises
+                if e.exercise_id == slot.exercise_id and e.side == dose.side
+            ),
+            None,
+        )
+        if found is None or not _last_set_fault(found, dose.sets):
+            break
+        recent.append(found)
+        if len(recent) == p.form_last_set_sessions:
+            break
+    if len(recent) < p.form_last_set_sessions:
+        return None
+    changes = [_one_set_off(slot, dose)]
+    weaker = slot_weaker_side(program, slot)
+    other = slot.dose(weaker.other) if weaker is not None and dose.side is weaker else None
+    if other is not None and (dose.sets - 1) * dose.amount < other.sets * other.amount:
+        if other.pinned or other.sets <= floor:
+            return None
+        changes.append(_one_set_off(slot, other))
+    fault_id = recent[0].sets[-1].form
+    known = any(f.id == fault_id for f in exercise.faults)
+    cue = exercise_fault(exercise, fault_id) if known else f"Keep in mind: {exercise.cues[0]}"
+    after = dose.sets - 1
+    sets_words = f"{after} set" if after == 1 else f"{after} sets"
+    return Decision(
+        rule="regress.form",
+        kind="regress",
+        date=day,
+        exercise_id=slot.exercise_id,
+        side=dose.side,
+        numbers={
+            "sessions": len(recent),
+            "fault": fault_id,
+            "sets_before": dose.sets,
+            "sets_after": dose.sets - 1,
+        },
+        changes=tuple(changes),
+        person_text=f"{exercise.name}{side_text}: the last set has lost its form {len(recent)} "
+        f"sessions running, so for now it is {sets_words}, each done well. {cue}",
+        clinician_text=f"{exercise.name}{side_text}: form fault confined to the last set "
+        f"({fault_id}) at {len(recent)} consecutive sessions: one set off ({dose.sets} → "
+        f"{dose.sets - 1}), cue given. Not a pain response: not counted towards referral.",
+        source=p.sources["form_last_set_sessions"].source,
+    )
 
 
 def _effort_over(
@@ -2238,13 +2438,19 @@ def _protocol_load_step(
 
 def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
     """The next rung may join the program: it belongs to the phase, the equipment is at hand,
-    the pathway does not leave it out here, and hopping waits for hop readiness."""
+    the pathway does not leave it out here, it keeps to the weight-bearing limit and, while a
+    check an intake warning asked for is pending, to the positions allowed until then (N4),
+    and hopping waits for hop readiness."""
     return (
         program.phase in exercise.phases
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
         and allows(program.pathway, exercise.id, program.phase, rules)
         and load_allows(exercise, load_restriction(program.pathway, program.profile, rules))
+        and (
+            program.state.check_pending is None
+            or exercise.position in program.state.check_pending.positions
+        )
         and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
     )
 
@@ -3036,7 +3242,54 @@ def gate_status(
             out.append((c, met, why, not met))
         elif c.kind == "hop_ready":
             out.append((c, *hop_gate_status(program.profile, c, rules, fresh=fresh)))
+    pending = program.state.check_pending
+    nxt = program.phase.next()
+    if out and pending is not None and nxt is not None and nxt.number > pending.ceiling.number:
+        out.append(
+            (
+                _check_criterion(pending),
+                False,
+                f"waiting for the check asked for at intake ({', '.join(pending.warnings)}, "
+                f"since {pending.since}): {pending.clinical} A clinician records it as done",
+                False,
+            )
+        )
     return out
+
+
+def _check_criterion(pending: PendingCheck) -> GateCriterion:
+    """The gate criterion an intake warning's pending check adds (N4): unmet until recorded."""
+    return GateCriterion(
+        id="intake_check_recorded",
+        kind="check_recorded",
+        text=f"Waiting for {pending.waiting_for}.",
+        source="pathways.yaml warnings until_checked (clinical reference §6)",
+        confidence="U",
+    )
+
+
+def _check_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | None:
+    """While the gate waits for a pending check, ask for it at the configured interval."""
+    pending = program.state.check_pending
+    last = program.state.last_check_prompt
+    if pending is None or (
+        last is not None and (day - last).days < rules.progression.check_prompt_days
+    ):
+        return None
+    return Decision(
+        rule="prompt.check_pending",
+        kind="prompt",
+        date=day,
+        numbers={"warnings": ", ".join(pending.warnings), "pending_since": str(pending.since)},
+        changes=(Change(field="last_check_prompt", before=str(last), after=str(day)),),
+        person_text="The program keeps to the exercises done sitting or lying down while it "
+        f"waits for {pending.waiting_for}. Please book that check if you have not yet; your "
+        "clinician records it here when it is done.",
+        clinician_text=f"Phase gate held at {program.phase.label}: check pending since "
+        f"{pending.since} — {pending.clinical} Record it (override check_clear) once done and "
+        "clear.",
+        source=rules.progression.sources["check_prompt_days"].source,
+    )
 
 
 def _outcome_status(c: GateCriterion, program: Program, rules: Rules) -> tuple[bool, str]:
@@ -3072,6 +3325,10 @@ def _gate(
     if ended is not None and (day - ended).days < wait:
         return []  # no phase change straight after a flare-up (S8)
     unmet = [s for s in status if not s[1]]
+    if any(c.kind == "check_recorded" for c, *_ in unmet):
+        asked = _check_prompt(program, day, rules)
+        if asked is not None:
+            return [asked]
     checkins = _checkin_prompt(program, day, rules, status)
     if checkins is not None:
         return [checkins]
@@ -3676,7 +3933,7 @@ def _stall_check(
         return []
     flat = _milestones_flat(program, day, seen, rules)
     if flat is not None:
-        return [flat]
+        return [_escalated(program, flat, rules)]
     if now and any(d.kind == "progress" for d in now):
         return []
     since = program.state.last_progression or program.phase_started
@@ -3694,16 +3951,39 @@ def _stall_check(
         "weeks_without_progress": round(span / 7, 1),
         "sessions": len(window),
     }
-    return [
-        _stall_prompt(
-            day,
-            numbers,
-            f"No step forward for {span // 7} weeks",
-            f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions",
-            culprits,
-            p.sources["stall_weeks"].source,
-        )
-    ]
+    prompt = _stall_prompt(
+        day,
+        numbers,
+        f"No step forward for {span // 7} weeks",
+        f"Stall: no progression for {span / 7:.1f} weeks over {len(window)} sessions",
+        culprits,
+        p.sources["stall_weeks"].source,
+    )
+    return [_escalated(program, prompt, rules)]
+
+
+def _escalated(program: Program, prompt: Decision, rules: Rules) -> Decision:
+    """Count the reassessment prompts since the last progression or phase change; the one
+    that makes `prompts_before_clinician` goes to the clinician (`stall.clinician`, flagged
+    on the dashboard) instead of repeating itself to the person (N9)."""
+    count = program.state.stall_prompts + 1
+    counted = (Change(field="stall_prompts", before=count - 1, after=count),)
+    if count < rules.progression.prompts_before_clinician:
+        return prompt.model_copy(update={"changes": (*prompt.changes, *counted)})
+    return prompt.model_copy(
+        update={
+            "rule": "stall.clinician",
+            "numbers": {**prompt.numbers, "prompts": count},
+            "changes": (*prompt.changes, *counted),
+            "person_text": f"The program has asked for a check {count} times and nothing has "
+            "changed, so your clinician has been asked to look at your program with you. "
+            "Carry on as it stands meanwhile.",
+            "clinician_text": f"Stall unresolved after {count} reassessment prompts with no "
+            f"progression or phase change between: {prompt.clinician_text} Needs a clinician "
+            "review (flagged on the dashboard).",
+            "source": f"{prompt.source}; {rules.progression.sources['prompts_before_clinician'].source}",
+        }
+    )
 
 
 def stall_culprits(

@@ -49,6 +49,9 @@ GateKind = Literal[
     "hop_ready",  # the hop-readiness criteria (readiness.yaml) met on fresh hop tests
     # at least `threshold` of the last `sessions` sessions with every main-work set clean
     "clean_form",
+    # not in phases.yaml: added by the engine while a check an intake warning asked for
+    # (`until_checked`) has not been recorded by a clinician
+    "check_recorded",
 ]
 
 
@@ -84,6 +87,7 @@ class GateCriterion(Frozen):
             "morning_stable": (),
             "hop_ready": (),
             "clean_form": ("threshold", "sessions"),
+            "check_recorded": (),
         }
         missing = [n for n in needs[self.kind] if getattr(self, n) is None]
         if missing:
@@ -209,6 +213,13 @@ class ProgressionRules(Frozen):
     # Endurance doses (a range top at or above this) turn their difficulty setting before a
     # slower tempo resets the reps.
     knob_first_from_reps: int = Field(ge=5, le=100)
+    # A check an intake warning asked for and not yet recorded: asked for again this often.
+    check_prompt_days: int = Field(ge=1, le=28)
+    # A form fault confined to the last set, at this many sessions in a row, takes that
+    # exercise's set off (or one step back) with a form cue.
+    form_last_set_sessions: int = Field(ge=2, le=10)
+    # The same reassessment or retest prompt this many times goes to the clinician.
+    prompts_before_clinician: int = Field(ge=2, le=10)
     switchable_rules: tuple[str, ...]
     sources: dict[str, SourceNote]
 
@@ -331,12 +342,27 @@ class PathwayAvoid(Frozen):
     confidence: Confidence
 
 
+class MorningWatch(Frozen):
+    """How a watch-for sign shows in the morning check-ins: pain on waking at or above
+    `at_least` and risen by `rise_by` or more over the morning before."""
+
+    at_least: int = Field(ge=1, le=10)
+    rise_by: int = Field(ge=1, le=10)
+    urgency: Literal["same_day", "soon"]
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class WatchSign(Frozen):
     """A sign that means stop and see a clinician."""
 
     sign: str = Field(min_length=5, description="plain words")
     clinical: str = Field(min_length=5)
     action: str = Field(min_length=5)
+    morning: MorningWatch | None = Field(
+        default=None,
+        description="when the check-ins can show the sign: it refers for this reason",
+    )
     source: str = Field(min_length=3)
     confidence: Confidence
 
@@ -353,10 +379,28 @@ class PathwayWarning(Frozen):
     clinical: str | None = Field(default=None, min_length=10, description="{value} fills in")
     until_checked: Phase | None = Field(
         default=None,
-        description="until a clinician has checked, the plan starts no higher than this phase",
+        description="until a clinician has recorded the check, the program stays no higher "
+        "than this phase (at the plan and at every phase gate)",
+    )
+    until_checked_positions: tuple[Position, ...] = Field(
+        default=(Position.SEATED, Position.SUPINE, Position.PRONE),
+        min_length=1,
+        description="until the check is recorded, the ladder steps only to exercises done in "
+        "these positions",
+    )
+    waiting_for: str | None = Field(
+        default=None,
+        min_length=10,
+        description="plain words: what the gate waits for until the check is recorded",
     )
     source: str = Field(min_length=3)
     confidence: Confidence
+
+    @model_validator(mode="after")
+    def _check_named(self) -> PathwayWarning:
+        if self.until_checked is not None and (self.waiting_for is None or self.clinical is None):
+            raise ValueError("a warning with until_checked needs waiting_for and clinical")
+        return self
 
 
 class DeficitWarning(Frozen):

@@ -5,8 +5,10 @@ query per table (aggregates over `patient_id in (the clinician's patients)`, JSO
 picked out by the database), never a patient's full history, so that it stays fast for
 thousands of patients. Each flag carries one precise sentence with its numbers.
 
-Order of urgency: referral (the more urgent screen first) > flare-up > rising morning
-pain > low adherence > stall > no program yet. The priority score adds the flags' weights; each weight is larger than
+Order of urgency: referral (the more urgent screen first) > flare-up > needs the
+clinician's review (a stall the engine has prompted about again and again, or a check the
+intake asked for still not recorded) > rising morning pain > low adherence > stall > no
+program yet. The priority score adds the flags' weights; each weight is larger than
 all the weights below it together, so the order above always holds, and among patients
 with the same flags the larger problem (more missed sessions, a steeper rise) comes first.
 """
@@ -45,8 +47,9 @@ STALL_DAYS = 21
 
 # Weights: each flag outranks every combination of the flags below it.
 WEIGHTS = {
-    "referral": 1000,
-    "flare": 500,
+    "referral": 2000,
+    "flare": 1000,
+    "review": 500,
     "morning_rise": 250,
     "adherence": 120,
     "stall": 60,
@@ -55,6 +58,7 @@ WEIGHTS = {
 LEVELS = {
     "referral": "bad",
     "flare": "bad",
+    "review": "bad",
     "morning_rise": "warn",
     "adherence": "warn",
     "stall": "warn",
@@ -63,6 +67,7 @@ LEVELS = {
 LABELS = {
     "referral": "Referral",
     "flare": "Flare-up",
+    "review": "Review",
     "morning_rise": "AM pain ↑",
     "adherence": "Adherence",
     "stall": "Stall",
@@ -223,6 +228,8 @@ def _statuses(
                 data[("state", "flare", "started")].as_string(),
                 data[("state", "flare", "stage")].as_integer(),
                 data[("state", "flare", "volume_fraction")].as_float(),
+                data[("state", "check_pending", "since")].as_string(),
+                data[("state", "check_pending", "clinical")].as_string(),
             ).join(
                 newest,
                 and_(
@@ -232,11 +239,32 @@ def _statuses(
             )
         ).all()
         program_state: dict[str, tuple[Any, ...]] = {}
-        for pid, version, phase, started, start, referred, why, flare, stage, fraction in programs:
+        for (
+            pid,
+            version,
+            phase,
+            started,
+            start,
+            referred,
+            why,
+            flare,
+            stage,
+            fraction,
+            check_since,
+            check_why,
+        ) in programs:
             status = out[pid]
             status.version, status.phase = version, phase
             status.phase_started, status.program_start = _date(started), _date(start)
-            program_state[pid] = (bool(referred), why, _date(flare), stage, fraction)
+            program_state[pid] = (
+                bool(referred),
+                why,
+                _date(flare),
+                stage,
+                fraction,
+                _date(check_since),
+                check_why,
+            )
 
         # Screens: the latest of each, and its most urgent reason.
         latest_screen = (
@@ -312,21 +340,23 @@ def _statuses(
             out[pid].last_session = _date(last)
             out[pid].sessions_21d = int(count or 0)
 
-        # Decisions: the last progression (or phase advance) and the last stall prompt.
-        decisions: dict[str, dt.date | None] = {}
-        for pid, progressed, stalled in session.execute(
+        # Decisions: the last progression (or phase advance), the last stall prompt and the
+        # last stall the engine handed to the clinician.
+        decisions: dict[str, tuple[dt.date | None, dt.date | None]] = {}
+        for pid, progressed, stalled, escalated in session.execute(
             select(
                 DecisionRecord.patient_id,
                 func.max(
                     case((DecisionRecord.kind.in_(("progress", "phase")), DecisionRecord.date))
                 ),
                 func.max(case((DecisionRecord.rule == "stall.reassess", DecisionRecord.date))),
+                func.max(case((DecisionRecord.rule == "stall.clinician", DecisionRecord.date))),
             )
             .where(DecisionRecord.patient_id.in_(mine))
             .group_by(DecisionRecord.patient_id)
         ):
             out[pid].last_progress = _date(progressed)
-            decisions[pid] = _date(stalled)
+            decisions[pid] = (_date(stalled), _date(escalated))
 
         # Heel-raise LSI: the first and the latest assessment that tested it.
         heel = AssessmentRecord.data[("tests", "heel_raise_reps")]
@@ -350,7 +380,8 @@ def _statuses(
             status.heel_raise_lsi = value
 
     for pid, status in out.items():
-        _flag(status, program_state.get(pid), screens.get(pid), decisions.get(pid), today, p)
+        stall_prompt, escalated = decisions.get(pid, (None, None))
+        _flag(status, program_state.get(pid), screens.get(pid), stall_prompt, escalated, today, p)
     return sorted(out.values(), key=lambda s: (-s.score, s.display_name.lower(), s.patient_id))
 
 
@@ -359,6 +390,7 @@ def _flag(
     state: tuple[Any, ...] | None,
     screen: tuple[Any, ...] | None,
     stall_prompt: dt.date | None,
+    escalated: dt.date | None,
     today: dt.date,
     p: Any,
 ) -> None:
@@ -385,7 +417,24 @@ def _flag(
             f"Flare-up protocol since {state[2].isoformat()} "
             f"({(today - state[2]).days} d), stage {(state[3] or 0) + 1}{fraction}.",
         )
-    # 3. Morning pain rising week on week.
+    # 3. Needs the clinician: a stall prompted about again and again with nothing moving
+    #    since, or a check the intake asked for that nobody has recorded.
+    review = []
+    if escalated is not None and (status.last_progress is None or escalated > status.last_progress):
+        review.append(
+            f"Stall handed over {escalated.isoformat()} (stall.clinician): the same "
+            f"reassessment prompt {p.prompts_before_clinician} times with no progression "
+            "between; review the program with the patient"
+        )
+    if state is not None and state[5] is not None:
+        review.append(
+            f"Check asked for at intake still not recorded (since {state[5].isoformat()}, "
+            f"{(today - state[5]).days} d): {state[6] or 'intake warning'} Record it on the "
+            "program page once done and clear"
+        )
+    if review:
+        add("review", ". ".join(review) + ".")
+    # 4. Morning pain rising week on week.
     recent, before = status.morning_recent, status.morning_before
     if recent is not None and before is not None and recent - before >= p.weekly_morning_rise_by:
         add(
@@ -393,7 +442,7 @@ def _flag(
             f"Mean AM pain {recent:g}/10 over the last 7 d vs {before:g}/10 the 7 d before "
             f"(+{recent - before:.1f}; threshold +{p.weekly_morning_rise_by:g}).",
         )
-    # 4. Adherence: sessions done, and days since the last one.
+    # 5. Adherence: sessions done, and days since the last one.
     if status.version is not None and not (state is not None and state[0]):
         problems = []
         if status.adherence is not None and status.adherence < ADHERENCE_MIN_PERCENT:
@@ -408,7 +457,7 @@ def _flag(
         if problems:
             text = "; ".join(problems)
             add("adherence", text[0].upper() + text[1:] + ".")
-    # 5. Stall: the engine prompted a reassessment, or no progression for 21 days of work.
+    # 6. Stall: the engine prompted a reassessment, or no progression for 21 days of work.
     if stall_prompt is not None and (today - stall_prompt).days <= STALL_DAYS:
         add(
             "stall",
@@ -433,7 +482,7 @@ def _flag(
                 f"{last} ({(today - since).days} d) despite {status.sessions_21d} sessions "
                 f"in the last {STALL_DAYS} d.",
             )
-    # 6. No program yet (and not already explained by a referring screen).
+    # 7. No program yet (and not already explained by a referring screen).
     if status.version is None and not any(f.code == "referral" for f in flags):
         add(
             "no_program",

@@ -575,7 +575,12 @@ class OverrideRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: dt.date | None = Field(default=None, description="defaults to today")
     reason: str = Field(min_length=3, max_length=1000)
-    action: Literal["pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume"]
+    action: Literal[
+        "pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume", "check_clear"
+    ] = Field(
+        description="check_clear: the check an intake warning asked for (e.g. the shin for a "
+        "bone stress injury) was done and is clear; the program may then move past its ceiling"
+    )
     exercise_id: str | None = Field(default=None, pattern=ID_PATTERN, max_length=64)
     side: Side | None = None
     sets: int | None = Field(default=None, ge=1, le=10)

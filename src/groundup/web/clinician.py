@@ -890,7 +890,7 @@ async def apply_override(
         fields["rule"] = _first(form, "rule") or None
     elif action == "force_phase":
         fields["phase"] = _first(form, "phase") or None
-    elif action != "resume":
+    elif action not in ("resume", "check_clear"):
         errors["action"] = "choose what to change"
     override: Override | None = None
     try:
