@@ -1719,17 +1719,25 @@ def test_m7_running_minutes_grow_within_the_caps_one_share_step_a_week() -> None
     assert planned_running(after, RULES) <= 16
 
 
-def test_m8_a_phase_change_keeps_the_first_week_within_the_weekly_cap() -> None:
-    # A light last week (one set of each main exercise, held there by effort above the
-    # phase's target): the next phase, even at the bottom of each range, is more than 30 %
-    # bigger, so it waits (N3); as the doses build, it opens within the weekly cap.
+def light_weeks_to_the_gate(**main_dose: Any) -> tuple[Program, list[dict[str, Any]]]:
+    """A program whose main doses are lightened (`main_dose`) and held there by effort
+    above the phase's target, to a retest on day 10 and a session on day 11 that meet the
+    gate out of the phase."""
     prog = program(tib=(18, 24))
     for slot in prog.part("main"):
-        prog = with_dose(prog, slot.exercise_id, sets=1)
+        prog = with_dose(prog, slot.exercise_id, **main_dose)
     plans: list[dict[str, Any]] = [{"day": n, "rpe": 7} for n in (0, 2, 4, 7, 9)]
     retest = assessment(heel=(22, 25), tib=(18, 24), when=day(10))
     plans.append({"event": Retest(date=day(10), assessment=retest)})
     plans.append({"day": 11, "rpe": 7})
+    return prog, plans
+
+
+def test_m8_a_phase_change_keeps_the_first_week_within_the_weekly_cap() -> None:
+    # A light last week (one set of each main exercise, held there by effort above the
+    # phase's target): the next phase, even at the bottom of each range, is more than 30 %
+    # bigger, so it waits (N3); as the doses build, it opens within the weekly cap.
+    prog, plans = light_weeks_to_the_gate(sets=1)
     plans += [{"day": n, "rpe": 5} for n in (14, 16, 18, 21, 23, 25, 28, 30)]
     after, decisions, _ = live(prog, *plans)
     (held, *_) = of(decisions, "hold.phase_start_dose")
@@ -1805,13 +1813,7 @@ def test_n3_a_phase_does_not_open_at_single_reps_after_a_shrunken_week() -> None
     """N3: every main dose shrunk to one rep and held there (effort above the phase's
     target) when the gate is met: the phase does not open at 1 rep of its new exercises;
     it waits, with its reason and numbers."""
-    prog = program(tib=(18, 24))
-    for slot in prog.part("main"):
-        prog = with_dose(prog, slot.exercise_id, amount=1)
-    plans: list[dict[str, Any]] = [{"day": n, "rpe": 7} for n in (0, 2, 4, 7, 9)]
-    retest = assessment(heel=(22, 25), tib=(18, 24), when=day(10))
-    plans.append({"event": Retest(date=day(10), assessment=retest)})
-    plans.append({"day": 11, "rpe": 7})
+    prog, plans = light_weeks_to_the_gate(amount=1)
     after, decisions, _ = live(prog, *plans)
     assert not of(decisions, "phase.advance")
     assert after.phase is prog.phase
