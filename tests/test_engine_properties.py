@@ -451,12 +451,19 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                     ), (program.phase, program.phase_started)
             after = apply(program, decision, RULES)
             if decision.rule == "phase.advance":
-                # (f) the first week of the new phase within the weekly cap.
+                # (f) the first week of the new phase within the weekly cap, or no higher
+                # than every exercise at the bottom of its range (N3) — and that only when
+                # the last week was not far below it.
                 reference = week_reference(program, seen, decision.date)
                 weekly = _session_work(after, RULES) * after.sessions_per_week
-                assert weekly <= reference * (1 + P.weekly_volume_growth_cap) + 1e-6 or all(
-                    d.amount <= 1 or d.pinned for sl in after.part("main") for d in sl.doses
+                floor_week = decision.numbers.get("week_floor_seconds", 0)
+                assert isinstance(floor_week, int | float)
+                assert (
+                    weekly <= reference * (1 + P.weekly_volume_growth_cap) + 1e-6
+                    or weekly <= floor_week + 1
+                    or all(d.amount <= 1 or d.pinned for sl in after.part("main") for d in sl.doses)
                 ), (weekly, reference, decision.numbers)
+                assert reference >= floor_week * P.phase_open_min_fraction - 1, decision.numbers
             # (e) the weaker-side rule works the right way round.
             check_weaker_side(program, after, decision)
             # (h) a step back or a phase's opening never takes a dose below its floor.

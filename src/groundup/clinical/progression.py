@@ -3342,18 +3342,18 @@ def _phase_week_capped(
         return total * trial.sessions_per_week
 
     lowest = scaled_work({s.exercise_id for s in trial.part("main")}, 0.0)
-    if lowest > target:
-        # Even at its starting doses the new phase's week is far above the last one: the
-        # last weeks were too light to open it. Stay, and let the doses build first.
-        numbers["week_floor_seconds"] = round(lowest)
+    numbers["week_floor_seconds"] = round(lowest)
+    if reference < lowest * p.phase_open_min_fraction:
+        # The last week was far below even the new phase's starting doses: opening it would
+        # mean single reps (or a jump). Stay, and let the doses build first.
         return Decision(
             rule="hold.phase_start_dose",
             kind="hold",
             date=day,
             numbers=numbers,
             person_text="You have met the milestones for the next phase, but your recent sessions were much lighter than where the next phase starts. You move on once your current exercises have built back up.",
-            clinician_text=f"Gate met; advance held: the new phase's first week at the bottom of each exercise's range is {round(lowest)} s, above the {round(target)} s allowed (last week {round(reference)} s + {p.weekly_volume_growth_cap:.0%}).",
-            source=p.sources["weekly_volume_growth_cap"].source,
+            clinician_text=f"Gate met; advance held: last week's main work ({round(reference)} s) is under {p.phase_open_min_fraction:.0%} of the new phase's first week with every exercise at the bottom of its range ({round(lowest)} s).",
+            source=p.sources["phase_open_min_fraction"].source,
         )
 
     new_ids = {s.exercise_id for s in trial.part("main") if s.exercise_id not in old_ids}
@@ -3387,6 +3387,19 @@ def _phase_week_capped(
     changes = _weaker_side_kept_ahead(trial, changes, rules)
     capped = scaled_work(set(), 1.0)
     numbers["week_capped_seconds"] = round(capped)
+    over = f" {round(weekly)} s planned vs reference {round(reference)} s (+{weekly / reference - 1:.0%} > {p.weekly_volume_growth_cap:.0%})"
+    floors = (
+        " No exercise goes below the bottom of its range, the least the phase opens at "
+        f"({round(lowest)} s a week): the first week stays above the weekly cap, which for "
+        "strength work is an extrapolation."
+    )
+    if not changes:
+        return decision.model_copy(
+            update={
+                "numbers": numbers,
+                "clinician_text": decision.clinician_text + f" First week{over}." + floors,
+            }
+        )
     return decision.model_copy(
         update={
             "numbers": numbers,
@@ -3394,7 +3407,8 @@ def _phase_week_capped(
             "person_text": decision.person_text
             + " The first week of the new phase starts a little lighter, so the week grows gently.",
             "clinician_text": decision.clinician_text
-            + f" First week capped by cap.weekly_volume: {round(weekly)} s planned vs reference {round(reference)} s (+{weekly / reference - 1:.0%} > {p.weekly_volume_growth_cap:.0%}); main-work amounts scaled to {round(capped)} s.",
+            + f" First week capped by cap.weekly_volume:{over}; main-work amounts scaled to {round(capped)} s."
+            + (floors if capped > target + 1e-6 else ""),
         }
     )
 

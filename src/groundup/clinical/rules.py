@@ -168,6 +168,9 @@ class ProgressionRules(Frozen):
     regress_volume_fraction: float = Field(gt=0, lt=1)
     # Step-backs in a row for pain above the limit before the dose stops falling (N1).
     pain_step_backs_max: int = Field(ge=1, le=10)
+    # A phase opens at no less than the bottom of its exercises' ranges; when the last week
+    # was under this fraction of that, it waits (N3).
+    phase_open_min_fraction: float = Field(gt=0, le=1)
     morning_worse_by: int = Field(ge=1, le=10)
     weekly_morning_rise_by: float = Field(gt=0, le=10)
     weekly_rise_reduce_every_days: int = Field(ge=1, le=28)
