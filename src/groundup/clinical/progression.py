@@ -1288,23 +1288,26 @@ def _pain_steps(
     within the limits, the phase's start or the end of the last flare-up. Each entry is the
     day and the highest pain that mattered."""
     zone = pain_zone(program, rules)
+    ended = program.state.last_flare_end
     out: list[tuple[dt.date, int]] = []
     for session in reversed(_sessions(seen)[:-1]):
-        ended = program.state.last_flare_end
         if session.skipped:
             continue
         if session.date < program.phase_started or (ended is not None and session.date <= ended):
             break
-        pains = []
-        for _, dose, log in _main_logs(program, session):
-            if key is None or (log.exercise_id, dose.side) == key:
-                limits = pain_zone(program, rules, rules.library[log.exercise_id])
-                if log.max_pain > limits.acceptable_max:
-                    pains.append(log.max_pain)
-        if key is not None and not any(
-            (log.exercise_id, dose.side) == key for _, dose, log in _main_logs(program, session)
-        ):
-            continue
+        logs = [
+            log
+            for _, dose, log in _main_logs(program, session)
+            if key is None or (log.exercise_id, dose.side) == key
+        ]
+        if key is not None and not logs:
+            continue  # the exercise was not done that day
+        pains = [
+            log.max_pain
+            for log in logs
+            if log.max_pain
+            > pain_zone(program, rules, rules.library[log.exercise_id]).acceptable_max
+        ]
         after = session.pain_after
         if after is not None and after > zone.after_acceptable_max:
             pains.append(after)
@@ -1351,7 +1354,7 @@ def _pain_persisting(
             side=side,
             numbers=numbers,
             person_text=f"{name}: {what}, still above the {limit}/10 limit after {len(steps)} step-backs in a row, so the dose stays where it is instead of going lower.",
-            clinician_text=f"{name}: {what} > {limit}/10 after {len(steps)} pain step-backs in a row (pain {earlier}): pain unchanged by a lower dose; dose held, not cut again (pain_step_backs_max {p.pain_step_backs_max}).",
+            clinician_text=f"{name}: {what} > {limit}/10 after {len(steps)} pain step-backs in a row (pain {earlier}): not settled by the lower dose; dose held, not cut again (pain_step_backs_max {p.pain_step_backs_max}).",
             source=p.sources["pain_step_backs_max"].source,
         )
     ]
