@@ -1180,8 +1180,25 @@ def _on_session(
         return decisions
     zone = pain_zone(program, rules)
     allowed = tendon_allowance(program, seen, event.date, rules)
-    # 2. Pain right after the session above the acceptable zone: the session's work steps back.
+    # 2. Pain right after the session above the acceptable zone: the session's work steps
+    # back — unless it already has, in a row, as often as it should (N1): then it holds.
     if event.pain_after is not None and event.pain_after > zone.after_acceptable_max:
+        steps = _pain_steps(program, seen, rules)
+        if len(steps) >= p.pain_step_backs_max:
+            decisions.extend(
+                _pain_persisting(
+                    program,
+                    event,
+                    rules,
+                    steps,
+                    None,
+                    f"pain right after the session {event.pain_after}/10",
+                    zone.after_acceptable_max,
+                )
+            )
+            decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
+            decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+            return decisions
         decisions.extend(
             _regress_session(
                 program,
@@ -1213,6 +1230,21 @@ def _on_session(
         limits = pain_zone(program, rules, exercise)
         limit = progress_max(limits, allowed)
         if pain > limits.acceptable_max:
+            steps = _pain_steps(program, seen, rules, (slot.exercise_id, dose.side))
+            if len(steps) >= p.pain_step_backs_max:
+                decisions.extend(
+                    _pain_persisting(
+                        working,
+                        event,
+                        rules,
+                        steps,
+                        (slot, dose, exercise),
+                        f"pain {pain}/10",
+                        limits.acceptable_max,
+                        prompt=not any(d.rule == "prompt.pain_review" for d in decisions),
+                    )
+                )
+                continue
             decisions.append(
                 _regress_dose(
                     working,
@@ -1252,7 +1284,7 @@ def _on_session(
         over = efforts.get(dose_key(slot.exercise_id, dose.side))
         # One step below the bottom of the range at most: a dose too hard steps back, but
         # effort alone does not take it to nothing.
-        floor_amount = _scaled(exercise.dose.range_low, 1 - p.regress_volume_fraction, exercise)
+        floor_amount = dose_floor(exercise, rules)
         if (
             over is not None
             and not dose.pinned
@@ -1442,6 +1474,113 @@ def _form_step(
         f"{dose.sets - 1}), cue given. Not a pain response: not counted towards referral.",
         source=p.sources["form_last_set_sessions"].source,
     )
+
+
+def _pain_steps(
+    program: Program,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    key: tuple[str, Side | None] | None = None,
+) -> list[tuple[dt.date, int]]:
+    """The sessions just before this one that stepped back for pain (N1), most recent first:
+    pain during the exercise (`key`; any main exercise without it) above the pathway's limit,
+    or pain right after above its after-session limit. Counted back to the first session
+    within the limits, the phase's start or the end of the last flare-up. Each entry is the
+    day and the highest pain that mattered."""
+    zone = pain_zone(program, rules)
+    ended = program.state.last_flare_end
+    out: list[tuple[dt.date, int]] = []
+    for session in reversed(_sessions(seen)[:-1]):
+        if session.skipped:
+            continue
+        if session.date < program.phase_started or (ended is not None and session.date <= ended):
+            break
+        logs = [
+            log
+            for _, dose, log in _main_logs(program, session)
+            if key is None or (log.exercise_id, dose.side) == key
+        ]
+        if key is not None and not logs:
+            continue  # the exercise was not done that day
+        pains = [
+            log.max_pain
+            for log in logs
+            if log.max_pain
+            > pain_zone(program, rules, rules.library[log.exercise_id]).acceptable_max
+        ]
+        after = session.pain_after
+        if after is not None and after > zone.after_acceptable_max:
+            pains.append(after)
+        if not pains:
+            break
+        out.append((session.date, max(pains)))
+    return out
+
+
+def _pain_persisting(
+    program: Program,
+    event: SessionLog,
+    rules: Rules,
+    steps: list[tuple[dt.date, int]],
+    target: tuple[Slot, Dose, Exercise] | None,
+    what: str,
+    limit: int,
+    prompt: bool = True,
+) -> list[Decision]:
+    """Pain still above the limit after `pain_step_backs_max` step-backs in a row (N1): the
+    dose stops falling — a hold, not another cut — and, when the run of step-backs has just
+    reached the count, a prompt asks for a clinician's look (the pathway's own check)."""
+    p = rules.progression
+    block = rules.pathways[program.pathway].pain_limits
+    earlier = ", ".join(f"{pain}/10" for _, pain in reversed(steps))
+    numbers: dict[str, Number] = {
+        "step_backs": len(steps),
+        "step_backs_max": p.pain_step_backs_max,
+        "limit": limit,
+    }
+    if target is None:
+        name, exercise_id, side = "The exercises", None, None
+    else:
+        slot, dose, exercise = target
+        name = exercise.name + (f" ({dose.side.value})" if dose.side else "")
+        exercise_id, side = slot.exercise_id, dose.side
+        numbers.update({"amount": dose.amount, "floor": dose_floor(exercise, rules)})
+    out = [
+        Decision(
+            rule="hold.pain_persisting",
+            kind="hold",
+            date=event.date,
+            exercise_id=exercise_id,
+            side=side,
+            numbers=numbers,
+            person_text=f"{name}: {what}, still above the {limit}/10 limit after {len(steps)} step-backs in a row, so the dose stays where it is instead of going lower.",
+            clinician_text=f"{name}: {what} > {limit}/10 after {len(steps)} pain step-backs in a row (pain {earlier}): not settled by the lower dose; dose held, not cut again (pain_step_backs_max {p.pain_step_backs_max}).",
+            source=p.sources["pain_step_backs_max"].source,
+        )
+    ]
+    if prompt and len(steps) == p.pain_step_backs_max:
+        person = (
+            block.persisting
+            if block is not None and block.persisting
+            else "Pain that does not ease when the exercises come down needs a look: please see your physiotherapist or doctor to review the plan."
+        )
+        clinical = (
+            block.persisting_clinical
+            if block is not None and block.persisting_clinical
+            else "Pain above the limit unchanged by lower doses: review the diagnosis and the plan."
+        )
+        out.append(
+            Decision(
+                rule="prompt.pain_review",
+                kind="prompt",
+                date=event.date,
+                numbers={"step_backs": len(steps), "limit": limit},
+                person_text=person,
+                clinician_text=f"{clinical} Pain {earlier} at the last {len(steps)} sessions, each stepped back, and {what} today.",
+                source=p.sources["pain_step_backs_max"].source,
+            )
+        )
+    return out
 
 
 def _effort_over(
@@ -1798,13 +1937,36 @@ def _session_work(program: Program, rules: Rules, slots: Iterable[Slot] | None =
     return total
 
 
-def _logged_work(session: SessionLog, program: Program, rules: Rules) -> float:
-    """Seconds of main work a session logged, timed at the program's tempo."""
+def _impact_work(program: Program, rules: Rules) -> float:
+    """Seconds of impact (hopping) work in one session as planned."""
+    hops = [s for s in program.slots if rules.library[s.exercise_id].kind is Kind.PLYOMETRIC]
+    return _session_work(program, rules, hops)
+
+
+def _floor_week(program: Program, rules: Rules) -> float:
+    """A week of the main work with every dose at the bottom of its exercise's range."""
+    total = 0.0
+    for slot in program.part("main"):
+        exercise = rules.library[slot.exercise_id]
+        for d in slot.doses:
+            total += d.sets * work_seconds(
+                exercise, d.model_copy(update={"amount": exercise.dose.range_low})
+            )
+    return total * program.sessions_per_week
+
+
+def _logged_work(
+    session: SessionLog, program: Program, rules: Rules, impact: bool = False
+) -> float:
+    """Seconds of main work a session logged, timed at the program's tempo (only the
+    impact work with `impact`)."""
     total = 0.0
     for log in session.exercises:
         exercise = rules.library.get(log.exercise_id)
         slot = program.slot(log.exercise_id)
         if exercise is None or slot is None or slot.part != "main":
+            continue
+        if impact and exercise.kind is not Kind.PLYOMETRIC:
             continue
         dose = slot.dose(log.side)
         if dose is None:
@@ -1828,12 +1990,13 @@ def _progress_all(
         for s in _sessions(seen)
         if event.date - dt.timedelta(days=p.session_spike_window_days) < s.date <= event.date
     ]
-    longest = max((_logged_work(s, program, rules) for s in window), default=0.0)
+    # N2: the single-session spike cap is a running-distance figure: it measures impact
+    # (hopping) work only — running minutes have their own caps — never strength work.
+    longest = max((_logged_work(s, program, rules, impact=True) for s in window), default=0.0)
     last_week = [
         s for s in _sessions(seen) if event.date - dt.timedelta(days=7) < s.date <= event.date
     ]
     week_logged = sum(_logged_work(s, program, rules) for s in last_week)
-    planned = _session_work(program, rules)
     working = program
     swaps: set[str] = set()
     for candidate_slot, candidate_dose, exercise in candidates:
@@ -1853,29 +2016,36 @@ def _progress_all(
                 continue
         trial = apply(working, step, rules)
         new_planned = _session_work(trial, rules)
+        impact = _impact_work(trial, rules)
         if (
-            longest > 0
-            and new_planned > longest * (1 + p.session_spike_cap)
-            and new_planned > planned
+            exercise.kind is Kind.PLYOMETRIC
+            and longest > 0
+            and impact > longest * (1 + p.session_spike_cap)
+            and impact > _impact_work(program, rules)
         ) and not _off(program, "cap.session_spike"):
             decisions.append(
                 _cap(
                     event.date,
                     step,
                     "cap.session_spike",
-                    new_planned,
+                    impact,
                     longest,
                     p.session_spike_cap,
                     p.sources["session_spike_cap"].source,
-                    "the session would grow more than 10 % beyond your longest recent session",
+                    "the hopping in one session would grow more than 10 % beyond your most in the last weeks",
                 )
             )
             continue
         weekly_new = new_planned * working.sessions_per_week
+        # N2: for strength work the running figure is an extrapolation; measured against at
+        # least the week at the bottom of each exercise's range it slows a rise, never stops it.
+        week_reference = week_logged
+        if exercise.id not in rules.readiness.running_exercises:
+            week_reference = max(week_logged, _floor_week(working, rules))
         if (
             week_logged > 0
             and len(last_week) >= working.sessions_per_week
-            and weekly_new > week_logged * (1 + p.weekly_volume_growth_cap)
+            and weekly_new > week_reference * (1 + p.weekly_volume_growth_cap)
             and not _off(program, "cap.weekly_volume")
         ):
             decisions.append(
@@ -1884,7 +2054,7 @@ def _progress_all(
                     step,
                     "cap.weekly_volume",
                     weekly_new,
-                    week_logged,
+                    week_reference,
                     p.weekly_volume_growth_cap,
                     p.sources["weekly_volume_growth_cap"].source,
                     "the week's total would grow faster than the weekly limit",
@@ -2484,6 +2654,12 @@ def small_load_amount(
 # -- regressions --
 
 
+def dose_floor(exercise: Exercise, rules: Rules) -> float:
+    """The least amount a step back leaves: one regression step under the bottom of the
+    exercise's range (`regress_volume_fraction`, U). Flare-up plans go lower, on purpose."""
+    return _scaled(exercise.dose.range_low, 1 - rules.progression.regress_volume_fraction, exercise)
+
+
 def _regress_dose(
     program: Program,
     slot: Slot,
@@ -2566,10 +2742,20 @@ def _regress_dose(
         if exercise.dose_type is DoseType.REPS
         else round(max(amount, 1.0), 1)
     )
+    # Never below the floor (N1): a step back stops one step under the bottom of the range.
+    amount = max(amount, min(dose.amount, dose_floor(exercise, rules)))
     if amount < dose.amount:
         changes.append(
             Change(exercise_id=key, side=side, field="amount", before=dose.amount, after=amount)
         )
+    if not changes:
+        # Already at its floor with no easier setting: the dose stays (N1); the step back
+        # still counts as one for the referral rule.
+        person = (
+            person.split(", so ")[0]
+            + ", but the dose is already as low as it goes, so it stays as it is."
+        )
+        clinician += f" Already at the floor ({dose_floor(exercise, rules):g}): dose unchanged."
     changes.append(Change(field="regression_count", after=day.isoformat()))
     changes = _weaker_side_kept_ahead(program, changes, rules)
     return Decision(
@@ -3399,6 +3585,11 @@ def _phase_week_capped(
     old_ids = {s.exercise_id for s in program.part("main")}
     amounts: dict[tuple[str, Side | None], float] = {}
 
+    def floor(exercise: Exercise, d: Dose) -> float:
+        # N3: a phase opens no lower than the bottom of each exercise's range (or the
+        # planner's own start, or a carried dose, when that is lower still).
+        return min(d.amount, exercise.dose.range_low)
+
     def scaled_work(group: set[str], factor: float) -> float:
         total = 0.0
         for slot in trial.part("main"):
@@ -3406,9 +3597,24 @@ def _phase_week_capped(
             for d in slot.doses:
                 amount = amounts.get((slot.exercise_id, d.side), d.amount)
                 if slot.exercise_id in group and not d.pinned:
-                    amount = _scaled(amount, factor, exercise)
+                    amount = max(_scaled(amount, factor, exercise), floor(exercise, d))
                 total += d.sets * work_seconds(exercise, d.model_copy(update={"amount": amount}))
         return total * trial.sessions_per_week
+
+    lowest = scaled_work({s.exercise_id for s in trial.part("main")}, 0.0)
+    numbers["week_floor_seconds"] = round(lowest)
+    if reference < lowest * p.phase_open_min_fraction:
+        # The last week was far below even the new phase's starting doses: opening it would
+        # mean single reps (or a jump). Stay, and let the doses build first.
+        return Decision(
+            rule="hold.phase_start_dose",
+            kind="hold",
+            date=day,
+            numbers=numbers,
+            person_text="You have met the milestones for the next phase, but your recent sessions were much lighter than where the next phase starts. You move on once your current exercises have built back up.",
+            clinician_text=f"Gate met; advance held: last week's main work ({round(reference)} s) is under {p.phase_open_min_fraction:.0%} of the new phase's first week with every exercise at the bottom of its range ({round(lowest)} s).",
+            source=p.sources["phase_open_min_fraction"].source,
+        )
 
     new_ids = {s.exercise_id for s in trial.part("main") if s.exercise_id not in old_ids}
     all_ids = {s.exercise_id for s in trial.part("main")}
@@ -3426,7 +3632,9 @@ def _phase_week_capped(
                 if d.pinned:
                     continue
                 key = (slot.exercise_id, d.side)
-                amounts[key] = _scaled(amounts.get(key, d.amount), factor, exercise)
+                amounts[key] = max(
+                    _scaled(amounts.get(key, d.amount), factor, exercise), floor(exercise, d)
+                )
         if scaled_work(set(), 1.0) <= target:
             break
     changes = [
@@ -3439,6 +3647,19 @@ def _phase_week_capped(
     changes = _weaker_side_kept_ahead(trial, changes, rules)
     capped = scaled_work(set(), 1.0)
     numbers["week_capped_seconds"] = round(capped)
+    over = f" {round(weekly)} s planned vs reference {round(reference)} s (+{weekly / reference - 1:.0%} > {p.weekly_volume_growth_cap:.0%})"
+    floors = (
+        " No exercise goes below the bottom of its range, the least the phase opens at "
+        f"({round(lowest)} s a week): the first week stays above the weekly cap, which for "
+        "strength work is an extrapolation."
+    )
+    if not changes:
+        return decision.model_copy(
+            update={
+                "numbers": numbers,
+                "clinician_text": decision.clinician_text + f" First week{over}." + floors,
+            }
+        )
     return decision.model_copy(
         update={
             "numbers": numbers,
@@ -3446,7 +3667,8 @@ def _phase_week_capped(
             "person_text": decision.person_text
             + " The first week of the new phase starts a little lighter, so the week grows gently.",
             "clinician_text": decision.clinician_text
-            + f" First week capped by cap.weekly_volume: {round(weekly)} s planned vs reference {round(reference)} s (+{weekly / reference - 1:.0%} > {p.weekly_volume_growth_cap:.0%}); main-work amounts scaled to {round(capped)} s.",
+            + f" First week capped by cap.weekly_volume:{over}; main-work amounts scaled to {round(capped)} s."
+            + (floors if capped > target + 1e-6 else ""),
         }
     )
 

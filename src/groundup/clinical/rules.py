@@ -170,6 +170,11 @@ class ProgressionRules(Frozen):
     load_increment_kg: float = Field(gt=0, le=10)
     starting_load_kg: float = Field(gt=0, le=20)
     regress_volume_fraction: float = Field(gt=0, lt=1)
+    # Step-backs in a row for pain above the limit before the dose stops falling (N1).
+    pain_step_backs_max: int = Field(ge=1, le=10)
+    # A phase opens at no less than the bottom of its exercises' ranges; when the last week
+    # was under this fraction of that, it waits (N3).
+    phase_open_min_fraction: float = Field(gt=0, le=1)
     morning_worse_by: int = Field(ge=1, le=10)
     weekly_morning_rise_by: float = Field(gt=0, le=10)
     weekly_rise_reduce_every_days: int = Field(ge=1, le=28)
@@ -471,6 +476,12 @@ class PainLimits(Frozen):
     after_safe_max: int | None = Field(default=None, ge=0, le=10)
     after_acceptable_max: int | None = Field(default=None, ge=0, le=10)
     progress_up_to: int | None = Field(default=None, ge=0, le=10)
+    persisting: str | None = Field(
+        default=None,
+        min_length=10,
+        description="what the person is asked to do when pain stays above the limit after the step-backs",
+    )
+    persisting_clinical: str | None = Field(default=None, min_length=10)
     source: str = Field(min_length=3)
     confidence: Confidence
 

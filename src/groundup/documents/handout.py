@@ -16,6 +16,7 @@ from groundup.clinical.exercises import Exercise
 from groundup.clinical.pathways import assessment_warnings, deficit_warnings, load_restriction
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import PART_TITLES, Dose, Program, Slot, dose_words
+from groundup.clinical.progression import pain_zone
 from groundup.clinical.rules import ProgressionRules, Rules
 from groundup.clinical.screening import ScreeningRules, Urgency
 from groundup.documents.layout import WEEKDAYS, Person, person, program_of, render_html, to_pdf
@@ -85,13 +86,15 @@ def pain_zones(p: ProgressionRules) -> list[PainZone]:
     ]
 
 
-def pain_after(p: ProgressionRules) -> list[str]:
-    """What the next morning and the weeks should look like, in plain words."""
+def pain_after(p: ProgressionRules, after_max: int | None = None) -> list[str]:
+    """What the next morning and the weeks should look like, in plain words; `after_max`
+    is the pathway's own limit right after a session, where it has one."""
     weeks = p.referral_window_days // 7
+    limit = p.pain_after_acceptable_max if after_max is None else after_max
     return [
-        f"Right after a session pain may reach {p.pain_after_acceptable_max} out of 10, but it "
+        f"Right after a session pain may reach {limit} out of 10, but it "
         "should have settled by the next morning. Above "
-        f"{p.pain_after_acceptable_max}, that session's exercises step back a little; at "
+        f"{limit}, that session's exercises step back a little; at "
         f"{p.flare_pain_after} or more, the flare-up plan starts.",
         f"If your pain or stiffness on waking is {_points(p.morning_worse_by)} or more worse "
         "than before the session, the exercises from that session step back a little. If "
@@ -313,7 +316,7 @@ def handout_html(
         minutes=round(session_minutes(program.slots, rules)),
         glance=at_a_glance,
         zones=pain_zones(rules.progression),
-        after=pain_after(rules.progression),
+        after=pain_after(rules.progression, pain_zone(program, rules).after_acceptable_max),
         seek_help=seek_help(load_screening_rules()),
         condition=condition_box(program, rules, _latest_assessment(services, patient_id)),
         referred=referral_words(services, patient_id) if program.state.referred else "",
