@@ -319,6 +319,11 @@ class PathwayExercise(Frozen):
     exercise_id: str = Field(pattern=ID_PATTERN)
     phases: tuple[Phase, ...] = Field(min_length=1)
     why: str = Field(min_length=10, description="plain words: why it is there")
+    stand_in_for: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        description="brought in only when this other pathway exercise cannot be done",
+    )
 
 
 class PathwayAvoid(Frozen):
