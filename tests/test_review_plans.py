@@ -771,3 +771,14 @@ def test_the_seated_heel_slide_leads_on_to_the_kneeling_rocks() -> None:
     exercise = RULES.library["seated_heel_slide"]
     assert exercise.position in OFF_THE_FEET and exercise.kind is Kind.MOBILITY
     assert exercise.cautions and exercise.faults and exercise.cues
+
+
+# ----- N10: an exercise's name does not carry the setting that changes ---------------------
+
+
+def test_the_wall_sit_is_not_called_shallow_when_its_setting_goes_deeper() -> None:
+    exercise = RULES.library["wall_sit"]
+    assert exercise.knob is not None and exercise.knob.levels is not None
+    for level in exercise.knob.levels:
+        assert level.split(" (")[0] not in exercise.name.lower(), (exercise.name, level)
+    assert RULES.library.find("shallow wall sit") is exercise  # the old name still finds it

@@ -220,6 +220,8 @@ def check_pathways(rules: Rules) -> None:
                     f"{where}: {stand_in} stands in for {original!r}, which is not one of "
                     "the pathway's exercises"
                 )
+        if pathway.own_score is not None and pathway.own_score not in rules.questionnaires.ids:
+            raise PathwayDataError(f"{where}: unknown own_score {pathway.own_score!r}")
         _check_gates_are_trained(condition, rules)
         for name in pathway.templates:
             if name not in templates:

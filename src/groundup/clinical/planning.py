@@ -485,11 +485,11 @@ def _choose_main(
     for exercise, _, finding in targeted:
         assert finding is not None
         one_leg = _one_leg_for(exercise, finding, candidates, rules, usable)
-        muscles = (
-            ", ".join(m.label for m in sorted(exercise.prime_movers & set(finding.muscles)))
-            or ", ".join(m.label for m in sorted(exercise.trained_muscles & set(finding.muscles)))
-            or _trained_skill(finding, rules)
-        )
+        named = ", ".join(
+            m.label for m in sorted(exercise.prime_movers & set(finding.muscles))
+        ) or ", ".join(m.label for m in sorted(exercise.trained_muscles & set(finding.muscles)))
+        # A balance exercise has no prime movers: it is added for what its test measures.
+        muscles = f"the {named}" if named else _trained_skill(finding, rules)
         if one_leg is not None:
             take(
                 one_leg,

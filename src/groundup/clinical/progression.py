@@ -1149,7 +1149,9 @@ def _on_session(
         over = efforts.get(dose_key(slot.exercise_id, dose.side))
         # One step below the bottom of the range at most: a dose too hard steps back, but
         # effort alone does not take it to nothing.
-        floor_amount = _scaled(exercise.dose.range_low, 1 - p.regress_volume_fraction, exercise)
+        floor_amount = _scaled(
+            exercise.dose.range_low, 1 - p.regress_volume_fraction, exercise, rules
+        )
         if (
             over is not None
             and not dose.pinned
@@ -2038,7 +2040,10 @@ def _next_step(
             tempo = tempo.model_copy(update={"lowering": lowering})
         unit = unit_seconds(exercise, dose.model_copy(update={"tempo": tempo}))
         needed = other.sets * work_seconds(exercise, other) / (dose.sets * unit)
-        needed = math.ceil(needed - 1e-9) if exercise.dose_type is DoseType.REPS else needed
+        if exercise.dose_type is DoseType.REPS:
+            needed = math.ceil(needed - 1e-9)
+        elif exercise.dose_type is DoseType.SECONDS:
+            needed = hold_seconds(needed, rules, up=True)
         return float(min(dose.amount, max(start, needed)))
 
     low = reset_to()
@@ -2263,6 +2268,16 @@ def load_step(load: float, rules: Rules) -> float:
     return round(after, 3)
 
 
+def hold_seconds(value: float, rules: Rules, *, up: bool = False) -> float:
+    """A time to hold as it can be read off a clock: in the steps holds progress by (5 s)
+    once it is two steps or more, in whole seconds below that, at least one second; down
+    unless `up` (a hold of 32.5 s is 30 s)."""
+    step = rules.progression.rep_step["seconds"]
+    unit = step if value >= 2 * step else 1.0
+    n = math.ceil(value / unit - 1e-9) if up else math.floor(value / unit + 1e-9)
+    return float(max(1.0, n * unit))
+
+
 def small_load_amount(
     load: float, after: float, amount: float, exercise: Exercise, rules: Rules
 ) -> float:
@@ -2272,6 +2287,8 @@ def small_load_amount(
     share = load * amount * cap / after
     if exercise.dose_type is DoseType.REPS:
         return float(max(1, math.floor(share + 1e-9)))
+    if exercise.dose_type is DoseType.SECONDS:
+        return hold_seconds(share, rules)
     return max(0.1, math.floor(share * 10 + 1e-9) / 10)
 
 
@@ -2358,6 +2375,8 @@ def _regress_dose(
     amount = (
         max(1.0, math.floor(amount))
         if exercise.dose_type is DoseType.REPS
+        else hold_seconds(amount, rules)
+        if exercise.dose_type is DoseType.SECONDS
         else round(max(amount, 1.0), 1)
     )
     if amount < dose.amount:
@@ -2449,7 +2468,7 @@ def _start_flare(
                 continue
             base = dose.amount
             full = before_flare.get(dose_key(slot.exercise_id, dose.side), base)
-            after = _scaled(full, fraction, exercise)
+            after = _scaled(full, fraction, exercise, rules)
             if after < base:
                 changes.append(
                     Change(
@@ -2553,6 +2572,8 @@ def _weaker_side_kept_ahead(program: Program, changes: list[Change], rules: Rule
         share = weak.sets * weak_amount / strong.sets
         if exercise.dose_type is DoseType.REPS:
             matched = float(max(1, math.floor(share)))
+        elif exercise.dose_type is DoseType.SECONDS:
+            matched = hold_seconds(share, rules)
         else:
             matched = max(0.1, math.floor(share * 10) / 10)
         change = Change(
@@ -2576,8 +2597,10 @@ def _amount_after(change: Change | None, current: float) -> float:
     return float(change.after)
 
 
-def _scaled(amount: float, fraction: float, exercise: Exercise) -> float:
+def _scaled(amount: float, fraction: float, exercise: Exercise, rules: Rules) -> float:
     value = amount * fraction
+    if exercise.dose_type is DoseType.SECONDS:
+        return hold_seconds(value, rules)
     return (
         float(max(1, math.floor(value)))
         if exercise.dose_type is DoseType.REPS
@@ -2689,10 +2712,12 @@ def _flare_stage(
             if full is None:  # an exercise that joined during the flare-up keeps its dose
                 continue
             if next_fraction < 1:
-                after = _scaled(full, next_fraction, exercise)
+                after = _scaled(full, next_fraction, exercise, rules)
             else:
                 # One step below the dose that flared (C6); the ordinary rules climb again.
-                after = max(dose.amount, _scaled(full, 1 - p.regress_volume_fraction, exercise))
+                after = max(
+                    dose.amount, _scaled(full, 1 - p.regress_volume_fraction, exercise, rules)
+                )
             if after != dose.amount:
                 changes.append(
                     Change(
@@ -3056,7 +3081,23 @@ def _outcome_status(c: GateCriterion, program: Program, rules: Rules) -> tuple[b
     if not verdicts:
         return False, "no questionnaire retaken since the start"
     met = any(v.important_improvement for v in verdicts)
-    return met, "; ".join(v.clinical for v in verdicts)
+    why = "; ".join(v.clinical for v in verdicts)
+    own = rules.pathways[program.pathway].own_score
+    if (
+        met
+        and own in c.measures
+        and not any(v.measure_id == own and v.important_improvement for v in verdicts)
+    ):
+        # N11: passed on another questionnaire while the condition's own score stayed put.
+        measure = rules.questionnaires.measure(own)
+        mcid = f" by its MCID of {measure.mcid.value:g}" if measure.mcid is not None else ""
+        why += (
+            f"; caution: {measure.short_name}, the condition's own score, has not improved"
+            f"{mcid} since the start"
+            + ("" if own in program.outcome_latest else " (not retaken)")
+            + " — check the tendon's own progress before moving on"
+        )
+    return met, why
 
 
 def _gate(
@@ -3149,7 +3190,7 @@ def _phase_week_capped(
             for d in slot.doses:
                 amount = amounts.get((slot.exercise_id, d.side), d.amount)
                 if slot.exercise_id in group and not d.pinned:
-                    amount = _scaled(amount, factor, exercise)
+                    amount = _scaled(amount, factor, exercise, rules)
                 total += d.sets * work_seconds(exercise, d.model_copy(update={"amount": amount}))
         return total * trial.sessions_per_week
 
@@ -3169,7 +3210,7 @@ def _phase_week_capped(
                 if d.pinned:
                     continue
                 key = (slot.exercise_id, d.side)
-                amounts[key] = _scaled(amounts.get(key, d.amount), factor, exercise)
+                amounts[key] = _scaled(amounts.get(key, d.amount), factor, exercise, rules)
         if scaled_work(set(), 1.0) <= target:
             break
     changes = [
@@ -3483,11 +3524,19 @@ def _milestone_move(
             if c.kind == "lsi" and was.lsi is not None and now.lsi is not None
             else ""
         )
+        # N12: an error figure with no published source says so (the shin-raise test's is
+        # the heel-raise test's, borrowed).
+        sourced = definition.measurement_error
+        unverified = (
+            f", unverified [U]: {sourced.source}"
+            if sourced is not None and sourced.confidence == "U"
+            else ""
+        )
         return MilestoneMove(
             criterion=c.id,
             improved=any(b - a > error for _, a, b in pairs),
             person=f"{definition.person_label}: {moved}",
-            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g})",
+            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g}{unverified})",
         )
     if c.kind == "step_down_clean":
         if not (before.profile.step_down_observed and after.profile.step_down_observed):

@@ -486,6 +486,13 @@ class Pathway(Frozen):
     weight_bearing: WeightBearingRule | None = None
     advice: tuple[PathwayAdvice, ...] = ()
     running: Running | None = None
+    own_score: str | None = Field(
+        default=None,
+        description=(
+            "the condition's own questionnaire: a questionnaire gate passed on another one "
+            "while this has not improved by its MCID is flagged to the clinician"
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Pathway:
