@@ -328,6 +328,16 @@ def answers_marked_deficit(exercise: Exercise, profile: ImbalanceProfile, rules:
     )
 
 
+def _named_for_marked_deficit(exercise: Exercise, profile: ImbalanceProfile, rules: Rules) -> bool:
+    """The exercise is one a severe finding's test names as what trains it (balance): kept
+    when fitting the time, since no prime mover would otherwise speak for it."""
+    for finding in profile.findings:
+        test = rules.assessment.tests.get(finding.id.split(".")[0])
+        if finding.severity is Severity.SEVERE and test and exercise.id in test.trained_by:
+            return True
+    return False
+
+
 def best_finding(exercise: Exercise, profile: ImbalanceProfile, rules: Rules) -> Finding | None:
     """The finding that best explains why this exercise is there: one whose test the exercise
     trains first, then one about its prime movers, the most specific (fewest muscles: a
@@ -807,7 +817,7 @@ def build_session(
     core = frozenset(
         [i for i, _ in brought_in(pathway, phase, rules)]
         + ([running.exercise_id] if running is not None else [])
-        + [e.id for e, _ in main if answers_marked_deficit(e, profile, rules)]
+        + [e.id for e, _ in main if _named_for_marked_deficit(e, profile, rules)]
     )
     fitted, reasons = fit_time(
         slots, preferences.minutes_per_session, rules, core=core, profile=profile
