@@ -2258,3 +2258,90 @@ def test_n4_a_phase_is_not_forced_past_the_ceiling_while_the_check_is_pending() 
     assert problem is not None and problem[0] == "phase" and "check" in problem[1]
     after, decisions, _ = live(prog, {"event": forced})
     assert after.phase is Phase.ACTIVATION and of(decisions, "override.refused")
+
+
+# ----- N10: holds are given in whole seconds -----------------------------------------------
+
+
+def test_n10_a_flare_up_halves_a_hold_to_a_time_on_the_clock_not_half_seconds() -> None:
+    """A wall sit at 35 s halved was 17.5 s, and at 75 % 26.25 s: holds move in the 5 s
+    steps they progress by (whole seconds under 10 s), rounded down when they come down."""
+    path = Path(__file__).resolve().parent.parent / "examples" / "knee-step-down.yaml"
+    knee = build_program(validate(Intake, read_document(path), str(path)), RULES)[1]
+    knee = knee.model_copy(update={"start_date": START, "phase_started": START})
+    knee = with_dose(knee, "wall_sit", amount=35.0)
+    _, decisions, _ = live(
+        knee,
+        {"day": 0, "per": {("wall_sit", None): {"pain": 7}}},
+        {"day": 2},
+        {"day": 4},
+        {"day": 7},
+    )
+    holds = [
+        c
+        for d in decisions
+        for c in d.changes
+        if c.field == "amount"
+        and RULES.library[c.exercise_id].dose_type.value == "seconds"
+        and isinstance(c.after, int | float)
+    ]
+    assert any(c.exercise_id == "wall_sit" for c in holds), [d.rule for d in decisions]
+    for change in holds:
+        assert isinstance(change.after, int | float)
+        assert change.after == int(change.after), change
+        if change.after >= 10:
+            assert change.after % 5 == 0, change
+    assert next(c.after for c in holds if c.exercise_id == "wall_sit" and c.before == 35) == 15
+
+
+# ----- N11: the Achilles gate passed on the PSFS alone is flagged ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("visa_after", "cautioned"),
+    [(41, True), (50, True), (55, False)],  # the VISA-A MCID is 14
+)
+def test_n11_an_achilles_gate_met_on_the_psfs_alone_cautions_the_clinician(
+    visa_after: float, cautioned: bool
+) -> None:
+    prog = program(phase=Phase.HIGHER_LOAD).model_copy(
+        update={
+            "pathway": Condition.MIDPORTION_ACHILLES,
+            "outcome_baseline": {"psfs": 4, "visa_a": 41},
+            "outcome_latest": {"psfs": 7, "visa_a": visa_after},
+        }
+    )
+    met, why, _ = statuses(prog, day(5), [])["higher_outcome_change"]
+    assert met  # the PSFS improved beyond its thresholds: the gate itself is met
+    assert ("caution: VISA-A" in why) is cautioned, why
+    # Not on a pathway without an own score: the PSFS is the condition's measure there.
+    plain = prog.model_copy(update={"pathway": Condition.NOT_SURE})
+    assert "caution" not in statuses(plain, day(5), [])["higher_outcome_change"][1]
+
+
+# ----- N12: a borrowed measurement error says it is unverified ------------------------------
+
+
+def test_n12_the_shin_raise_stall_text_marks_its_borrowed_measurement_error_unverified() -> None:
+    from groundup.clinical.profile import build_profile
+    from groundup.clinical.progression import TestPoint, _milestone_move
+
+    def point(when: dt.date, tib: tuple[int, int]) -> TestPoint:
+        found = assessment(tib=tib, when=when)
+        return TestPoint(date=when, profile=build_profile(found, RULES.assessment), scores={})
+
+    shin = next(
+        c
+        for c in phase_gate(Condition.SHIN_SPLINTS, Phase.DYNAMIC_STABILITY, RULES)
+        if c.test == "tibialis_raise_reps"
+    )
+    heel = next(
+        c for c in RULES.phases[Phase.DYNAMIC_STABILITY].gate if c.test == "heel_raise_reps"
+    )
+    before, after = point(day(0), (10, 24)), point(day(28), (11, 24))
+    moved = _milestone_move(shin, before, after, RULES)
+    assert moved is not None and not moved.improved
+    assert "measurement error ±6, unverified [U]" in moved.clinician
+    # The heel-raise test's own figure is published (Hébert-Losier 2017): no such mark.
+    calf = _milestone_move(heel, before, after, RULES)
+    assert calf is not None and "±6)" in calf.clinician and "unverified" not in calf.clinician

@@ -614,3 +614,171 @@ def test_the_engine_never_ladders_a_restricted_leg_onto_its_feet() -> None:
     )
     cleared = restricted.model_copy(update={"profile": profile_of(full)})
     assert _fits(standing, cleared, RULES)
+
+
+# ----- N5: kneecap pain trains the balance its gate measures ---------------------------------
+
+BALANCE_TEST = "single_leg_stance_eyes_closed_s"
+
+
+def _trains_balance(slot: Slot) -> bool:
+    return slot.exercise_id in RULES.assessment.tests[BALANCE_TEST].trained_by
+
+
+@pytest.mark.parametrize(
+    "phase",
+    [
+        Phase.LOW_LOAD_RESISTANCE,
+        Phase.DYNAMIC_STABILITY,
+        Phase.PROXIMAL_INTEGRATION,
+        Phase.HIGHER_LOAD,
+        Phase.MAINTENANCE,
+    ],
+    ids=lambda p: p.value,
+)
+def test_kneecap_pain_trains_the_balance_its_gate_measures_with_the_extra_set_on_the_sore_side(
+    phase: Phase,
+) -> None:
+    slots = session("knee-step-down.yaml", phase)
+    balance = [s for s in mains(slots) if _trains_balance(s)]
+    assert balance, [s.exercise_id for s in mains(slots)]
+    for slot in balance:
+        left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+        assert left is not None and right is not None, slot.exercise_id
+        assert right.sets == left.sets + 1, slot.exercise_id
+
+
+def test_the_kneecap_plan_on_day_one_balances_and_says_why_with_the_balance_numbers() -> None:
+    program = program_of("knee-step-down.yaml")
+    balance = [s for s in mains(program) if _trains_balance(s)]
+    assert [s.exercise_id for s in balance] == ["single_leg_stance_eyes_closed"]
+    assert "eyes-closed balance LSI is 55 %" in balance[0].reason
+    # The hip and knee work of S20 stays beside it.
+    assert {"step_down", "wall_sit", "side_lying_hip_abduction"} <= {
+        s.exercise_id for s in mains(program)
+    }
+
+
+def _without(condition: Condition, *exercise_ids: str) -> Any:
+    """The rules with these pathway exercises taken out of phase 3, the phase whose way out
+    measures the condition's own deficit."""
+    pathway = RULES.pathways[condition]
+    kept = []
+    for item in pathway.exercises:
+        phases = item.phases
+        if item.exercise_id in exercise_ids:
+            phases = tuple(p for p in phases if p is not Phase.DYNAMIC_STABILITY)
+        if phases:
+            kept.append(item.model_copy(update={"phases": phases}))
+    cut = pathway.model_copy(update={"exercises": tuple(kept)})
+    return dataclasses.replace(
+        RULES,
+        pathways=RULES.pathways.model_copy(
+            update={"pathways": {**RULES.pathways.pathways, condition: cut}}
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("condition", "removed", "gate"),
+    [
+        (
+            Condition.PATELLOFEMORAL_PAIN,
+            ("single_leg_stance_eyes_closed",),
+            "knee_balance_lsi",
+        ),
+        (
+            Condition.CHRONIC_ANKLE_INSTABILITY,
+            ("single_leg_stance_eyes_closed", "single_leg_reach"),
+            "ankle_balance_lsi",
+        ),
+        (Condition.SHIN_SPLINTS, ("tibialis_raise_wall",), "shin_tibialis_lsi"),
+    ],
+    ids=lambda v: getattr(v, "value", v if isinstance(v, str) else None),
+)
+def test_a_gate_on_a_deficit_the_plan_never_trains_is_a_data_error(
+    condition: Condition, removed: tuple[str, ...], gate: str
+) -> None:
+    check_pathways(RULES)  # the shipped pathways train what their gates measure
+    with pytest.raises(PathwayDataError, match=gate):
+        check_pathways(_without(condition, *removed))
+
+
+def test_a_step_down_does_not_count_as_balance_training() -> None:
+    from groundup.clinical.pathways import trains
+
+    library = RULES.library
+    assert trains(library["single_leg_stance_eyes_closed"], BALANCE_TEST, RULES)
+    assert not trains(library["step_down"], BALANCE_TEST, RULES)
+    assert not trains(library["short_foot"], BALANCE_TEST, RULES)
+    assert trains(library["calf_raise_wall"], "heel_raise_reps", RULES)
+    assert trains(library["seated_heel_slide"], "knee_to_wall_cm", RULES)
+    assert not trains(library["band_dorsiflexion"], "knee_to_wall_cm", RULES)
+
+
+def test_a_marked_balance_deficit_is_answered_and_kept_without_a_pathway() -> None:
+    """Balance exercises have no prime mover: without a pathway they were never chosen for a
+    balance deficit, and fitting the time could drop them first."""
+    found = assessment_of("knee-step-down.yaml").model_copy(
+        update={"condition": Condition.NOT_SURE}
+    )
+    preferences = intake("knee-step-down.yaml").preferences.model_copy(
+        update={"minutes_per_session": 20}
+    )
+    slots, _ = build_session(
+        Phase.DYNAMIC_STABILITY, profile_of(found), preferences, RULES, pathway=Condition.NOT_SURE
+    )
+    balance = [s for s in mains(slots) if _trains_balance(s)]
+    assert balance, [s.exercise_id for s in mains(slots)]
+    assert any("eyes-closed balance" in s.reason for s in balance)
+
+
+# ----- N6: after a fracture in a boot the ankle bends again sitting down --------------------
+
+
+def test_in_a_boot_the_plan_bends_the_ankle_sitting_down_with_the_extra_set_on_the_stiff_side() -> (
+    None
+):
+    program = program_of("fracture-six-weeks.yaml")
+    from groundup.clinical.pathways import trains
+
+    rom = [
+        s for s in mains(program) if trains(RULES.library[s.exercise_id], "knee_to_wall_cm", RULES)
+    ]
+    assert [s.exercise_id for s in rom] == ["seated_heel_slide"]
+    slot = rom[0]
+    assert RULES.library[slot.exercise_id].position in OFF_THE_FEET
+    left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+    assert left is not None and right is not None and right.sets == left.sets + 1
+    assert "knee-to-wall" in slot.reason
+
+
+def test_full_weight_brings_the_kneeling_rocks_and_the_seated_stand_in_steps_aside() -> None:
+    slots = session(
+        "fracture-six-weeks.yaml",
+        Phase.LOW_LOAD_RESISTANCE,
+        weight_bearing=WeightBearing.FULL,
+        boot_or_cast=False,
+    )
+    ids = {s.exercise_id for s in slots}
+    assert "knee_to_wall_rocks" in ids
+    assert "seated_heel_slide" not in ids
+
+
+def test_the_seated_heel_slide_leads_on_to_the_kneeling_rocks() -> None:
+    ladder = [e.id for e in RULES.library.ladder("seated_heel_slide")]
+    assert ladder[:2] == ["seated_heel_slide", "knee_to_wall_rocks"]
+    exercise = RULES.library["seated_heel_slide"]
+    assert exercise.position in OFF_THE_FEET and exercise.kind is Kind.MOBILITY
+    assert exercise.cautions and exercise.faults and exercise.cues
+
+
+# ----- N10: an exercise's name does not carry the setting that changes ---------------------
+
+
+def test_the_wall_sit_is_not_called_shallow_when_its_setting_goes_deeper() -> None:
+    exercise = RULES.library["wall_sit"]
+    assert exercise.knob is not None and exercise.knob.levels is not None
+    for level in exercise.knob.levels:
+        assert level.split(" (")[0] not in exercise.name.lower(), (exercise.name, level)
+    assert RULES.library.find("shallow wall sit") is exercise  # the old name still finds it

@@ -19,7 +19,7 @@ from groundup.clinical.rules import (
     Rules,
     WeightBearingRule,
 )
-from groundup.clinical.vocabulary import Phase
+from groundup.clinical.vocabulary import Kind, Phase
 
 
 class PathwayDataError(ValueError):
@@ -54,6 +54,30 @@ def brought_in(condition: Condition, phase: Phase, rules: Rules) -> tuple[tuple[
         for item in rules.pathways[condition].exercises
         if phase in item.phases
     )
+
+
+def trains(exercise: Exercise, test_id: str, rules: Rules) -> bool:
+    """The exercise trains what the test measures: one the test names (balance is trained by
+    balancing), else for a range-of-motion test a mobility exercise for its muscles, else one
+    whose prime movers are the test's muscles."""
+    test = rules.assessment.tests.get(test_id)
+    if test is None:
+        return False
+    if test.trained_by:
+        return exercise.id in test.trained_by
+    if test.kind == "mobility":
+        return exercise.kind is Kind.MOBILITY and bool(exercise.muscles & set(test.muscles))
+    return bool(exercise.prime_movers & set(test.muscles))
+
+
+def stand_ins(condition: Condition, rules: Rules) -> dict[str, str]:
+    """The pathway's stand-ins: exercise → the exercise it replaces when that one cannot be
+    done (the seated ankle bend for the kneeling knee-to-wall rocks while off the feet)."""
+    return {
+        item.exercise_id: item.stand_in_for
+        for item in rules.pathways[condition].exercises
+        if item.stand_in_for is not None
+    }
 
 
 def proximal_allowed(condition: Condition, phase: Phase, rules: Rules) -> bool:
@@ -190,6 +214,15 @@ def check_pathways(rules: Rules) -> None:
                         f"{where}: no exercise of its own in {phase.value}; the condition's "
                         "key exercise has to run through every phase"
                     )
+        for stand_in, original in stand_ins(condition, rules).items():
+            if original not in {e.exercise_id for e in pathway.exercises}:
+                raise PathwayDataError(
+                    f"{where}: {stand_in} stands in for {original!r}, which is not one of "
+                    "the pathway's exercises"
+                )
+        if pathway.own_score is not None and pathway.own_score not in rules.questionnaires.ids:
+            raise PathwayDataError(f"{where}: unknown own_score {pathway.own_score!r}")
+        _check_gates_are_trained(condition, rules)
         for name in pathway.templates:
             if name not in templates:
                 raise PathwayDataError(f"{where}: unknown template {name!r}")
@@ -205,6 +238,12 @@ def check_pathways(rules: Rules) -> None:
                     raise PathwayDataError(
                         f"templates.yaml: {name}: unknown exercise {exercise_id!r}"
                     )
+    for test_id, definition in tests.items():
+        for exercise_id in definition.trained_by:
+            if exercise_id not in library:
+                raise PathwayDataError(
+                    f"assessment.yaml: {test_id}: trained_by names unknown {exercise_id!r}"
+                )
     readiness = rules.readiness
     for check in (readiness.hop, readiness.run):
         for criterion in check.criteria:
@@ -218,3 +257,30 @@ def check_pathways(rules: Rules) -> None:
     for test_id in readiness.protocols:
         if test_id not in tests:
             raise PathwayDataError(f"readiness.yaml: protocols: unknown test {test_id!r}")
+
+
+def _check_gates_are_trained(condition: Condition, rules: Rules) -> None:
+    """A gate criterion that measures a test needs an exercise in that phase that trains it:
+    a gate the pathway adds, among the pathway's own exercises of the phase (they are always
+    in the plan); a phase's own gate, among those or the phase's list. A gate on a deficit the
+    plan never trains can only be waited at."""
+    where = f"pathways.yaml: {condition.value}"
+    for phase in Phase:
+        own_gate = {c.id for c in rules.phases[phase].gate}
+        own = [
+            rules.library[i] for i, _ in brought_in(condition, phase, rules) if i in rules.library
+        ]
+        listed = [
+            rules.library[i]
+            for i in rules.phases[phase].main
+            if i in rules.library and avoided(condition, i, phase, rules) is None
+        ]
+        for criterion in phase_gate(condition, phase, rules):
+            if criterion.test is None:
+                continue
+            pool = own + listed if criterion.id in own_gate else own
+            if not any(trains(e, criterion.test, rules) for e in pool):
+                raise PathwayDataError(
+                    f"{where}: the gate out of {phase.value} ({criterion.id}) measures "
+                    f"{criterion.test}, but no exercise the plan keeps in that phase trains it"
+                )

@@ -24,6 +24,8 @@ from groundup.clinical.pathways import (
     load_allows,
     load_restriction,
     proximal_allowed,
+    stand_ins,
+    trains,
     warnings_raised,
 )
 from groundup.clinical.profile import Finding, ImbalanceProfile
@@ -338,16 +340,46 @@ def _relevant(finding: Finding, exercise: Exercise, rules: Rules) -> bool:
     return test is None or test.kind != "mobility" or exercise.kind is Kind.MOBILITY
 
 
+def _trains_test_of(finding: Finding, exercise: Exercise, rules: Rules) -> bool:
+    """The exercise trains what the finding's test measures (balance by balancing, range by
+    mobility work, strength by its prime movers)."""
+    return trains(exercise, finding.id.split(".")[0], rules)
+
+
+def answers_marked_deficit(exercise: Exercise, profile: ImbalanceProfile, rules: Rules) -> bool:
+    """The exercise answers a marked deficit: its prime movers are severely implicated, or it
+    trains the test of a severe finding (one-leg balance, say, which has no prime mover)."""
+    severe = {m.muscle for m in profile.implicated if m.severity is Severity.SEVERE}
+    return bool(exercise.prime_movers & severe) or any(
+        f.severity is Severity.SEVERE and _trains_test_of(f, exercise, rules)
+        for f in profile.findings
+    )
+
+
+def _named_for_marked_deficit(exercise: Exercise, profile: ImbalanceProfile, rules: Rules) -> bool:
+    """The exercise is one a severe finding's test names as what trains it (balance): kept
+    when fitting the time, since no prime mover would otherwise speak for it."""
+    for finding in profile.findings:
+        test = rules.assessment.tests.get(finding.id.split(".")[0])
+        if finding.severity is Severity.SEVERE and test and exercise.id in test.trained_by:
+            return True
+    return False
+
+
 def best_finding(exercise: Exercise, profile: ImbalanceProfile, rules: Rules) -> Finding | None:
-    """The finding that best explains why this exercise is there: one about its prime movers
-    first, the most specific (fewest muscles: a pelvic drop before a whole-leg balance test),
-    then the most severe."""
-    best: tuple[tuple[int, int, int, int], Finding] | None = None
+    """The finding that best explains why this exercise is there: one whose test the exercise
+    trains first, then one about its prime movers, the most specific (fewest muscles: a
+    pelvic drop before a whole-leg balance test), then the most severe."""
+    best: tuple[tuple[int, int, int, int, int], Finding] | None = None
     for finding in profile.findings:
         muscles = set(finding.muscles)
-        if not muscles & exercise.trained_muscles or not _relevant(finding, exercise, rules):
+        trained = _trains_test_of(finding, exercise, rules)
+        if not trained and (
+            not muscles & exercise.trained_muscles or not _relevant(finding, exercise, rules)
+        ):
             continue
         key = (
+            1 if trained else 0,
             1 if muscles & exercise.prime_movers else 0,
             0 if finding.kind == "ratio_imbalance" else 1,
             -len(muscles),
@@ -369,9 +401,18 @@ def _score(
             continue
         weight = 2 if target.muscle in exercise.prime_movers else 1
         score += weight * profile.severity_of(target.muscle).rank
+    # A test the exercise is named for (balance): answered whatever its muscles' roles.
+    named = [
+        f
+        for f in profile.findings
+        if f.severity.rank
+        and rules.assessment.tests.get(f.id.split(".")[0]) is not None
+        and exercise.id in rules.assessment.tests[f.id.split(".")[0]].trained_by
+    ]
+    score += sum(2 * f.severity.rank for f in named)
     # Chosen "for" a finding only when it works the implicated muscle as a prime mover: a
     # band turn-out is not added for the toe extensors.
-    if not any(profile.severity_of(m).rank for m in exercise.prime_movers & answered):
+    if not named and not any(profile.severity_of(m).rank for m in exercise.prime_movers & answered):
         return 0, None
     return score, best_finding(exercise, profile, rules)
 
@@ -412,9 +453,7 @@ def _choose_main(
             profile=profile,
         )
 
-    own = [
-        (rules.library[i], why) for i, why in brought_in(pathway, phase, rules) if usable(i, True)
-    ]
+    own = _own_exercises(pathway, phase, rules, lambda i: usable(i, True))
     own_ids = {e.id for e, _ in own}
     candidates = [rules.library[i] for i in definition.main if i not in own_ids and usable(i)]
     if load_restriction(pathway, profile, rules) is not None:
@@ -484,17 +523,19 @@ def _choose_main(
     for exercise, _, finding in targeted:
         assert finding is not None
         one_leg = _one_leg_for(exercise, finding, candidates, rules, usable)
-        muscles = ", ".join(
+        named = ", ".join(
             m.label for m in sorted(exercise.prime_movers & set(finding.muscles))
         ) or ", ".join(m.label for m in sorted(exercise.trained_muscles & set(finding.muscles)))
+        # A balance exercise has no prime movers: it is added for what its test measures.
+        muscles = f"the {named}" if named else _trained_skill(finding, rules)
         if one_leg is not None:
             take(
                 one_leg,
-                f"Added for the {muscles}, one leg at a time so the stronger side cannot do "
+                f"Added for {muscles}, one leg at a time so the stronger side cannot do "
                 f"the weaker side's work: {_finding_phrase(finding, rules)}.",
             )
             continue
-        take(exercise, f"Added for the {muscles}: {_finding_phrase(finding, rules)}.")
+        take(exercise, f"Added for {muscles}: {_finding_phrase(finding, rules)}.")
     # Antagonist partners of what was chosen.
     for first, second in rules.phases.antagonist_pairs:
         for a, b in ((first, second), (second, first)):
@@ -532,6 +573,13 @@ def _choose_main(
             if extra.id in taken:
                 break
     return chosen, notes
+
+
+def _trained_skill(finding: Finding, rules: Rules) -> str:
+    """What an exercise without prime movers trains for a finding: what its test measures
+    (balance, range of motion)."""
+    test = rules.assessment.tests.get(finding.id.split(".")[0])
+    return test.kind if test is not None else "this finding"
 
 
 def _one_leg_for(
@@ -574,6 +622,19 @@ def _one_leg_for(
         if option is not None and usable(option):
             return rules.library[option]
     return None
+
+
+def _own_exercises(
+    pathway: Condition, phase: Phase, rules: Rules, usable: Callable[[str], bool]
+) -> list[tuple[Exercise, str]]:
+    """The pathway's own exercises of the phase that can be done, with why; a stand-in only
+    when the exercise it replaces cannot be done."""
+    replaces = stand_ins(pathway, rules)
+    return [
+        (rules.library[i], why)
+        for i, why in brought_in(pathway, phase, rules)
+        if usable(i) and not (i in replaces and usable(replaces[i]))
+    ]
 
 
 def _interleave(a: list[Exercise], b: list[Exercise]) -> list[tuple[Exercise, ...]]:
@@ -784,6 +845,7 @@ def build_session(
     core = frozenset(
         [i for i, _ in brought_in(pathway, phase, rules)]
         + ([running.exercise_id] if running is not None else [])
+        + [e.id for e, _ in main if _named_for_marked_deficit(e, profile, rules)]
     )
     fitted, reasons = fit_time(
         slots, preferences.minutes_per_session, rules, core=core, profile=profile
@@ -1058,15 +1120,19 @@ def _from_template(
     added: list[str] = []
     if not template.protocol:
         have = {s.exercise_id for s in slots}
-        for exercise_id, why in brought_in(condition, template.phase, rules):
+
+        def doable(exercise_id: str) -> bool:
             exercise = rules.library.get(exercise_id)
-            if (
-                exercise is None
-                or exercise_id in have
-                or not exercise.needs_only(preferences.equipment)
-                or avoided(condition, exercise_id, template.phase, rules) is not None
-                or not load_allows(exercise, restriction)
-            ):
+            return (
+                exercise is not None
+                and exercise.needs_only(preferences.equipment)
+                and avoided(condition, exercise_id, template.phase, rules) is None
+                and load_allows(exercise, restriction)
+            )
+
+        for exercise, why in _own_exercises(condition, template.phase, rules, doable):
+            exercise_id = exercise.id
+            if exercise_id in have:
                 continue
             doses, note = dose_for(exercise, definition, profile, rules, part="main")
             slots.append(
@@ -1134,7 +1200,6 @@ def _from_template(
     # What answers the person's marked deficit, the item with the weaker side's extra set and
     # what the condition brought in lose sets before they are left out; so does the running
     # of a running routine (without it the routine is not the one chosen).
-    severe = {m.muscle for m in profile.implicated if m.severity is Severity.SEVERE}
     core = frozenset(
         [i.exercise_id for i in template.items if i.extra_set_weaker_side]
         + [
@@ -1146,7 +1211,8 @@ def _from_template(
         + [
             s.exercise_id
             for s in slots
-            if s.part == "main" and rules.library[s.exercise_id].prime_movers & severe
+            if s.part == "main"
+            and answers_marked_deficit(rules.library[s.exercise_id], profile, rules)
         ]
     )
     fitted, fit_reasons = fit_time(

@@ -64,6 +64,14 @@ class TestDefinition(Frozen):
     stop_when: tuple[str, ...] = Field(min_length=1)
     metronome_bpm: int | None = Field(default=None, ge=20, le=240)
     time_cap_seconds: int | None = Field(default=None, ge=5, le=600)
+    trained_by: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "the exercises that train what the test measures, when its muscles alone do not "
+            "say (balance is a skill: a step-down steadies the same muscles but does not "
+            "train standing still with the eyes closed)"
+        ),
+    )
 
 
 class LsiBand(Frozen):

@@ -2408,7 +2408,10 @@ def _next_step(
             tempo = tempo.model_copy(update={"lowering": lowering})
         unit = unit_seconds(exercise, dose.model_copy(update={"tempo": tempo}))
         needed = other.sets * work_seconds(exercise, other) / (dose.sets * unit)
-        needed = math.ceil(needed - 1e-9) if exercise.dose_type is DoseType.REPS else needed
+        if exercise.dose_type is DoseType.REPS:
+            needed = math.ceil(needed - 1e-9)
+        elif exercise.dose_type is DoseType.SECONDS:
+            needed = hold_seconds(needed, rules, up=True)
         return float(min(dose.amount, max(start, needed)))
 
     low = reset_to()
@@ -2639,6 +2642,16 @@ def load_step(load: float, rules: Rules) -> float:
     return round(after, 3)
 
 
+def hold_seconds(value: float, rules: Rules, *, up: bool = False) -> float:
+    """A time to hold as it can be read off a clock: in the steps holds progress by (5 s)
+    once it is two steps or more, in whole seconds below that, at least one second; down
+    unless `up` (a hold of 32.5 s is 30 s)."""
+    step = rules.progression.rep_step["seconds"]
+    unit = step if value >= 2 * step else 1.0
+    n = math.ceil(value / unit - 1e-9) if up else math.floor(value / unit + 1e-9)
+    return float(max(1.0, n * unit))
+
+
 def small_load_amount(
     load: float, after: float, amount: float, exercise: Exercise, rules: Rules
 ) -> float:
@@ -2648,6 +2661,8 @@ def small_load_amount(
     share = load * amount * cap / after
     if exercise.dose_type is DoseType.REPS:
         return float(max(1, math.floor(share + 1e-9)))
+    if exercise.dose_type is DoseType.SECONDS:
+        return hold_seconds(share, rules)
     return max(0.1, math.floor(share * 10 + 1e-9) / 10)
 
 
@@ -2657,7 +2672,9 @@ def small_load_amount(
 def dose_floor(exercise: Exercise, rules: Rules) -> float:
     """The least amount a step back leaves: one regression step under the bottom of the
     exercise's range (`regress_volume_fraction`, U). Flare-up plans go lower, on purpose."""
-    return _scaled(exercise.dose.range_low, 1 - rules.progression.regress_volume_fraction, exercise)
+    return _scaled(
+        exercise.dose.range_low, 1 - rules.progression.regress_volume_fraction, exercise, rules
+    )
 
 
 def _regress_dose(
@@ -2740,6 +2757,8 @@ def _regress_dose(
     amount = (
         max(1.0, math.floor(amount))
         if exercise.dose_type is DoseType.REPS
+        else hold_seconds(amount, rules)
+        if exercise.dose_type is DoseType.SECONDS
         else round(max(amount, 1.0), 1)
     )
     # Never below the floor (N1): a step back stops one step under the bottom of the range.
@@ -2841,7 +2860,7 @@ def _start_flare(
                 continue
             base = dose.amount
             full = before_flare.get(dose_key(slot.exercise_id, dose.side), base)
-            after = _scaled(full, fraction, exercise)
+            after = _scaled(full, fraction, exercise, rules)
             if after < base:
                 changes.append(
                     Change(
@@ -2945,6 +2964,8 @@ def _weaker_side_kept_ahead(program: Program, changes: list[Change], rules: Rule
         share = weak.sets * weak_amount / strong.sets
         if exercise.dose_type is DoseType.REPS:
             matched = float(max(1, math.floor(share)))
+        elif exercise.dose_type is DoseType.SECONDS:
+            matched = hold_seconds(share, rules)
         else:
             matched = max(0.1, math.floor(share * 10) / 10)
         change = Change(
@@ -2968,8 +2989,10 @@ def _amount_after(change: Change | None, current: float) -> float:
     return float(change.after)
 
 
-def _scaled(amount: float, fraction: float, exercise: Exercise) -> float:
+def _scaled(amount: float, fraction: float, exercise: Exercise, rules: Rules) -> float:
     value = amount * fraction
+    if exercise.dose_type is DoseType.SECONDS:
+        return hold_seconds(value, rules)
     return (
         float(max(1, math.floor(value)))
         if exercise.dose_type is DoseType.REPS
@@ -3081,10 +3104,12 @@ def _flare_stage(
             if full is None:  # an exercise that joined during the flare-up keeps its dose
                 continue
             if next_fraction < 1:
-                after = _scaled(full, next_fraction, exercise)
+                after = _scaled(full, next_fraction, exercise, rules)
             else:
                 # One step below the dose that flared (C6); the ordinary rules climb again.
-                after = max(dose.amount, _scaled(full, 1 - p.regress_volume_fraction, exercise))
+                after = max(
+                    dose.amount, _scaled(full, 1 - p.regress_volume_fraction, exercise, rules)
+                )
             if after != dose.amount:
                 changes.append(
                     Change(
@@ -3495,7 +3520,23 @@ def _outcome_status(c: GateCriterion, program: Program, rules: Rules) -> tuple[b
     if not verdicts:
         return False, "no questionnaire retaken since the start"
     met = any(v.important_improvement for v in verdicts)
-    return met, "; ".join(v.clinical for v in verdicts)
+    why = "; ".join(v.clinical for v in verdicts)
+    own = rules.pathways[program.pathway].own_score
+    if (
+        met
+        and own in c.measures
+        and not any(v.measure_id == own and v.important_improvement for v in verdicts)
+    ):
+        # N11: passed on another questionnaire while the condition's own score stayed put.
+        measure = rules.questionnaires.measure(own)
+        mcid = f" by its MCID of {measure.mcid.value:g}" if measure.mcid is not None else ""
+        why += (
+            f"; caution: {measure.short_name}, the condition's own score, has not improved"
+            f"{mcid} since the start"
+            + ("" if own in program.outcome_latest else " (not retaken)")
+            + " — check the tendon's own progress before moving on"
+        )
+    return met, why
 
 
 def _gate(
@@ -3597,7 +3638,7 @@ def _phase_week_capped(
             for d in slot.doses:
                 amount = amounts.get((slot.exercise_id, d.side), d.amount)
                 if slot.exercise_id in group and not d.pinned:
-                    amount = max(_scaled(amount, factor, exercise), floor(exercise, d))
+                    amount = max(_scaled(amount, factor, exercise, rules), floor(exercise, d))
                 total += d.sets * work_seconds(exercise, d.model_copy(update={"amount": amount}))
         return total * trial.sessions_per_week
 
@@ -3633,7 +3674,8 @@ def _phase_week_capped(
                     continue
                 key = (slot.exercise_id, d.side)
                 amounts[key] = max(
-                    _scaled(amounts.get(key, d.amount), factor, exercise), floor(exercise, d)
+                    _scaled(amounts.get(key, d.amount), factor, exercise, rules),
+                    floor(exercise, d),
                 )
         if scaled_work(set(), 1.0) <= target:
             break
@@ -3962,11 +4004,19 @@ def _milestone_move(
             if c.kind == "lsi" and was.lsi is not None and now.lsi is not None
             else ""
         )
+        # N12: an error figure with no published source says so (the shin-raise test's is
+        # the heel-raise test's, borrowed).
+        sourced = definition.measurement_error
+        unverified = (
+            f", unverified [U]: {sourced.source}"
+            if sourced is not None and sourced.confidence == "U"
+            else ""
+        )
         return MilestoneMove(
             criterion=c.id,
             improved=any(b - a > error for _, a, b in pairs),
             person=f"{definition.person_label}: {moved}",
-            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g})",
+            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g}{unverified})",
         )
     if c.kind == "step_down_clean":
         if not (before.profile.step_down_observed and after.profile.step_down_observed):

@@ -335,6 +335,11 @@ class PathwayExercise(Frozen):
     exercise_id: str = Field(pattern=ID_PATTERN)
     phases: tuple[Phase, ...] = Field(min_length=1)
     why: str = Field(min_length=10, description="plain words: why it is there")
+    stand_in_for: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        description="brought in only when this other pathway exercise cannot be done",
+    )
 
 
 class PathwayAvoid(Frozen):
@@ -536,6 +541,13 @@ class Pathway(Frozen):
     weight_bearing: WeightBearingRule | None = None
     advice: tuple[PathwayAdvice, ...] = ()
     running: Running | None = None
+    own_score: str | None = Field(
+        default=None,
+        description=(
+            "the condition's own questionnaire: a questionnaire gate passed on another one "
+            "while this has not improved by its MCID is flagged to the clinician"
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Pathway:
