@@ -299,3 +299,29 @@ def test_pain_7_offline_ends_the_session_and_shows_the_flare_up_plan(
         kind == "flare" for kind, _ in decisions(home, email, held[0]["date"])
     )
     context.close()
+
+
+def test_a_warning_sign_offline_stops_the_session_and_says_what_to_do(
+    browser: Browser, server: tuple[str, Path], screenshots: Path
+) -> None:
+    url, home = server
+    page = offline_from_the_first_step(browser, url, "Calf")
+    email = "calf@example.org"
+    page.get_by_text("Something worrying?").click()
+    # Stopping without ticking a sign asks which one, offline too.
+    page.get_by_role("button", name="Stop the session").click()
+    expect(page.locator(".field-error")).to_contain_text("choose the sign")
+    page.locator('input[name="sign"][value="calf_swollen_hot"]').check()
+    page.get_by_role("button", name="Stop the session").click()
+    expect(page.locator("h1")).to_have_text("Stop now and get help")
+    expect(page.locator("[data-paused]")).to_contain_text("emergency department")
+    expect(page.get_by_text("Don't massage or exercise the leg")).to_be_visible()
+    phone_shot(page, screenshots, "50-offline-warning-sign")
+    page.context.set_offline(False)
+    expect(page.locator('[data-kept="sent"] [data-paused]')).to_contain_text("emergency department")
+    held = stored(home, email)
+    assert len(held) == 1 and held[0]["data"]["warning_signs"] == ["calf_swollen_hot"]
+    # The program is paused on the server: Today offers no session.
+    page.goto(f"{url}/me")
+    expect(page.locator("h1")).to_have_text("Stop now and get help")
+    page.context.close()

@@ -70,7 +70,7 @@ from groundup.clinical.vocabulary import Equipment, Phase, Side
 from groundup.clinical.wording import person_words
 from groundup.documents.handout import pain_zones
 from groundup.knowledge import load_model, load_screening_rules
-from groundup.services import Conflict, NotFound, Referred, ServiceError, Services
+from groundup.services import Conflict, NotFound, Paused, Referred, ServiceError, Services
 from groundup.services.accounts import Account
 from groundup.services.workflow import PAUSED_ADVICE, progress_data
 from groundup.web import charts
@@ -1666,7 +1666,9 @@ def _session_plan(
             "hint": _pain_hint(services),
             "next_time_main": _too_much_next_time(services, main=True),
             "next_time_other": _too_much_next_time(services, main=False),
-            "stop_message": _pain_stop_message(services),
+            "stop_message": _pain_stop_message(
+                services, "kept on this device, and sent when the connection is back"
+            ),
             "flare_plan": pain_zones(p)[-1].meaning,
         },
         "signs": signs,
@@ -1739,6 +1741,7 @@ def _server_has(services: Services, patient_id: str, log: SessionLog) -> dict[st
     if same is None:
         return {}
     return {
+        "log_id": same.id,
         "day_text": _date_text(same.date, date_format),
         "lines": _stored_words(services, patient_id, same),
     }
@@ -1758,12 +1761,18 @@ def session_upload(me: MeDep, services: ServicesDep, form: FormDep) -> Response:
     try:
         outcome = services.log_session(me.patient_id, log)
     except Conflict as exc:
+        has = _server_has(services, me.patient_id, log)
+        if isinstance(exc, Paused):
+            message = str(exc)
+        elif has.get("log_id") == log.id:
+            message = "This session was saved before with other answers; the saved ones stay."
+        else:
+            message = (
+                f"A session of {has.get('day_text', upload.day.isoformat())} is already saved, "
+                "from another device or another start of the session; the saved one stays."
+            )
         return JSONResponse(
-            {
-                "status": "conflict",
-                "message": str(exc),
-                "server_has": _server_has(services, me.patient_id, log),
-            },
+            {"status": "conflict", "message": message, "server_has": has},
             409,
         )
     except ServiceError as exc:
@@ -1916,10 +1925,10 @@ def _pain_stop_title(pain: int) -> str:
     return f"Stop here for today: pain {pain}"
 
 
-def _pain_stop_message(services: Services) -> str:
+def _pain_stop_message(services: Services, kept: str = "saved") -> str:
     zone = pain_zones(services.rules.progression)[-1]
     return (
-        f"Pain of {zone.band} means the session ends now. What you did is saved. "
+        f"Pain of {zone.band} means the session ends now. What you did is {kept}. "
         "Rest the leg today; ordinary walking about is fine if it does not make it worse."
     )
 

@@ -332,7 +332,14 @@
       block.appendChild(remove);
       return block;
     }
-    block.appendChild(el("p", { text: "Session of " + day + ": " + sessionLines(record).join("; ") }));
+    var logged = record.done.filter(function (item) { return item.log; }).length;
+    block.appendChild(el("p", {}, [el("strong", { text: "Session of " + day }),
+      ": " + (record.ending === "signs" ? "stopped for a warning sign, " : record.ending === "pain" ? "stopped for pain, " : "") +
+      plural(logged, "exercise") + " logged."]));
+    block.appendChild(el("details", {}, [
+      el("summary", { text: "What was logged" }),
+      el("ul", {}, sessionLines(record).map(function (line) { return el("li", { text: line }); })),
+    ]));
     if (record.trouble) block.appendChild(el("p", { class: "small", "data-trouble": true, text: record.trouble }));
     var now = el("button", { type: "button", class: "button", "data-send-now": true, text: "Send now" });
     now.addEventListener("click", function () {
@@ -394,7 +401,15 @@
       text: "This session runs on this device: every answer is kept here as you enter it, and sent when the connection is back." }));
     var area = el("div", { class: "stack" });
     status.appendChild(area);
-    var waiting = waitingArea(area, plan.owner);
+    var waiting = waitingArea(area, plan.owner, function (all, justSent) {
+      // This session sent (or refused) from here: the screen says so.
+      if (justSent && justSent.log_id === record.log_id && justSent.state !== record.state) {
+        record.state = justSent.state;
+        record.result = justSent.result;
+        record.conflict = justSent.conflict;
+        draw();
+      }
+    });
 
     function act(action, values) {
       var errors = apply(record, action, values || { sets: [], signs: [] });
@@ -600,11 +615,14 @@
           el("li", { text: "When the connection is back this is sent, and your program is paused until your clinician restarts it." }),
         ]));
         nodes.push(el("p", { class: "small", text: plan.safety_net }));
+      } else if (record.state === "sent") {
+        nodes.push(el("h1", { text: "Session sent" }));
+      } else if (record.state === "conflict") {
+        nodes.push(el("h1", { text: "This session was not sent" }));
       } else {
         nodes.push(el("h1", { text: "Session kept on this device" }));
         nodes.push(el("p", { text: "Well done. It is sent as soon as there is a connection, and then you see what the program does next." }));
       }
-      nodes.push(el("div", { class: "actions" }, [el("a", { class: "button secondary", href: "/me", text: "Back to today" })]));
       return nodes;
     }
 
@@ -614,8 +632,14 @@
       if (record.state === "playing" && stepOf(record)) nodes = stepScreen(stepOf(record));
       else if (record.state === "playing" || record.state === "review") nodes = reviewScreen();
       else nodes = endScreen();
-      main.appendChild(status);
+      var ended = record.state !== "playing" && record.state !== "review";
+      // At the end, what to do comes first; what waits to be sent follows.
+      if (!ended) main.appendChild(status);
       nodes.forEach(function (node) { if (node) main.appendChild(node); });
+      if (ended) {
+        main.appendChild(status);
+        main.appendChild(el("div", { class: "actions" }, [el("a", { class: "button secondary", href: "/me", text: "Back to today" })]));
+      }
     }
 
     draw();
@@ -685,12 +709,12 @@
 
   function today(area, plan) {
     var owner = area.dataset.owner, day = area.dataset.day;
-    var starts = document.querySelectorAll("form[data-offline]");
+    var starts = document.querySelectorAll("form[data-offline], [data-day-choice]");
     function carryOn(records) {
-      var kept = records.filter(function (r) {
-        return r.owner === owner && r.day === day && r.offline && (r.state === "playing" || r.state === "review");
-      }).pop();
-      starts.forEach(function (form) { form.hidden = !!kept; });
+      var mine = records.filter(function (r) { return r.owner === owner && r.day === day && r.offline; });
+      var kept = mine.filter(function (r) { return r.state === "playing" || r.state === "review"; }).pop();
+      // A session of this day kept on the device: starting another would clash with it.
+      starts.forEach(function (form) { form.hidden = mine.length > 0; });
       if (!kept) return;
       var total = kept.plan.steps.length;
       var box = el("div", { class: "card stack", "data-kept": "playing" }, [
