@@ -325,3 +325,23 @@ def test_a_warning_sign_offline_stops_the_session_and_says_what_to_do(
     page.goto(f"{url}/me")
     expect(page.locator("h1")).to_have_text("Stop now and get help")
     page.context.close()
+
+
+def test_a_step_that_cannot_reach_the_server_carries_on_on_the_device(
+    browser: Browser, server: tuple[str, Path]
+) -> None:
+    """The browser thinks it is online, but the step's request gets nowhere (a gym's weak
+    signal): the service worker answers with Today, which carries on from the copy kept
+    before the step was sent."""
+    url, _ = server
+    page = new_person(browser, url, "Weak")
+    controlled(page)
+    page.get_by_role("button", name="Start the session").click()
+    expect(page.locator(".progress-line")).to_contain_text("Step 1 of")
+    page.context.route(f"{url}/me/session/0", lambda route: route.abort())
+    answer_step(page, 1)
+    page.locator('button[name="action"][value="next"]').click()
+    expect(page.locator("[data-on-device]")).to_be_visible()
+    expect(page.locator(".progress-line")).to_contain_text("Step 2 of")
+    assert page.evaluate("navigator.onLine")
+    page.context.close()
