@@ -1142,6 +1142,7 @@ def _today_page(
             services.referral(me.patient_id),
             status_code=status_code,
             day_text=f"{WEEKDAYS[day.weekday()]} {_date_text(day, date_format)}",
+            owner=me.patient_id,
         )
     steps = _steps(program, services, me.patient_id)
     parts = []
@@ -1977,11 +1978,15 @@ def _paused_page(
     status_code: int = 200,
     day_text: str = "",
     sent: str = "",
+    owner: str = "",
 ) -> Response:
+    """The paused program's page; on Today (`owner` given) it also shows the sessions the
+    device still keeps, which the server refuses while the program is paused."""
     return render(
         request,
         "person_paused.html",
         sent=sent,
+        owner=owner,
         status_code=status_code,
         referral=_referral_view(decision),
         saved=saved,

@@ -753,7 +753,7 @@
     });
     if (plan) {
       document.querySelectorAll("form[data-player], form[data-offline]").forEach(function (form) { watchForm(form, plan); });
-      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      if (location.pathname !== "/me" && navigator.serviceWorker && navigator.serviceWorker.controller) {
         navigator.serviceWorker.controller.postMessage({ keep: "/me" });
       }
     }

@@ -62,9 +62,14 @@ function fromShell(request) {
 // so the session can be carried on from it without a network.
 function keepToday(path) {
   if (path !== "/me") return Promise.resolve();
-  return fetch(path, { credentials: "same-origin" }).then(function (response) {
-    if (!response.ok || response.redirected || response.type !== "basic") return;
-    return caches.open(PAGES).then(function (cache) { return cache.put(path, response); });
+  return caches.open(PAGES).then(function (cache) {
+    return cache.match(path).then(function (stored) {
+      if (stored) return;  // every visit to Today refreshes it anyway
+      return fetch(path, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok || response.redirected || response.type !== "basic") return;
+        return cache.put(path, response);
+      });
+    });
   }).catch(function () {});
 }
 
