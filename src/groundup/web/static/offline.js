@@ -397,8 +397,9 @@
 
     // What is kept and waiting, above every screen of the player.
     var status = el("section", { class: "stack", "data-device-status": true, "aria-live": "polite" });
-    status.appendChild(el("p", { class: "small", "data-on-device": true,
-      text: "This session runs on this device: every answer is kept here as you enter it, and sent when the connection is back." }));
+    var onDevice = el("p", { class: "small", "data-on-device": true,
+      text: "This session runs on this device: every answer is kept here as you enter it, and sent when the connection is back." });
+    status.appendChild(onDevice);
     var area = el("div", { class: "stack" });
     status.appendChild(area);
     var waiting = waitingArea(area, plan.owner, function (all, justSent) {
@@ -633,6 +634,7 @@
       else if (record.state === "playing" || record.state === "review") nodes = reviewScreen();
       else nodes = endScreen();
       var ended = record.state !== "playing" && record.state !== "review";
+      onDevice.hidden = record.state === "sent" || record.state === "conflict";
       // At the end, what to do comes first; what waits to be sent follows.
       if (!ended) main.appendChild(status);
       nodes.forEach(function (node) { if (node) main.appendChild(node); });
