@@ -54,7 +54,7 @@ def test_the_service_worker_is_served_from_the_root_under_the_apps_policy(
     assert response.headers["service-worker-allowed"] == "/"
     assert response.headers["cache-control"] == "no-cache"
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    for path in ("/offline", "/static/install.js", "/static/app.css"):
+    for path in ("/offline", "/static/install.js", "/static/offline.js", "/static/app.css"):
         assert path in response.text and client.get(path).status_code == 200
 
 

@@ -92,6 +92,19 @@ def answer_step(page: Page, pain: int) -> None:
     page.locator('input[name="form"][value="clean"]').check(force=True)
 
 
+def big_targets(page: Page, form: str) -> None:
+    """Every answer of the player's form is at least 44 px to tap, and nothing scrolls
+    sideways."""
+    for box in page.locator(f"{form} .scale label, {form} .choice, {form} button").all():
+        if box.is_visible():
+            size = box.bounding_box()
+            assert size is not None and size["height"] >= 44, box.inner_text()
+    for label in page.locator(f"{form} .scale label").all():
+        size = label.bounding_box()
+        assert size is not None and size["width"] >= 44
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def step_title(page: Page) -> str:
     return page.locator("h1").inner_text()
 
@@ -293,17 +306,7 @@ def test_the_player_on_a_phone_timers_one_tap_answers_and_big_targets(
     expect(same).to_contain_text("pain 3")
     same.click()
     expect(page.locator('input[name="pain"][value="3"]')).to_be_checked()
-    # Every answer is at least 44 px to tap, and nothing scrolls sideways.
-    for box in page.locator(
-        "form[data-player] .scale label, form[data-player] .choice, form[data-player] button"
-    ).all():
-        if box.is_visible():
-            size = box.bounding_box()
-            assert size is not None and size["height"] >= 44, box.inner_text()
-    for label in page.locator("form[data-player] .scale label").all():
-        size = label.bounding_box()
-        assert size is not None and size["width"] >= 44
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    big_targets(page, "form[data-player]")
     phone_shot(page, screenshots, "39-player-same-as-before")
     # The second side of an exercise already shown: the logging comes before the
     # instructions, which are folded away.

@@ -22,11 +22,11 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import annotated_types
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 from starlette.datastructures import FormData
@@ -70,7 +70,7 @@ from groundup.clinical.vocabulary import Equipment, Phase, Side
 from groundup.clinical.wording import person_words
 from groundup.documents.handout import pain_zones
 from groundup.knowledge import load_model, load_screening_rules
-from groundup.services import NotFound, Referred, ServiceError, Services
+from groundup.services import Conflict, NotFound, Paused, Referred, ServiceError, Services
 from groundup.services.accounts import Account
 from groundup.services.workflow import PAUSED_ADVICE, progress_data
 from groundup.web import charts
@@ -962,8 +962,10 @@ def _result_page(
     status_code: int = 200,
     flare_plan: str = "",
     stopped: bool = False,
+    sent: str = "",
 ) -> Response:
-    """What just happened, and what the program does about it, in plain words."""
+    """What just happened, and what the program does about it, in plain words. `sent`
+    names the session log just stored, so the device forgets its own copy of it."""
     _, _, date_format = services.display(patient_id)
     return render(
         request,
@@ -973,6 +975,7 @@ def _result_page(
         message=message,
         flare_plan=flare_plan,
         stopped=stopped,
+        sent=sent,
         items=_decision_items(decisions, date_format),
         comparison=comparison or [],
     )
@@ -1139,6 +1142,7 @@ def _today_page(
             services.referral(me.patient_id),
             status_code=status_code,
             day_text=f"{WEEKDAYS[day.weekday()]} {_date_text(day, date_format)}",
+            owner=me.patient_id,
         )
     steps = _steps(program, services, me.patient_id)
     parts = []
@@ -1176,6 +1180,10 @@ def _today_page(
     return render(
         request,
         "person_today.html",
+        owner=me.patient_id,
+        plan=_session_plan(services, me.patient_id, program, steps, day)
+        if today.status == "planned" and not preview
+        else None,
         resume=resume,
         resume_json=resume.encoded() if resume else "",
         resume_at=len(resume.done) if resume else 0,
@@ -1311,6 +1319,7 @@ def _step_page(
     return render(
         request,
         "person_step.html",
+        plan=_plan_for(services, me.patient_id, draft.day),
         seen=seen,
         hold=step.dose.amount if step.exercise.dose_type.value == "seconds" else None,
         same_pain=str(last.max_pain) if last else "",
@@ -1474,6 +1483,7 @@ def _review_page(
     return render(
         request,
         "person_review.html",
+        plan=_plan_for(services, me.patient_id, draft.day),
         status_code=status_code,
         error=error,
         stop_notice=notice,
@@ -1495,6 +1505,16 @@ def _pain_after(form: FormData) -> int | None:
     if not raw.isdigit() or not 0 <= int(raw) <= 10:
         return None
     return int(raw)
+
+
+SAVED = (
+    "Session saved. Well done!",
+    "Here is what the program does next, and why. Tomorrow morning, do the short check-in.",
+)
+ALREADY_SAVED = (
+    "Already saved",
+    "This session was saved before; it is stored once. Nothing else changed.",
+)
 
 
 @router.post("/session/save", dependencies=[CsrfChecked])
@@ -1531,10 +1551,7 @@ def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormD
             errors={"pain_after": "choose a number from 0 to 10"},
         )
     try:
-        log = SessionLog(
-            id=draft.log_id, date=draft.day, exercises=exercises, pain_after=pain_after
-        )
-        outcome = services.log_session(me.patient_id, log)
+        outcome = services.log_session(me.patient_id, _draft_session(draft, pain_after=pain_after))
     except (ValidationError, ServiceError) as exc:
         message = str(exc) if isinstance(exc, ServiceError) else "the session could not be read"
         if program.version == draft.version and len(draft.done) <= len(steps):
@@ -1547,18 +1564,19 @@ def session_save(request: Request, me: MeDep, services: ServicesDep, form: FormD
             request,
             services,
             me.patient_id,
-            title="Already saved",
-            message="This session was saved before; it is stored once. Nothing else changed.",
+            title=ALREADY_SAVED[0],
+            message=ALREADY_SAVED[1],
             decisions=(),
+            sent=draft.log_id,
         )
     return _result_page(
         request,
         services,
         me.patient_id,
-        title="Session saved. Well done!",
-        message="Here is what the program does next, and why. Tomorrow morning, do the "
-        "short check-in.",
+        title=SAVED[0],
+        message=SAVED[1],
         decisions=outcome.decisions,
+        sent=draft.log_id,
     )
 
 
@@ -1590,6 +1608,192 @@ def session_skip(request: Request, me: MeDep, services: ServicesDep, form: FormD
         message="That's fine. Rest, and pick up again on your next training day.",
         decisions=outcome.decisions,
     )
+
+
+# ----- the session on the device (offline) -----------------------------------------------
+# Every player page carries the whole of the day's session (all steps, the pain rules and
+# the warning signs with their advice), so the page's own script (static/offline.js) can
+# run the rest of it on the device when the network goes, keep it in IndexedDB and send it
+# here when the network is back, with the session's own log id.
+
+
+def _session_plan(
+    services: Services, patient_id: str, program: Program, steps: Sequence[Step], day: dt.date
+) -> dict[str, Any]:
+    """What the device needs to run the day's session without the server."""
+    _, mass_unit, date_format = services.display(patient_id)
+    p = services.rules.progression
+    screening = services.rules.screening
+    slot_number = {id(slot): n for n, slot in enumerate(program.slots)}
+    signs = []
+    for sign_id, sign in screening.checkin_signs.items():
+        rule = screening.rules[sign.rule]
+        signs.append(
+            {
+                "id": sign_id,
+                "text": sign.text,
+                "rank": rule.urgency.rank,
+                "label": rule.urgency.label,
+                "emergency": rule.urgency is Urgency.EMERGENCY,
+                "reason": rule.person_text.strip(),
+            }
+        )
+    return {
+        # Whose session: a device shared by two people keeps each one's sessions apart.
+        "owner": patient_id,
+        "day": day.isoformat(),
+        "day_text": _date_text(day, date_format),
+        "version": program.version,
+        "steps": [
+            {
+                key: value
+                for key, value in _step_view(step, services, mass_unit, patient_id).items()
+                if key not in ("picture", "photo", "reason")
+            }
+            | {
+                "exercise_id": step.slot.exercise_id,
+                "leg": step.dose.side.value if step.dose.side else None,
+                "slot": slot_number[id(step.slot)],
+                "load_kg": step.dose.load_kg,
+                "knob": step.dose.model_dump(mode="json")["knob"],
+                "hold": int(step.dose.amount) if step.exercise.dose_type.value == "seconds" else 0,
+                "fault_ids": [f.id for f in step.exercise.faults],
+            }
+            for step in steps
+        ],
+        "pain": {
+            "stop_at": p.pain_acceptable_max + 1,
+            "end_at": p.flare_pain,
+            "hint": _pain_hint(services),
+            "next_time_main": _too_much_next_time(services, main=True),
+            "next_time_other": _too_much_next_time(services, main=False),
+            "stop_message": _pain_stop_message(
+                services, "kept on this device, and sent when the connection is back"
+            ),
+            "flare_plan": pain_zones(p)[-1].meaning,
+        },
+        "signs": signs,
+        "safety_net": load_screening_rules().advice.safety_net,
+    }
+
+
+def _plan_for(services: Services, patient_id: str, day: dt.date) -> dict[str, Any]:
+    program = services.program(patient_id)
+    return _session_plan(services, patient_id, program, _steps(program, services, patient_id), day)
+
+
+class Upload(Frozen):
+    """A session kept on the device, as its script sends it: the player's draft and how
+    the session ended (saved with the pain after it, stopped for pain, or for a sign)."""
+
+    log_id: str
+    day: dt.date
+    version: int
+    done: tuple[DraftStep, ...]
+    ending: Literal["save", "pain", "signs"]
+    pain_after: int | None = Field(default=None, ge=0, le=10)
+    signs: tuple[str, ...] = Field(default=(), max_length=20)
+
+
+def _kept_session(upload: Upload, services: Services) -> SessionLog:
+    """The session to store, read as the player's own pages read it."""
+    draft = Draft.model_validate(upload.model_dump(include={"log_id", "day", "version", "done"}))
+    logs = [item.log for item in draft.done if item.log is not None]
+    if upload.ending == "signs":
+        if not upload.signs:
+            raise ServiceError("the session stopped for a warning sign, but none was sent")
+        return _draft_session(draft, signs=upload.signs)
+    if not logs:
+        raise ServiceError("nothing was logged in this session")
+    if upload.ending == "pain":
+        last = draft.done[-1].log
+        if last is None or last.max_pain < services.rules.progression.flare_pain:
+            raise ServiceError("the session stopped for pain, but the last exercise says less")
+        return _draft_session(draft, pain_after=last.max_pain)
+    if upload.pain_after is None:
+        raise ServiceError("say how much it hurt right after the session")
+    return _draft_session(draft, pain_after=upload.pain_after)
+
+
+def _stored_words(services: Services, patient_id: str, log: SessionLog) -> list[str]:
+    """What the server holds for a session, line by line, in the person's words."""
+    library = services.rules_for(patient_id).library
+    if log.skipped:
+        return [f"Skipped{': ' + log.skip_reason if log.skip_reason else ''}"]
+    lines = []
+    for done in log.exercises:
+        exercise = library.get(done.exercise_id)
+        name = person_name(exercise.name if exercise else done.exercise_id, done.side)
+        amounts = " · ".join(f"{s.amount:g}" for s in done.sets)
+        unit = exercise.dose_type.unit if exercise else ""
+        lines.append(f"{name}: {amounts} {unit}, pain {done.max_pain}".replace("  ", " "))
+    if log.pain_after is not None:
+        lines.append(f"Pain right after the session: {log.pain_after}")
+    return lines
+
+
+def _server_has(services: Services, patient_id: str, log: SessionLog) -> dict[str, Any]:
+    """The session the server already holds under this id, or else on this day."""
+    _, _, date_format = services.display(patient_id)
+    held = [e for e in services.history(patient_id) if isinstance(e, SessionLog)]
+    same = next((e for e in held if e.id == log.id), None) or next(
+        (e for e in reversed(held) if e.date == log.date), None
+    )
+    if same is None:
+        return {}
+    return {
+        "log_id": same.id,
+        "day_text": _date_text(same.date, date_format),
+        "lines": _stored_words(services, patient_id, same),
+    }
+
+
+@router.post("/session/upload", dependencies=[CsrfChecked])
+def session_upload(me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    """Store a session logged on the device while the network was gone: the same checks
+    and the same service call as the player's own save, so a retry is stored once and a
+    session logged meanwhile from elsewhere is a conflict the person is shown."""
+    try:
+        upload = Upload.model_validate_json(str(form.get("session", "")))
+        log = _kept_session(upload, services)
+    except (ValidationError, ServiceError) as exc:
+        message = str(exc) if isinstance(exc, ServiceError) else "the session could not be read"
+        return JSONResponse({"status": "refused", "message": f"Not saved: {message}"}, 400)
+    try:
+        outcome = services.log_session(me.patient_id, log)
+    except Conflict as exc:
+        has = _server_has(services, me.patient_id, log)
+        if isinstance(exc, Paused):
+            message = str(exc)
+        elif has.get("log_id") == log.id:
+            message = "This session was saved before with other answers; the saved ones stay."
+        else:
+            message = (
+                f"A session of {has.get('day_text', upload.day.isoformat())} is already saved, "
+                "from another device or another start of the session; the saved one stays."
+            )
+        return JSONResponse(
+            {"status": "conflict", "message": message, "server_has": has},
+            409,
+        )
+    except ServiceError as exc:
+        return JSONResponse({"status": "refused", "message": f"Not saved: {exc}"}, 400)
+    _, _, date_format = services.display(me.patient_id)
+    title, message = ALREADY_SAVED if outcome.duplicate else SAVED
+    body: dict[str, Any] = {
+        "status": "duplicate" if outcome.duplicate else "saved",
+        "title": title,
+        "message": message,
+        "items": _decision_items(outcome.decisions, date_format),
+    }
+    if upload.ending == "pain" and not outcome.duplicate:
+        body["title"] = _pain_stop_title(log.pain_after or 0)
+        body["message"] = _pain_stop_message(services)
+        body["flare_plan"] = pain_zones(services.rules.progression)[-1].meaning
+    if upload.ending == "signs" and not outcome.duplicate:
+        refer = next((d for d in outcome.decisions if d.kind == "refer"), None)
+        body["paused"] = _referral_view(refer or services.referral(me.patient_id))
+    return JSONResponse(body)
 
 
 @router.post("/session/{index}", dependencies=[CsrfChecked])
@@ -1662,19 +1866,10 @@ def session_step(
         while following_index < len(steps) and steps[following_index].slot is step.slot:
             done = (*done, DraftStep(step=following_index, log=None))
             following_index += 1
-        if step.slot.part == "main":
-            next_time = (
-                "Next time it steps back: an easier version, or about "
-                f"{p.regress_volume_fraction:.0%} less work.".replace("%", " %")
-            )
-        else:
-            next_time = (
-                "Next time, go gently with it; if it hurts this much again, leave it out "
-                "and tell your clinician."
-            )
         notice = (
             f"You stopped {step.exercise.name.lower()} at pain {log.max_pain}: that is "
-            f"too much for today, so it ends here. The sets you did are kept. {next_time}"
+            f"too much for today, so it ends here. The sets you did are kept. "
+            f"{_too_much_next_time(services, main=step.slot.part == 'main')}"
         )
     draft = draft.model_copy(update={"done": done})
     if len(done) < len(steps):
@@ -1693,29 +1888,73 @@ def session_step(
     return _review_page(request, services, me, draft, steps, notice=notice)
 
 
+def _too_much_next_time(services: Services, *, main: bool) -> str:
+    """What an exercise stopped for too much pain means for next time."""
+    if main:
+        fraction = services.rules.progression.regress_volume_fraction
+        return (
+            "Next time it steps back: an easier version, or about "
+            f"{fraction:.0%} less work.".replace("%", " %")
+        )
+    return (
+        "Next time, go gently with it; if it hurts this much again, leave it out "
+        "and tell your clinician."
+    )
+
+
 def _stop_for_pain(
     request: Request, services: Services, me: Me, draft: Draft, log: ExerciseLog
 ) -> Response:
     """Pain in the flare-up zone: the session ends here, what was done is saved at once,
     and the flare-up plan is shown."""
-    exercises = tuple(item.log for item in draft.done if item.log is not None)
-    session = SessionLog(
-        id=draft.log_id, date=draft.day, exercises=exercises, pain_after=log.max_pain
-    )
-    outcome = services.log_session(me.patient_id, session)
+    outcome = services.log_session(me.patient_id, _draft_session(draft, pain_after=log.max_pain))
     zone = pain_zones(services.rules.progression)[-1]
     return _result_page(
         request,
         services,
         me.patient_id,
-        title=f"Stop here for today: pain {log.max_pain}",
-        message=(
-            f"Pain of {zone.band} means the session ends now. What you did is saved. "
-            "Rest the leg today; ordinary walking about is fine if it does not make it worse."
-        ),
+        title=_pain_stop_title(log.max_pain),
+        message=_pain_stop_message(services),
         decisions=outcome.decisions,
         flare_plan=zone.meaning,
         stopped=True,
+        sent=draft.log_id,
+    )
+
+
+def _pain_stop_title(pain: int) -> str:
+    return f"Stop here for today: pain {pain}"
+
+
+def _pain_stop_message(services: Services, kept: str = "saved") -> str:
+    zone = pain_zones(services.rules.progression)[-1]
+    return (
+        f"Pain of {zone.band} means the session ends now. What you did is {kept}. "
+        "Rest the leg today; ordinary walking about is fine if it does not make it worse."
+    )
+
+
+def _draft_session(
+    draft: Draft, *, pain_after: int | None = None, signs: tuple[str, ...] = ()
+) -> SessionLog:
+    """The session as stored, from the player's draft: the exercises done, with the pain
+    right after it, or the warning signs that stopped it (a session stopped by a sign
+    before any exercise is stored as skipped, with the signs)."""
+    exercises = tuple(item.log for item in draft.done if item.log is not None)
+    if signs and not exercises:
+        return SessionLog(
+            id=draft.log_id,
+            date=draft.day,
+            skipped=True,
+            skip_reason="stopped for a warning sign",
+            warning_signs=signs,
+        )
+    return SessionLog(
+        id=draft.log_id,
+        date=draft.day,
+        exercises=exercises,
+        pain_after=pain_after,
+        warning_signs=signs,
     )
 
 
@@ -1723,24 +1962,12 @@ def _stop_for_signs(
     request: Request, services: Services, me: Me, draft: Draft, signs: tuple[str, ...]
 ) -> Response:
     """A warning sign during the session: stop, save what was done, and say what to do."""
-    exercises = tuple(item.log for item in draft.done if item.log is not None)
-    if exercises:
-        session = SessionLog(
-            id=draft.log_id, date=draft.day, exercises=exercises, warning_signs=signs
-        )
-    else:
-        session = SessionLog(
-            id=draft.log_id,
-            date=draft.day,
-            skipped=True,
-            skip_reason="stopped for a warning sign",
-            warning_signs=signs,
-        )
+    session = _draft_session(draft, signs=signs)
     outcome = services.log_session(me.patient_id, session)
     decision = next((d for d in outcome.decisions if d.kind == "refer"), None)
     if decision is None:
         decision = services.referral(me.patient_id)
-    return _paused_page(request, decision, saved=bool(exercises))
+    return _paused_page(request, decision, saved=not session.skipped, sent=draft.log_id)
 
 
 def _paused_page(
@@ -1750,10 +1977,16 @@ def _paused_page(
     saved: bool = False,
     status_code: int = 200,
     day_text: str = "",
+    sent: str = "",
+    owner: str = "",
 ) -> Response:
+    """The paused program's page; on Today (`owner` given) it also shows the sessions the
+    device still keeps, which the server refuses while the program is paused."""
     return render(
         request,
         "person_paused.html",
+        sent=sent,
+        owner=owner,
         status_code=status_code,
         referral=_referral_view(decision),
         saved=saved,

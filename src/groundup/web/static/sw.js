@@ -1,9 +1,11 @@
 // groundup's service worker. It keeps the app's own files on the device so the app opens
 // without a network, keeps a copy of the person's own pages as they last loaded them
-// (never a clinician's pages), and shows the reminders that arrive by Web Push.
+// (never a clinician's pages), and shows the reminders that arrive by Web Push. Today's
+// page carries the day's whole session, so a step that cannot reach the server is answered
+// with that page, whose script (offline.js) carries on with the session on the device.
 "use strict";
 
-var VERSION = "1";
+var VERSION = "2";
 var SHELL = "groundup-shell-" + VERSION;
 var PAGES = "groundup-pages-" + VERSION;
 var SHELL_FILES = [
@@ -12,6 +14,7 @@ var SHELL_FILES = [
   "/static/app.css",
   "/static/app.js",
   "/static/install.js",
+  "/static/offline.js",
   "/static/icons/icon-192.png",
   "/static/icons/badge-96.png",
 ];
@@ -55,6 +58,34 @@ function fromShell(request) {
   });
 }
 
+// The person's Today, kept fresh while a session is played (a page asks with a message),
+// so the session can be carried on from it without a network.
+function keepToday(path) {
+  if (path !== "/me") return Promise.resolve();
+  return caches.open(PAGES).then(function (cache) {
+    return cache.match(path).then(function (stored) {
+      if (stored) return;  // every visit to Today refreshes it anyway
+      return fetch(path, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok || response.redirected || response.type !== "basic") return;
+        return cache.put(path, response);
+      });
+    });
+  }).catch(function () {});
+}
+
+self.addEventListener("message", function (event) {
+  if (event.data && event.data.keep) event.waitUntil(keepToday(event.data.keep));
+});
+
+function stepOffline(request) {
+  // A step of the session player that cannot reach the server: Today's page from the
+  // device, whose script carries on with the session from the copy it kept.
+  return fetch(request).catch(function () {
+    return caches.open(PAGES).then(function (cache) { return cache.match("/me"); })
+      .then(function (stored) { return stored || caches.match("/offline"); });
+  });
+}
+
 function page(request, path) {
   // Pages: the network first; without it, the copy from the last visit, else a page
   // that says there is no connection.
@@ -84,6 +115,10 @@ self.addEventListener("fetch", function (event) {
     // Signing in or out: the copies of the last person's pages go.
     if (url.pathname === "/logout" || url.pathname === "/login") {
       event.waitUntil(caches.delete(PAGES));
+    }
+    if (request.method === "POST" && request.mode === "navigate" &&
+        url.pathname.indexOf("/me/session/") === 0) {
+      event.respondWith(stepOffline(request));
     }
     return;
   }
