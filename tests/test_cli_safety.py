@@ -59,7 +59,7 @@ def started(home: Path) -> None:
     intake["preferences"]["training_days"] = list(range(7))
     path = home / "me.yaml"
     path.write_text(yaml.safe_dump(intake), encoding="utf-8")
-    ok(home, "start", str(path), "--name", "Robin")
+    ok(home, "start", str(path), "--name", "Robin", "--date", TODAY)
 
 
 def steps(home: Path) -> list[str]:
