@@ -122,3 +122,32 @@ def test_a_reading_inside_a_reading_is_the_same_one(database: Database) -> None:
 def _session_of(database: Database) -> object:
     with database.reading() as session:
         return session
+
+
+def test_a_read_repeated_by_the_same_reader_soon_after_is_one_line(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stepping through a session reads the program at every step; the trail keeps the first
+    read of each kind (and each day read), not fourteen copies of it."""
+    pid, first = started(services)
+    for _ in range(5):
+        services.program(pid)
+        services.today(pid, first)
+    services.today(pid, first + dt.timedelta(days=1))  # another day read: its own line
+    services.db.flush_audit()
+    assert [(a, d) for a, d, _, _ in _lines(services.db, pid)] == [
+        ("read_program", ""),
+        ("read_today", first.isoformat()),
+        ("read_today", (first + dt.timedelta(days=1)).isoformat()),
+    ]
+    other = Services(services.db, services.rules, actor="someone else")
+    other.program(pid)  # another reader is never folded into the first
+    # Once the repeat window has passed, the same read is written again.
+    monkeypatch.setattr("groundup.storage.database.AUDIT_READ_REPEAT_SECONDS", 0.0)
+    services.program(pid)
+    services.db.flush_audit()
+    lines = _lines(services.db, pid)
+    assert [(a, actor) for a, _, actor, _ in lines[3:]] == [
+        ("read_program", "someone else"),
+        ("read_program", services.actor),
+    ]

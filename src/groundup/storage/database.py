@@ -37,6 +37,10 @@ except ImportError:  # pragma: no cover - Windows has none: SQLite's busy handle
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Read-audit lines wait at most this long (seconds) before they are written together.
 AUDIT_FLUSH_SECONDS = 0.05
+# The same reader reading the same thing again from the same address within this many
+# seconds adds no line: the first line stands for the repeats (a session in the player
+# reads the program at every step).
+AUDIT_READ_REPEAT_SECONDS = 300.0
 READ_ONLY = "groundup_read_only"
 MIGRATION_LOCK = 0x67726F756E64  # a PostgreSQL advisory lock key: "ground" in ASCII
 # Alembic runs its migration scripts through module-wide proxies (alembic.context, .op), so
@@ -181,7 +185,9 @@ class _ReadAudit:
     process can lose: the read-audit lines of its last fraction of a second — never data a
     person entered, and never the audit line of a change, which is written in the change's
     own transaction. Lines about a person deleted in the meantime are dropped (the
-    deletion removes that person's audit lines and leaves one line saying it happened)."""
+    deletion removes that person's audit lines and leaves one line saying it happened).
+    A read repeated by the same reader from the same address within
+    AUDIT_READ_REPEAT_SECONDS is not written again: its first line stands for it."""
 
     def __init__(self, database: Database) -> None:
         self.database = weakref.ref(database)
@@ -191,9 +197,22 @@ class _ReadAudit:
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
         self.closed = False
+        self.recent: dict[tuple[Any, ...], float] = {}
 
     def add(self, line: dict[str, Any]) -> None:
+        key = tuple(
+            line.get(k) for k in ("actor", "user_id", "address", "patient_id", "action", "detail")
+        )
+        now = time.monotonic()
         with self.lock:
+            last = self.recent.get(key)
+            if last is not None and now - last < AUDIT_READ_REPEAT_SECONDS:
+                return
+            if len(self.recent) > 10_000:
+                self.recent = {
+                    k: t for k, t in self.recent.items() if now - t < AUDIT_READ_REPEAT_SECONDS
+                }
+            self.recent[key] = now
             self.lines.append(line)
             if self.thread is None and not self.closed:
                 self.thread = threading.Thread(
