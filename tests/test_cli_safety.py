@@ -59,6 +59,7 @@ def started(home: Path) -> None:
     intake["preferences"]["training_days"] = list(range(7))
     path = home / "me.yaml"
     path.write_text(yaml.safe_dump(intake), encoding="utf-8")
+    # The start date too, or a run crossing midnight starts the program a day after TODAY.
     ok(home, "start", str(path), "--name", "Robin", "--date", TODAY)
 
 

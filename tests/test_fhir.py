@@ -297,6 +297,11 @@ def cli(
     monkeypatch.setenv("GROUNDUP_DATABASE_URL", f"sqlite:///{tmp_path / 'g.db'}")
     monkeypatch.setenv("GROUNDUP_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("COLUMNS", "200")
+    # The consoles were made when the command modules were imported: one made while COLUMNS
+    # was already set (as in a pytest-xdist worker, where it is 80) keeps that width for good,
+    # so they are set to the same 200 columns here, or a long path wraps onto a second line.
+    for console in (main.out, main.err):
+        monkeypatch.setattr(console, "_width", 200)
     monkeypatch.delenv("GROUNDUP_DEBUG", raising=False)
     context.services.cache_clear()
     get_settings.cache_clear()
