@@ -120,7 +120,10 @@ def seed(services: Services, accounts: Accounts, today: dt.date) -> list[DemoLog
     accounts.set_second_factor(clinician, SECOND_FACTOR_KEYS[CLINICIAN[0]])
     intake = _intake()
     assert intake.screen is not None and intake.assessment is not None
+    # Always a Sunday: the training days fall on the same days of the program whatever the
+    # weekday of the seeding, so Sam's phase change and Fran's flare-up are always there.
     start = today - dt.timedelta(days=WEEKS * 7)
+    start -= dt.timedelta(days=(start.weekday() + 1) % 7)
     for email, password, name, scenario_name in PEOPLE:
         patient_id, code = accounts.create_patient(clinician, name)
         accounts.register_person(email, name, password, invite=code)
@@ -132,7 +135,11 @@ def seed(services: Services, accounts: Accounts, today: dt.date) -> list[DemoLog
             Preferences(equipment=intake.preferences.equipment, minutes_per_session=30),
             day=start,
         )
-        events, _, _ = follow(program, assessment, SCENARIOS[scenario_name], services.rules)
+        # A week more than shown is simulated: the history runs up to today, whichever
+        # day of the week that is.
+        scenario = SCENARIOS[scenario_name]
+        longer = scenario.model_copy(update={"weeks": scenario.weeks + 1})
+        events, _, _ = follow(program, assessment, longer, services.rules)
         for event in events:
             if event.date > today:
                 break
