@@ -2,6 +2,7 @@
 produce — the runs behind docs/clinical-review.md, written as log files to replay.
 
     .venv/bin/python scripts/pathway_review.py --out /tmp/pathway-review
+    .venv/bin/python scripts/pathway_review.py --only plantar-heel --only not-sure --scenario steady
     groundup simulate examples/bilateral-shin.yaml /tmp/pathway-review/bilateral-shin-steady.yaml --clinician
     groundup simulate /tmp/pathway-review/ankle-instability-return_to_run.program.json \
         /tmp/pathway-review/ankle-instability-return_to_run-pain-3.yaml --clinician
@@ -48,8 +49,11 @@ EXAMPLES = (
     "ankle-instability",
     "plantar-heel",
     "ankle-fracture",
+    "fracture-six-weeks",
     "not-sure",
 )
+
+SCENARIOS = ("steady", "flare", "stall-flat", "stall-form")
 
 
 def _easing(start: int) -> tuple[int, ...]:
@@ -220,26 +224,55 @@ def summary(name: str, program: Program, decisions: list[Decision]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/pathway-review"))
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=EXAMPLES,
+        metavar="EXAMPLE",
+        help="run only this example (repeatable); the awkward histories come with "
+        "clear-left-calf and the return-to-running runs with ankle-instability",
+    )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=SCENARIOS,
+        help="run only this scenario of the four (repeatable)",
+    )
+    parser.add_argument(
+        "--no-extras",
+        action="store_true",
+        help="leave out the awkward histories and the return-to-running runs",
+    )
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    examples = tuple(args.only) if args.only else EXAMPLES
+    scenarios = set(args.scenario) if args.scenario else set(SCENARIOS)
+    extras = not args.no_extras
     rules = load_rules()
-    for example in EXAMPLES:
+    for example in examples:
         path = ROOT / "examples" / f"{example}.yaml"
         intake = validate(Intake, read_document(path), str(path))
         assert intake.assessment is not None
         _, program = build_program(intake, rules)
         baseline = intake.assessment.model_copy(update={"date": program.start_date})
         for name, scenario in standard_scenarios(intake.assessment).items():
+            if name not in scenarios:
+                continue
             events, final, decisions = follow(program, baseline, scenario, rules)
             write_log(out / f"{example}-{name}.yaml", events, f"{example}: {name}")
             print(summary(f"{example}-{name}", final, decisions))
-        if example == "clear-left-calf":
+        if example == "clear-left-calf" and extras:
             for name, (events, final, decisions) in awkward_histories(
                 rules, intake, program
             ).items():
                 write_log(out / f"{example}-{name}.yaml", events, f"{example}: {name}")
                 print(summary(f"{example}-{name}", final, decisions))
+    if extras and "ankle-instability" in examples:
+        return_to_running(out, rules)
+
+
+def return_to_running(out: Path, rules: Rules) -> None:
     # Return to running, logged at 3/10 during every run (the walk-run rule says 2/10 or less) …
     path = ROOT / "examples" / "ankle-instability.yaml"
     intake = validate(Intake, read_document(path), str(path))
