@@ -1062,6 +1062,7 @@ def _from_template(
         reasons.append(f"The blocks: {'; '.join(blocks)}.")
     lighter: list[str] = []
     left_out: list[str] = []
+    one_sided: list[str] = []
     for item in template.items:
         exercise = _template_exercise(item.exercise_id, item.alternatives, preferences, rules)
         if exercise is None:
@@ -1104,6 +1105,11 @@ def _from_template(
         )
         if item.tempo is not None:
             doses = tuple(d.model_copy(update={"tempo": item.tempo}) for d in doses)
+        sole = _affected_side_only(template, item, exercise, profile)
+        if sole is not None and template.affected_side_only is not None:
+            doses = tuple(d for d in doses if d.side is sole)
+            note = f" {sole.value.capitalize()} leg only: {template.affected_side_only.cue}"
+            one_sided.append(exercise.name)
         slots.append(
             Slot(
                 exercise_id=exercise.id,
@@ -1154,6 +1160,13 @@ def _from_template(
         raise PlanningError(
             f"none of the {template.name} exercises fits the equipment at hand or suits "
             f"{pathway.name[0].lower()}{pathway.name[1:]}"
+        )
+    involved = profile.involved_side
+    if one_sided and template.affected_side_only is not None and involved is not None:
+        rule = template.affected_side_only
+        reasons.append(
+            f"Only the {involved.value} leg, the painful one, does {', '.join(n.lower() for n in one_sided)}: "
+            f"{rule.cue[0].lower()}{rule.cue[1:]} Source: {rule.source} [{rule.confidence}]."
         )
     if lighter or left_out:
         parts = []
@@ -1273,6 +1286,20 @@ def _irritable_start(
     if template.blocks and new_load is None:
         now += " without added load"
     return new_sets, new_amount, new_load, f"{exercise.name} {now} instead of {was}"
+
+
+def _affected_side_only(
+    template: Template, item: TemplateItem, exercise: Exercise, profile: ImbalanceProfile
+) -> Side | None:
+    """The one side a protocol's exercise is for: the painful leg, when the protocol loads
+    only that leg, one leg is affected and the exercise is done one leg at a time (C1)."""
+    if (
+        template.affected_side_only is None
+        or item.part != "main"
+        or exercise.laterality is not Laterality.ONE_LEG
+    ):
+        return None
+    return profile.involved_side
 
 
 def template_block(template: Template, week: int) -> tuple[int, float] | None:

@@ -308,11 +308,14 @@ def _swap(
     out = []
     for slot in slots:
         if slot.exercise_id == change.before:
+            # A slot for one side only (a protocol loading the painful leg, C1) stays so.
+            sides = {d.side for d in slot.doses}
+            kept = tuple(d for d in low if d.side in sides) if None not in sides else low
             out.append(
                 slot.model_copy(
                     update={
                         "exercise_id": new.id,
-                        "doses": low,
+                        "doses": kept or low,
                         "reason": f"{decision.person_text}{note}",
                     }
                 )

@@ -282,6 +282,15 @@ class TemplateBlock(Frozen):
     note: str = ""
 
 
+class AffectedSideOnly(Frozen):
+    """A protocol that loads the painful leg only when one leg is affected: its one-leg main
+    exercises are prescribed for that side alone, the other leg doing the lifting (C1)."""
+
+    cue: str = Field(min_length=10, description="plain words: how the other leg helps")
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class Template(Frozen):
     name: str
     description: str
@@ -305,6 +314,10 @@ class Template(Frozen):
     first_load_kg: Sourced | None = Field(
         default=None,
         description="a protocol: the first external load once its sets and reps are done cleanly",
+    )
+    affected_side_only: AffectedSideOnly | None = Field(
+        default=None,
+        description="one leg affected: its one-leg main exercises for that side only",
     )
 
 
