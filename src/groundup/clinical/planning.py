@@ -25,6 +25,7 @@ from groundup.clinical.pathways import (
     load_restriction,
     proximal_allowed,
     stand_ins,
+    strength_range,
     trains,
     warnings_raised,
 )
@@ -739,10 +740,17 @@ def dose_for(
     sets: int | None = None,
     amount: float | None = None,
     load_kg: float | None = None,
+    pathway: Condition = Condition.NOT_SURE,
 ) -> tuple[tuple[Dose, ...], str]:
     """Doses for one exercise in a phase: per side for one-leg work, and one set more for the
-    side with the problem (or, when both sides have it, the weaker side)."""
+    side with the problem (or, when both sides have it, the weaker side). A pathway may stop
+    the reps lower (its strength range), so that load comes sooner."""
     base = exercise.dose
+    own = strength_range(pathway, exercise.id, rules) if part == "main" else None
+    if own is not None:
+        base = base.model_copy(
+            update={"range_high": own.range_high, "amount": min(base.amount, own.range_high)}
+        )
     high = profile.irritability.level is Irritability.HIGH
     if sets is None:
         if part != "main":
@@ -823,7 +831,7 @@ def build_session(
     def make(part: Part, items: list[tuple[Exercise, str]]) -> list[Slot]:
         slots = []
         for exercise, reason in items:
-            doses, note = dose_for(exercise, definition, profile, rules, part=part)
+            doses, note = dose_for(exercise, definition, profile, rules, part=part, pathway=pathway)
             if keep:
                 doses = tuple(keep.get(dose_key(exercise.id, d.side), d) for d in doses)
             pair = pairs.get(exercise.id) if part == "main" else None
@@ -1102,6 +1110,7 @@ def _from_template(
             sets=sets,
             amount=amount,
             load_kg=load_kg,
+            pathway=condition,
         )
         if item.tempo is not None:
             doses = tuple(d.model_copy(update={"tempo": item.tempo}) for d in doses)
@@ -1140,7 +1149,9 @@ def _from_template(
             exercise_id = exercise.id
             if exercise_id in have:
                 continue
-            doses, note = dose_for(exercise, definition, profile, rules, part="main")
+            doses, note = dose_for(
+                exercise, definition, profile, rules, part="main", pathway=condition
+            )
             slots.append(
                 Slot(
                     exercise_id=exercise_id,

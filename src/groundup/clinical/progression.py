@@ -32,7 +32,13 @@ from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
-from groundup.clinical.pathways import allows, load_allows, load_restriction, phase_gate
+from groundup.clinical.pathways import (
+    allows,
+    load_allows,
+    load_restriction,
+    phase_gate,
+    strength_range,
+)
 from groundup.clinical.planning import (
     build_session,
     dose_for,
@@ -53,7 +59,9 @@ from groundup.clinical.program import (
 )
 from groundup.clinical.readiness import hop_gate_status, hop_ready
 from groundup.clinical.rules import GateCriterion, Rules
-from groundup.clinical.vocabulary import DoseType, Kind, Phase, Side
+from groundup.clinical.vocabulary import DoseType, Kind, Muscle, Phase, Position, Side
+
+CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
 
 Number = float | int | str
 HistoryEvent = SessionLog | CheckIn | Retest | Override
@@ -303,7 +311,7 @@ def _swap(
     assert isinstance(change.before, str) and isinstance(change.after, str)
     new = rules.library[change.after]
     definition = rules.phases[program.phase]
-    doses, note = dose_for(new, definition, program.profile, rules)
+    doses, note = dose_for(new, definition, program.profile, rules, pathway=program.pathway)
     low = tuple(d.model_copy(update={"amount": d.range_low}) for d in doses)
     out = []
     for slot in slots:
@@ -2436,6 +2444,8 @@ def _next_step(
             + f" after {basis}.",
             "seeds/002: the exercise's own difficulty setting first for a protocol's fixed amount"
             if program.template is not None
+            else f"{own.source} [{own.confidence}]"
+            if own is not None
             else p.sources["knob_first_from_reps"].source
             if knob_first
             else "groundup ladder: reps → tempo → knob → load",
@@ -2446,8 +2456,13 @@ def _next_step(
     # amount stays, before slower lowering or load reset it.
     # An endurance dose (reps to 20 and more) turns its setting first too, so the work stays
     # comparable instead of falling back to the bottom of the range (C10).
-    knob_first = program.template is not None or (
-        exercise.dose_type is DoseType.REPS and dose.range_high >= p.knob_first_from_reps
+    # So does a pathway's strength range (tendon work, S11): the harder setting loads the
+    # calf more at the same reps, before a slower lowering starts the reps again.
+    own = strength_range(program.pathway, exercise.id, rules)
+    knob_first = (
+        program.template is not None
+        or own is not None
+        or (exercise.dose_type is DoseType.REPS and dose.range_high >= p.knob_first_from_reps)
     )
     if knob_first:
         knobbed = knob_step([])
@@ -2482,18 +2497,31 @@ def _next_step(
     # load
     if exercise.loadable and not _off(program, "progress.load"):
         load = dose.load_kg or 0.0
+        # A standing calf exercise lifts the body weight: a few kilograms on top are a small
+        # step, so the reps are kept instead of starting again at the bottom (S11).
+        body = carries_body_weight(exercise)
+        then = [] if body else reset
+        kept = f", amount kept at {dose.amount:g} (body weight carried)" if body else ""
         if load <= 0:
-            after_l = p.starting_load_kg
+            after_l = p.calf_first_load_kg if body else p.starting_load_kg
             return make(
                 "progress.load",
                 [
                     changed("load_kg", None, after_l),
-                    *reset,
+                    *then,
                 ],
-                f"{name}{st}: time to add a little weight — start with {after_l:g} kg.",
-                f"{name}{st}: first external load {after_l:g} kg, amount reset to {low:g} after {basis}.",
-                p.sources["starting_load_kg"].source,
-                {"load_before": 0, "load_after": after_l},
+                f"{name}{st}: time to add weight — about {after_l:g} kg (a backpack works), same {unit}."
+                if body
+                else f"{name}{st}: time to add a little weight — start with {after_l:g} kg.",
+                f"{name}{st}: first external load {after_l:g} kg"
+                + (kept or f", amount reset to {low:g}")
+                + f" after {basis}.",
+                p.sources["calf_first_load_kg" if body else "starting_load_kg"].source,
+                {
+                    "load_before": 0,
+                    "load_after": after_l,
+                    "amount_after": dose.amount if body else low,
+                },
             )
         after_l = load_step(load, rules)
         pct = (after_l / load - 1) * 100
@@ -2502,10 +2530,11 @@ def _next_step(
                 "progress.load",
                 [
                     changed("load_kg", load, after_l),
-                    *reset,
+                    *then,
                 ],
-                f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg.",
-                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %) after {basis}.",
+                f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg"
+                + (f", same {unit}." if body else "."),
+                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %){kept} after {basis}.",
                 p.sources["load_step_percent"].source,
                 {"load_before": load, "load_after": after_l, "step_percent": round(pct, 1)},
             )
@@ -2628,6 +2657,16 @@ def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
             or exercise.position in program.state.check_pending.positions
         )
         and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
+    )
+
+
+def carries_body_weight(exercise: Exercise) -> bool:
+    """A standing calf exercise: the body weight is the load and an external one is added on
+    top of it (so a first few kilograms are a small step, S11)."""
+    return (
+        exercise.loadable
+        and exercise.position is Position.STANDING
+        and bool(exercise.prime_movers & CALF_MUSCLES)
     )
 
 

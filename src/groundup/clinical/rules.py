@@ -169,6 +169,12 @@ class ProgressionRules(Frozen):
     load_step_max_percent: float = Field(ge=2, le=10)
     load_increment_kg: float = Field(gt=0, le=10)
     starting_load_kg: float = Field(gt=0, le=20)
+    calf_first_load_kg: float = Field(
+        gt=0,
+        le=20,
+        description="the first external load on a standing calf exercise (body weight plus "
+        "this), with the reps kept",
+    )
     regress_volume_fraction: float = Field(gt=0, lt=1)
     # Step-backs in a row for pain above the limit before the dose stops falling (N1).
     pain_step_backs_max: int = Field(ge=1, le=10)
@@ -355,6 +361,15 @@ class PathwayExercise(Frozen):
     )
 
 
+class StrengthRange(Frozen):
+    """A pathway's own top of an exercise's rep range: load comes sooner than more reps."""
+
+    exercise_id: str = Field(pattern=ID_PATTERN)
+    range_high: float = Field(gt=0)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class PathwayAvoid(Frozen):
     """An exercise the pathway leaves out, throughout or until a phase."""
 
@@ -537,6 +552,9 @@ class Pathway(Frozen):
         default=None, description="hip and thigh strength work joins from this phase"
     )
     exercises: tuple[PathwayExercise, ...] = ()
+    strength_ranges: tuple[StrengthRange, ...] = Field(
+        default=(), description="exercises whose reps stop lower here, so load comes sooner"
+    )
     mobility: tuple[str, ...] = Field(
         default=(), description="stretches the pathway puts first in the mobility part"
     )
