@@ -1989,15 +1989,18 @@ def test_s9_phases_wait_for_clean_form() -> None:
     assert met is False and "0 of the last 3" in why
 
 
+def twice_a_day(prog: Program, days: int, *, pain: int) -> list[dict[str, Any]]:
+    """Plans for `live`: a morning and an evening session on each of the first days."""
+    return [
+        {"on": on(prog, n), "sid": f"{when}{n}", "pain": pain}
+        for n in range(days)
+        for when in ("am", "pm")
+    ]
+
+
 def test_s10_alfredson_keeps_three_by_fifteen_and_adds_load_in_a_backpack() -> None:
     prog = example_program("clear-left-calf.yaml", template="alfredson")
-    plans: list[dict[str, Any]] = []
-    for n in range(3):
-        plans += [
-            {"on": on(prog, n), "sid": f"am{n}", "pain": 2},
-            {"on": on(prog, n), "sid": f"pm{n}", "pain": 2},
-        ]
-    after, decisions, _ = live(prog, *plans)
+    after, decisions, _ = live(prog, *twice_a_day(prog, 3, pain=2))
     steps = [d for d in decisions if d.kind == "progress"]
     assert steps and {d.rule for d in steps} == {"progress.load"}
     # Two sessions on one day are not two days in a row: nothing moves on day one.
@@ -2435,3 +2438,34 @@ def test_s11_the_weighted_calf_raise_arrives_with_its_weight() -> None:
     slot = after.slot("weighted_calf_raise")
     assert slot is not None
     assert {d.load_kg for d in slot.doses} == {RULES.progression.calf_first_load_kg}
+
+
+def test_c1_a_one_sided_slot_moving_up_its_ladder_stays_one_sided() -> None:
+    """A slot for the sore leg only that reaches the next exercise keeps to that leg."""
+    prog = _calf_at_the_load_rung("single_leg_heel_raise")
+    (slot,) = prog.slots
+    left = slot.model_copy(update={"doses": (slot.dose(Side.LEFT),)})
+    prog = prog.model_copy(update={"slots": (left,), "pathway": Condition.MIDPORTION_ACHILLES})
+    after, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(3)))
+    assert "progress.next_exercise" in [d.rule for d in decisions]
+    moved = after.slot("weighted_calf_raise")
+    assert moved is not None and [d.side for d in moved.doses] == [Side.LEFT]
+
+
+def test_a_daily_protocols_load_rises_once_a_week_not_every_day() -> None:
+    """Alfredson twice a day: each clean day was a 5 % load step, compounding from 5 kg to
+    about 200 kg in twelve weeks. The load now rises at most once in
+    `protocol_load_step_days` (7, U), both exercises on the same day."""
+    prog = example_program("clear-left-calf.yaml", template="alfredson")
+    after, decisions, _ = live(prog, *twice_a_day(prog, 28, pain=1))
+    steps = [d for d in decisions if d.rule == "progress.load"]
+    days = sorted({d.date for d in steps})
+    assert len(days) >= 4
+    assert all(
+        (b - a).days >= RULES.progression.protocol_load_step_days
+        for a, b in itertools.pairwise(days)
+    )
+    for slot in after.part("main"):
+        assert {(d.sets, d.amount) for d in slot.doses} == {(3, 15)}
+        assert all(d.load_kg is not None and 5 < d.load_kg <= 5 * 1.1**4 for d in slot.doses)
+    assert RULES.progression.sources["protocol_load_step_days"].confidence == "U"

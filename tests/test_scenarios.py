@@ -20,7 +20,7 @@ from groundup.cli.files import read_document, validate
 from groundup.cli.program_commands import LogFile, build_program, read_log, run_log
 from groundup.clinical.assessment import HeelRaiseReps
 from groundup.clinical.intake import Intake
-from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
+from groundup.clinical.logs import CheckIn, Retest, SessionLog
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision, advance
 from groundup.clinical.vocabulary import PHASE_ORDER, PROXIMAL_MUSCLES, Phase, Side
@@ -31,6 +31,7 @@ from groundup.services import Services
 from groundup.services.calendar import session_lines
 from groundup.simulation import Scenario, follow
 from groundup.web.person import _side_words, _steps
+from test_services import _as_prescribed
 
 ROOT = Path(__file__).resolve().parent.parent
 INTAKE = ROOT / "examples" / "clear-left-calf.yaml"
@@ -384,34 +385,12 @@ def test_c1_the_handout_player_calendar_and_exports_show_the_sore_leg_only(
     start = data.assessment.date or dt.date(2025, 3, 4)
     pid = services.enrol("Robin")
     services.record_screen(pid, data.screen, start)
-    program = services.start_program(
-        pid, data.assessment, data.preferences, day=start, template="alfredson"
-    )
+    services.start_program(pid, data.assessment, data.preferences, day=start, template="alfredson")
     for n in range(14):
         day = start + dt.timedelta(days=n)
         if n:
             services.record_checkin(pid, CheckIn(date=day, pain_on_waking=1, stiffness_on_waking=1))
-        program = services.program(pid)
-        services.log_session(
-            pid,
-            SessionLog(
-                id=f"c1-{n}",
-                date=day,
-                pain_after=1,
-                exercises=tuple(
-                    ExerciseLog(
-                        exercise_id=slot.exercise_id,
-                        side=dose.side,
-                        sets=tuple(
-                            SetLog(amount=dose.amount, load_kg=dose.load_kg, rpe=5, pain=1)
-                            for _ in range(dose.sets)
-                        ),
-                    )
-                    for slot in program.slots
-                    for dose in slot.doses
-                ),
-            ),
-        )
+        services.log_session(pid, _as_prescribed(services, pid, day, f"c1-{n}"))
     program = services.program(pid)
     assert program.template == "alfredson"
     loads = {d.load_kg for s in program.slots for d in s.doses}

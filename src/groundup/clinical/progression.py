@@ -2015,7 +2015,9 @@ def _progress_all(
             continue
         slot, dose = _current(working, candidate_slot.exercise_id, candidate_dose.side)
         limit = progress_max(pain_zone(working, rules, exercise), allowed)
-        step = _next_step(working, slot, dose, exercise, rules, event.date, limit)
+        step = _next_step(
+            working, slot, dose, exercise, rules, event.date, limit, program.state.last_progression
+        )
         if step is None:
             continue
         if exercise.id in rules.readiness.running_exercises:
@@ -2350,8 +2352,12 @@ def _next_step(
     rules: Rules,
     day: dt.date,
     pain_max: int | None = None,
+    since: dt.date | None = None,
 ) -> Decision | None:
-    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise."""
+    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise.
+
+    `since`: the last progression before the session being judged (a protocol's load waits
+    `protocol_load_step_days` after it)."""
     p = rules.progression
     side = dose.side
     name = exercise.name
@@ -2393,7 +2399,9 @@ def _next_step(
     pain = p.pain_safe_max if pain_max is None else pain_max
     basis = f"{p.consecutive_sessions} sessions in a row with clean form, pain ≤ {pain}/10 and effort ≤ {effort:g}/10"
     if _protocol(program, rules):
-        return _protocol_load_step(program, dose, exercise, rules, make, changed, basis, st)
+        return _protocol_load_step(
+            program, dose, exercise, rules, make, changed, basis, st, day, since
+        )
     # reps (or time, distance) to the top of the range
     if dose.amount < dose.range_high and not _off(program, "progress.reps"):
         step = p.rep_step[exercise.dose_type.value]
@@ -2604,10 +2612,14 @@ def _protocol_load_step(
     changed: Callable[[str, bool | Number | None, bool | Number | None], Change],
     basis: str,
     st: str,
+    day: dt.date,
+    since: dt.date | None,
 ) -> Decision | None:
     """A published protocol keeps its sets and reps (and its blocks set them); only the load
     moves (S10, S11): the protocol's first load once its sets and reps are done cleanly, then
-    the ordinary load step, with no reset of the reps."""
+    the ordinary load step, with no reset of the reps, at most once in
+    `protocol_load_step_days` after the last progression before this session (so all its
+    exercises step together, and the second session of a day does not step again)."""
     p = rules.progression
     assert program.template is not None
     template = rules.templates.templates[program.template]
@@ -2615,6 +2627,8 @@ def _protocol_load_step(
         return None
     name = exercise.name
     load = dose.load_kg or 0.0
+    if load > 0 and since is not None and (day - since).days < p.protocol_load_step_days:
+        return None
     if load <= 0:
         first = template.first_load_kg
         after = first.value if first is not None else p.starting_load_kg

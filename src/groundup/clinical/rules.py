@@ -169,6 +169,9 @@ class ProgressionRules(Frozen):
     load_step_max_percent: float = Field(ge=2, le=10)
     load_increment_kg: float = Field(gt=0, le=10)
     starting_load_kg: float = Field(gt=0, le=20)
+    protocol_load_step_days: int = Field(
+        ge=1, le=28, description="a protocol's load rises at most once in this many days"
+    )
     calf_first_load_kg: float = Field(
         gt=0,
         le=20,
