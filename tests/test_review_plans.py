@@ -842,3 +842,21 @@ def test_c1_a_routine_that_is_not_a_one_sided_protocol_keeps_both_legs() -> None
     assert not [r for r in program.reasons if r.startswith("Only the")]
     sided = [s for s in program.slots if any(d.side is not None for d in s.doses)]
     assert all({d.side for d in s.doses} == {Side.LEFT, Side.RIGHT} for s in sided)
+
+
+def test_a_strength_range_on_an_unknown_or_too_short_exercise_is_a_data_error() -> None:
+    pathways = dict(RULES.pathways.pathways)
+    achilles = pathways[Condition.MIDPORTION_ACHILLES]
+    (own,) = achilles.strength_ranges
+    for bad, words in (
+        (own.model_copy(update={"exercise_id": "no_such_raise"}), "unknown exercise"),
+        (own.model_copy(update={"range_high": 8}), "ends at or below"),
+    ):
+        pathways[Condition.MIDPORTION_ACHILLES] = achilles.model_copy(
+            update={"strength_ranges": (bad,)}
+        )
+        broken = dataclasses.replace(
+            RULES, pathways=RULES.pathways.model_copy(update={"pathways": pathways})
+        )
+        with pytest.raises(PathwayDataError, match=words):
+            check_pathways(broken)

@@ -209,6 +209,14 @@ def check_pathways(rules: Rules) -> None:
         where = f"pathways.yaml: {condition.value}"
         named = [e.exercise_id for e in pathway.exercises] + [a.exercise_id for a in pathway.avoid]
         named += list(pathway.mobility)
+        named += [r.exercise_id for r in pathway.strength_ranges]
+        for own in pathway.strength_ranges:
+            known = library.get(own.exercise_id)
+            if known is not None and not known.dose.range_low < own.range_high:
+                raise PathwayDataError(
+                    f"{where}: the strength range of {own.exercise_id} ends at or below the "
+                    f"bottom of its range ({known.dose.range_low:g})"
+                )
         if pathway.running is not None:
             named.append(pathway.running.exercise_id)
         for exercise_id in named:
