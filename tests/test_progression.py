@@ -2469,3 +2469,21 @@ def test_a_daily_protocols_load_rises_once_a_week_not_every_day() -> None:
         assert {(d.sets, d.amount) for d in slot.doses} == {(3, 15)}
         assert all(d.load_kg is not None and 5 < d.load_kg <= 5 * 1.1**4 for d in slot.doses)
     assert RULES.progression.sources["protocol_load_step_days"].confidence == "U"
+
+
+def test_c1_a_phase_moved_on_a_one_sided_protocol_leaves_the_protocol_for_the_pathway() -> None:
+    """A clinician moving the phase of an Alfredson program (the sore leg only) gets the
+    pathway's session for that phase, trained as the pathway trains — not the pathway's
+    exercises twice a day every day, held to the protocol's load-only rule."""
+    prog = example_program("clear-left-calf.yaml", template="alfredson")
+    forced = override(on(prog, 3), "force_phase", phase=Phase.DYNAMIC_STABILITY)
+    after, decisions, seen = live(prog, *twice_a_day(prog, 3, pain=1), {"event": forced})
+    assert of(decisions, "override.force_phase")
+    assert after.phase is Phase.DYNAMIC_STABILITY
+    assert (after.template, after.weeks, after.times_per_day) == (None, None, 1)
+    assert after.sessions_per_week == RULES.phases[Phase.DYNAMIC_STABILITY].sessions_per_week
+    assert after.reasons[0].startswith("Alfredson eccentric heel drops ended")
+    assert all(len(s.doses) == 2 for s in after.part("main") if s.doses[0].side is not None)
+    # The pathway's one-leg heel raise then climbs its own ladder.
+    _, more, _ = live(after, *({"on": on(prog, 4 + 2 * n)} for n in range(4)), history=seen)
+    assert [d for d in more if d.exercise_id == "single_leg_heel_raise" and d.kind == "progress"]

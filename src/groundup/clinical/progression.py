@@ -208,9 +208,29 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"stall_prompts": 0})
             notes = pathway_notes(program.pathway, program.profile, rules, None)
             updates["reasons"] = (*notes, *reasons)
-            if program.preferences.training_days is None:
-                from groundup.clinical.planning import DEFAULT_DAYS
+            from groundup.clinical.planning import DEFAULT_DAYS
 
+            if program.template is not None:
+                # The session is the pathway's now: the program has left its template — the
+                # template's days, sessions a day, length and protocol rules with it.
+                name = rules.templates.templates[program.template].name
+                days = (
+                    program.preferences.training_days
+                    or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
+                )
+                updates |= {
+                    "template": None,
+                    "weeks": None,
+                    "times_per_day": 1,
+                    "training_days": tuple(sorted(set(days))),
+                    "reasons": (
+                        f"{name} ended: the phase was moved, so the plan follows the "
+                        "condition's own phases from here.",
+                        *notes,
+                        *reasons,
+                    ),
+                }
+            elif program.preferences.training_days is None:
                 updates["training_days"] = DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
         elif change.field == "exercise":
             slots = _swap(slots, change, decision, program, rules)
