@@ -24,6 +24,7 @@ from groundup.clinical.program import Dose, Preferences, Program, Slot, work_sec
 from groundup.clinical.progression import (
     Decision,
     HistoryEvent,
+    _floor_week,
     _key,
     _logged_work,
     _session_work,
@@ -1011,3 +1012,118 @@ def test_no_standing_work_while_a_bone_stress_check_is_pending(
             for slot in version.part("main"):
                 position = RULES.library[slot.exercise_id].position
                 assert position in positions, (event.date, slot.exercise_id, position)
+
+
+# ----- C1: slots with one side only ------------------------------------------------------
+
+ONE_SIDED_PROTOCOLS = [
+    ("clear-left-calf.yaml", "alfredson"),
+    ("achilles-insertional.yaml", "floor_heel_drops"),
+    ("plantar-heel.yaml", "high_load_heel_raises"),
+]
+
+
+def one_sided_protocol(example: str, template: str) -> Program:
+    path = EXAMPLES / example
+    intake = validate(Intake, read_document(path), str(path))
+    _, program = build_program(intake, RULES, template=template)
+    return program
+
+
+def cut_to_one_side(program: Program, data: st.DataObject) -> Program:
+    """Some of the program's one-leg main slots kept for one side only (drawn), and the main
+    work perhaps started at the top of its ranges so that the later rungs (setting, load,
+    the next exercise) come within the run."""
+    high = data.draw(st.booleans(), label="start at the range tops")
+    slots = []
+    for slot in program.slots:
+        if high and slot.part == "main":
+            doses = tuple(d.model_copy(update={"amount": d.range_high}) for d in slot.doses)
+            slot = slot.model_copy(update={"doses": doses})
+        sided = [d for d in slot.doses if d.side is not None]
+        if slot.part == "main" and len(sided) == 2 and data.draw(st.booleans(), label="cut"):
+            keep = data.draw(st.sampled_from(sided), label="kept side")
+            slot = slot.model_copy(update={"doses": (keep,)})
+        slots.append(slot)
+    return program.model_copy(update={"slots": tuple(slots)})
+
+
+def one_side_of(slot: Slot) -> Side | None:
+    return slot.doses[0].side if len(slot.doses) == 1 else None
+
+
+def check_one_sided(
+    history: list[HistoryEvent], steps: list[tuple[Program, HistoryEvent, Any]]
+) -> None:
+    """A slot for one side keeps that side alone through every decision of its phase, is
+    never held for the other side's sake, and no step grows the week past the weekly cap."""
+    for before, event, outcome in steps:
+        program = before
+        seen = seen_for(history, event)
+        last_week = [
+            e
+            for e in seen
+            if isinstance(e, SessionLog)
+            and not e.skipped
+            and event.date - dt.timedelta(days=7) < e.date <= event.date
+        ]
+        logged = sum(_logged_work(e, before, RULES) for e in last_week)
+        full_week = len(last_week) >= before.sessions_per_week and logged > 0
+        for decision in outcome.decisions:
+            after = apply(program, decision, RULES)
+            for slot in program.part("main"):
+                side = one_side_of(slot)
+                if side is None:
+                    continue
+                if decision.rule == "hold.side_balance":
+                    assert decision.exercise_id != slot.exercise_id, decision
+                now = after.slot(slot.exercise_id)
+                if after.phase is program.phase and now is not None:
+                    assert [d.side for d in now.doses] == [side], (decision.rule, now)
+            if (
+                decision.rule.startswith("progress.")
+                and full_week
+                and decision.exercise_id not in RULES.readiness.running_exercises
+            ):
+                floor = max(_floor_week(program, RULES), _floor_week(after, RULES))
+                weekly = _session_work(after, RULES) * after.sessions_per_week
+                grew = weekly > _session_work(program, RULES) * program.sessions_per_week + 1e-6
+                assert (
+                    not grew
+                    or weekly <= max(logged, floor) * (1 + P.weekly_volume_growth_cap) + 1e-6
+                ), (decision, weekly, logged, floor)
+            program = after
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    case=st.sampled_from(ONE_SIDED_PROTOCOLS),
+    generated=st.booleans(),
+    assessment=assessments,
+    prefs=preferences,
+    days=st.integers(5, 35),
+    data=st.data(),
+)
+def test_one_sided_slots_keep_their_side_and_the_weaker_side_rule_and_caps_hold(
+    case: tuple[str, str],
+    generated: bool,
+    assessment: Assessment,
+    prefs: Preferences,
+    days: int,
+    data: st.DataObject,
+) -> None:
+    """A protocol on the sore leg only (C1), or a random plan with some one-leg slots cut to
+    one side, over random logs: every safety property of `check_all` (the weaker-side rule,
+    load steps within their cap, floors, gates) holds, a one-sided slot stays one-sided and
+    is never held for balance, and a step never grows the week beyond the weekly cap."""
+    if generated:
+        program = cut_to_one_side(make_program(assessment, prefs), data)
+    else:
+        program = one_sided_protocol(*case)
+    _, history, steps = run(data, program, days, harsh_max=4)
+    check_all(history, steps)
+    check_one_sided(history, steps)

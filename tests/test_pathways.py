@@ -619,7 +619,19 @@ def test_an_irritable_hsr_keeps_its_blocks_but_starts_lighter() -> None:
 
 
 def test_a_protocol_keeps_its_sets_when_the_minutes_are_short() -> None:
-    program = program_of("clear-left-calf.yaml", template="alfredson", minutes=10)
+    # Both legs sore: both do the drops (C1), which takes more than ten minutes.
+    found = assessment_of("clear-left-calf.yaml").model_copy(
+        update={"affected_side": AffectedSide.BOTH}
+    )
+    program = plan(
+        profile_of(found),
+        Preferences(equipment=ALL_EQUIPMENT, minutes_per_session=10),
+        RULES,
+        screen=CLEAR,
+        start=dt.date(2025, 6, 2),
+        template="alfredson",
+        assessment=found,
+    )
     for slot in mains(program):
         assert {d.amount for d in slot.doses} == {15}
         assert min(d.sets for d in slot.doses) == 3

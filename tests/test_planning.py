@@ -637,7 +637,8 @@ def test_alfredson_is_three_by_fifteen_straight_and_bent_knee_twice_a_day_for_tw
     ]
     for slot in program.slots:
         assert {(d.sets, d.amount) for d in slot.doses} == {(3, 15)}
-        assert {d.side for d in slot.doses} == {Side.LEFT, Side.RIGHT}
+        # One leg affected: the drops are for that leg only, the other lifts (C1).
+        assert [d.side for d in slot.doses] == [program.profile.involved_side]
 
 
 def test_heavy_slow_resistance_starts_at_three_by_fifteen() -> None:

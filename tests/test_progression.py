@@ -20,8 +20,8 @@ from groundup.clinical import profile as profiles
 from groundup.clinical.assessment import Assessment, Condition
 from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, SetLog
-from groundup.clinical.pathways import phase_gate
-from groundup.clinical.planning import build_session, plan, refresh_reasons
+from groundup.clinical.pathways import phase_gate, strength_range
+from groundup.clinical.planning import build_session, dose_for, plan, refresh_reasons
 from groundup.clinical.program import Dose, Preferences, Program, Slot, dose_key
 from groundup.clinical.progression import (
     Change,
@@ -1989,15 +1989,18 @@ def test_s9_phases_wait_for_clean_form() -> None:
     assert met is False and "0 of the last 3" in why
 
 
+def twice_a_day(prog: Program, days: int, *, pain: int) -> list[dict[str, Any]]:
+    """Plans for `live`: a morning and an evening session on each of the first days."""
+    return [
+        {"on": on(prog, n), "sid": f"{when}{n}", "pain": pain}
+        for n in range(days)
+        for when in ("am", "pm")
+    ]
+
+
 def test_s10_alfredson_keeps_three_by_fifteen_and_adds_load_in_a_backpack() -> None:
     prog = example_program("clear-left-calf.yaml", template="alfredson")
-    plans: list[dict[str, Any]] = []
-    for n in range(3):
-        plans += [
-            {"on": on(prog, n), "sid": f"am{n}", "pain": 2},
-            {"on": on(prog, n), "sid": f"pm{n}", "pain": 2},
-        ]
-    after, decisions, _ = live(prog, *plans)
+    after, decisions, _ = live(prog, *twice_a_day(prog, 3, pain=2))
     steps = [d for d in decisions if d.kind == "progress"]
     assert steps and {d.rule for d in steps} == {"progress.load"}
     # Two sessions on one day are not two days in a row: nothing moves on day one.
@@ -2345,3 +2348,142 @@ def test_n12_the_shin_raise_stall_text_marks_its_borrowed_measurement_error_unve
     # The heel-raise test's own figure is published (Hébert-Losier 2017): no such mark.
     calf = _milestone_move(heel, before, after, RULES)
     assert calf is not None and "±6)" in calf.clinician and "unverified" not in calf.clinician
+
+
+# ----- S11: tendon work progresses by load ------------------------------------------------
+
+
+def test_s11_achilles_heel_raises_stop_at_fifteen_and_turn_the_setting_within_weeks() -> None:
+    """The mid-portion Achilles plan's one-leg heel raises top out at a strength range (15),
+    not the library's 25-rep endurance range: the harder setting comes in the first weeks,
+    with the reps kept, instead of after months of reps."""
+    prog = example_program("clear-left-calf.yaml")
+    assert prog.pathway is Condition.MIDPORTION_ACHILLES
+    slot = prog.slot("single_leg_heel_raise")
+    assert slot is not None and {d.range_high for d in slot.doses} == {15}
+    assert RULES.library["single_leg_heel_raise"].dose.range_high == 25  # elsewhere: unchanged
+    own = strength_range(Condition.MIDPORTION_ACHILLES, "single_leg_heel_raise", RULES)
+    assert own is not None and own.confidence == "U" and "8–12 RM" in own.source
+    assert strength_range(Condition.SHIN_SPLINTS, "single_leg_heel_raise", RULES) is None
+    after, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(10)))
+    mine = [d for d in decisions if d.exercise_id == "single_leg_heel_raise"]
+    knobs = [d for d in mine if d.rule == "progress.knob"]
+    assert knobs and (knobs[0].date - prog.start_date).days < 21, [d.rule for d in mine]
+    assert all(c.field == "knob" for d in knobs for c in d.changes if c.exercise_id), knobs
+    final = after.slot("single_leg_heel_raise")
+    assert final is not None and max(d.amount for d in final.doses) <= 15
+
+
+def _calf_at_the_load_rung(exercise_id: str, **dose: Any) -> Program:
+    """The heavy phase with the exercise at the top of its reps, at its slowest lowering and
+    hardest setting: the next step up is its load."""
+    prog = program(Phase.HIGHER_LOAD, equipment=tuple(Equipment))
+    exercise = RULES.library[exercise_id]
+    doses, _ = dose_for(exercise, RULES.phases[Phase.HIGHER_LOAD], prog.profile, RULES)
+    knob = exercise.knob.levels[-1] if exercise.knob and exercise.knob.levels else None
+    doses = tuple(
+        d.model_copy(
+            update={
+                "amount": d.range_high,
+                "knob": knob if knob is not None else d.knob,
+                "tempo": d.tempo.model_copy(update={"lowering": exercise.max_lowering_seconds})
+                if d.tempo is not None and exercise.max_lowering_seconds
+                else d.tempo,
+                **dose,
+            }
+        )
+        for d in doses
+    )
+    slot = Slot(exercise_id=exercise_id, part="main", doses=doses, reason="for the test")
+    return prog.model_copy(update={"slots": (slot,)})
+
+
+def test_s11_a_first_load_on_a_standing_calf_raise_is_five_kg_with_the_reps_kept() -> None:
+    """A standing calf raise lifts the body weight: its first external load is 5 kg (U), the
+    reps stay where they were, and the next steps add weight without cutting the reps."""
+    prog = _calf_at_the_load_rung("bent_knee_calf_raise")
+    (dose,) = prog.slots[0].doses
+    after, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(6)))
+    loads = [d for d in decisions if d.rule == "progress.load"]
+    assert len(loads) >= 2, [d.rule for d in decisions]
+    first = {c.field: c.after for c in loads[0].changes if c.exercise_id}
+    assert first == {"load_kg": RULES.progression.calf_first_load_kg} == {"load_kg": 5}
+    assert "amount kept" in loads[0].clinician_text
+    assert all(c.field != "amount" for d in loads for c in d.changes), loads
+    (now,) = after.slots[0].doses
+    assert now.amount == dose.amount and now.load_kg is not None and now.load_kg > 5
+    assert RULES.progression.sources["calf_first_load_kg"].confidence == "U"
+
+
+def test_s11_a_seated_raise_carries_no_body_weight_and_starts_its_reps_again() -> None:
+    """Seated, the weight on the knee is the whole load: the ordinary first step and reset."""
+    prog = _calf_at_the_load_rung("seated_heel_raise")
+    (dose,) = prog.slots[0].doses
+    _, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(3)))
+    (first, *_) = [d for d in decisions if d.rule == "progress.load"]
+    changes = {c.field: c.after for c in first.changes if c.exercise_id}
+    assert changes["load_kg"] == RULES.progression.starting_load_kg
+    assert changes["amount"] == dose.range_low
+
+
+def test_s11_the_weighted_calf_raise_arrives_with_its_weight() -> None:
+    """At the top of the one-leg heel raise's ladder the next exercise is the weighted raise:
+    it comes with the first calf load, not as the same raise without weight."""
+    prog = _calf_at_the_load_rung("single_leg_heel_raise")
+    prog = prog.model_copy(update={"pathway": Condition.MIDPORTION_ACHILLES})
+    _, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(3)))
+    (swap, *_) = [d for d in decisions if d.rule == "progress.next_exercise"]
+    assert swap.numbers["to"] == "weighted_calf_raise"
+    after = apply(prog, swap, RULES)
+    slot = after.slot("weighted_calf_raise")
+    assert slot is not None
+    assert {d.load_kg for d in slot.doses} == {RULES.progression.calf_first_load_kg}
+
+
+def test_c1_a_one_sided_slot_moving_up_its_ladder_stays_one_sided() -> None:
+    """A slot for the sore leg only that reaches the next exercise keeps to that leg."""
+    prog = _calf_at_the_load_rung("single_leg_heel_raise")
+    (slot,) = prog.slots
+    left = slot.model_copy(update={"doses": (slot.dose(Side.LEFT),)})
+    prog = prog.model_copy(update={"slots": (left,), "pathway": Condition.MIDPORTION_ACHILLES})
+    after, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(3)))
+    assert "progress.next_exercise" in [d.rule for d in decisions]
+    moved = after.slot("weighted_calf_raise")
+    assert moved is not None and [d.side for d in moved.doses] == [Side.LEFT]
+
+
+def test_a_daily_protocols_load_rises_once_a_week_not_every_day() -> None:
+    """Alfredson twice a day: each clean day was a 5 % load step, compounding from 5 kg to
+    about 200 kg in twelve weeks. The load now rises at most once in
+    `protocol_load_step_days` (7, U), both exercises on the same day."""
+    prog = example_program("clear-left-calf.yaml", template="alfredson")
+    after, decisions, _ = live(prog, *twice_a_day(prog, 28, pain=1))
+    steps = [d for d in decisions if d.rule == "progress.load"]
+    days = sorted({d.date for d in steps})
+    assert len(days) >= 4
+    assert all(
+        (b - a).days >= RULES.progression.protocol_load_step_days
+        for a, b in itertools.pairwise(days)
+    )
+    for slot in after.part("main"):
+        assert {(d.sets, d.amount) for d in slot.doses} == {(3, 15)}
+        assert all(d.load_kg is not None and 5 < d.load_kg <= 5 * 1.1**4 for d in slot.doses)
+    assert RULES.progression.sources["protocol_load_step_days"].confidence == "U"
+
+
+def test_c1_a_phase_moved_on_a_one_sided_protocol_leaves_the_protocol_for_the_pathway() -> None:
+    """A clinician moving the phase of an Alfredson program (the sore leg only) gets the
+    pathway's session for that phase, trained as the pathway trains — not the pathway's
+    exercises twice a day every day, held to the protocol's load-only rule."""
+    prog = example_program("clear-left-calf.yaml", template="alfredson")
+    forced = override(on(prog, 3), "force_phase", phase=Phase.DYNAMIC_STABILITY)
+    after, decisions, seen = live(prog, *twice_a_day(prog, 3, pain=1), {"event": forced})
+    assert of(decisions, "override.force_phase")
+    assert after.phase is Phase.DYNAMIC_STABILITY
+    assert (after.template, after.weeks, after.times_per_day) == (None, None, 1)
+    assert after.sessions_per_week == RULES.phases[Phase.DYNAMIC_STABILITY].sessions_per_week
+    assert after.reasons[0].startswith("Alfredson eccentric heel drops ended")
+    assert all(len(s.doses) == 2 for s in after.part("main") if s.doses[0].side is not None)
+    # The pathway's one-leg heel raise then climbs its own ladder.
+    _, more, _ = live(after, *({"on": on(prog, 4 + 2 * n)} for n in range(4)), history=seen)
+    assert [d for d in more if d.exercise_id == "single_leg_heel_raise" and d.kind == "progress"]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from groundup.cli.files import read_document, validate
 from groundup.cli.program_commands import build_program
-from groundup.clinical.assessment import Assessment, Condition, WeightBearing
+from groundup.clinical.assessment import AffectedSide, Assessment, Condition, WeightBearing
 from groundup.clinical.intake import Intake
 from groundup.clinical.pathways import PathwayDataError, check_pathways
 from groundup.clinical.planning import build_session, plan
@@ -782,3 +782,81 @@ def test_the_wall_sit_is_not_called_shallow_when_its_setting_goes_deeper() -> No
     for level in exercise.knob.levels:
         assert level.split(" (")[0] not in exercise.name.lower(), (exercise.name, level)
     assert RULES.library.find("shallow wall sit") is exercise  # the old name still finds it
+
+
+# ----- C1: a protocol loads the painful leg ----------------------------------------------
+
+ONE_SIDED_PROTOCOLS = [
+    ("clear-left-calf.yaml", "alfredson", "Alfredson et al., AJSM 1998", "S"),
+    ("achilles-insertional.yaml", "floor_heel_drops", "Jonsson et al., BJSM 2008", "U"),
+    ("plantar-heel.yaml", "high_load_heel_raises", "Rathleff et al.", "U"),
+]
+
+
+@pytest.mark.parametrize(("example", "template", "cited", "mark"), ONE_SIDED_PROTOCOLS)
+def test_c1_a_protocol_with_one_sore_leg_loads_that_leg_only_and_says_why(
+    example: str, template: str, cited: str, mark: str
+) -> None:
+    """Alfredson, the floor-level drops and Rathleff's raises loaded the painful side: with
+    one leg affected their one-leg exercises are for that leg alone, the other doing the
+    lifting, and the plan says so with its source."""
+    sore = Side(assessment_of(example).affected_side.value)
+    program = program_of(example, template=template)
+    protocol = RULES.templates.templates[template]
+    for slot in mains(program):
+        assert [d.side for d in slot.doses] == [sore], (slot.exercise_id, slot.doses)
+        item = next(
+            i for i in protocol.items if slot.exercise_id in (i.exercise_id, *i.alternatives)
+        )
+        assert slot.doses[0].sets == item.sets  # no extra set: there is no other side
+        assert f"{sore.value.capitalize()} leg only" in slot.reason
+    (why,) = [r for r in program.reasons if r.startswith(f"Only the {sore.value} leg")]
+    assert cited in why and why.endswith(f"[{mark}].")
+    rule = protocol.affected_side_only
+    assert rule is not None and rule.confidence == mark
+    assert rule.cue[0].lower() + rule.cue[1:] in why
+
+
+@pytest.mark.parametrize(("example", "template", "cited", "mark"), ONE_SIDED_PROTOCOLS)
+def test_c1_with_both_legs_sore_a_protocol_loads_both(
+    example: str, template: str, cited: str, mark: str
+) -> None:
+    both = assessment_of(example).model_copy(update={"affected_side": AffectedSide.BOTH})
+    program = plan(
+        profile_of(both),
+        intake(example).preferences,
+        RULES,
+        screen=CLEAR,
+        start=dt.date(2025, 3, 3),
+        template=template,
+        assessment=both,
+    )
+    for slot in mains(program):
+        assert {d.side for d in slot.doses} == {Side.LEFT, Side.RIGHT}, slot.exercise_id
+    assert not [r for r in program.reasons if r.startswith("Only the")]
+
+
+def test_c1_a_routine_that_is_not_a_one_sided_protocol_keeps_both_legs() -> None:
+    program = program_of("clear-left-calf.yaml", template="heavy_slow_resistance")
+    assert not RULES.templates.templates["heavy_slow_resistance"].affected_side_only
+    assert not [r for r in program.reasons if r.startswith("Only the")]
+    sided = [s for s in program.slots if any(d.side is not None for d in s.doses)]
+    assert all({d.side for d in s.doses} == {Side.LEFT, Side.RIGHT} for s in sided)
+
+
+def test_a_strength_range_on_an_unknown_or_too_short_exercise_is_a_data_error() -> None:
+    pathways = dict(RULES.pathways.pathways)
+    achilles = pathways[Condition.MIDPORTION_ACHILLES]
+    (own,) = achilles.strength_ranges
+    for bad, words in (
+        (own.model_copy(update={"exercise_id": "no_such_raise"}), "unknown exercise"),
+        (own.model_copy(update={"range_high": 8}), "ends at or below"),
+    ):
+        pathways[Condition.MIDPORTION_ACHILLES] = achilles.model_copy(
+            update={"strength_ranges": (bad,)}
+        )
+        broken = dataclasses.replace(
+            RULES, pathways=RULES.pathways.model_copy(update={"pathways": pathways})
+        )
+        with pytest.raises(PathwayDataError, match=words):
+            check_pathways(broken)

@@ -3,10 +3,14 @@ synthetic people followed through their programs."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import itertools
 import json
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -19,9 +23,15 @@ from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, Retest, SessionLog
 from groundup.clinical.program import Program
 from groundup.clinical.progression import Decision, advance
-from groundup.clinical.vocabulary import PHASE_ORDER, PROXIMAL_MUSCLES, Phase
+from groundup.clinical.vocabulary import PHASE_ORDER, PROXIMAL_MUSCLES, Phase, Side
+from groundup.documents.handout import handout_html
+from groundup.interop.files import export_file
 from groundup.knowledge import load_rules
+from groundup.services import Services
+from groundup.services.calendar import session_lines
 from groundup.simulation import Scenario, follow
+from groundup.web.person import _side_words, _steps
+from test_services import _as_prescribed
 
 ROOT = Path(__file__).resolve().parent.parent
 INTAKE = ROOT / "examples" / "clear-left-calf.yaml"
@@ -302,3 +312,119 @@ def test_a_heel_raise_lsi_stuck_at_70_percent_for_14_weeks_is_seen_as_a_stall() 
     assert all((b.date - a.date).days >= 14 for a, b in itertools.pairwise(close))
     assert not [d for d in close if (d.date - program.start_date).days > 8 * 7]
     assert_explained(decisions)
+
+
+# ----- C1: a protocol on the sore leg only, followed for its twelve weeks ----------------
+
+ONE_SIDED_PROTOCOLS = [
+    ("clear-left-calf.yaml", "alfredson"),
+    ("achilles-insertional.yaml", "floor_heel_drops"),
+    ("plantar-heel.yaml", "high_load_heel_raises"),
+]
+TWELVE_WEEKS = {
+    "steady": Scenario(name="steady", weeks=12, session_pain=(3, 2, 2, 1), morning_pain=(2, 1)),
+    "spike": Scenario(
+        name="spike", weeks=12, session_pain=(2,), morning_pain=(2,), spike_sessions=(6, 45)
+    ),
+    "sore": Scenario(name="sore", weeks=12, session_pain=(2, 6, 3, 2), morning_pain=(2, 3, 2)),
+    "sloppy": Scenario(
+        name="sloppy", weeks=12, session_pain=(2,), morning_pain=(1,), fault_weeks=(2, 3, 4)
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", list(TWELVE_WEEKS))
+@pytest.mark.parametrize(("example_file", "template"), ONE_SIDED_PROTOCOLS)
+def test_c1_twelve_weeks_of_a_protocol_on_the_sore_leg_keep_it_one_sided(
+    example_file: str, template: str, scenario: str
+) -> None:
+    """Load steps, flare-ups, step-backs for pain, a referral and a form fault all run on a
+    slot with one side: every session logs the protocol's work for the sore leg only, and
+    no decision ever names the other leg for it."""
+    path = ROOT / "examples" / example_file
+    intake = validate(Intake, read_document(path), str(path))
+    assert intake.assessment is not None
+    sore = intake.assessment.affected_side.value
+    _, program = build_program(intake, RULES, template=template)
+    protocol = {s.exercise_id for s in program.part("main")}
+    baseline = intake.assessment.model_copy(update={"date": program.start_date})
+    events, final, decisions = follow(program, baseline, TWELVE_WEEKS[scenario], RULES)
+    sessions = [e for e in events if isinstance(e, SessionLog) and not e.skipped]
+    # A week at 6/10 steps back, then the flare-up plan, then (repeated) a referral.
+    assert len(sessions) >= 30 or (scenario == "sore" and final.state.referred)
+    for session in sessions:
+        for log in session.exercises:
+            if log.exercise_id in protocol:
+                assert log.side is not None and log.side.value == sore, (session.date, log)
+    assert final.template == template and final.phase is program.phase
+    for slot in final.part("main"):
+        assert [d.side.value if d.side else None for d in slot.doses] == [sore], slot
+    for decision in decisions:
+        if decision.exercise_id in protocol and decision.side is not None:
+            assert decision.side.value == sore, decision
+    assert_explained(decisions)
+    rules = rules_of(decisions)
+    if scenario == "steady":
+        assert "progress.load" in rules
+    if scenario == "spike":
+        assert "flare.start" in rules and "flare.end" in rules
+    if scenario == "sore":
+        assert any(r.startswith("regress.") for r in rules), Counter(rules)
+    if scenario == "sloppy":
+        assert "regress.form" in rules or "hold.form" in rules, Counter(rules)
+
+
+def test_c1_the_handout_player_calendar_and_exports_show_the_sore_leg_only(
+    services: Services,
+) -> None:
+    """What the person and the clinician read of a one-sided protocol after two weeks of
+    load steps: one line per exercise, for the sore leg, everywhere it is printed."""
+    path = ROOT / "examples" / "clear-left-calf.yaml"
+    data = validate(Intake, read_document(path), str(path))
+    assert data.screen is not None and data.assessment is not None
+    start = data.assessment.date or dt.date(2025, 3, 4)
+    pid = services.enrol("Robin")
+    services.record_screen(pid, data.screen, start)
+    services.start_program(pid, data.assessment, data.preferences, day=start, template="alfredson")
+    for n in range(14):
+        day = start + dt.timedelta(days=n)
+        if n:
+            services.record_checkin(pid, CheckIn(date=day, pain_on_waking=1, stiffness_on_waking=1))
+        services.log_session(pid, _as_prescribed(services, pid, day, f"c1-{n}"))
+    program = services.program(pid)
+    assert program.template == "alfredson"
+    loads = {d.load_kg for s in program.slots for d in s.doses}
+    assert all(load and load > 0 for load in loads), loads  # the load has moved
+    names = [RULES.library[s.exercise_id].name for s in program.slots]
+    today = start + dt.timedelta(days=14)
+
+    html = handout_html(services, pid, today, weeks=1)
+    assert "Left leg" in html and "Right leg" not in html
+    assert "lower on the sore leg only" in html
+
+    steps = _steps(program, services, pid)
+    assert [(s.slot.exercise_id, s.dose.side) for s in steps] == [
+        (s.exercise_id, Side.LEFT) for s in program.slots
+    ]
+    assert {_side_words(s.dose) for s in steps} == {"left leg"}
+
+    lines = session_lines(program, RULES, "kg")
+    assert [line for line in lines if line.startswith("- ")] == [
+        f"- {name}, left leg: 3 × 15 reps with {program.slots[i].doses[0].load_kg:g} kg"
+        for i, name in enumerate(names)
+    ]
+
+    with zipfile.ZipFile(io.BytesIO(export_file(services, pid, "csv").content)) as archive:
+        found = {
+            name: list(csv.DictReader(io.StringIO(archive.read(name).decode("utf-8"))))
+            for name in ("sets.csv", "program_versions.csv", "decisions.csv")
+        }
+    ids = {s.exercise_id for s in program.slots}
+    for name, rows in found.items():
+        mine = [r for r in rows if r["exercise id"] in ids]
+        assert mine and {r["side"] for r in mine} == {"left"}, (name, mine[:2])
+    bundle = json.loads(export_file(services, pid, "fhir").content)
+    words = json.dumps(bundle, ensure_ascii=False)
+    assert f"left: 3 × 15 reps with {program.slots[0].doses[0].load_kg:g} kg" in words
+    assert "right: 3 × 15" not in words
+    assert json.loads(export_file(services, pid, "json").content)

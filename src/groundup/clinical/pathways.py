@@ -17,6 +17,7 @@ from groundup.clinical.rules import (
     PathwayAvoid,
     PathwayWarning,
     Rules,
+    StrengthRange,
     WeightBearingRule,
 )
 from groundup.clinical.vocabulary import Kind, Phase
@@ -45,6 +46,15 @@ def avoided(
 def allows(condition: Condition, exercise_id: str, phase: Phase, rules: Rules) -> bool:
     """True when the pathway does not leave the exercise out in this phase (for ladder steps)."""
     return avoided(condition, exercise_id, phase, rules) is None
+
+
+def strength_range(condition: Condition, exercise_id: str, rules: Rules) -> StrengthRange | None:
+    """The pathway's own top of the exercise's rep range, where it stops the reps lower so
+    load comes sooner (tendon work, S11)."""
+    for item in rules.pathways[condition].strength_ranges:
+        if item.exercise_id == exercise_id:
+            return item
+    return None
 
 
 def brought_in(condition: Condition, phase: Phase, rules: Rules) -> tuple[tuple[str, str], ...]:
@@ -199,6 +209,14 @@ def check_pathways(rules: Rules) -> None:
         where = f"pathways.yaml: {condition.value}"
         named = [e.exercise_id for e in pathway.exercises] + [a.exercise_id for a in pathway.avoid]
         named += list(pathway.mobility)
+        named += [r.exercise_id for r in pathway.strength_ranges]
+        for own in pathway.strength_ranges:
+            known = library.get(own.exercise_id)
+            if known is not None and not known.dose.range_low < own.range_high:
+                raise PathwayDataError(
+                    f"{where}: the strength range of {own.exercise_id} ends at or below the "
+                    f"bottom of its range ({known.dose.range_low:g})"
+                )
         if pathway.running is not None:
             named.append(pathway.running.exercise_id)
         for exercise_id in named:

@@ -25,6 +25,7 @@ from groundup.clinical.pathways import (
     load_restriction,
     proximal_allowed,
     stand_ins,
+    strength_range,
     trains,
     warnings_raised,
 )
@@ -739,10 +740,17 @@ def dose_for(
     sets: int | None = None,
     amount: float | None = None,
     load_kg: float | None = None,
+    pathway: Condition = Condition.NOT_SURE,
 ) -> tuple[tuple[Dose, ...], str]:
     """Doses for one exercise in a phase: per side for one-leg work, and one set more for the
-    side with the problem (or, when both sides have it, the weaker side)."""
+    side with the problem (or, when both sides have it, the weaker side). A pathway may stop
+    the reps lower (its strength range), so that load comes sooner."""
     base = exercise.dose
+    own = strength_range(pathway, exercise.id, rules) if part == "main" else None
+    if own is not None:
+        base = base.model_copy(
+            update={"range_high": own.range_high, "amount": min(base.amount, own.range_high)}
+        )
     high = profile.irritability.level is Irritability.HIGH
     if sets is None:
         if part != "main":
@@ -823,7 +831,7 @@ def build_session(
     def make(part: Part, items: list[tuple[Exercise, str]]) -> list[Slot]:
         slots = []
         for exercise, reason in items:
-            doses, note = dose_for(exercise, definition, profile, rules, part=part)
+            doses, note = dose_for(exercise, definition, profile, rules, part=part, pathway=pathway)
             if keep:
                 doses = tuple(keep.get(dose_key(exercise.id, d.side), d) for d in doses)
             pair = pairs.get(exercise.id) if part == "main" else None
@@ -1062,6 +1070,7 @@ def _from_template(
         reasons.append(f"The blocks: {'; '.join(blocks)}.")
     lighter: list[str] = []
     left_out: list[str] = []
+    one_sided: list[str] = []
     for item in template.items:
         exercise = _template_exercise(item.exercise_id, item.alternatives, preferences, rules)
         if exercise is None:
@@ -1101,9 +1110,15 @@ def _from_template(
             sets=sets,
             amount=amount,
             load_kg=load_kg,
+            pathway=condition,
         )
         if item.tempo is not None:
             doses = tuple(d.model_copy(update={"tempo": item.tempo}) for d in doses)
+        sole = _affected_side_only(template, item, exercise, profile)
+        if sole is not None and template.affected_side_only is not None:
+            doses = tuple(d for d in doses if d.side is sole)
+            note = f" {sole.value.capitalize()} leg only: {template.affected_side_only.cue}"
+            one_sided.append(exercise.name)
         slots.append(
             Slot(
                 exercise_id=exercise.id,
@@ -1134,7 +1149,9 @@ def _from_template(
             exercise_id = exercise.id
             if exercise_id in have:
                 continue
-            doses, note = dose_for(exercise, definition, profile, rules, part="main")
+            doses, note = dose_for(
+                exercise, definition, profile, rules, part="main", pathway=condition
+            )
             slots.append(
                 Slot(
                     exercise_id=exercise_id,
@@ -1154,6 +1171,13 @@ def _from_template(
         raise PlanningError(
             f"none of the {template.name} exercises fits the equipment at hand or suits "
             f"{pathway.name[0].lower()}{pathway.name[1:]}"
+        )
+    involved = profile.involved_side
+    if one_sided and template.affected_side_only is not None and involved is not None:
+        rule = template.affected_side_only
+        reasons.append(
+            f"Only the {involved.value} leg, the painful one, does {', '.join(n.lower() for n in one_sided)}: "
+            f"{rule.cue[0].lower()}{rule.cue[1:]} Source: {rule.source} [{rule.confidence}]."
         )
     if lighter or left_out:
         parts = []
@@ -1273,6 +1297,20 @@ def _irritable_start(
     if template.blocks and new_load is None:
         now += " without added load"
     return new_sets, new_amount, new_load, f"{exercise.name} {now} instead of {was}"
+
+
+def _affected_side_only(
+    template: Template, item: TemplateItem, exercise: Exercise, profile: ImbalanceProfile
+) -> Side | None:
+    """The one side a protocol's exercise is for: the painful leg, when the protocol loads
+    only that leg, one leg is affected and the exercise is done one leg at a time (C1)."""
+    if (
+        template.affected_side_only is None
+        or item.part != "main"
+        or exercise.laterality is not Laterality.ONE_LEG
+    ):
+        return None
+    return profile.involved_side
 
 
 def template_block(template: Template, week: int) -> tuple[int, float] | None:

@@ -32,7 +32,13 @@ from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
-from groundup.clinical.pathways import allows, load_allows, load_restriction, phase_gate
+from groundup.clinical.pathways import (
+    allows,
+    load_allows,
+    load_restriction,
+    phase_gate,
+    strength_range,
+)
 from groundup.clinical.planning import (
     build_session,
     dose_for,
@@ -53,7 +59,9 @@ from groundup.clinical.program import (
 )
 from groundup.clinical.readiness import hop_gate_status, hop_ready
 from groundup.clinical.rules import GateCriterion, Rules
-from groundup.clinical.vocabulary import DoseType, Kind, Phase, Side
+from groundup.clinical.vocabulary import DoseType, Kind, Muscle, Phase, Position, Side
+
+CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
 
 Number = float | int | str
 HistoryEvent = SessionLog | CheckIn | Retest | Override
@@ -200,9 +208,29 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"stall_prompts": 0})
             notes = pathway_notes(program.pathway, program.profile, rules, None)
             updates["reasons"] = (*notes, *reasons)
-            if program.preferences.training_days is None:
-                from groundup.clinical.planning import DEFAULT_DAYS
+            from groundup.clinical.planning import DEFAULT_DAYS
 
+            if program.template is not None:
+                # The session is the pathway's now: the program has left its template — the
+                # template's days, sessions a day, length and protocol rules with it.
+                name = rules.templates.templates[program.template].name
+                days = (
+                    program.preferences.training_days
+                    or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
+                )
+                updates |= {
+                    "template": None,
+                    "weeks": None,
+                    "times_per_day": 1,
+                    "training_days": tuple(sorted(set(days))),
+                    "reasons": (
+                        f"{name} ended: the phase was moved, so the plan follows the "
+                        "condition's own phases from here.",
+                        *notes,
+                        *reasons,
+                    ),
+                }
+            elif program.preferences.training_days is None:
                 updates["training_days"] = DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
         elif change.field == "exercise":
             slots = _swap(slots, change, decision, program, rules)
@@ -303,16 +331,19 @@ def _swap(
     assert isinstance(change.before, str) and isinstance(change.after, str)
     new = rules.library[change.after]
     definition = rules.phases[program.phase]
-    doses, note = dose_for(new, definition, program.profile, rules)
+    doses, note = dose_for(new, definition, program.profile, rules, pathway=program.pathway)
     low = tuple(d.model_copy(update={"amount": d.range_low}) for d in doses)
     out = []
     for slot in slots:
         if slot.exercise_id == change.before:
+            # A slot for one side only (a protocol loading the painful leg, C1) stays so.
+            sides = {d.side for d in slot.doses}
+            kept = tuple(d for d in low if d.side in sides) if None not in sides else low
             out.append(
                 slot.model_copy(
                     update={
                         "exercise_id": new.id,
-                        "doses": low,
+                        "doses": kept or low,
                         "reason": f"{decision.person_text}{note}",
                     }
                 )
@@ -2004,7 +2035,9 @@ def _progress_all(
             continue
         slot, dose = _current(working, candidate_slot.exercise_id, candidate_dose.side)
         limit = progress_max(pain_zone(working, rules, exercise), allowed)
-        step = _next_step(working, slot, dose, exercise, rules, event.date, limit)
+        step = _next_step(
+            working, slot, dose, exercise, rules, event.date, limit, program.state.last_progression
+        )
         if step is None:
             continue
         if exercise.id in rules.readiness.running_exercises:
@@ -2339,8 +2372,12 @@ def _next_step(
     rules: Rules,
     day: dt.date,
     pain_max: int | None = None,
+    since: dt.date | None = None,
 ) -> Decision | None:
-    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise."""
+    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise.
+
+    `since`: the last progression before the session being judged (a protocol's load waits
+    `protocol_load_step_days` after it)."""
     p = rules.progression
     side = dose.side
     name = exercise.name
@@ -2382,7 +2419,9 @@ def _next_step(
     pain = p.pain_safe_max if pain_max is None else pain_max
     basis = f"{p.consecutive_sessions} sessions in a row with clean form, pain ≤ {pain}/10 and effort ≤ {effort:g}/10"
     if _protocol(program, rules):
-        return _protocol_load_step(program, dose, exercise, rules, make, changed, basis, st)
+        return _protocol_load_step(
+            program, dose, exercise, rules, make, changed, basis, st, day, since
+        )
     # reps (or time, distance) to the top of the range
     if dose.amount < dose.range_high and not _off(program, "progress.reps"):
         step = p.rep_step[exercise.dose_type.value]
@@ -2433,6 +2472,8 @@ def _next_step(
             + f" after {basis}.",
             "seeds/002: the exercise's own difficulty setting first for a protocol's fixed amount"
             if program.template is not None
+            else f"{own.source} [{own.confidence}]"
+            if own is not None
             else p.sources["knob_first_from_reps"].source
             if knob_first
             else "groundup ladder: reps → tempo → knob → load",
@@ -2443,8 +2484,13 @@ def _next_step(
     # amount stays, before slower lowering or load reset it.
     # An endurance dose (reps to 20 and more) turns its setting first too, so the work stays
     # comparable instead of falling back to the bottom of the range (C10).
-    knob_first = program.template is not None or (
-        exercise.dose_type is DoseType.REPS and dose.range_high >= p.knob_first_from_reps
+    # So does a pathway's strength range (tendon work, S11): the harder setting loads the
+    # calf more at the same reps, before a slower lowering starts the reps again.
+    own = strength_range(program.pathway, exercise.id, rules)
+    knob_first = (
+        program.template is not None
+        or own is not None
+        or (exercise.dose_type is DoseType.REPS and dose.range_high >= p.knob_first_from_reps)
     )
     if knob_first:
         knobbed = knob_step([])
@@ -2479,18 +2525,31 @@ def _next_step(
     # load
     if exercise.loadable and not _off(program, "progress.load"):
         load = dose.load_kg or 0.0
+        # A standing calf exercise lifts the body weight: a few kilograms on top are a small
+        # step, so the reps are kept instead of starting again at the bottom (S11).
+        body = carries_body_weight(exercise)
+        then = [] if body else reset
+        kept = f", amount kept at {dose.amount:g} (body weight carried)" if body else ""
         if load <= 0:
-            after_l = p.starting_load_kg
+            after_l = p.calf_first_load_kg if body else p.starting_load_kg
             return make(
                 "progress.load",
                 [
                     changed("load_kg", None, after_l),
-                    *reset,
+                    *then,
                 ],
-                f"{name}{st}: time to add a little weight — start with {after_l:g} kg.",
-                f"{name}{st}: first external load {after_l:g} kg, amount reset to {low:g} after {basis}.",
-                p.sources["starting_load_kg"].source,
-                {"load_before": 0, "load_after": after_l},
+                f"{name}{st}: time to add weight — about {after_l:g} kg (a backpack works), same {unit}."
+                if body
+                else f"{name}{st}: time to add a little weight — start with {after_l:g} kg.",
+                f"{name}{st}: first external load {after_l:g} kg"
+                + (kept or f", amount reset to {low:g}")
+                + f" after {basis}.",
+                p.sources["calf_first_load_kg" if body else "starting_load_kg"].source,
+                {
+                    "load_before": 0,
+                    "load_after": after_l,
+                    "amount_after": dose.amount if body else low,
+                },
             )
         after_l = load_step(load, rules)
         pct = (after_l / load - 1) * 100
@@ -2499,10 +2558,11 @@ def _next_step(
                 "progress.load",
                 [
                     changed("load_kg", load, after_l),
-                    *reset,
+                    *then,
                 ],
-                f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg.",
-                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %) after {basis}.",
+                f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg"
+                + (f", same {unit}." if body else "."),
+                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %){kept} after {basis}.",
                 p.sources["load_step_percent"].source,
                 {"load_before": load, "load_after": after_l, "step_percent": round(pct, 1)},
             )
@@ -2572,10 +2632,14 @@ def _protocol_load_step(
     changed: Callable[[str, bool | Number | None, bool | Number | None], Change],
     basis: str,
     st: str,
+    day: dt.date,
+    since: dt.date | None,
 ) -> Decision | None:
     """A published protocol keeps its sets and reps (and its blocks set them); only the load
     moves (S10, S11): the protocol's first load once its sets and reps are done cleanly, then
-    the ordinary load step, with no reset of the reps."""
+    the ordinary load step, with no reset of the reps, at most once in
+    `protocol_load_step_days` after the last progression before this session (so all its
+    exercises step together, and the second session of a day does not step again)."""
     p = rules.progression
     assert program.template is not None
     template = rules.templates.templates[program.template]
@@ -2583,6 +2647,8 @@ def _protocol_load_step(
         return None
     name = exercise.name
     load = dose.load_kg or 0.0
+    if load > 0 and since is not None and (day - since).days < p.protocol_load_step_days:
+        return None
     if load <= 0:
         first = template.first_load_kg
         after = first.value if first is not None else p.starting_load_kg
@@ -2625,6 +2691,16 @@ def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
             or exercise.position in program.state.check_pending.positions
         )
         and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
+    )
+
+
+def carries_body_weight(exercise: Exercise) -> bool:
+    """A standing calf exercise: the body weight is the load and an external one is added on
+    top of it (so a first few kilograms are a small step, S11)."""
+    return (
+        exercise.loadable
+        and exercise.position is Position.STANDING
+        and bool(exercise.prime_movers & CALF_MUSCLES)
     )
 
 

@@ -169,6 +169,15 @@ class ProgressionRules(Frozen):
     load_step_max_percent: float = Field(ge=2, le=10)
     load_increment_kg: float = Field(gt=0, le=10)
     starting_load_kg: float = Field(gt=0, le=20)
+    protocol_load_step_days: int = Field(
+        ge=1, le=28, description="a protocol's load rises at most once in this many days"
+    )
+    calf_first_load_kg: float = Field(
+        gt=0,
+        le=20,
+        description="the first external load on a standing calf exercise (body weight plus "
+        "this), with the reps kept",
+    )
     regress_volume_fraction: float = Field(gt=0, lt=1)
     # Step-backs in a row for pain above the limit before the dose stops falling (N1).
     pain_step_backs_max: int = Field(ge=1, le=10)
@@ -282,6 +291,15 @@ class TemplateBlock(Frozen):
     note: str = ""
 
 
+class AffectedSideOnly(Frozen):
+    """A protocol that loads the painful leg only when one leg is affected: its one-leg main
+    exercises are prescribed for that side alone, the other leg doing the lifting (C1)."""
+
+    cue: str = Field(min_length=10, description="plain words: how the other leg helps")
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class Template(Frozen):
     name: str
     description: str
@@ -305,6 +323,10 @@ class Template(Frozen):
     first_load_kg: Sourced | None = Field(
         default=None,
         description="a protocol: the first external load once its sets and reps are done cleanly",
+    )
+    affected_side_only: AffectedSideOnly | None = Field(
+        default=None,
+        description="one leg affected: its one-leg main exercises for that side only",
     )
 
 
@@ -340,6 +362,15 @@ class PathwayExercise(Frozen):
         pattern=ID_PATTERN,
         description="brought in only when this other pathway exercise cannot be done",
     )
+
+
+class StrengthRange(Frozen):
+    """A pathway's own top of an exercise's rep range: load comes sooner than more reps."""
+
+    exercise_id: str = Field(pattern=ID_PATTERN)
+    range_high: float = Field(gt=0)
+    source: str = Field(min_length=3)
+    confidence: Confidence
 
 
 class PathwayAvoid(Frozen):
@@ -524,6 +555,9 @@ class Pathway(Frozen):
         default=None, description="hip and thigh strength work joins from this phase"
     )
     exercises: tuple[PathwayExercise, ...] = ()
+    strength_ranges: tuple[StrengthRange, ...] = Field(
+        default=(), description="exercises whose reps stop lower here, so load comes sooner"
+    )
     mobility: tuple[str, ...] = Field(
         default=(), description="stretches the pathway puts first in the mobility part"
     )

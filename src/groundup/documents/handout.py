@@ -133,10 +133,20 @@ def seek_help(screening: ScreeningRules) -> dict[str, list[str]]:
     return out
 
 
+def _one_side_note(slot: Slot, program: Program, rules: Rules) -> str:
+    """A slot for one leg only (a protocol loading the sore leg, C1): how the other leg helps."""
+    if len(slot.doses) != 1 or slot.doses[0].side is None:
+        return ""
+    template = rules.templates.templates.get(program.template or "")
+    rule = template.affected_side_only if template is not None else None
+    return f"This leg only. {rule.cue}" if rule is not None else "This leg only."
+
+
 def _dose_rows(
-    slot: Slot, exercise: Exercise, program: Program, who: Person
+    slot: Slot, exercise: Exercise, program: Program, who: Person, rules: Rules
 ) -> list[dict[str, Any]]:
     least = min(d.sets for d in slot.doses)
+    only = _one_side_note(slot, program, rules)
     rows = []
     for dose in slot.doses:
         words = dose_words(dose, exercise.dose_type)
@@ -146,6 +156,7 @@ def _dose_rows(
         note = ""
         if dose.side is not None and dose.side == program.weaker_side and extra > 0:
             note = f"your weaker side: {extra} extra set" + ("" if extra == 1 else "s")
+        note = note or only
         rows.append(
             {
                 "side": f"{dose.side.value.capitalize()} leg" if dose.side else "Both legs",
@@ -198,7 +209,7 @@ def _card(
         "picture": Markup(pictures.render(exercise)),
         # A clinician's own exercise with an uploaded photo: the checked, re-encoded JPEG.
         "photo": photos.get(exercise.id, ""),
-        "doses": _dose_rows(slot, exercise, program, who),
+        "doses": _dose_rows(slot, exercise, program, who, rules),
         "tempo": tempo.text() if tempo else "",
         "setting": _setting(exercise, slot.doses),
         "easier": exercise.knob.easier_how if exercise.knob else "",
@@ -300,7 +311,7 @@ def handout_html(
             "name": rules.library[slot.exercise_id].name,
             "doses": [
                 f"{row['side']}: {row['dose']}"
-                for row in _dose_rows(slot, rules.library[slot.exercise_id], program, who)
+                for row in _dose_rows(slot, rules.library[slot.exercise_id], program, who, rules)
             ],
         }
         for slot in program.slots
