@@ -83,6 +83,11 @@ def assessment(
     )
 
 
+# The shin raises of a retest that meet the "not sure" gate on the person's own deficit
+# (the intake's 10 of 24): 20 of 24, 83 % (S2).
+SHIN_OK = (20, 24)
+
+
 def program(
     phase: Phase | None = None, equipment: tuple[Equipment, ...] | None = None, **kwargs: Any
 ) -> Program:
@@ -683,7 +688,7 @@ def test_no_check_in_since_the_last_session_holds_and_asks_for_it() -> None:
 def test_a_phase_advance_waits_for_a_missing_answer() -> None:
     prog = program(heel=(25, 25))
     plans: list[dict[str, Any]] = [{"day": n} for n in (0, 2, 4, 7, 9)]
-    retest = Retest(date=day(10), assessment=assessment(heel=(25, 25), when=day(10)))
+    retest = Retest(date=day(10), assessment=assessment(heel=(25, 25), tib=SHIN_OK, when=day(10)))
     plans.append({"event": retest})
     plans.append({"day": 11, "pain_after": None})  # every milestone met, one answer missing
     plans.append({"day": 14})
@@ -951,7 +956,7 @@ def test_switching_off_the_phase_advance_reports_readiness_instead() -> None:
     prog = program()
     plans: list[dict[str, Any]] = [{"event": override(day(0), "rule_off", rule="phase.advance")}]
     plans += [{"day": n} for n in (0, 2, 4)]
-    plans += [{"event": Retest(date=day(5), assessment=assessment(when=day(5)))}]
+    plans += [{"event": Retest(date=day(5), assessment=assessment(tib=SHIN_OK, when=day(5)))}]
     plans += [{"day": n} for n in (7, 9, 11, 14)]
     after, decisions, _ = live(prog, *plans)
     assert not of(decisions, "phase.advance")
@@ -1056,7 +1061,9 @@ def test_no_phase_advance_until_every_criterion_holds() -> None:
     # Everything but the heel-raise LSI is in place: a retest is asked for.
     assert of(decisions_of(prog, history), "prompt.retest")
     # The retest shows 80 %: the next session moves the phase on.
-    history.append(Retest(date=day(22), assessment=assessment(heel=(20, 25), when=day(22))))
+    history.append(
+        Retest(date=day(22), assessment=assessment(heel=(20, 25), tib=SHIN_OK, when=day(22)))
+    )
     history.append(checkin(day(23)))
     history.append(done(current, day(23)))
     outcome = advance(current, history, RULES, day(23))
@@ -1080,6 +1087,8 @@ def test_the_gate_counts_pain_free_sessions_and_sessions_in_the_phase() -> None:
         "low_load_clean_form": True,
         # The intake's 80 % was there when the phase began: it does not count.
         "low_load_heel_raise_lsi": False,
+        # "Not sure": the person's own deficit, the shin raises (10 of 24), gates too (S2).
+        "own_deficit_lsi_70": False,
     }
 
 
@@ -1233,7 +1242,11 @@ def test_a_near_miss_gets_one_confirmatory_retest_and_no_more() -> None:
     prog = program(heel=(16, 25))
     plans: list[dict[str, Any]] = [{"day": n} for n in (0, 2, 4, 7, 9, 11)]
     plans.append(
-        {"event": Retest(date=day(12), assessment=assessment(heel=(16, 25), when=day(12)))}
+        {
+            "event": Retest(
+                date=day(12), assessment=assessment(heel=(16, 25), tib=SHIN_OK, when=day(12))
+            )
+        }
     )
     plans += [{"day": n} for n in (14, 16, 18, 21, 23, 25, 28)]
     prog, decisions, history = live(prog, *plans)
@@ -1244,7 +1257,7 @@ def test_a_near_miss_gets_one_confirmatory_retest_and_no_more() -> None:
     ]
     assert "settle it" in prompts[-1].person_text
     assert "16 of the 18 reps the next phase asks for" in prompts[-1].person_text
-    again = Retest(date=day(29), assessment=assessment(heel=(16, 25), when=day(29)))
+    again = Retest(date=day(29), assessment=assessment(heel=(16, 25), tib=SHIN_OK, when=day(29)))
     _, decisions, _ = live(
         prog, {"event": again}, *({"day": n} for n in range(30, 90, 2)), history=history
     )
@@ -1961,7 +1974,11 @@ def test_s8_flare_sessions_do_not_count_for_the_gate_and_no_advance_right_after(
     plans: list[dict[str, Any]] = [{"day": 0, "pain": 7}]
     plans += [{"day": n, "pain": 1} for n in (2, 4, 7, 9)]
     plans.append(
-        {"event": Retest(date=day(10), assessment=assessment(heel=(22, 25), when=day(10)))}
+        {
+            "event": Retest(
+                date=day(10), assessment=assessment(heel=(22, 25), tib=SHIN_OK, when=day(10))
+            )
+        }
     )
     plans += [{"day": n, "pain": 1} for n in (11, 14, 16, 18, 21, 23)]
     _, decisions, history = live(prog, *plans)
@@ -1980,7 +1997,11 @@ def test_s9_phases_wait_for_clean_form() -> None:
     prog = program()
     plans: list[dict[str, Any]] = [{"day": n, "form": "sloppy"} for n in (0, 2, 4, 7, 9)]
     plans.append(
-        {"event": Retest(date=day(10), assessment=assessment(heel=(22, 25), when=day(10)))}
+        {
+            "event": Retest(
+                date=day(10), assessment=assessment(heel=(22, 25), tib=SHIN_OK, when=day(10))
+            )
+        }
     )
     plans += [{"day": n, "form": "sloppy"} for n in (11, 14)]
     _, decisions, history = live(prog, *plans)

@@ -32,7 +32,13 @@ from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
-from groundup.clinical.pathways import allows, load_allows, load_restriction, phase_gate
+from groundup.clinical.pathways import (
+    allows,
+    load_allows,
+    load_restriction,
+    phase_gate,
+    resolve_criterion,
+)
 from groundup.clinical.planning import (
     build_session,
     dose_for,
@@ -3237,7 +3243,13 @@ def _template_block(program: Program, day: dt.date, rules: Rules) -> list[Decisi
 # beyond each one's measurement error.
 
 GateStatus = tuple[GateCriterion, bool, str, bool]
-OBJECTIVE_GATES = ("lsi", "min_value", "step_down_clean", "outcome_change")
+OBJECTIVE_GATES = (
+    "lsi",
+    "difference_within_error",
+    "min_value",
+    "step_down_clean",
+    "outcome_change",
+)
 
 
 def _fresh(program: Program) -> bool:
@@ -3304,6 +3316,44 @@ def _lsi_status(
     )
 
 
+def _shortfall(comparison: SideComparison, profile: ImbalanceProfile) -> float | None:
+    """How far the affected side falls short of the other (both legs affected: the
+    difference either way); None with a side untested."""
+    left, right = comparison.left, comparison.right
+    if left is None or right is None:
+        return None
+    involved = profile.involved_side
+    if involved is None:
+        return round(abs(left - right), 2)
+    mine, other = comparison.value(involved), comparison.value(involved.other)
+    assert mine is not None and other is not None
+    return round(max(0.0, other - mine), 2)
+
+
+def _difference_status(comparison: SideComparison, profile: ImbalanceProfile) -> tuple[bool, str]:
+    """(met, the numbers) for a between-leg difference criterion."""
+    error = comparison.measurement_error
+    short = _shortfall(comparison, profile)
+    test, unit = comparison.test, comparison.unit
+    if error is None or short is None:
+        return (
+            False,
+            f"{test}: both sides needed (left {comparison.left}, right {comparison.right})",
+        )
+    involved = profile.involved_side
+    if involved is None:
+        sides = f"left {comparison.left:g} vs right {comparison.right:g} {unit}, difference"
+    else:
+        sides = (
+            f"involved {involved.value} {comparison.value(involved):g} vs uninvolved "
+            f"{comparison.value(involved.other):g} {unit}, short by"
+        )
+    return (
+        short <= error,
+        f"{test}: {sides} {short:g} {unit} (needs ≤ {error:g} {unit}, the measurement error)",
+    )
+
+
 def _min_value_threshold(
     c: GateCriterion, profile: ImbalanceProfile, rules: Rules
 ) -> tuple[float, str]:
@@ -3353,7 +3403,34 @@ def gate_status(
         if (cutoff is None or s.date > cutoff)
         and not (program.state.flare is not None and s.date >= program.state.flare.started)
     ]
-    for c in phase_gate(program.pathway, program.phase, rules):
+    gate = phase_gate(program.pathway, program.phase, rules)
+    for named in gate:
+        resolved = resolve_criterion(named, program.baseline, rules)
+        if resolved is None:
+            # An implicated test with no deficit at the start: the other criteria decide.
+            out.append(
+                (
+                    named.model_copy(
+                        update={
+                            "text": "No one test stood out at the start, so the other "
+                            "milestones decide.",
+                            "both_sides_text": None,
+                        }
+                    ),
+                    True,
+                    "implicated test: none (no deficit of the affected side beyond the "
+                    "measurement error, nor below a capacity goal, at the start)",
+                    False,
+                )
+            )
+            continue
+        c = resolved
+        if c is not named and any(
+            o.kind == c.kind and o.test == c.test and (o.threshold or 0) >= (c.threshold or 0)
+            for o in gate
+            if o is not named
+        ):
+            continue  # the implicated test is one the gate already asks for
         if c.kind == "pain_sessions":
             assert c.sessions is not None and c.threshold is not None
             last = full_dose[-c.sessions :]
@@ -3439,6 +3516,16 @@ def gate_status(
                     not met,
                 )
             )
+        elif c.kind == "difference_within_error":
+            comparison = program.profile.comparison(c.test or "")
+            if not fresh:
+                out.append((c, False, stale, True))
+                continue
+            if comparison is None:
+                out.append((c, False, f"{c.test} not tested in this phase", True))
+                continue
+            met, why = _difference_status(comparison, program.profile)
+            out.append((c, met, why, not met))
         elif c.kind == "step_down_clean":
             if not fresh:
                 out.append((c, False, stale, True))
@@ -3808,7 +3895,7 @@ def _in_phase_retests(program: Program, seen: Sequence[HistoryEvent]) -> list[Re
 def _tests_criterion(criterion: GateCriterion, retest: Retest) -> bool:
     """The retest measured what this criterion needs."""
     assessment = retest.assessment
-    if criterion.kind in ("lsi", "min_value"):
+    if criterion.kind in ("lsi", "min_value", "difference_within_error"):
         return assessment.tests.result(criterion.test or "") is not None
     if criterion.kind == "step_down_clean":
         return assessment.observations.step_down is not None
@@ -3877,12 +3964,15 @@ def _gap_text(c: GateCriterion, profile: ImbalanceProfile, rules: Rules) -> tupl
 def _near_miss(c: GateCriterion, profile: ImbalanceProfile, rules: Rules) -> bool:
     """The latest test fell short of this criterion by no more than the standard error of
     measurement (the limits of agreement ÷ 2.77), not by the limits themselves (S4)."""
-    if c.kind not in ("lsi", "min_value") or c.threshold is None:
-        return False
     comparison = profile.comparison(c.test or "")
     if comparison is None or comparison.measurement_error is None:
         return False
     error = comparison.measurement_error / rules.progression.loa_per_sem
+    if c.kind == "difference_within_error":
+        short = _shortfall(comparison, profile)
+        return short is not None and short - comparison.measurement_error <= error
+    if c.kind not in ("lsi", "min_value") or c.threshold is None:
+        return False
     needed: list[float] = []
     involved = profile.involved_side
     if c.kind == "min_value":
@@ -4018,6 +4108,22 @@ def _milestone_move(
             person=f"{definition.person_label}: {moved}",
             clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g}{unverified})",
         )
+    if c.kind == "difference_within_error":
+        test = c.test or ""
+        was, now = before.profile.comparison(test), after.profile.comparison(test)
+        if was is None or now is None or now.measurement_error is None:
+            return None
+        a, b = _shortfall(was, before.profile), _shortfall(now, after.profile)
+        if a is None or b is None:
+            return None
+        label = rules.assessment.tests[test].person_label
+        return MilestoneMove(
+            criterion=c.id,
+            improved=a - b > now.measurement_error,
+            person=f"{label}: difference between the legs {a:g} → {b:g} {now.unit}",
+            clinician=f"{c.id}: between-leg difference {a:g} → {b:g} {now.unit} "
+            f"(measurement error ±{now.measurement_error:g})",
+        )
     if c.kind == "step_down_clean":
         if not (before.profile.step_down_observed and after.profile.step_down_observed):
             return None
@@ -4121,6 +4227,8 @@ def _milestones_flat(
 def _met_on_latest(c: GateCriterion, program: Program, rules: Rules) -> bool:
     """The criterion's threshold is met by the latest numbers, whenever they were taken."""
     comparison = program.profile.comparison(c.test or "")
+    if comparison is not None and c.kind == "difference_within_error":
+        return _difference_status(comparison, program.profile)[0]
     if comparison is None or c.threshold is None:
         return False
     if c.kind == "lsi":
@@ -4148,6 +4256,9 @@ def _criterion_value(c: GateCriterion, profile: ImbalanceProfile) -> float | Non
     if c.kind == "min_value":
         values = [v for v in (comparison.left, comparison.right) if v is not None]
         return min(values) if values else None
+    if c.kind == "difference_within_error":
+        short = _shortfall(comparison, profile)
+        return None if short is None else -short  # higher is better: less difference
     return None
 
 
