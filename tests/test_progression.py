@@ -2366,3 +2366,44 @@ def test_n12_the_shin_raise_stall_text_marks_its_borrowed_measurement_error_unve
     # The heel-raise test's own figure is published (Hébert-Losier 2017): no such mark.
     calf = _milestone_move(heel, before, after, RULES)
     assert calf is not None and "±6)" in calf.clinician and "unverified" not in calf.clinician
+
+
+# ----- S13 (rest): high pain on waking asks the screen's questions again ---------------------
+
+
+def test_s13_pain_on_waking_at_four_asks_the_safety_questions_again_once_a_week() -> None:
+    prog = program()
+    recheck = RULES.screening.recheck
+    assert recheck is not None and recheck.waking_pain_at_least == 4
+    plans: list[dict[str, Any]] = [{"day": 0}]
+    plans += [{"event": checkin(day(n), pain=3 if n == 1 else 4)} for n in (1, 2, 3, 9)]
+    _, decisions, _ = live(prog, *plans)
+    asked = of(decisions, "prompt.recheck")
+    # Not at 3/10; at 4/10 on day 2; not again within the week; again a week on.
+    assert [d.date for d in asked] == [day(2), day(9)]
+    assert "safety questions again" in asked[0].person_text
+    assert "wake you at night" in asked[0].clinician_text  # the screen's own question
+    assert not of(decisions, "refer.red_flag") and not of(decisions, "refer.watch_for")
+
+
+def test_s13_a_recheck_that_refers_pauses_the_program_with_the_screens_urgency() -> None:
+    from groundup.clinical.logs import RECHECK_REASON
+    from groundup.clinical.screening import screen
+
+    prog = program()
+    screening = RULES.screening
+    answers = screening.recheck_answers({"focal_bone_tenderness": True, "pain_on_hopping": True})
+    signs = screening.recheck_signs(screen(answers, screening))
+    assert signs == ("bone_spot",)
+    stopped = SessionLog(
+        id="recheck-1", date=day(2), skipped=True, skip_reason=RECHECK_REASON, warning_signs=signs
+    )
+    after, decisions, _ = live(
+        prog, {"day": 0}, {"event": checkin(day(2), pain=5)}, {"event": stopped}
+    )
+    (refer,) = of(decisions, "refer.red_flag")
+    assert refer.numbers["urgency"] == "soon"
+    assert "when the safety questions were answered again" in refer.clinician_text
+    assert after.state.referred
+    # A clear recheck stores nothing: no answer fires a rule.
+    assert not screening.recheck_signs(screen(screening.recheck_answers({}), screening))

@@ -68,6 +68,11 @@ class ExerciseLog(Frozen):
         return max(s.pain for s in self.sets)
 
 
+# The skip reason of the day's session stopped because the screen's questions, asked again
+# after high pain on waking, refer (S13): stored as a session stopped for warning signs.
+RECHECK_REASON = "stopped: the safety questions answered again point to a check"
+
+
 class SessionLog(Frozen):
     """One session: done (with its exercises) or skipped."""
 

@@ -29,7 +29,15 @@ from pydantic import Field
 from groundup.clinical.assessment import AffectedSide
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.intake import outcome_scores
-from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
+from groundup.clinical.logs import (
+    RECHECK_REASON,
+    CheckIn,
+    ExerciseLog,
+    Override,
+    Retest,
+    SessionLog,
+    event_key,
+)
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
 from groundup.clinical.pathways import (
@@ -256,6 +264,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"check_pending": None})
         elif change.field == "last_check_prompt":
             state = state.model_copy(update={"last_check_prompt": decision.date})
+        elif change.field == "last_recheck_prompt":
+            state = state.model_copy(update={"last_recheck_prompt": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -355,7 +365,12 @@ def _on_event(
     if isinstance(event, CheckIn):
         return _on_checkin(program, event, seen, rules)
     if event.warning_signs:  # a session stopped for a warning sign
-        return _refer_for_signs(event.date, event.warning_signs, (), rules, "during a session")
+        where = (
+            "when the safety questions were answered again"
+            if event.skipped and event.skip_reason == RECHECK_REASON
+            else "during a session"
+        )
+        return _refer_for_signs(event.date, event.warning_signs, (), rules, where)
     return _on_session(program, event, seen, rules)
 
 
@@ -768,6 +783,7 @@ def _on_checkin(
     watched = _watch_for_morning(program, event, seen, rules)
     if watched is not None:
         return [*notes, watched]
+    asked = _recheck_prompt(program, event, rules)
     sessions = _sessions(seen)
     last = sessions[-1] if sessions else None
     decisions: list[Decision] = []
@@ -782,7 +798,47 @@ def _on_checkin(
     if not decisions and program.state.flare is None and last is not None:
         decisions.extend(_trend_reduction(program, event, last, seen, rules))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+    if asked is not None and not any(d.kind == "refer" for d in decisions):
+        decisions.append(asked)
     return notes + decisions
+
+
+def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision | None:
+    """Pain on waking at the recheck level: ask the screen's questions about rest, night and
+    bone pain again, at most every `every_days` (S13)."""
+    recheck = rules.screening.recheck
+    if recheck is None or event.pain_on_waking < recheck.waking_pain_at_least:
+        return None
+    last = program.state.last_recheck_prompt
+    if last is not None and (event.date - last).days < recheck.every_days:
+        return None
+    questions = rules.screening.sections
+    texts = [
+        section.questions[name].text
+        for name in recheck.questions
+        for section in questions.values()
+        if name in section.questions
+    ]
+    return Decision(
+        rule="prompt.recheck",
+        kind="prompt",
+        date=event.date,
+        numbers={
+            "pain_on_waking": event.pain_on_waking,
+            "at_least": recheck.waking_pain_at_least,
+            "questions": ", ".join(recheck.questions),
+        },
+        changes=(Change(field="last_recheck_prompt", before=str(last), after=str(event.date)),),
+        person_text=f"Your pain on waking is {event.pain_on_waking}/10. Pain after a night's "
+        "rest is worth a closer look: please answer a few of the safety questions again — "
+        "about pain at rest or at night, and one sore spot on a bone. If they point to a "
+        "check, the program pauses until you have been seen.",
+        clinician_text=f"Pain on waking {event.pain_on_waking}/10 (≥ "
+        f"{recheck.waking_pain_at_least}): screen questions asked again — "
+        + " / ".join(texts)
+        + " A referring answer pauses the program (refer.red_flag).",
+        source=f"screening.yaml recheck: {recheck.source}",
+    )
 
 
 def _watch_for_morning(
