@@ -223,3 +223,21 @@ def test_words_alone_are_a_note_and_unknown_signs_or_the_old_flag_are_one_line(
         bad = run(tmp_path, "checkin", "--date", TODAY, "--pain", "1", "--stiffness", "1", *args)
         assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) <= 3
         assert "--sign" in bad.stderr
+
+
+def test_s13_high_pain_on_waking_asks_the_safety_questions_again_at_the_terminal(
+    tmp_path: Path,
+) -> None:
+    started(tmp_path)
+    out = ok(tmp_path, "checkin", "--date", TODAY, "--pain", "5", "--stiffness", "2")
+    assert "groundup recheck" in out
+    assert "groundup recheck" in ok(tmp_path, "today", "--date", TODAY)
+    clear = ok(tmp_path, "recheck", "--date", TODAY, "--none")
+    assert "Nothing in these answers needs a check" in clear
+    assert json.loads(ok(tmp_path, "today", "--date", TODAY, "--json"))["paused"] is False
+    # Interactive: night or rest pain, no sore spot on a bone.
+    refused = run(tmp_path, "recheck", "--date", TODAY, stdin="y\nn\n")
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "paused" in refused.stdout
+    paused = json.loads(ok(tmp_path, "today", "--date", TODAY, "--json"))
+    assert paused["paused"] is True and paused["slots"] == []
