@@ -391,6 +391,7 @@ def test_s13_high_waking_pain_asks_again_and_a_referring_answer_pauses(
         pid, CheckIn(date=first, pain_on_waking=5, stiffness_on_waking=2)
     )
     (asked,) = [d for d in decisions if d.rule == "prompt.recheck"]
+    assert "safety questions again" in asked.person_text
     assert services.program(pid).state.last_recheck_prompt == first
     # Clear answers store no event and leave the program running.
     result, made = services.recheck(pid, {"night_or_rest_pain": False}, first)
