@@ -439,6 +439,40 @@ def test_the_morning_check_in(client: TestClient, services: Services) -> None:
     assert "Morning pain" in progress
 
 
+def test_s13_high_pain_on_waking_links_to_the_safety_questions_again(
+    client: TestClient, services: Services
+) -> None:
+    csrf, patient_id = start(client, services)
+    response = client.post("/me/checkin", data={"csrf": csrf, "pain": "5", "stiffness": "2"})
+    assert response.status_code == 200 and 'href="/me/recheck"' in response.text
+    today = client.get("/me")
+    assert 'data-standing="recheck"' in today.text and 'href="/me/recheck"' in today.text
+    page = client.get("/me/recheck")
+    assert page.status_code == 200
+    assert "wake you at night" in page.text and "one small spot on a bone" in page.text
+    unanswered = client.post("/me/recheck", data={"csrf": csrf})
+    assert unanswered.status_code == 400
+    clear = client.post(
+        "/me/recheck",
+        data={"csrf": csrf, "night_or_rest_pain": "no", "focal_bone_tenderness": "no"},
+    )
+    assert clear.status_code == 200 and "Nothing in these answers needs a check" in clear.text
+    assert services.referral(patient_id) is None
+    refers = client.post(
+        "/me/recheck",
+        data={
+            "csrf": csrf,
+            "night_or_rest_pain": "no",
+            "focal_bone_tenderness": "yes",
+            "pain_on_hopping": "yes",
+        },
+    )
+    assert refers.status_code == 200
+    referral = services.referral(patient_id)
+    assert referral is not None and referral.numbers["urgency"] == "soon"
+    assert "data-paused" in refers.text and "data-paused" in client.get("/me").text
+
+
 def test_another_person_sees_only_their_own_data(services: Services) -> None:
     first = TestClient(create_app(services=services), follow_redirects=False)
     start(first, services)
