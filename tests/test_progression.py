@@ -2407,3 +2407,52 @@ def test_s13_a_recheck_that_refers_pauses_the_program_with_the_screens_urgency()
     assert after.state.referred
     # A clear recheck stores nothing: no answer fires a rule.
     assert not screening.recheck_signs(screen(screening.recheck_answers({}), screening))
+
+
+# ----- C11: kneecap pain asks whether the knee settled within the hour ------------------------
+
+
+def knee_program() -> Program:
+    from groundup.clinical.profile import build_profile
+
+    found = Assessment.model_validate(
+        {**assessment().model_dump(), "condition": "patellofemoral_pain"}
+    )
+    return plan(
+        build_profile(found, RULES.assessment),
+        Preferences(),
+        RULES,
+        screen=CLEAR,
+        start=START,
+        assessment=found,
+    )
+
+
+@pytest.mark.parametrize("answer", ["no", "yes", "not_sure", None])
+def test_c11_a_knee_not_settled_within_the_hour_holds_the_next_session(
+    answer: str | None,
+) -> None:
+    prog = knee_program()
+    assert prog.pathway.value == "patellofemoral_pain"
+    morning = CheckIn(
+        date=day(1), pain_on_waking=1, stiffness_on_waking=1, settled_within_hour=answer
+    )
+    _, decisions, _ = live(prog, {"day": 0, "pain": 1}, {"event": morning}, {"day": 2, "pain": 1})
+    held = of(decisions, "hold.not_settled")
+    if answer == "no":
+        (hold,) = held
+        assert hold.date == day(2) and "within an hour" in hold.person_text
+        assert hold.source.endswith("[S]")
+        assert not [d for d in decisions if d.rule.startswith("progress.") and d.date == day(2)]
+    else:
+        assert not held
+        assert [d for d in decisions if d.rule.startswith("progress.") and d.date == day(2)]
+
+
+def test_c11_other_pathways_ignore_the_answer() -> None:
+    prog = program()
+    morning = CheckIn(
+        date=day(1), pain_on_waking=1, stiffness_on_waking=1, settled_within_hour="no"
+    )
+    _, decisions, _ = live(prog, {"day": 0}, {"event": morning}, {"day": 2})
+    assert not of(decisions, "hold.not_settled")

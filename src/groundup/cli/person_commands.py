@@ -580,6 +580,12 @@ def log_command(
     _show_decisions(result.decisions)
 
 
+def _settle_question(pid: str) -> str:
+    """The pathway's question on how the pain settled within the hour (kneecap pain, C11)."""
+    check = load_rules().pathways[services().program(pid).pathway].settle_check
+    return check.question if check is not None else ""
+
+
 @app.command("checkin")
 def checkin_command(
     person: PersonOption = None,
@@ -599,6 +605,13 @@ def checkin_command(
     ] = None,
     red_flag: Annotated[
         list[str] | None, typer.Option(hidden=True, help="replaced by --sign and --note")
+    ] = None,
+    settled: Annotated[
+        str | None,
+        typer.Option(
+            help="kneecap pain: after your last session, was your knee back to how it was "
+            "within an hour? yes, no or not-sure"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -620,10 +633,19 @@ def checkin_command(
         pain = _ask_int("Pain on waking this morning (0–10)", 0, 10)
     if stiffness is None:
         stiffness = _ask_int("Stiffness on waking (0–10)", 0, 10)
+    answer = None if settled is None else settled.replace("-", "_")
+    if answer not in (None, "yes", "no", "not_sure"):
+        raise fail("--settled is yes, no or not-sure")
+    question = _call(lambda: _settle_question(pid))
+    if asked and answer is None and question:
+        answer = Prompt.ask(
+            question, choices=["yes", "no", "not-sure"], default="yes", console=out
+        ).replace("-", "_")
     signs = tuple(sign or ())
     if asked and not signs:
         out.print("Since your last check-in, have you noticed any of these?")
         signs = _ask_signs()
+
     checkin = validate(
         CheckIn,
         {
@@ -632,6 +654,7 @@ def checkin_command(
             "stiffness_on_waking": stiffness,
             "warning_signs": list(signs),
             "new_red_flags": note or [],
+            "settled_within_hour": answer if question else None,
         },
         "checkin",
     )

@@ -126,6 +126,11 @@ class CheckIn(Frozen):
         description="anything else new, in the person's words: kept as a note for the "
         "clinician beside the chosen warning signs; words alone do not stop the program",
     )
+    settled_within_hour: Literal["yes", "no", "not_sure"] | None = Field(
+        default=None,
+        description="asked on pathways with a settle check (kneecap pain): after the last "
+        "session, was the pain back to how it was within an hour? 'no' holds progression",
+    )
 
 
 class Retest(Frozen):

@@ -1912,6 +1912,22 @@ def _response_holds(
                 source=p.sources["morning_worse_by"].source,
             )
         )
+    settle = rules.pathways[program.pathway].settle_check
+    unsettled = _not_settled(seen, day) if settle is not None else None
+    if settle is not None and unsettled is not None:
+        holds.append(
+            Decision(
+                rule="hold.not_settled",
+                kind="hold",
+                date=day,
+                numbers={"checkin": unsettled.isoformat(), "settled_within_hour": "no"},
+                person_text="You said your knee was not back to how it was within an hour "
+                "of your last session, so nothing moves up today.",
+                clinician_text=f"Check-in of {unsettled}: pain not back to baseline within the "
+                f"hour after the last session ({settle.clinical}): progression held.",
+                source=settle.source,
+            )
+        )
     rising = _morning_rising(seen, day, rules)
     if rising is not None:
         holds.append(
@@ -1926,6 +1942,22 @@ def _response_holds(
             )
         )
     return holds
+
+
+def _not_settled(seen: Sequence[HistoryEvent], day: dt.date) -> dt.date | None:
+    """The check-in since the last session before this one that said the pain was not back
+    to how it was within the hour (C11): its date, else None."""
+    before = [s.date for s in _sessions(seen) if s.date < day]
+    if not before:
+        return None
+    answered = [
+        c
+        for c in _checkins(seen)
+        if max(before) < c.date <= day and c.settled_within_hour is not None
+    ]
+    if answered and answered[-1].settled_within_hour == "no":
+        return answered[-1].date
+    return None
 
 
 def _ready(

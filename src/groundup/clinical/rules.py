@@ -526,6 +526,16 @@ class PainLimits(Frozen):
         return self
 
 
+class SettleCheck(Frozen):
+    """A question the morning check-in asks after a session, about how the pain settled
+    within the hour (C11): "no" holds progression at the next session."""
+
+    question: str = Field(min_length=10, description="for the person, answered yes/no/not sure")
+    clinical: str = Field(min_length=10)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class Pathway(Frozen):
     """What a condition changes in the plan, each change with its source."""
 
@@ -555,6 +565,7 @@ class Pathway(Frozen):
     )
     gates: tuple[PathwayGate, ...] = ()
     watch_for: tuple[WatchSign, ...] = ()
+    settle_check: SettleCheck | None = None
     warnings: tuple[PathwayWarning, ...] = ()
     deficit_warnings: tuple[DeficitWarning, ...] = ()
     weight_bearing: WeightBearingRule | None = None

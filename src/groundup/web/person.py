@@ -2085,12 +2085,24 @@ CHECKIN_LABELS = {
 }
 
 
+def _settle_question(services: Services, patient_id: str) -> str:
+    """The pathway's question on how the pain settled within the hour (kneecap pain, C11)."""
+    program = _program_or_none(services, patient_id)
+    check = services.rules.pathways[program.pathway].settle_check if program else None
+    return check.question if check is not None else ""
+
+
 @router.get("/checkin")
 def checkin_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
         return _see("/me")
     return render(
-        request, "person_checkin.html", values={}, errors={}, signs=_sign_choices(services)
+        request,
+        "person_checkin.html",
+        values={},
+        errors={},
+        signs=_sign_choices(services),
+        settle_question=_settle_question(services, me.patient_id),
     )
 
 
@@ -2105,6 +2117,17 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
     signs = tuple(line.strip() for line in signs_text.splitlines() if line.strip())
     chosen = _read_signs(form, services)
     check.values["sign"] = list(chosen)
+    settle_question = _settle_question(services, me.patient_id)
+    settled = (
+        check.choice(
+            "settled",
+            {"yes": "yes", "no": "no", "not_sure": "not_sure"},
+            "yes, no or not sure",
+            required=False,
+        )
+        if settle_question
+        else None
+    )
     hour = check.whole("hour", 0, 23, required=False)
     check.errors.pop("hour", None)  # from the device's clock, not the person
     for_day = check.choice(
@@ -2127,6 +2150,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             request,
             "person_checkin.html",
             signs=_sign_choices(services),
+            settle_question=settle_question,
             status_code=400,
             values=check.values,
             errors=check.errors,
@@ -2139,6 +2163,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             stiffness_on_waking=stiffness,
             warning_signs=chosen,
             new_red_flags=signs,
+            settled_within_hour=settled,
         )
         decisions = services.record_checkin(me.patient_id, checkin)
     except ValidationError:
@@ -2146,6 +2171,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             request,
             "person_checkin.html",
             signs=_sign_choices(services),
+            settle_question=settle_question,
             status_code=400,
             values=check.values,
             errors={
@@ -2158,6 +2184,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             request,
             "person_checkin.html",
             signs=_sign_choices(services),
+            settle_question=settle_question,
             status_code=409,
             values=check.values,
             errors={},
