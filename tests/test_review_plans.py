@@ -865,6 +865,34 @@ def test_after_a_fracture_phase_four_waits_for_the_knee_to_wall_difference() -> 
     assert status(9.9)[0] is False  # 1.6 cm: beyond it
 
 
+def test_the_stall_and_near_miss_read_the_knee_to_wall_difference() -> None:
+    from groundup.clinical.pathways import phase_gate
+    from groundup.clinical.progression import TestPoint, _milestone_move, _near_miss
+
+    gate = phase_gate(Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY, Phase.DYNAMIC_STABILITY, RULES)
+    knee = next(c for c in gate if c.kind == "difference_within_error")
+    found = assessment_of("ankle-fracture.yaml")  # right 6 vs left 11.5 cm
+
+    def point(right: float, days: int) -> TestPoint:
+        tests = found.tests.model_copy(
+            update={
+                "knee_to_wall_cm": found.tests.knee_to_wall_cm.model_copy(update={"right": right})
+            }
+        )
+        when = dt.date(2025, 9, 15) + dt.timedelta(days=days)
+        profile = profile_of(found.model_copy(update={"date": when, "tests": tests}))
+        return TestPoint(date=when, profile=profile, scores={})
+
+    flat = _milestone_move(knee, point(6, 0), point(7, 28), RULES)
+    assert flat is not None and not flat.improved  # 5.5 → 4.5 cm: within the 1.5 cm MDC
+    assert "5.5 → 4.5 cm" in flat.clinician and "±1.5" in flat.clinician
+    moved = _milestone_move(knee, point(6, 0), point(8, 28), RULES)
+    assert moved is not None and moved.improved  # 5.5 → 3.5 cm
+    # 2 cm short: 0.5 cm over the MDC, within one SEM (1.5 ÷ 2.77): a confirmatory retest.
+    assert _near_miss(knee, point(9.5, 28).profile, RULES)
+    assert not _near_miss(knee, point(8, 28).profile, RULES)
+
+
 def test_a_difference_gate_needs_a_test_with_a_measurement_error() -> None:
     from groundup.clinical.rules import GateCriterion
 

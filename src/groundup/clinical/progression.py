@@ -66,7 +66,7 @@ from groundup.clinical.program import (
     work_seconds,
 )
 from groundup.clinical.readiness import hop_gate_status, hop_ready
-from groundup.clinical.rules import GateCriterion, Rules
+from groundup.clinical.rules import IMPLICATED, GateCriterion, Rules
 from groundup.clinical.vocabulary import DoseType, Kind, Phase, Side
 
 Number = float | int | str
@@ -3513,7 +3513,7 @@ def gate_status(
             )
             continue
         c = resolved
-        if c is not named and any(
+        if named.test == IMPLICATED and any(
             o.kind == c.kind and o.test == c.test and (o.threshold or 0) >= (c.threshold or 0)
             for o in gate
             if o is not named
@@ -3588,6 +3588,8 @@ def gate_status(
                 continue
             if c.kind == "lsi":
                 met, why, retestable = _lsi_status(c, comparison, program.profile)
+                if named.test == IMPLICATED:
+                    why = f"the test of the intake's most severe deficit: {why}"
                 out.append((c, met, why, not met and retestable))
                 continue
             values = [v for v in (comparison.left, comparison.right) if v is not None]
