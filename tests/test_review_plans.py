@@ -511,21 +511,7 @@ def test_the_way_out_of_phase_three_measures_the_conditions_own_deficit(
 
 
 def test_a_knee_whose_balance_never_improves_does_not_leave_phase_three() -> None:
-    from groundup.clinical.progression import advance
-    from groundup.simulation import Scenario, follow
-
-    program = program_of("knee-step-down.yaml")
-    baseline = assessment_of("knee-step-down.yaml").model_copy(update={"date": program.start_date})
-    flat = Scenario(
-        name="flat balance",
-        weeks=12,
-        session_pain=(1,),
-        morning_pain=(1,),
-        balance_gain_per_week=0.0,
-    )
-    history, _, _ = follow(program, baseline, flat, RULES)
-    for day in sorted({e.date for e in history}):
-        program = advance(program, history, RULES, day).program
+    program, _, _ = _followed("knee-step-down.yaml", balance_gain_per_week=0.0)
     assert program.phase.number <= Phase.DYNAMIC_STABILITY.number, program.phase
 
 
