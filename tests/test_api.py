@@ -835,6 +835,20 @@ def test_checkins(world: World, started: tuple[str, dict[str, str], dict[str, An
     assert page["next"] is not None
 
 
+def test_c11_a_check_in_keeps_whether_the_pain_settled_within_the_hour(
+    world: World, started: tuple[str, dict[str, str], dict[str, Any]]
+) -> None:
+    pid, headers, _ = started
+    day = (START + dt.timedelta(days=1)).isoformat()
+    body = {"date": day, "pain_on_waking": 1, "stiffness_on_waking": 1}
+    bad = world.post(f"/patients/{pid}/checkins", headers, {**body, "settled_within_hour": "maybe"})
+    assert_error(bad, 422)
+    saved = world.post(f"/patients/{pid}/checkins", headers, {**body, "settled_within_hour": "no"})
+    assert saved.status_code == 201, saved.text
+    page = world.get(f"/patients/{pid}/checkins", headers).json()
+    assert page["items"][0]["settled_within_hour"] == "no"
+
+
 def test_a_retest_is_recorded_and_listed_with_the_first_assessment(
     world: World, started: tuple[str, dict[str, str], dict[str, Any]]
 ) -> None:

@@ -223,3 +223,44 @@ def test_words_alone_are_a_note_and_unknown_signs_or_the_old_flag_are_one_line(
         bad = run(tmp_path, "checkin", "--date", TODAY, "--pain", "1", "--stiffness", "1", *args)
         assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) <= 3
         assert "--sign" in bad.stderr
+
+
+def test_s13_high_pain_on_waking_asks_the_safety_questions_again_at_the_terminal(
+    tmp_path: Path,
+) -> None:
+    started(tmp_path)
+    out = ok(tmp_path, "checkin", "--date", TODAY, "--pain", "5", "--stiffness", "2")
+    assert "groundup recheck" in out
+    assert "groundup recheck" in ok(tmp_path, "today", "--date", TODAY)
+    clear = ok(tmp_path, "recheck", "--date", TODAY, "--none")
+    assert "Nothing in these answers needs a check" in clear
+    assert json.loads(ok(tmp_path, "today", "--date", TODAY, "--json"))["paused"] is False
+    # Interactive: night or rest pain, no sore spot on a bone.
+    refused = run(tmp_path, "recheck", "--date", TODAY, stdin="y\nn\n")
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "paused" in refused.stdout
+    paused = json.loads(ok(tmp_path, "today", "--date", TODAY, "--json"))
+    assert paused["paused"] is True and paused["slots"] == []
+
+
+def test_c11_a_kneecap_not_settled_within_the_hour_holds_the_next_terminal_session(
+    tmp_path: Path,
+) -> None:
+    days = [(dt.date.today() - dt.timedelta(days=n)).isoformat() for n in (2, 1, 0)]
+    intake = yaml.safe_load((ROOT / "examples" / "knee-step-down.yaml").read_text("utf-8"))
+    intake["assessment"]["date"] = days[0]
+    intake["preferences"]["training_days"] = list(range(7))
+    path = tmp_path / "knee.yaml"
+    path.write_text(yaml.safe_dump(intake), encoding="utf-8")
+    ok(tmp_path, "start", str(path), "--name", "Kim", "--date", days[0])
+    logged = ("--as-prescribed", "--pain", "1", "--pain-after", "1", "--rpe", "5")
+    ok(tmp_path, "log", "--date", days[0], *logged)
+    # Interactive: pain, stiffness, the hour question, then no warning sign.
+    asked = run(tmp_path, "checkin", "--date", days[1], stdin="1\n1\nno\n\n")
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert "within an hour" in asked.stdout
+    out = ok(tmp_path, "log", "--date", days[2], *logged, "--json")
+    rules = [d["rule"] for d in json.loads(out)["decisions"]]
+    assert "hold.not_settled" in rules and not [r for r in rules if r.startswith("progress.")]
+    refused = run(tmp_path, "checkin", "--pain", "1", "--stiffness", "1", "--settled", "maybe")
+    assert refused.returncode != 0 and "--settled" in refused.stderr + refused.stdout

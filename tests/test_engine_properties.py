@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -859,6 +860,62 @@ def test_with_both_sides_affected_no_lsi_gate_passes_on_symmetry_alone(
             assert status[criterion.id] is reaches, (phase, left, right, goal)
             if left == right and not reaches:
                 assert not status[criterion.id]  # perfect symmetry, not enough capacity
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    before=st.fixed_dictionaries(
+        {t: per_side(45) for t in ("heel_raise_reps", "tibialis_raise_reps")}
+        | {"single_leg_stance_eyes_closed_s": per_side(45)}
+    ),
+    after=st.fixed_dictionaries(
+        {
+            t: st.fixed_dictionaries({"left": st.integers(0, 45), "right": st.integers(1, 45)})
+            for t in ("heel_raise_reps", "tibialis_raise_reps", "single_leg_stance_eyes_closed_s")
+        }
+    ),
+)
+def test_not_sure_never_passes_a_gate_while_the_own_deficit_is_below_its_threshold(
+    before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """S2: on "not sure" the gate asks for the test of the intake's most severe deficit of
+    the sore side; whatever the other tests do, no gate is met while that test's LSI on a
+    retest in the phase is below the gate's percentage."""
+    from groundup.clinical.pathways import implicated_test, phase_gate
+
+    tests = {k: v for k, v in before.items() if v is not None}
+    intake = Assessment.model_validate(
+        {
+            "date": START,
+            "age": 40,
+            "sex": "female",
+            "affected_side": "left",
+            "symptom_duration_weeks": 10,
+            "pain": {"at_rest": 0, "during_activity": 2, "on_waking": 0},
+            "tests": tests,
+        }
+    )
+    program = make_program(intake, Preferences(equipment=tuple(Equipment)))
+    own = implicated_test(program.baseline, RULES)
+    retest_day = START + dt.timedelta(days=7)
+    later = Assessment.model_validate(
+        {**intake.model_dump(mode="json"), "date": retest_day, "tests": after}
+    )
+    profile = retest_profile(Retest(date=retest_day, assessment=later), RULES)
+    for phase in Phase:
+        gate = phase_gate(Condition.NOT_SURE, phase, RULES)
+        mine = [c for c in gate if c.test == "implicated"]
+        if not mine or own is None:
+            continue
+        at_phase = program.model_copy(
+            update={"phase": phase, "phase_started": START, "profile": profile}
+        )
+        status = gate_status(at_phase, retest_day, [], RULES)
+        comparison = profile.comparison(own)
+        assert comparison is not None and mine[0].threshold is not None
+        if comparison.lsi is None or comparison.lsi < mine[0].threshold:
+            hypothesis.event("own deficit below the gate")
+            assert not all(met for _, met, _, _ in status), (phase, own, comparison.lsi)
 
 
 # ----- determinism ----------------------------------------------------------------------

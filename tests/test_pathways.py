@@ -232,9 +232,10 @@ def test_programs_stored_before_pathways_still_load_as_not_sure() -> None:
     del stored["pathway"]
     old = Program.model_validate(stored)
     assert old.pathway is Condition.NOT_SURE
-    assert phase_gate(old.pathway, Phase.PROXIMAL_INTEGRATION, RULES) == (
-        RULES.phases[Phase.PROXIMAL_INTEGRATION].gate
-    )
+    # The phase's own gate, plus the test of the person's own deficit (S2).
+    gate = phase_gate(old.pathway, Phase.PROXIMAL_INTEGRATION, RULES)
+    assert gate[:-1] == RULES.phases[Phase.PROXIMAL_INTEGRATION].gate
+    assert gate[-1].test == "implicated"
 
 
 # ----- mid-portion Achilles: load from day one, the involved side gets more ---------------

@@ -83,6 +83,11 @@ def assessment(
     )
 
 
+# The shin raises of a retest that meet the "not sure" gate on the person's own deficit
+# (the intake's 10 of 24): 20 of 24, 83 % (S2).
+SHIN_OK = (20, 24)
+
+
 def program(
     phase: Phase | None = None, equipment: tuple[Equipment, ...] | None = None, **kwargs: Any
 ) -> Program:
@@ -683,7 +688,7 @@ def test_no_check_in_since_the_last_session_holds_and_asks_for_it() -> None:
 def test_a_phase_advance_waits_for_a_missing_answer() -> None:
     prog = program(heel=(25, 25))
     plans: list[dict[str, Any]] = [{"day": n} for n in (0, 2, 4, 7, 9)]
-    retest = Retest(date=day(10), assessment=assessment(heel=(25, 25), when=day(10)))
+    retest = Retest(date=day(10), assessment=assessment(heel=(25, 25), tib=SHIN_OK, when=day(10)))
     plans.append({"event": retest})
     plans.append({"day": 11, "pain_after": None})  # every milestone met, one answer missing
     plans.append({"day": 14})
@@ -951,7 +956,7 @@ def test_switching_off_the_phase_advance_reports_readiness_instead() -> None:
     prog = program()
     plans: list[dict[str, Any]] = [{"event": override(day(0), "rule_off", rule="phase.advance")}]
     plans += [{"day": n} for n in (0, 2, 4)]
-    plans += [{"event": Retest(date=day(5), assessment=assessment(when=day(5)))}]
+    plans += [{"event": Retest(date=day(5), assessment=assessment(tib=SHIN_OK, when=day(5)))}]
     plans += [{"day": n} for n in (7, 9, 11, 14)]
     after, decisions, _ = live(prog, *plans)
     assert not of(decisions, "phase.advance")
@@ -1056,7 +1061,9 @@ def test_no_phase_advance_until_every_criterion_holds() -> None:
     # Everything but the heel-raise LSI is in place: a retest is asked for.
     assert of(decisions_of(prog, history), "prompt.retest")
     # The retest shows 80 %: the next session moves the phase on.
-    history.append(Retest(date=day(22), assessment=assessment(heel=(20, 25), when=day(22))))
+    history.append(
+        Retest(date=day(22), assessment=assessment(heel=(20, 25), tib=SHIN_OK, when=day(22)))
+    )
     history.append(checkin(day(23)))
     history.append(done(current, day(23)))
     outcome = advance(current, history, RULES, day(23))
@@ -1080,6 +1087,8 @@ def test_the_gate_counts_pain_free_sessions_and_sessions_in_the_phase() -> None:
         "low_load_clean_form": True,
         # The intake's 80 % was there when the phase began: it does not count.
         "low_load_heel_raise_lsi": False,
+        # "Not sure": the person's own deficit, the shin raises (10 of 24), gates too (S2).
+        "own_deficit_lsi_70": False,
     }
 
 
@@ -1233,7 +1242,11 @@ def test_a_near_miss_gets_one_confirmatory_retest_and_no_more() -> None:
     prog = program(heel=(16, 25))
     plans: list[dict[str, Any]] = [{"day": n} for n in (0, 2, 4, 7, 9, 11)]
     plans.append(
-        {"event": Retest(date=day(12), assessment=assessment(heel=(16, 25), when=day(12)))}
+        {
+            "event": Retest(
+                date=day(12), assessment=assessment(heel=(16, 25), tib=SHIN_OK, when=day(12))
+            )
+        }
     )
     plans += [{"day": n} for n in (14, 16, 18, 21, 23, 25, 28)]
     prog, decisions, history = live(prog, *plans)
@@ -1244,7 +1257,7 @@ def test_a_near_miss_gets_one_confirmatory_retest_and_no_more() -> None:
     ]
     assert "settle it" in prompts[-1].person_text
     assert "16 of the 18 reps the next phase asks for" in prompts[-1].person_text
-    again = Retest(date=day(29), assessment=assessment(heel=(16, 25), when=day(29)))
+    again = Retest(date=day(29), assessment=assessment(heel=(16, 25), tib=SHIN_OK, when=day(29)))
     _, decisions, _ = live(
         prog, {"event": again}, *({"day": n} for n in range(30, 90, 2)), history=history
     )
@@ -1961,7 +1974,11 @@ def test_s8_flare_sessions_do_not_count_for_the_gate_and_no_advance_right_after(
     plans: list[dict[str, Any]] = [{"day": 0, "pain": 7}]
     plans += [{"day": n, "pain": 1} for n in (2, 4, 7, 9)]
     plans.append(
-        {"event": Retest(date=day(10), assessment=assessment(heel=(22, 25), when=day(10)))}
+        {
+            "event": Retest(
+                date=day(10), assessment=assessment(heel=(22, 25), tib=SHIN_OK, when=day(10))
+            )
+        }
     )
     plans += [{"day": n, "pain": 1} for n in (11, 14, 16, 18, 21, 23)]
     _, decisions, history = live(prog, *plans)
@@ -1980,7 +1997,11 @@ def test_s9_phases_wait_for_clean_form() -> None:
     prog = program()
     plans: list[dict[str, Any]] = [{"day": n, "form": "sloppy"} for n in (0, 2, 4, 7, 9)]
     plans.append(
-        {"event": Retest(date=day(10), assessment=assessment(heel=(22, 25), when=day(10)))}
+        {
+            "event": Retest(
+                date=day(10), assessment=assessment(heel=(22, 25), tib=SHIN_OK, when=day(10))
+            )
+        }
     )
     plans += [{"day": n, "form": "sloppy"} for n in (11, 14)]
     _, decisions, history = live(prog, *plans)
@@ -2487,3 +2508,93 @@ def test_c1_a_phase_moved_on_a_one_sided_protocol_leaves_the_protocol_for_the_pa
     # The pathway's one-leg heel raise then climbs its own ladder.
     _, more, _ = live(after, *({"on": on(prog, 4 + 2 * n)} for n in range(4)), history=seen)
     assert [d for d in more if d.exercise_id == "single_leg_heel_raise" and d.kind == "progress"]
+
+
+# ----- S13 (rest): high pain on waking asks the screen's questions again ---------------------
+
+
+def test_s13_pain_on_waking_at_four_asks_the_safety_questions_again_once_a_week() -> None:
+    prog = program()
+    recheck = RULES.screening.recheck
+    assert recheck is not None and recheck.waking_pain_at_least == 4
+    plans: list[dict[str, Any]] = [{"day": 0}]
+    plans += [{"event": checkin(day(n), pain=3 if n == 1 else 4)} for n in (1, 2, 3, 9)]
+    _, decisions, _ = live(prog, *plans)
+    asked = of(decisions, "prompt.recheck")
+    # Not at 3/10; at 4/10 on day 2; not again within the week; again a week on.
+    assert [d.date for d in asked] == [day(2), day(9)]
+    assert "safety questions again" in asked[0].person_text
+    assert "wake you at night" in asked[0].clinician_text  # the screen's own question
+    assert not of(decisions, "refer.red_flag") and not of(decisions, "refer.watch_for")
+
+
+def test_s13_a_recheck_that_refers_pauses_the_program_with_the_screens_urgency() -> None:
+    from groundup.clinical.logs import RECHECK_REASON
+    from groundup.clinical.screening import screen
+
+    prog = program()
+    screening = RULES.screening
+    answers = screening.recheck_answers({"focal_bone_tenderness": True, "pain_on_hopping": True})
+    signs = screening.recheck_signs(screen(answers, screening))
+    assert signs == ("bone_spot",)
+    stopped = SessionLog(
+        id="recheck-1", date=day(2), skipped=True, skip_reason=RECHECK_REASON, warning_signs=signs
+    )
+    after, decisions, _ = live(
+        prog, {"day": 0}, {"event": checkin(day(2), pain=5)}, {"event": stopped}
+    )
+    (refer,) = of(decisions, "refer.red_flag")
+    assert refer.numbers["urgency"] == "soon"
+    assert "when the safety questions were answered again" in refer.clinician_text
+    assert after.state.referred
+    # A clear recheck stores nothing: no answer fires a rule.
+    assert not screening.recheck_signs(screen(screening.recheck_answers({}), screening))
+
+
+# ----- C11: kneecap pain asks whether the knee settled within the hour ------------------------
+
+
+def knee_program() -> Program:
+    from groundup.clinical.profile import build_profile
+
+    found = Assessment.model_validate(
+        {**assessment().model_dump(), "condition": "patellofemoral_pain"}
+    )
+    return plan(
+        build_profile(found, RULES.assessment),
+        Preferences(),
+        RULES,
+        screen=CLEAR,
+        start=START,
+        assessment=found,
+    )
+
+
+@pytest.mark.parametrize("answer", ["no", "yes", "not_sure", None])
+def test_c11_a_knee_not_settled_within_the_hour_holds_the_next_session(
+    answer: str | None,
+) -> None:
+    prog = knee_program()
+    assert prog.pathway.value == "patellofemoral_pain"
+    morning = CheckIn(
+        date=day(1), pain_on_waking=1, stiffness_on_waking=1, settled_within_hour=answer
+    )
+    _, decisions, _ = live(prog, {"day": 0, "pain": 1}, {"event": morning}, {"day": 2, "pain": 1})
+    held = of(decisions, "hold.not_settled")
+    if answer == "no":
+        (hold,) = held
+        assert hold.date == day(2) and "within an hour" in hold.person_text
+        assert hold.source.endswith("[S]")
+        assert not [d for d in decisions if d.rule.startswith("progress.") and d.date == day(2)]
+    else:
+        assert not held
+        assert [d for d in decisions if d.rule.startswith("progress.") and d.date == day(2)]
+
+
+def test_c11_other_pathways_ignore_the_answer() -> None:
+    prog = program()
+    morning = CheckIn(
+        date=day(1), pain_on_waking=1, stiffness_on_waking=1, settled_within_hour="no"
+    )
+    _, decisions, _ = live(prog, {"day": 0}, {"event": morning}, {"day": 2})
+    assert not of(decisions, "hold.not_settled")

@@ -383,6 +383,34 @@ def test_a_referral_refuses_logs_until_a_clinician_resumes(services: Services) -
     assert not outcome.duplicate
 
 
+def test_s13_high_waking_pain_asks_again_and_a_referring_answer_pauses(
+    services: Services,
+) -> None:
+    pid, first = started(services)
+    decisions = services.record_checkin(
+        pid, CheckIn(date=first, pain_on_waking=5, stiffness_on_waking=2)
+    )
+    (asked,) = [d for d in decisions if d.rule == "prompt.recheck"]
+    assert "safety questions again" in asked.person_text
+    assert services.program(pid).state.last_recheck_prompt == first
+    # Clear answers store no event and leave the program running.
+    result, made = services.recheck(pid, {"night_or_rest_pain": False}, first)
+    assert not result.refers and made == ()
+    assert services.referral(pid) is None and services.history(pid)[-1].date == first
+    # A sore spot on the shin bone that hurts on hopping: the screen's bone-stress rule.
+    result, made = services.recheck(
+        pid, {"focal_bone_tenderness": True, "pain_on_hopping": True}, first
+    )
+    assert result.refers
+    referral = services.referral(pid)
+    assert referral is not None and referral.numbers["urgency"] == "soon"
+    assert "answered again" in referral.clinician_text
+    with pytest.raises(Paused):
+        services.log_session(pid, _as_prescribed(services, pid, first, "after-recheck"))
+    today = services.today(pid, first)
+    assert today.status in ("skipped", "rest")
+
+
 def test_an_unknown_warning_sign_stores_nothing(services: Services) -> None:
     pid, first = started(services)
     with pytest.raises(ServiceError, match="unknown warning sign"):

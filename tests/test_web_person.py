@@ -439,6 +439,72 @@ def test_the_morning_check_in(client: TestClient, services: Services) -> None:
     assert "Morning pain" in progress
 
 
+def test_s13_high_pain_on_waking_links_to_the_safety_questions_again(
+    client: TestClient, services: Services
+) -> None:
+    csrf, patient_id = start(client, services)
+    response = client.post("/me/checkin", data={"csrf": csrf, "pain": "5", "stiffness": "2"})
+    assert response.status_code == 200 and 'href="/me/recheck"' in response.text
+    today = client.get("/me")
+    assert 'data-standing="recheck"' in today.text and 'href="/me/recheck"' in today.text
+    page = client.get("/me/recheck")
+    assert page.status_code == 200
+    assert "wake you at night" in page.text and "one small spot on a bone" in page.text
+    unanswered = client.post("/me/recheck", data={"csrf": csrf})
+    assert unanswered.status_code == 400
+    clear = client.post(
+        "/me/recheck",
+        data={"csrf": csrf, "night_or_rest_pain": "no", "focal_bone_tenderness": "no"},
+    )
+    assert clear.status_code == 200 and "Nothing in these answers needs a check" in clear.text
+    assert services.referral(patient_id) is None
+    refers = client.post(
+        "/me/recheck",
+        data={
+            "csrf": csrf,
+            "night_or_rest_pain": "no",
+            "focal_bone_tenderness": "yes",
+            "pain_on_hopping": "yes",
+        },
+    )
+    assert refers.status_code == 200
+    referral = services.referral(patient_id)
+    assert referral is not None and referral.numbers["urgency"] == "soon"
+    assert "data-paused" in refers.text and "data-paused" in client.get("/me").text
+
+
+def test_c11_kneecap_pain_asks_whether_the_knee_settled_within_the_hour(
+    client: TestClient, services: Services
+) -> None:
+    csrf = register(client)
+    clear = example("clear-left-calf.yaml")["screen"]
+    assert client.post("/me/screen", data=screen_form(clear, csrf)).status_code == 303
+    response = client.post(
+        "/me/assess", data=assessment_form(csrf, condition="patellofemoral_pain")
+    )
+    assert response.status_code == 303, response.text
+    patient_id = services.patients()[-1].id
+    page = client.get("/me/checkin")
+    assert "was your knee back to how it was within an hour?" in page.text
+    bad = client.post(
+        "/me/checkin", data={"csrf": csrf, "pain": "1", "stiffness": "1", "settled": "maybe"}
+    )
+    assert bad.status_code == 400
+    saved = client.post(
+        "/me/checkin", data={"csrf": csrf, "pain": "1", "stiffness": "1", "settled": "no"}
+    )
+    assert saved.status_code == 200, saved.text
+    (checkin,) = [e for e in services.history(patient_id) if e.type == "checkin"]
+    assert checkin.settled_within_hour == "no"
+
+
+def test_c11_other_conditions_are_not_asked_about_the_hour(
+    client: TestClient, services: Services
+) -> None:
+    start(client, services)
+    assert "within an hour" not in client.get("/me/checkin").text
+
+
 def test_another_person_sees_only_their_own_data(services: Services) -> None:
     first = TestClient(create_app(services=services), follow_redirects=False)
     start(first, services)

@@ -37,7 +37,7 @@ from groundup.cli.files import (
     read_document,
     validate,
 )
-from groundup.cli.main import app, fail, out
+from groundup.cli.main import EXIT_REFER, app, fail, out
 from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, referral_panel
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
 from groundup.clinical.program import Program, dose_words
@@ -83,6 +83,12 @@ PAUSED_STEPS = (
     "Your program is paused: do no exercises from it until you have been seen. When a "
     "doctor or physiotherapist says you can carry on, your clinician restarts it "
     "(`groundup override resume`). Until then no session is shown or logged."
+)
+
+
+RECHECK_HINT = (
+    "If you have not yet, answer the safety questions about pain at rest, at night and on "
+    "the bone again: `groundup recheck`."
 )
 
 
@@ -288,6 +294,10 @@ def today_command(
                 f"A re-test is due: your last tests were on {display.date(last)}. "
                 "Do them again with `groundup retest FILE`."
             )
+    if program.state.last_recheck_prompt == day:
+        out.print(
+            Text(f"Your pain on waking was high this morning. {RECHECK_HINT}", style="yellow")
+        )
     out.print(today_table(program, display))
     out.print("After the session: `groundup log`. Tomorrow morning: `groundup checkin`.")
 
@@ -570,6 +580,12 @@ def log_command(
     _show_decisions(result.decisions)
 
 
+def _settle_question(pid: str) -> str:
+    """The pathway's question on how the pain settled within the hour (kneecap pain, C11)."""
+    check = load_rules().pathways[services().program(pid).pathway].settle_check
+    return check.question if check is not None else ""
+
+
 @app.command("checkin")
 def checkin_command(
     person: PersonOption = None,
@@ -589,6 +605,13 @@ def checkin_command(
     ] = None,
     red_flag: Annotated[
         list[str] | None, typer.Option(hidden=True, help="replaced by --sign and --note")
+    ] = None,
+    settled: Annotated[
+        str | None,
+        typer.Option(
+            help="kneecap pain: after your last session, was your knee back to how it was "
+            "within an hour? yes, no or not-sure"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -610,10 +633,19 @@ def checkin_command(
         pain = _ask_int("Pain on waking this morning (0–10)", 0, 10)
     if stiffness is None:
         stiffness = _ask_int("Stiffness on waking (0–10)", 0, 10)
+    answer = None if settled is None else settled.replace("-", "_")
+    if answer not in (None, "yes", "no", "not_sure"):
+        raise fail("--settled is yes, no or not-sure")
+    question = _call(lambda: _settle_question(pid))
+    if asked and answer is None and question:
+        answer = Prompt.ask(
+            question, choices=["yes", "no", "not-sure"], default="yes", console=out
+        ).replace("-", "_")
     signs = tuple(sign or ())
     if asked and not signs:
         out.print("Since your last check-in, have you noticed any of these?")
         signs = _ask_signs()
+
     checkin = validate(
         CheckIn,
         {
@@ -622,6 +654,7 @@ def checkin_command(
             "stiffness_on_waking": stiffness,
             "warning_signs": list(signs),
             "new_red_flags": note or [],
+            "settled_within_hour": answer if question else None,
         },
         "checkin",
     )
@@ -631,6 +664,68 @@ def checkin_command(
         return
     out.print(f"Check-in for {display.date(day)} saved.")
     _show_decisions(decisions)
+    if any(d.rule == "prompt.recheck" for d in decisions):
+        out.print(RECHECK_HINT)
+
+
+@app.command("recheck")
+def recheck_command(
+    person: PersonOption = None,
+    date: DateOption = None,
+    yes: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a question answered yes (repeat); the others are no: "
+            + ", ".join(getattr(load_rules().screening.recheck, "questions", ()))
+        ),
+    ] = None,
+    no: Annotated[bool, typer.Option("--none", help="every question answered no")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The safety questions about pain at rest, at night and on the bone, answered again
+    (asked for when pain on waking is high). Exits with 3 when they point to a check: the
+    program pauses until a clinician restarts it."""
+    screening = load_rules().screening
+    recheck = screening.recheck
+    if recheck is None:
+        raise fail("the safety questions are not set up to be asked again")
+    unknown = [q for q in yes or [] if q not in recheck.questions]
+    if unknown:
+        raise fail(f"--yes {unknown[0]!r} is not one of: {', '.join(recheck.questions)}")
+    pid = person_id(person)
+    display = display_for(pid)
+    day = parse_date(date, display)
+    given: dict[str, bool] = dict.fromkeys(yes or [], True)
+    if not yes and not no:
+        for name in recheck.questions:
+            if not screening.is_asked(name, given):
+                continue
+            text = next(
+                s.questions[name].text for s in screening.sections.values() if name in s.questions
+            )
+            given[name] = Confirm.ask(text, default=False, console=out)
+    result, decisions = _call(lambda: services().recheck(pid, given, day))
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "refers": result.refers,
+                    "screen": result.model_dump(mode="json"),
+                    "decisions": [d.model_dump(mode="json") for d in decisions],
+                }
+            )
+        )
+    elif result.refers:
+        _show_decisions(decisions)
+        if not decisions:  # already paused
+            out.print(referral_panel(result.advice))
+    else:
+        out.print(
+            "Thank you. Nothing in these answers needs a check now: carry on with your "
+            "program, and keep doing the morning check-in."
+        )
+    if result.refers:
+        raise typer.Exit(EXIT_REFER)
 
 
 def _knob_setting(value: str | None) -> float | str | None:

@@ -68,6 +68,11 @@ class ExerciseLog(Frozen):
         return max(s.pain for s in self.sets)
 
 
+# The skip reason of the day's session stopped because the screen's questions, asked again
+# after high pain on waking, refer (S13): stored as a session stopped for warning signs.
+RECHECK_REASON = "stopped: the safety questions answered again point to a check"
+
+
 class SessionLog(Frozen):
     """One session: done (with its exercises) or skipped."""
 
@@ -120,6 +125,11 @@ class CheckIn(Frozen):
         max_length=MAX_RED_FLAGS,
         description="anything else new, in the person's words: kept as a note for the "
         "clinician beside the chosen warning signs; words alone do not stop the program",
+    )
+    settled_within_hour: Literal["yes", "no", "not_sure"] | None = Field(
+        default=None,
+        description="asked on pathways with a settle check (kneecap pain): after the last "
+        "session, was the pain back to how it was within an hour? 'no' holds progression",
     )
 
 

@@ -3,7 +3,8 @@
 A pathway (knowledge/data/pathways.yaml) names the exercises that load from day one, what
 waits or is left out, the ready-made programs that suit the condition, the changes to the
 phase gates, what to watch for and how running comes back. These functions read it; the
-planner and the engine call them. "not sure" changes nothing.
+planner and the engine call them. "not sure" changes nothing but its gates, which measure
+the person's own deficit (the implicated test).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from groundup.clinical.assessment import Assessment, Condition, WeightBearing
 from groundup.clinical.exercises import Exercise
 from groundup.clinical.profile import ImbalanceProfile
 from groundup.clinical.rules import (
+    IMPLICATED,
     GateCriterion,
     Pathway,
     PathwayAvoid,
@@ -20,7 +22,7 @@ from groundup.clinical.rules import (
     StrengthRange,
     WeightBearingRule,
 )
-from groundup.clinical.vocabulary import Kind, Phase
+from groundup.clinical.vocabulary import Kind, Phase, Side
 
 
 class PathwayDataError(ValueError):
@@ -112,6 +114,59 @@ def phase_gate(condition: Condition, phase: Phase, rules: Rules) -> tuple[GateCr
     return tuple(
         _within_pain_limit(c, safe, limits.source if limits else "")
         for c in (*kept, *(c for c in added if c.id not in ids))
+    )
+
+
+def implicated_test(profile: ImbalanceProfile, rules: Rules) -> str | None:
+    """The test of the profile's most severe deficit of the affected side (the lowest LSI
+    beyond the measurement error); with both legs affected, the test furthest below its
+    capacity goal. None when no test shows one."""
+    tests = rules.assessment.tests
+    involved = profile.involved_side
+    ranked: list[tuple[float, int, str]] = []
+    for order, c in enumerate(profile.comparisons):
+        if c.test not in tests or not tests[c.test].higher_is_better:
+            continue
+        if involved is not None:
+            if c.weaker_side is involved and c.beyond_error and c.lsi is not None:
+                ranked.append((c.lsi, order, c.test))
+        elif profile.affected_side is not None and c.capacity.available:
+            shares = [p for side in Side if (p := c.capacity.percent(side)) is not None and p < 100]
+            if shares:
+                ranked.append((min(shares), order, c.test))
+    return min(ranked)[2] if ranked else None
+
+
+def resolve_criterion(
+    criterion: GateCriterion, baseline: ImbalanceProfile, rules: Rules
+) -> GateCriterion | None:
+    """The criterion for this person: an implicated test named by the deficit the plan was
+    made for (the intake's, so a retest that leaves the test out cannot change the gate),
+    and `{test}` and `{error}` in its texts filled in. None: nothing implicated."""
+    test = criterion.test
+    if test == IMPLICATED:
+        test = implicated_test(baseline, rules)
+        if test is None:
+            return None
+    if test is None or test not in rules.assessment.tests:
+        return criterion
+    definition = rules.assessment.tests[test]
+    error = definition.measurement_error
+    fill = {"{test}": definition.person_label, "{error}": f"{error.value:g}" if error else "?"}
+
+    def filled(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for key, value in fill.items():
+            text = text.replace(key, value)
+        return text
+
+    return criterion.model_copy(
+        update={
+            "test": test,
+            "text": filled(criterion.text),
+            "both_sides_text": filled(criterion.both_sides_text),
+        }
     )
 
 
@@ -294,8 +349,24 @@ def _check_gates_are_trained(condition: Condition, rules: Rules) -> None:
             if i in rules.library and avoided(condition, i, phase, rules) is None
         ]
         for criterion in phase_gate(condition, phase, rules):
-            if criterion.test is None:
+            # The implicated test is the person's own deficit, which the plan answers by
+            # the muscles it implicates: not known until the tests are in.
+            if criterion.test is None or criterion.test == IMPLICATED:
                 continue
+            if criterion.test not in rules.assessment.tests:
+                raise PathwayDataError(
+                    f"{where}: the gate out of {phase.value} ({criterion.id}) names unknown "
+                    f"test {criterion.test!r}"
+                )
+            definition = rules.assessment.tests[criterion.test]
+            if criterion.kind == "difference_within_error" and (
+                definition.measurement_error is None or not definition.higher_is_better
+            ):
+                raise PathwayDataError(
+                    f"{where}: the gate out of {phase.value} ({criterion.id}) needs a "
+                    f"measurement error for {criterion.test}, a test where more is better "
+                    "(assessment.yaml)"
+                )
             pool = own + listed if criterion.id in own_gate else own
             if not any(trains(e, criterion.test, rules) for e in pool):
                 raise PathwayDataError(

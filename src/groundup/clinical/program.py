@@ -128,6 +128,8 @@ class EngineState(Frozen):
     referral_reason: str | None = None
     check_pending: PendingCheck | None = None
     last_check_prompt: dt.date | None = None
+    # the last time high pain on waking asked for the screen's questions again (S13)
+    last_recheck_prompt: dt.date | None = None
     # Reassessment prompts since the last progression or phase change; at the configured
     # count the stall goes to the clinician.
     stall_prompts: int = Field(default=0, ge=0)

@@ -29,7 +29,15 @@ from pydantic import Field
 from groundup.clinical.assessment import AffectedSide
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.intake import outcome_scores
-from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
+from groundup.clinical.logs import (
+    RECHECK_REASON,
+    CheckIn,
+    ExerciseLog,
+    Override,
+    Retest,
+    SessionLog,
+    event_key,
+)
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
 from groundup.clinical.pathways import (
@@ -37,6 +45,7 @@ from groundup.clinical.pathways import (
     load_allows,
     load_restriction,
     phase_gate,
+    resolve_criterion,
     strength_range,
 )
 from groundup.clinical.planning import (
@@ -58,7 +67,7 @@ from groundup.clinical.program import (
     work_seconds,
 )
 from groundup.clinical.readiness import hop_gate_status, hop_ready
-from groundup.clinical.rules import GateCriterion, Rules
+from groundup.clinical.rules import IMPLICATED, GateCriterion, Rules
 from groundup.clinical.vocabulary import DoseType, Kind, Muscle, Phase, Position, Side
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
@@ -278,6 +287,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"check_pending": None})
         elif change.field == "last_check_prompt":
             state = state.model_copy(update={"last_check_prompt": decision.date})
+        elif change.field == "last_recheck_prompt":
+            state = state.model_copy(update={"last_recheck_prompt": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -380,7 +391,12 @@ def _on_event(
     if isinstance(event, CheckIn):
         return _on_checkin(program, event, seen, rules)
     if event.warning_signs:  # a session stopped for a warning sign
-        return _refer_for_signs(event.date, event.warning_signs, (), rules, "during a session")
+        where = (
+            "when the safety questions were answered again"
+            if event.skipped and event.skip_reason == RECHECK_REASON
+            else "during a session"
+        )
+        return _refer_for_signs(event.date, event.warning_signs, (), rules, where)
     return _on_session(program, event, seen, rules)
 
 
@@ -793,6 +809,7 @@ def _on_checkin(
     watched = _watch_for_morning(program, event, seen, rules)
     if watched is not None:
         return [*notes, watched]
+    asked = _recheck_prompt(program, event, rules)
     sessions = _sessions(seen)
     last = sessions[-1] if sessions else None
     decisions: list[Decision] = []
@@ -807,7 +824,47 @@ def _on_checkin(
     if not decisions and program.state.flare is None and last is not None:
         decisions.extend(_trend_reduction(program, event, last, seen, rules))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
+    if asked is not None and not any(d.kind == "refer" for d in decisions):
+        decisions.append(asked)
     return notes + decisions
+
+
+def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision | None:
+    """Pain on waking at the recheck level: ask the screen's questions about rest, night and
+    bone pain again, at most every `every_days` (S13)."""
+    recheck = rules.screening.recheck
+    if recheck is None or event.pain_on_waking < recheck.waking_pain_at_least:
+        return None
+    last = program.state.last_recheck_prompt
+    if last is not None and (event.date - last).days < recheck.every_days:
+        return None
+    questions = rules.screening.sections
+    texts = [
+        section.questions[name].text
+        for name in recheck.questions
+        for section in questions.values()
+        if name in section.questions
+    ]
+    return Decision(
+        rule="prompt.recheck",
+        kind="prompt",
+        date=event.date,
+        numbers={
+            "pain_on_waking": event.pain_on_waking,
+            "at_least": recheck.waking_pain_at_least,
+            "questions": ", ".join(recheck.questions),
+        },
+        changes=(Change(field="last_recheck_prompt", before=str(last), after=str(event.date)),),
+        person_text=f"Your pain on waking is {event.pain_on_waking}/10. Pain after a night's "
+        "rest is worth a closer look: please answer a few of the safety questions again — "
+        "about pain at rest or at night, and one sore spot on a bone. If they point to a "
+        "check, the program pauses until you have been seen.",
+        clinician_text=f"Pain on waking {event.pain_on_waking}/10 (≥ "
+        f"{recheck.waking_pain_at_least}): screen questions asked again — "
+        + " / ".join(texts)
+        + " A referring answer pauses the program (refer.red_flag).",
+        source=f"screening.yaml recheck: {recheck.source}",
+    )
 
 
 def _watch_for_morning(
@@ -1881,6 +1938,22 @@ def _response_holds(
                 source=p.sources["morning_worse_by"].source,
             )
         )
+    settle = rules.pathways[program.pathway].settle_check
+    unsettled = _not_settled(seen, day) if settle is not None else None
+    if settle is not None and unsettled is not None:
+        holds.append(
+            Decision(
+                rule="hold.not_settled",
+                kind="hold",
+                date=day,
+                numbers={"checkin": unsettled.isoformat(), "settled_within_hour": "no"},
+                person_text="You said your knee was not back to how it was within an hour "
+                "of your last session, so nothing moves up today.",
+                clinician_text=f"Check-in of {unsettled}: pain not back to baseline within the "
+                f"hour after the last session ({settle.clinical}): progression held.",
+                source=settle.source,
+            )
+        )
     rising = _morning_rising(seen, day, rules)
     if rising is not None:
         holds.append(
@@ -1895,6 +1968,22 @@ def _response_holds(
             )
         )
     return holds
+
+
+def _not_settled(seen: Sequence[HistoryEvent], day: dt.date) -> dt.date | None:
+    """The check-in since the last session before this one that said the pain was not back
+    to how it was within the hour (C11): its date, else None."""
+    before = [s.date for s in _sessions(seen) if s.date < day]
+    if not before:
+        return None
+    answered = [
+        c
+        for c in _checkins(seen)
+        if max(before) < c.date <= day and c.settled_within_hour is not None
+    ]
+    if answered and answered[-1].settled_within_hour == "no":
+        return answered[-1].date
+    return None
 
 
 def _ready(
@@ -3313,7 +3402,13 @@ def _template_block(program: Program, day: dt.date, rules: Rules) -> list[Decisi
 # beyond each one's measurement error.
 
 GateStatus = tuple[GateCriterion, bool, str, bool]
-OBJECTIVE_GATES = ("lsi", "min_value", "step_down_clean", "outcome_change")
+OBJECTIVE_GATES = (
+    "lsi",
+    "difference_within_error",
+    "min_value",
+    "step_down_clean",
+    "outcome_change",
+)
 
 
 def _fresh(program: Program) -> bool:
@@ -3380,6 +3475,44 @@ def _lsi_status(
     )
 
 
+def _shortfall(comparison: SideComparison, profile: ImbalanceProfile) -> float | None:
+    """How far the affected side falls short of the other (both legs affected: the
+    difference either way); None with a side untested."""
+    left, right = comparison.left, comparison.right
+    if left is None or right is None:
+        return None
+    involved = profile.involved_side
+    if involved is None:
+        return round(abs(left - right), 2)
+    mine, other = comparison.value(involved), comparison.value(involved.other)
+    assert mine is not None and other is not None
+    return round(max(0.0, other - mine), 2)
+
+
+def _difference_status(comparison: SideComparison, profile: ImbalanceProfile) -> tuple[bool, str]:
+    """(met, the numbers) for a between-leg difference criterion."""
+    error = comparison.measurement_error
+    short = _shortfall(comparison, profile)
+    test, unit = comparison.test, comparison.unit
+    if error is None or short is None:
+        return (
+            False,
+            f"{test}: both sides needed (left {comparison.left}, right {comparison.right})",
+        )
+    involved = profile.involved_side
+    if involved is None:
+        sides = f"left {comparison.left:g} vs right {comparison.right:g} {unit}, difference"
+    else:
+        sides = (
+            f"involved {involved.value} {comparison.value(involved):g} vs uninvolved "
+            f"{comparison.value(involved.other):g} {unit}, short by"
+        )
+    return (
+        short <= error,
+        f"{test}: {sides} {short:g} {unit} (needs ≤ {error:g} {unit}, the measurement error)",
+    )
+
+
 def _min_value_threshold(
     c: GateCriterion, profile: ImbalanceProfile, rules: Rules
 ) -> tuple[float, str]:
@@ -3429,7 +3562,34 @@ def gate_status(
         if (cutoff is None or s.date > cutoff)
         and not (program.state.flare is not None and s.date >= program.state.flare.started)
     ]
-    for c in phase_gate(program.pathway, program.phase, rules):
+    gate = phase_gate(program.pathway, program.phase, rules)
+    for named in gate:
+        resolved = resolve_criterion(named, program.baseline, rules)
+        if resolved is None:
+            # An implicated test with no deficit at the start: the other criteria decide.
+            out.append(
+                (
+                    named.model_copy(
+                        update={
+                            "text": "No one test stood out at the start, so the other "
+                            "milestones decide.",
+                            "both_sides_text": None,
+                        }
+                    ),
+                    True,
+                    "implicated test: none (no deficit of the affected side beyond the "
+                    "measurement error, nor below a capacity goal, at the start)",
+                    False,
+                )
+            )
+            continue
+        c = resolved
+        if named.test == IMPLICATED and any(
+            o.kind == c.kind and o.test == c.test and (o.threshold or 0) >= (c.threshold or 0)
+            for o in gate
+            if o is not named
+        ):
+            continue  # the implicated test is one the gate already asks for
         if c.kind == "pain_sessions":
             assert c.sessions is not None and c.threshold is not None
             last = full_dose[-c.sessions :]
@@ -3499,6 +3659,8 @@ def gate_status(
                 continue
             if c.kind == "lsi":
                 met, why, retestable = _lsi_status(c, comparison, program.profile)
+                if named.test == IMPLICATED:
+                    why = f"the test of the intake's most severe deficit: {why}"
                 out.append((c, met, why, not met and retestable))
                 continue
             values = [v for v in (comparison.left, comparison.right) if v is not None]
@@ -3515,6 +3677,16 @@ def gate_status(
                     not met,
                 )
             )
+        elif c.kind == "difference_within_error":
+            comparison = program.profile.comparison(c.test or "")
+            if not fresh:
+                out.append((c, False, stale, True))
+                continue
+            if comparison is None:
+                out.append((c, False, f"{c.test} not tested in this phase", True))
+                continue
+            met, why = _difference_status(comparison, program.profile)
+            out.append((c, met, why, not met))
         elif c.kind == "step_down_clean":
             if not fresh:
                 out.append((c, False, stale, True))
@@ -3884,7 +4056,7 @@ def _in_phase_retests(program: Program, seen: Sequence[HistoryEvent]) -> list[Re
 def _tests_criterion(criterion: GateCriterion, retest: Retest) -> bool:
     """The retest measured what this criterion needs."""
     assessment = retest.assessment
-    if criterion.kind in ("lsi", "min_value"):
+    if criterion.kind in ("lsi", "min_value", "difference_within_error"):
         return assessment.tests.result(criterion.test or "") is not None
     if criterion.kind == "step_down_clean":
         return assessment.observations.step_down is not None
@@ -3953,12 +4125,15 @@ def _gap_text(c: GateCriterion, profile: ImbalanceProfile, rules: Rules) -> tupl
 def _near_miss(c: GateCriterion, profile: ImbalanceProfile, rules: Rules) -> bool:
     """The latest test fell short of this criterion by no more than the standard error of
     measurement (the limits of agreement ÷ 2.77), not by the limits themselves (S4)."""
-    if c.kind not in ("lsi", "min_value") or c.threshold is None:
-        return False
     comparison = profile.comparison(c.test or "")
     if comparison is None or comparison.measurement_error is None:
         return False
     error = comparison.measurement_error / rules.progression.loa_per_sem
+    if c.kind == "difference_within_error":
+        short = _shortfall(comparison, profile)
+        return short is not None and short - comparison.measurement_error <= error
+    if c.kind not in ("lsi", "min_value") or c.threshold is None:
+        return False
     needed: list[float] = []
     involved = profile.involved_side
     if c.kind == "min_value":
@@ -4094,6 +4269,22 @@ def _milestone_move(
             person=f"{definition.person_label}: {moved}",
             clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g}{unverified})",
         )
+    if c.kind == "difference_within_error":
+        test = c.test or ""
+        was, now = before.profile.comparison(test), after.profile.comparison(test)
+        if was is None or now is None or now.measurement_error is None:
+            return None
+        a, b = _shortfall(was, before.profile), _shortfall(now, after.profile)
+        if a is None or b is None:
+            return None
+        label = rules.assessment.tests[test].person_label
+        return MilestoneMove(
+            criterion=c.id,
+            improved=a - b > now.measurement_error,
+            person=f"{label}: difference between the legs {a:g} → {b:g} {now.unit}",
+            clinician=f"{c.id}: between-leg difference {a:g} → {b:g} {now.unit} "
+            f"(measurement error ±{now.measurement_error:g})",
+        )
     if c.kind == "step_down_clean":
         if not (before.profile.step_down_observed and after.profile.step_down_observed):
             return None
@@ -4197,6 +4388,8 @@ def _milestones_flat(
 def _met_on_latest(c: GateCriterion, program: Program, rules: Rules) -> bool:
     """The criterion's threshold is met by the latest numbers, whenever they were taken."""
     comparison = program.profile.comparison(c.test or "")
+    if comparison is not None and c.kind == "difference_within_error":
+        return _difference_status(comparison, program.profile)[0]
     if comparison is None or c.threshold is None:
         return False
     if c.kind == "lsi":
@@ -4224,6 +4417,9 @@ def _criterion_value(c: GateCriterion, profile: ImbalanceProfile) -> float | Non
     if c.kind == "min_value":
         values = [v for v in (comparison.left, comparison.right) if v is not None]
         return min(values) if values else None
+    if c.kind == "difference_within_error":
+        short = _shortfall(comparison, profile)
+        return None if short is None else -short  # higher is better: less difference
     return None
 
 

@@ -40,7 +40,11 @@ GateKind = Literal[
     "pain_sessions",  # pain during the phase's work ≤ threshold on N consecutive sessions
     # One side affected: the LSI (involved ÷ uninvolved) ≥ threshold; both sides affected:
     # each side ≥ threshold % of the test's capacity goal. Tests done in this phase only.
+    # `test: implicated` names the person's own deficit (IMPLICATED below).
     "lsi",
+    # the between-leg difference of a test within its measurement error (assessment.yaml):
+    # the affected side short of the other by no more (both legs affected: either way)
+    "difference_within_error",
     "min_value",  # a test's weaker side ≥ threshold (tests done in this phase only)
     "step_down_clean",  # step-down without faults on both sides (tested in this phase)
     "outcome_change",  # a questionnaire improved by its own MDC and MCID since the start
@@ -53,6 +57,12 @@ GateKind = Literal[
     # (`until_checked`) has not been recorded by a clinician
     "check_recorded",
 ]
+
+
+# An LSI criterion's test may be `implicated`: the test of the intake's most severe deficit
+# of the affected side (with both legs affected, the test furthest below its capacity goal),
+# so the gate measures the person's own problem (S2). Its texts may say `{test}`.
+IMPLICATED = "implicated"
 
 
 class GateCriterion(Frozen):
@@ -80,6 +90,7 @@ class GateCriterion(Frozen):
         needs: dict[str, tuple[str, ...]] = {
             "pain_sessions": ("threshold", "sessions"),
             "lsi": ("threshold", "test", "both_sides_text"),
+            "difference_within_error": ("test",),
             "min_value": ("threshold", "test"),
             "step_down_clean": (),
             "outcome_change": ("measures",),
@@ -92,11 +103,19 @@ class GateCriterion(Frozen):
         missing = [n for n in needs[self.kind] if getattr(self, n) is None]
         if missing:
             raise ValueError(f"a {self.kind} gate needs {', '.join(missing)}")
+        if self.test == IMPLICATED and self.kind != "lsi":
+            raise ValueError("only an lsi gate may name the implicated test")
         return self
 
     @property
     def needs_tests(self) -> bool:
-        return self.kind in ("lsi", "min_value", "step_down_clean", "hop_ready")
+        return self.kind in (
+            "lsi",
+            "difference_within_error",
+            "min_value",
+            "step_down_clean",
+            "hop_ready",
+        )
 
 
 class PhaseDefinition(Frozen):
@@ -538,6 +557,16 @@ class PainLimits(Frozen):
         return self
 
 
+class SettleCheck(Frozen):
+    """A question the morning check-in asks after a session, about how the pain settled
+    within the hour (C11): "no" holds progression at the next session."""
+
+    question: str = Field(min_length=10, description="for the person, answered yes/no/not sure")
+    clinical: str = Field(min_length=10)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class Pathway(Frozen):
     """What a condition changes in the plan, each change with its source."""
 
@@ -570,6 +599,7 @@ class Pathway(Frozen):
     )
     gates: tuple[PathwayGate, ...] = ()
     watch_for: tuple[WatchSign, ...] = ()
+    settle_check: SettleCheck | None = None
     warnings: tuple[PathwayWarning, ...] = ()
     deficit_warnings: tuple[DeficitWarning, ...] = ()
     weight_bearing: WeightBearingRule | None = None
@@ -599,8 +629,13 @@ class Pathways(Frozen):
         if missing:
             raise ValueError(f"pathways missing: {', '.join(missing)}")
         plain = self.pathways[Condition.NOT_SURE]
-        if plain.exercises or plain.avoid or plain.gates or plain.start_phase or plain.mobility:
+        if plain.exercises or plain.avoid or plain.start_phase or plain.mobility:
             raise ValueError("the not_sure pathway changes nothing: it is today's plan")
+        # Its gates may only add the person's own deficit, whatever it is (S2).
+        if any(
+            change.drop or any(c.test != IMPLICATED for c in change.add) for change in plain.gates
+        ):
+            raise ValueError("the not_sure pathway's gates may only add the implicated test")
         return self
 
     def __getitem__(self, condition: Condition) -> Pathway:

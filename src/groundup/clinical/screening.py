@@ -430,6 +430,20 @@ class CheckinSign(Frozen):
     rule: str = Field(pattern=ID_PATTERN, description="the screen rule it stands for")
 
 
+class Recheck(Frozen):
+    """The screen's questions asked again after the start (S13): when pain on waking, pain
+    after a night's rest, reaches `waking_pain_at_least` at a morning check-in, the person is
+    asked the questions about rest and bone pain again (at most every `every_days`); a rule
+    they fire refers through its check-in sign, pausing the program like any other."""
+
+    waking_pain_at_least: int = Field(ge=1, le=10)
+    every_days: int = Field(ge=1, le=60)
+    questions: tuple[str, ...] = Field(min_length=1, description="screen answers asked again")
+    rules: tuple[str, ...] = Field(min_length=1, description="the screen rules they feed")
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class ScreeningRules(Frozen):
     """The whole screen: questions, rules and advice, checked against this module's code."""
 
@@ -444,6 +458,23 @@ class ScreeningRules(Frozen):
         default_factory=dict,
         description="the warning signs asked after the start, each standing for a rule",
     )
+    recheck: Recheck | None = None
+
+    @model_validator(mode="after")
+    def _recheck_asks_known_questions(self) -> ScreeningRules:
+        if self.recheck is None:
+            return self
+        asked = {name for section in self.sections.values() for name in section.questions}
+        for name in self.recheck.questions:
+            if name not in asked or ScreenAnswers.model_fields[name].annotation is not bool:
+                raise ValueError(f"recheck.questions: {name!r} is not a yes/no screen question")
+        signs = {sign.rule for sign in self.checkin_signs.values()}
+        for rule_id in self.recheck.rules:
+            if rule_id not in self.rules or rule_id not in signs:
+                raise ValueError(
+                    f"recheck.rules: {rule_id!r} needs a rule and a check-in sign standing for it"
+                )
+        return self
 
     @model_validator(mode="after")
     def _signs_name_referring_rules(self) -> ScreeningRules:
@@ -544,6 +575,25 @@ class ScreeningRules(Frozen):
             for section in self.sections.values()
             for name, question in section.questions.items()
         }
+
+    def recheck_answers(self, given: Mapping[str, bool]) -> ScreenAnswers:
+        """The answers to the questions asked again, each asked only as the screen would
+        (a follow-up only after a yes); everything else counts as no."""
+        assert self.recheck is not None
+        answers: dict[str, object] = {}
+        for name in self.recheck.questions:
+            answers[name] = bool(given.get(name, False)) and self.is_asked(name, answers)
+        return ScreenAnswers.model_validate(answers)
+
+    def recheck_signs(self, result: ScreenResult) -> tuple[str, ...]:
+        """The check-in signs standing for the rules a recheck fired and that refer."""
+        assert self.recheck is not None
+        fired = {
+            r.rule_id
+            for r in result.reasons
+            if r.urgency.refers and r.rule_id in self.recheck.rules
+        }
+        return tuple(sid for sid, sign in self.checkin_signs.items() if sign.rule in fired)
 
     def is_asked(self, name: str, answers: Mapping[str, object]) -> bool:
         """Whether the question for answer `name` applies, given the earlier answers: both

@@ -63,6 +63,7 @@ def checkin_to_row(patient_id: str, checkin: CheckIn) -> CheckInRecord:
         stiffness_on_waking=checkin.stiffness_on_waking,
         new_red_flags=list(checkin.new_red_flags),
         warning_signs=list(checkin.warning_signs),
+        settled_within_hour=checkin.settled_within_hour,
     )
 
 
@@ -73,6 +74,7 @@ def checkin_from_row(record: CheckInRecord) -> CheckIn:
         stiffness_on_waking=record.stiffness_on_waking,
         new_red_flags=tuple(record.new_red_flags),
         warning_signs=tuple(record.warning_signs or ()),
+        settled_within_hour=record.settled_within_hour,
     )
 
 

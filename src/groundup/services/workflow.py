@@ -11,7 +11,7 @@ import datetime as dt
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.intake import score_questionnaires
-from groundup.clinical.logs import CheckIn, Override, Retest, SessionLog
+from groundup.clinical.logs import RECHECK_REASON, CheckIn, Override, Retest, SessionLog
 from groundup.clinical.outcomes import OutcomeError
 from groundup.clinical.overrides import override_problem
 from groundup.clinical.planning import PlanningError, ReferralError, plan
@@ -938,6 +938,53 @@ class Services:
             raise ServiceError(
                 f"{day.isoformat()} is before the program started ({program.start_date.isoformat()})"
             )
+
+    def recheck(
+        self, patient_id: str, given: Mapping[str, bool], day: dt.date
+    ) -> tuple[ScreenResult, tuple[Decision, ...]]:
+        """The screen's questions about rest, night and bone pain answered again after high
+        pain on waking (S13). A referring answer stops the day's session with the screen's
+        own check-in signs, so the program pauses as after any referral; a clear one is
+        only returned (the first screen stays the record of the intake)."""
+        screening = self.rules.screening
+        if screening.recheck is None:
+            raise ServiceError("the safety questions are not set up to be asked again")
+        answers = screening.recheck_answers(given)
+        result = screen(answers, screening)
+        signs = screening.recheck_signs(result)
+        with self.db.transaction() as session:
+            patient = self.patient_in(session, patient_id, lock=True)
+            program = self.program_in(session, patient_id)
+            self._check_day(day, program)
+            self.audit_in(session, patient_id, "recheck")  # no outcome: no health data
+            if not signs or program.state.referred:
+                return result, ()
+            arrival = self._next_arrival(patient)
+            log = SessionLog(
+                id=f"recheck-{day.isoformat()}-{arrival}",
+                date=day,
+                skipped=True,
+                skip_reason=RECHECK_REASON,
+                warning_signs=signs,
+            )
+            record = records.session_row(patient_id, log, program.version)
+            record.arrival = arrival
+            session.add(record)
+            slot = session.scalars(
+                select(ScheduledSession)
+                .where(
+                    ScheduledSession.patient_id == patient_id,
+                    ScheduledSession.date == day,
+                    ScheduledSession.status == "planned",
+                )
+                .order_by(ScheduledSession.number)
+                .limit(1)
+            ).first()
+            if slot is not None:
+                slot.status, slot.session_log_id = "skipped", log.id
+            session.flush()
+            _, decisions = self._run_engine(session, patient_id, program, day)
+            return result, decisions
 
     def record_checkin(self, patient_id: str, checkin: CheckIn) -> tuple[Decision, ...]:
         check_storable(checkin)

@@ -233,6 +233,9 @@ class CheckInRecord(Base):
     new_red_flags: Mapped[list[Any]]
     # Warning signs chosen from the screen's check-in list, by id.
     warning_signs: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    # Kneecap pain: after the last session, was the pain back to how it was within the hour
+    # ("yes", "no", "not_sure"; empty when not asked).
+    settled_within_hour: Mapped[str | None] = mapped_column(String(16))
     arrival: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

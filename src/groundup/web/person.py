@@ -396,6 +396,72 @@ def referral_page(request: Request, me: MeDep, services: ServicesDep) -> Respons
     return _referral(request, result)
 
 
+def _recheck_questions(services: Services) -> list[dict[str, Any]]:
+    """The screen's questions asked again after high pain on waking (S13)."""
+    recheck = services.rules.screening.recheck
+    wanted = recheck.questions if recheck is not None else ()
+    return [
+        q for section in _screen_sections() for q in section["questions"] if q["name"] in wanted
+    ]
+
+
+def _recheck_page(
+    request: Request, services: Services, check: FormCheck | None = None, status_code: int = 200
+) -> Response:
+    questions = _recheck_questions(services)
+    return render(
+        request,
+        "person_recheck.html",
+        status_code=status_code,
+        questions=questions,
+        values=check.values if check else {},
+        errors=check.errors if check else {},
+        labels={q["name"]: q["text"] for q in questions},
+    )
+
+
+@router.get("/recheck")
+def recheck_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me")
+    return _recheck_page(request, services)
+
+
+@router.post("/recheck", dependencies=[CsrfChecked])
+def recheck_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
+    if _program_or_none(services, me.patient_id) is None:
+        return _see("/me")
+    check = FormCheck(form)
+    screening = services.rules.screening
+    given: dict[str, bool] = {}
+    for q in _recheck_questions(services):
+        if not screening.is_asked(q["name"], given):
+            check.raw(q["name"])
+            continue
+        given[q["name"]] = bool(check.yes_no(q["name"]))
+    if check.errors:
+        return _recheck_page(request, services, check, 400)
+    try:
+        result, decisions = services.recheck(me.patient_id, given, _today(services))
+    except ServiceError as exc:
+        check.fail("form", str(exc))
+        return _recheck_page(request, services, check, 409)
+    referral = next((d for d in decisions if d.kind == "refer"), None)
+    if referral is not None:
+        return _paused_page(request, referral)
+    if result.refers:
+        return _see("/me")  # already paused: Today says so
+    return _result_page(
+        request,
+        services,
+        me.patient_id,
+        title="Thank you",
+        message="Nothing in these answers needs a check now: carry on with your program, "
+        "and keep doing the morning check-in.",
+        decisions=(),
+    )
+
+
 def _referral(request: Request, result: ScreenResult) -> Response:
     rules = load_screening_rules()
     return render(
@@ -963,9 +1029,11 @@ def _result_page(
     flare_plan: str = "",
     stopped: bool = False,
     sent: str = "",
+    recheck: bool = False,
 ) -> Response:
     """What just happened, and what the program does about it, in plain words. `sent`
-    names the session log just stored, so the device forgets its own copy of it."""
+    names the session log just stored, so the device forgets its own copy of it; `recheck`
+    links to the safety questions asked again."""
     _, _, date_format = services.display(patient_id)
     return render(
         request,
@@ -978,6 +1046,7 @@ def _result_page(
         sent=sent,
         items=_decision_items(decisions, date_format),
         comparison=comparison or [],
+        recheck=recheck,
     )
 
 
@@ -1245,6 +1314,18 @@ def _standing_notices(
                         "kind": "hold",
                     }
                 )
+    if program.state.last_recheck_prompt == day:
+        notices.append(
+            {
+                "tone": "warn",
+                "title": "A few safety questions again",
+                "text": "Your pain on waking was high this morning. If you have not yet, "
+                "answer the safety questions about pain at rest, at night and on the bone again.",
+                "link": "/me/recheck",
+                "link_text": "Answer them",
+                "kind": "recheck",
+            }
+        )
     history = services.assessments(patient_id)
     if history:
         last = max(h[0] for h in history)
@@ -2004,12 +2085,24 @@ CHECKIN_LABELS = {
 }
 
 
+def _settle_question(services: Services, patient_id: str) -> str:
+    """The pathway's question on how the pain settled within the hour (kneecap pain, C11)."""
+    program = _program_or_none(services, patient_id)
+    check = services.rules.pathways[program.pathway].settle_check if program else None
+    return check.question if check is not None else ""
+
+
 @router.get("/checkin")
 def checkin_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
         return _see("/me")
     return render(
-        request, "person_checkin.html", values={}, errors={}, signs=_sign_choices(services)
+        request,
+        "person_checkin.html",
+        values={},
+        errors={},
+        signs=_sign_choices(services),
+        settle_question=_settle_question(services, me.patient_id),
     )
 
 
@@ -2024,6 +2117,17 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
     signs = tuple(line.strip() for line in signs_text.splitlines() if line.strip())
     chosen = _read_signs(form, services)
     check.values["sign"] = list(chosen)
+    settle_question = _settle_question(services, me.patient_id)
+    settled = (
+        check.choice(
+            "settled",
+            {"yes": "yes", "no": "no", "not_sure": "not_sure"},
+            "yes, no or not sure",
+            required=False,
+        )
+        if settle_question
+        else None
+    )
     hour = check.whole("hour", 0, 23, required=False)
     check.errors.pop("hour", None)  # from the device's clock, not the person
     for_day = check.choice(
@@ -2046,6 +2150,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             request,
             "person_checkin.html",
             signs=_sign_choices(services),
+            settle_question=settle_question,
             status_code=400,
             values=check.values,
             errors=check.errors,
@@ -2058,6 +2163,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             stiffness_on_waking=stiffness,
             warning_signs=chosen,
             new_red_flags=signs,
+            settled_within_hour=settled,
         )
         decisions = services.record_checkin(me.patient_id, checkin)
     except ValidationError:
@@ -2065,6 +2171,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             request,
             "person_checkin.html",
             signs=_sign_choices(services),
+            settle_question=settle_question,
             status_code=400,
             values=check.values,
             errors={
@@ -2077,6 +2184,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             request,
             "person_checkin.html",
             signs=_sign_choices(services),
+            settle_question=settle_question,
             status_code=409,
             values=check.values,
             errors={},
@@ -2092,6 +2200,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
         title="Check-in saved",
         message="Thank you. Here is what it means for your program.",
         decisions=decisions,
+        recheck=any(d.rule == "prompt.recheck" for d in decisions),
     )
 
 
