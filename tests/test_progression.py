@@ -2345,3 +2345,49 @@ def test_n12_the_shin_raise_stall_text_marks_its_borrowed_measurement_error_unve
     # The heel-raise test's own figure is published (Hébert-Losier 2017): no such mark.
     calf = _milestone_move(heel, before, after, RULES)
     assert calf is not None and "±6)" in calf.clinician and "unverified" not in calf.clinician
+
+
+def faulty_run(prog: Program, sessions: int) -> tuple[Program, list[Decision]]:
+    """`sessions` sessions (Monday, Wednesday, Friday), each done as prescribed that day with
+    the last set of every main exercise faulty, with a check-in the morning after."""
+    history: list[HistoryEvent] = []
+    decisions: list[Decision] = []
+    for n in range(sessions):
+        when = day(7 * (n // 3) + 2 * (n % 3))
+        if history:
+            history.append(checkin(history[-1].date + dt.timedelta(days=1)))
+        history.append(last_set_faulty(done(prog, when)))
+        outcome = advance(prog, history, RULES, when)
+        prog = outcome.program
+        decisions.extend(outcome.decisions)
+    return prog, decisions
+
+
+def test_p5_a_fault_that_outlasts_one_set_off_steps_down_a_rung_and_keeps_the_sets() -> None:
+    """P5: set removal compounded, 4 → 1 set; a fault that survives losing one set is not
+    fatigue. One set comes off per run of faulty sessions, then the sets stay and the exercise
+    gets easier by one rung (the tibialis raise's feet closer to the wall), once."""
+    prog = program()
+    floor = max(1, RULES.phases[prog.phase].dose.sets_min - 1)
+    before = {(s.exercise_id, d.side): d.sets for s in prog.part("main") for d in s.doses}
+    after, decisions = faulty_run(prog, 12)
+    steps = of(decisions, "regress.form")
+    for key, sets in before.items():
+        mine = [d for d in steps if (d.exercise_id, d.side) == key]
+        set_offs = [d for d in mine if "sets_after" in d.numbers]
+        rungs = [d for d in mine if d.numbers.get("step") == "rung"]
+        assert len(set_offs) <= 1 and len(rungs) <= 1, key
+        slot = after.slot(key[0])
+        if slot is not None:
+            now = slot.dose(key[1])
+            assert now is not None and sets - 1 <= now.sets and now.sets >= floor, key
+    (rung,) = [d for d in steps if d.exercise_id == TIB and d.numbers.get("step") == "rung"]
+    assert dose(after, TIB).sets == before[(TIB, None)] - 1
+    knob_before, knob_after = change(rung, "knob")
+    assert knob_after == dose(after, TIB).knob and knob_after != knob_before
+    assert "sets stay" in rung.person_text and "not fatigue" in rung.clinician_text
+    # The involved (left) side keeps at least the other side's sets.
+    for slot in after.part("main"):
+        left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+        if left is not None and right is not None:
+            assert left.sets >= right.sets

@@ -1223,6 +1223,8 @@ def _on_session(
     working = program  # the program with this session's regressions applied so far
     efforts = _effort_over(program, event, seen, rules)
     for logged_slot, logged_dose, log in _main_logs(program, event):
+        if working.slot(logged_slot.exercise_id) is None:
+            continue  # stepped down to its easier neighbour for form earlier on (P5)
         slot, dose = _current(working, logged_slot.exercise_id, logged_dose.side)
         exercise = rules.library[slot.exercise_id]
         pain = log.max_pain
@@ -1403,6 +1405,78 @@ def _one_set_off(slot: Slot, dose: Dose) -> Change:
     )
 
 
+def _form_episode(seen: Sequence[HistoryEvent], slot: Slot, dose: Dose) -> tuple[int, bool, bool]:
+    """The run of sessions, latest first, whose log of this exercise side lost its form in
+    the last set only: how many of them were at today's dose (sets, setting and load), and
+    whether a set (P5) or a rung already came off during the run."""
+    at_dose = 0
+    counting = True
+    set_off = stepped = False
+    for session in reversed(_sessions(seen)):
+        if session.skipped:
+            continue
+        found = next(
+            (
+                e
+                for e in session.exercises
+                if e.exercise_id == slot.exercise_id and e.side == dose.side
+            ),
+            None,
+        )
+        if found is None or not found.sets or not _last_set_fault(found, len(found.sets)):
+            break
+        last = found.sets[-1]
+        same = (last.knob, last.load_kg or None) == (dose.knob, dose.load_kg or None)
+        if counting and len(found.sets) == dose.sets and same:
+            at_dose += 1
+        else:
+            counting = False
+        set_off = set_off or len(found.sets) > dose.sets
+        stepped = stepped or not same
+    return at_dose, set_off, stepped
+
+
+def _easier_rung(
+    program: Program, slot: Slot, dose: Dose, exercise: Exercise, rules: Rules
+) -> tuple[list[Change], str] | None:
+    """One rung down the ladder with the sets kept (P5): a lighter load, the exercise's
+    easier setting (more support), a shorter lowering, or its easier neighbour."""
+    p = rules.progression
+    key, side = slot.exercise_id, dose.side
+    if dose.load_kg:
+        after = (
+            math.floor(
+                dose.load_kg * (1 - p.load_step_max_percent / 100) / p.load_increment_kg + 1e-9
+            )
+            * p.load_increment_kg
+        )
+        load = round(after, 3) or None
+        change = Change(
+            exercise_id=key, side=side, field="load_kg", before=dose.load_kg, after=load
+        )
+        return [change], f"load {dose.load_kg:g} → {load or 0:g} kg"
+    knob = exercise.knob
+    easier = knob.easier_setting(dose.knob) if knob and dose.knob is not None else None
+    if knob is not None and dose.knob is not None and easier is not None:
+        change = Change(exercise_id=key, side=side, field="knob", before=dose.knob, after=easier)
+        return [change], f"{knob.describe(dose.knob)} → {knob.describe(easier)}"
+    if dose.tempo and exercise.tempo and dose.tempo.lowering > exercise.tempo.lowering:
+        after_t = max(exercise.tempo.lowering, dose.tempo.lowering - p.tempo_step_seconds)
+        change = Change(
+            exercise_id=key,
+            side=side,
+            field="tempo_lowering",
+            before=dose.tempo.lowering,
+            after=after_t,
+        )
+        return [change], f"lowering {dose.tempo.lowering:g} → {after_t:g} s"
+    target = exercise.regression
+    if target is not None and _fits(rules.library[target], program, rules):
+        change = Change(exercise_id=key, side=None, field="exercise", before=key, after=target)
+        return [change], f"→ {rules.library[target].name} at its starting dose"
+    return None
+
+
 def _form_step(
     program: Program,
     slot: Slot,
@@ -1417,31 +1491,49 @@ def _form_step(
     row at this dose, is a dose slightly too much: that set comes off, with the form cue. The
     side given the extra set keeps at least the other side's volume (the other side loses a
     set too when needed); a dose one set below the phase's range, or pinned, holds as before
-    (and a stall that repeats goes to the clinician)."""
+    (and a stall that repeats goes to the clinician).
+
+    P5: one set at most per run of faulty sessions. A fault that persists after that set
+    (or at the floor) is not fatigue: the sets stay and the exercise steps down one rung
+    (`_easier_rung`), once per run; after that it holds and the stall prompts take over."""
     p = rules.progression
     # One set below the phase's range at most (as for effort, S6), never below one.
     floor = max(1, rules.phases[program.phase].dose.sets_min - 1)
-    if dose.pinned or dose.sets <= floor:
+    if dose.pinned:
         return None
-    recent: list[ExerciseLog] = []
-    for session in reversed(_sessions(seen)):
-        if session.skipped:
-            continue
-        found = next(
-            (
-                e
-                for e in session.exercises
-                if e.exercise_id == slot.exercise_id and e.side == dose.side
-            ),
-            None,
+    at_dose, set_off, stepped = _form_episode(seen, slot, dose)
+    if at_dose < p.form_last_set_sessions:
+        return None
+    fault_id = next(
+        log.sets[-1].form
+        for session in reversed(_sessions(seen))
+        for log in session.exercises
+        if log.exercise_id == slot.exercise_id and log.side == dose.side and log.sets
+    )
+    known = any(f.id == fault_id for f in exercise.faults)
+    cue = exercise_fault(exercise, fault_id) if known else f"Keep in mind: {exercise.cues[0]}"
+    numbers: dict[str, Number] = {"sessions": at_dose, "fault": fault_id}
+    if set_off or dose.sets <= floor:
+        rung = None if stepped else _easier_rung(program, slot, dose, exercise, rules)
+        if rung is None:
+            return None
+        changes, how = rung
+        return Decision(
+            rule="regress.form",
+            kind="regress",
+            date=day,
+            exercise_id=slot.exercise_id,
+            side=dose.side,
+            numbers=numbers | {"sets": dose.sets, "step": "rung"},
+            changes=tuple(changes),
+            person_text=f"{exercise.name}{side_text}: the last set still loses its form with a "
+            f"set less, so the sets stay and the exercise gets a little easier ({how}). {cue}",
+            clinician_text=f"{exercise.name}{side_text}: form fault confined to the last set "
+            f"({fault_id}) persists after a set came off ({at_dose} sessions at {dose.sets} "
+            f"sets): not fatigue; sets kept, one rung down ({how}), cue given. Not a pain "
+            "response: not counted towards referral.",
+            source=p.sources["form_last_set_sessions"].source,
         )
-        if found is None or not _last_set_fault(found, dose.sets):
-            break
-        recent.append(found)
-        if len(recent) == p.form_last_set_sessions:
-            break
-    if len(recent) < p.form_last_set_sessions:
-        return None
     changes = [_one_set_off(slot, dose)]
     weaker = slot_weaker_side(program, slot)
     other = slot.dose(weaker.other) if weaker is not None and dose.side is weaker else None
@@ -1449,9 +1541,6 @@ def _form_step(
         if other.pinned or other.sets <= floor:
             return None
         changes.append(_one_set_off(slot, other))
-    fault_id = recent[0].sets[-1].form
-    known = any(f.id == fault_id for f in exercise.faults)
-    cue = exercise_fault(exercise, fault_id) if known else f"Keep in mind: {exercise.cues[0]}"
     after = dose.sets - 1
     sets_words = f"{after} set" if after == 1 else f"{after} sets"
     return Decision(
@@ -1460,17 +1549,12 @@ def _form_step(
         date=day,
         exercise_id=slot.exercise_id,
         side=dose.side,
-        numbers={
-            "sessions": len(recent),
-            "fault": fault_id,
-            "sets_before": dose.sets,
-            "sets_after": dose.sets - 1,
-        },
+        numbers=numbers | {"sets_before": dose.sets, "sets_after": dose.sets - 1},
         changes=tuple(changes),
-        person_text=f"{exercise.name}{side_text}: the last set has lost its form {len(recent)} "
+        person_text=f"{exercise.name}{side_text}: the last set has lost its form {at_dose} "
         f"sessions running, so for now it is {sets_words}, each done well. {cue}",
         clinician_text=f"{exercise.name}{side_text}: form fault confined to the last set "
-        f"({fault_id}) at {len(recent)} consecutive sessions: one set off ({dose.sets} → "
+        f"({fault_id}) at {at_dose} consecutive sessions: one set off ({dose.sets} → "
         f"{dose.sets - 1}), cue given. Not a pain response: not counted towards referral.",
         source=p.sources["form_last_set_sessions"].source,
     )
