@@ -2391,3 +2391,24 @@ def test_p5_a_fault_that_outlasts_one_set_off_steps_down_a_rung_and_keeps_the_se
         left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
         if left is not None and right is not None:
             assert left.sets >= right.sets
+
+
+def test_p6_a_phase_held_for_doses_that_do_not_build_goes_to_the_clinician_once() -> None:
+    """P6: N3's hold (the last week far below the new phase's start) and doses that never
+    build (here effort above the phase's target at every session) deadlocked: the same hold
+    at every session for weeks. It now goes to the clinician once, and the hold is said at
+    most weekly."""
+    prog, plans = light_weeks_to_the_gate(amount=1)
+    plans += [{"day": n, "rpe": 7} for w in range(2, 7) for n in (7 * w, 7 * w + 2, 7 * w + 4)]
+    after, decisions, _ = live(prog, *plans)
+    assert after.phase is prog.phase
+    holds = of(decisions, "hold.phase_start_dose")
+    assert holds and all(
+        (later.date - earlier.date).days >= P.phase_hold_repeat_days
+        for earlier, later in itertools.pairwise(holds)
+    )
+    handed = [d for d in of(decisions, "stall.clinician") if "not building" in d.clinician_text]
+    assert len(handed) == 1
+    assert "clinician has been asked" in handed[0].person_text
+    assert handed[0].numbers["days_without_progress"] >= P.phase_hold_clinician_days
+    assert after.state.stall_prompts >= P.prompts_before_clinician

@@ -250,6 +250,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"check_pending": None})
         elif change.field == "last_check_prompt":
             state = state.model_copy(update={"last_check_prompt": decision.date})
+        elif change.field == "last_phase_hold":
+            state = state.model_copy(update={"last_phase_hold": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -1375,12 +1377,14 @@ def _on_session(
         latest = program
         for made in decisions:
             latest = apply(latest, made, rules)
-        decisions.extend(
-            _phase_week_capped(latest, d, event.date, seen, rules)
-            if d.rule == "phase.advance"
-            else d
-            for d in _held_phase_advance(_gate(program, event.date, seen, rules, decisions), holds)
-        )
+        for d in _held_phase_advance(_gate(program, event.date, seen, rules, decisions), holds):
+            said: Decision | None = (
+                _phase_week_capped(latest, d, event.date, seen, rules)
+                if d.rule == "phase.advance"
+                else d
+            )
+            if said is not None:  # None: a held advance said recently, waiting quietly (P6)
+                decisions.append(said)
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
@@ -3684,7 +3688,7 @@ def _gate(
 
 def _phase_week_capped(
     program: Program, decision: Decision, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
-) -> Decision:
+) -> Decision | None:
     """M8: the first week of a new phase is capped against the last week. The new phase's
     main work is scaled down (exercises new to the person first, then all) so that the
     coming week is at most `1 + weekly_volume_growth_cap` times the last full week; the
@@ -3731,15 +3735,17 @@ def _phase_week_capped(
     if reference < lowest * p.phase_open_min_fraction:
         # The last week was far below even the new phase's starting doses: opening it would
         # mean single reps (or a jump). Stay, and let the doses build first.
-        return Decision(
+        held = Decision(
             rule="hold.phase_start_dose",
             kind="hold",
             date=day,
             numbers=numbers,
+            changes=(Change(field="last_phase_hold", after=day.isoformat()),),
             person_text="You have met the milestones for the next phase, but your recent sessions were much lighter than where the next phase starts. You move on once your current exercises have built back up.",
             clinician_text=f"Gate met; advance held: last week's main work ({round(reference)} s) is under {p.phase_open_min_fraction:.0%} of the new phase's first week with every exercise at the bottom of its range ({round(lowest)} s).",
             source=p.sources["phase_open_min_fraction"].source,
         )
+        return _phase_hold_repeat(program, held, day, rules)
 
     new_ids = {s.exercise_id for s in trial.part("main") if s.exercise_id not in old_ids}
     all_ids = {s.exercise_id for s in trial.part("main")}
@@ -3797,6 +3803,47 @@ def _phase_week_capped(
             + (floors if capped > target + 1e-6 else ""),
         }
     )
+
+
+def _phase_hold_repeat(
+    program: Program, held: Decision, day: dt.date, rules: Rules
+) -> Decision | None:
+    """P6: a phase advance held for doses too light (N3) while the doses are not building
+    either (no progression for `phase_hold_clinician_days`: form or effort holds keep them
+    where they are) goes to the clinician once, as a stall does; otherwise the hold is said
+    at most every `phase_hold_repeat_days` and the advance waits quietly in between."""
+    p = rules.progression
+    since = max(program.state.last_progression or program.phase_started, program.phase_started)
+    still = (day - since).days
+    if (
+        still >= p.phase_hold_clinician_days
+        and program.state.stall_prompts < p.prompts_before_clinician
+        and not _off(program, "stall.reassess")
+    ):
+        count = p.prompts_before_clinician
+        return held.model_copy(
+            update={
+                "rule": "stall.clinician",
+                "kind": "prompt",
+                "numbers": {**held.numbers, "days_without_progress": still},
+                "changes": (
+                    *held.changes,
+                    Change(field="last_stall_prompt", after=day.isoformat()),
+                    Change(field="stall_prompts", before=program.state.stall_prompts, after=count),
+                ),
+                "person_text": "You have met the milestones for the next phase, but your "
+                "exercises have not been able to build up to where it starts, so your clinician "
+                "has been asked to look at your program with you. Carry on as it stands meanwhile.",
+                "clinician_text": f"{held.clinician_text} No dose has progressed for {still} "
+                "days, so the doses are not building towards it: needs a clinician review "
+                "(flagged on the dashboard).",
+                "source": f"{held.source}; {p.sources['phase_hold_clinician_days'].source}",
+            }
+        )
+    last = program.state.last_phase_hold
+    if last is not None and (day - last).days < p.phase_hold_repeat_days:
+        return None
+    return held
 
 
 def _checkin_prompt(
@@ -4279,7 +4326,9 @@ def _stall_check(
     p = rules.progression
     if _off(program, "stall.reassess") or program.phase is Phase.MAINTENANCE:
         return []
-    if now and any(d.kind in ("phase", "flare", "refer") for d in now):
+    if now and any(
+        d.kind in ("phase", "flare", "refer") or d.rule.startswith("stall.") for d in now
+    ):
         return []
     # Not during a flare-up, nor in the quiet days after a phase change or a flare-up (S1).
     if program.state.flare is not None or (day - program.phase_started).days < p.stall_quiet_days:
