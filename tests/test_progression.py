@@ -2412,3 +2412,31 @@ def test_p6_a_phase_held_for_doses_that_do_not_build_goes_to_the_clinician_once(
     assert "clinician has been asked" in handed[0].person_text
     assert handed[0].numbers["days_without_progress"] >= P.phase_hold_clinician_days
     assert after.state.stall_prompts >= P.prompts_before_clinician
+
+
+def test_p8_retests_that_leave_out_the_gates_test_do_not_restart_its_reminders() -> None:
+    """P8: each retest recorded without the gate's test reset the reminder count, so the
+    retest request came every week for weeks. The count is kept until the test is done:
+    after `retest_reminders_max` reminders the request follows the periodic interval, and
+    it names the test the retests left out."""
+    prog = program(heel=(10, 30))
+    plans: list[dict[str, Any]] = [{"day": n} for n in (0, 2, 4, 7, 9, 11)]
+    prog, decisions, history = live(prog, *plans)
+    assert [d.date for d in of(decisions, "prompt.retest")] == [day(11)]
+    without_heel = assessment(when=day(12)).model_dump()
+    del without_heel["tests"]["heel_raise_reps"]
+    later: list[dict[str, Any]] = []
+    for week in range(2, 10):
+        retest = without_heel | {"date": day(7 * week - 2)}
+        later.append({"event": Retest(date=day(7 * week - 2), assessment=retest)})
+        later += [{"day": 7 * week + d} for d in (0, 2, 4)]
+    _, decisions, _ = live(prog, *later, history=history)
+    prompts = of(decisions, "prompt.retest")
+    periodic = P.retest_every_weeks * 7
+    reminders = RULES.phases.milestones.retest_reminder_days.value
+    # Over eight weeks: the reminders left, then one at the periodic interval — not eight.
+    assert 1 <= len(prompts) <= P.retest_reminders_max - 1 + (56 - reminders) // periodic + 1
+    assert len(prompts) < 8
+    label = RULES.assessment.tests["heel_raise_reps"].person_label
+    assert all(label in d.person_text for d in prompts)
+    assert all(d.numbers["left_out"] == "low_load_heel_raise_lsi" for d in prompts)

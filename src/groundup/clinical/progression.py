@@ -587,10 +587,38 @@ def _on_retest(
         + ".",
         changes=(
             Change(field="profile", after=event.date.isoformat()),
-            Change(field="retest_prompts", before=program.state.retest_prompts, after=0),
+            *(
+                ()
+                if _gate_untested(program, [*seen, event], rules)
+                else (Change(field="retest_prompts", before=program.state.retest_prompts, after=0),)
+            ),
         ),
     )
     return [decision, *_retest_worse(program, profile, event, seen, rules)]
+
+
+def _gate_untested(
+    program: Program, seen: Sequence[HistoryEvent], rules: Rules
+) -> list[GateCriterion]:
+    """The gate's test criteria no retest in this phase has measured. A retest that leaves
+    one out does not answer the request for it: the reminders for it keep their count (P8)."""
+    if program.template is not None or program.phase.next() is None:
+        return []
+    retests = _in_phase_retests(program, seen)
+    return [
+        c
+        for c in phase_gate(program.pathway, program.phase, rules)
+        if c.kind in ("lsi", "min_value", "step_down_clean", "outcome_change")
+        and not any(_tests_criterion(c, r) for r in retests)
+    ]
+
+
+def _criterion_test_label(c: GateCriterion, rules: Rules) -> str:
+    if c.test is not None and c.test in rules.assessment.tests:
+        return rules.assessment.tests[c.test].person_label
+    if c.kind == "step_down_clean":
+        return "the step-down"
+    return "the questionnaire (" + ", ".join(c.measures or ()) + ")"
 
 
 def _drops(
@@ -3682,6 +3710,9 @@ def _gate(
         pending = [c for c, _, _, _ in unmet]
         why = _close_to_next_phase(program, day, seen, rules, pending)
         if why is not None:
+            left_out = [c for c in _gate_untested(program, seen, rules) if c in pending]
+            if _in_phase_retests(program, seen) and left_out:
+                numbers["left_out"] = ", ".join(c.id for c in left_out)
             return [_retest_prompt(program, day, rules, pending, numbers, why)]
     return _retest_due(program, day, seen, rules)
 
@@ -3890,11 +3921,30 @@ def _retest_prompt(
         missing = (
             " Not done yet, so part of this retest: " + ", ".join(never) + "." if never else ""
         )
+        # P8: a retest in this phase left the gate's test out: say which test it needs.
+        left_ids = str(numbers.get("left_out", "")).split(", ")
+        left_out = [
+            _criterion_test_label(c, rules)
+            for c in pending
+            if c.id in left_ids
+            and (
+                c.test is None
+                or c.test not in rules.assessment.tests
+                or rules.assessment.tests[c.test].person_label not in never
+            )
+        ]
+        if left_out:
+            missing += (
+                " The retests so far in this phase left out "
+                + ", ".join(left_out)
+                + ": the next one needs it."
+            )
         person = f"Everything else for the next phase is in place: a retest will show whether you are ready. {texts}{missing}"
         clinician = (
             f"Gate {program.phase.label}: all session criteria met and no test of {ids} since "
             "the phase began: retest needed"
             + (f" (never recorded: {', '.join(never)})" if never else "")
+            + (f"; left out of this phase's retests: {numbers['left_out']}" if left_out else "")
             + "."
         )
         source = "; ".join(sorted({c.source for c in pending}))
