@@ -2440,3 +2440,35 @@ def test_p8_retests_that_leave_out_the_gates_test_do_not_restart_its_reminders()
     label = RULES.assessment.tests["heel_raise_reps"].person_label
     assert all(label in d.person_text for d in prompts)
     assert all(d.numbers["left_out"] == "low_load_heel_raise_lsi" for d in prompts)
+
+
+def stall_run(retest: Assessment, **intake: Any) -> list[Decision]:
+    """Six weeks of easy sessions with a retest on day 28, four weeks after the intake."""
+    plans: list[dict[str, Any]] = []
+    for week in range(6):
+        if week == 4:
+            plans.append({"event": Retest(date=day(28), assessment=retest)})
+        plans += [{"day": week * 7 + d, "pain": 1} for d in (0, 2, 4)]
+    _, decisions, _ = live(program(**intake), *plans)
+    return [d for d in decisions if d.rule.startswith("stall.")]
+
+
+def test_p9_a_rise_on_another_milestone_test_beyond_its_error_is_no_stall() -> None:
+    """P9: the heel raises flat (10 → 10) but the knee-to-wall up 2.5 cm on the sore side
+    (error 1.5 cm): the person is improving, so no prompt calls the tests flat."""
+    reach = {"knee_to_wall_cm": {"left": 6, "right": 12}}
+    more = {"knee_to_wall_cm": {"left": 8.5, "right": 12}}
+    flat = assessment(heel=(10, 30), when=day(28), extra_tests=reach)
+    stalls = stall_run(flat, heel=(10, 30), extra_tests=reach)
+    assert [d.numbers["basis"] for d in stalls] == ["milestones"]
+    reached = assessment(heel=(10, 30), when=day(28), extra_tests=more)
+    assert stall_run(reached, heel=(10, 30), extra_tests=reach) == []
+
+
+def test_p9_a_small_heel_raise_count_rising_by_more_than_its_scaled_error_is_no_stall() -> None:
+    """P9: 11 → 15 heel raises on the sore side is a rise of a third; the ±6-rep error was
+    measured on people doing about 21-24, so on 11 reps it is scaled to the score (U)."""
+    stalls = stall_run(assessment(heel=(12, 24), when=day(28)), heel=(11, 24))
+    assert [d.numbers["basis"] for d in stalls] == ["milestones"]
+    assert "scaled to ±3.1 on a score of 11" in str(stalls[0].numbers["low_load_heel_raise_lsi"])
+    assert stall_run(assessment(heel=(15, 24), when=day(28)), heel=(11, 24)) == []

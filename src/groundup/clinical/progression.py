@@ -4180,6 +4180,12 @@ def _milestone_move(
         if not pairs:
             return None
         moved = ", ".join(f"{who} {a:g} → {b:g} {definition.unit}" for who, a, b in pairs)
+        # P9: on a small baseline the published error (set near the healthy median) is scaled.
+        errors = [_error_at(error, a, now, rules) for _, a, _ in pairs]
+        scaled = min(errors)
+        scaled_text = (
+            f", scaled to ±{scaled:.1f} on a score of {pairs[0][1]:g} [U]" if scaled < error else ""
+        )
         lsi = (
             f"; LSI {was.lsi:g} % → {now.lsi:g} %"
             if c.kind == "lsi" and was.lsi is not None and now.lsi is not None
@@ -4195,9 +4201,9 @@ def _milestone_move(
         )
         return MilestoneMove(
             criterion=c.id,
-            improved=any(b - a > error for _, a, b in pairs),
+            improved=any(b - a > e for (_, a, b), e in zip(pairs, errors, strict=True)),
             person=f"{definition.person_label}: {moved}",
-            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g}{unverified})",
+            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g}{unverified}{scaled_text})",
         )
     if c.kind == "step_down_clean":
         if not (before.profile.step_down_observed and after.profile.step_down_observed):
@@ -4228,6 +4234,44 @@ def _milestone_move(
             clinician=f"{c.id}: " + "; ".join(v.clinical for v in verdicts),
         )
     return None
+
+
+def _error_at(error: float, baseline: float, comparison: SideComparison, rules: Rules) -> float:
+    """P9: a test's measurement error was measured on people scoring around the healthy
+    median (the capacity target); on a baseline score below the median by more than the
+    error, a rise is judged against the error scaled to the score, no less than
+    `milestone_error_min_fraction` of it (U)."""
+    capacity = comparison.capacity
+    target = capacity.target if capacity.available else None
+    if target is None or baseline >= target - error or baseline <= 0:
+        return error  # within the error of the median: the figure applies as published
+    return error * max(rules.progression.milestone_error_min_fraction, baseline / target)
+
+
+def _other_tests_improved(base: TestPoint, latest: TestPoint, rules: Rules) -> list[str]:
+    """P9: every test measured at both points, not only the gate's: those whose affected
+    side (each side when both are) moved the better way beyond the test's measurement error."""
+    out = []
+    involved = latest.profile.involved_side
+    sides = (involved,) if involved is not None else tuple(Side)
+    for now in latest.profile.comparisons:
+        was = base.profile.comparison(now.test)
+        definition = rules.assessment.tests.get(now.test)
+        if was is None or definition is None or now.measurement_error is None:
+            continue
+        sign = 1 if definition.higher_is_better else -1
+        for side in sides:
+            a, b = was.value(side), now.value(side)
+            if a is None or b is None:
+                continue
+            error = (
+                _error_at(now.measurement_error, a, now, rules)
+                if sign > 0
+                else now.measurement_error
+            )
+            if sign * (b - a) > error:
+                out.append(f"{definition.short} {side.value} {a:g} → {b:g} {definition.unit}")
+    return out
 
 
 def _milestones_flat(
@@ -4263,6 +4307,9 @@ def _milestones_flat(
     base = earlier[-1]
     moves = [m for c in unmet if (m := _milestone_move(c, base, latest, rules)) is not None]
     if not moves or any(m.improved for m in moves):
+        return None
+    # Any other milestone test beyond its error is improvement too (P9).
+    if _other_tests_improved(base, latest, rules):
         return None
     # A steady rise over the tests between (each step up, none down) is improvement even
     # when no single step is beyond the measurement error (S1).
