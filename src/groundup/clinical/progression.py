@@ -1545,26 +1545,40 @@ def _form_step(
     known = any(f.id == fault_id for f in exercise.faults)
     cue = exercise_fault(exercise, fault_id) if known else f"Keep in mind: {exercise.cues[0]}"
     numbers: dict[str, Number] = {"sessions": at_dose, "fault": fault_id}
-    if set_off or dose.sets <= floor:
-        rung = None if stepped else _easier_rung(program, slot, dose, exercise, rules)
-        if rung is None:
-            return None
-        changes, how = rung
+    lead = f"{exercise.name}{side_text}: "
+    fault_text = f"form fault confined to the last set ({fault_id})"
+
+    def regress(
+        extra: dict[str, Number], changes: list[Change], person: str, clinical: str
+    ) -> Decision:
         return Decision(
             rule="regress.form",
             kind="regress",
             date=day,
             exercise_id=slot.exercise_id,
             side=dose.side,
-            numbers=numbers | {"sets": dose.sets, "step": "rung"},
+            numbers=numbers | extra,
             changes=tuple(changes),
-            person_text=f"{exercise.name}{side_text}: the last set still loses its form with a "
-            f"set less, so the sets stay and the exercise gets a little easier ({how}). {cue}",
-            clinician_text=f"{exercise.name}{side_text}: form fault confined to the last set "
-            f"({fault_id}) persists after a set came off ({at_dose} sessions at {dose.sets} "
-            f"sets): not fatigue; sets kept, one rung down ({how}), cue given. Not a pain "
-            "response: not counted towards referral.",
+            person_text=f"{lead}{person} {cue}",
+            clinician_text=f"{lead}{fault_text} {clinical}, cue given. Not a pain response: "
+            "not counted towards referral.",
             source=p.sources["form_last_set_sessions"].source,
+        )
+
+    if set_off or dose.sets <= floor:
+        rung = None if stepped else _easier_rung(program, slot, dose, exercise, rules)
+        if rung is None:
+            return None
+        changes, how = rung
+        after_what = "after a set came off" if set_off else "at the least number of sets"
+        less = "with a set less" if set_off else "at the fewest sets this phase uses"
+        return regress(
+            {"sets": dose.sets, "step": "rung"},
+            changes,
+            f"the last set still loses its form {less}, so the sets stay and the exercise gets "
+            f"a little easier ({how}).",
+            f"persists {after_what} ({at_dose} sessions at {dose.sets} sets): not fatigue; "
+            f"sets kept, one rung down ({how})",
         )
     changes = [_one_set_off(slot, dose)]
     weaker = slot_weaker_side(program, slot)
@@ -1575,20 +1589,12 @@ def _form_step(
         changes.append(_one_set_off(slot, other))
     after = dose.sets - 1
     sets_words = f"{after} set" if after == 1 else f"{after} sets"
-    return Decision(
-        rule="regress.form",
-        kind="regress",
-        date=day,
-        exercise_id=slot.exercise_id,
-        side=dose.side,
-        numbers=numbers | {"sets_before": dose.sets, "sets_after": dose.sets - 1},
-        changes=tuple(changes),
-        person_text=f"{exercise.name}{side_text}: the last set has lost its form {at_dose} "
-        f"sessions running, so for now it is {sets_words}, each done well. {cue}",
-        clinician_text=f"{exercise.name}{side_text}: form fault confined to the last set "
-        f"({fault_id}) at {at_dose} consecutive sessions: one set off ({dose.sets} → "
-        f"{dose.sets - 1}), cue given. Not a pain response: not counted towards referral.",
-        source=p.sources["form_last_set_sessions"].source,
+    return regress(
+        {"sets_before": dose.sets, "sets_after": after},
+        changes,
+        f"the last set has lost its form {at_dose} sessions running, so for now it is "
+        f"{sets_words}, each done well.",
+        f"at {at_dose} consecutive sessions: one set off ({dose.sets} → {after})",
     )
 
 
