@@ -1504,8 +1504,17 @@ def _easier_rung(
         return [change], f"lowering {dose.tempo.lowering:g} → {after_t:g} s"
     target = exercise.regression
     if target is not None and _fits(rules.library[target], program, rules):
-        change = Change(exercise_id=key, side=None, field="exercise", before=key, after=target)
-        return [change], f"→ {rules.library[target].name} at its starting dose"
+        swap = Change(exercise_id=key, side=None, field="exercise", before=key, after=target)
+        # The easier neighbour starts at its own starting dose, but with no more sets than
+        # each side has now: the set that came off stays off.
+        new = rules.library[target]
+        starts, _ = dose_for(new, rules.phases[program.phase], program.profile, rules)
+        sets = [
+            Change(exercise_id=target, side=d.side, field="sets", before=d.sets, after=kept)
+            for d in starts
+            if (kept := (slot.dose(d.side) or dose).sets) < d.sets
+        ]
+        return [swap, *sets], f"→ {new.name} at its starting dose"
     return None
 
 
@@ -1572,12 +1581,13 @@ def _form_step(
         changes, how = rung
         after_what = "after a set came off" if set_off else "at the least number of sets"
         less = "with a set less" if set_off else "at the fewest sets this phase uses"
+        sets_words = f"{dose.sets} set" + ("" if dose.sets == 1 else "s")
         return regress(
             {"sets": dose.sets, "step": "rung"},
             changes,
             f"the last set still loses its form {less}, so the sets stay and the exercise gets "
             f"a little easier ({how}).",
-            f"persists {after_what} ({at_dose} sessions at {dose.sets} sets): not fatigue; "
+            f"persists {after_what} ({at_dose} sessions at {sets_words}): not fatigue; "
             f"sets kept, one rung down ({how})",
         )
     changes = [_one_set_off(slot, dose)]
