@@ -2598,3 +2598,130 @@ def test_c11_other_pathways_ignore_the_answer() -> None:
     )
     _, decisions, _ = live(prog, {"day": 0}, {"event": morning}, {"day": 2})
     assert not of(decisions, "hold.not_settled")
+
+
+def faulty_run(prog: Program, sessions: int) -> tuple[Program, list[Decision]]:
+    """`sessions` sessions (Monday, Wednesday, Friday), each done as prescribed that day with
+    the last set of every main exercise faulty, with a check-in the morning after."""
+    history: list[HistoryEvent] = []
+    decisions: list[Decision] = []
+    for n in range(sessions):
+        when = day(7 * (n // 3) + 2 * (n % 3))
+        if history:
+            history.append(checkin(history[-1].date + dt.timedelta(days=1)))
+        history.append(last_set_faulty(done(prog, when)))
+        outcome = advance(prog, history, RULES, when)
+        prog = outcome.program
+        decisions.extend(outcome.decisions)
+    return prog, decisions
+
+
+def test_p5_a_fault_that_outlasts_one_set_off_steps_down_a_rung_and_keeps_the_sets() -> None:
+    """P5: set removal compounded, 4 → 1 set; a fault that survives losing one set is not
+    fatigue. One set comes off per run of faulty sessions, then the sets stay and the exercise
+    gets easier by one rung (the tibialis raise's feet closer to the wall), once."""
+    prog = program()
+    floor = max(1, RULES.phases[prog.phase].dose.sets_min - 1)
+    before = {(s.exercise_id, d.side): d.sets for s in prog.part("main") for d in s.doses}
+    after, decisions = faulty_run(prog, 12)
+    steps = of(decisions, "regress.form")
+    for key, sets in before.items():
+        mine = [d for d in steps if (d.exercise_id, d.side) == key]
+        set_offs = [d for d in mine if "sets_after" in d.numbers]
+        rungs = [d for d in mine if d.numbers.get("step") == "rung"]
+        assert len(set_offs) <= 1 and len(rungs) <= 1, key
+        slot = after.slot(key[0])
+        if slot is not None:
+            now = slot.dose(key[1])
+            assert now is not None and sets - 1 <= now.sets and now.sets >= floor, key
+    (rung,) = [d for d in steps if d.exercise_id == TIB and d.numbers.get("step") == "rung"]
+    assert dose(after, TIB).sets == before[(TIB, None)] - 1
+    knob_before, knob_after = change(rung, "knob")
+    assert knob_after == dose(after, TIB).knob and knob_after != knob_before
+    assert "sets stay" in rung.person_text and "not fatigue" in rung.clinician_text
+    # The involved (left) side keeps at least the other side's sets.
+    for slot in after.part("main"):
+        left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+        if left is not None and right is not None:
+            assert left.sets >= right.sets
+
+
+def test_p6_a_phase_held_for_doses_that_do_not_build_goes_to_the_clinician_once() -> None:
+    """P6: N3's hold (the last week far below the new phase's start) and doses that never
+    build (here effort above the phase's target at every session) deadlocked: the same hold
+    at every session for weeks. It now goes to the clinician once, and the hold is said at
+    most weekly."""
+    prog, plans = light_weeks_to_the_gate(amount=1)
+    plans += [{"day": n, "rpe": 7} for w in range(2, 7) for n in (7 * w, 7 * w + 2, 7 * w + 4)]
+    after, decisions, _ = live(prog, *plans)
+    assert after.phase is prog.phase
+    holds = of(decisions, "hold.phase_start_dose")
+    assert holds and all(
+        (later.date - earlier.date).days >= P.phase_hold_repeat_days
+        for earlier, later in itertools.pairwise(holds)
+    )
+    handed = [d for d in of(decisions, "stall.clinician") if "not building" in d.clinician_text]
+    assert len(handed) == 1
+    assert "clinician has been asked" in handed[0].person_text
+    assert handed[0].numbers["days_without_progress"] >= P.phase_hold_clinician_days
+    assert after.state.stall_prompts >= P.prompts_before_clinician
+
+
+def test_p8_retests_that_leave_out_the_gates_test_do_not_restart_its_reminders() -> None:
+    """P8: each retest recorded without the gate's test reset the reminder count, so the
+    retest request came every week for weeks. The count is kept until the test is done:
+    after `retest_reminders_max` reminders the request follows the periodic interval, and
+    it names the test the retests left out."""
+    prog = program(heel=(10, 30))
+    plans: list[dict[str, Any]] = [{"day": n} for n in (0, 2, 4, 7, 9, 11)]
+    prog, decisions, history = live(prog, *plans)
+    assert [d.date for d in of(decisions, "prompt.retest")] == [day(11)]
+    without_heel = assessment(when=day(12)).model_dump()
+    del without_heel["tests"]["heel_raise_reps"]
+    later: list[dict[str, Any]] = []
+    for week in range(2, 10):
+        retest = without_heel | {"date": day(7 * week - 2)}
+        later.append({"event": Retest(date=day(7 * week - 2), assessment=retest)})
+        later += [{"day": 7 * week + d} for d in (0, 2, 4)]
+    _, decisions, _ = live(prog, *later, history=history)
+    prompts = of(decisions, "prompt.retest")
+    periodic = P.retest_every_weeks * 7
+    reminders = RULES.phases.milestones.retest_reminder_days.value
+    # Over eight weeks: the reminders left, then one at the periodic interval — not eight.
+    assert 1 <= len(prompts) <= P.retest_reminders_max - 1 + (56 - reminders) // periodic + 1
+    assert len(prompts) < 8
+    label = RULES.assessment.tests["heel_raise_reps"].person_label
+    assert all(label in d.person_text for d in prompts)
+    assert all(d.numbers["left_out"] == "low_load_heel_raise_lsi" for d in prompts)
+
+
+def stall_run(retest: Assessment, **intake: Any) -> list[Decision]:
+    """Six weeks of easy sessions with a retest on day 28, four weeks after the intake."""
+    plans: list[dict[str, Any]] = []
+    for week in range(6):
+        if week == 4:
+            plans.append({"event": Retest(date=day(28), assessment=retest)})
+        plans += [{"day": week * 7 + d, "pain": 1} for d in (0, 2, 4)]
+    _, decisions, _ = live(program(**intake), *plans)
+    return [d for d in decisions if d.rule.startswith("stall.")]
+
+
+def test_p9_a_rise_on_another_milestone_test_beyond_its_error_is_no_stall() -> None:
+    """P9: the heel raises flat (10 → 10) but the knee-to-wall up 2.5 cm on the sore side
+    (error 1.5 cm): the person is improving, so no prompt calls the tests flat."""
+    reach = {"knee_to_wall_cm": {"left": 6, "right": 12}}
+    more = {"knee_to_wall_cm": {"left": 8.5, "right": 12}}
+    flat = assessment(heel=(10, 30), when=day(28), extra_tests=reach)
+    stalls = stall_run(flat, heel=(10, 30), extra_tests=reach)
+    assert [d.numbers["basis"] for d in stalls] == ["milestones"]
+    reached = assessment(heel=(10, 30), when=day(28), extra_tests=more)
+    assert stall_run(reached, heel=(10, 30), extra_tests=reach) == []
+
+
+def test_p9_a_small_heel_raise_count_rising_by_more_than_its_scaled_error_is_no_stall() -> None:
+    """P9: 11 → 15 heel raises on the sore side is a rise of a third; the ±6-rep error was
+    measured on people doing about 21-24, so on 11 reps it is scaled to the score (U)."""
+    stalls = stall_run(assessment(heel=(12, 24), when=day(28)), heel=(11, 24))
+    assert [d.numbers["basis"] for d in stalls] == ["milestones"]
+    assert "scaled to ±3.1 on a score of 11" in str(stalls[0].numbers["low_load_heel_raise_lsi"])
+    assert stall_run(assessment(heel=(15, 24), when=day(28)), heel=(11, 24)) == []

@@ -291,8 +291,14 @@ def test_a_heel_raise_lsi_stuck_at_70_percent_for_14_weeks_is_seen_as_a_stall() 
     baseline = intake.assessment.model_copy(update={"tests": tests})
     _, program = build_program(intake.model_copy(update={"assessment": baseline}), RULES)
     baseline = baseline.model_copy(update={"date": program.start_date})
+    # Every test flat: a balance rising beyond its error would be improvement (P9).
     scenario = Scenario(
-        name="flat", weeks=14, session_pain=(2,), morning_pain=(1,), lsi_gain_per_week=0
+        name="flat",
+        weeks=14,
+        session_pain=(2,),
+        morning_pain=(1,),
+        lsi_gain_per_week=0,
+        balance_gain_per_week=0,
     )
     events, final, decisions = follow(program, baseline, scenario, RULES)
     # 70 % opens the 70 % gate, never the 80 % one.

@@ -130,6 +130,9 @@ class EngineState(Frozen):
     last_check_prompt: dt.date | None = None
     # the last time high pain on waking asked for the screen's questions again (S13)
     last_recheck_prompt: dt.date | None = None
+    last_phase_hold: dt.date | None = Field(
+        default=None, description="when a phase advance was last held for doses too light (P6)"
+    )
     # Reassessment prompts since the last progression or phase change; at the configured
     # count the stall goes to the clinician.
     stall_prompts: int = Field(default=0, ge=0)

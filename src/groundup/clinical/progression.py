@@ -289,6 +289,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"last_check_prompt": decision.date})
         elif change.field == "last_recheck_prompt":
             state = state.model_copy(update={"last_recheck_prompt": decision.date})
+        elif change.field == "last_phase_hold":
+            state = state.model_copy(update={"last_phase_hold": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -632,10 +634,38 @@ def _on_retest(
         + ".",
         changes=(
             Change(field="profile", after=event.date.isoformat()),
-            Change(field="retest_prompts", before=program.state.retest_prompts, after=0),
+            *(
+                ()
+                if _gate_untested(program, [*seen, event], rules)
+                else (Change(field="retest_prompts", before=program.state.retest_prompts, after=0),)
+            ),
         ),
     )
     return [decision, *_retest_worse(program, profile, event, seen, rules)]
+
+
+def _gate_untested(
+    program: Program, seen: Sequence[HistoryEvent], rules: Rules
+) -> list[GateCriterion]:
+    """The gate's test criteria no retest in this phase has measured. A retest that leaves
+    one out does not answer the request for it: the reminders for it keep their count (P8)."""
+    if program.template is not None or program.phase.next() is None:
+        return []
+    retests = _in_phase_retests(program, seen)
+    return [
+        c
+        for c in phase_gate(program.pathway, program.phase, rules)
+        if c.kind in ("lsi", "min_value", "step_down_clean", "outcome_change")
+        and not any(_tests_criterion(c, r) for r in retests)
+    ]
+
+
+def _criterion_test_label(c: GateCriterion, rules: Rules) -> str:
+    if c.test is not None and c.test in rules.assessment.tests:
+        return rules.assessment.tests[c.test].person_label
+    if c.kind == "step_down_clean":
+        return "the step-down"
+    return "the questionnaire (" + ", ".join(c.measures or ()) + ")"
 
 
 def _drops(
@@ -1311,6 +1341,8 @@ def _on_session(
     working = program  # the program with this session's regressions applied so far
     efforts = _effort_over(program, event, seen, rules)
     for logged_slot, logged_dose, log in _main_logs(program, event):
+        if working.slot(logged_slot.exercise_id) is None:
+            continue  # stepped down to its easier neighbour for form earlier on (P5)
         slot, dose = _current(working, logged_slot.exercise_id, logged_dose.side)
         exercise = rules.library[slot.exercise_id]
         pain = log.max_pain
@@ -1461,12 +1493,14 @@ def _on_session(
         latest = program
         for made in decisions:
             latest = apply(latest, made, rules)
-        decisions.extend(
-            _phase_week_capped(latest, d, event.date, seen, rules)
-            if d.rule == "phase.advance"
-            else d
-            for d in _held_phase_advance(_gate(program, event.date, seen, rules, decisions), holds)
-        )
+        for d in _held_phase_advance(_gate(program, event.date, seen, rules, decisions), holds):
+            said: Decision | None = (
+                _phase_week_capped(latest, d, event.date, seen, rules)
+                if d.rule == "phase.advance"
+                else d
+            )
+            if said is not None:  # None: a held advance said recently, waiting quietly (P6)
+                decisions.append(said)
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
@@ -1491,6 +1525,87 @@ def _one_set_off(slot: Slot, dose: Dose) -> Change:
     )
 
 
+def _form_episode(seen: Sequence[HistoryEvent], slot: Slot, dose: Dose) -> tuple[int, bool, bool]:
+    """The run of sessions, latest first, whose log of this exercise side lost its form in
+    the last set only: how many of them were at today's dose (sets, setting and load), and
+    whether a set (P5) or a rung already came off during the run."""
+    at_dose = 0
+    counting = True
+    set_off = stepped = False
+    for session in reversed(_sessions(seen)):
+        if session.skipped:
+            continue
+        found = next(
+            (
+                e
+                for e in session.exercises
+                if e.exercise_id == slot.exercise_id and e.side == dose.side
+            ),
+            None,
+        )
+        if found is None or not found.sets or not _last_set_fault(found, len(found.sets)):
+            break
+        last = found.sets[-1]
+        same = (last.knob, last.load_kg or None) == (dose.knob, dose.load_kg or None)
+        if counting and len(found.sets) == dose.sets and same:
+            at_dose += 1
+        else:
+            counting = False
+        set_off = set_off or len(found.sets) > dose.sets
+        stepped = stepped or not same
+    return at_dose, set_off, stepped
+
+
+def _easier_rung(
+    program: Program, slot: Slot, dose: Dose, exercise: Exercise, rules: Rules
+) -> tuple[list[Change], str] | None:
+    """One rung down the ladder with the sets kept (P5): a lighter load, the exercise's
+    easier setting (more support), a shorter lowering, or its easier neighbour."""
+    p = rules.progression
+    key, side = slot.exercise_id, dose.side
+    if dose.load_kg:
+        after = (
+            math.floor(
+                dose.load_kg * (1 - p.load_step_max_percent / 100) / p.load_increment_kg + 1e-9
+            )
+            * p.load_increment_kg
+        )
+        load = round(after, 3) or None
+        change = Change(
+            exercise_id=key, side=side, field="load_kg", before=dose.load_kg, after=load
+        )
+        return [change], f"load {dose.load_kg:g} → {load or 0:g} kg"
+    knob = exercise.knob
+    easier = knob.easier_setting(dose.knob) if knob and dose.knob is not None else None
+    if knob is not None and dose.knob is not None and easier is not None:
+        change = Change(exercise_id=key, side=side, field="knob", before=dose.knob, after=easier)
+        return [change], f"{knob.describe(dose.knob)} → {knob.describe(easier)}"
+    if dose.tempo and exercise.tempo and dose.tempo.lowering > exercise.tempo.lowering:
+        after_t = max(exercise.tempo.lowering, dose.tempo.lowering - p.tempo_step_seconds)
+        change = Change(
+            exercise_id=key,
+            side=side,
+            field="tempo_lowering",
+            before=dose.tempo.lowering,
+            after=after_t,
+        )
+        return [change], f"lowering {dose.tempo.lowering:g} → {after_t:g} s"
+    target = exercise.regression
+    if target is not None and _fits(rules.library[target], program, rules):
+        swap = Change(exercise_id=key, side=None, field="exercise", before=key, after=target)
+        # The easier neighbour starts at its own starting dose, but with no more sets than
+        # each side has now: the set that came off stays off.
+        new = rules.library[target]
+        starts, _ = dose_for(new, rules.phases[program.phase], program.profile, rules)
+        sets = [
+            Change(exercise_id=target, side=d.side, field="sets", before=d.sets, after=kept)
+            for d in starts
+            if (kept := (slot.dose(d.side) or dose).sets) < d.sets
+        ]
+        return [swap, *sets], f"→ {new.name} at its starting dose"
+    return None
+
+
 def _form_step(
     program: Program,
     slot: Slot,
@@ -1505,31 +1620,64 @@ def _form_step(
     row at this dose, is a dose slightly too much: that set comes off, with the form cue. The
     side given the extra set keeps at least the other side's volume (the other side loses a
     set too when needed); a dose one set below the phase's range, or pinned, holds as before
-    (and a stall that repeats goes to the clinician)."""
+    (and a stall that repeats goes to the clinician).
+
+    P5: one set at most per run of faulty sessions. A fault that persists after that set
+    (or at the floor) is not fatigue: the sets stay and the exercise steps down one rung
+    (`_easier_rung`), once per run; after that it holds and the stall prompts take over."""
     p = rules.progression
     # One set below the phase's range at most (as for effort, S6), never below one.
     floor = max(1, rules.phases[program.phase].dose.sets_min - 1)
-    if dose.pinned or dose.sets <= floor:
+    if dose.pinned:
         return None
-    recent: list[ExerciseLog] = []
-    for session in reversed(_sessions(seen)):
-        if session.skipped:
-            continue
-        found = next(
-            (
-                e
-                for e in session.exercises
-                if e.exercise_id == slot.exercise_id and e.side == dose.side
-            ),
-            None,
+    at_dose, set_off, stepped = _form_episode(seen, slot, dose)
+    if at_dose < p.form_last_set_sessions:
+        return None
+    fault_id = next(
+        log.sets[-1].form
+        for session in reversed(_sessions(seen))
+        for log in session.exercises
+        if log.exercise_id == slot.exercise_id and log.side == dose.side and log.sets
+    )
+    known = any(f.id == fault_id for f in exercise.faults)
+    cue = exercise_fault(exercise, fault_id) if known else f"Keep in mind: {exercise.cues[0]}"
+    numbers: dict[str, Number] = {"sessions": at_dose, "fault": fault_id}
+    lead = f"{exercise.name}{side_text}: "
+    fault_text = f"form fault confined to the last set ({fault_id})"
+
+    def regress(
+        extra: dict[str, Number], changes: list[Change], person: str, clinical: str
+    ) -> Decision:
+        return Decision(
+            rule="regress.form",
+            kind="regress",
+            date=day,
+            exercise_id=slot.exercise_id,
+            side=dose.side,
+            numbers=numbers | extra,
+            changes=tuple(changes),
+            person_text=f"{lead}{person} {cue}",
+            clinician_text=f"{lead}{fault_text} {clinical}, cue given. Not a pain response: "
+            "not counted towards referral.",
+            source=p.sources["form_last_set_sessions"].source,
         )
-        if found is None or not _last_set_fault(found, dose.sets):
-            break
-        recent.append(found)
-        if len(recent) == p.form_last_set_sessions:
-            break
-    if len(recent) < p.form_last_set_sessions:
-        return None
+
+    if set_off or dose.sets <= floor:
+        rung = None if stepped else _easier_rung(program, slot, dose, exercise, rules)
+        if rung is None:
+            return None
+        changes, how = rung
+        after_what = "after a set came off" if set_off else "at the least number of sets"
+        less = "with a set less" if set_off else "at the fewest sets this phase uses"
+        sets_words = f"{dose.sets} set" + ("" if dose.sets == 1 else "s")
+        return regress(
+            {"sets": dose.sets, "step": "rung"},
+            changes,
+            f"the last set still loses its form {less}, so the sets stay and the exercise gets "
+            f"a little easier ({how}).",
+            f"persists {after_what} ({at_dose} sessions at {sets_words}): not fatigue; "
+            f"sets kept, one rung down ({how})",
+        )
     changes = [_one_set_off(slot, dose)]
     weaker = slot_weaker_side(program, slot)
     other = slot.dose(weaker.other) if weaker is not None and dose.side is weaker else None
@@ -1537,30 +1685,14 @@ def _form_step(
         if other.pinned or other.sets <= floor:
             return None
         changes.append(_one_set_off(slot, other))
-    fault_id = recent[0].sets[-1].form
-    known = any(f.id == fault_id for f in exercise.faults)
-    cue = exercise_fault(exercise, fault_id) if known else f"Keep in mind: {exercise.cues[0]}"
     after = dose.sets - 1
     sets_words = f"{after} set" if after == 1 else f"{after} sets"
-    return Decision(
-        rule="regress.form",
-        kind="regress",
-        date=day,
-        exercise_id=slot.exercise_id,
-        side=dose.side,
-        numbers={
-            "sessions": len(recent),
-            "fault": fault_id,
-            "sets_before": dose.sets,
-            "sets_after": dose.sets - 1,
-        },
-        changes=tuple(changes),
-        person_text=f"{exercise.name}{side_text}: the last set has lost its form {len(recent)} "
-        f"sessions running, so for now it is {sets_words}, each done well. {cue}",
-        clinician_text=f"{exercise.name}{side_text}: form fault confined to the last set "
-        f"({fault_id}) at {len(recent)} consecutive sessions: one set off ({dose.sets} → "
-        f"{dose.sets - 1}), cue given. Not a pain response: not counted towards referral.",
-        source=p.sources["form_last_set_sessions"].source,
+    return regress(
+        {"sets_before": dose.sets, "sets_after": after},
+        changes,
+        f"the last set has lost its form {at_dose} sessions running, so for now it is "
+        f"{sets_words}, each done well.",
+        f"at {at_dose} consecutive sessions: one set off ({dose.sets} → {after})",
     )
 
 
@@ -3842,13 +3974,16 @@ def _gate(
         pending = [c for c, _, _, _ in unmet]
         why = _close_to_next_phase(program, day, seen, rules, pending)
         if why is not None:
+            left_out = [c for c in _gate_untested(program, seen, rules) if c in pending]
+            if _in_phase_retests(program, seen) and left_out:
+                numbers["left_out"] = ", ".join(c.id for c in left_out)
             return [_retest_prompt(program, day, rules, pending, numbers, why)]
     return _retest_due(program, day, seen, rules)
 
 
 def _phase_week_capped(
     program: Program, decision: Decision, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
-) -> Decision:
+) -> Decision | None:
     """M8: the first week of a new phase is capped against the last week. The new phase's
     main work is scaled down (exercises new to the person first, then all) so that the
     coming week is at most `1 + weekly_volume_growth_cap` times the last full week; the
@@ -3895,15 +4030,17 @@ def _phase_week_capped(
     if reference < lowest * p.phase_open_min_fraction:
         # The last week was far below even the new phase's starting doses: opening it would
         # mean single reps (or a jump). Stay, and let the doses build first.
-        return Decision(
+        held = Decision(
             rule="hold.phase_start_dose",
             kind="hold",
             date=day,
             numbers=numbers,
+            changes=(Change(field="last_phase_hold", after=day.isoformat()),),
             person_text="You have met the milestones for the next phase, but your recent sessions were much lighter than where the next phase starts. You move on once your current exercises have built back up.",
             clinician_text=f"Gate met; advance held: last week's main work ({round(reference)} s) is under {p.phase_open_min_fraction:.0%} of the new phase's first week with every exercise at the bottom of its range ({round(lowest)} s).",
             source=p.sources["phase_open_min_fraction"].source,
         )
+        return _phase_hold_repeat(program, held, day, rules)
 
     new_ids = {s.exercise_id for s in trial.part("main") if s.exercise_id not in old_ids}
     all_ids = {s.exercise_id for s in trial.part("main")}
@@ -3963,6 +4100,47 @@ def _phase_week_capped(
     )
 
 
+def _phase_hold_repeat(
+    program: Program, held: Decision, day: dt.date, rules: Rules
+) -> Decision | None:
+    """P6: a phase advance held for doses too light (N3) while the doses are not building
+    either (no progression for `phase_hold_clinician_days`: form or effort holds keep them
+    where they are) goes to the clinician once, as a stall does; otherwise the hold is said
+    at most every `phase_hold_repeat_days` and the advance waits quietly in between."""
+    p = rules.progression
+    since = max(program.state.last_progression or program.phase_started, program.phase_started)
+    still = (day - since).days
+    if (
+        still >= p.phase_hold_clinician_days
+        and program.state.stall_prompts < p.prompts_before_clinician
+        and not _off(program, "stall.reassess")
+    ):
+        count = p.prompts_before_clinician
+        return held.model_copy(
+            update={
+                "rule": "stall.clinician",
+                "kind": "prompt",
+                "numbers": {**held.numbers, "days_without_progress": still},
+                "changes": (
+                    *held.changes,
+                    Change(field="last_stall_prompt", after=day.isoformat()),
+                    Change(field="stall_prompts", before=program.state.stall_prompts, after=count),
+                ),
+                "person_text": "You have met the milestones for the next phase, but your "
+                "exercises have not been able to build up to where it starts, so your clinician "
+                "has been asked to look at your program with you. Carry on as it stands meanwhile.",
+                "clinician_text": f"{held.clinician_text} No dose has progressed for {still} "
+                "days, so the doses are not building towards it: needs a clinician review "
+                "(flagged on the dashboard).",
+                "source": f"{held.source}; {p.sources['phase_hold_clinician_days'].source}",
+            }
+        )
+    last = program.state.last_phase_hold
+    if last is not None and (day - last).days < p.phase_hold_repeat_days:
+        return None
+    return held
+
+
 def _checkin_prompt(
     program: Program, day: dt.date, rules: Rules, status: list[GateStatus]
 ) -> Decision | None:
@@ -4007,11 +4185,30 @@ def _retest_prompt(
         missing = (
             " Not done yet, so part of this retest: " + ", ".join(never) + "." if never else ""
         )
+        # P8: a retest in this phase left the gate's test out: say which test it needs.
+        left_ids = str(numbers.get("left_out", "")).split(", ")
+        left_out = [
+            _criterion_test_label(c, rules)
+            for c in pending
+            if c.id in left_ids
+            and (
+                c.test is None
+                or c.test not in rules.assessment.tests
+                or rules.assessment.tests[c.test].person_label not in never
+            )
+        ]
+        if left_out:
+            missing += (
+                " The retests so far in this phase left out "
+                + ", ".join(left_out)
+                + ": the next one needs it."
+            )
         person = f"Everything else for the next phase is in place: a retest will show whether you are ready. {texts}{missing}"
         clinician = (
             f"Gate {program.phase.label}: all session criteria met and no test of {ids} since "
             "the phase began: retest needed"
             + (f" (never recorded: {', '.join(never)})" if never else "")
+            + (f"; left out of this phase's retests: {numbers['left_out']}" if left_out else "")
             + "."
         )
         source = "; ".join(sorted({c.source for c in pending}))
@@ -4250,6 +4447,12 @@ def _milestone_move(
         if not pairs:
             return None
         moved = ", ".join(f"{who} {a:g} → {b:g} {definition.unit}" for who, a, b in pairs)
+        # P9: on a small baseline the published error (set near the healthy median) is scaled.
+        errors = [_error_at(error, a, now, rules) for _, a, _ in pairs]
+        scaled = min(errors)
+        scaled_text = (
+            f", scaled to ±{scaled:.1f} on a score of {pairs[0][1]:g} [U]" if scaled < error else ""
+        )
         lsi = (
             f"; LSI {was.lsi:g} % → {now.lsi:g} %"
             if c.kind == "lsi" and was.lsi is not None and now.lsi is not None
@@ -4265,9 +4468,9 @@ def _milestone_move(
         )
         return MilestoneMove(
             criterion=c.id,
-            improved=any(b - a > error for _, a, b in pairs),
+            improved=any(b - a > e for (_, a, b), e in zip(pairs, errors, strict=True)),
             person=f"{definition.person_label}: {moved}",
-            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g}{unverified})",
+            clinician=f"{c.id}: {moved}{lsi} (measurement error ±{error:g}{unverified}{scaled_text})",
         )
     if c.kind == "difference_within_error":
         test = c.test or ""
@@ -4316,6 +4519,44 @@ def _milestone_move(
     return None
 
 
+def _error_at(error: float, baseline: float, comparison: SideComparison, rules: Rules) -> float:
+    """P9: a test's measurement error was measured on people scoring around the healthy
+    median (the capacity target); on a baseline score below the median by more than the
+    error, a rise is judged against the error scaled to the score, no less than
+    `milestone_error_min_fraction` of it (U)."""
+    capacity = comparison.capacity
+    target = capacity.target if capacity.available else None
+    if target is None or baseline >= target - error or baseline <= 0:
+        return error  # within the error of the median: the figure applies as published
+    return error * max(rules.progression.milestone_error_min_fraction, baseline / target)
+
+
+def _other_tests_improved(base: TestPoint, latest: TestPoint, rules: Rules) -> list[str]:
+    """P9: every test measured at both points, not only the gate's: those whose affected
+    side (each side when both are) moved the better way beyond the test's measurement error."""
+    out = []
+    involved = latest.profile.involved_side
+    sides = (involved,) if involved is not None else tuple(Side)
+    for now in latest.profile.comparisons:
+        was = base.profile.comparison(now.test)
+        definition = rules.assessment.tests.get(now.test)
+        if was is None or definition is None or now.measurement_error is None:
+            continue
+        sign = 1 if definition.higher_is_better else -1
+        for side in sides:
+            a, b = was.value(side), now.value(side)
+            if a is None or b is None:
+                continue
+            error = (
+                _error_at(now.measurement_error, a, now, rules)
+                if sign > 0
+                else now.measurement_error
+            )
+            if sign * (b - a) > error:
+                out.append(f"{definition.short} {side.value} {a:g} → {b:g} {definition.unit}")
+    return out
+
+
 def _milestones_flat(
     program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
 ) -> Decision | None:
@@ -4349,6 +4590,9 @@ def _milestones_flat(
     base = earlier[-1]
     moves = [m for c in unmet if (m := _milestone_move(c, base, latest, rules)) is not None]
     if not moves or any(m.improved for m in moves):
+        return None
+    # Any other milestone test beyond its error is improvement too (P9).
+    if _other_tests_improved(base, latest, rules):
         return None
     # A steady rise over the tests between (each step up, none down) is improvement even
     # when no single step is beyond the measurement error (S1).
@@ -4467,7 +4711,9 @@ def _stall_check(
     p = rules.progression
     if _off(program, "stall.reassess") or program.phase is Phase.MAINTENANCE:
         return []
-    if now and any(d.kind in ("phase", "flare", "refer") for d in now):
+    if now and any(
+        d.kind in ("phase", "flare", "refer") or d.rule.startswith("stall.") for d in now
+    ):
         return []
     # Not during a flare-up, nor in the quiet days after a phase change or a flare-up (S1).
     if program.state.flare is not None or (day - program.phase_started).days < p.stall_quiet_days:

@@ -203,6 +203,9 @@ class ProgressionRules(Frozen):
     # A phase opens at no less than the bottom of its exercises' ranges; when the last week
     # was under this fraction of that, it waits (N3).
     phase_open_min_fraction: float = Field(gt=0, le=1)
+    phase_hold_clinician_days: int = Field(ge=7, le=42)
+    milestone_error_min_fraction: float = Field(gt=0, le=1)
+    phase_hold_repeat_days: int = Field(ge=1, le=28)
     morning_worse_by: int = Field(ge=1, le=10)
     weekly_morning_rise_by: float = Field(gt=0, le=10)
     weekly_rise_reduce_every_days: int = Field(ge=1, le=28)
