@@ -43,7 +43,7 @@ from groundup.clinical.progression import (
     stall_culprits,
 )
 from groundup.clinical.screening import ScreenAnswers, screen
-from groundup.clinical.vocabulary import Equipment, Phase, Side
+from groundup.clinical.vocabulary import Equipment, Phase, Position, Side
 from groundup.documents.handout import pain_after
 from groundup.knowledge import load_rules, load_screening_rules
 
@@ -2345,3 +2345,39 @@ def test_n12_the_shin_raise_stall_text_marks_its_borrowed_measurement_error_unve
     # The heel-raise test's own figure is published (Hébert-Losier 2017): no such mark.
     calf = _milestone_move(heel, before, after, RULES)
     assert calf is not None and "±6)" in calf.clinician and "unverified" not in calf.clinician
+
+
+# ----- P2: a setting that stands the person up keeps to the weight-bearing limit ----------
+
+
+def _knobs(prog: Program, exercise_id: str) -> set[float | str | None]:
+    slot = prog.slot(exercise_id)
+    assert slot is not None
+    return {d.knob for d in slot.doses}
+
+
+def test_p2_a_setting_step_does_not_stand_a_person_in_a_boot_up() -> None:
+    """P2: in a boot with partial weight, toe yoga at the top of its reps would step
+    "seated → standing"; the setting ladder keeps it seated until full weight is allowed,
+    and steps once it is."""
+    from groundup.clinical.assessment import WeightBearing
+    from groundup.clinical.profile import build_profile
+
+    for exercise_id in ("toe_yoga", "toe_abduction"):
+        knob = RULES.library[exercise_id].knob
+        assert knob is not None and knob.positions == {"standing": Position.STANDING}
+    booted = example_program("fracture-six-weeks.yaml")
+    assert booted.profile.boot_or_cast
+    prog = booted.model_copy(update={"start_date": START, "phase_started": START})
+    top = RULES.library["toe_yoga"].dose.range_high
+    prog = with_dose(prog, "toe_yoga", amount=top, knob="seated")
+    after, decisions, _ = live(prog, {"day": 0}, {"day": 2}, {"day": 4})
+    assert not of(decisions, "progress.knob", "toe_yoga")
+    assert _knobs(after, "toe_yoga") == {"seated"}
+    found = validate(Intake, read_document(EXAMPLES / "fracture-six-weeks.yaml"), "x").assessment
+    assert found is not None
+    full = found.model_copy(update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False})
+    cleared = prog.model_copy(update={"profile": build_profile(full, RULES.assessment)})
+    after, decisions, _ = live(cleared, {"day": 0}, {"day": 2}, {"day": 4})
+    assert of(decisions, "progress.knob", "toe_yoga")
+    assert "standing" in _knobs(after, "toe_yoga")

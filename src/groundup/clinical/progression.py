@@ -32,7 +32,7 @@ from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
-from groundup.clinical.pathways import allows, load_allows, load_restriction, phase_gate
+from groundup.clinical.pathways import allows, load_restriction, phase_gate
 from groundup.clinical.planning import (
     build_session,
     dose_for,
@@ -53,7 +53,7 @@ from groundup.clinical.program import (
 )
 from groundup.clinical.readiness import hop_gate_status, hop_ready
 from groundup.clinical.rules import GateCriterion, Rules
-from groundup.clinical.vocabulary import DoseType, Kind, Phase, Side
+from groundup.clinical.vocabulary import DoseType, Kind, Phase, Position, Side
 
 Number = float | int | str
 HistoryEvent = SessionLog | CheckIn | Retest | Override
@@ -2421,7 +2421,7 @@ def _next_step(
         if exercise.knob is None or dose.knob is None or _off(program, "progress.knob"):
             return None
         harder = exercise.knob.harder_setting(dose.knob)
-        if harder is None:
+        if harder is None or not position_allowed(exercise.position_at(harder), program, rules):
             return None
         kept = "" if then else f", amount kept at {dose.amount:g}"
         return make(
@@ -2619,12 +2619,20 @@ def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
         and allows(program.pathway, exercise.id, program.phase, rules)
-        and load_allows(exercise, load_restriction(program.pathway, program.profile, rules))
-        and (
-            program.state.check_pending is None
-            or exercise.position in program.state.check_pending.positions
-        )
+        and position_allowed(exercise.position, program, rules)
         and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
+    )
+
+
+def position_allowed(position: Position, program: Program, rules: Rules) -> bool:
+    """The body position keeps to the weight-bearing limit (until full weight is allowed)
+    and, while a check an intake warning asked for is pending, to the positions allowed
+    until then (N4). Every engine step that can change position asks it: a new rung of the
+    ladder and a setting that changes the position (P2)."""
+    restriction = load_restriction(program.pathway, program.profile, rules)
+    pending = program.state.check_pending
+    return (restriction is None or position in restriction[0].positions) and (
+        pending is None or position in pending.positions
     )
 
 
