@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from groundup.cli.files import read_document, validate
 from groundup.cli.program_commands import build_program
 from groundup.clinical import profile as profiles
-from groundup.clinical.assessment import Assessment, Condition
+from groundup.clinical.assessment import Assessment, Condition, WeightBearing
 from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, SetLog
 from groundup.clinical.pathways import phase_gate
@@ -27,6 +27,7 @@ from groundup.clinical.progression import (
     Change,
     Decision,
     HistoryEvent,
+    _fits,
     _session_work,
     advance,
     apply,
@@ -2381,3 +2382,66 @@ def test_p2_a_setting_step_does_not_stand_a_person_in_a_boot_up() -> None:
     after, decisions, _ = live(cleared, {"day": 0}, {"day": 2}, {"day": 4})
     assert of(decisions, "progress.knob", "toe_yoga")
     assert "standing" in _knobs(after, "toe_yoga")
+
+
+# ----- P3: in a boot the gate waits for full weight and asks for it -------------------------
+
+
+def _boot_weeks(prog: Program, weeks: int, first: int = 0) -> list[dict[str, Any]]:
+    return [{"day": first + 7 * w + n} for w in range(weeks) for n in (0, 2, 4)]
+
+
+def test_p3_in_a_boot_the_gate_waits_for_full_weight_asks_for_it_and_no_one_leg_test() -> None:
+    """P3: phase 2's way out is a one-leg heel-raise retest, unsafe before full weight. The
+    gate waits for full weight instead, asks the person and the clinician every week, asks
+    for no retest meanwhile; a clinician's record of full weight lifts the limit, and the
+    retest (and standing work) may then come."""
+    booted = example_program("fracture-six-weeks.yaml")
+    prog = booted.model_copy(update={"start_date": START, "phase_started": START})
+    assert prog.phase is Phase.LOW_LOAD_RESISTANCE
+    after, decisions, history = live(prog, *_boot_weeks(prog, 5))
+    assert after.phase is Phase.LOW_LOAD_RESISTANCE
+    asked = of(decisions, "prompt.weight_bearing")
+    assert len(asked) >= 3
+    gaps = [(b.date - a.date).days for a, b in itertools.pairwise(asked)]
+    assert all(g >= P.check_prompt_days for g in gaps)
+    assert "full weight" in asked[0].person_text
+    assert "weight_bearing_full" in asked[0].clinician_text
+    assert not of(decisions, "prompt.retest")
+    status = gate_status(after, day(34), history, RULES)
+    waiting = [c for c, met, _, _ in status if c.id == "full_weight_recorded"]
+    assert waiting and not any(needs for *_, needs in status)
+    # A forced phase past the ceiling is refused until full weight is recorded.
+    forced, more, history = live(
+        after,
+        {"event": override(day(35), "force_phase", phase=Phase.DYNAMIC_STABILITY)},
+        history=history,
+    )
+    assert forced.phase is Phase.LOW_LOAD_RESISTANCE and of(more, "override.refused")
+    cleared, more, history = live(
+        forced, {"event": override(day(36), "weight_bearing_full")}, history=history
+    )
+    assert of(more, "override.weight_bearing_full")
+    assert cleared.profile.weight_bearing is WeightBearing.FULL
+    assert not cleared.profile.boot_or_cast
+    assert _fits(RULES.library["calf_raise_wall"], cleared, RULES)
+    status = gate_status(cleared, day(37), history, RULES)
+    assert all(c.id != "full_weight_recorded" for c, *_ in status)
+    later, more, _ = live(cleared, *_boot_weeks(cleared, 2, first=37), history=history)
+    assert not of(more, "prompt.weight_bearing")
+    assert later.profile.weight_bearing is WeightBearing.FULL
+
+
+def test_p3_a_retest_that_records_full_weight_lifts_the_limit_and_one_that_says_nothing_keeps_it() -> (
+    None
+):
+    booted = example_program("fracture-six-weeks.yaml")
+    prog = booted.model_copy(update={"start_date": START, "phase_started": START})
+    found = validate(Intake, read_document(EXAMPLES / "fracture-six-weeks.yaml"), "x").assessment
+    assert found is not None
+    silent = found.model_copy(update={"weight_bearing": None, "boot_or_cast": False})
+    kept, _, history = live(prog, {"event": Retest(date=day(7), assessment=silent)})
+    assert kept.profile.boot_or_cast and not _fits(RULES.library["calf_raise_wall"], kept, RULES)
+    full = found.model_copy(update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False})
+    lifted, _, _ = live(kept, {"event": Retest(date=day(14), assessment=full)}, history=history)
+    assert _fits(RULES.library["calf_raise_wall"], lifted, RULES)

@@ -139,7 +139,14 @@ class Override(Frozen):
     by: str = Field(min_length=1, max_length=120)
     reason: str = Field(min_length=3, max_length=1000)
     action: Literal[
-        "pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume", "check_clear"
+        "pin_dose",
+        "unpin_dose",
+        "rule_off",
+        "rule_on",
+        "force_phase",
+        "resume",
+        "check_clear",
+        "weight_bearing_full",
     ]
     exercise_id: str | None = Field(default=None, pattern=ID_PATTERN)
     side: Side | None = None
@@ -161,6 +168,8 @@ class Override(Frozen):
             "resume": (),
             # the check an intake warning asked for (e.g. bone stress) was done and is clear
             "check_clear": (),
+            # the surgeon or physiotherapist now allows full weight, out of the boot or cast
+            "weight_bearing_full": (),
         }[self.action]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:

@@ -128,6 +128,9 @@ class EngineState(Frozen):
     referral_reason: str | None = None
     check_pending: PendingCheck | None = None
     last_check_prompt: dt.date | None = None
+    last_weight_prompt: dt.date | None = Field(
+        default=None, description="when the gate last asked whether full weight is allowed (P3)"
+    )
     # Reassessment prompts since the last progression or phase change; at the configured
     # count the stall goes to the clinician.
     stall_prompts: int = Field(default=0, ge=0)

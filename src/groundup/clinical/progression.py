@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from groundup.clinical.assessment import AffectedSide
+from groundup.clinical.assessment import AffectedSide, WeightBearing
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, event_key
@@ -52,7 +52,7 @@ from groundup.clinical.program import (
     work_seconds,
 )
 from groundup.clinical.readiness import hop_gate_status, hop_ready
-from groundup.clinical.rules import GateCriterion, Rules
+from groundup.clinical.rules import GateCriterion, Rules, WeightBearingRule
 from groundup.clinical.vocabulary import DoseType, Kind, Phase, Position, Side
 
 Number = float | int | str
@@ -141,7 +141,7 @@ def advance(
             latest = dict(program.outcome_latest)
             latest.update(outcome_scores(event.assessment, rules.questionnaires))
             made = _on_event(program, event, seen, rules)
-            fresh = retest_profile(event, rules)
+            fresh = _weight_kept(retest_profile(event, rules), program.profile)
             program = program.model_copy(
                 update={
                     "profile": fresh,
@@ -250,6 +250,13 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"check_pending": None})
         elif change.field == "last_check_prompt":
             state = state.model_copy(update={"last_check_prompt": decision.date})
+        elif change.field == "weight_bearing":
+            # Full weight recorded (P3): the limit lifts; the next phase change builds on it.
+            updates["profile"] = program.profile.model_copy(
+                update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False}
+            )
+        elif change.field == "last_weight_prompt":
+            state = state.model_copy(update={"last_weight_prompt": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -455,6 +462,17 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
                     f"{pending.since} — {pending.clinical} Record it (check_clear) first.",
                 )
             ]
+        restriction = load_restriction(program.pathway, program.profile, rules)
+        if restriction is not None and event.phase.number > restriction[0].ceiling.number:
+            return [
+                _info(
+                    event.date,
+                    "override.refused",
+                    "A move to a later phase waits until full weight on the leg is allowed.",
+                    f"Force to {event.phase.label} refused ({who}): {restriction[0].clinical} "
+                    "Record full weight (weight_bearing_full) first.",
+                )
+            ]
         return [
             Decision(
                 rule="override.force_phase",
@@ -496,6 +514,43 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
                 f"({pending.ceiling.label}) and the position limit are lifted.",
             )
         ]
+    if event.action == "weight_bearing_full":
+        if load_restriction(program.pathway, program.profile, rules) is None:
+            return [
+                _info(
+                    event.date,
+                    "override.ignored",
+                    "Your clinician recorded full weight on the leg; it was already recorded.",
+                    f"Full weight recorded by {who}, but no weight-bearing limit was in force.",
+                )
+            ]
+        before = program.profile.weight_bearing
+        return [
+            Decision(
+                rule="override.weight_bearing_full",
+                kind="override",
+                date=event.date,
+                numbers={
+                    "weight_bearing_before": before.value if before else "not recorded",
+                    "boot_or_cast_before": str(program.profile.boot_or_cast).lower(),
+                },
+                changes=(
+                    Change(
+                        field="weight_bearing",
+                        before=before.value if before else None,
+                        after=WeightBearing.FULL.value,
+                    ),
+                ),
+                person_text="Your clinician has recorded that full weight on the leg is now "
+                "allowed, out of the boot or cast: standing exercises can come in, and the "
+                "one-leg tests for the next phase can be done.",
+                clinician_text=f"Full weight-bearing, out of the boot or cast, recorded by {who} "
+                f"(was {before.value if before else 'not recorded'}"
+                f"{', boot or cast' if program.profile.boot_or_cast else ''}). The position "
+                "limit and the phase ceiling are lifted; standing work enters by the ladder "
+                "and at the next phase change.",
+            )
+        ]
     # resume after a referral
     changes_resume = [Change(field="referred", before=program.state.referred, after=False)]
     if program.state.flare is not None:
@@ -519,6 +574,20 @@ def _info(date: dt.date, rule: str, person: str, clinician: str) -> Decision:
 
 
 # -- retests --
+
+
+def _weight_kept(fresh: ImbalanceProfile, before: ImbalanceProfile) -> ImbalanceProfile:
+    """A retest that does not record the weight allowed on the leg keeps the one recorded
+    before (full weight recorded by a clinician is not undone by a retest); one that records
+    it replaces it (P3: the person records full weight with a retest)."""
+    if fresh.weight_bearing is not None:
+        return fresh
+    return fresh.model_copy(
+        update={
+            "weight_bearing": before.weight_bearing,
+            "boot_or_cast": before.boot_or_cast or fresh.boot_or_cast,
+        }
+    )
 
 
 def retest_profile(event: Retest, rules: Rules) -> ImbalanceProfile:
@@ -3473,7 +3542,71 @@ def gate_status(
                 False,
             )
         )
+    rule = weight_wait(program, rules)
+    if out and rule is not None:
+        # No one-leg test is asked for before full weight: nothing here waits for a retest.
+        out = [(c, met, why, False) for c, met, why, _ in out]
+        out.append(
+            (
+                _weight_criterion(rule),
+                False,
+                f"waiting for full weight-bearing: {rule.clinical} A clinician records it "
+                "(weight_bearing_full), or a retest records full weight out of the boot",
+                False,
+            )
+        )
     return out
+
+
+def weight_wait(program: Program, rules: Rules) -> WeightBearingRule | None:
+    """The weight-bearing rule the phase gate waits on (P3): full weight is not allowed yet
+    and the next phase lies past the rule's ceiling; None otherwise."""
+    restriction = load_restriction(program.pathway, program.profile, rules)
+    nxt = program.phase.next()
+    if restriction is None or nxt is None or nxt.number <= restriction[0].ceiling.number:
+        return None
+    return restriction[0]
+
+
+def _weight_criterion(rule: WeightBearingRule) -> GateCriterion:
+    """The gate criterion the weight-bearing limit adds (P3): unmet until full weight."""
+    return GateCriterion(
+        id="full_weight_recorded",
+        kind="check_recorded",
+        text=f"Waiting for {rule.waiting_for}.",
+        source=rule.source,
+        confidence=rule.confidence,
+    )
+
+
+def _weight_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | None:
+    """While the gate waits for full weight, ask whether it has been allowed, at the
+    interval a pending check is asked for (P3)."""
+    rule = weight_wait(program, rules)
+    last = program.state.last_weight_prompt
+    if rule is None or (
+        last is not None and (day - last).days < rules.progression.check_prompt_days
+    ):
+        return None
+    return Decision(
+        rule="prompt.weight_bearing",
+        kind="prompt",
+        date=day,
+        numbers={
+            "weight_bearing": program.profile.weight_bearing.value
+            if program.profile.weight_bearing
+            else "not recorded",
+            "boot_or_cast": str(program.profile.boot_or_cast).lower(),
+        },
+        changes=(Change(field="last_weight_prompt", before=str(last), after=str(day)),),
+        person_text="Has your surgeon or physiotherapist allowed full weight on the leg yet, "
+        "out of the boot or cast? Until then the program keeps to the exercises done sitting "
+        "or lying down and does not move on to the next phase. When it is allowed, record it "
+        "with a retest (full weight, no boot) or ask your clinician to record it.",
+        clinician_text=f"Phase gate held at {program.phase.label}: {rule.clinical} Has full "
+        "weight been allowed? Record it (override weight_bearing_full) once it has.",
+        source=rules.progression.sources["check_prompt_days"].source,
+    )
 
 
 def _check_criterion(pending: PendingCheck) -> GateCriterion:
@@ -3560,10 +3693,14 @@ def _gate(
     if ended is not None and (day - ended).days < wait:
         return []  # no phase change straight after a flare-up (S8)
     unmet = [s for s in status if not s[1]]
-    if any(c.kind == "check_recorded" for c, *_ in unmet):
+    if any(c.id == "intake_check_recorded" for c, *_ in unmet):
         asked = _check_prompt(program, day, rules)
         if asked is not None:
             return [asked]
+    if any(c.id == "full_weight_recorded" for c, *_ in unmet):
+        # Nothing else to ask for before full weight: no retest of one-leg tests (P3).
+        weight = _weight_prompt(program, day, rules)
+        return [weight] if weight is not None else []
     checkins = _checkin_prompt(program, day, rules, status)
     if checkins is not None:
         return [checkins]
