@@ -2445,3 +2445,44 @@ def test_p3_a_retest_that_records_full_weight_lifts_the_limit_and_one_that_says_
     full = found.model_copy(update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False})
     lifted, _, _ = live(kept, {"event": Retest(date=day(14), assessment=full)}, history=history)
     assert _fits(RULES.library["calf_raise_wall"], lifted, RULES)
+
+
+# ----- P4: both shins sore — each leg against its own start ---------------------------------
+
+
+def _shins_retested(rise: int) -> tuple[Program, list[tuple[Any, bool, str, bool]]]:
+    from groundup.clinical.profile import build_profile
+
+    prog = example_program("bilateral-shin.yaml")
+    found = validate(Intake, read_document(EXAMPLES / "bilateral-shin.yaml"), "x").assessment
+    assert found is not None and found.affected_side.value == "both"
+    start = prog.start_date
+    moved = prog.model_copy(update={"phase": Phase.DYNAMIC_STABILITY, "phase_started": start})
+    tib = found.tests.tibialis_raise_reps
+    assert tib is not None and tib.left is not None and tib.right is not None
+    tests = found.tests.model_copy(
+        update={
+            "tibialis_raise_reps": tib.model_copy(
+                update={"left": tib.left + rise, "right": tib.right + rise}
+            )
+        }
+    )
+    when = start + dt.timedelta(days=14)
+    retest = build_profile(
+        found.model_copy(update={"date": when, "tests": tests}), RULES.assessment
+    )
+    moved = moved.model_copy(update={"profile": retest})
+    return moved, list(gate_status(moved, when, [], RULES))
+
+
+def test_p4_both_shins_leave_phase_3_on_each_legs_rise_from_its_own_start() -> None:
+    """P4: with both shins sore the shin-raise gate was "judged by a clinician" and nothing
+    asked one; each leg's rise from its own start beyond the test's error (±6, U) now
+    decides it, and a retest is what it waits for."""
+    _, risen = _shins_retested(10)
+    (shin,) = [s for s in risen if s[0].id == "shin_tibialis_lsi"]
+    assert shin[1], shin[2]
+    assert "its own start" in shin[2] and "+10" in shin[2]
+    _, flat = _shins_retested(3)
+    (shin,) = [s for s in flat if s[0].id == "shin_tibialis_lsi"]
+    assert not shin[1] and shin[3], shin[2]

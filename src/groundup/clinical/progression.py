@@ -3335,9 +3335,14 @@ def criterion_text(criterion: GateCriterion, profile: ImbalanceProfile) -> str:
 
 
 def _lsi_status(
-    c: GateCriterion, comparison: SideComparison, profile: ImbalanceProfile
+    c: GateCriterion,
+    comparison: SideComparison,
+    profile: ImbalanceProfile,
+    start: tuple[SideComparison | None, float] | None = None,
 ) -> tuple[bool, str, bool]:
-    """(met, the numbers, a retest could change it) for an LSI criterion."""
+    """(met, the numbers, a retest could change it) for an LSI criterion. `start`: the
+    test at the start of the program and its measurement error, for both legs affected
+    with no verified norm (P4)."""
     assert c.threshold is not None
     test = c.test
     if profile.affected_side is None:
@@ -3354,6 +3359,8 @@ def _lsi_status(
             True,
         )
     capacity = comparison.capacity
+    if (not capacity.available or capacity.target is None) and start is not None:
+        return _own_start_status(comparison, *start)
     if not capacity.available or capacity.target is None:
         return (
             False,
@@ -3379,6 +3386,42 @@ def _lsi_status(
         + f"; each needs ≥ {c.threshold:g} %",
         True,
     )
+
+
+def _own_start_status(
+    comparison: SideComparison, before: SideComparison | None, error: float
+) -> tuple[bool, str, bool]:
+    """P4: both legs affected and no verified norm for the test — each leg against its own
+    start: met when each has risen beyond the test's measurement error (U; the gate does not
+    wait for a clinician who may not be there)."""
+    parts = []
+    met = True
+    for side in Side:
+        now = comparison.value(side)
+        was = before.value(side) if before is not None else None
+        if now is None or was is None:
+            met = False
+            parts.append(f"{side.value} " + ("not tested" if now is None else "no start value"))
+            continue
+        met = met and now - was > error
+        parts.append(f"{side.value} {was:g} → {now:g} ({now - was:+g})")
+    return (
+        met,
+        f"both legs affected and no verified norm for {comparison.test}: each leg against "
+        f"its own start, needs a rise beyond the measurement error (±{error:g}, U): "
+        + ", ".join(parts),
+        True,
+    )
+
+
+def _test_start(
+    c: GateCriterion, program: Program, rules: Rules
+) -> tuple[SideComparison | None, float] | None:
+    """The criterion's test at the start of the program and its measurement error."""
+    definition = rules.assessment.tests.get(c.test or "")
+    if definition is None or definition.measurement_error is None:
+        return None
+    return program.baseline.comparison(c.test or ""), definition.measurement_error.value
 
 
 def _min_value_threshold(
@@ -3499,7 +3542,9 @@ def gate_status(
                 out.append((c, False, f"{c.test} not tested in this phase", True))
                 continue
             if c.kind == "lsi":
-                met, why, retestable = _lsi_status(c, comparison, program.profile)
+                met, why, retestable = _lsi_status(
+                    c, comparison, program.profile, _test_start(c, program, rules)
+                )
                 out.append((c, met, why, not met and retestable))
                 continue
             values = [v for v in (comparison.left, comparison.right) if v is not None]
@@ -4269,7 +4314,7 @@ def _met_on_latest(c: GateCriterion, program: Program, rules: Rules) -> bool:
     if comparison is None or c.threshold is None:
         return False
     if c.kind == "lsi":
-        return _lsi_status(c, comparison, program.profile)[0]
+        return _lsi_status(c, comparison, program.profile, _test_start(c, program, rules))[0]
     if c.kind == "min_value":
         values = [v for v in (comparison.left, comparison.right) if v is not None]
         threshold, _ = _min_value_threshold(c, program.profile, rules)
