@@ -3629,9 +3629,7 @@ def _weight_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | N
     interval a pending check is asked for (P3)."""
     rule = weight_wait(program, rules)
     last = program.state.last_weight_prompt
-    if rule is None or (
-        last is not None and (day - last).days < rules.progression.check_prompt_days
-    ):
+    if rule is None or _asked_lately(last, day, rules):
         return None
     return Decision(
         rule="prompt.weight_bearing",
@@ -3665,13 +3663,16 @@ def _check_criterion(pending: PendingCheck) -> GateCriterion:
     )
 
 
+def _asked_lately(last: dt.date | None, day: dt.date, rules: Rules) -> bool:
+    """A waiting gate asked for what it waits for within `check_prompt_days`."""
+    return last is not None and (day - last).days < rules.progression.check_prompt_days
+
+
 def _check_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | None:
     """While the gate waits for a pending check, ask for it at the configured interval."""
     pending = program.state.check_pending
     last = program.state.last_check_prompt
-    if pending is None or (
-        last is not None and (day - last).days < rules.progression.check_prompt_days
-    ):
+    if pending is None or _asked_lately(last, day, rules):
         return None
     return Decision(
         rule="prompt.check_pending",
