@@ -706,3 +706,25 @@ def test_n9_a_stall_prompted_three_times_and_a_pending_check_need_the_clinicians
     )
     statuses = {s.patient_id: s for s in attention(services, accounts, lee, TODAY)}
     assert not statuses[shin].has("review")
+
+
+def test_p3_a_program_waiting_for_full_weight_is_under_review_until_it_is_recorded(
+    services: Services, accounts: Accounts, lee: Account
+) -> None:
+    """P3: three weeks in a boot — the gate has asked whether full weight is allowed, and the
+    dashboard shows it under "Review" until a clinician records it."""
+    pid = seed(
+        services, accounts, lee, "Boot Bo", STEADY, days_ago=21, example="fracture-six-weeks.yaml"
+    )
+    assert any(d.rule == "prompt.weight_bearing" for d in services.decisions(pid))
+    statuses = {s.patient_id: s for s in attention(services, accounts, lee, TODAY)}
+    (review,) = [f for f in statuses[pid].flags if f.code == "review"]
+    assert "Waiting for full weight-bearing to be recorded" in review.reason
+    services.apply_override(
+        pid,
+        Override(
+            date=TODAY, by="Dr Lee", reason="surgeon: full weight", action="weight_bearing_full"
+        ),
+    )
+    statuses = {s.patient_id: s for s in attention(services, accounts, lee, TODAY)}
+    assert not statuses[pid].has("review")

@@ -142,8 +142,13 @@ def advance(
             latest.update(outcome_scores(event.assessment, rules.questionnaires))
             made = _on_event(program, event, seen, rules)
             fresh = _weight_kept(retest_profile(event, rules), program.profile)
+            state = program.state
+            if load_restriction(program.pathway, fresh, rules) is None:
+                # Full weight recorded with the retest: nothing waits for it any more.
+                state = state.model_copy(update={"last_weight_prompt": None})
             program = program.model_copy(
                 update={
+                    "state": state,
                     "profile": fresh,
                     "outcome_latest": latest,
                     # The reasons quote the latest tests, not the first ones.
@@ -255,6 +260,7 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             updates["profile"] = program.profile.model_copy(
                 update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False}
             )
+            state = state.model_copy(update={"last_weight_prompt": None})
         elif change.field == "last_weight_prompt":
             state = state.model_copy(update={"last_weight_prompt": decision.date})
         elif change.field == "stall_prompts":
