@@ -19,7 +19,13 @@ from groundup.cli.program_commands import build_program
 from groundup.clinical.assessment import Assessment, Condition, StepDownFault
 from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
-from groundup.clinical.planning import PlanningError, ReferralError, build_session, plan
+from groundup.clinical.planning import (
+    PlanningError,
+    ReferralError,
+    build_session,
+    dose_for,
+    plan,
+)
 from groundup.clinical.profile import build_profile
 from groundup.clinical.program import Dose, Preferences, Program, Slot, work_seconds
 from groundup.clinical.progression import (
@@ -1184,3 +1190,71 @@ def test_one_sided_slots_keep_their_side_and_the_weaker_side_rule_and_caps_hold(
     _, history, steps = run(data, program, days, harsh_max=4)
     check_all(history, steps)
     check_one_sided(history, steps)
+
+
+boot_partial_weight = st.builds(
+    lambda waking, weight, tests: Assessment.model_validate(
+        {
+            "date": START,
+            "age": 45,
+            "sex": "male",
+            "affected_side": "right",
+            "symptom_duration_weeks": 6,
+            "condition": "after_ankle_fracture_or_surgery",
+            "weight_bearing": weight,
+            "boot_or_cast": True,
+            "pain": {"at_rest": 1, "during_activity": 3, "on_waking": waking},
+            "tests": {k: v for k, v in tests.items() if v is not None},
+        }
+    ),
+    waking=st.integers(0, 3),
+    weight=st.sampled_from(["none", "partial", "full"]),
+    tests=st.fixed_dictionaries({"knee_to_wall_cm": per_side(15), "heel_raise_reps": per_side(30)}),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(assessment=boot_partial_weight, days=st.integers(21, 56), data=st.data())
+def test_no_standing_work_or_standing_setting_while_full_weight_is_not_allowed(
+    assessment: Assessment, days: int, data: st.DataObject
+) -> None:
+    """P2: in a boot (or before full weight), no version of the program has main work done
+    standing, nor a setting that stands the person up, however the ladder runs."""
+    profile = build_profile(assessment, RULES.assessment)
+    prefs = Preferences(
+        equipment=(Equipment.NONE, Equipment.WALL, Equipment.CHAIR, Equipment.BAND),
+        minutes_per_session=30,
+    )
+    try:
+        program = plan(profile, prefs, RULES, screen=CLEAR, start=START, assessment=assessment)
+    except PlanningError:
+        assume(False)
+        raise
+    rule = RULES.pathways[Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY].weight_bearing
+    assert rule is not None
+    # A setting that stands the person up comes at the top of the reps: toe yoga (seated,
+    # one setting standing) joins the plan near the top of its reps.
+    toes = RULES.library["toe_yoga"]
+    top = toes.dose.range_high
+    if program.slot(toes.id) is None:
+        doses, _ = dose_for(toes, RULES.phases[program.phase], program.profile, RULES)
+        added = Slot(exercise_id=toes.id, part="main", doses=doses, reason="added by the test")
+        program = program.model_copy(update={"slots": (*program.slots, added)})
+    slots = []
+    for slot in program.slots:
+        knob = RULES.library[slot.exercise_id].knob
+        if knob is not None and knob.positions:
+            amount = data.draw(st.integers(top - 2, top), label="reps near the top")
+            slot = slot.model_copy(
+                update={"doses": tuple(d.model_copy(update={"amount": amount}) for d in slot.doses)}
+            )
+        slots.append(slot)
+    program = program.model_copy(update={"slots": tuple(slots)})
+    _, _, steps = run(data, program, days, harsh_max=2)
+    for _, event, outcome in steps:
+        for version in (*outcome.steps, outcome.program):
+            for slot in version.part("main"):
+                exercise = RULES.library[slot.exercise_id]
+                for dose in slot.doses:
+                    position = exercise.position_at(dose.knob)
+                    assert position in rule.positions, (event.date, slot.exercise_id, position)

@@ -156,6 +156,14 @@ REFUSED = [
         "action",
         "no check is pending",
     ),
+    (
+        "recording full weight when no weight-bearing limit is in force (P3)",
+        {"action": "weight_bearing_full"},
+        {"action": "weight_bearing_full"},
+        ("weight_bearing_full",),
+        "action",
+        "no weight-bearing limit",
+    ),
 ]
 
 

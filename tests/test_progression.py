@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from groundup.cli.files import read_document, validate
 from groundup.cli.program_commands import build_program
 from groundup.clinical import profile as profiles
-from groundup.clinical.assessment import Assessment, Condition
+from groundup.clinical.assessment import Assessment, Condition, WeightBearing
 from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, SetLog
 from groundup.clinical.pathways import phase_gate, strength_range
@@ -27,6 +27,7 @@ from groundup.clinical.progression import (
     Change,
     Decision,
     HistoryEvent,
+    _fits,
     _session_work,
     advance,
     apply,
@@ -43,7 +44,7 @@ from groundup.clinical.progression import (
     stall_culprits,
 )
 from groundup.clinical.screening import ScreenAnswers, screen
-from groundup.clinical.vocabulary import Equipment, Phase, Side
+from groundup.clinical.vocabulary import Equipment, Phase, Position, Side
 from groundup.documents.handout import pain_after
 from groundup.knowledge import load_rules, load_screening_rules
 
@@ -2725,3 +2726,143 @@ def test_p9_a_small_heel_raise_count_rising_by_more_than_its_scaled_error_is_no_
     assert [d.numbers["basis"] for d in stalls] == ["milestones"]
     assert "scaled to ±3.1 on a score of 11" in str(stalls[0].numbers["low_load_heel_raise_lsi"])
     assert stall_run(assessment(heel=(15, 24), when=day(28)), heel=(11, 24)) == []
+
+
+# ----- P2: a setting that stands the person up keeps to the weight-bearing limit ----------
+
+
+def _knobs(prog: Program, exercise_id: str) -> set[float | str | None]:
+    slot = prog.slot(exercise_id)
+    assert slot is not None
+    return {d.knob for d in slot.doses}
+
+
+def test_p2_a_setting_step_does_not_stand_a_person_in_a_boot_up() -> None:
+    """P2: in a boot with partial weight, toe yoga at the top of its reps would step
+    "seated → standing"; the setting ladder keeps it seated until full weight is allowed,
+    and steps once it is."""
+    from groundup.clinical.assessment import WeightBearing
+    from groundup.clinical.profile import build_profile
+
+    for exercise_id in ("toe_yoga", "toe_abduction"):
+        knob = RULES.library[exercise_id].knob
+        assert knob is not None and knob.positions == {"standing": Position.STANDING}
+    booted = example_program("fracture-six-weeks.yaml")
+    assert booted.profile.boot_or_cast
+    prog = booted.model_copy(update={"start_date": START, "phase_started": START})
+    top = RULES.library["toe_yoga"].dose.range_high
+    prog = with_dose(prog, "toe_yoga", amount=top, knob="seated")
+    after, decisions, _ = live(prog, {"day": 0}, {"day": 2}, {"day": 4})
+    assert not of(decisions, "progress.knob", "toe_yoga")
+    assert _knobs(after, "toe_yoga") == {"seated"}
+    found = validate(Intake, read_document(EXAMPLES / "fracture-six-weeks.yaml"), "x").assessment
+    assert found is not None
+    full = found.model_copy(update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False})
+    cleared = prog.model_copy(update={"profile": build_profile(full, RULES.assessment)})
+    after, decisions, _ = live(cleared, {"day": 0}, {"day": 2}, {"day": 4})
+    assert of(decisions, "progress.knob", "toe_yoga")
+    assert "standing" in _knobs(after, "toe_yoga")
+
+
+# ----- P3: in a boot the gate waits for full weight and asks for it -------------------------
+
+
+def _boot_weeks(prog: Program, weeks: int, first: int = 0) -> list[dict[str, Any]]:
+    return [{"day": first + 7 * w + n} for w in range(weeks) for n in (0, 2, 4)]
+
+
+def test_p3_in_a_boot_the_gate_waits_for_full_weight_asks_for_it_and_no_one_leg_test() -> None:
+    """P3: phase 2's way out is a one-leg heel-raise retest, unsafe before full weight. The
+    gate waits for full weight instead, asks the person and the clinician every week, asks
+    for no retest meanwhile; a clinician's record of full weight lifts the limit, and the
+    retest (and standing work) may then come."""
+    booted = example_program("fracture-six-weeks.yaml")
+    prog = booted.model_copy(update={"start_date": START, "phase_started": START})
+    assert prog.phase is Phase.LOW_LOAD_RESISTANCE
+    after, decisions, history = live(prog, *_boot_weeks(prog, 5))
+    assert after.phase is Phase.LOW_LOAD_RESISTANCE
+    asked = of(decisions, "prompt.weight_bearing")
+    assert len(asked) >= 3
+    gaps = [(b.date - a.date).days for a, b in itertools.pairwise(asked)]
+    assert all(g >= P.check_prompt_days for g in gaps)
+    assert "full weight" in asked[0].person_text
+    assert "weight_bearing_full" in asked[0].clinician_text
+    assert not of(decisions, "prompt.retest")
+    status = gate_status(after, day(34), history, RULES)
+    waiting = [c for c, met, _, _ in status if c.id == "full_weight_recorded"]
+    assert waiting and not any(needs for *_, needs in status)
+    # A forced phase past the ceiling is refused until full weight is recorded.
+    forced, more, history = live(
+        after,
+        {"event": override(day(35), "force_phase", phase=Phase.DYNAMIC_STABILITY)},
+        history=history,
+    )
+    assert forced.phase is Phase.LOW_LOAD_RESISTANCE and of(more, "override.refused")
+    cleared, more, history = live(
+        forced, {"event": override(day(36), "weight_bearing_full")}, history=history
+    )
+    assert of(more, "override.weight_bearing_full")
+    assert cleared.profile.weight_bearing is WeightBearing.FULL
+    assert not cleared.profile.boot_or_cast
+    assert _fits(RULES.library["calf_raise_wall"], cleared, RULES)
+    status = gate_status(cleared, day(37), history, RULES)
+    assert all(c.id != "full_weight_recorded" for c, *_ in status)
+    later, more, _ = live(cleared, *_boot_weeks(cleared, 2, first=37), history=history)
+    assert not of(more, "prompt.weight_bearing")
+    assert later.profile.weight_bearing is WeightBearing.FULL
+
+
+def test_p3_a_retest_that_records_full_weight_lifts_the_limit_and_one_that_says_nothing_keeps_it() -> (
+    None
+):
+    booted = example_program("fracture-six-weeks.yaml")
+    prog = booted.model_copy(update={"start_date": START, "phase_started": START})
+    found = validate(Intake, read_document(EXAMPLES / "fracture-six-weeks.yaml"), "x").assessment
+    assert found is not None
+    silent = found.model_copy(update={"weight_bearing": None, "boot_or_cast": False})
+    kept, _, history = live(prog, {"event": Retest(date=day(7), assessment=silent)})
+    assert kept.profile.boot_or_cast and not _fits(RULES.library["calf_raise_wall"], kept, RULES)
+    full = found.model_copy(update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False})
+    lifted, _, _ = live(kept, {"event": Retest(date=day(14), assessment=full)}, history=history)
+    assert _fits(RULES.library["calf_raise_wall"], lifted, RULES)
+
+
+# ----- P4: both shins sore — each leg against its own start ---------------------------------
+
+
+def _shins_retested(rise: int) -> tuple[Program, list[tuple[Any, bool, str, bool]]]:
+    from groundup.clinical.profile import build_profile
+
+    prog = example_program("bilateral-shin.yaml")
+    found = validate(Intake, read_document(EXAMPLES / "bilateral-shin.yaml"), "x").assessment
+    assert found is not None and found.affected_side.value == "both"
+    start = prog.start_date
+    moved = prog.model_copy(update={"phase": Phase.DYNAMIC_STABILITY, "phase_started": start})
+    tib = found.tests.tibialis_raise_reps
+    assert tib is not None and tib.left is not None and tib.right is not None
+    tests = found.tests.model_copy(
+        update={
+            "tibialis_raise_reps": tib.model_copy(
+                update={"left": tib.left + rise, "right": tib.right + rise}
+            )
+        }
+    )
+    when = start + dt.timedelta(days=14)
+    retest = build_profile(
+        found.model_copy(update={"date": when, "tests": tests}), RULES.assessment
+    )
+    moved = moved.model_copy(update={"profile": retest})
+    return moved, list(gate_status(moved, when, [], RULES))
+
+
+def test_p4_both_shins_leave_phase_3_on_each_legs_rise_from_its_own_start() -> None:
+    """P4: with both shins sore the shin-raise gate was "judged by a clinician" and nothing
+    asked one; each leg's rise from its own start beyond the test's error (±6, U) now
+    decides it, and a retest is what it waits for."""
+    _, risen = _shins_retested(10)
+    (shin,) = [s for s in risen if s[0].id == "shin_tibialis_lsi"]
+    assert shin[1], shin[2]
+    assert "its own start" in shin[2] and "+10" in shin[2]
+    _, flat = _shins_retested(3)
+    (shin,) = [s for s in flat if s[0].id == "shin_tibialis_lsi"]
+    assert not shin[1] and shin[3], shin[2]

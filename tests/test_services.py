@@ -11,6 +11,7 @@ from sqlalchemy import func, inspect, select, text
 
 from groundup.cli.files import read_document, validate
 from groundup.cli.program_commands import LogFile, build_program, read_log, run_log
+from groundup.clinical.assessment import WeightBearing
 from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
 from groundup.clinical.screening import ScreenAnswers
@@ -454,3 +455,34 @@ def test_n4_a_clinician_records_the_bone_stress_check_and_the_ceiling_lifts(
             pid, Override(date=start, by="Dr Lee", reason="again", action="check_clear")
         )
     assert len([e for e in services.history(pid) if isinstance(e, Override)]) == 1
+
+
+def test_p3_a_clinician_records_full_weight_and_the_limit_lifts(services: Services) -> None:
+    """P3: in a boot the program keeps off the feet; a clinician records full weight (an
+    event with its date and who), the limit lifts, and a second record is refused."""
+    data = intake("fracture-six-weeks.yaml")
+    assert data.screen is not None and data.assessment is not None
+    pid = services.enrol("Alex")
+    start = data.assessment.date or dt.date(2025, 3, 4)
+    services.record_screen(pid, data.screen, start)
+    program = services.start_program(pid, data.assessment, data.preferences, day=start)
+    assert program.profile.boot_or_cast
+    decisions = services.apply_override(
+        pid,
+        Override(
+            date=start,
+            by="Dr Lee",
+            reason="surgeon's letter: full weight, boot off",
+            action="weight_bearing_full",
+        ),
+    )
+    assert [d.rule for d in decisions] == ["override.weight_bearing_full"]
+    assert "Dr Lee" in decisions[0].clinician_text
+    after = services.program(pid).profile
+    assert after.weight_bearing is WeightBearing.FULL and not after.boot_or_cast
+    with pytest.raises(OverrideRefused, match="no weight-bearing limit"):
+        services.apply_override(
+            pid, Override(date=start, by="Dr Lee", reason="again", action="weight_bearing_full")
+        )
+    recorded = [e for e in services.history(pid) if isinstance(e, Override)]
+    assert [(e.action, e.by) for e in recorded] == [("weight_bearing_full", "Dr Lee")]

@@ -653,6 +653,36 @@ def test_n4_the_clinician_records_the_bone_stress_check_on_the_program_page(
     assert "No check is pending" in client.get(editor).text
 
 
+def test_p3_the_clinician_records_full_weight_on_the_program_page(
+    client: TestClient, services: Services, accounts: Accounts, lee: Account
+) -> None:
+    """P3: a person in a boot; the program page offers "Record full weight on the leg", the
+    record is stored with who, and the limit lifts."""
+    pid = seed(services, accounts, lee, "Boot Bo", None, example="fracture-six-weeks.yaml")
+    data = intake("fracture-six-weeks.yaml")
+    assert data.assessment is not None
+    start = TODAY - dt.timedelta(days=3)
+    services.start_program(
+        pid, data.assessment.model_copy(update={"date": start}), data.preferences, day=start
+    )
+    sign_in(client, "lee@clinic.test")
+    editor = f"/clinic/patients/{pid}/program"
+    page = client.get(editor).text
+    assert "Record full weight on the leg" in page and "in a boot or cast" in page
+    response = post(
+        client, editor, editor, {"action": "weight_bearing_full", "reason": "surgeon: full weight"}
+    )
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert "override.weight_bearing_full" in response.text  # type: ignore[attr-defined]
+    profile = services.program(pid).profile
+    assert profile.weight_bearing is not None and profile.weight_bearing.value == "full"
+    assert not profile.boot_or_cast
+    with services.db.transaction() as session:
+        (row,) = session.scalars(select(OverrideRecord).where(OverrideRecord.patient_id == pid))
+        assert row.by_user_id == lee.id and row.data["action"] == "weight_bearing_full"
+    assert "No weight-bearing limit is in force" in client.get(editor).text
+
+
 def test_n9_a_stall_prompted_three_times_and_a_pending_check_need_the_clinicians_review(
     services: Services, accounts: Accounts, lee: Account
 ) -> None:
@@ -676,3 +706,25 @@ def test_n9_a_stall_prompted_three_times_and_a_pending_check_need_the_clinicians
     )
     statuses = {s.patient_id: s for s in attention(services, accounts, lee, TODAY)}
     assert not statuses[shin].has("review")
+
+
+def test_p3_a_program_waiting_for_full_weight_is_under_review_until_it_is_recorded(
+    services: Services, accounts: Accounts, lee: Account
+) -> None:
+    """P3: three weeks in a boot — the gate has asked whether full weight is allowed, and the
+    dashboard shows it under "Review" until a clinician records it."""
+    pid = seed(
+        services, accounts, lee, "Boot Bo", STEADY, days_ago=21, example="fracture-six-weeks.yaml"
+    )
+    assert any(d.rule == "prompt.weight_bearing" for d in services.decisions(pid))
+    statuses = {s.patient_id: s for s in attention(services, accounts, lee, TODAY)}
+    (review,) = [f for f in statuses[pid].flags if f.code == "review"]
+    assert "Waiting for full weight-bearing to be recorded" in review.reason
+    services.apply_override(
+        pid,
+        Override(
+            date=TODAY, by="Dr Lee", reason="surgeon: full weight", action="weight_bearing_full"
+        ),
+    )
+    statuses = {s.patient_id: s for s in attention(services, accounts, lee, TODAY)}
+    assert not statuses[pid].has("review")

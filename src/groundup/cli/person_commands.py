@@ -746,7 +746,8 @@ def override_command(
         typer.Argument(
             help="pin_dose, unpin_dose, rule_off, rule_on, force_phase, resume, check_clear "
             "(the check an intake warning asked for, e.g. for a bone stress injury, was done "
-            "and is clear)"
+            "and is clear), weight_bearing_full (full weight on the leg is now allowed, out of "
+            "the boot or cast)"
         ),
     ],
     reason: Annotated[str, typer.Option(help="why (recorded)")],

@@ -95,6 +95,11 @@ class Knob(Frozen):
     harder: Literal["increase", "decrease"] = "increase"
     easier_how: str = Field(min_length=3)
     harder_how: str = Field(min_length=3)
+    positions: dict[str, Position] = Field(
+        default_factory=dict,
+        description="named settings that change the body position (e.g. standing), with "
+        "the position they put the exercise in; the weight-bearing limit reads it (P2)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Knob:
@@ -103,7 +108,12 @@ class Knob(Frozen):
                 raise ValueError("a knob with named levels needs at least two")
             if self.default not in self.levels:
                 raise ValueError(f"default {self.default!r} is not one of the levels")
+            unknown = set(self.positions) - set(self.levels)
+            if unknown:
+                raise ValueError(f"positions name settings that are not levels: {unknown}")
         else:
+            if self.positions:
+                raise ValueError("positions are given only for a knob with named levels")
             if self.minimum is None or self.maximum is None or self.step is None:
                 raise ValueError("a numeric knob needs minimum, maximum and step")
             if not isinstance(self.default, int | float):
@@ -177,6 +187,13 @@ class Exercise(Frozen):
         default=None, pattern=ID_PATTERN, description="the one-leg form of a two-leg exercise"
     )
     sources: tuple[str, ...] = Field(min_length=1)
+
+    def position_at(self, setting: float | str | None) -> Position:
+        """The body position at this setting of the knob: the exercise's own, unless the
+        setting is one that changes it (e.g. toe yoga done standing)."""
+        if self.knob is None or setting is None:
+            return self.position
+        return self.knob.positions.get(str(setting), self.position)
 
     @field_validator("phases", "equipment")
     @classmethod

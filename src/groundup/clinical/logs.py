@@ -141,6 +141,18 @@ class Retest(Frozen):
     assessment: Assessment
 
 
+OverrideAction = Literal[
+    "pin_dose",
+    "unpin_dose",
+    "rule_off",
+    "rule_on",
+    "force_phase",
+    "resume",
+    "check_clear",
+    "weight_bearing_full",
+]
+
+
 class Override(Frozen):
     """A clinician's change, recorded with who and why."""
 
@@ -148,9 +160,7 @@ class Override(Frozen):
     date: dt.date
     by: str = Field(min_length=1, max_length=120)
     reason: str = Field(min_length=3, max_length=1000)
-    action: Literal[
-        "pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume", "check_clear"
-    ]
+    action: OverrideAction
     exercise_id: str | None = Field(default=None, pattern=ID_PATTERN)
     side: Side | None = None
     sets: int | None = Field(default=None, ge=1, le=10)
@@ -171,6 +181,8 @@ class Override(Frozen):
             "resume": (),
             # the check an intake warning asked for (e.g. bone stress) was done and is clear
             "check_clear": (),
+            # the surgeon or physiotherapist now allows full weight, out of the boot or cast
+            "weight_bearing_full": (),
         }[self.action]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:

@@ -7,7 +7,7 @@ to a setting its own difficulty knob has; only the rules listed as switchable ca
 switched off (safety rules and referrals stay on); a phase is forced only to another one,
 and not past the ceiling of a check the intake asked for until it is recorded;
 a program resumes only from a referral or a flare-up; a check is recorded as clear only
-while one is pending.
+while one is pending; full weight on the leg is recorded only when it was not already.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from groundup.clinical.assessment import WeightBearing
 from groundup.clinical.exercises import Exercise
 from groundup.clinical.logs import Override
 from groundup.clinical.program import Program
@@ -48,8 +49,11 @@ def override_problem(
     program: Program,
     library: Mapping[str, Exercise],
     switchable: Sequence[str],
+    weight_limited: bool | None = None,
 ) -> tuple[str, str] | None:
-    """(field, why) when the override cannot apply to this program; None when it can."""
+    """(field, why) when the override cannot apply to this program; None when it can.
+    `weight_limited`: whether a weight-bearing limit is in force (`pathways.load_restriction`);
+    not given, only a full weight already recorded refuses a record of full weight."""
     action = override.action
     if action in ("pin_dose", "unpin_dose"):
         slot = program.slot(override.exercise_id or "")
@@ -85,6 +89,18 @@ def override_problem(
             )
     elif action == "check_clear" and program.state.check_pending is None:
         return "action", "no check is pending for this program"
+    elif action == "weight_bearing_full" and (
+        weight_limited is False
+        or (
+            weight_limited is None
+            and program.profile.weight_bearing is WeightBearing.FULL
+            and not program.profile.boot_or_cast
+        )
+    ):
+        return "action", (
+            "no weight-bearing limit is in force for this program: full weight on the leg, "
+            "out of the boot or cast, is already recorded or was never restricted"
+        )
     elif action == "resume" and not (program.state.referred or program.state.flare is not None):
         return "action", "nothing to resume: the program is neither referred nor in a flare-up"
     return None

@@ -133,6 +133,9 @@ class EngineState(Frozen):
     last_phase_hold: dt.date | None = Field(
         default=None, description="when a phase advance was last held for doses too light (P6)"
     )
+    last_weight_prompt: dt.date | None = Field(
+        default=None, description="when the gate last asked whether full weight is allowed (P3)"
+    )
     # Reassessment prompts since the last progression or phase change; at the configured
     # count the stall goes to the clinician.
     stall_prompts: int = Field(default=0, ge=0)

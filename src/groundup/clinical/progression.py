@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from groundup.clinical.assessment import AffectedSide
+from groundup.clinical.assessment import AffectedSide, WeightBearing
 from groundup.clinical.exercises import Exercise, Frozen
 from groundup.clinical.intake import outcome_scores
 from groundup.clinical.logs import (
@@ -42,7 +42,6 @@ from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
 from groundup.clinical.pathways import (
     allows,
-    load_allows,
     load_restriction,
     phase_gate,
     resolve_criterion,
@@ -67,7 +66,7 @@ from groundup.clinical.program import (
     work_seconds,
 )
 from groundup.clinical.readiness import hop_gate_status, hop_ready
-from groundup.clinical.rules import IMPLICATED, GateCriterion, Rules
+from groundup.clinical.rules import IMPLICATED, GateCriterion, Rules, WeightBearingRule
 from groundup.clinical.vocabulary import DoseType, Kind, Muscle, Phase, Position, Side
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
@@ -158,9 +157,14 @@ def advance(
             latest = dict(program.outcome_latest)
             latest.update(outcome_scores(event.assessment, rules.questionnaires))
             made = _on_event(program, event, seen, rules)
-            fresh = retest_profile(event, rules)
+            fresh = _weight_kept(retest_profile(event, rules), program.profile)
+            state = program.state
+            if load_restriction(program.pathway, fresh, rules) is None:
+                # Full weight recorded with the retest: nothing waits for it any more.
+                state = state.model_copy(update={"last_weight_prompt": None})
             program = program.model_copy(
                 update={
+                    "state": state,
                     "profile": fresh,
                     "outcome_latest": latest,
                     # The reasons quote the latest tests, not the first ones.
@@ -291,6 +295,14 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"last_recheck_prompt": decision.date})
         elif change.field == "last_phase_hold":
             state = state.model_copy(update={"last_phase_hold": decision.date})
+        elif change.field == "weight_bearing":
+            # Full weight recorded (P3): the limit lifts; the next phase change builds on it.
+            updates["profile"] = program.profile.model_copy(
+                update={"weight_bearing": WeightBearing.FULL, "boot_or_cast": False}
+            )
+            state = state.model_copy(update={"last_weight_prompt": None})
+        elif change.field == "last_weight_prompt":
+            state = state.model_copy(update={"last_weight_prompt": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -504,6 +516,17 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
                     f"{pending.since} — {pending.clinical} Record it (check_clear) first.",
                 )
             ]
+        restriction = load_restriction(program.pathway, program.profile, rules)
+        if restriction is not None and event.phase.number > restriction[0].ceiling.number:
+            return [
+                _info(
+                    event.date,
+                    "override.refused",
+                    "A move to a later phase waits until full weight on the leg is allowed.",
+                    f"Force to {event.phase.label} refused ({who}): {restriction[0].clinical} "
+                    "Record full weight (weight_bearing_full) first.",
+                )
+            ]
         return [
             Decision(
                 rule="override.force_phase",
@@ -545,6 +568,43 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
                 f"({pending.ceiling.label}) and the position limit are lifted.",
             )
         ]
+    if event.action == "weight_bearing_full":
+        if load_restriction(program.pathway, program.profile, rules) is None:
+            return [
+                _info(
+                    event.date,
+                    "override.ignored",
+                    "Your clinician recorded full weight on the leg; it was already recorded.",
+                    f"Full weight recorded by {who}, but no weight-bearing limit was in force.",
+                )
+            ]
+        before = program.profile.weight_bearing
+        return [
+            Decision(
+                rule="override.weight_bearing_full",
+                kind="override",
+                date=event.date,
+                numbers={
+                    "weight_bearing_before": before.value if before else "not recorded",
+                    "boot_or_cast_before": str(program.profile.boot_or_cast).lower(),
+                },
+                changes=(
+                    Change(
+                        field="weight_bearing",
+                        before=before.value if before else None,
+                        after=WeightBearing.FULL.value,
+                    ),
+                ),
+                person_text="Your clinician has recorded that full weight on the leg is now "
+                "allowed, out of the boot or cast: standing exercises can come in, and the "
+                "one-leg tests for the next phase can be done.",
+                clinician_text=f"Full weight-bearing, out of the boot or cast, recorded by {who} "
+                f"(was {before.value if before else 'not recorded'}"
+                f"{', boot or cast' if program.profile.boot_or_cast else ''}). The position "
+                "limit and the phase ceiling are lifted; standing work enters by the ladder "
+                "and at the next phase change.",
+            )
+        ]
     # resume after a referral
     changes_resume = [Change(field="referred", before=program.state.referred, after=False)]
     if program.state.flare is not None:
@@ -568,6 +628,20 @@ def _info(date: dt.date, rule: str, person: str, clinician: str) -> Decision:
 
 
 # -- retests --
+
+
+def _weight_kept(fresh: ImbalanceProfile, before: ImbalanceProfile) -> ImbalanceProfile:
+    """A retest that does not record the weight allowed on the leg keeps the one recorded
+    before (full weight recorded by a clinician is not undone by a retest); one that records
+    it replaces it (P3: the person records full weight with a retest)."""
+    if fresh.weight_bearing is not None:
+        return fresh
+    return fresh.model_copy(
+        update={
+            "weight_bearing": before.weight_bearing,
+            "boot_or_cast": before.boot_or_cast or fresh.boot_or_cast,
+        }
+    )
 
 
 def retest_profile(event: Retest, rules: Rules) -> ImbalanceProfile:
@@ -2681,7 +2755,7 @@ def _next_step(
         if exercise.knob is None or dose.knob is None or _off(program, "progress.knob"):
             return None
         harder = exercise.knob.harder_setting(dose.knob)
-        if harder is None:
+        if harder is None or not position_allowed(exercise.position_at(harder), program, rules):
             return None
         kept = "" if then else f", amount kept at {dose.amount:g}"
         return make(
@@ -2906,11 +2980,7 @@ def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
         and allows(program.pathway, exercise.id, program.phase, rules)
-        and load_allows(exercise, load_restriction(program.pathway, program.profile, rules))
-        and (
-            program.state.check_pending is None
-            or exercise.position in program.state.check_pending.positions
-        )
+        and position_allowed(exercise.position, program, rules)
         and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
     )
 
@@ -2922,6 +2992,18 @@ def carries_body_weight(exercise: Exercise) -> bool:
         exercise.loadable
         and exercise.position is Position.STANDING
         and bool(exercise.prime_movers & CALF_MUSCLES)
+    )
+
+
+def position_allowed(position: Position, program: Program, rules: Rules) -> bool:
+    """The body position keeps to the weight-bearing limit (until full weight is allowed)
+    and, while a check an intake warning asked for is pending, to the positions allowed
+    until then (N4). Every engine step that can change position asks it: a new rung of the
+    ladder and a setting that changes the position (P2)."""
+    restriction = load_restriction(program.pathway, program.profile, rules)
+    pending = program.state.check_pending
+    return (restriction is None or position in restriction[0].positions) and (
+        pending is None or position in pending.positions
     )
 
 
@@ -3561,9 +3643,14 @@ def criterion_text(criterion: GateCriterion, profile: ImbalanceProfile) -> str:
 
 
 def _lsi_status(
-    c: GateCriterion, comparison: SideComparison, profile: ImbalanceProfile
+    c: GateCriterion,
+    comparison: SideComparison,
+    profile: ImbalanceProfile,
+    start: tuple[SideComparison | None, float] | None = None,
 ) -> tuple[bool, str, bool]:
-    """(met, the numbers, a retest could change it) for an LSI criterion."""
+    """(met, the numbers, a retest could change it) for an LSI criterion. `start`: the
+    test at the start of the program and its measurement error, for both legs affected
+    with no verified norm (P4)."""
     assert c.threshold is not None
     test = c.test
     if profile.affected_side is None:
@@ -3580,6 +3667,8 @@ def _lsi_status(
             True,
         )
     capacity = comparison.capacity
+    if (not capacity.available or capacity.target is None) and start is not None:
+        return _own_start_status(comparison, *start)
     if not capacity.available or capacity.target is None:
         return (
             False,
@@ -3643,6 +3732,42 @@ def _difference_status(comparison: SideComparison, profile: ImbalanceProfile) ->
         short <= error,
         f"{test}: {sides} {short:g} {unit} (needs ≤ {error:g} {unit}, the measurement error)",
     )
+
+
+def _own_start_status(
+    comparison: SideComparison, before: SideComparison | None, error: float
+) -> tuple[bool, str, bool]:
+    """P4: both legs affected and no verified norm for the test — each leg against its own
+    start: met when each has risen beyond the test's measurement error (U; the gate does not
+    wait for a clinician who may not be there)."""
+    parts = []
+    met = True
+    for side in Side:
+        now = comparison.value(side)
+        was = before.value(side) if before is not None else None
+        if now is None or was is None:
+            met = False
+            parts.append(f"{side.value} " + ("not tested" if now is None else "no start value"))
+            continue
+        met = met and now - was > error
+        parts.append(f"{side.value} {was:g} → {now:g} ({now - was:+g})")
+    return (
+        met,
+        f"both legs affected and no verified norm for {comparison.test}: each leg against "
+        f"its own start, needs a rise beyond the measurement error (±{error:g}, U): "
+        + ", ".join(parts),
+        True,
+    )
+
+
+def _test_start(
+    c: GateCriterion, program: Program, rules: Rules
+) -> tuple[SideComparison | None, float] | None:
+    """The criterion's test at the start of the program and its measurement error."""
+    definition = rules.assessment.tests.get(c.test or "")
+    if definition is None or definition.measurement_error is None:
+        return None
+    return program.baseline.comparison(c.test or ""), definition.measurement_error.value
 
 
 def _min_value_threshold(
@@ -3790,7 +3915,9 @@ def gate_status(
                 out.append((c, False, f"{c.test} not tested in this phase", True))
                 continue
             if c.kind == "lsi":
-                met, why, retestable = _lsi_status(c, comparison, program.profile)
+                met, why, retestable = _lsi_status(
+                    c, comparison, program.profile, _test_start(c, program, rules)
+                )
                 if named.test == IMPLICATED:
                     why = f"the test of the intake's most severe deficit: {why}"
                 out.append((c, met, why, not met and retestable))
@@ -3845,7 +3972,69 @@ def gate_status(
                 False,
             )
         )
+    rule = weight_wait(program, rules)
+    if out and rule is not None:
+        # No one-leg test is asked for before full weight: nothing here waits for a retest.
+        out = [(c, met, why, False) for c, met, why, _ in out]
+        out.append(
+            (
+                _weight_criterion(rule),
+                False,
+                f"waiting for full weight-bearing: {rule.clinical} A clinician records it "
+                "(weight_bearing_full), or a retest records full weight out of the boot",
+                False,
+            )
+        )
     return out
+
+
+def weight_wait(program: Program, rules: Rules) -> WeightBearingRule | None:
+    """The weight-bearing rule the phase gate waits on (P3): full weight is not allowed yet
+    and the next phase lies past the rule's ceiling; None otherwise."""
+    restriction = load_restriction(program.pathway, program.profile, rules)
+    nxt = program.phase.next()
+    if restriction is None or nxt is None or nxt.number <= restriction[0].ceiling.number:
+        return None
+    return restriction[0]
+
+
+def _weight_criterion(rule: WeightBearingRule) -> GateCriterion:
+    """The gate criterion the weight-bearing limit adds (P3): unmet until full weight."""
+    return GateCriterion(
+        id="full_weight_recorded",
+        kind="check_recorded",
+        text=f"Waiting for {rule.waiting_for}.",
+        source=rule.source,
+        confidence=rule.confidence,
+    )
+
+
+def _weight_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | None:
+    """While the gate waits for full weight, ask whether it has been allowed, at the
+    interval a pending check is asked for (P3)."""
+    rule = weight_wait(program, rules)
+    last = program.state.last_weight_prompt
+    if rule is None or _asked_lately(last, day, rules):
+        return None
+    return Decision(
+        rule="prompt.weight_bearing",
+        kind="prompt",
+        date=day,
+        numbers={
+            "weight_bearing": program.profile.weight_bearing.value
+            if program.profile.weight_bearing
+            else "not recorded",
+            "boot_or_cast": str(program.profile.boot_or_cast).lower(),
+        },
+        changes=(Change(field="last_weight_prompt", before=str(last), after=str(day)),),
+        person_text="Has your surgeon or physiotherapist allowed full weight on the leg yet, "
+        "out of the boot or cast? Until then the program keeps to the exercises done sitting "
+        "or lying down and does not move on to the next phase. When it is allowed, record it "
+        "with a retest (full weight, no boot) or ask your clinician to record it.",
+        clinician_text=f"Phase gate held at {program.phase.label}: {rule.clinical} Has full "
+        "weight been allowed? Record it (override weight_bearing_full) once it has.",
+        source=rules.progression.sources["check_prompt_days"].source,
+    )
 
 
 def _check_criterion(pending: PendingCheck) -> GateCriterion:
@@ -3859,13 +4048,16 @@ def _check_criterion(pending: PendingCheck) -> GateCriterion:
     )
 
 
+def _asked_lately(last: dt.date | None, day: dt.date, rules: Rules) -> bool:
+    """A waiting gate asked for what it waits for within `check_prompt_days`."""
+    return last is not None and (day - last).days < rules.progression.check_prompt_days
+
+
 def _check_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | None:
     """While the gate waits for a pending check, ask for it at the configured interval."""
     pending = program.state.check_pending
     last = program.state.last_check_prompt
-    if pending is None or (
-        last is not None and (day - last).days < rules.progression.check_prompt_days
-    ):
+    if pending is None or _asked_lately(last, day, rules):
         return None
     return Decision(
         rule="prompt.check_pending",
@@ -3932,10 +4124,14 @@ def _gate(
     if ended is not None and (day - ended).days < wait:
         return []  # no phase change straight after a flare-up (S8)
     unmet = [s for s in status if not s[1]]
-    if any(c.kind == "check_recorded" for c, *_ in unmet):
+    if any(c.id == "intake_check_recorded" for c, *_ in unmet):
         asked = _check_prompt(program, day, rules)
         if asked is not None:
             return [asked]
+    if any(c.id == "full_weight_recorded" for c, *_ in unmet):
+        # Nothing else to ask for before full weight: no retest of one-leg tests (P3).
+        weight = _weight_prompt(program, day, rules)
+        return [weight] if weight is not None else []
     checkins = _checkin_prompt(program, day, rules, status)
     if checkins is not None:
         return [checkins]
@@ -4637,7 +4833,7 @@ def _met_on_latest(c: GateCriterion, program: Program, rules: Rules) -> bool:
     if comparison is None or c.threshold is None:
         return False
     if c.kind == "lsi":
-        return _lsi_status(c, comparison, program.profile)[0]
+        return _lsi_status(c, comparison, program.profile, _test_start(c, program, rules))[0]
     if c.kind == "min_value":
         values = [v for v in (comparison.left, comparison.right) if v is not None]
         threshold, _ = _min_value_threshold(c, program.profile, rules)

@@ -487,6 +487,12 @@ class WeightBearingRule(Frozen):
     positions: tuple[Position, ...] = Field(min_length=1)
     restricted: str = Field(min_length=10, description="plain words while weight is restricted")
     unrecorded: str = Field(min_length=10, description="plain words when it was not recorded")
+    ceiling: Phase = Field(
+        description="the last phase while full weight is not allowed: its gate waits for full "
+        "weight to be recorded, and asks for it (P3)"
+    )
+    waiting_for: str = Field(min_length=10, description="plain words: what the gate waits for")
+    clinical: str = Field(min_length=10, description="the same for the clinician")
     source: str = Field(min_length=3)
     confidence: Confidence
 

@@ -230,6 +230,7 @@ def _statuses(
                 data[("state", "flare", "volume_fraction")].as_float(),
                 data[("state", "check_pending", "since")].as_string(),
                 data[("state", "check_pending", "clinical")].as_string(),
+                data[("state", "last_weight_prompt")].as_string(),
             ).join(
                 newest,
                 and_(
@@ -252,6 +253,7 @@ def _statuses(
             fraction,
             check_since,
             check_why,
+            weight_asked,
         ) in programs:
             status = out[pid]
             status.version, status.phase = version, phase
@@ -264,6 +266,7 @@ def _statuses(
                 fraction,
                 _date(check_since),
                 check_why,
+                _date(weight_asked),
             )
 
         # Screens: the latest of each, and its most urgent reason.
@@ -431,6 +434,12 @@ def _flag(
             f"Check asked for at intake still not recorded (since {state[5].isoformat()}, "
             f"{(today - state[5]).days} d): {state[6] or 'intake warning'} Record it on the "
             "program page once done and clear"
+        )
+    if state is not None and state[7] is not None:
+        review.append(
+            f"Waiting for full weight-bearing to be recorded (last asked {state[7].isoformat()}): "
+            "the program stays seated and below the next phase until it is; record it on the "
+            "program page once the surgeon or physiotherapist allows full weight"
         )
     if review:
         add("review", ". ".join(review) + ".")

@@ -26,6 +26,7 @@ from groundup.clinical.intake import score_questionnaires
 from groundup.clinical.logs import RECHECK_REASON, CheckIn, Override, Retest, SessionLog
 from groundup.clinical.outcomes import OutcomeError
 from groundup.clinical.overrides import override_problem
+from groundup.clinical.pathways import load_restriction
 from groundup.clinical.planning import PlanningError, ReferralError, plan
 from groundup.clinical.profile import build_profile
 from groundup.clinical.program import Preferences, Program, Slot
@@ -1079,7 +1080,11 @@ class Services:
 
     def _check_override(self, override: Override, program: Program, rules: Rules) -> None:
         problem = override_problem(
-            override, program, rules.library, rules.progression.switchable_rules
+            override,
+            program,
+            rules.library,
+            rules.progression.switchable_rules,
+            weight_limited=load_restriction(program.pathway, program.profile, rules) is not None,
         )
         if problem is not None:
             field, why = problem

@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.exercises import ID_PATTERN, Exercise, ExerciseLibrary
-from groundup.clinical.logs import CheckIn, Override, SessionLog
+from groundup.clinical.logs import CheckIn, Override, OverrideAction, SessionLog
 from groundup.clinical.program import Preferences, Program, Slot
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenReason, ScreenResult, Urgency
@@ -575,11 +575,11 @@ class OverrideRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: dt.date | None = Field(default=None, description="defaults to today")
     reason: str = Field(min_length=3, max_length=1000)
-    action: Literal[
-        "pin_dose", "unpin_dose", "rule_off", "rule_on", "force_phase", "resume", "check_clear"
-    ] = Field(
+    action: OverrideAction = Field(
         description="check_clear: the check an intake warning asked for (e.g. the shin for a "
-        "bone stress injury) was done and is clear; the program may then move past its ceiling"
+        "bone stress injury) was done and is clear; the program may then move past its ceiling. "
+        "weight_bearing_full: the surgeon or physiotherapist now allows full weight on the leg, "
+        "out of the boot or cast; standing work and the one-leg tests may then come in"
     )
     exercise_id: str | None = Field(default=None, pattern=ID_PATTERN, max_length=64)
     side: Side | None = None

@@ -34,6 +34,7 @@ from groundup.clinical.assessment import (
     StepDownFault,
 )
 from groundup.clinical.logs import CheckIn, Override, SessionLog
+from groundup.clinical.pathways import load_restriction
 from groundup.clinical.program import Preferences, Program
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers
@@ -812,6 +813,9 @@ def _editor(
         choices=choices,
         pinned=pinned,
         switchable=services.rules.progression.switchable_rules,
+        weight_limit=load_restriction(
+            program.pathway, program.profile, services.rules_for(patient_id)
+        ),
         phases=list(Phase),
         errors=errors or {},
         values=values or {},
@@ -890,7 +894,7 @@ async def apply_override(
         fields["rule"] = _first(form, "rule") or None
     elif action == "force_phase":
         fields["phase"] = _first(form, "phase") or None
-    elif action not in ("resume", "check_clear"):
+    elif action not in ("resume", "check_clear", "weight_bearing_full"):
         errors["action"] = "choose what to change"
     override: Override | None = None
     try:
