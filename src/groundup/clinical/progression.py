@@ -726,10 +726,16 @@ def _gate_untested(
     if program.template is not None or program.phase.next() is None:
         return []
     retests = _in_phase_retests(program, seen)
+    criteria = (
+        resolve_criterion(named, program.baseline, rules)
+        for named in phase_gate(program.pathway, program.phase, rules)
+    )
     return [
         c
-        for c in phase_gate(program.pathway, program.phase, rules)
-        if c.kind in ("lsi", "min_value", "step_down_clean", "outcome_change")
+        for c in criteria
+        if c is not None
+        and c.kind
+        in ("lsi", "min_value", "difference_within_error", "step_down_clean", "outcome_change")
         and not any(_tests_criterion(c, r) for r in retests)
     ]
 
