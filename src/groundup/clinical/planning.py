@@ -1011,9 +1011,18 @@ def fit_time(
             f"The protocol's own sets and reps take longer than {minutes} minutes; they are "
             "kept whole, since that dose is what was tested."
         )
-    estimate = math.ceil(total() / 60)
-    reasons.append(f"Estimated {estimate} minutes per session (budget {minutes}).")
+    reasons.append(estimate_reason(current, minutes, rules))
     return tuple(current), tuple(reasons)
+
+
+ESTIMATE_PREFIX = "Estimated "
+
+
+def estimate_reason(slots: tuple[Slot, ...] | list[Slot], minutes: int, rules: Rules) -> str:
+    """The note on the session's estimated minutes against the person's budget — written
+    when a plan is built and rewritten whenever a decision changes the session (P1)."""
+    estimate = math.ceil(session_minutes(slots, rules))
+    return f"{ESTIMATE_PREFIX}{estimate} minutes per session (budget {minutes})."
 
 
 # ----- templates ------------------------------------------------------------------------

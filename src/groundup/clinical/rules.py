@@ -225,6 +225,10 @@ class ProgressionRules(Frozen):
     form_last_set_sessions: int = Field(ge=2, le=10)
     # The same reassessment or retest prompt this many times goes to the clinician.
     prompts_before_clinician: int = Field(ge=2, le=10)
+    # The session's estimated minutes may exceed the person's budget by this fraction at
+    # most through a progression; a session that cannot grow within it is raised this often.
+    session_time_tolerance: float = Field(ge=0, le=0.5)
+    session_time_prompt_days: int = Field(ge=1, le=56)
     switchable_rules: tuple[str, ...]
     sources: dict[str, SourceNote]
 
