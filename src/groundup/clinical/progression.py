@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from statistics import mean
 from typing import Literal
@@ -2138,21 +2139,14 @@ def _harder_instead(
         return None
     if "load_x_amount_before" in alt.numbers:
         return None  # a light load's smaller amount is worked out from the amount itself
-    changes = []
-    for c in alt.changes:
-        if c.field == "amount":
-            assert isinstance(c.after, int | float)
-            if c.after >= dose.amount:
-                continue
-            c = c.model_copy(update={"before": dose.amount})
-        changes.append(c)
-    kept = f"amount kept at {top.amount:g}"
+    # The amount stays where it is: a reset here could leave the side with the problem
+    # doing less work than the other.
+    changes = tuple(c for c in alt.changes if c.field != "amount")
+    kept = f"amount kept at {dose.amount:g}"
     return alt.model_copy(
         update={
-            "changes": tuple(changes),
-            "clinician_text": alt.clinician_text.replace(
-                kept, f"amount kept at {dose.amount:g}"
-            ).replace(f"amount reset to {top.amount:g}", f"amount kept at {dose.amount:g}")
+            "changes": changes,
+            "clinician_text": re.sub(r"amount (kept at|reset to) [0-9.]+", kept, alt.clinician_text)
             + f" Taken instead of {step.rule}, which would take the session beyond the "
             f"{program.preferences.minutes_per_session} minutes.",
         }
