@@ -202,6 +202,8 @@ class ProgressionRules(Frozen):
     # A retest worse than the last by more than the test's measurement error: the exercises
     # that train the tested movement are capped by the new result (test -> exercise ids).
     retest_worse_caps: dict[str, tuple[str, ...]]
+    # The same exercises start at no more than this fraction of the side's test result.
+    start_from_test_fraction: float = Field(gt=0, le=1)
     # Effort: two sessions in a row this far above the phase's target lower the dose.
     effort_over_target_by: float = Field(gt=0, le=5)
     effort_over_sessions: int = Field(ge=1, le=10)
