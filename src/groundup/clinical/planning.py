@@ -832,7 +832,7 @@ def _from_test(
 
 def _test_note(tested: dict[Side | None, float | None], amount: float, rules: Rules) -> str:
     lowered = [
-        f"{value:g} on the {side.value}" if side is not None else f"{value:g}"
+        f"{value:g} reps a set on the {side.value}" if side is not None else f"{value:g} reps a set"
         for side, value in tested.items()
         if value is not None and value < amount
     ]
@@ -840,7 +840,7 @@ def _test_note(tested: dict[Side | None, float | None], amount: float, rules: Ru
         return ""
     share = round(rules.progression.start_from_test_fraction * 100)
     return (
-        f" Starts at {', '.join(lowered)} reps a set: about {share} % of what that leg "
+        f" Starts at {', '.join(lowered)}: about {share} % of what that leg "
         "managed on the test, so each set leaves reps in reserve."
     )
 
