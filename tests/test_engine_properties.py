@@ -25,6 +25,7 @@ from groundup.clinical.planning import (
     build_session,
     dose_for,
     plan,
+    session_minutes,
 )
 from groundup.clinical.profile import build_profile
 from groundup.clinical.program import Dose, Preferences, Program, Slot, work_seconds
@@ -476,7 +477,23 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
             check_weaker_side(program, after, decision)
             # (h) a step back or a phase's opening never takes a dose below its floor.
             check_floor(decision)
+            # (i) P1: no decision takes a session that kept to the person's minutes beyond
+            # them (and the tolerance); a clinician's own change is theirs to make.
+            check_minutes(program, after, decision)
             program = after
+
+
+def check_minutes(before: Program, after: Program, decision: Decision) -> None:
+    if decision.kind == "override":
+        return
+    limit = before.preferences.minutes_per_session * (1 + P.session_time_tolerance) + 1e-9
+    if session_minutes(before.slots, RULES) <= limit:
+        assert session_minutes(after.slots, RULES) <= limit, (
+            decision.rule,
+            session_minutes(before.slots, RULES),
+            session_minutes(after.slots, RULES),
+            before.preferences.minutes_per_session,
+        )
 
 
 def check_floor(decision: Decision) -> None:

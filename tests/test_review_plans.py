@@ -1002,3 +1002,16 @@ def test_a_difference_gate_needs_a_test_with_a_measurement_error() -> None:
             source="abc",
             confidence="U",
         )
+
+
+def test_p10_the_starting_dose_answers_the_heel_raise_test_after_fracture() -> None:
+    """The right leg managed 9 one-leg heel raises to fatigue: its sets start at about 60 %
+    of that (5), never at 8; the left leg, with 24, starts no higher than the right's work."""
+    program = program_of("ankle-fracture.yaml")
+    slot = next(s for s in program.slots if s.exercise_id == "single_leg_heel_raise")
+    right, left = slot.dose(Side.RIGHT), slot.dose(Side.LEFT)
+    assert right is not None and left is not None
+    assert right.amount == 5 and right.amount <= 9 * RULES.progression.start_from_test_fraction
+    assert left.amount <= 8 and left.sets * left.amount <= right.sets * right.amount
+    assert right.sets > left.sets  # the extra set stays on the leg with the problem
+    assert "about 60 % of what that leg managed on the test" in slot.reason

@@ -434,3 +434,44 @@ def test_c1_the_handout_player_calendar_and_exports_show_the_sore_leg_only(
     assert f"left: 3 × 15 reps with {program.slots[0].doses[0].load_kg:g} kg" in words
     assert "right: 3 × 15" not in words
     assert json.loads(export_file(services, pid, "json").content)
+
+
+# ----- P1: the session keeps to the person's minutes ------------------------------------
+
+
+def _ankle_twelve_weeks(scenario: Scenario) -> tuple[Program, list[Program], list[Decision]]:
+    from groundup.clinical.planning import session_minutes
+
+    path = ROOT / "examples" / "ankle-instability.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    _, program = build_program(intake, RULES)
+    assert intake.assessment is not None
+    assert session_minutes(program.slots, RULES) <= program.preferences.minutes_per_session
+    history, _, _ = follow(program, intake.assessment, scenario, RULES)
+    run = advance(program, history, RULES, history[-1].date)
+    return program, list(run.steps), list(run.decisions)
+
+
+def test_p1_twelve_weeks_of_the_unstable_ankle_stay_within_the_persons_minutes() -> None:
+    from groundup.clinical.planning import session_minutes
+
+    steady = Scenario(name="steady", weeks=12, session_pain=(1,), morning_pain=(1,))
+    start, steps, decisions = _ankle_twelve_weeks(steady)
+    budget = start.preferences.minutes_per_session
+    limit = budget * (1 + RULES.progression.session_time_tolerance)
+    longest = max(session_minutes(p.slots, RULES) for p in steps)
+    assert longest <= limit + 1e-9, f"{longest:.1f} min against {budget} (+ tolerance)"
+    # The person still progresses: the budget changes the steps, it does not stop them all.
+    assert sum(d.kind == "progress" for d in decisions) > 20
+    # The notes give the estimate of the session as it is now.
+    final = steps[-1]
+    estimate = [r for r in final.reasons if r.startswith("Estimated ")]
+    now = -(-session_minutes(final.slots, RULES) // 1)
+    assert estimate == [f"Estimated {now:.0f} minutes per session (budget {budget})."]
+    # Where a step would add time, it comes with a set fewer or is held and said so.
+    fitted = [d for d in decisions if "sets_after" in d.numbers and d.kind == "progress"]
+    held = [d for d in decisions if d.rule == "hold.session_time"]
+    assert fitted or held
+    for d in held:
+        assert d.numbers["minutes_after"] >= d.numbers["minutes_limit"]
+        assert f"budget of {budget} min" in d.clinician_text

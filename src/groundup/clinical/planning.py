@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
+from typing import Any
 
 from groundup.clinical.assessment import Assessment, Condition
 from groundup.clinical.exercises import Exercise
@@ -765,7 +766,7 @@ def dose_for(
     knob = exercise.knob.default if exercise.knob else None
     if exercise.knob is not None and high:
         knob = exercise.knob.easier_setting(exercise.knob.default) or knob
-    common = {
+    common: dict[str, Any] = {
         "amount": amount,
         "range_low": min(base.range_low, amount),
         "range_high": max(base.range_high, amount),
@@ -774,19 +775,82 @@ def dose_for(
         "load_kg": load_kg if load_kg is not None else exercise.default_load_kg,
         "knob": knob,
     }
+    tested = _from_test(exercise, profile, rules) if part == "main" else {}
+
+    def on(side: Side | None) -> dict[str, Any]:
+        # P10: an exercise the tests measure starts below what that side managed.
+        top = tested.get(side)
+        if top is None or top >= amount:
+            return common
+        return {**common, "amount": top, "range_low": min(base.range_low, top)}
+
     if exercise.laterality is Laterality.BOTH_LEGS:
-        return (Dose(side=None, sets=sets, **common),), ""
+        both = [v for v in tested.values() if v is not None]
+        tested = {None: min(both)} if both else {}
+        return (Dose(side=None, sets=sets, **on(None)),), _test_note(tested, amount, rules)
     weaker, why = (
         _weaker_side_for(exercise, profile, rules)
         if extra_set_weaker and part == "main"
         else (None, "")
     )
     doses = tuple(
-        Dose(side=side, sets=min(10, sets + (1 if side is weaker else 0)), **common)
+        Dose(side=side, sets=min(10, sets + (1 if side is weaker else 0)), **on(side))
         for side in Side
     )
     note = f" An extra set on the {weaker.value}: {why}." if weaker is not None else ""
-    return doses, note
+    lowered = next((d for d in doses if d.side is weaker and d.amount < amount), None)
+    if lowered is not None:
+        # The side with the problem keeps the larger share of the work (seeds/002): the
+        # other side starts no higher than its sets × reps.
+        doses = tuple(
+            d
+            if d is lowered
+            else d.model_copy(
+                update={
+                    "amount": (
+                        a := min(d.amount, max(1.0, (lowered.sets * lowered.amount) // d.sets))
+                    ),
+                    "range_low": min(d.range_low, a),
+                }
+            )
+            for d in doses
+        )
+    return doses, note + _test_note(tested, amount, rules)
+
+
+def _from_test(
+    exercise: Exercise, profile: ImbalanceProfile, rules: Rules
+) -> dict[Side | None, float | None]:
+    """P10: for an exercise a test measures (`retest_worse_caps`), the most reps each side
+    starts with — `start_from_test_fraction` (U) of what it managed on the test, at least 1."""
+    p = rules.progression
+    if exercise.dose_type is not DoseType.REPS:
+        return {}
+    found: dict[Side | None, float | None] = {}
+    for test, exercise_ids in p.retest_worse_caps.items():
+        comparison = profile.comparison(test)
+        if exercise.id not in exercise_ids or comparison is None:
+            continue
+        for side in Side:
+            value = comparison.value(side)
+            if value is not None:
+                found[side] = max(1.0, float(math.floor(value * p.start_from_test_fraction)))
+    return found
+
+
+def _test_note(tested: dict[Side | None, float | None], amount: float, rules: Rules) -> str:
+    lowered = [
+        f"{value:g} reps a set on the {side.value}" if side is not None else f"{value:g} reps a set"
+        for side, value in tested.items()
+        if value is not None and value < amount
+    ]
+    if not lowered:
+        return ""
+    share = round(rules.progression.start_from_test_fraction * 100)
+    return (
+        f" Starts at {', '.join(lowered)}: about {share} % of what that leg "
+        "managed on the test, so each set leaves reps in reserve."
+    )
 
 
 def build_session(
@@ -1019,9 +1083,18 @@ def fit_time(
             f"The protocol's own sets and reps take longer than {minutes} minutes; they are "
             "kept whole, since that dose is what was tested."
         )
-    estimate = math.ceil(total() / 60)
-    reasons.append(f"Estimated {estimate} minutes per session (budget {minutes}).")
+    reasons.append(estimate_reason(current, minutes, rules))
     return tuple(current), tuple(reasons)
+
+
+ESTIMATE_PREFIX = "Estimated "
+
+
+def estimate_reason(slots: tuple[Slot, ...] | list[Slot], minutes: int, rules: Rules) -> str:
+    """The note on the session's estimated minutes against the person's budget — written
+    when a plan is built and rewritten whenever a decision changes the session (P1)."""
+    estimate = math.ceil(session_minutes(slots, rules))
+    return f"{ESTIMATE_PREFIX}{estimate} minutes per session (budget {minutes})."
 
 
 # ----- templates ------------------------------------------------------------------------

@@ -136,6 +136,9 @@ class EngineState(Frozen):
     last_weight_prompt: dt.date | None = Field(
         default=None, description="when the gate last asked whether full weight is allowed (P3)"
     )
+    # When the person and the clinician were last asked to choose fewer exercises or more
+    # minutes because the session can no longer grow within its time.
+    last_time_prompt: dt.date | None = None
     # Reassessment prompts since the last progression or phase change; at the configured
     # count the stall goes to the clinician.
     stall_prompts: int = Field(default=0, ge=0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from statistics import mean
 from typing import Literal
@@ -48,10 +49,13 @@ from groundup.clinical.pathways import (
     strength_range,
 )
 from groundup.clinical.planning import (
+    ESTIMATE_PREFIX,
     build_session,
     dose_for,
+    estimate_reason,
     pathway_notes,
     refresh_reasons,
+    session_minutes,
     template_block,
 )
 from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
@@ -303,6 +307,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"last_weight_prompt": None})
         elif change.field == "last_weight_prompt":
             state = state.model_copy(update={"last_weight_prompt": decision.date})
+        elif change.field == "last_time_prompt":
+            state = state.model_copy(update={"last_time_prompt": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -312,6 +318,12 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             raise ValueError(f"unknown change field {change.field}")
     pinned = tuple(dose_key(s.exercise_id, d.side) for s in slots for d in s.doses if d.pinned)
     state = state.model_copy(update={"pinned": pinned})
+    # P1: the notes give the session's estimate now, not the one made when it was planned.
+    given = updates.get("reasons", program.reasons)
+    assert isinstance(given, tuple)
+    reasons = tuple(str(r) for r in given)
+    estimate = estimate_reason(slots, program.preferences.minutes_per_session, rules)
+    updates["reasons"] = tuple(estimate if r.startswith(ESTIMATE_PREFIX) else r for r in reasons)
     return program.model_copy(
         update={"slots": tuple(slots), "state": state, "version": program.version + 1, **updates}
     )
@@ -2331,6 +2343,7 @@ def _progress_all(
     week_logged = sum(_logged_work(s, program, rules) for s in last_week)
     working = program
     swaps: set[str] = set()
+    prompted = False
     for candidate_slot, candidate_dose, exercise in candidates:
         if candidate_slot.exercise_id in swaps:
             continue
@@ -2348,6 +2361,13 @@ def _progress_all(
                 continue
             if step is None:
                 continue
+        step, held = _within_minutes(working, step, slot, dose, exercise, rules, limit)
+        if held is not None:
+            decisions.append(held)
+            if not prompted and _time_prompt_due(working, event.date, rules):
+                decisions.append(_time_prompt(working, held, event.date, rules))
+                prompted = True
+            continue
         trial = apply(working, step, rules)
         new_planned = _session_work(trial, rules)
         impact = _impact_work(trial, rules)
@@ -2420,6 +2440,181 @@ def _progress_all(
         if any(c.field == "exercise" for c in step.changes):
             swaps.add(slot.exercise_id)
     return decisions
+
+
+def _session_limit(program: Program, rules: Rules) -> float:
+    """The most minutes a progression may take the session's estimate to: the person's
+    budget and the tolerance (`session_time_tolerance`, U)."""
+    budget = program.preferences.minutes_per_session
+    return budget * (1 + rules.progression.session_time_tolerance)
+
+
+def _harder_instead(
+    program: Program,
+    step: Decision,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    rules: Rules,
+    pain_max: int | None,
+) -> Decision | None:
+    """The ladder's next step that adds no time — a harder setting or more load, as if the
+    amount and the lowering were at the top of their ranges — for a step that would take
+    the session beyond the person's minutes (P1). None when there is none."""
+    tempo = dose.tempo
+    if tempo is not None and exercise.max_lowering_seconds is not None:
+        tempo = tempo.model_copy(update={"lowering": exercise.max_lowering_seconds})
+    top = dose.model_copy(update={"amount": dose.range_high, "tempo": tempo})
+    doses = tuple(top if d is dose else d for d in slot.doses)
+    alt = _next_step(
+        program, slot.model_copy(update={"doses": doses}), top, exercise, rules, step.date, pain_max
+    )
+    if alt is None or alt.rule not in ("progress.knob", "progress.load"):
+        return None
+    if "load_x_amount_before" in alt.numbers:
+        return None  # a light load's smaller amount is worked out from the amount itself
+    # The amount stays where it is: a reset here could leave the side with the problem
+    # doing less work than the other.
+    changes = tuple(c for c in alt.changes if c.field != "amount")
+    kept = f"amount kept at {dose.amount:g}"
+    return alt.model_copy(
+        update={
+            "changes": changes,
+            "clinician_text": re.sub(r"amount (kept at|reset to) [0-9.]+", kept, alt.clinician_text)
+            + f" Taken instead of {step.rule}, which would take the session beyond the "
+            f"{program.preferences.minutes_per_session} minutes.",
+        }
+    )
+
+
+def _within_minutes(
+    program: Program,
+    step: Decision,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    rules: Rules,
+    pain_max: int | None = None,
+) -> tuple[Decision, Decision | None]:
+    """P1: a step that would take the session's estimate (the planner's `session_minutes`)
+    beyond the person's minutes is changed into one that adds no time — a harder setting or
+    more load where the ladder has one, else the amount or the slower lowering with one set
+    fewer while that set can go — or held, with the numbers. A step that adds no time (a
+    setting, a load with the amount reset) passes as it is."""
+    limit = _session_limit(program, rules)
+    before = session_minutes(program.slots, rules)
+    after = session_minutes(apply(program, step, rules).slots, rules)
+    if after <= limit + 1e-9 or after <= before + 1e-9:
+        return step, None
+    budget = program.preferences.minutes_per_session
+    tolerance = rules.progression.session_time_tolerance
+    name = exercise.name
+    st = f" ({dose.side.value})" if dose.side else ""
+    # Running keeps its own caps (M7): its share steps are never taken from here.
+    if (
+        step.rule in ("progress.reps", "progress.tempo")
+        and exercise.id not in rules.readiness.running_exercises
+    ):
+        harder = _harder_instead(program, step, slot, dose, exercise, rules, pain_max)
+        if harder is not None:
+            now = session_minutes(apply(program, harder, rules).slots, rules)
+            if now <= limit + 1e-9 or now <= before + 1e-9:
+                return harder, None
+    # The set comes off this side only: never below the phase's fewest sets, and the side
+    # with the extra set keeps it.
+    floor = rules.phases[program.phase].dose.sets_min
+    other = next((d for d in slot.doses if d.side is not None and d.side != dose.side), None)
+    if other is not None and (
+        dose.sets > other.sets or slot_weaker_side(program, slot) is dose.side
+    ):
+        floor = max(floor, other.sets + 1)
+    grows = {c.field for c in step.changes if c.exercise_id is not None}
+    if dose.sets > floor and grows & {"amount", "tempo_lowering"} and "exercise" not in grows:
+        fewer = dose.sets - 1
+        converted = step.model_copy(
+            update={
+                "changes": (
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=dose.side,
+                        field="sets",
+                        before=dose.sets,
+                        after=fewer,
+                    ),
+                    *step.changes,
+                ),
+                "numbers": {
+                    **step.numbers,
+                    "sets_before": dose.sets,
+                    "sets_after": fewer,
+                    "minutes_budget": budget,
+                },
+                "person_text": f"{step.person_text} One set fewer ({dose.sets} → {fewer}) "
+                f"keeps the session within your {budget} minutes.",
+                "clinician_text": f"{step.clinician_text} Sets {dose.sets} → {fewer}: with "
+                f"{dose.sets} the session estimate would be {after:.1f} min against a budget "
+                f"of {budget} min (+{tolerance:.0%} tolerance, session_time_tolerance).",
+            }
+        )
+        now = session_minutes(apply(program, converted, rules).slots, rules)
+        if now <= limit + 1e-9 or now <= before + 1e-9:
+            return converted, None
+    held = Decision(
+        rule="hold.session_time",
+        kind="hold",
+        date=step.date,
+        exercise_id=slot.exercise_id,
+        side=dose.side,
+        numbers={
+            "minutes_before": round(before, 1),
+            "minutes_after": round(after, 1),
+            "minutes_budget": budget,
+            "minutes_limit": round(limit, 1),
+        },
+        person_text=f"{name}{st}: stays as it is for now — the next step would make the "
+        f"session about {math.ceil(after)} minutes, more than the {budget} you have.",
+        clinician_text=f"{name}{st}: {step.rule} held (hold.session_time): the session "
+        f"estimate would go {before:.1f} → {after:.1f} min against a budget of {budget} min "
+        f"(limit {limit:.1f} with the {tolerance:.0%} tolerance), and no step that adds no "
+        "time is left for it.",
+        source=rules.progression.sources["session_time_tolerance"].source,
+    )
+    return step, held
+
+
+def _time_prompt_due(program: Program, day: dt.date, rules: Rules) -> bool:
+    last = program.state.last_time_prompt
+    return (
+        last is None
+        or last < program.phase_started
+        or (day - last).days >= rules.progression.session_time_prompt_days
+    )
+
+
+def _time_prompt(program: Program, held: Decision, day: dt.date, rules: Rules) -> Decision:
+    """The session can no longer grow within the person's minutes: ask for fewer exercises
+    or more minutes, instead of letting it run over."""
+    budget = program.preferences.minutes_per_session
+    now = math.ceil(session_minutes(program.slots, rules))
+    return Decision(
+        rule="prompt.session_time",
+        kind="prompt",
+        date=day,
+        numbers={
+            "minutes_now": now,
+            "minutes_budget": budget,
+            "minutes_after": held.numbers["minutes_after"],
+        },
+        changes=(Change(field="last_time_prompt", after=day.isoformat()),),
+        person_text=f"Your sessions take about {now} of your {budget} minutes and cannot grow "
+        "further within them. To keep progressing, do fewer exercises or give more minutes to "
+        "each session — change it in your settings or ask your clinician.",
+        clinician_text=f"Session time: estimate {now} min against a budget of {budget} min; a "
+        f"next step would take it to {held.numbers['minutes_after']} min, beyond the "
+        f"{rules.progression.session_time_tolerance:.0%} tolerance, so progressions that add "
+        "time are held. Remove exercises or raise the minutes per session.",
+        source=rules.progression.sources["session_time_prompt_days"].source,
+    )
 
 
 def run_share(rules: Rules, exercise_id: str, knob: float | str | None) -> float:
@@ -4933,6 +5128,10 @@ def _stall_check(
     since = max(since, ended or since)
     span = (day - since).days
     if span < p.stall_weeks * 7:
+        return []
+    # P1: doses held by the person's minutes are no stall: the time prompt has said why.
+    told = program.state.last_time_prompt
+    if told is not None and told >= since:
         return []
     window = [s for s in _sessions(seen) if s.date > day - dt.timedelta(days=p.stall_weeks * 7)]
     if len(window) < p.stall_min_sessions:

@@ -233,6 +233,8 @@ class ProgressionRules(Frozen):
     # A retest worse than the last by more than the test's measurement error: the exercises
     # that train the tested movement are capped by the new result (test -> exercise ids).
     retest_worse_caps: dict[str, tuple[str, ...]]
+    # The same exercises start at no more than this fraction of the side's test result.
+    start_from_test_fraction: float = Field(gt=0, le=1)
     # Effort: two sessions in a row this far above the phase's target lower the dose.
     effort_over_target_by: float = Field(gt=0, le=5)
     effort_over_sessions: int = Field(ge=1, le=10)
@@ -256,6 +258,10 @@ class ProgressionRules(Frozen):
     form_last_set_sessions: int = Field(ge=2, le=10)
     # The same reassessment or retest prompt this many times goes to the clinician.
     prompts_before_clinician: int = Field(ge=2, le=10)
+    # The session's estimated minutes may exceed the person's budget by this fraction at
+    # most through a progression; a session that cannot grow within it is raised this often.
+    session_time_tolerance: float = Field(ge=0, le=0.5)
+    session_time_prompt_days: int = Field(ge=1, le=56)
     switchable_rules: tuple[str, ...]
     sources: dict[str, SourceNote]
 
