@@ -484,7 +484,10 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
 
 
 def check_minutes(before: Program, after: Program, decision: Decision) -> None:
-    if decision.kind == "override":
+    # A clinician's override is theirs to make; a flare-up plan's steps only give back the
+    # doses the person had before it (at most; C6 ends one step below), whatever time they
+    # took; a protocol's next block is its sets and reps as written (S10).
+    if decision.kind == "override" or decision.rule.startswith(("flare.", "template.block")):
         return
     limit = before.preferences.minutes_per_session * (1 + P.session_time_tolerance) + 1e-9
     if session_minutes(before.slots, RULES) <= limit:
