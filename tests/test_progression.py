@@ -336,6 +336,20 @@ def test_an_endurance_raise_at_the_range_top_turns_its_setting_and_keeps_its_rep
     assert dose(after, TIB).knob == 35 and dose(after, TIB).amount == 25
 
 
+def test_q1_a_new_setting_needs_its_own_sessions_in_a_row_before_the_next_step() -> None:
+    """Q1 (fourth look): two clean sessions at the old setting counted for the new one, so
+    the feet moved further from the wall at every session. A new setting waits for its own
+    two sessions in a row, like a new number of reps."""
+    prog = with_dose(program(), TIB, amount=25)
+    after, decisions, _ = live(prog, {"day": 0}, {"day": 2}, {"day": 4}, {"day": 7})
+    steps = of(decisions, "progress.knob", TIB)
+    assert [change(s, "knob") for s in steps] == [(30, 35), (35, 40)], [
+        (d.date, d.rule) for d in decisions if d.exercise_id == TIB
+    ]
+    assert [s.date for s in steps] == [day(2), day(7)]
+    assert dose(after, TIB).knob == 40
+
+
 def test_after_the_knob_comes_load_starting_at_one_kilo() -> None:
     # Seated heel raise (activation) is loadable, has no knob and its tempo tops out at 4 s.
     prog = program(phase=Phase.ACTIVATION)

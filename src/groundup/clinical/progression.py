@@ -2268,7 +2268,28 @@ def _ready(
                 False,
                 "not every set reached the full dose, so it stays the same." if latest else "",
             )
+        if not _at_setting_and_load(log, dose):
+            # Done at the setting or load before the last step (Q1): the new one needs its
+            # own sessions in a row, as a new number of reps does.
+            latest = log is logs[0]
+            return (
+                False,
+                "the sets were not done at the current setting or weight, so it stays the same."
+                if latest
+                else "",
+            )
     return True, ""
+
+
+def _at_setting_and_load(log: ExerciseLog, dose: Dose) -> bool:
+    """Every set was done at the dose's setting and at least its load (a set that does not
+    record them is taken as done as prescribed)."""
+    for done in log.sets:
+        if done.knob is not None and dose.knob is not None and done.knob != dose.knob:
+            return False
+        if done.load_kg is not None and (dose.load_kg or 0) - done.load_kg > 1e-9:
+            return False
+    return True
 
 
 def _session_work(program: Program, rules: Rules, slots: Iterable[Slot] | None = None) -> float:
