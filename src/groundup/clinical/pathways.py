@@ -22,7 +22,7 @@ from groundup.clinical.rules import (
     StrengthRange,
     WeightBearingRule,
 )
-from groundup.clinical.vocabulary import Kind, Phase, Side
+from groundup.clinical.vocabulary import Kind, Phase, Position, Side
 
 
 class PathwayDataError(ValueError):
@@ -227,7 +227,12 @@ def load_restriction(
 
 def load_allows(exercise: Exercise, restriction: tuple[WeightBearingRule, str] | None) -> bool:
     """The exercise keeps within the weight-bearing limit (any exercise when there is none)."""
-    return restriction is None or exercise.position in restriction[0].positions
+    return position_allows(exercise.position, restriction)
+
+
+def position_allows(position: Position, restriction: tuple[WeightBearingRule, str] | None) -> bool:
+    """The body position keeps within the weight-bearing limit (any when there is none)."""
+    return restriction is None or position in restriction[0].positions
 
 
 def deficit_warnings(

@@ -45,6 +45,7 @@ from groundup.clinical.pathways import (
     allows,
     load_restriction,
     phase_gate,
+    position_allows,
     resolve_criterion,
     strength_range,
 )
@@ -3224,7 +3225,7 @@ def position_allowed(position: Position, program: Program, rules: Rules) -> bool
     ladder and a setting that changes the position (P2)."""
     restriction = load_restriction(program.pathway, program.profile, rules)
     pending = program.state.check_pending
-    return (restriction is None or position in restriction[0].positions) and (
+    return position_allows(position, restriction) and (
         pending is None or position in pending.positions
     )
 
