@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from groundup.clinical.assessment import Assessment, Condition
@@ -912,17 +912,57 @@ def build_session(
         return slots
 
     slots = make("warm_up", warm) + make("main", ordered) + make("mobility", mobility)
-    # What the pathway loads (and the run, once it has joined) loses sets before it is left out.
-    running = rules.pathways[pathway].running
-    core = frozenset(
-        [i for i, _ in brought_in(pathway, phase, rules)]
-        + ([running.exercise_id] if running is not None else [])
-        + [e.id for e, _ in main if _named_for_marked_deficit(e, profile, rules)]
-    )
+    core = session_core(pathway, phase, profile, [e for e, _ in main], rules)
     fitted, reasons = fit_time(
         slots, preferences.minutes_per_session, rules, core=core, profile=profile
     )
     return fitted, (*notes, *reasons)
+
+
+def session_core(
+    pathway: Condition,
+    phase: Phase,
+    profile: ImbalanceProfile,
+    main: Iterable[Exercise],
+    rules: Rules,
+) -> frozenset[str]:
+    """What the pathway loads in this phase (and the run, once it has joined), and the main
+    work named for a marked deficit: it loses sets before it is left out, and no time
+    fitting leaves it out."""
+    running = rules.pathways[pathway].running
+    return frozenset(
+        [i for i, _ in brought_in(pathway, phase, rules)]
+        + ([running.exercise_id] if running is not None else [])
+        + [e.id for e in main if _named_for_marked_deficit(e, profile, rules)]
+    )
+
+
+EXTRA_PARTS: tuple[Part, ...] = ("mobility", "warm_up")
+
+
+def extra_to_leave_out(
+    slots: Sequence[Slot], core: frozenset[str] = frozenset(), *, stretches_kept: int = 1
+) -> int | None:
+    """The next warm-up or stretch to leave out when a session runs over the minutes — the
+    one order the planner (`fit_time`) and the engine (Q2) both follow: the stretches
+    first, then the warm-up, the last added first; the warm-up keeps one item, the
+    stretches `stretches_kept` (one in a new plan; the engine may leave out the last one to
+    make room for a progression), and nothing the pathway loads (`core`) goes. None when
+    nothing is left to leave out."""
+    for part in EXTRA_PARTS:
+        positions = [i for i, s in enumerate(slots) if s.part == part]
+        if len(positions) <= (stretches_kept if part == "mobility" else 1):
+            continue
+        free = [i for i in positions if slots[i].exercise_id not in core]
+        if free:
+            return max(free)
+    return None
+
+
+def fill_target(minutes: int, rules: Rules) -> float:
+    """The seconds a plan or a new phase is fitted to: a share of the person's minutes
+    (`session_fill_fraction`, U), so the first weeks have room to progress (Q2)."""
+    return minutes * 60 * rules.progression.session_fill_fraction
 
 
 def session_minutes(slots: tuple[Slot, ...] | list[Slot], rules: Rules) -> float:
@@ -946,6 +986,10 @@ def fit_time(
     together or stays together; what was left out comes back if it fits after all. With
     `keep_main` (a published protocol) only the warm-up and stretches are trimmed."""
     reasons: list[str] = []
+    # Q2: the warm-up, the stretches and the sets are fitted to a share of the minutes, so
+    # the first progressions have room; main exercises are left out only for the minutes
+    # themselves, so the headroom costs no content.
+    target = fill_target(minutes, rules)
     budget = minutes * 60
     current = list(slots)
 
@@ -953,10 +997,8 @@ def fit_time(
         return session_minutes(current, rules) * 60
 
     dropped: list[str] = []
-    for part in ("mobility", "warm_up"):
-        while total() > budget and sum(1 for s in current if s.part == part) > 1:
-            last = max(i for i, s in enumerate(current) if s.part == part)
-            dropped.append(rules.library[current.pop(last).exercise_id].name)
+    while total() > target and (out := extra_to_leave_out(current, core)) is not None:
+        dropped.append(rules.library[current.pop(out).exercise_id].name)
     shortened: list[str] = []
     for i, slot in enumerate(current):
         exercise = rules.library[slot.exercise_id]
@@ -1044,24 +1086,29 @@ def fit_time(
     trimmed_sets = False
     # The core exercises lose sets only after the rest.
     order = sorted(range(len(current)), key=lambda i: current[i].exercise_id in core)
-    while not keep_main and total() > budget:
-        changed = False
-        for i in order:
-            slot = current[i]
-            # Every side loses a set together, so the extra set of the side with the
-            # problem survives the trimming.
-            base = min(d.sets for d in slot.doses)
-            if base > 1 and total() > budget:
-                current[i] = slot.model_copy(
-                    update={
-                        "doses": tuple(
-                            d.model_copy(update={"sets": d.sets - 1}) for d in slot.doses
-                        )
-                    }
-                )
-                changed = trimmed_sets = True
-        if not changed:
-            break
+    # For the headroom only what the pathway does not load gives sets, and none goes below
+    # two; for the minutes themselves, every exercise, down to one.
+    for goal, fewest, spared in ((target, 2, core), (budget, 1, frozenset[str]())):
+        while not keep_main and total() > goal:
+            changed = False
+            for i in order:
+                slot = current[i]
+                if slot.exercise_id in spared:
+                    continue
+                # Every side loses a set together, so the extra set of the side with the
+                # problem survives the trimming.
+                base = min(d.sets for d in slot.doses)
+                if base > fewest and total() > goal:
+                    current[i] = slot.model_copy(
+                        update={
+                            "doses": tuple(
+                                d.model_copy(update={"sets": d.sets - 1}) for d in slot.doses
+                            )
+                        }
+                    )
+                    changed = trimmed_sets = True
+            if not changed:
+                break
     # Only when nothing else is left: the extra set goes too.
     for i, slot in enumerate(current):
         if not keep_main and total() > budget and any(d.sets > 1 for d in slot.doses):

@@ -54,8 +54,10 @@ from groundup.clinical.planning import (
     build_session,
     dose_for,
     estimate_reason,
+    extra_to_leave_out,
     pathway_notes,
     refresh_reasons,
+    session_core,
     session_minutes,
     template_block,
 )
@@ -215,12 +217,16 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             )
             # An exercise that stays keeps its whole dose — sets, amount, tempo, setting and
             # load — whatever the new phase's defaults or the time fitting would give (S5).
-            slots = [
+            carried = [
                 slot.model_copy(update={"doses": _carried(slot, keep)})
                 if slot.part == "main"
                 else slot
                 for slot in new_slots
             ]
+            # Q2: doses carried whole must not open the phase beyond the person's minutes;
+            # where they would, the time fitting's sets stand (lower priority first).
+            budget = program.preferences.minutes_per_session
+            slots = carried if session_minutes(carried, rules) <= budget + 1e-9 else list(new_slots)
             updates["phase"] = phase
             updates["phase_started"] = decision.date
             state = state.model_copy(update={"stall_prompts": 0})
@@ -252,6 +258,9 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 updates["training_days"] = DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
         elif change.field == "exercise":
             slots = _swap(slots, change, decision, program, rules)
+        elif change.field == "left_out":
+            # Q2: a warm-up or stretch left out to make room for a progression.
+            slots = [s for s in slots if s.exercise_id != change.exercise_id]
         elif change.field in ("sets", "amount", "load_kg", "knob", "tempo_lowering", "pinned"):
             slots = _patch_dose(slots, change)
         elif change.field == "flare":
@@ -2365,7 +2374,7 @@ def _progress_all(
     week_logged = sum(_logged_work(s, program, rules) for s in last_week)
     working = program
     swaps: set[str] = set()
-    prompted = False
+    time_held: list[Decision] = []
     for candidate_slot, candidate_dose, exercise in candidates:
         if candidate_slot.exercise_id in swaps:
             continue
@@ -2384,13 +2393,14 @@ def _progress_all(
             if step is None:
                 continue
         step, held = _within_minutes(working, step, slot, dose, exercise, rules, limit)
+        room: Decision | None = None
         if held is not None:
-            decisions.append(held)
-            if not prompted and _time_prompt_due(working, event.date, rules):
-                decisions.append(_time_prompt(working, held, event.date, rules))
-                prompted = True
-            continue
-        trial = apply(working, step, rules)
+            # Q2: a warm-up or stretch makes room before the step is held.
+            room = _make_room(working, step, dose, exercise, rules)
+            if room is None:
+                time_held.append(held)
+                continue
+        trial = apply(working if room is None else apply(working, room, rules), step, rules)
         new_planned = _session_work(trial, rules)
         impact = _impact_work(trial, rules)
         if (
@@ -2457,10 +2467,22 @@ def _progress_all(
                 )
             )
             continue
+        if room is not None:
+            decisions.append(room)
         decisions.append(step)
         working = trial
         if any(c.field == "exercise" for c in step.changes):
             swaps.add(slot.exercise_id)
+    if time_held:
+        # Q2: an exercise held for time on every side moves on to its harder version,
+        # which starts at the bottom of its range, when that keeps within the minutes.
+        for harder in _harder_exercise_for_time(working, time_held, event.date, rules):
+            decisions.append(harder)
+            working = apply(working, harder, rules)
+            time_held = [h for h in time_held if h.exercise_id != harder.exercise_id]
+    if time_held:
+        progressed = any(d.kind == "progress" for d in decisions)
+        decisions.extend(_held_for_time(working, time_held, event.date, rules, progressed))
     return decisions
 
 
@@ -2602,6 +2624,238 @@ def _within_minutes(
         source=rules.progression.sources["session_time_tolerance"].source,
     )
     return step, held
+
+
+def _make_room(
+    program: Program, step: Decision, dose: Dose, exercise: Exercise, rules: Rules
+) -> Decision | None:
+    """Q2: before a step is held for the person's minutes, leave out warm-up or stretching
+    items — in the planner's own order (`planning.extra_to_leave_out`: stretches first, then
+    the warm-up, the last added first, each part keeping one item and nothing the pathway
+    loads) — as few as let the step fit. None when leaving them all out would not."""
+    limit = _session_limit(program, rules)
+    budget = program.preferences.minutes_per_session
+    before = session_minutes(program.slots, rules)
+    wanted = session_minutes(apply(program, step, rules).slots, rules)
+    main = [rules.library[s.exercise_id] for s in program.part("main")]
+    core = session_core(program.pathway, program.phase, program.profile, main, rules)
+    slots = list(program.slots)
+    out: list[Slot] = []
+    while (index := extra_to_leave_out(slots, core, stretches_kept=0)) is not None:
+        out.append(slots.pop(index))
+        room = program.model_copy(update={"slots": tuple(slots)})
+        after = session_minutes(apply(room, step, rules).slots, rules)
+        if after <= limit + 1e-9:
+            break
+    else:
+        return None
+    freed = session_minutes(slots, rules)
+    names = [rules.library[s.exercise_id].name for s in out]
+    parts = [
+        f"{rules.library[s.exercise_id].name} ({'stretch' if s.part == 'mobility' else 'warm-up'})"
+        for s in out
+    ]
+    st = f" ({dose.side.value})" if dose.side else ""
+    tolerance = rules.progression.session_time_tolerance
+    listed = " and ".join(names)
+    return Decision(
+        rule="trim.session_time",
+        kind="cap",
+        date=step.date,
+        exercise_id=out[0].exercise_id if len(out) == 1 else None,
+        numbers={
+            "minutes_before": round(before, 1),
+            "minutes_with_step": round(wanted, 1),
+            "minutes_after_leaving_out": round(freed, 1),
+            "minutes_after": round(after, 1),
+            "minutes_budget": budget,
+            "minutes_limit": round(limit, 1),
+            "left_out": ", ".join(s.exercise_id for s in out),
+            "to_make_room_for": f"{exercise.id}{st}",
+        },
+        changes=tuple(
+            Change(exercise_id=s.exercise_id, field="left_out", before=s.part) for s in out
+        ),
+        person_text=f"{listed} {'is' if len(out) == 1 else 'are'} left out of your sessions "
+        f"to make room for the next step in {exercise.name.lower()}{st}, so the session "
+        f"stays within your {budget} minutes.",
+        clinician_text=f"Left out (trim.session_time): {', '.join(parts)}. {step.rule} for "
+        f"{exercise.name}{st} would take the session estimate {before:.1f} → {wanted:.1f} min "
+        f"against a budget of {budget} min (limit {limit:.1f} with the {tolerance:.0%} "
+        "tolerance) and no step that adds no time fits; without "
+        f"{'it' if len(out) == 1 else 'them'} the session is {freed:.1f} min and the step "
+        f"takes it to {after:.1f}. Order as the planner's time fitting: stretches before "
+        "the warm-up, the last added first; each part keeps one item; the pathway's own "
+        "exercises and the main work stay.",
+        source=rules.progression.sources["session_time_tolerance"].source,
+    )
+
+
+def _harder_exercise_for_time(
+    program: Program, held: list[Decision], day: dt.date, rules: Rules
+) -> list[Decision]:
+    """Q2: where every side of an exercise was held this session for the person's minutes
+    (each side ready for its next step), the ladder's next exercise — one-leg version or
+    the next exercise, as at the top of the ladder — is taken instead when it keeps the
+    session within the minutes: it starts at the bottom of its range, so it adds load and
+    takes less time. The amounts are treated as at the top of their ranges, as the setting
+    substitute of P1 treats them."""
+    out: list[Decision] = []
+    working = program
+    limit = _session_limit(program, rules)
+    sides = {(h.exercise_id, h.side) for h in held}
+    for exercise_id in dict.fromkeys(h.exercise_id for h in held if h.exercise_id):
+        slot = working.slot(exercise_id)
+        if slot is None or slot.part != "main":
+            continue
+        if any((exercise_id, d.side) not in sides for d in slot.doses if not d.pinned):
+            continue
+        exercise = rules.library[exercise_id]
+        if exercise_id in rules.readiness.running_exercises:
+            continue
+        # Not before the exercise has been built at all: each side at least part-way up.
+        part_way = rules.progression.time_swap_min_range_fraction
+        if any(
+            d.amount < d.range_low + part_way * (d.range_high - d.range_low) - 1e-9
+            for d in slot.doses
+        ):
+            continue
+        tops = []
+        for d in slot.doses:
+            tempo = d.tempo
+            if tempo is not None and exercise.max_lowering_seconds is not None:
+                tempo = tempo.model_copy(update={"lowering": exercise.max_lowering_seconds})
+            tops.append(d.model_copy(update={"amount": d.range_high, "tempo": tempo}))
+        top_slot = slot.model_copy(update={"doses": tuple(tops)})
+        alt = _next_step(working, top_slot, tops[0], exercise, rules, day)
+        if alt is None or alt.rule not in ("progress.single_leg", "progress.next_exercise"):
+            continue
+        before = session_minutes(working.slots, rules)
+        after = session_minutes(apply(working, alt, rules).slots, rules)
+        if after > limit + 1e-9 and after > before + 1e-9:
+            continue
+        amounts = ", ".join(
+            f"{d.side.value if d.side else 'both'} {d.amount:g}" for d in slot.doses
+        )
+        step = alt.model_copy(
+            update={
+                "side": None,
+                "numbers": {
+                    **alt.numbers,
+                    "minutes_before": round(before, 1),
+                    "minutes_after": round(after, 1),
+                    "minutes_budget": program.preferences.minutes_per_session,
+                },
+                "person_text": f"{exercise.name}: more {exercise.dose_type.unit} would make "
+                f"the session longer than your {program.preferences.minutes_per_session} "
+                f"minutes, so you move on to {rules.library[str(alt.numbers['to'])].name.lower()}"
+                " instead — harder, with fewer to start with.",
+                "clinician_text": f"{exercise.name}: every side held for session time at "
+                f"{amounts} {exercise.dose_type.unit} (at least {part_way:.0%} up the range, "
+                "time_swap_min_range_fraction; below its top); "
+                f"{alt.rule} taken instead (Q2): {rules.library[str(alt.numbers['to'])].name} "
+                f"from the bottom of its range; session estimate {before:.1f} → {after:.1f} "
+                f"min against a budget of {program.preferences.minutes_per_session} min.",
+                "source": f"{alt.source}; "
+                f"{rules.progression.sources['time_swap_min_range_fraction'].source}",
+            }
+        )
+        out.append(step)
+        working = apply(working, step, rules)
+    return out
+
+
+def _held_for_time(
+    program: Program, held: list[Decision], day: dt.date, rules: Rules, progressed: bool
+) -> list[Decision]:
+    """Q2: one `hold.session_time` for the session, naming every step held for the
+    person's minutes with its numbers; then, when nothing has progressed for
+    `phase_hold_clinician_days`, the clinician once (time named as the cause), else the
+    fortnightly `prompt.session_time`."""
+    p = rules.progression
+    budget = program.preferences.minutes_per_session
+    limit = _session_limit(program, rules)
+    before = session_minutes(program.slots, rules)
+    lowest = min(float(h.numbers["minutes_after"]) for h in held)
+
+    def label(h: Decision) -> str:
+        name = rules.library[h.exercise_id].name if h.exercise_id else ""
+        return f"{name} ({h.side.value})" if h.side else name
+
+    names = [label(h) for h in held]
+    steps = "; ".join(
+        f"{label(h)} {h.clinician_text.split(' held (hold.session_time)')[0].split(': ')[-1]}"
+        f" → {float(h.numbers['minutes_after']):.1f} min"
+        for h in held
+    )
+    one = len(held) == 1
+    listed = names[0] if one else ", ".join(names[:-1]) + " and " + names[-1]
+    summary = Decision(
+        rule="hold.session_time",
+        kind="hold",
+        date=day,
+        exercise_id=held[0].exercise_id if one else None,
+        side=held[0].side if one else None,
+        numbers={
+            "minutes_before": round(before, 1),
+            "minutes_after": round(lowest, 1),
+            "minutes_budget": budget,
+            "minutes_limit": round(limit, 1),
+            "exercises_held": len(held),
+        },
+        person_text=f"{listed}: {'stays' if one else 'stay'} as {'it is' if one else 'they are'} "
+        f"for now — the next {'step' if one else 'steps'} would make the session about "
+        f"{math.ceil(lowest)} minutes, more than the {budget} you have.",
+        clinician_text=f"Held for session time (hold.session_time): the session estimate is "
+        f"{before:.1f} min against a budget of {budget} min (limit {limit:.1f} with the "
+        f"{p.session_time_tolerance:.0%} tolerance); the steps due would take it to: {steps}. "
+        "No step that adds no time is left for them, and no warm-up or stretch is left to "
+        "leave out.",
+        source=p.sources["session_time_tolerance"].source,
+    )
+    out = [summary]
+    since = max(program.state.last_progression or program.phase_started, program.phase_started)
+    still = (day - since).days
+    if (
+        not progressed
+        and still >= p.phase_hold_clinician_days
+        and program.state.stall_prompts < p.prompts_before_clinician
+        and not _off(program, "stall.reassess")
+    ):
+        count = p.prompts_before_clinician
+        out.append(
+            Decision(
+                rule="stall.clinician",
+                kind="prompt",
+                date=day,
+                numbers={
+                    "cause": "session_time",
+                    "days_without_progress": still,
+                    "minutes_now": round(before, 1),
+                    "minutes_budget": budget,
+                    "exercises_held": len(held),
+                },
+                changes=(
+                    Change(field="last_stall_prompt", after=day.isoformat()),
+                    Change(field="stall_prompts", before=program.state.stall_prompts, after=count),
+                    Change(field="last_time_prompt", after=day.isoformat()),
+                ),
+                person_text=f"Your exercises have not stepped up for {still} days because "
+                f"your sessions already fill your {budget} minutes, so your clinician has been "
+                "asked to look at your program with you — which exercises to keep, or more "
+                "minutes for each session. Carry on as it stands meanwhile.",
+                clinician_text=f"No dose has progressed for {still} days; the cause is session "
+                f"time: estimate {before:.1f} min against a budget of {budget} min, and every "
+                f"step due would go beyond the limit of {limit:.1f} min ({len(held)} held), "
+                "with no warm-up or stretch left to leave out. Needs a clinician review "
+                "(flagged on the dashboard): remove exercises or raise the minutes per session.",
+                source=f"{p.sources['session_time_prompt_days'].source}; "
+                f"{p.sources['phase_hold_clinician_days'].source}",
+            )
+        )
+    elif _time_prompt_due(program, day, rules):
+        out.append(_time_prompt(program, summary, day, rules))
+    return out
 
 
 def _time_prompt_due(program: Program, day: dt.date, rules: Rules) -> bool:
@@ -5151,9 +5405,14 @@ def _stall_check(
     span = (day - since).days
     if span < p.stall_weeks * 7:
         return []
-    # P1: doses held by the person's minutes are no stall: the time prompt has said why.
+    # P1: doses held by the person's minutes are no stall while the time prompt has said
+    # why — until the clinician has been asked (Q2), not for ever.
     told = program.state.last_time_prompt
-    if told is not None and told >= since:
+    if (
+        told is not None
+        and told >= since
+        and program.state.stall_prompts < p.prompts_before_clinician
+    ):
         return []
     window = [s for s in _sessions(seen) if s.date > day - dt.timedelta(days=p.stall_weeks * 7)]
     if len(window) < p.stall_min_sessions:

@@ -262,6 +262,11 @@ class ProgressionRules(Frozen):
     # most through a progression; a session that cannot grow within it is raised this often.
     session_time_tolerance: float = Field(ge=0, le=0.5)
     session_time_prompt_days: int = Field(ge=1, le=56)
+    # A plan or a new phase fills this share of the minutes, leaving room to progress (Q2).
+    session_fill_fraction: float = Field(ge=0.5, le=1)
+    # An exercise held for time moves on to its harder version only from this far up its
+    # range (Q2).
+    time_swap_min_range_fraction: float = Field(ge=0, le=1)
     switchable_rules: tuple[str, ...]
     sources: dict[str, SourceNote]
 
