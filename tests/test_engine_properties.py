@@ -480,7 +480,42 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
             # (i) P1: no decision takes a session that kept to the person's minutes beyond
             # them (and the tolerance); a clinician's own change is theirs to make.
             check_minutes(program, after, decision)
+            # (j) Q2: a phase change opens within the person's minutes, unless even one set
+            # of everything would not fit (doses carried whole give way to the time fitting).
+            if decision.rule == "phase.advance":
+                check_phase_minutes(after, decision)
             program = after
+    # (k) Q2: held for time, with nothing progressing, the clinician is asked.
+    check_time_handover(steps)
+
+
+def check_phase_minutes(after: Program, decision: Decision) -> None:
+    budget = after.preferences.minutes_per_session
+    assert session_minutes(after.slots, RULES) <= budget + 1e-9 or all(
+        d.sets <= 1 for slot in after.slots for d in slot.doses
+    ), (decision.numbers, session_minutes(after.slots, RULES), budget)
+
+
+def check_time_handover(steps: list[tuple[Program, HistoryEvent, Any]]) -> None:
+    """No program is held for the person's minutes, with no progression or phase change,
+    for longer than `phase_hold_clinician_days` without the clinician being asked once."""
+    mark: dt.date | None = None
+    asked = False
+    for before, _, outcome in steps:
+        if mark is None:
+            mark = max(before.phase_started, before.state.last_progression or START)
+        for decision in outcome.decisions:
+            if decision.kind == "phase" or any(
+                c.field == "last_progression" for c in decision.changes
+            ):
+                mark, asked = decision.date, False
+            if decision.rule == "stall.clinician":
+                asked = True
+        held = [d for d in outcome.decisions if d.rule == "hold.session_time"]
+        if not held or "stall.reassess" in before.state.rules_off:
+            continue
+        still = (held[0].date - mark).days
+        assert asked or still < P.phase_hold_clinician_days, (still, held[0].clinician_text)
 
 
 def check_minutes(before: Program, after: Program, decision: Decision) -> None:

@@ -2880,3 +2880,49 @@ def test_p4_both_shins_leave_phase_3_on_each_legs_rise_from_its_own_start() -> N
     _, flat = _shins_retested(3)
     (shin,) = [s for s in flat if s[0].id == "shin_tibialis_lsi"]
     assert not shin[1] and shin[3], shin[2]
+
+
+def test_q2_a_phase_change_fits_the_doses_it_carries_to_the_persons_minutes() -> None:
+    from groundup.clinical.planning import session_minutes
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "knee-step-down.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    _, program = build_program(intake, RULES)
+    assert program.phase is Phase.LOW_LOAD_RESISTANCE
+    # Weeks of progressions: every main dose at four sets and the top of its range.
+    grown = tuple(
+        s.model_copy(
+            update={
+                "doses": tuple(
+                    d.model_copy(update={"sets": 4, "amount": d.range_high}) for d in s.doses
+                )
+            }
+        )
+        if s.part == "main"
+        else s
+        for s in program.slots
+    )
+    program = program.model_copy(update={"slots": grown})
+    budget = program.preferences.minutes_per_session
+    advance_to = Decision(
+        rule="phase.advance",
+        kind="phase",
+        date=program.start_date + dt.timedelta(days=28),
+        changes=(
+            Change(field="phase", before=program.phase.value, after=Phase.DYNAMIC_STABILITY.value),
+        ),
+        person_text="Next phase.",
+        clinician_text="Gate met.",
+    )
+    after = apply(program, advance_to, RULES)
+    assert session_minutes(after.slots, RULES) <= budget + 1e-9
+    # Only sets (and lower-priority exercises) give way: what stays keeps its amount (S5).
+    before = {dose_key(s.exercise_id, d.side): d for s in grown for d in s.doses}
+    stayed = [
+        (d, before[dose_key(s.exercise_id, d.side)])
+        for s in after.part("main")
+        for d in s.doses
+        if dose_key(s.exercise_id, d.side) in before
+    ]
+    assert stayed and all(d.amount == old.amount for d, old in stayed)
+    assert any(d.sets < old.sets for d, old in stayed)

@@ -2685,7 +2685,7 @@ def _make_room(
         "tolerance) and no step that adds no time fits; without "
         f"{'it' if len(out) == 1 else 'them'} the session is {freed:.1f} min and the step "
         f"takes it to {after:.1f}. Order as the planner's time fitting: stretches before "
-        "the warm-up, the last added first; each part keeps one item; the pathway's own "
+        "the warm-up, the last added first; the warm-up keeps one item; the pathway's own "
         "exercises and the main work stay.",
         source=rules.progression.sources["session_time_tolerance"].source,
     )
@@ -4667,6 +4667,7 @@ def _phase_week_capped(
     planned_old = _session_work(program, rules) * program.sessions_per_week
     reference = logged if len(last_week) >= program.sessions_per_week else planned_old
     trial = apply(program, decision, rules)
+    decision = _phase_fitted(program, trial, decision, rules)
     weekly = _session_work(trial, rules) * trial.sessions_per_week
     target = reference * (1 + p.weekly_volume_growth_cap)
     numbers = dict(decision.numbers)
@@ -4769,6 +4770,42 @@ def _phase_week_capped(
             "clinician_text": decision.clinician_text
             + f" First week capped by cap.weekly_volume:{over}; main-work amounts scaled to {round(capped)} s."
             + (floors if capped > target + 1e-6 else ""),
+        }
+    )
+
+
+def _phase_fitted(program: Program, trial: Program, decision: Decision, rules: Rules) -> Decision:
+    """Q2: the new phase's session against the person's minutes, in the decision's numbers;
+    where the doses carried whole (S5) would have gone beyond them, the sets the time
+    fitting took off are named."""
+    budget = program.preferences.minutes_per_session
+    now = session_minutes(trial.slots, rules)
+    keep = {dose_key(s.exercise_id, d.side): d for s in program.slots for d in s.doses}
+    whole = [
+        s.model_copy(update={"doses": _carried(s, keep)}) if s.part == "main" else s
+        for s in trial.slots
+    ]
+    cut = [
+        f"{rules.library[s.exercise_id].name}{f' ({d.side.value})' if d.side else ''} "
+        f"{keep[dose_key(s.exercise_id, d.side)].sets} → {d.sets}"
+        for s in trial.part("main")
+        for d in s.doses
+        if dose_key(s.exercise_id, d.side) in keep
+        and d.sets < keep[dose_key(s.exercise_id, d.side)].sets
+    ]
+    numbers = {**decision.numbers, "minutes_after": round(now, 1), "minutes_budget": budget}
+    if not cut:
+        return decision.model_copy(update={"numbers": numbers})
+    carried = session_minutes(whole, rules)
+    numbers["minutes_carried_whole"] = round(carried, 1)
+    return decision.model_copy(
+        update={
+            "numbers": numbers,
+            "person_text": f"{decision.person_text} Some exercises start the new phase with a set "
+            f"fewer, so the session fits your {budget} minutes.",
+            "clinician_text": f"{decision.clinician_text} Doses carried whole would make the "
+            f"session {carried:.1f} min against a budget of {budget} min: sets trimmed by the "
+            f"time fitting (lower priority first), {'; '.join(cut)}; session {now:.1f} min.",
         }
     )
 
