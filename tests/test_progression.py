@@ -2926,3 +2926,27 @@ def test_q2_a_phase_change_fits_the_doses_it_carries_to_the_persons_minutes() ->
     ]
     assert stayed and all(d.amount == old.amount for d, old in stayed)
     assert any(d.sets < old.sets for d, old in stayed)
+
+
+# ----- Q2: heavier rather than longer; the weaker side's heavier weight counts -------------
+
+
+def test_q2_a_weaker_side_lifting_more_does_not_hold_the_stronger_sides_reps() -> None:
+    """Fewer reps at a heavier weight is not less work: with the weaker right side at
+    3 kg × 8 and the left at 1 kg × 16, the left's next rep step is not held for balance
+    (before: held, since 8 reps take less time than 16). A stronger side that already
+    lifts more than the weaker one is ahead, whatever the seconds."""
+    from groundup.clinical.progression import stronger_side_ahead
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "knee-step-down.yaml"
+    knee = build_program(validate(Intake, read_document(path), str(path)), RULES)[1]
+    slot = knee.slot("side_lying_hip_abduction")
+    assert slot is not None
+    weaker = next(d.side for d in slot.doses if d.sets == max(x.sets for x in slot.doses))
+    stronger = Side.LEFT if weaker is Side.RIGHT else Side.RIGHT
+    lifting = with_dose(knee, "side_lying_hip_abduction", weaker, load_kg=3.0, amount=8.0)
+    lifting = with_dose(lifting, "side_lying_hip_abduction", stronger, load_kg=1.0, amount=16.0)
+    assert stronger_side_ahead(lifting, "side_lying_hip_abduction", stronger, RULES) is None
+    ahead = with_dose(knee, "side_lying_hip_abduction", weaker, load_kg=1.0, amount=16.0)
+    ahead = with_dose(ahead, "side_lying_hip_abduction", stronger, load_kg=2.0, amount=8.0)
+    assert stronger_side_ahead(ahead, "side_lying_hip_abduction", stronger, RULES) is not None

@@ -2516,7 +2516,47 @@ def _harder_instead(
     if alt is None or alt.rule not in ("progress.knob", "progress.load"):
         return None
     if "load_x_amount_before" in alt.numbers:
-        return None  # a light load's smaller amount is worked out from the amount itself
+        # A light load: the smallest weight step comes with fewer reps, worked out here from
+        # the amount done today (not the top of the range), so the session grows shorter and
+        # load × amount by no more than the cap.
+        load, heavier = float(alt.numbers["load_before"]), float(alt.numbers["load_after"])
+        fewer = small_load_amount(load, heavier, dose.amount, exercise, rules)
+        if fewer >= dose.amount or fewer < dose.range_low:
+            return None
+        unit = exercise.dose_type.value
+        st = f" ({dose.side.value})" if dose.side else ""
+        work, after_work = load * dose.amount, heavier * fewer
+        return alt.model_copy(
+            update={
+                "changes": (
+                    *(c for c in alt.changes if c.field != "amount"),
+                    Change(
+                        exercise_id=slot.exercise_id,
+                        side=dose.side,
+                        field="amount",
+                        before=dose.amount,
+                        after=fewer,
+                    ),
+                ),
+                "numbers": {
+                    **alt.numbers,
+                    "amount_before": dose.amount,
+                    "amount_after": fewer,
+                    "load_x_amount_before": round(work, 2),
+                    "load_x_amount_after": round(after_work, 2),
+                },
+                "person_text": f"{exercise.name}{st}: a little more weight, {load:g} → "
+                f"{heavier:g} kg, with fewer {unit} ({fewer:g}) — heavier rather than longer, "
+                f"so the session stays within your {program.preferences.minutes_per_session} "
+                "minutes.",
+                "clinician_text": f"{exercise.name}{st}: load {load:g} → {heavier:g} kg, amount "
+                f"{dose.amount:g} → {fewer:g} so load × amount {work:g} → {after_work:g} "
+                f"({(after_work / work - 1) * 100:+.1f} %, within the "
+                f"{rules.progression.load_step_max_percent:g} % cap). Taken instead of "
+                f"{step.rule}, which would take the session beyond the "
+                f"{program.preferences.minutes_per_session} minutes.",
+            }
+        )
     # The amount stays where it is: a reset here could leave the side with the problem
     # doing less work than the other.
     changes = tuple(c for c in alt.changes if c.field != "amount")
@@ -3121,7 +3161,13 @@ def stronger_side_ahead(
         return None
     stronger_work = side_work(program, slot, side, rules)
     weaker_work = side_work(program, slot, weaker, rules)
-    if stronger_work > weaker_work + 1e-9:
+    strong_dose, weak_dose = slot.dose(side), slot.dose(weaker)
+    strong_load = (strong_dose.load_kg or 0.0) if strong_dose else 0.0
+    weak_load = (weak_dose.load_kg or 0.0) if weak_dose else 0.0
+    if weak_load > strong_load + 1e-9:
+        # The weaker side already lifts more: fewer reps at a heavier weight is not less work.
+        return None
+    if strong_load > weak_load + 1e-9 or stronger_work > weaker_work + 1e-9:
         return stronger_work, weaker_work
     return None
 
