@@ -144,14 +144,15 @@ class Clinics:
 
     def members(self, clinic_id: int) -> list[Member]:
         with self.db.reading() as session:
-            counts: dict[int, int] = dict(
-                session.execute(
+            counts: dict[int, int] = {
+                row[0]: row[1]
+                for row in session.execute(
                     select(ClinicianPatient.clinician_id, func.count())
                     .join(Patient, Patient.id == ClinicianPatient.patient_id)
                     .where(Patient.clinic_id == clinic_id)
                     .group_by(ClinicianPatient.clinician_id)
                 )
-            )
+            }
             rows = session.execute(
                 select(User, ClinicMember.admin)
                 .join(ClinicMember, ClinicMember.user_id == User.id)
