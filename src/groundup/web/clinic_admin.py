@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from groundup.services import ServiceError, Services
 from groundup.services.accounts import Account
@@ -30,7 +30,8 @@ from groundup.web.pages import render
 router = APIRouter()
 
 MAX_LIBRARY_UPLOAD = 40 * 1024 * 1024
-UserIdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
+MAX_ID = 2_147_483_647
+UserIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 NOTICES = {
     "moved": "Patient moved. The clinicians who now look after them see them on their list.",
     "handed": "Caseload handed over; the clinician who left is deactivated.",
@@ -46,18 +47,6 @@ def _clinician(account: PageAccount) -> Account:
 
 
 ClinicianAccount = Annotated[Account, Depends(_clinician)]
-
-
-def _text(form: FormData, key: str) -> str:
-    value = form.get(key)
-    return str(value).strip() if isinstance(value, str) else ""
-
-
-def _user_id(form: FormData, key: str) -> int:
-    value = _text(form, key)
-    if not value.isdigit() or len(value) > 9:
-        raise ServiceError(f"{key}: choose a clinician")
-    return int(value)
 
 
 def _team_page(
@@ -111,59 +100,68 @@ def _admin_clinic(services: Services, account: Account) -> ClinicInfo:
 
 
 @router.post("/clinic/team/patients/{patient_id}/move", dependencies=[CsrfChecked])
-async def move_patient(
-    request: Request, patient_id: str, account: ClinicianAccount, services: ServicesDep
+def move_patient(
+    request: Request,
+    patient_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    to: Annotated[int, Form(ge=1, le=MAX_ID)],
+    keep: Annotated[bool, Form()] = False,
 ) -> Response:
     _admin_clinic(services, account)
-    form = await request.form()
     try:
-        services.clinics.move(
-            account, patient_id, _user_id(form, "to"), keep=_text(form, "keep") in ("1", "true")
-        )
+        services.clinics.move(account, patient_id, to, keep=keep)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
     return RedirectResponse("/clinic/team?done=moved", status_code=303)
 
 
 @router.post("/clinic/team/members/{user_id}/hand-over", dependencies=[CsrfChecked])
-async def hand_over(
-    request: Request, user_id: UserIdPath, account: ClinicianAccount, services: ServicesDep
+def hand_over(
+    request: Request,
+    user_id: UserIdPath,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    to: Annotated[int, Form(ge=1, le=MAX_ID)],
 ) -> Response:
     _admin_clinic(services, account)
-    form = await request.form()
     try:
-        services.clinics.hand_over(account, user_id, _user_id(form, "to"))
+        services.clinics.hand_over(account, user_id, to)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
     return RedirectResponse("/clinic/team?done=handed", status_code=303)
 
 
 @router.post("/clinic/team/members", dependencies=[CsrfChecked])
-async def add_member(
-    request: Request, account: ClinicianAccount, services: ServicesDep
+def add_member(
+    request: Request,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    email: Annotated[str, Form(max_length=254)],
+    admin: Annotated[bool, Form()] = False,
 ) -> Response:
     clinic = _admin_clinic(services, account)
-    form = await request.form()
     try:
-        services.clinics.add_member(
-            clinic.id, _text(form, "email"), admin=_text(form, "admin") in ("1", "true")
-        )
+        services.clinics.add_member(clinic.id, email, admin=admin)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
     return RedirectResponse("/clinic/team?done=added", status_code=303)
 
 
 @router.post("/clinic/team/members/{user_id}/admin", dependencies=[CsrfChecked])
-async def set_admin(
-    request: Request, user_id: UserIdPath, account: ClinicianAccount, services: ServicesDep
+def set_admin(
+    request: Request,
+    user_id: UserIdPath,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    admin: Annotated[bool, Form()] = False,
 ) -> Response:
     clinic = _admin_clinic(services, account)
-    form = await request.form()
     member = next((m for m in services.clinics.members(clinic.id) if m.user_id == user_id), None)
     if member is None:
         raise HTTPException(status_code=404, detail="no such clinician in your clinic")
     try:
-        services.clinics.set_admin(clinic.id, member.email, _text(form, "admin") in ("1", "true"))
+        services.clinics.set_admin(clinic.id, member.email, admin)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
     return RedirectResponse("/clinic/team?done=admin", status_code=303)
@@ -172,25 +170,27 @@ async def set_admin(
 # ----- sharing inside the clinic, and between clinics ------------------------------------
 
 
-def _shared(form: FormData) -> bool:
-    return _text(form, "shared") not in ("no", "0", "false")
-
-
 @router.post("/clinic/exercises/{exercise_id}/share", dependencies=[CsrfChecked])
-async def share_exercise(
-    request: Request, exercise_id: str, account: ClinicianAccount, services: ServicesDep
+def share_exercise(
+    exercise_id: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    shared: Annotated[str, Form(max_length=8)] = "yes",
 ) -> Response:
-    form = await request.form()
-    services.own.share(Owner.clinician(account.id), exercise_id, shared=_shared(form))
+    on = shared not in ("no", "0", "false")
+    services.own.share(Owner.clinician(account.id), exercise_id, shared=on)
     return RedirectResponse("/clinic/exercises?notice=shared", status_code=303)
 
 
 @router.post("/clinic/protocols/{key}/share", dependencies=[CsrfChecked])
-async def share_protocol(
-    request: Request, key: str, account: ClinicianAccount, services: ServicesDep
+def share_protocol(
+    key: str,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    shared: Annotated[str, Form(max_length=8)] = "yes",
 ) -> Response:
-    form = await request.form()
-    services.own.share_protocol(Owner.clinician(account.id), key, shared=_shared(form))
+    on = shared not in ("no", "0", "false")
+    services.own.share_protocol(Owner.clinician(account.id), key, shared=on)
     return RedirectResponse("/clinic/exercises?notice=shared", status_code=303)
 
 
