@@ -1,7 +1,9 @@
 """Nobody sees or changes anyone else's data — checked over every route the app serves.
 
 The people: person A (whose data everyone else goes after), person B, clinician C (A's),
-clinician D (no patients) and admin E. Routes are enumerated from the app itself, so a
+clinician D (no patients, in no clinic) and admin E. Clinics: C is the admin of clinic X,
+where F is another clinician (not A's); G is the admin of clinic Y and H a clinician there.
+Every route is tried by every role, of the same clinic and of the other one. Routes are enumerated from the app itself, so a
 route added later is covered without touching this file; a write route this file has no
 sample body for fails the test until one is added.
 """
@@ -30,6 +32,8 @@ from groundup.services.accounts import Account, Accounts
 from groundup.storage.database import Database
 from groundup.storage.models import (
     CheckInRecord,
+    ClinicianPatient,
+    ClinicMember,
     DecisionRecord,
     OverrideRecord,
     Patient,
@@ -117,6 +121,16 @@ class World:
         clinician_c = accounts.create_user("c@example.org", "Dr Cee", "clinician", PASSWORD)
         clinician_d = accounts.create_user("d@example.org", "Dr Dee", "clinician", PASSWORD)
         admin_e = accounts.create_user("e@example.org", "Admin Eve", "admin", PASSWORD)
+        clinician_f = accounts.create_user("f@example.org", "Dr Eff", "clinician", PASSWORD)
+        clinician_g = accounts.create_user("g@example.org", "Dr Gee", "clinician", PASSWORD)
+        clinician_h = accounts.create_user("h@example.org", "Dr Aitch", "clinician", PASSWORD)
+        clinics = self.services.clinics
+        self.clinic_x = clinics.create("Clinic X")
+        self.clinic_y = clinics.create("Clinic Y")
+        clinics.add_member(self.clinic_x.id, "c@example.org", admin=True)
+        clinics.add_member(self.clinic_x.id, "f@example.org")
+        clinics.add_member(self.clinic_y.id, "g@example.org", admin=True)
+        clinics.add_member(self.clinic_y.id, "h@example.org")
         self.a_id, code = accounts.create_patient(clinician_c, A_NAME)
         person_a = accounts.register_person("a@example.org", A_NAME, PASSWORD, invite=code)
         person_b = accounts.register_person("b@example.org", "Bartholomew Other", PASSWORD)
@@ -130,6 +144,9 @@ class World:
                 ("C", clinician_c),
                 ("D", clinician_d),
                 ("E", admin_e),
+                ("F", clinician_f),
+                ("G", clinician_g),
+                ("H", clinician_h),
             )
         }
         self.nobody = Who("nobody", None)
@@ -170,6 +187,13 @@ class World:
 
             patient = session.get(Patient, self.a_id)
             c_user = session.scalars(select(User).where(User.email == "c@example.org")).one()
+            links = sorted(
+                session.scalars(
+                    select(ClinicianPatient.clinician_id).where(
+                        ClinicianPatient.patient_id == self.a_id
+                    )
+                )
+            )
             return {
                 "patient": None if patient is None else (patient.display_name, patient.user_id),
                 "screens": count(ScreenRecord),
@@ -179,6 +203,11 @@ class World:
                 "decisions": count(DecisionRecord),
                 "overrides": count(OverrideRecord),
                 "c_active": c_user.active,
+                "links": links,
+                "clinic": None if patient is None else patient.clinic_id,
+                "members": sorted(
+                    (m.user_id, m.clinic_id, m.admin) for m in session.scalars(select(ClinicMember))
+                ),
             }
 
     def request(
@@ -237,6 +266,8 @@ def api_body(world: World, method: str, path: str) -> Any:
         "/retests": {**data["assessment"], "date": TODAY.isoformat()},
         "/overrides": {"action": "force_phase", "phase": "maintenance", "reason": "not mine"},
         "/invites": None,
+        # a clinic admin's move of A to clinician G (of the other clinic)
+        "/move": {"to": world.people["G"].account.id},  # type: ignore[union-attr]
     }
     if tail not in bodies:
         pytest.fail(f"{method} {path}: add a valid sample body for it to {__file__}")
@@ -308,7 +339,7 @@ def patient_routes(world: World) -> list[tuple[str, str, APIRoute]]:
 
 def test_no_role_reaches_someone_elses_record(world: World) -> None:
     before = world.counts()
-    attackers = [world.people["B"], world.people["D"], world.people["E"], world.nobody]
+    attackers = [world.people[n] for n in ("B", "D", "E", "F", "G", "H")] + [world.nobody]
     exercised: set[tuple[str, str]] = set()
     for method, path, route in patient_routes(world):
         api = path.startswith("/api/")
@@ -372,7 +403,7 @@ def test_ids_cannot_be_probed(world: World) -> None:
     unknown = uuid.uuid4().hex
     for method, path, route in patient_routes(world):
         api = path.startswith("/api/")
-        for who in (world.people["B"], world.people["D"], world.people["E"], world.nobody):
+        for who in [world.people[n] for n in ("B", "D", "E", "G")] + [world.nobody]:
             for use_cookie in (False, True) if api else (True,):
                 answers = []
                 for patient_id in (world.a_id, unknown, "not-an-id"):
@@ -405,7 +436,7 @@ def test_a_persons_own_id_is_the_only_one_they_reach(world: World) -> None:
     assert other.status_code == 404
     listed = world.request(b, "GET", "/api/v1/patients", api=True, use_cookie=False).json()
     assert [p["id"] for p in listed["items"]] == [world.b_id]
-    for who in ("D", "E"):
+    for who in ("D", "E", "F", "G", "H"):
         listed = world.request(
             world.people[who], "GET", "/api/v1/patients", api=True, use_cookie=False
         ).json()
@@ -442,7 +473,7 @@ def test_the_html_pages_show_nobody_else(world: World) -> None:
     ]
     for path, _ in pages:
         url = fill(path, world, world.a_id)
-        for who in (world.people["B"], world.people["D"], world.people["E"]):
+        for who in [world.people[n] for n in ("B", "D", "E", "F", "G", "H")]:
             response = world.request(who, "GET", url, api=False, use_cookie=True)
             context = f"{who.name} GET {url}"
             assert response.status_code != 500, context
@@ -560,8 +591,8 @@ def test_no_role_reaches_a_clinicians_own_exercises(world: World, own: dict[str,
     for method, path, route in own_routes(world):
         api = path.startswith("/api/")
         url = path.replace("{exercise_id}", own["exercise_id"]).replace("{key}", own["key"])
-        readers = ("B", "D", "E")
-        writers = ("A", "B", "D", "E")
+        readers = ("B", "D", "E", "F", "G", "H")
+        writers = ("A", "B", "D", "E", "F", "G", "H")
         for name in (*(writers if method != "GET" else readers), "nobody"):
             who = world.nobody if name == "nobody" else world.people[name]
             for use_cookie in (False, True):
@@ -599,3 +630,167 @@ def test_the_clinician_and_their_patient_do_reach_them(world: World, own: dict[s
             who, "GET", f"/api/v1/exercises/{exercise_id}", api=True, use_cookie=False
         )
         assert seen.status_code == 200 and seen.json()["name"] == OWN_NAME
+
+
+# ----- clinics: the same clinic and the other one ----------------------------------------------
+
+SHARED_NAME = "Shared towel hold of clinic X"
+SHARED_PROTOCOL = "Return-to-run plan of clinic X"
+
+
+@pytest.fixture(scope="module")
+def shared(world: World, own: dict[str, str]) -> dict[str, str]:
+    """An exercise (with a photo) and a protocol C shared with clinic X."""
+    import io
+
+    from PIL import Image
+
+    from groundup.services.library import Owner
+    from groundup.services.photos import check_photo
+
+    c = world.people["C"].account
+    assert c is not None
+    owner = Owner.clinician(c.id)
+    data = dict(read_document(EXAMPLES / "clinic" / "own-exercise.yaml")["exercises"][0])
+    data.update(id="shared_towel_hold", name=SHARED_NAME)
+    world.services.own.save(owner, [data], by_user_id=c.id)
+    picture = io.BytesIO()
+    Image.new("RGB", (20, 20), (90, 9, 9)).save(picture, format="JPEG")
+    item = world.services.own.set_photo(owner, data["id"], check_photo(picture.getvalue()))
+    protocol = dict(read_document(EXAMPLES / "clinic" / "own-protocol.yaml")["templates"][0])
+    protocol["key"] = "shared_protocol_x"
+    protocol["name"] = SHARED_PROTOCOL
+    protocol["items"] = [{**protocol["items"][0], "exercise_id": data["id"]}]
+    world.services.own.save_protocols(owner, [protocol], by_user_id=c.id)
+    world.services.own.share(owner, data["id"])
+    world.services.own.share_protocol(owner, "shared_protocol_x")
+    assert item.picture is not None
+    return {"exercise_id": data["id"], "picture": item.picture, "key": "shared_protocol_x"}
+
+
+def _shared_url(path: str, shared: dict[str, str]) -> str:
+    key = shared["picture"] if path.startswith("/exercise-pictures") else shared["key"]
+    return path.replace("{exercise_id}", shared["exercise_id"]).replace("{key}", key)
+
+
+def test_another_clinic_never_reaches_a_clinics_shared_items(
+    world: World, shared: dict[str, str]
+) -> None:
+    """Every route of own exercises, photos and protocols, as every role outside clinic X
+    (G, its other clinic's admin, and H included), by token and by cookie: the shared
+    exercise, its photo and the shared protocol are neither shown nor changed."""
+    before = own_state(world)
+    for method, path, route in own_routes(world):
+        api = path.startswith("/api/")
+        url = _shared_url(path, shared)
+        names = ("A", "B", "D", "E", "G", "H") if method != "GET" else ("B", "D", "E", "G", "H")
+        for name in (*names, "nobody"):
+            who = world.nobody if name == "nobody" else world.people[name]
+            for use_cookie in (False, True):
+                context = f"{who.name} {'cookie' if use_cookie else 'token'} {method} {url}"
+                response = world.request(
+                    who,
+                    method,
+                    url,
+                    api=api,
+                    use_cookie=use_cookie,
+                    body=own_body(method, path) if api else None,
+                    form=None if api else page_form(route),
+                )
+                assert response.status_code != 500, context
+                assert SHARED_NAME not in response.text, f"{context}: shows clinic X's exercise"
+                # (The key itself may be echoed from the address: the name is what is kept.)
+                assert SHARED_PROTOCOL not in response.text, f"{context}: shows the protocol"
+                if method != "GET":
+                    assert not 200 <= response.status_code < 300, context
+                elif response.status_code == 200 and "pictures" in path:
+                    pytest.fail(f"{context}: served clinic X's photo")
+    assert own_state(world) == before, "a refused request changed clinic X's items"
+
+
+def test_every_clinician_of_the_clinic_uses_its_shared_items(
+    world: World, shared: dict[str, str]
+) -> None:
+    """The positive control: F (clinic X, not C) sees and uses them; so does A's photo."""
+    f, a = world.people["F"], world.people["A"]
+    exercise_id = shared["exercise_id"]
+    page = world.request(f, "GET", f"/clinic/exercises/{exercise_id}", api=False, use_cookie=True)
+    assert page.status_code == 200 and SHARED_NAME in page.text
+    seen = world.request(f, "GET", f"/api/v1/exercises/{exercise_id}", api=True, use_cookie=False)
+    assert seen.status_code == 200 and seen.json()["name"] == SHARED_NAME
+    protocols = world.request(f, "GET", "/api/v1/protocols", api=True, use_cookie=False).json()
+    assert [p["key"] for p in protocols] == ["shared_protocol_x"]
+    for who in (f, a):
+        photo = world.request(
+            who, "GET", f"/exercise-pictures/{shared['picture']}", api=False, use_cookie=True
+        )
+        assert photo.status_code == 200, who.name
+
+
+def clinic_routes(world: World) -> list[tuple[str, str, APIRoute]]:
+    found = [
+        r
+        for r in all_routes(world.app)
+        if r[1].startswith(("/clinic/team", "/clinic/library", "/api/v1/clinic"))
+    ]
+    assert len(found) >= 12, found
+    return found
+
+
+def clinic_body(world: World, method: str, path: str) -> Any:
+    if method == "GET":
+        return None
+    g = world.people["G"].account
+    assert g is not None
+    if path.endswith("/move") or path.endswith("/hand-over"):
+        return {"to": g.id}
+    if path.endswith("/members"):
+        return {"email": "f@example.org"}  # clinic X's clinician, into the other clinic
+    if path.endswith("/library"):
+        return {"format": "groundup-clinic-library", "version": 1}
+    pytest.fail(f"{method} {path}: add a sample body for it to {__file__}")
+
+
+def test_clinic_routes_never_cross_clinics(world: World) -> None:
+    """Every clinic route (team, caseload, move, hand over, members, library) as every role:
+    nobody but C, clinic X's admin, sees A or changes who looks after A; clinic Y's admin G
+    gets 404 or 403 for clinic X's patient and clinicians."""
+    before = world.counts()
+    for method, path, route in clinic_routes(world):
+        api = path.startswith("/api/")
+        url = fill(path, world, world.a_id)
+        for name in ("A", "B", "D", "E", "F", "G", "H", "nobody"):
+            who = world.nobody if name == "nobody" else world.people[name]
+            for use_cookie in (False, True):
+                context = f"{who.name} {'cookie' if use_cookie else 'token'} {method} {url}"
+                response = world.request(
+                    who,
+                    method,
+                    url,
+                    api=api,
+                    use_cookie=use_cookie,
+                    body=clinic_body(world, method, path) if api else None,
+                    form=None if api else page_form(route),
+                )
+                assert response.status_code != 500, context
+                assert A_NAME not in response.text, f"{context}: shows A"
+                assert OWN_NAME not in response.text, f"{context}: shows C's private exercise"
+                importing = path.endswith("/library") and method == "POST" and name == "G"
+                if method != "GET" and not importing:
+                    assert not 200 <= response.status_code < 300, context
+                foreign_id = "{patient_id}" in path or "{user_id}" in path
+                signed_in = use_cookie != api  # pages read the cookie; the API, tokens
+                if name == "G" and foreign_id and method != "GET" and signed_in:
+                    assert response.status_code in (400, 404, 422), context
+    assert world.counts() == before, "a refused request changed who looks after A"
+
+
+def test_the_clinic_admin_does_see_the_caseload(world: World) -> None:
+    """The positive control: C (clinic X's admin) sees A on the caseload; G does not."""
+    c, g = world.people["C"], world.people["G"]
+    page = world.request(c, "GET", "/clinic/team", api=False, use_cookie=True)
+    assert page.status_code == 200 and A_NAME in page.text
+    listed = world.request(c, "GET", "/api/v1/clinic/caseload", api=True, use_cookie=False)
+    assert [p["display_name"] for p in listed.json()] == [A_NAME]
+    theirs = world.request(g, "GET", "/api/v1/clinic/caseload", api=True, use_cookie=False)
+    assert theirs.status_code == 200 and theirs.json() == []

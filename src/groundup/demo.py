@@ -24,6 +24,10 @@ from groundup.simulation import Scenario, follow
 
 ADMIN = ("admin@demo.groundup.example", "demo-admin-2026", "Ada Admin")
 CLINICIAN = ("clinician@demo.groundup.example", "demo-clinic-2026", "Dr Jo Lindqvist")
+# A second clinician of the demo clinic (Jo is its clinic admin), with one new patient, so
+# the clinic's caseload has someone to move and someone to hand over to.
+COLLEAGUE = ("colleague@demo.groundup.example", "demo-colleague-2026", "Dr Ravi Okafor")
+DEMO_CLINIC = "Lindqvist Physio (demo)"
 # Clinicians and admins sign in with a second factor. The demo's keys are known (printed
 # when the demo starts, and on a demo server the code page shows the code), so that anyone
 # trying the app can sign in as them, with an authenticator app or without one.
@@ -118,6 +122,11 @@ def seed(services: Services, accounts: Accounts, today: dt.date) -> list[DemoLog
     clinician = accounts.create_user(CLINICIAN[0], CLINICIAN[2], "clinician", CLINICIAN[1])
     accounts.set_second_factor(admin, SECOND_FACTOR_KEYS[ADMIN[0]])
     accounts.set_second_factor(clinician, SECOND_FACTOR_KEYS[CLINICIAN[0]])
+    colleague = accounts.create_user(COLLEAGUE[0], COLLEAGUE[2], "clinician", COLLEAGUE[1])
+    clinic = services.clinics.create(DEMO_CLINIC)
+    services.clinics.add_member(clinic.id, CLINICIAN[0], admin=True)
+    services.clinics.add_member(clinic.id, COLLEAGUE[0])
+    accounts.create_patient(colleague, "Kim Newcombe")
     intake = _intake()
     assert intake.screen is not None and intake.assessment is not None
     # Always a Sunday: the training days fall on the same days of the program whatever the

@@ -39,6 +39,7 @@ def run() -> None:
     """Entry point of the console script."""
     from groundup.cli import (  # noqa: F401  (registers the commands)
         calendar_commands,
+        clinic_commands,
         commands,
         document_commands,
         guided,

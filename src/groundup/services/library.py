@@ -10,7 +10,10 @@ the exercise is saved). Own protocols are `Template` values whose exercises must
 with the exercises and protocols of that person's clinicians added. The core stays pure;
 it is handed the bigger library as an argument.
 
-An owner is a scope: ("clinician", user id) today; a clinic scope fits the same columns.
+An owner is a scope: ("clinician", user id) for a clinician's private items, ("clinic",
+clinic id) for those shared with their clinic. A clinician works in both: their own and
+their clinic's shared items (`_in_scope`); a new item starts private and is shared (or
+taken back) with `share`. Nothing of one clinic is ever in another's scope.
 """
 
 from __future__ import annotations
@@ -34,20 +37,24 @@ from groundup.clinical.program import Program
 from groundup.clinical.rules import Rules, Template, Templates
 from groundup.clinical.text import clean_text, first_unstorable
 from groundup.knowledge import describe_validation_error
+from groundup.services.accounts import Forbidden
 from groundup.services.photos import Photo, PhotoRefused, check_photo
 from groundup.services.workflow import Conflict, NotFound, ServiceError, UnstorableText
 from groundup.storage.database import Database
 from groundup.storage.models import (
     ClinicianPatient,
+    ClinicMember,
     ExercisePicture,
     OwnExercise,
     OwnExerciseUse,
     OwnTemplate,
     OwnTemplateUse,
+    Patient,
     User,
 )
 
 CLINICIAN = "clinician"
+CLINIC = "clinic"
 MAX_OWN_EXERCISES = 2000
 MAX_OWN_TEMPLATES = 500
 ID_RE = re.compile(ID_PATTERN)
@@ -63,6 +70,39 @@ class Owner:
     @classmethod
     def clinician(cls, user_id: int) -> Owner:
         return cls(CLINICIAN, user_id)
+
+    @classmethod
+    def clinic(cls, clinic_id: int) -> Owner:
+        return cls(CLINIC, clinic_id)
+
+    @property
+    def shared(self) -> bool:
+        return self.kind == CLINIC
+
+
+def clinic_of(session: Session, user_id: int) -> int | None:
+    """The clinic a clinician belongs to (None: working on their own)."""
+    found: int | None = session.scalar(
+        select(ClinicMember.clinic_id).where(ClinicMember.user_id == user_id)
+    )
+    return found
+
+
+def scopes(session: Session, owner: Owner) -> list[Owner]:
+    """The scopes an owner works in: a clinician's own and their clinic's shared one."""
+    if owner.kind != CLINICIAN:
+        return [owner]
+    clinic = clinic_of(session, owner.id)
+    return [owner] if clinic is None else [owner, Owner.clinic(clinic)]
+
+
+def _in_scope(session: Session, owner: Owner, model: Any) -> ColumnElement[bool]:
+    return or_(
+        *(
+            (model.owner_kind == scope.kind) & (model.owner_id == scope.id)
+            for scope in scopes(session, owner)
+        )
+    )
 
 
 class Refused(UnstorableText):
@@ -301,11 +341,14 @@ def rules_for_patient(session: Session, base: Rules, patient_id: str) -> Rules:
             )
         )
     }
-    if not owners and not pinned and not kept:
+    clinic = session.scalar(select(Patient.clinic_id).where(Patient.id == patient_id))
+    if not owners and not pinned and not kept and clinic is None:
         return base
     conditions: list[Any] = []
     if owners:
         conditions.append((OwnExercise.owner_kind == CLINICIAN) & OwnExercise.owner_id.in_(owners))
+    if clinic is not None:  # what the person's clinic shares
+        conditions.append((OwnExercise.owner_kind == CLINIC) & (OwnExercise.owner_id == clinic))
     if pinned:
         conditions.append(OwnExercise.exercise_id.in_(list(pinned)))
     rows = session.execute(
@@ -322,15 +365,18 @@ def rules_for_patient(session: Session, base: Rules, patient_id: str) -> Rules:
                 chosen[exercise_id] = (version, data)
         elif held is None or version > held[0]:
             chosen[exercise_id] = (version, data)
+    scope: list[Any] = []
+    if owners:
+        scope.append((OwnTemplate.owner_kind == CLINICIAN) & OwnTemplate.owner_id.in_(owners))
+    if clinic is not None:
+        scope.append((OwnTemplate.owner_kind == CLINIC) & (OwnTemplate.owner_id == clinic))
     template_rows = (
         session.execute(
             select(OwnTemplate.key, OwnTemplate.version, OwnTemplate.data).where(
-                OwnTemplate.owner_kind == CLINICIAN,
-                OwnTemplate.owner_id.in_(owners),
-                OwnTemplate.retired.is_(False),
+                or_(*scope), OwnTemplate.retired.is_(False)
             )
         ).all()
-        if owners
+        if scope
         else []
     )
     newest: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -566,7 +612,7 @@ class OwnLibrary:
     def _rows(self, session: Session, owner: Owner) -> dict[str, OwnExercise]:
         rows = session.scalars(
             select(OwnExercise)
-            .where(OwnExercise.owner_kind == owner.kind, OwnExercise.owner_id == owner.id)
+            .where(_in_scope(session, owner, OwnExercise))
             .order_by(OwnExercise.exercise_id, OwnExercise.version)
         ).all()
         return {row.exercise_id: row for row in rows}  # the newest of each wins
@@ -578,7 +624,12 @@ class OwnLibrary:
             else None
         )
         return OwnItem(
-            Exercise.model_validate(row.data), row.version, row.retired, key, owner, row.created_at
+            Exercise.model_validate(row.data),
+            row.version,
+            row.retired,
+            key,
+            Owner(row.owner_kind, row.owner_id),
+            row.created_at,
         )
 
     def items(self, owner: Owner, *, retired: bool = True) -> list[OwnItem]:
@@ -588,8 +639,7 @@ class OwnLibrary:
                 row.id: row.key
                 for row in session.execute(
                     select(ExercisePicture.id, ExercisePicture.key).where(
-                        ExercisePicture.owner_kind == owner.kind,
-                        ExercisePicture.owner_id == owner.id,
+                        _in_scope(session, owner, ExercisePicture)
                     )
                 )
             }
@@ -599,7 +649,7 @@ class OwnLibrary:
                     row.version,
                     row.retired,
                     keys.get(row.picture_id) if row.picture_id else None,
-                    owner,
+                    Owner(row.owner_kind, row.owner_id),
                     row.created_at,
                 )
                 for row in rows.values()
@@ -644,7 +694,7 @@ class OwnLibrary:
                 session.scalars(
                     select(OwnExercise.exercise_id).where(
                         OwnExercise.exercise_id.in_([e.id for e in exercises]),
-                        or_(OwnExercise.owner_kind != owner.kind, OwnExercise.owner_id != owner.id),
+                        ~_in_scope(session, owner, OwnExercise),
                     )
                 )
             )
@@ -684,8 +734,9 @@ class OwnLibrary:
                 row = OwnExercise(
                     exercise_id=exercise.id,
                     version=(current.version + 1) if current else 1,
-                    owner_kind=owner.kind,
-                    owner_id=owner.id,
+                    # an edit stays where the item is (private or shared)
+                    owner_kind=current.owner_kind if current else owner.kind,
+                    owner_id=current.owner_id if current else owner.id,
                     created_by=by_user_id,
                     data=exercise.model_dump(mode="json"),
                     picture_id=current.picture_id if current else None,
@@ -712,8 +763,8 @@ class OwnLibrary:
                 update(OwnExercise)
                 .where(
                     OwnExercise.exercise_id == exercise_id,
-                    OwnExercise.owner_kind == owner.kind,
-                    OwnExercise.owner_id == owner.id,
+                    OwnExercise.owner_kind == row.owner_kind,
+                    OwnExercise.owner_id == row.owner_id,
                 )
                 .values(retired=retired)
             )
@@ -732,8 +783,8 @@ class OwnLibrary:
             if photo is not None:
                 picture = ExercisePicture(
                     key=uuid.uuid4().hex,
-                    owner_kind=owner.kind,
-                    owner_id=owner.id,
+                    owner_kind=row.owner_kind,
+                    owner_id=row.owner_id,
                     content_type=photo.content_type,
                     width=photo.width,
                     height=photo.height,
@@ -772,13 +823,23 @@ class OwnLibrary:
     def may_see_photo(
         self, picture: ExercisePicture, account_id: int, role: str, patient_id: str | None
     ) -> bool:
-        """The owner sees their photos; a person sees those of their clinicians and those
-        of the exercises their own program was given (an imported record's, too)."""
+        """The owner sees their photos (a clinic's shared ones: its clinicians); a person
+        sees those of their clinicians, of their clinic's shared exercises and of the
+        exercises their own program was given (an imported record's, too)."""
         if role == "clinician":
-            return picture.owner_kind == CLINICIAN and account_id == picture.owner_id
+            if picture.owner_kind == CLINICIAN:
+                return account_id == picture.owner_id
+            if picture.owner_kind != CLINIC:
+                return False
+            with self.db.reading() as session:
+                return clinic_of(session, account_id) == picture.owner_id
         if role != "person" or patient_id is None:
             return False
         with self.db.reading() as session:
+            if picture.owner_kind == CLINIC and picture.owner_id == session.scalar(
+                select(Patient.clinic_id).where(Patient.id == patient_id)
+            ):
+                return True
             if picture.owner_kind == CLINICIAN and session.scalar(
                 select(ClinicianPatient.clinician_id).where(
                     ClinicianPatient.patient_id == patient_id,
@@ -801,7 +862,7 @@ class OwnLibrary:
     def _template_rows(self, session: Session, owner: Owner) -> dict[str, OwnTemplate]:
         rows = session.scalars(
             select(OwnTemplate)
-            .where(OwnTemplate.owner_kind == owner.kind, OwnTemplate.owner_id == owner.id)
+            .where(_in_scope(session, owner, OwnTemplate))
             .order_by(OwnTemplate.key, OwnTemplate.version)
         ).all()
         return {row.key: row for row in rows}
@@ -809,7 +870,13 @@ class OwnLibrary:
     def protocols(self, owner: Owner) -> list[OwnProtocol]:
         with self.db.reading() as session:
             return [
-                OwnProtocol(r.key, Template.model_validate(r.data), r.version, r.retired, owner)
+                OwnProtocol(
+                    r.key,
+                    Template.model_validate(r.data),
+                    r.version,
+                    r.retired,
+                    Owner(r.owner_kind, r.owner_id),
+                )
                 for r in self._template_rows(session, owner).values()
             ]
 
@@ -819,8 +886,7 @@ class OwnLibrary:
             retired = set(
                 session.scalars(
                     select(OwnExercise.exercise_id).where(
-                        OwnExercise.owner_kind == owner.kind,
-                        OwnExercise.owner_id == owner.id,
+                        _in_scope(session, owner, OwnExercise),
                         OwnExercise.retired.is_(True),
                     )
                 )
@@ -832,7 +898,7 @@ class OwnLibrary:
                 session.scalars(
                     select(OwnTemplate.key).where(
                         OwnTemplate.key.in_([k for k, _ in out]),
-                        or_(OwnTemplate.owner_kind != owner.kind, OwnTemplate.owner_id != owner.id),
+                        ~_in_scope(session, owner, OwnTemplate),
                     )
                 )
             )
@@ -853,23 +919,126 @@ class OwnLibrary:
             for key, template in checked:
                 current = mine.get(key)
                 version = (current.version + 1) if current else 1
+                where = Owner(current.owner_kind, current.owner_id) if current else owner
                 session.add(
                     OwnTemplate(
                         key=key,
                         version=version,
-                        owner_kind=owner.kind,
-                        owner_id=owner.id,
+                        owner_kind=where.kind,
+                        owner_id=where.id,
                         created_by=by_user_id,
                         data=template.model_dump(mode="json"),
                         retired=False,
                     )
                 )
-                out.append(OwnProtocol(key, template, version, False, owner))
+                out.append(OwnProtocol(key, template, version, False, where))
             try:
                 session.flush()
             except IntegrityError:
                 raise Conflict("key: saved by someone else at the same moment; try again") from None
             return out
+
+    # sharing with the clinic
+
+    def _share_target(self, session: Session, owner: Owner, current: Owner, shared: bool) -> Owner:
+        """Where an item goes when shared (the clinician's clinic) or taken back (the
+        clinician's own scope): only its own clinician shares it; only whoever wrote it
+        or a clinic admin takes it back."""
+        if owner.kind != CLINICIAN:
+            raise Refused("shared", "only a clinician shares an item with their clinic")
+        clinic = clinic_of(session, owner.id)
+        if clinic is None:
+            raise Refused("shared", "you are in no clinic: there is nobody to share with")
+        return Owner.clinic(clinic) if shared else owner
+
+    def _may_take_back(self, session: Session, owner: Owner, created_by: int | None) -> bool:
+        if created_by == owner.id:
+            return True
+        return bool(
+            session.scalar(select(ClinicMember.admin).where(ClinicMember.user_id == owner.id))
+        )
+
+    def share(self, owner: Owner, exercise_id: str, *, shared: bool = True) -> OwnItem:
+        """Share an own exercise with the clinic (every clinician of the clinic may use and
+        edit it; nobody outside the clinic sees it), or take it back to private."""
+        with self.db.transaction() as session:
+            row = self._rows(session, owner).get(exercise_id)
+            if row is None:
+                raise NotFound(f"you have no own exercise with id {exercise_id[:64]!r}")
+            target = self._share_target(session, owner, Owner(row.owner_kind, row.owner_id), shared)
+            first = session.scalar(
+                select(OwnExercise.created_by)
+                .where(OwnExercise.exercise_id == exercise_id)
+                .order_by(OwnExercise.version)
+                .limit(1)
+            )
+            if not shared and not self._may_take_back(session, owner, first):
+                raise Forbidden("only whoever wrote it or a clinic admin makes it private again")
+            session.execute(
+                update(OwnExercise)
+                .where(OwnExercise.exercise_id == exercise_id)
+                .values(owner_kind=target.kind, owner_id=target.id)
+            )
+            pictures = [
+                p
+                for p in session.scalars(
+                    select(OwnExercise.picture_id).where(OwnExercise.exercise_id == exercise_id)
+                )
+                if p is not None
+            ]
+            if pictures:
+                session.execute(
+                    update(ExercisePicture)
+                    .where(ExercisePicture.id.in_(pictures))
+                    .values(owner_kind=target.kind, owner_id=target.id)
+                )
+            session.refresh(row)
+            return self._item(session, row, owner)
+
+    def share_protocol(self, owner: Owner, key: str, *, shared: bool = True) -> OwnProtocol:
+        """Share an own protocol with the clinic, or take it back to private. Its own
+        exercises must be usable by the clinic: shared ones or built-in."""
+        with self.db.transaction() as session:
+            row = self._template_rows(session, owner).get(key)
+            if row is None:
+                raise NotFound(f"you have no own protocol with key {key[:64]!r}")
+            target = self._share_target(session, owner, Owner(row.owner_kind, row.owner_id), shared)
+            first = session.scalar(
+                select(OwnTemplate.created_by)
+                .where(OwnTemplate.key == key)
+                .order_by(OwnTemplate.version)
+                .limit(1)
+            )
+            if not shared and not self._may_take_back(session, owner, first):
+                raise Forbidden("only whoever wrote it or a clinic admin makes it private again")
+            if shared:
+                template = Template.model_validate(row.data)
+                used = {i.exercise_id for i in template.items}
+                used |= {a for i in template.items for a in i.alternatives}
+                used |= {i.pair_with for i in template.items if i.pair_with}
+                private = sorted(
+                    session.scalars(
+                        select(OwnExercise.exercise_id).where(
+                            OwnExercise.exercise_id.in_(used),
+                            OwnExercise.owner_kind == CLINICIAN,
+                        )
+                    ).unique()
+                )
+                if private:
+                    raise Refused(
+                        "items",
+                        f"share its exercise {private[0]!r} first: the clinic cannot use a "
+                        "private exercise",
+                    )
+            session.execute(
+                update(OwnTemplate)
+                .where(OwnTemplate.key == key)
+                .values(owner_kind=target.kind, owner_id=target.id)
+            )
+            session.refresh(row)
+            return OwnProtocol(
+                row.key, Template.model_validate(row.data), row.version, row.retired, target
+            )
 
 
 def clinician_owner(database: Database, email: str) -> tuple[Owner, str, int]:

@@ -43,6 +43,7 @@ from groundup.storage.models import (
     AuditEntry,
     CheckInRecord,
     ClinicianPatient,
+    ClinicMember,
     DecisionRecord,
     OverrideRecord,
     Patient,
@@ -55,6 +56,7 @@ from groundup.storage.models import (
 )
 
 if TYPE_CHECKING:
+    from groundup.services.clinics import Clinics
     from groundup.services.library import OwnLibrary
 
 SCHEDULE_AHEAD_DAYS = 28
@@ -277,6 +279,13 @@ class Services:
         if self._own is None:
             self._own = OwnLibrary(self.db, self.rules)
         return self._own
+
+    @property
+    def clinics(self) -> Clinics:
+        """Clinics, their members and caseloads (`services.clinics.Clinics`)."""
+        from groundup.services.clinics import Clinics
+
+        return Clinics(self)
 
     def own_photos(self, exercise_ids: Sequence[str]) -> dict[str, str]:
         """{exercise id: photo key} for own exercises with an uploaded photo."""
@@ -548,6 +557,13 @@ class Services:
             raise ServiceError(f"date format must be one of: {', '.join(DATE_FORMATS)}")
         patient_id = uuid.uuid4().hex
         with self.db.transaction() as session:
+            clinic_id = (
+                session.scalar(
+                    select(ClinicMember.clinic_id).where(ClinicMember.user_id == clinician_id)
+                )
+                if clinician_id is not None
+                else None
+            )
             session.add(
                 Patient(
                     id=patient_id,
@@ -557,6 +573,7 @@ class Services:
                     mass_unit=mass_unit,
                     date_format=date_format,
                     events=0,
+                    clinic_id=clinic_id,  # the clinic of the clinician who enrols them
                 )
             )
             if clinician_id is not None:

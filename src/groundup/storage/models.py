@@ -87,10 +87,37 @@ class Patient(Base):
     # `arrival` number, which is the order the progression engine evaluates them in.
     events: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # The clinic whose clinicians look after this person (none for someone on their own).
+    # No database reference (see migration 0012): clinics are never deleted.
+    clinic_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     clinicians: Mapped[list[ClinicianPatient]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class Clinic(Base):
+    """A clinic: clinicians who share a caseload and the exercises and protocols they choose
+    to share. Its admins are members flagged `admin` (not the site-wide admin role)."""
+
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ClinicMember(Base):
+    """A clinician's place in a clinic: one clinic per clinician."""
+
+    __tablename__ = "clinic_members"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class ClinicianPatient(Base):
@@ -481,8 +508,8 @@ class ServerKey(Base):
 
 
 # ----- a clinician's own exercises --------------------------------------------------------
-# Owned by a scope: (`owner_kind`, `owner_id`) is ("clinician", user id) today; a clinic
-# scope ("clinic", clinic id) can be added without changing the tables.
+# Owned by a scope: (`owner_kind`, `owner_id`) is ("clinician", user id) for a clinician's
+# private items and ("clinic", clinic id) for those shared with their clinic.
 
 
 class ExercisePicture(Base):
@@ -584,6 +611,8 @@ __all__ = [
     "Base",
     "CalendarFeed",
     "CheckInRecord",
+    "Clinic",
+    "ClinicMember",
     "ClinicianPatient",
     "DecisionRecord",
     "ExercisePicture",

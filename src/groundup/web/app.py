@@ -165,7 +165,9 @@ def create_app(
     from groundup.web import (
         account,
         api,
+        api_clinic,
         calendar,
+        clinic_admin,
         clinician,
         docs,
         exercises,
@@ -184,7 +186,9 @@ def create_app(
     app.include_router(reminders.router)
     app.include_router(clinician.router)
     app.include_router(exercises.router)
+    app.include_router(clinic_admin.router)
     app.include_router(api.router)
+    app.include_router(api_clinic.router)
     from groundup.web import documents  # the PDF downloads
 
     app.include_router(documents.router)

@@ -295,13 +295,17 @@ def exercises_page(
         "retired": "Exercise retired: no new protocol can use it; programs that have it keep it.",
         "restored": "Exercise back in use.",
         "protocol": "Protocol saved: it is offered when you start a program for one of your patients.",
+        "shared": "Saved: shared items are usable by every clinician of your clinic, and by "
+        "nobody outside it; private ones by you alone.",
     }
+    found = services.clinics.membership(account.id)
     return render(
         request,
         "clinic_exercises.html",
         items=items,
         protocols=services.own.protocols(owner_of(account)),
         notice=notices.get(notice),
+        clinic=found[0] if found else None,
     )
 
 
