@@ -2880,3 +2880,23 @@ def test_p4_both_shins_leave_phase_3_on_each_legs_rise_from_its_own_start() -> N
     _, flat = _shins_retested(3)
     (shin,) = [s for s in flat if s[0].id == "shin_tibialis_lsi"]
     assert not shin[1] and shin[3], shin[2]
+
+
+# ----- Q4: one instruction for recording full weight ---------------------------------------
+
+
+def test_q4_the_plan_note_and_the_weekly_question_give_the_same_way_to_record_full_weight() -> None:
+    """Q4: the plan's note said "record it in a new assessment and the plan is made again
+    with standing work", the weekly question "record it with a retest … or ask your
+    clinician". Neither remakes the plan: standing work comes at the next phase change."""
+    booted = example_program("fracture-six-weeks.yaml")
+    prog = booted.model_copy(update={"start_date": START, "phase_started": START})
+    rule = RULES.pathways[Condition.AFTER_ANKLE_FRACTURE_OR_SURGERY].weight_bearing
+    assert rule is not None
+    note = next(r for r in prog.reasons if "full weight" in r and "record" in r)
+    _, decisions, _ = live(prog, *_boot_weeks(prog, 2))
+    asked = of(decisions, "prompt.weight_bearing")[0]
+    for said in (note, asked.person_text):
+        assert rule.when_allowed in said
+        assert "made again" not in said and "new assessment" not in said
+        assert "retest" in said and "clinician" in said and "next phase" in said

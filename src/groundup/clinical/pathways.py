@@ -222,7 +222,7 @@ def load_restriction(
         return None
     if allowed is None and not profile.boot_or_cast:
         return (rule, rule.unrecorded) if own is not None else None
-    return rule, rule.restricted
+    return rule, f"{rule.restricted} {rule.when_allowed}"
 
 
 def load_allows(exercise: Exercise, restriction: tuple[WeightBearingRule, str] | None) -> bool:

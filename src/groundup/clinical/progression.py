@@ -4252,8 +4252,7 @@ def _weight_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | N
         changes=(Change(field="last_weight_prompt", before=str(last), after=str(day)),),
         person_text="Has your surgeon or physiotherapist allowed full weight on the leg yet, "
         "out of the boot or cast? Until then the program keeps to the exercises done sitting "
-        "or lying down and does not move on to the next phase. When it is allowed, record it "
-        "with a retest (full weight, no boot) or ask your clinician to record it.",
+        f"or lying down and does not move on to the next phase. {rule.when_allowed}",
         clinician_text=f"Phase gate held at {program.phase.label}: {rule.clinical} Has full "
         "weight been allowed? Record it (override weight_bearing_full) once it has.",
         source=rules.progression.sources["check_prompt_days"].source,

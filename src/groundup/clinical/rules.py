@@ -493,6 +493,11 @@ class WeightBearingRule(Frozen):
     positions: tuple[Position, ...] = Field(min_length=1)
     restricted: str = Field(min_length=10, description="plain words while weight is restricted")
     unrecorded: str = Field(min_length=10, description="plain words when it was not recorded")
+    when_allowed: str = Field(
+        min_length=10,
+        description="plain words: how full weight is recorded and what changes then (Q4: the "
+        "one instruction, in the plan's note and in the weekly question)",
+    )
     ceiling: Phase = Field(
         description="the last phase while full weight is not allowed: its gate waits for full "
         "weight to be recorded, and asks for it (P3)"
