@@ -2900,3 +2900,40 @@ def test_q4_the_plan_note_and_the_weekly_question_give_the_same_way_to_record_fu
         assert rule.when_allowed in said
         assert "made again" not in said and "new assessment" not in said
         assert "retest" in said and "clinician" in said and "next phase" in said
+
+
+# ----- P14: wording of a setting step and of the finding a strength exercise answers --------
+
+
+def test_p14_a_setting_step_names_its_unit_on_both_sides_of_the_arrow() -> None:
+    """P14: "feet distance from the wall: 30 cm → 35.0" — the new setting had no unit."""
+    prog = with_dose(program(), TIB, amount=25)
+    _, decisions, _ = live(prog, {"day": 0}, {"day": 2})
+    (step,) = of(decisions, "progress.knob", TIB)
+    assert "feet distance from the wall: 30 cm → 35 cm" in step.clinician_text
+    assert "35.0" not in step.clinician_text
+
+
+def test_p14_strength_work_chosen_from_a_balance_result_says_how_the_muscle_comes_into_it() -> None:
+    """P14 (S16's wrong-finding case): band inversion for the unstable ankle was "added for
+    the tibialis posterior: the left eyes-closed balance LSI is 31.6 %", a balance number
+    given as if it measured the invertors."""
+    from groundup.cli.files import read_document as read
+
+    found = validate(Intake, read(EXAMPLES / "ankle-instability.yaml"), "x")
+    assert found.assessment is not None
+    profile = profiles.build_profile(found.assessment, RULES.assessment)
+    slots, _ = build_session(
+        Phase.LOW_LOAD_RESISTANCE,
+        profile,
+        found.preferences,
+        RULES,
+        pathway=found.assessment.condition,
+    )
+    (slot,) = [s for s in slots if s.exercise_id == "band_inversion"]
+    assert "it helps hold the ankle steady on one leg" in slot.reason
+    assert "no test here measures it on its own" in slot.reason
+    assert "(inner shin, invertors): the left eyes-closed balance" not in slot.reason
+    # Balance work chosen for the same result keeps the plain number.
+    (balance,) = [s for s in slots if s.exercise_id == "single_leg_stance_eyes_open"]
+    assert "steady on one leg, and" not in balance.reason

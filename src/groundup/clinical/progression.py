@@ -1672,7 +1672,7 @@ def _easier_rung(
     easier = knob.easier_setting(dose.knob) if knob and dose.knob is not None else None
     if knob is not None and dose.knob is not None and easier is not None:
         change = Change(exercise_id=key, side=side, field="knob", before=dose.knob, after=easier)
-        return [change], f"{knob.describe(dose.knob)} → {knob.describe(easier)}"
+        return [change], f"{knob.describe(dose.knob)} → {knob.value_text(easier)}"
     if dose.tempo and exercise.tempo and dose.tempo.lowering > exercise.tempo.lowering:
         after_t = max(exercise.tempo.lowering, dose.tempo.lowering - p.tempo_step_seconds)
         change = Change(
@@ -2985,7 +2985,7 @@ def _next_step(
             "progress.knob",
             [changed("knob", dose.knob, harder), *then],
             f"{name}{st}: make it a little harder — {exercise.knob.harder_how[0].lower()}{exercise.knob.harder_how[1:]} ({exercise.knob.describe(harder)}).",
-            f"{name}{st}: {exercise.knob.describe(dose.knob)} → {harder}"
+            f"{name}{st}: {exercise.knob.describe(dose.knob)} → {exercise.knob.value_text(harder)}"
             + (f", amount reset to {low:g}" if then else kept)
             + f" after {basis}.",
             "seeds/002: the exercise's own difficulty setting first for a protocol's fixed amount"
