@@ -2937,3 +2937,36 @@ def test_p14_strength_work_chosen_from_a_balance_result_says_how_the_muscle_come
     # Balance work chosen for the same result keeps the plain number.
     (balance,) = [s for s in slots if s.exercise_id == "single_leg_stance_eyes_open"]
     assert "steady on one leg, and" not in balance.reason
+
+
+# ----- Q5: a warned weakness that training does not answer repeats its warning -------------
+
+
+def _flat_shin_weeks(left_shin_at_second_test: int = 10) -> list[Decision]:
+    prog = program()  # "not sure", left shin raises 10 of 24: the day-one nerve check (S17)
+    plans: list[dict[str, Any]] = []
+    for n in range(0, 70):
+        if n in (14, 45):
+            tib = (10 if n == 14 else left_shin_at_second_test, 24)
+            event = Retest(date=day(n), assessment=assessment(tib=tib, when=day(n)))
+            plans.append({"event": event})
+        if n % 7 in (0, 2, 4):
+            plans.append({"day": n})
+    return live(prog, *plans)[1]
+
+
+def test_q5_a_stall_on_a_warned_dorsiflexor_weakness_repeats_the_nerve_check() -> None:
+    """Q5: a one-sided shin-raise weakness flat for four weeks was offered as "a hidden
+    weakness the first tests missed"; the nerve check the plan asked for on day one (S17,
+    `not_sure.deficit_warnings`) was not said again, though a dorsiflexor weakness that does
+    not answer training is when it matters most (clinical reference §6)."""
+    stalls = [d for d in _flat_shin_weeks(10) if d.rule.startswith("stall.")]
+    assert stalls
+    stall = stalls[0]
+    assert stall.numbers["deficit_warnings"] == "one_sided_dorsiflexor_weakness"
+    assert "check the nerves of the leg" in stall.person_text
+    assert "foot starts to drop" in stall.person_text
+    assert "hidden weakness" not in stall.person_text
+    assert "the weakness the shin raise test found at the start" in stall.person_text
+    assert "common fibular nerve palsy" in stall.clinician_text
+    assert "clinical reference §6" in stall.clinician_text

@@ -48,6 +48,7 @@ from groundup.clinical.pathways import (
     position_allows,
     resolve_criterion,
     strength_range,
+    warning_raised,
 )
 from groundup.clinical.planning import (
     ESTIMATE_PREFIX,
@@ -71,7 +72,13 @@ from groundup.clinical.program import (
     work_seconds,
 )
 from groundup.clinical.readiness import hop_gate_status, hop_ready
-from groundup.clinical.rules import IMPLICATED, GateCriterion, Rules, WeightBearingRule
+from groundup.clinical.rules import (
+    IMPLICATED,
+    DeficitWarning,
+    GateCriterion,
+    Rules,
+    WeightBearingRule,
+)
 from groundup.clinical.vocabulary import DoseType, Kind, Muscle, Phase, Position, Side
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
@@ -5034,6 +5041,19 @@ def _milestones_flat(
         "to_test": latest.date.isoformat(),
     }
     numbers.update({m.criterion: m.clinician for m in moves})
+    warned = _warnings_unanswered(program, base, latest, rules)
+    if warned:
+        # Q5: the weakness is known, not hidden: it is the culprit, and its warning follows.
+        numbers["deficit_warnings"] = ", ".join(w.id for w, _ in warned)
+        culprits = [c for c in culprits if not c[1].startswith("hidden weakness")] + [
+            (
+                f"the weakness the {rules.assessment.tests[w.test].person_label} found at the "
+                "start has not answered the training",
+                f"{w.id}: the deficit on {w.test} has not moved beyond measurement error since "
+                f"{base.date}",
+            )
+            for w, _ in warned
+        ]
     return _stall_prompt(
         day,
         numbers,
@@ -5044,6 +5064,52 @@ def _milestones_flat(
         "measurement error (" + "; ".join(m.clinician for m in moves) + ")",
         culprits,
         flat_weeks.source,
+    )
+
+
+def _warnings_unanswered(
+    program: Program, base: TestPoint, latest: TestPoint, rules: Rules
+) -> list[tuple[DeficitWarning, tuple[str, str]]]:
+    """Q5: the pathway's deficit warnings (S17: a marked one-sided dorsiflexor weakness is a
+    nerve problem until shown otherwise) that the latest test still raises, on a test whose
+    weaker side has not risen beyond its measurement error since `base`: training has not
+    answered the weakness, so the warning said at the plan is said again."""
+    out = []
+    for warning in rules.pathways[program.pathway].deficit_warnings:
+        texts = warning_raised(warning, latest.profile)
+        was = base.profile.comparison(warning.test)
+        now = latest.profile.comparison(warning.test)
+        side = now.weaker_side if now is not None else None
+        if texts is None or was is None or now is None or side is None:
+            continue
+        a, b = was.value(side), now.value(side)
+        error = now.measurement_error
+        if a is None or b is None or error is None or b - a > error:
+            continue
+        out.append((warning, texts))
+    return out
+
+
+def _with_warnings(program: Program, prompt: Decision, rules: Rules) -> Decision:
+    """The stall prompt (or its hand-over to the clinician) with the pathway's warnings that
+    training has not answered said again, to both (Q5)."""
+    ids = str(prompt.numbers.get("deficit_warnings", "")).split(", ")
+    warned = [
+        texts
+        for w in rules.pathways[program.pathway].deficit_warnings
+        if w.id in ids and (texts := warning_raised(w, program.profile)) is not None
+    ]
+    if not warned:
+        return prompt
+    person = " ".join(p for p, _ in warned)
+    clinical = " ".join(c for _, c in warned)
+    return prompt.model_copy(
+        update={
+            "person_text": f"{prompt.person_text} As the plan said at the start, and all the "
+            f"more now: {person}",
+            "clinician_text": f"{prompt.clinician_text} Not answered by training since the "
+            f"plan (a referral reason: clinical reference §6): {clinical}",
+        }
     )
 
 
@@ -5141,7 +5207,7 @@ def _stall_check(
         return []
     flat = _milestones_flat(program, day, seen, rules)
     if flat is not None:
-        return [_escalated(program, flat, rules)]
+        return [_with_warnings(program, _escalated(program, flat, rules), rules)]
     if now and any(d.kind == "progress" for d in now):
         return []
     since = program.state.last_progression or program.phase_started
