@@ -1440,6 +1440,7 @@ def _on_session(
     candidates: list[tuple[Slot, Dose, Exercise]] = []
     working = program  # the program with this session's regressions applied so far
     efforts = _effort_over(program, event, seen, rules)
+    effort_spent: list[tuple[str, int]] = []  # too hard after both effort step backs (P15)
     for logged_slot, logged_dose, log in _main_logs(program, event):
         if working.slot(logged_slot.exercise_id) is None:
             continue  # stepped down to its easier neighbour for form earlier on (P5)
@@ -1503,14 +1504,44 @@ def _on_session(
             continue
         over = efforts.get(dose_key(slot.exercise_id, dose.side))
         # One step below the bottom of the range at most: a dose too hard steps back, but
-        # effort alone does not take it to nothing.
+        # effort alone does not take it to nothing. Still too hard some sessions after that
+        # step, a second step to a lower floor (P15); after that, the clinician.
         floor_amount = dose_floor(exercise, rules)
-        if (
-            over is not None
-            and not dose.pinned
-            and (dose.amount > floor_amount or bool(dose.load_kg))
-        ):
+        first = over is not None and (dose.amount > floor_amount or bool(dose.load_kg))
+        second = False
+        if not first and not dose.pinned and program.template is None:
+            run = _effort_run(program, seen, rules, slot.exercise_id, dose.side)
+            if run == p.effort_over_sessions + p.effort_step_back_sessions:
+                # Still too hard N sessions after the first step: once more, to a lower floor.
+                floor_amount = effort_second_floor(exercise, rules)
+                second = dose.amount > floor_amount or bool(dose.load_kg)
+                target = rules.phases[program.phase].dose.effort_rpe_max
+                over = over or (target, f"≥ {target + p.effort_over_target_by:g}")
+            elif run >= p.effort_over_sessions + 2 * p.effort_step_back_sessions:
+                effort_spent.append((exercise.name + side_text, run))
+        if (first or second) and over is not None and not dose.pinned:
             target, logged = over
+            person = (
+                f"{exercise.name}{side_text} still feels much harder than this phase intends for "
+                f"{p.effort_over_sessions + p.effort_step_back_sessions} sessions running, after "
+                "a step back, so it steps back once more — the last time it goes lower for "
+                "effort."
+                if second
+                else f"{exercise.name}{side_text} has felt much harder than this phase intends "
+                f"for {p.effort_over_sessions} sessions running, so it steps back a notch."
+            )
+            clinical = (
+                f"{exercise.name}{side_text}: RPE ≥ the phase target {target:g} + "
+                f"{p.effort_over_target_by:g} on {p.effort_over_sessions + p.effort_step_back_sessions} "
+                f"sessions in a row, through an effort step-back: second step, one rung back, "
+                f"volume −{p.regress_volume_fraction:.0%}, not below {floor_amount:g} "
+                f"({p.effort_second_floor_fraction:.0%} of the range's bottom)."
+                if second
+                else f"{exercise.name}{side_text}: RPE {logged} on the last "
+                f"{p.effort_over_sessions} sessions ≥ the phase target {target:g} + "
+                f"{p.effort_over_target_by:g}: one rung back, volume "
+                f"−{p.regress_volume_fraction:.0%}."
+            )
             decisions.append(
                 _regress_dose(
                     working,
@@ -1520,10 +1551,13 @@ def _on_session(
                     event.date,
                     rules,
                     "regress.effort",
-                    {"effort_target": target, "efforts": logged},
-                    f"{exercise.name}{side_text} has felt much harder than this phase intends for {p.effort_over_sessions} sessions running, so it steps back a notch.",
-                    f"{exercise.name}{side_text}: RPE {logged} on the last {p.effort_over_sessions} sessions ≥ the phase target {target:g} + {p.effort_over_target_by:g}: one rung back, volume −{p.regress_volume_fraction:.0%}.",
-                    p.sources["effort_over_target_by"].source,
+                    {"effort_target": target, "efforts": logged, "step": 2 if second else 1},
+                    person,
+                    clinical,
+                    p.sources[
+                        "effort_step_back_sessions" if second else "effort_over_target_by"
+                    ].source,
+                    floor=floor_amount,
                 )
             )
             # A dose too hard is not a pain response: it does not count towards a referral.
@@ -1583,6 +1617,8 @@ def _on_session(
                 )
             )
     regressed = any(d.kind == "regress" for d in decisions)
+    spent = _effort_review(program, event.date, effort_spent, rules)
+    decisions.extend(spent)
     decisions.extend(holds)
     # 5. Progressions, within the volume caps and keeping the weaker side ahead.
     decisions.extend(_progress_all(working, candidates, event, seen, rules, allowed))
@@ -1625,13 +1661,17 @@ def _one_set_off(slot: Slot, dose: Dose) -> Change:
     )
 
 
-def _form_episode(seen: Sequence[HistoryEvent], slot: Slot, dose: Dose) -> tuple[int, bool, bool]:
+def _form_episode(
+    seen: Sequence[HistoryEvent], slot: Slot, dose: Dose
+) -> tuple[int, bool, bool, int]:
     """The run of sessions, latest first, whose log of this exercise side lost its form in
-    the last set only: how many of them were at today's dose (sets, setting and load), and
-    whether a set (P5) or a rung already came off during the run."""
+    the last set only: how many of them were at today's dose (sets, setting and load),
+    whether a set (P5) or a rung already came off during the run, and the most sets logged
+    in the run (the count before a set came off, Q6)."""
     at_dose = 0
     counting = True
     set_off = stepped = False
+    most = dose.sets
     for session in reversed(_sessions(seen)):
         if session.skipped:
             continue
@@ -1652,12 +1692,18 @@ def _form_episode(seen: Sequence[HistoryEvent], slot: Slot, dose: Dose) -> tuple
         else:
             counting = False
         set_off = set_off or len(found.sets) > dose.sets
+        most = max(most, len(found.sets))
         stepped = stepped or not same
-    return at_dose, set_off, stepped
+    return at_dose, set_off, stepped, most
 
 
 def _easier_rung(
-    program: Program, slot: Slot, dose: Dose, exercise: Exercise, rules: Rules
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    rules: Rules,
+    sets_back: int | None = None,
 ) -> tuple[list[Change], str] | None:
     """One rung down the ladder with the sets kept (P5): a lighter load, the exercise's
     easier setting (more support), a shorter lowering, or its easier neighbour."""
@@ -1697,10 +1743,16 @@ def _easier_rung(
         # each side has now: the set that came off stays off.
         new = rules.library[target]
         starts, _ = dose_for(new, rules.phases[program.phase], program.profile, rules)
+        # Q6: the side whose set came off for form may have it back on the easier exercise.
         sets = [
             Change(exercise_id=target, side=d.side, field="sets", before=d.sets, after=kept)
             for d in starts
-            if (kept := (slot.dose(d.side) or dose).sets) < d.sets
+            if (
+                kept := sets_back
+                if sets_back is not None and d.side == dose.side
+                else (slot.dose(d.side) or dose).sets
+            )
+            < d.sets
         ]
         return [swap, *sets], f"→ {new.name} at its starting dose"
     return None
@@ -1726,11 +1778,11 @@ def _form_step(
     (or at the floor) is not fatigue: the sets stay and the exercise steps down one rung
     (`_easier_rung`), once per run; after that it holds and the stall prompts take over."""
     p = rules.progression
-    # One set below the phase's range at most (as for effort, S6), never below one.
-    floor = max(1, rules.phases[program.phase].dose.sets_min - 1)
+    # Q6: never below the phase's fewest sets: one set of four is not a training dose.
+    floor = max(1, rules.phases[program.phase].dose.sets_min)
     if dose.pinned:
         return None
-    at_dose, set_off, stepped = _form_episode(seen, slot, dose)
+    at_dose, set_off, stepped, most = _form_episode(seen, slot, dose)
     if at_dose < p.form_last_set_sessions:
         return None
     fault_id = next(
@@ -1763,21 +1815,38 @@ def _form_step(
         )
 
     if set_off or dose.sets <= floor:
-        rung = None if stepped else _easier_rung(program, slot, dose, exercise, rules)
+        back = _set_back(program, slot, dose, most, rules) if set_off else None
+        rung = None if stepped else _easier_rung(program, slot, dose, exercise, rules, back)
         if rung is None:
             return None
         changes, how = rung
+        swapped = any(c.field == "exercise" for c in changes)
+        if back is not None and not swapped:
+            # Q6: the set that came off comes back with the easier rung.
+            changes.append(
+                Change(
+                    exercise_id=slot.exercise_id,
+                    side=dose.side,
+                    field="sets",
+                    before=dose.sets,
+                    after=back,
+                )
+            )
         after_what = "after a set came off" if set_off else "at the least number of sets"
         less = "with a set less" if set_off else "at the fewest sets this phase uses"
         sets_words = f"{dose.sets} set" + ("" if dose.sets == 1 else "s")
+        returned = back is not None and back > dose.sets
         return regress(
-            {"sets": dose.sets, "step": "rung"},
+            {"sets": back if back is not None and returned else dose.sets, "step": "rung"},
             changes,
-            f"the last set still loses its form {less}, so the sets stay and the exercise gets "
-            f"a little easier ({how}).",
-            f"persists {after_what} ({at_dose} sessions at {sets_words}): not fatigue; "
-            f"sets kept, one rung down ({how})",
+            f"the last set still loses its form {less}, so the exercise gets a little easier "
+            f"({how})"
+            + (f" and the set comes back: {back} sets." if returned else ", with the sets kept."),
+            f"persists {after_what} ({at_dose} sessions at {sets_words}): not fatigue; one "
+            f"rung down ({how})" + (f", sets back to {back}" if returned else ", sets kept"),
         )
+    if stepped:
+        return None  # a rung already came off in this run: hold; the stall prompts follow
     changes = [_one_set_off(slot, dose)]
     weaker = slot_weaker_side(program, slot)
     other = slot.dose(weaker.other) if weaker is not None and dose.side is weaker else None
@@ -1794,6 +1863,28 @@ def _form_step(
         f"{sets_words}, each done well.",
         f"at {at_dose} consecutive sessions: one set off ({dose.sets} → {after})",
     )
+
+
+def _set_back(program: Program, slot: Slot, dose: Dose, most: int, rules: Rules) -> int | None:
+    """Q6: the sets this side had before a set came off for form, when giving them back with
+    the easier rung keeps the side with the extra set ahead and the session within the
+    person's minutes (P1); else None (the sets stay as they are)."""
+    if most <= dose.sets:
+        return None
+    weaker = slot_weaker_side(program, slot)
+    if weaker is not None and dose.side is weaker.other:
+        weak = slot.dose(weaker)
+        if weak is not None and most * dose.amount > weak.sets * weak.amount:
+            return None
+    change = Change(
+        exercise_id=slot.exercise_id, side=dose.side, field="sets", before=dose.sets, after=most
+    )
+    after = _patch_dose(list(program.slots), change)
+    before_minutes = session_minutes(program.slots, rules)
+    after_minutes = session_minutes(tuple(after), rules)
+    if after_minutes > max(_session_limit(program, rules), before_minutes):
+        return None
+    return most
 
 
 def _pain_steps(
@@ -1942,6 +2033,95 @@ def _effort_over(
                 ", ".join(f"{e:g}" for e in reversed(efforts)),
             )
     return out
+
+
+def effort_second_floor(exercise: Exercise, rules: Rules) -> float:
+    """The least amount a second effort step back leaves (P15): a fraction of the bottom of
+    the exercise's range (`effort_second_floor_fraction`, U), never under one unit."""
+    return _scaled(
+        exercise.dose.range_low, rules.progression.effort_second_floor_fraction, exercise, rules
+    )
+
+
+def _effort_run(
+    program: Program,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    exercise_id: str,
+    side: Side | None,
+) -> int:
+    """P15: the sessions in a row, this one included, at which this exercise side was logged
+    at or above the phase's effort target plus the margin — whatever the dose — counted back
+    to the phase's start or the end of the last flare-up. A session without it is passed."""
+    p = rules.progression
+    bar = rules.phases[program.phase].dose.effort_rpe_max + p.effort_over_target_by
+    ended = program.state.last_flare_end
+    run = 0
+    for session in reversed(_sessions(seen)):
+        if session.skipped:
+            continue
+        if session.date < program.phase_started or (ended is not None and session.date <= ended):
+            break
+        found = [e for e in session.exercises if e.exercise_id == exercise_id and e.side == side]
+        if not found:
+            continue
+        logged = [x.effort for x in found[0].sets if x.effort is not None]
+        if not logged or max(logged) < bar:
+            break
+        run += 1
+    return run
+
+
+def _effort_review(
+    program: Program, day: dt.date, spent: list[tuple[str, int]], rules: Rules
+) -> list[Decision]:
+    """P15: effort still far above the phase's target after two effort step backs and
+    `effort_step_back_sessions` more sessions: no third cut; the clinician is asked once
+    (`stall.clinician`, flagged on the dashboard) until a dose progresses or the phase
+    changes, as N1's pain step-backs ask for a review."""
+    p = rules.progression
+    if (
+        not spent
+        or program.state.stall_prompts >= p.prompts_before_clinician
+        or _off(program, "stall.reassess")
+    ):
+        return []
+    names = ", ".join(name for name, _ in spent)
+    runs = max(run for _, run in spent)
+    target = rules.phases[program.phase].dose.effort_rpe_max
+    return [
+        Decision(
+            rule="stall.clinician",
+            kind="prompt",
+            date=day,
+            numbers={
+                "basis": "effort",
+                "sessions_over": runs,
+                "effort_target": target,
+                "step_backs": 2,
+                "exercises": names,
+            },
+            changes=(
+                Change(field="last_stall_prompt", after=day.isoformat()),
+                Change(
+                    field="stall_prompts",
+                    before=program.state.stall_prompts,
+                    after=p.prompts_before_clinician,
+                ),
+            ),
+            person_text=f"{names}: still very hard after stepping back twice, for {runs} "
+            "sessions in a row, so the dose stays where it is and your clinician has been asked "
+            "to look at your program with you. Carry on as it stands meanwhile, and say so if "
+            "something other than the exercise itself makes it hard.",
+            clinician_text=f"{names}: RPE ≥ {target + p.effort_over_target_by:g} (phase target "
+            f"{target:g}) on {runs} sessions in a row, through two effort step-backs (the second "
+            f"to {p.effort_second_floor_fraction:.0%} of the range's bottom): doses held, not "
+            "cut again. Needs a clinician review (flagged on the dashboard): the exercise choice, "
+            "the effort logging, or something limiting beyond the tests.",
+            source=f"{p.sources['effort_step_back_sessions'].source}; "
+            f"{p.sources['prompts_before_clinician'].source}",
+        )
+    ]
 
 
 def _protocol(program: Program, rules: Rules) -> bool:
@@ -3298,8 +3478,11 @@ def _regress_dose(
     person: str,
     clinician: str,
     source: str,
+    *,
+    floor: float | None = None,
 ) -> Decision:
-    """One rung back and less volume for one exercise side."""
+    """One rung back and less volume for one exercise side, never below `floor` (the
+    exercise's `dose_floor` unless given: a second effort step goes lower, P15)."""
     p = rules.progression
     changes: list[Change] = []
     key = slot.exercise_id
@@ -3371,7 +3554,8 @@ def _regress_dose(
         else round(max(amount, 1.0), 1)
     )
     # Never below the floor (N1): a step back stops one step under the bottom of the range.
-    amount = max(amount, min(dose.amount, dose_floor(exercise, rules)))
+    least = dose_floor(exercise, rules) if floor is None else floor
+    amount = max(amount, min(dose.amount, least))
     if amount < dose.amount:
         changes.append(
             Change(exercise_id=key, side=side, field="amount", before=dose.amount, after=amount)
@@ -3383,7 +3567,7 @@ def _regress_dose(
             person.split(", so ")[0]
             + ", but the dose is already as low as it goes, so it stays as it is."
         )
-        clinician += f" Already at the floor ({dose_floor(exercise, rules):g}): dose unchanged."
+        clinician += f" Already at the floor ({least:g}): dose unchanged."
     changes.append(Change(field="regression_count", after=day.isoformat()))
     changes = _weaker_side_kept_ahead(program, changes, rules)
     return Decision(

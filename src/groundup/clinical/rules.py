@@ -238,6 +238,20 @@ class ProgressionRules(Frozen):
     # Effort: two sessions in a row this far above the phase's target lower the dose.
     effort_over_target_by: float = Field(gt=0, le=5)
     effort_over_sessions: int = Field(ge=1, le=10)
+    effort_step_back_sessions: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="sessions still above the effort target after an effort step back before "
+        "a second step, and after the second before the clinician is asked (P15)",
+    )
+    effort_second_floor_fraction: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="the second effort step back goes no lower than this fraction of the "
+        "bottom of the exercise's range (P15)",
+    )
     # Mornings: check-ins needed in each of the last two weeks to judge the weekly trend.
     morning_trend_min_checkins: int = Field(ge=1, le=7)
     # No stall prompt this many days after a phase advance or the end of a flare-up.
