@@ -475,3 +475,46 @@ def test_p1_twelve_weeks_of_the_unstable_ankle_stay_within_the_persons_minutes()
     for d in held:
         assert d.numbers["minutes_after"] >= d.numbers["minutes_limit"]
         assert f"budget of {budget} min" in d.clinician_text
+
+
+# ----- Q3: shins on both legs held in phase 3 by the shin raises --------------------------
+
+
+def _shins_twelve_weeks() -> tuple[Program, list[Decision]]:
+    """The bilateral shin example, steady as the review ran it: pain easing from the
+    intake's, the bone-stress check recorded clear, twelve weeks."""
+    path = ROOT / "examples" / "bilateral-shin.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    _, program = build_program(intake, RULES)
+    assert intake.assessment is not None
+    baseline = intake.assessment.model_copy(update={"date": program.start_date})
+    during = min(intake.assessment.pain.during_activity or 0, 3)
+    morning = intake.assessment.pain.on_waking or 0
+    steady = Scenario(
+        name="steady",
+        weeks=12,
+        session_pain=tuple(max(0, during - w // 2) for w in range(8)),
+        morning_pain=tuple(max(0, morning - w // 2) for w in range(8)),
+        morning_stiffness=tuple(max(0, min(morning, 2) - w // 2) for w in range(8)),
+    )
+    _, final, decisions = follow(program, baseline, steady, RULES)
+    return final, decisions
+
+
+def test_q3_shins_held_by_their_own_rise_are_told_which_test_and_by_how_much() -> None:
+    """Q3: both shins in phase 3 for seven weeks with no word on what held them. The gate
+    (P4) needs each leg's shin raises to rise beyond the test's error from its own start; the
+    retest record, the periodic request and a stall now say so, with the numbers, and other
+    tests rising do not hide the stall (nothing else opens this gate)."""
+    final, decisions = _shins_twelve_weeks()
+    assert final.phase is Phase.DYNAMIC_STABILITY
+    in_phase = [d for d in decisions if d.date > final.phase_started]
+    words = "to move on, the shin raise test needs to show a rise of more than 6 reps on each leg"
+    recorded = [d for d in in_phase if d.rule == "retest.recorded"]
+    assert recorded and all(words in d.person_text for d in recorded)
+    assert "left 8 → 10" in recorded[0].person_text
+    assert any(d.rule == "prompt.retest_due" and words in d.person_text for d in in_phase)
+    stalls = [d for d in in_phase if d.rule.startswith("stall.")]
+    assert stalls and "shin_tibialis_lsi waits on each leg's own rise" in stalls[0].clinician_text
+    assert "force_phase" in stalls[0].clinician_text
+    assert "hidden weakness" not in stalls[0].person_text

@@ -715,6 +715,15 @@ def _on_retest(
                         for side, value, percent in sides
                     )
                 )
+    # Q3: a gate criterion judged on each leg's own rise says where it stands after the test.
+    after = program.model_copy(update={"profile": _weight_kept(profile, program.profile)})
+    if program.template is None and program.phase.next() is not None:
+        for named in phase_gate(program.pathway, program.phase, rules):
+            c = resolve_criterion(named, program.baseline, rules)
+            gap = own_start_gap(c, after, rules) if c is not None else None
+            if gap is not None:
+                person.append(gap[0])
+                clinical.append(gap[1])
     decision = Decision(
         rule="retest.recorded",
         kind="info",
@@ -4174,6 +4183,43 @@ def _own_start_status(
     )
 
 
+def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str, str] | None:
+    """Q3: an unmet LSI criterion judged against each leg's own start (both legs affected, no
+    verified norm, P4), in plain words and clinical ones: the test, the rise it needs on each
+    leg and how far each has come. None when the criterion is judged another way or is met."""
+    profile = program.profile
+    comparison = profile.comparison(c.test or "")
+    start = _test_start(c, program, rules)
+    if (
+        c.kind != "lsi"
+        or comparison is None
+        or start is None
+        or profile.involved_side is not None
+        or profile.affected_side is None
+        or (comparison.capacity.available and comparison.capacity.target is not None)
+    ):
+        return None
+    before, error = start
+    met, why, _ = _own_start_status(comparison, before, error)
+    if met:
+        return None
+    definition = rules.assessment.tests[comparison.test]
+    sides = []
+    for side in Side:
+        was = before.value(side) if before is not None else None
+        now = comparison.value(side)
+        if was is not None and now is not None:
+            sides.append(f"{side.value} {was:g} → {now:g}")
+        else:
+            sides.append(f"{side.value} not tested yet")
+    label = definition.person_label
+    return (
+        f"to move on, the {label} needs to show a rise of more than {error:g} "
+        f"{definition.unit} on each leg from where it started ({', '.join(sides)} so far)",
+        f"{c.id} waits on each leg's own rise: {why}",
+    )
+
+
 def _test_start(
     c: GateCriterion, program: Program, rules: Rules
 ) -> tuple[SideComparison | None, float] | None:
@@ -4587,6 +4633,9 @@ def _gate(
             if _in_phase_retests(program, seen) and left_out:
                 numbers["left_out"] = ", ".join(c.id for c in left_out)
             return [_retest_prompt(program, day, rules, pending, numbers, why)]
+        # Q3: a gate that waits on each leg's own rise says which test and by how much.
+        holding = [g for c in pending if (g := own_start_gap(c, program, rules)) is not None]
+        return _retest_due(program, day, seen, rules, holding)
     return _retest_due(program, day, seen, rules)
 
 
@@ -4965,12 +5014,24 @@ def retest_due_on(program: Program, rules: Rules) -> dt.date:
 
 
 def _retest_due(
-    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
+    program: Program,
+    day: dt.date,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    holding: Sequence[tuple[str, str]] = (),
 ) -> list[Decision]:
     tested = program.profile.tested_on or program.start_date
     weeks = (day - tested).days / 7
     every = rules.progression.retest_every_weeks
     if day >= retest_due_on(program, rules):
+        held = (
+            " What the next phase still waits for: " + "; ".join(g[0] for g in holding) + "."
+            if holding
+            else ""
+        )
+        held_clinical = (
+            " Gate held on tests only: " + "; ".join(g[1] for g in holding) + "." if holding else ""
+        )
         return [
             Decision(
                 rule="prompt.retest_due",
@@ -4978,8 +5039,8 @@ def _retest_due(
                 date=day,
                 numbers={"weeks_since_test": round(weeks, 1)},
                 changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
-                person_text=f"It has been {weeks:.0f} weeks since your last tests: a retest will show your progress.",
-                clinician_text=f"Periodic retest due ({weeks:.0f} weeks since {tested}; interval {every} weeks).",
+                person_text=f"It has been {weeks:.0f} weeks since your last tests: a retest will show your progress.{held}",
+                clinician_text=f"Periodic retest due ({weeks:.0f} weeks since {tested}; interval {every} weeks).{held_clinical}",
                 source=rules.progression.sources["retest_every_weeks"].source,
             )
         ]
@@ -5200,8 +5261,10 @@ def _milestones_flat(
     moves = [m for c in unmet if (m := _milestone_move(c, base, latest, rules)) is not None]
     if not moves or any(m.improved for m in moves):
         return None
-    # Any other milestone test beyond its error is improvement too (P9).
-    if _other_tests_improved(base, latest, rules):
+    # Any other milestone test beyond its error is improvement too (P9) — but not for a
+    # gate judged on each leg's own rise (Q3): nothing else opens it, so it stalls alone.
+    own_start = all(own_start_gap(c, program, rules) is not None for c in unmet)
+    if not own_start and _other_tests_improved(base, latest, rules):
         return None
     # A steady rise over the tests between (each step up, none down) is improvement even
     # when no single step is beyond the measurement error (S1).
@@ -5226,6 +5289,17 @@ def _milestones_flat(
     }
     numbers.update({m.criterion: m.clinician for m in moves})
     warned = _warnings_unanswered(program, base, latest, rules)
+    if own_start:
+        gaps = [g for c in unmet if (g := own_start_gap(c, program, rules)) is not None]
+        culprits = [c for c in culprits if not c[1].startswith("hidden weakness")] + [
+            (
+                "; ".join(g[0] for g in gaps)
+                + ": if it stays where it is, your clinician can judge whether you are ready",
+                "gate judged on each leg's own rise (no verified norm): "
+                + "; ".join(g[1] for g in gaps)
+                + "; a clinician may judge it instead (override force_phase)",
+            )
+        ]
     if warned:
         # Q5: the weakness is known, not hidden: it is the culprit, and its warning follows.
         numbers["deficit_warnings"] = ", ".join(w.id for w, _ in warned)
