@@ -162,6 +162,29 @@ def pending_check(
     )
 
 
+RUNNING_PREFIX = "Running: "
+
+
+def running_note(condition: Condition, profile: ImbalanceProfile, rules: Rules) -> str | None:
+    """The pathway's running note from the profile as it stands (the engine rewrites it when
+    the irritability re-read from the logs changes, Q3)."""
+    pathway = rules.pathways[condition]
+    if pathway.running is None:
+        return None
+    ready = run_ready(profile, rules)
+    if ready.met:
+        return (
+            f"{RUNNING_PREFIX}you meet the criteria to start the walk-run plan; it joins the "
+            f"program from phase {pathway.running.from_phase.number} when a session has "
+            f"{pathway.running.needs_minutes} minutes or more to hold it beside the "
+            f"strength work. {rules.readiness.run_progression}"
+        )
+    return (
+        f"{RUNNING_PREFIX}{pathway.running.advice} Not yet ready for the walk-run plan: "
+        f"{describe_unmet(ready)}."
+    )
+
+
 def pathway_notes(
     condition: Condition,
     profile: ImbalanceProfile,
@@ -193,20 +216,9 @@ def pathway_notes(
     if pathway.templates:
         names = ", ".join(rules.templates.templates[t].name for t in pathway.templates)
         notes.append(f"Ready-made programs that suit this condition: {names}.")
-    if pathway.running is not None:
-        ready = run_ready(profile, rules)
-        if ready.met:
-            notes.append(
-                f"Running: you meet the criteria to start the walk-run plan; it joins the "
-                f"program from phase {pathway.running.from_phase.number} when a session has "
-                f"{pathway.running.needs_minutes} minutes or more to hold it beside the "
-                f"strength work. {rules.readiness.run_progression}"
-            )
-        else:
-            notes.append(
-                f"Running: {pathway.running.advice} Not yet ready for the walk-run plan: "
-                f"{describe_unmet(ready)}."
-            )
+    running = running_note(condition, profile, rules)
+    if running is not None:
+        notes.append(running)
     for advice in pathway.advice:
         notes.append(f"{advice.text} ({advice.source} [{advice.confidence}].)")
     if pathway.watch_for:

@@ -52,15 +52,23 @@ from groundup.clinical.pathways import (
 )
 from groundup.clinical.planning import (
     ESTIMATE_PREFIX,
+    RUNNING_PREFIX,
     build_session,
     dose_for,
     estimate_reason,
     pathway_notes,
     refresh_reasons,
+    running_note,
     session_minutes,
     template_block,
 )
-from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
+from groundup.clinical.profile import (
+    ImbalanceProfile,
+    IrritabilityResult,
+    SideComparison,
+    build_profile,
+    grade_values,
+)
 from groundup.clinical.program import (
     Dose,
     FlareState,
@@ -71,7 +79,7 @@ from groundup.clinical.program import (
     unit_seconds,
     work_seconds,
 )
-from groundup.clinical.readiness import hop_gate_status, hop_ready
+from groundup.clinical.readiness import hop_gate_status, hop_ready, run_ready
 from groundup.clinical.rules import (
     IMPLICATED,
     DeficitWarning,
@@ -188,6 +196,7 @@ def advance(
         for decision in made:
             program = apply(program, decision, rules)
             steps.append(program)
+        program = _irritability_now(program, seen, event.date, rules)
         program = program.model_copy(
             update={"state": program.state.model_copy(update={"evaluated": index + 1})}
         )
@@ -195,6 +204,61 @@ def advance(
             steps[-1] = steps[-1].model_copy(update={"state": program.state})
         decisions.extend(made)
     return Advance(program=program, decisions=tuple(decisions), steps=tuple(steps))
+
+
+def current_irritability(
+    program: Program, seen: Sequence[HistoryEvent], day: dt.date, rules: Rules
+) -> IrritabilityResult | None:
+    """Q3: irritability re-read from the pain logged over the last `irritability_recent_days`:
+    the morning check-ins as pain at rest and on waking, the sessions as pain with activity,
+    and a morning worse after a session than before it as pain lingering into the next day.
+    Night pain is not logged: the last assessment's answer stands. None with fewer than
+    `irritability_recent_min_logs` sessions or check-ins in the window."""
+    p = rules.progression
+    since = day - dt.timedelta(days=p.irritability_recent_days)
+    sessions = [s for s in _sessions(seen) if since < s.date <= day and not s.skipped]
+    checkins = [c for c in _checkins(seen) if since < c.date <= day]
+    need = p.irritability_recent_min_logs
+    if len(sessions) < need or len(checkins) < need:
+        return None
+    waking = max(c.pain_on_waking for c in checkins)
+    lingers = 0.0
+    for session in sessions:
+        before = [c.pain_on_waking for c in checkins if c.date <= session.date]
+        after = [c.pain_on_waking for c in checkins if c.date == session.date + dt.timedelta(1)]
+        if before and after and after[0] > before[-1]:
+            lingers = 24.0
+    night = _night(program)
+    values: dict[str, float] = {
+        "pain_at_rest": float(waking),
+        "pain_during_activity": float(max(s.max_pain for s in sessions)),
+        "pain_on_waking": float(waking),
+        "night_pain": 1.0 if night else 0.0,
+        "lingers_hours": lingers,
+    }
+    return grade_values(values, rules.assessment.irritability)
+
+
+def _night(program: Program) -> bool:
+    """The last assessment gave night pain as a reason for its irritability (the logs do not
+    ask about nights)."""
+    return any("at night" in r for r in program.profile.irritability.reasons)
+
+
+def _irritability_now(
+    program: Program, seen: Sequence[HistoryEvent], day: dt.date, rules: Rules
+) -> Program:
+    """The program with the irritability re-read from the logs (Q3) and, when its level
+    changed, the running note that quotes it rewritten."""
+    now = current_irritability(program, seen, day, rules)
+    if now is None or now.level is program.profile.irritability.level:
+        return program
+    profile = program.profile.model_copy(update={"irritability": now})
+    note = running_note(program.pathway, profile, rules)
+    reasons = tuple(
+        note if note is not None and r.startswith(RUNNING_PREFIX) else r for r in program.reasons
+    )
+    return program.model_copy(update={"profile": profile, "reasons": reasons})
 
 
 # ----- applying decisions --------------------------------------------------------------
@@ -317,6 +381,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"last_weight_prompt": decision.date})
         elif change.field == "last_time_prompt":
             state = state.model_copy(update={"last_time_prompt": decision.date})
+        elif change.field == "last_run_test_prompt":
+            state = state.model_copy(update={"last_run_test_prompt": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -1646,9 +1712,59 @@ def _on_session(
             )
             if said is not None:  # None: a held advance said recently, waiting quietly (P6)
                 decisions.append(said)
+    if not regressed and not any(d.rule.startswith(("prompt.", "phase.")) for d in decisions):
+        asked = _run_test_prompt(program, event.date, rules)
+        if asked is not None:
+            decisions.append(asked)
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
+
+
+def _run_test_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | None:
+    """Q3: the walk-run plan waits only on a test never done (the hop test): once every other
+    running criterion is met, from the phase running may join, ask for a retest with it, at
+    most every `retest_every_weeks` — not while a check, a weight-bearing limit or a flare-up
+    stands."""
+    running = rules.pathways[program.pathway].running
+    if (
+        running is None
+        or program.template is not None
+        or program.phase.number < running.from_phase.number
+        or program.state.check_pending is not None
+        or program.state.flare is not None
+        or load_restriction(program.pathway, program.profile, rules) is not None
+    ):
+        return None
+    last = program.state.last_run_test_prompt
+    if last is not None and (day - last).days < rules.progression.retest_every_weeks * 7:
+        return None
+    ready = run_ready(program.profile, rules)
+    unmet = ready.unmet
+    if ready.met or not unmet or any(r.numbers != "not tested" for r in unmet):
+        return None
+    criteria = {c.id: c for c in rules.readiness.run.criteria}
+    tests = [
+        rules.assessment.tests[test]
+        for r in unmet
+        if (test := criteria[r.id].test) is not None and test in rules.assessment.tests
+    ]
+    names = ", ".join(t.person_label for t in tests)
+    texts = " ".join(r.text for r in unmet)
+    return Decision(
+        rule="prompt.run_test",
+        kind="prompt",
+        date=day,
+        numbers={"untested": ", ".join(r.id for r in unmet)},
+        changes=(Change(field="last_run_test_prompt", before=str(last), after=str(day)),),
+        person_text=f"You meet the other criteria to start the walk-run plan; one thing is not "
+        f"tested yet: {texts} Please include the {names} in a retest: it decides whether "
+        "running can start.",
+        clinician_text=f"Run readiness: every criterion met except untested "
+        f"{', '.join(r.id for r in unmet)} ({names}): retest needed before the walk-run plan "
+        f"can join (from phase {running.from_phase.number}).",
+        source=rules.readiness.run_progression_source,
+    )
 
 
 def _last_set_fault(log: ExerciseLog, sets: int) -> bool:

@@ -238,6 +238,19 @@ class ProgressionRules(Frozen):
     # Effort: two sessions in a row this far above the phase's target lower the dose.
     effort_over_target_by: float = Field(gt=0, le=5)
     effort_over_sessions: int = Field(ge=1, le=10)
+    irritability_recent_days: int = Field(
+        default=14,
+        ge=7,
+        le=42,
+        description="Q3: irritability is re-read from the sessions and check-ins of these "
+        "last days",
+    )
+    irritability_recent_min_logs: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Q3: at least this many sessions and as many check-ins in those days",
+    )
     effort_step_back_sessions: int = Field(
         default=3,
         ge=1,
