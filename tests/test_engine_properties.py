@@ -39,6 +39,7 @@ from groundup.clinical.progression import (
     advance,
     apply,
     dose_floor,
+    effort_second_floor,
     gate_status,
     logged_running,
     planned_running,
@@ -536,7 +537,8 @@ def check_minutes(before: Program, after: Program, decision: Decision) -> None:
 
 def check_floor(decision: Decision) -> None:
     """(h) N1, N3: no step back (for pain, pain after, mornings or effort) lowers a dose
-    below one step under the bottom of its exercise's range, and no phase opens an exercise
+    below one step under the bottom of its exercise's range (P15: a second effort step
+    back, to `effort_second_floor_fraction` of the range's bottom), and no phase opens an exercise
     below the bottom of its range (an amount already lower is left, not lowered). Flare-up
     plans go lower on purpose and are not step backs."""
     if not (decision.rule.startswith("regress.") or decision.rule == "phase.advance"):
@@ -549,9 +551,13 @@ def check_floor(decision: Decision) -> None:
         floor = (
             exercise.dose.range_low
             if decision.rule == "phase.advance"
+            else effort_second_floor(exercise, RULES)
+            if decision.rule == "regress.effort" and decision.numbers.get("step") == 2
             else dose_floor(exercise, RULES)
         )
         assert change.after >= min(change.before, floor), (decision.rule, change, floor)
+        # P15: the second effort step is the last, and its floor is still a training dose.
+        assert change.after >= min(change.before, effort_second_floor(exercise, RULES))
 
 
 def check_flare_escalation(before: Program, event: HistoryEvent, outcome: Any) -> None:

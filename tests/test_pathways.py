@@ -793,10 +793,16 @@ def test_twelve_steady_weeks_of_achilles_keep_loaded_calf_work_and_ask_for_hop_t
 
 
 def test_twelve_weeks_of_shin_splints_never_bring_running_while_irritable() -> None:
+    """Q3 changed this: irritability was the intake's for twelve weeks (high); it is now
+    re-read from the pain logged lately, so it may fall. Running still never comes while
+    it is high, nor before every running criterion is met."""
     for scenario in SCENARIOS:
         _, versions, _ = twelve_weeks("bilateral-shin.yaml", scenario)
-        assert all(v.profile.irritability.level is Irritability.HIGH for v in versions)
-        assert not any(main_ids(v) & {"walk_run_intervals", "easy_run"} for v in versions)
+        assert versions[0].profile.irritability.level is Irritability.HIGH
+        for v in versions:
+            if main_ids(v) & {"walk_run_intervals", "easy_run"}:
+                assert v.profile.irritability.level is not Irritability.HIGH
+                assert run_ready(v.profile, RULES).met
 
 
 def test_the_phase_gate_reasons_are_readable_numbers() -> None:

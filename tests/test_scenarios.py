@@ -563,3 +563,73 @@ def test_q2_the_kneecap_makes_room_with_a_stretch_then_goes_heavier_rather_than_
         for p in steps[i:]
     )
     assert not [d for d in decisions if d.rule == "stall.clinician"]
+
+
+# ----- Q3: shins on both legs held in phase 3 by the shin raises --------------------------
+
+
+def _shins_twelve_weeks() -> tuple[Program, list[Decision], list]:
+    """The bilateral shin example, steady as the review ran it: pain easing from the
+    intake's, the bone-stress check recorded clear, twelve weeks."""
+    path = ROOT / "examples" / "bilateral-shin.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    _, program = build_program(intake, RULES)
+    assert intake.assessment is not None
+    baseline = intake.assessment.model_copy(update={"date": program.start_date})
+    during = min(intake.assessment.pain.during_activity or 0, 3)
+    morning = intake.assessment.pain.on_waking or 0
+    steady = Scenario(
+        name="steady",
+        weeks=12,
+        session_pain=tuple(max(0, during - w // 2) for w in range(8)),
+        morning_pain=tuple(max(0, morning - w // 2) for w in range(8)),
+        morning_stiffness=tuple(max(0, min(morning, 2) - w // 2) for w in range(8)),
+    )
+    history, final, decisions = follow(program, baseline, steady, RULES)
+    return final, decisions, history
+
+
+def test_q3_shins_held_by_their_own_rise_are_told_which_test_and_by_how_much() -> None:
+    """Q3: both shins in phase 3 for seven weeks with no word on what held them. The gate
+    (P4) needs each leg's shin raises to rise beyond the test's error from its own start; the
+    retest record, the periodic request and a stall now say so, with the numbers, and other
+    tests rising do not hide the stall (nothing else opens this gate)."""
+    from groundup.clinical.progression import _gate, retest_due_on
+
+    final, decisions, history = _shins_twelve_weeks()
+    assert final.phase is Phase.DYNAMIC_STABILITY
+    in_phase = [d for d in decisions if d.date > final.phase_started]
+    words = "to move on, the shin raise test needs to show a rise of more than 6 reps on each leg"
+    recorded = [d for d in in_phase if d.rule == "retest.recorded"]
+    assert recorded and all(words in d.person_text for d in recorded)
+    assert "left 8 → 10" in recorded[0].person_text
+    due = retest_due_on(final, RULES)
+    (periodic,) = _gate(final, due, [e for e in history if e.date <= due], RULES, [])
+    assert periodic.rule == "prompt.retest_due" and words in periodic.person_text
+    stalls = [d for d in in_phase if d.rule.startswith("stall.")]
+    assert stalls and "shin_tibialis_lsi waits on each leg's own rise" in stalls[0].clinician_text
+    assert "force_phase" in stalls[0].clinician_text
+    assert "hidden weakness" not in stalls[0].person_text
+
+
+def test_q3_the_walk_run_note_reads_the_pain_logged_lately_and_the_hop_test_is_asked_for() -> None:
+    """Q3: after twelve weeks at 1–2/10 the running note still said "irritability high"
+    (the intake's rest pain, 5/10), and the hop test listed "not tested" was never asked for.
+    Irritability is now re-read from the last two weeks of sessions and check-ins, the note
+    follows it, and once the other running criteria are met a retest with the hop test is
+    asked for."""
+    from groundup.clinical.vocabulary import Irritability
+
+    final, decisions, _ = _shins_twelve_weeks()
+    assert final.profile.irritability.level is not Irritability.HIGH
+    (note,) = [r for r in final.reasons if r.startswith("Running: ")]
+    assert "irritability high" not in note
+    asked = [d for d in decisions if d.rule == "prompt.run_test"]
+    assert asked and "hop-on-the-spot test" in asked[0].person_text
+    assert "hops_pain_free" in asked[0].clinician_text
+    gaps = [(b.date - a.date).days for a, b in itertools.pairwise(asked)]
+    assert all(g >= RULES.progression.retest_every_weeks * 7 for g in gaps)
+    # Not before the bone-stress check is recorded and the phase running may join.
+    running = RULES.pathways[final.pathway].running
+    assert running is not None
+    assert all(d.date > decisions[0].date for d in asked)

@@ -234,6 +234,9 @@ def follow(
         result = advance(program, history, rules, day)
         program = result.program
         decisions.extend(result.decisions)
-        if any(d.rule in ("prompt.retest", "prompt.retest_due") for d in result.decisions):
+        if any(
+            d.rule in ("prompt.retest", "prompt.retest_due", "prompt.run_test")
+            for d in result.decisions
+        ):
             retest_wanted = True
     return history, program, decisions

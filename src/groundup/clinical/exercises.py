@@ -143,10 +143,14 @@ class Knob(Frozen):
         value = round(current + sign * self.step, 3)
         return value if self.minimum <= value <= self.maximum else None
 
-    def describe(self, setting: float | str) -> str:
+    def value_text(self, setting: float | str) -> str:
+        """The setting alone, with its unit: "45 cm", "standing" (P14)."""
         if isinstance(setting, str):
-            return f"{self.name}: {setting}"
-        return f"{self.name}: {setting:g}{' ' + self.unit if self.unit else ''}"
+            return setting
+        return f"{setting:g}{' ' + self.unit if self.unit else ''}"
+
+    def describe(self, setting: float | str) -> str:
+        return f"{self.name}: {self.value_text(setting)}"
 
 
 class Fault(Frozen):

@@ -14,6 +14,7 @@ from groundup.clinical.exercises import Exercise
 from groundup.clinical.profile import ImbalanceProfile
 from groundup.clinical.rules import (
     IMPLICATED,
+    DeficitWarning,
     GateCriterion,
     Pathway,
     PathwayAvoid,
@@ -222,7 +223,7 @@ def load_restriction(
         return None
     if allowed is None and not profile.boot_or_cast:
         return (rule, rule.unrecorded) if own is not None else None
-    return rule, rule.restricted
+    return rule, f"{rule.restricted} {rule.when_allowed}"
 
 
 def load_allows(exercise: Exercise, restriction: tuple[WeightBearingRule, str] | None) -> bool:
@@ -239,26 +240,29 @@ def deficit_warnings(
     condition: Condition, profile: ImbalanceProfile, rules: Rules
 ) -> tuple[tuple[str, str], ...]:
     """The pathway's warnings a test result raises: (person words, clinician words)."""
-    out = []
-    for warning in rules.pathways[condition].deficit_warnings:
-        comparison = profile.comparison(warning.test)
-        if (
-            comparison is None
-            or comparison.weaker_percent is None
-            or comparison.weaker_side is None
-            or not comparison.beyond_error
-        ):
-            continue
-        if comparison.weaker_percent < warning.weaker_percent_below:
-            fill = {
-                "{side}": comparison.weaker_side.value,
-                "{percent}": f"{comparison.weaker_percent:g}",
-            }
-            person, clinical = warning.text, warning.clinical
-            for key, value in fill.items():
-                person, clinical = person.replace(key, value), clinical.replace(key, value)
-            out.append((person, clinical))
-    return tuple(out)
+    raised = (warning_raised(w, profile) for w in rules.pathways[condition].deficit_warnings)
+    return tuple(found for found in raised if found is not None)
+
+
+def warning_raised(warning: DeficitWarning, profile: ImbalanceProfile) -> tuple[str, str] | None:
+    """The warning's (person words, clinician words) when the profile's test raises it."""
+    comparison = profile.comparison(warning.test)
+    if (
+        comparison is None
+        or comparison.weaker_percent is None
+        or comparison.weaker_side is None
+        or not comparison.beyond_error
+        or comparison.weaker_percent >= warning.weaker_percent_below
+    ):
+        return None
+    fill = {
+        "{side}": comparison.weaker_side.value,
+        "{percent}": f"{comparison.weaker_percent:g}",
+    }
+    person, clinical = warning.text, warning.clinical
+    for key, value in fill.items():
+        person, clinical = person.replace(key, value), clinical.replace(key, value)
+    return person, clinical
 
 
 def check_pathways(rules: Rules) -> None:

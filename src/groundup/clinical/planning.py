@@ -162,6 +162,29 @@ def pending_check(
     )
 
 
+RUNNING_PREFIX = "Running: "
+
+
+def running_note(condition: Condition, profile: ImbalanceProfile, rules: Rules) -> str | None:
+    """The pathway's running note from the profile as it stands (the engine rewrites it when
+    the irritability re-read from the logs changes, Q3)."""
+    pathway = rules.pathways[condition]
+    if pathway.running is None:
+        return None
+    ready = run_ready(profile, rules)
+    if ready.met:
+        return (
+            f"{RUNNING_PREFIX}you meet the criteria to start the walk-run plan; it joins the "
+            f"program from phase {pathway.running.from_phase.number} when a session has "
+            f"{pathway.running.needs_minutes} minutes or more to hold it beside the "
+            f"strength work. {rules.readiness.run_progression}"
+        )
+    return (
+        f"{RUNNING_PREFIX}{pathway.running.advice} Not yet ready for the walk-run plan: "
+        f"{describe_unmet(ready)}."
+    )
+
+
 def pathway_notes(
     condition: Condition,
     profile: ImbalanceProfile,
@@ -193,20 +216,9 @@ def pathway_notes(
     if pathway.templates:
         names = ", ".join(rules.templates.templates[t].name for t in pathway.templates)
         notes.append(f"Ready-made programs that suit this condition: {names}.")
-    if pathway.running is not None:
-        ready = run_ready(profile, rules)
-        if ready.met:
-            notes.append(
-                f"Running: you meet the criteria to start the walk-run plan; it joins the "
-                f"program from phase {pathway.running.from_phase.number} when a session has "
-                f"{pathway.running.needs_minutes} minutes or more to hold it beside the "
-                f"strength work. {rules.readiness.run_progression}"
-            )
-        else:
-            notes.append(
-                f"Running: {pathway.running.advice} Not yet ready for the walk-run plan: "
-                f"{describe_unmet(ready)}."
-            )
+    running = running_note(condition, profile, rules)
+    if running is not None:
+        notes.append(running)
     for advice in pathway.advice:
         notes.append(f"{advice.text} ({advice.source} [{advice.confidence}].)")
     if pathway.watch_for:
@@ -530,14 +542,19 @@ def _choose_main(
         ) or ", ".join(m.label for m in sorted(exercise.trained_muscles & set(finding.muscles)))
         # A balance exercise has no prime movers: it is added for what its test measures.
         muscles = f"the {named}" if named else _trained_skill(finding, rules)
+        count = len(exercise.prime_movers & set(finding.muscles)) or len(
+            exercise.trained_muscles & set(finding.muscles)
+        )
+        plural = count > 1 or "muscles" in named or " and " in named
+        because = _strength_for_finding(exercise, finding, count, rules, plural=plural)
         if one_leg is not None:
             take(
                 one_leg,
                 f"Added for {muscles}, one leg at a time so the stronger side cannot do "
-                f"the weaker side's work: {_finding_phrase(finding, rules)}.",
+                f"the weaker side's work: {because}.",
             )
             continue
-        take(exercise, f"Added for {muscles}: {_finding_phrase(finding, rules)}.")
+        take(exercise, f"Added for {muscles}: {because}.")
     # Antagonist partners of what was chosen.
     for first, second in rules.phases.antagonist_pairs:
         for a, b in ((first, second), (second, first)):
@@ -575,6 +592,26 @@ def _choose_main(
             if extra.id in taken:
                 break
     return chosen, notes
+
+
+def _strength_for_finding(
+    exercise: Exercise, finding: Finding, count: int, rules: Rules, *, plural: bool
+) -> str:
+    """Why strength work answers the finding (P14): a balance result is not a strength
+    result, so strength work chosen for one says how the muscles come into the test instead
+    of giving the balance number as if it measured them."""
+    phrase = _finding_phrase(finding, rules)
+    test = rules.assessment.tests.get(finding.id.split(".")[0])
+    if not count or test is None or test.kind != "balance":
+        return phrase
+    if _trains_test_of(finding, exercise, rules):
+        return phrase
+    many = plural
+    they, them = ("they help", "them") if many else ("it helps", "it")
+    return (
+        f"{they} hold the ankle steady on one leg, and {phrase}; no test here measures "
+        f"{them} on {'their' if many else 'its'} own"
+    )
 
 
 def _trained_skill(finding: Finding, rules: Rules) -> str:

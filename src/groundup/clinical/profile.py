@@ -853,6 +853,12 @@ def grade_irritability(assessment: Assessment, rules: IrritabilityRules) -> Irri
         "night_pain": 1.0 if pain.night_pain else 0.0,
         "lingers_hours": pain.lingers_after_activity_hours,
     }
+    return grade_values(values, rules)
+
+
+def grade_values(values: dict[str, float], rules: IrritabilityRules) -> IrritabilityResult:
+    """Irritability from the measures the rules read (`grade_irritability` from an
+    assessment; the engine from the pain logged lately, Q3)."""
     order = [Irritability.LOW, Irritability.MODERATE, Irritability.HIGH]
     level = Irritability.LOW
     reasons: list[tuple[Irritability, str]] = []

@@ -139,6 +139,9 @@ class EngineState(Frozen):
     # When the person and the clinician were last asked to choose fewer exercises or more
     # minutes because the session can no longer grow within its time.
     last_time_prompt: dt.date | None = None
+    # When the hop test (or another running test never done) was last asked for, the other
+    # walk-run criteria being met (Q3).
+    last_run_test_prompt: dt.date | None = None
     # Reassessment prompts since the last progression or phase change; at the configured
     # count the stall goes to the clinician.
     stall_prompts: int = Field(default=0, ge=0)

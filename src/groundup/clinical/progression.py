@@ -48,20 +48,29 @@ from groundup.clinical.pathways import (
     position_allows,
     resolve_criterion,
     strength_range,
+    warning_raised,
 )
 from groundup.clinical.planning import (
     ESTIMATE_PREFIX,
+    RUNNING_PREFIX,
     build_session,
     dose_for,
     estimate_reason,
     extra_to_leave_out,
     pathway_notes,
     refresh_reasons,
+    running_note,
     session_core,
     session_minutes,
     template_block,
 )
-from groundup.clinical.profile import ImbalanceProfile, SideComparison, build_profile
+from groundup.clinical.profile import (
+    ImbalanceProfile,
+    IrritabilityResult,
+    SideComparison,
+    build_profile,
+    grade_values,
+)
 from groundup.clinical.program import (
     Dose,
     FlareState,
@@ -72,8 +81,14 @@ from groundup.clinical.program import (
     unit_seconds,
     work_seconds,
 )
-from groundup.clinical.readiness import hop_gate_status, hop_ready
-from groundup.clinical.rules import IMPLICATED, GateCriterion, Rules, WeightBearingRule
+from groundup.clinical.readiness import hop_gate_status, hop_ready, run_ready
+from groundup.clinical.rules import (
+    IMPLICATED,
+    DeficitWarning,
+    GateCriterion,
+    Rules,
+    WeightBearingRule,
+)
 from groundup.clinical.vocabulary import DoseType, Kind, Muscle, Phase, Position, Side
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
@@ -183,6 +198,7 @@ def advance(
         for decision in made:
             program = apply(program, decision, rules)
             steps.append(program)
+        program = _irritability_now(program, seen, event.date, rules)
         program = program.model_copy(
             update={"state": program.state.model_copy(update={"evaluated": index + 1})}
         )
@@ -190,6 +206,61 @@ def advance(
             steps[-1] = steps[-1].model_copy(update={"state": program.state})
         decisions.extend(made)
     return Advance(program=program, decisions=tuple(decisions), steps=tuple(steps))
+
+
+def current_irritability(
+    program: Program, seen: Sequence[HistoryEvent], day: dt.date, rules: Rules
+) -> IrritabilityResult | None:
+    """Q3: irritability re-read from the pain logged over the last `irritability_recent_days`:
+    the morning check-ins as pain at rest and on waking, the sessions as pain with activity,
+    and a morning worse after a session than before it as pain lingering into the next day.
+    Night pain is not logged: the last assessment's answer stands. None with fewer than
+    `irritability_recent_min_logs` sessions or check-ins in the window."""
+    p = rules.progression
+    since = day - dt.timedelta(days=p.irritability_recent_days)
+    sessions = [s for s in _sessions(seen) if since < s.date <= day and not s.skipped]
+    checkins = [c for c in _checkins(seen) if since < c.date <= day]
+    need = p.irritability_recent_min_logs
+    if len(sessions) < need or len(checkins) < need:
+        return None
+    waking = max(c.pain_on_waking for c in checkins)
+    lingers = 0.0
+    for session in sessions:
+        before = [c.pain_on_waking for c in checkins if c.date <= session.date]
+        after = [c.pain_on_waking for c in checkins if c.date == session.date + dt.timedelta(1)]
+        if before and after and after[0] > before[-1]:
+            lingers = 24.0
+    night = _night(program)
+    values: dict[str, float] = {
+        "pain_at_rest": float(waking),
+        "pain_during_activity": float(max(s.max_pain for s in sessions)),
+        "pain_on_waking": float(waking),
+        "night_pain": 1.0 if night else 0.0,
+        "lingers_hours": lingers,
+    }
+    return grade_values(values, rules.assessment.irritability)
+
+
+def _night(program: Program) -> bool:
+    """The last assessment gave night pain as a reason for its irritability (the logs do not
+    ask about nights)."""
+    return any("at night" in r for r in program.profile.irritability.reasons)
+
+
+def _irritability_now(
+    program: Program, seen: Sequence[HistoryEvent], day: dt.date, rules: Rules
+) -> Program:
+    """The program with the irritability re-read from the logs (Q3) and, when its level
+    changed, the running note that quotes it rewritten."""
+    now = current_irritability(program, seen, day, rules)
+    if now is None or now.level is program.profile.irritability.level:
+        return program
+    profile = program.profile.model_copy(update={"irritability": now})
+    note = running_note(program.pathway, profile, rules)
+    reasons = tuple(
+        note if note is not None and r.startswith(RUNNING_PREFIX) else r for r in program.reasons
+    )
+    return program.model_copy(update={"profile": profile, "reasons": reasons})
 
 
 # ----- applying decisions --------------------------------------------------------------
@@ -319,6 +390,8 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"last_weight_prompt": decision.date})
         elif change.field == "last_time_prompt":
             state = state.model_copy(update={"last_time_prompt": decision.date})
+        elif change.field == "last_run_test_prompt":
+            state = state.model_copy(update={"last_run_test_prompt": decision.date})
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
@@ -717,6 +790,15 @@ def _on_retest(
                         for side, value, percent in sides
                     )
                 )
+    # Q3: a gate criterion judged on each leg's own rise says where it stands after the test.
+    after = program.model_copy(update={"profile": _weight_kept(profile, program.profile)})
+    if program.template is None and program.phase.next() is not None:
+        for named in phase_gate(program.pathway, program.phase, rules):
+            c = resolve_criterion(named, program.baseline, rules)
+            gap = own_start_gap(c, after, rules) if c is not None else None
+            if gap is not None:
+                person.append(gap[0])
+                clinical.append(gap[1])
     decision = Decision(
         rule="retest.recorded",
         kind="info",
@@ -1442,6 +1524,7 @@ def _on_session(
     candidates: list[tuple[Slot, Dose, Exercise]] = []
     working = program  # the program with this session's regressions applied so far
     efforts = _effort_over(program, event, seen, rules)
+    effort_spent: list[tuple[str, int]] = []  # too hard after both effort step backs (P15)
     for logged_slot, logged_dose, log in _main_logs(program, event):
         if working.slot(logged_slot.exercise_id) is None:
             continue  # stepped down to its easier neighbour for form earlier on (P5)
@@ -1505,14 +1588,44 @@ def _on_session(
             continue
         over = efforts.get(dose_key(slot.exercise_id, dose.side))
         # One step below the bottom of the range at most: a dose too hard steps back, but
-        # effort alone does not take it to nothing.
+        # effort alone does not take it to nothing. Still too hard some sessions after that
+        # step, a second step to a lower floor (P15); after that, the clinician.
         floor_amount = dose_floor(exercise, rules)
-        if (
-            over is not None
-            and not dose.pinned
-            and (dose.amount > floor_amount or bool(dose.load_kg))
-        ):
+        first = over is not None and (dose.amount > floor_amount or bool(dose.load_kg))
+        second = False
+        if not first and not dose.pinned and program.template is None:
+            run = _effort_run(program, seen, rules, slot.exercise_id, dose.side)
+            if run == p.effort_over_sessions + p.effort_step_back_sessions:
+                # Still too hard N sessions after the first step: once more, to a lower floor.
+                floor_amount = effort_second_floor(exercise, rules)
+                second = dose.amount > floor_amount or bool(dose.load_kg)
+                target = rules.phases[program.phase].dose.effort_rpe_max
+                over = over or (target, f"≥ {target + p.effort_over_target_by:g}")
+            elif run >= p.effort_over_sessions + 2 * p.effort_step_back_sessions:
+                effort_spent.append((exercise.name + side_text, run))
+        if (first or second) and over is not None and not dose.pinned:
             target, logged = over
+            person = (
+                f"{exercise.name}{side_text} still feels much harder than this phase intends for "
+                f"{p.effort_over_sessions + p.effort_step_back_sessions} sessions running, after "
+                "a step back, so it steps back once more — the last time it goes lower for "
+                "effort."
+                if second
+                else f"{exercise.name}{side_text} has felt much harder than this phase intends "
+                f"for {p.effort_over_sessions} sessions running, so it steps back a notch."
+            )
+            clinical = (
+                f"{exercise.name}{side_text}: RPE ≥ the phase target {target:g} + "
+                f"{p.effort_over_target_by:g} on {p.effort_over_sessions + p.effort_step_back_sessions} "
+                f"sessions in a row, through an effort step-back: second step, one rung back, "
+                f"volume −{p.regress_volume_fraction:.0%}, not below {floor_amount:g} "
+                f"({p.effort_second_floor_fraction:.0%} of the range's bottom)."
+                if second
+                else f"{exercise.name}{side_text}: RPE {logged} on the last "
+                f"{p.effort_over_sessions} sessions ≥ the phase target {target:g} + "
+                f"{p.effort_over_target_by:g}: one rung back, volume "
+                f"−{p.regress_volume_fraction:.0%}."
+            )
             decisions.append(
                 _regress_dose(
                     working,
@@ -1522,10 +1635,13 @@ def _on_session(
                     event.date,
                     rules,
                     "regress.effort",
-                    {"effort_target": target, "efforts": logged},
-                    f"{exercise.name}{side_text} has felt much harder than this phase intends for {p.effort_over_sessions} sessions running, so it steps back a notch.",
-                    f"{exercise.name}{side_text}: RPE {logged} on the last {p.effort_over_sessions} sessions ≥ the phase target {target:g} + {p.effort_over_target_by:g}: one rung back, volume −{p.regress_volume_fraction:.0%}.",
-                    p.sources["effort_over_target_by"].source,
+                    {"effort_target": target, "efforts": logged, "step": 2 if second else 1},
+                    person,
+                    clinical,
+                    p.sources[
+                        "effort_step_back_sessions" if second else "effort_over_target_by"
+                    ].source,
+                    floor=floor_amount,
                 )
             )
             # A dose too hard is not a pain response: it does not count towards a referral.
@@ -1585,6 +1701,8 @@ def _on_session(
                 )
             )
     regressed = any(d.kind == "regress" for d in decisions)
+    spent = _effort_review(program, event.date, effort_spent, rules)
+    decisions.extend(spent)
     decisions.extend(holds)
     # 5. Progressions, within the volume caps and keeping the weaker side ahead.
     decisions.extend(_progress_all(working, candidates, event, seen, rules, allowed))
@@ -1603,9 +1721,59 @@ def _on_session(
             )
             if said is not None:  # None: a held advance said recently, waiting quietly (P6)
                 decisions.append(said)
+    if not regressed and not any(d.rule.startswith(("prompt.", "phase.")) for d in decisions):
+        asked = _run_test_prompt(program, event.date, rules)
+        if asked is not None:
+            decisions.append(asked)
     decisions.extend(_stall_check(program, event.date, seen, rules, decisions))
     decisions.extend(_referral_check(program, event.date, seen, rules, decisions))
     return decisions
+
+
+def _run_test_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | None:
+    """Q3: the walk-run plan waits only on a test never done (the hop test): once every other
+    running criterion is met, from the phase running may join, ask for a retest with it, at
+    most every `retest_every_weeks` — not while a check, a weight-bearing limit or a flare-up
+    stands."""
+    running = rules.pathways[program.pathway].running
+    if (
+        running is None
+        or program.template is not None
+        or program.phase.number < running.from_phase.number
+        or program.state.check_pending is not None
+        or program.state.flare is not None
+        or load_restriction(program.pathway, program.profile, rules) is not None
+    ):
+        return None
+    last = program.state.last_run_test_prompt
+    if last is not None and (day - last).days < rules.progression.retest_every_weeks * 7:
+        return None
+    ready = run_ready(program.profile, rules)
+    unmet = ready.unmet
+    if ready.met or not unmet or any(r.numbers != "not tested" for r in unmet):
+        return None
+    criteria = {c.id: c for c in rules.readiness.run.criteria}
+    tests = [
+        rules.assessment.tests[test]
+        for r in unmet
+        if (test := criteria[r.id].test) is not None and test in rules.assessment.tests
+    ]
+    names = ", ".join(t.person_label for t in tests)
+    texts = " ".join(r.text for r in unmet)
+    return Decision(
+        rule="prompt.run_test",
+        kind="prompt",
+        date=day,
+        numbers={"untested": ", ".join(r.id for r in unmet)},
+        changes=(Change(field="last_run_test_prompt", before=str(last), after=str(day)),),
+        person_text=f"You meet the other criteria to start the walk-run plan; one thing is not "
+        f"tested yet: {texts} Please include the {names} in a retest: it decides whether "
+        "running can start.",
+        clinician_text=f"Run readiness: every criterion met except untested "
+        f"{', '.join(r.id for r in unmet)} ({names}): retest needed before the walk-run plan "
+        f"can join (from phase {running.from_phase.number}).",
+        source=rules.readiness.run_progression_source,
+    )
 
 
 def _last_set_fault(log: ExerciseLog, sets: int) -> bool:
@@ -1627,13 +1795,17 @@ def _one_set_off(slot: Slot, dose: Dose) -> Change:
     )
 
 
-def _form_episode(seen: Sequence[HistoryEvent], slot: Slot, dose: Dose) -> tuple[int, bool, bool]:
+def _form_episode(
+    seen: Sequence[HistoryEvent], slot: Slot, dose: Dose
+) -> tuple[int, bool, bool, int]:
     """The run of sessions, latest first, whose log of this exercise side lost its form in
-    the last set only: how many of them were at today's dose (sets, setting and load), and
-    whether a set (P5) or a rung already came off during the run."""
+    the last set only: how many of them were at today's dose (sets, setting and load),
+    whether a set (P5) or a rung already came off during the run, and the most sets logged
+    in the run (the count before a set came off, Q6)."""
     at_dose = 0
     counting = True
     set_off = stepped = False
+    most = dose.sets
     for session in reversed(_sessions(seen)):
         if session.skipped:
             continue
@@ -1654,12 +1826,18 @@ def _form_episode(seen: Sequence[HistoryEvent], slot: Slot, dose: Dose) -> tuple
         else:
             counting = False
         set_off = set_off or len(found.sets) > dose.sets
+        most = max(most, len(found.sets))
         stepped = stepped or not same
-    return at_dose, set_off, stepped
+    return at_dose, set_off, stepped, most
 
 
 def _easier_rung(
-    program: Program, slot: Slot, dose: Dose, exercise: Exercise, rules: Rules
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    exercise: Exercise,
+    rules: Rules,
+    sets_back: int | None = None,
 ) -> tuple[list[Change], str] | None:
     """One rung down the ladder with the sets kept (P5): a lighter load, the exercise's
     easier setting (more support), a shorter lowering, or its easier neighbour."""
@@ -1681,7 +1859,7 @@ def _easier_rung(
     easier = knob.easier_setting(dose.knob) if knob and dose.knob is not None else None
     if knob is not None and dose.knob is not None and easier is not None:
         change = Change(exercise_id=key, side=side, field="knob", before=dose.knob, after=easier)
-        return [change], f"{knob.describe(dose.knob)} → {knob.describe(easier)}"
+        return [change], f"{knob.describe(dose.knob)} → {knob.value_text(easier)}"
     if dose.tempo and exercise.tempo and dose.tempo.lowering > exercise.tempo.lowering:
         after_t = max(exercise.tempo.lowering, dose.tempo.lowering - p.tempo_step_seconds)
         change = Change(
@@ -1699,10 +1877,16 @@ def _easier_rung(
         # each side has now: the set that came off stays off.
         new = rules.library[target]
         starts, _ = dose_for(new, rules.phases[program.phase], program.profile, rules)
+        # Q6: the side whose set came off for form may have it back on the easier exercise.
         sets = [
             Change(exercise_id=target, side=d.side, field="sets", before=d.sets, after=kept)
             for d in starts
-            if (kept := (slot.dose(d.side) or dose).sets) < d.sets
+            if (
+                kept := sets_back
+                if sets_back is not None and d.side == dose.side
+                else (slot.dose(d.side) or dose).sets
+            )
+            < d.sets
         ]
         return [swap, *sets], f"→ {new.name} at its starting dose"
     return None
@@ -1728,11 +1912,11 @@ def _form_step(
     (or at the floor) is not fatigue: the sets stay and the exercise steps down one rung
     (`_easier_rung`), once per run; after that it holds and the stall prompts take over."""
     p = rules.progression
-    # One set below the phase's range at most (as for effort, S6), never below one.
-    floor = max(1, rules.phases[program.phase].dose.sets_min - 1)
+    # Q6: never below the phase's fewest sets: one set of four is not a training dose.
+    floor = max(1, rules.phases[program.phase].dose.sets_min)
     if dose.pinned:
         return None
-    at_dose, set_off, stepped = _form_episode(seen, slot, dose)
+    at_dose, set_off, stepped, most = _form_episode(seen, slot, dose)
     if at_dose < p.form_last_set_sessions:
         return None
     fault_id = next(
@@ -1765,21 +1949,38 @@ def _form_step(
         )
 
     if set_off or dose.sets <= floor:
-        rung = None if stepped else _easier_rung(program, slot, dose, exercise, rules)
+        back = _set_back(program, slot, dose, most, rules) if set_off else None
+        rung = None if stepped else _easier_rung(program, slot, dose, exercise, rules, back)
         if rung is None:
             return None
         changes, how = rung
+        swapped = any(c.field == "exercise" for c in changes)
+        if back is not None and not swapped:
+            # Q6: the set that came off comes back with the easier rung.
+            changes.append(
+                Change(
+                    exercise_id=slot.exercise_id,
+                    side=dose.side,
+                    field="sets",
+                    before=dose.sets,
+                    after=back,
+                )
+            )
         after_what = "after a set came off" if set_off else "at the least number of sets"
         less = "with a set less" if set_off else "at the fewest sets this phase uses"
         sets_words = f"{dose.sets} set" + ("" if dose.sets == 1 else "s")
+        returned = back is not None and back > dose.sets
         return regress(
-            {"sets": dose.sets, "step": "rung"},
+            {"sets": back if back is not None and returned else dose.sets, "step": "rung"},
             changes,
-            f"the last set still loses its form {less}, so the sets stay and the exercise gets "
-            f"a little easier ({how}).",
-            f"persists {after_what} ({at_dose} sessions at {sets_words}): not fatigue; "
-            f"sets kept, one rung down ({how})",
+            f"the last set still loses its form {less}, so the exercise gets a little easier "
+            f"({how})"
+            + (f" and the set comes back: {back} sets." if returned else ", with the sets kept."),
+            f"persists {after_what} ({at_dose} sessions at {sets_words}): not fatigue; one "
+            f"rung down ({how})" + (f", sets back to {back}" if returned else ", sets kept"),
         )
+    if stepped:
+        return None  # a rung already came off in this run: hold; the stall prompts follow
     changes = [_one_set_off(slot, dose)]
     weaker = slot_weaker_side(program, slot)
     other = slot.dose(weaker.other) if weaker is not None and dose.side is weaker else None
@@ -1796,6 +1997,28 @@ def _form_step(
         f"{sets_words}, each done well.",
         f"at {at_dose} consecutive sessions: one set off ({dose.sets} → {after})",
     )
+
+
+def _set_back(program: Program, slot: Slot, dose: Dose, most: int, rules: Rules) -> int | None:
+    """Q6: the sets this side had before a set came off for form, when giving them back with
+    the easier rung keeps the side with the extra set ahead and the session within the
+    person's minutes (P1); else None (the sets stay as they are)."""
+    if most <= dose.sets:
+        return None
+    weaker = slot_weaker_side(program, slot)
+    if weaker is not None and dose.side is weaker.other:
+        weak = slot.dose(weaker)
+        if weak is not None and most * dose.amount > weak.sets * weak.amount:
+            return None
+    change = Change(
+        exercise_id=slot.exercise_id, side=dose.side, field="sets", before=dose.sets, after=most
+    )
+    after = _patch_dose(list(program.slots), change)
+    before_minutes = session_minutes(program.slots, rules)
+    after_minutes = session_minutes(tuple(after), rules)
+    if after_minutes > max(_session_limit(program, rules), before_minutes):
+        return None
+    return most
 
 
 def _pain_steps(
@@ -1944,6 +2167,95 @@ def _effort_over(
                 ", ".join(f"{e:g}" for e in reversed(efforts)),
             )
     return out
+
+
+def effort_second_floor(exercise: Exercise, rules: Rules) -> float:
+    """The least amount a second effort step back leaves (P15): a fraction of the bottom of
+    the exercise's range (`effort_second_floor_fraction`, U), never under one unit."""
+    return _scaled(
+        exercise.dose.range_low, rules.progression.effort_second_floor_fraction, exercise, rules
+    )
+
+
+def _effort_run(
+    program: Program,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    exercise_id: str,
+    side: Side | None,
+) -> int:
+    """P15: the sessions in a row, this one included, at which this exercise side was logged
+    at or above the phase's effort target plus the margin — whatever the dose — counted back
+    to the phase's start or the end of the last flare-up. A session without it is passed."""
+    p = rules.progression
+    bar = rules.phases[program.phase].dose.effort_rpe_max + p.effort_over_target_by
+    ended = program.state.last_flare_end
+    run = 0
+    for session in reversed(_sessions(seen)):
+        if session.skipped:
+            continue
+        if session.date < program.phase_started or (ended is not None and session.date <= ended):
+            break
+        found = [e for e in session.exercises if e.exercise_id == exercise_id and e.side == side]
+        if not found:
+            continue
+        logged = [x.effort for x in found[0].sets if x.effort is not None]
+        if not logged or max(logged) < bar:
+            break
+        run += 1
+    return run
+
+
+def _effort_review(
+    program: Program, day: dt.date, spent: list[tuple[str, int]], rules: Rules
+) -> list[Decision]:
+    """P15: effort still far above the phase's target after two effort step backs and
+    `effort_step_back_sessions` more sessions: no third cut; the clinician is asked once
+    (`stall.clinician`, flagged on the dashboard) until a dose progresses or the phase
+    changes, as N1's pain step-backs ask for a review."""
+    p = rules.progression
+    if (
+        not spent
+        or program.state.stall_prompts >= p.prompts_before_clinician
+        or _off(program, "stall.reassess")
+    ):
+        return []
+    names = ", ".join(name for name, _ in spent)
+    runs = max(run for _, run in spent)
+    target = rules.phases[program.phase].dose.effort_rpe_max
+    return [
+        Decision(
+            rule="stall.clinician",
+            kind="prompt",
+            date=day,
+            numbers={
+                "basis": "effort",
+                "sessions_over": runs,
+                "effort_target": target,
+                "step_backs": 2,
+                "exercises": names,
+            },
+            changes=(
+                Change(field="last_stall_prompt", after=day.isoformat()),
+                Change(
+                    field="stall_prompts",
+                    before=program.state.stall_prompts,
+                    after=p.prompts_before_clinician,
+                ),
+            ),
+            person_text=f"{names}: still very hard after stepping back twice, for {runs} "
+            "sessions in a row, so the dose stays where it is and your clinician has been asked "
+            "to look at your program with you. Carry on as it stands meanwhile, and say so if "
+            "something other than the exercise itself makes it hard.",
+            clinician_text=f"{names}: RPE ≥ {target + p.effort_over_target_by:g} (phase target "
+            f"{target:g}) on {runs} sessions in a row, through two effort step-backs (the second "
+            f"to {p.effort_second_floor_fraction:.0%} of the range's bottom): doses held, not "
+            "cut again. Needs a clinician review (flagged on the dashboard): the exercise choice, "
+            "the effort logging, or something limiting beyond the tests.",
+            source=f"{p.sources['effort_step_back_sessions'].source}; "
+            f"{p.sources['prompts_before_clinician'].source}",
+        )
+    ]
 
 
 def _protocol(program: Program, rules: Rules) -> bool:
@@ -3285,7 +3597,7 @@ def _next_step(
             "progress.knob",
             [changed("knob", dose.knob, harder), *then],
             f"{name}{st}: make it a little harder — {exercise.knob.harder_how[0].lower()}{exercise.knob.harder_how[1:]} ({exercise.knob.describe(harder)}).",
-            f"{name}{st}: {exercise.knob.describe(dose.knob)} → {harder}"
+            f"{name}{st}: {exercise.knob.describe(dose.knob)} → {exercise.knob.value_text(harder)}"
             + (f", amount reset to {low:g}" if then else kept)
             + f" after {basis}.",
             "seeds/002: the exercise's own difficulty setting first for a protocol's fixed amount"
@@ -3591,8 +3903,11 @@ def _regress_dose(
     person: str,
     clinician: str,
     source: str,
+    *,
+    floor: float | None = None,
 ) -> Decision:
-    """One rung back and less volume for one exercise side."""
+    """One rung back and less volume for one exercise side, never below `floor` (the
+    exercise's `dose_floor` unless given: a second effort step goes lower, P15)."""
     p = rules.progression
     changes: list[Change] = []
     key = slot.exercise_id
@@ -3664,7 +3979,8 @@ def _regress_dose(
         else round(max(amount, 1.0), 1)
     )
     # Never below the floor (N1): a step back stops one step under the bottom of the range.
-    amount = max(amount, min(dose.amount, dose_floor(exercise, rules)))
+    least = dose_floor(exercise, rules) if floor is None else floor
+    amount = max(amount, min(dose.amount, least))
     if amount < dose.amount:
         changes.append(
             Change(exercise_id=key, side=side, field="amount", before=dose.amount, after=amount)
@@ -3676,7 +3992,7 @@ def _regress_dose(
             person.split(", so ")[0]
             + ", but the dose is already as low as it goes, so it stays as it is."
         )
-        clinician += f" Already at the floor ({dose_floor(exercise, rules):g}): dose unchanged."
+        clinician += f" Already at the floor ({least:g}): dose unchanged."
     changes.append(Change(field="regression_count", after=day.isoformat()))
     changes = _weaker_side_kept_ahead(program, changes, rules)
     return Decision(
@@ -4283,6 +4599,43 @@ def _own_start_status(
     )
 
 
+def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str, str] | None:
+    """Q3: an unmet LSI criterion judged against each leg's own start (both legs affected, no
+    verified norm, P4), in plain words and clinical ones: the test, the rise it needs on each
+    leg and how far each has come. None when the criterion is judged another way or is met."""
+    profile = program.profile
+    comparison = profile.comparison(c.test or "")
+    start = _test_start(c, program, rules)
+    if (
+        c.kind != "lsi"
+        or comparison is None
+        or start is None
+        or profile.involved_side is not None
+        or profile.affected_side is None
+        or (comparison.capacity.available and comparison.capacity.target is not None)
+    ):
+        return None
+    before, error = start
+    met, why, _ = _own_start_status(comparison, before, error)
+    if met:
+        return None
+    definition = rules.assessment.tests[comparison.test]
+    sides = []
+    for side in Side:
+        was = before.value(side) if before is not None else None
+        now = comparison.value(side)
+        if was is not None and now is not None:
+            sides.append(f"{side.value} {was:g} → {now:g}")
+        else:
+            sides.append(f"{side.value} not tested yet")
+    label = definition.person_label
+    return (
+        f"to move on, the {label} needs to show a rise of more than {error:g} "
+        f"{definition.unit} on each leg from where it started ({', '.join(sides)} so far)",
+        f"{c.id} waits on each leg's own rise: {why}",
+    )
+
+
 def _test_start(
     c: GateCriterion, program: Program, rules: Rules
 ) -> tuple[SideComparison | None, float] | None:
@@ -4552,8 +4905,7 @@ def _weight_prompt(program: Program, day: dt.date, rules: Rules) -> Decision | N
         changes=(Change(field="last_weight_prompt", before=str(last), after=str(day)),),
         person_text="Has your surgeon or physiotherapist allowed full weight on the leg yet, "
         "out of the boot or cast? Until then the program keeps to the exercises done sitting "
-        "or lying down and does not move on to the next phase. When it is allowed, record it "
-        "with a retest (full weight, no boot) or ask your clinician to record it.",
+        f"or lying down and does not move on to the next phase. {rule.when_allowed}",
         clinician_text=f"Phase gate held at {program.phase.label}: {rule.clinical} Has full "
         "weight been allowed? Record it (override weight_bearing_full) once it has.",
         source=rules.progression.sources["check_prompt_days"].source,
@@ -4697,6 +5049,9 @@ def _gate(
             if _in_phase_retests(program, seen) and left_out:
                 numbers["left_out"] = ", ".join(c.id for c in left_out)
             return [_retest_prompt(program, day, rules, pending, numbers, why)]
+        # Q3: a gate that waits on each leg's own rise says which test and by how much.
+        holding = [g for c in pending if (g := own_start_gap(c, program, rules)) is not None]
+        return _retest_due(program, day, seen, rules, holding)
     return _retest_due(program, day, seen, rules)
 
 
@@ -5112,12 +5467,24 @@ def retest_due_on(program: Program, rules: Rules) -> dt.date:
 
 
 def _retest_due(
-    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
+    program: Program,
+    day: dt.date,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    holding: Sequence[tuple[str, str]] = (),
 ) -> list[Decision]:
     tested = program.profile.tested_on or program.start_date
     weeks = (day - tested).days / 7
     every = rules.progression.retest_every_weeks
     if day >= retest_due_on(program, rules):
+        held = (
+            " What the next phase still waits for: " + "; ".join(g[0] for g in holding) + "."
+            if holding
+            else ""
+        )
+        held_clinical = (
+            " Gate held on tests only: " + "; ".join(g[1] for g in holding) + "." if holding else ""
+        )
         return [
             Decision(
                 rule="prompt.retest_due",
@@ -5125,8 +5492,8 @@ def _retest_due(
                 date=day,
                 numbers={"weeks_since_test": round(weeks, 1)},
                 changes=(Change(field="last_retest_prompt", after=day.isoformat()),),
-                person_text=f"It has been {weeks:.0f} weeks since your last tests: a retest will show your progress.",
-                clinician_text=f"Periodic retest due ({weeks:.0f} weeks since {tested}; interval {every} weeks).",
+                person_text=f"It has been {weeks:.0f} weeks since your last tests: a retest will show your progress.{held}",
+                clinician_text=f"Periodic retest due ({weeks:.0f} weeks since {tested}; interval {every} weeks).{held_clinical}",
                 source=rules.progression.sources["retest_every_weeks"].source,
             )
         ]
@@ -5347,8 +5714,10 @@ def _milestones_flat(
     moves = [m for c in unmet if (m := _milestone_move(c, base, latest, rules)) is not None]
     if not moves or any(m.improved for m in moves):
         return None
-    # Any other milestone test beyond its error is improvement too (P9).
-    if _other_tests_improved(base, latest, rules):
+    # Any other milestone test beyond its error is improvement too (P9) — but not for a
+    # gate judged on each leg's own rise (Q3): nothing else opens it, so it stalls alone.
+    own_start = all(own_start_gap(c, program, rules) is not None for c in unmet)
+    if not own_start and _other_tests_improved(base, latest, rules):
         return None
     # A steady rise over the tests between (each step up, none down) is improvement even
     # when no single step is beyond the measurement error (S1).
@@ -5372,6 +5741,30 @@ def _milestones_flat(
         "to_test": latest.date.isoformat(),
     }
     numbers.update({m.criterion: m.clinician for m in moves})
+    warned = _warnings_unanswered(program, base, latest, rules)
+    if own_start:
+        gaps = [g for c in unmet if (g := own_start_gap(c, program, rules)) is not None]
+        culprits = [c for c in culprits if not c[1].startswith("hidden weakness")] + [
+            (
+                "; ".join(g[0] for g in gaps)
+                + ": if it stays where it is, your clinician can judge whether you are ready",
+                "gate judged on each leg's own rise (no verified norm): "
+                + "; ".join(g[1] for g in gaps)
+                + "; a clinician may judge it instead (override force_phase)",
+            )
+        ]
+    if warned:
+        # Q5: the weakness is known, not hidden: it is the culprit, and its warning follows.
+        numbers["deficit_warnings"] = ", ".join(w.id for w, _ in warned)
+        culprits = [c for c in culprits if not c[1].startswith("hidden weakness")] + [
+            (
+                f"the weakness the {rules.assessment.tests[w.test].person_label} found at the "
+                "start has not answered the training",
+                f"{w.id}: the deficit on {w.test} has not moved beyond measurement error since "
+                f"{base.date}",
+            )
+            for w, _ in warned
+        ]
     return _stall_prompt(
         day,
         numbers,
@@ -5382,6 +5775,52 @@ def _milestones_flat(
         "measurement error (" + "; ".join(m.clinician for m in moves) + ")",
         culprits,
         flat_weeks.source,
+    )
+
+
+def _warnings_unanswered(
+    program: Program, base: TestPoint, latest: TestPoint, rules: Rules
+) -> list[tuple[DeficitWarning, tuple[str, str]]]:
+    """Q5: the pathway's deficit warnings (S17: a marked one-sided dorsiflexor weakness is a
+    nerve problem until shown otherwise) that the latest test still raises, on a test whose
+    weaker side has not risen beyond its measurement error since `base`: training has not
+    answered the weakness, so the warning said at the plan is said again."""
+    out = []
+    for warning in rules.pathways[program.pathway].deficit_warnings:
+        texts = warning_raised(warning, latest.profile)
+        was = base.profile.comparison(warning.test)
+        now = latest.profile.comparison(warning.test)
+        side = now.weaker_side if now is not None else None
+        if texts is None or was is None or now is None or side is None:
+            continue
+        a, b = was.value(side), now.value(side)
+        error = now.measurement_error
+        if a is None or b is None or error is None or b - a > error:
+            continue
+        out.append((warning, texts))
+    return out
+
+
+def _with_warnings(program: Program, prompt: Decision, rules: Rules) -> Decision:
+    """The stall prompt (or its hand-over to the clinician) with the pathway's warnings that
+    training has not answered said again, to both (Q5)."""
+    ids = str(prompt.numbers.get("deficit_warnings", "")).split(", ")
+    warned = [
+        texts
+        for w in rules.pathways[program.pathway].deficit_warnings
+        if w.id in ids and (texts := warning_raised(w, program.profile)) is not None
+    ]
+    if not warned:
+        return prompt
+    person = " ".join(p for p, _ in warned)
+    clinical = " ".join(c for _, c in warned)
+    return prompt.model_copy(
+        update={
+            "person_text": f"{prompt.person_text} As the plan said at the start, and all the "
+            f"more now: {person}",
+            "clinician_text": f"{prompt.clinician_text} Not answered by training since the "
+            f"plan (a referral reason: clinical reference §6): {clinical}",
+        }
     )
 
 
@@ -5479,7 +5918,7 @@ def _stall_check(
         return []
     flat = _milestones_flat(program, day, seen, rules)
     if flat is not None:
-        return [_escalated(program, flat, rules)]
+        return [_with_warnings(program, _escalated(program, flat, rules), rules)]
     if now and any(d.kind == "progress" for d in now):
         return []
     since = program.state.last_progression or program.phase_started

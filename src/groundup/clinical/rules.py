@@ -238,6 +238,33 @@ class ProgressionRules(Frozen):
     # Effort: two sessions in a row this far above the phase's target lower the dose.
     effort_over_target_by: float = Field(gt=0, le=5)
     effort_over_sessions: int = Field(ge=1, le=10)
+    irritability_recent_days: int = Field(
+        default=14,
+        ge=7,
+        le=42,
+        description="Q3: irritability is re-read from the sessions and check-ins of these "
+        "last days",
+    )
+    irritability_recent_min_logs: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Q3: at least this many sessions and as many check-ins in those days",
+    )
+    effort_step_back_sessions: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="sessions still above the effort target after an effort step back before "
+        "a second step, and after the second before the clinician is asked (P15)",
+    )
+    effort_second_floor_fraction: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="the second effort step back goes no lower than this fraction of the "
+        "bottom of the exercise's range (P15)",
+    )
     # Mornings: check-ins needed in each of the last two weeks to judge the weekly trend.
     morning_trend_min_checkins: int = Field(ge=1, le=7)
     # No stall prompt this many days after a phase advance or the end of a flare-up.
@@ -498,6 +525,11 @@ class WeightBearingRule(Frozen):
     positions: tuple[Position, ...] = Field(min_length=1)
     restricted: str = Field(min_length=10, description="plain words while weight is restricted")
     unrecorded: str = Field(min_length=10, description="plain words when it was not recorded")
+    when_allowed: str = Field(
+        min_length=10,
+        description="plain words: how full weight is recorded and what changes then (Q4: the "
+        "one instruction, in the plan's note and in the weekly question)",
+    )
     ceiling: Phase = Field(
         description="the last phase while full weight is not allowed: its gate waits for full "
         "weight to be recorded, and asks for it (P3)"
