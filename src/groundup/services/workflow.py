@@ -1085,6 +1085,7 @@ class Services:
             rules.library,
             rules.progression.switchable_rules,
             weight_limited=load_restriction(program.pathway, program.profile, rules) is not None,
+            rules=rules,
         )
         if problem is not None:
             field, why = problem
