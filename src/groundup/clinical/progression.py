@@ -925,14 +925,14 @@ def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
             "A change your clinician asked for in your exercises could not be made.",
             f"{event.action} of {exercise_id} refused ({who}): {problem[0]}: {problem[1]}.",
         )
-    why = f" Your clinician's reason: {event.reason}"
+    # The clinician's reason reaches the person with the decision ("Their reason: …").
     if event.action == "swap_exercise":
         new = event.replacement or ""
         return Decision(
             rule="override.swap_exercise",
             kind="override",
             date=event.date,
-            exercise_id=new,
+            exercise_id=exercise_id,
             numbers={
                 "swapped_out": exercise_id,
                 "dose_before": _dose_words(program.slot(exercise_id), rules),
@@ -941,7 +941,7 @@ def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
                 Change(exercise_id=exercise_id, field="edit_swap", before=exercise_id, after=new),
             ),
             person_text=f"Your clinician swapped {name(exercise_id).lower()} for {name(new).lower()}, "
-            f"starting at an easy dose.{why}",
+            f"starting at an easy dose.",
             clinician_text=f"{name(exercise_id)} ({_dose_words(program.slot(exercise_id), rules)}) "
             f"swapped for {name(new)} at its starting dose by {who}"
             f"{' (key exercise: confirmed)' if event.confirm else ''}. Undo: undo_edit {new}.",
@@ -955,7 +955,7 @@ def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
             changes=(
                 Change(exercise_id=exercise_id, field="edit_add", before=None, after=exercise_id),
             ),
-            person_text=f"Your clinician added {name(exercise_id).lower()}, starting at an easy dose.{why}",
+            person_text=f"Your clinician added {name(exercise_id).lower()}, starting at an easy dose.",
             clinician_text=f"{name(exercise_id)} added at its starting dose by {who}. "
             f"Undo: undo_edit {exercise_id}.",
         )
@@ -971,7 +971,7 @@ def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
                     exercise_id=exercise_id, field="edit_remove", before=exercise_id, after=None
                 ),
             ),
-            person_text=f"Your clinician took {name(exercise_id).lower()} out of your session.{why}",
+            person_text=f"Your clinician took {name(exercise_id).lower()} out of your session.",
             clinician_text=f"{name(exercise_id)} ({_dose_words(program.slot(exercise_id), rules)}) "
             f"removed by {who}{' (key exercise: confirmed)' if event.confirm else ''}. "
             f"Undo: undo_edit {exercise_id}.",
@@ -1004,7 +1004,7 @@ def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
                 after=back.exercise_id if back else None,
             ),
         ),
-        person_text=f"{person}{why}",
+        person_text=person,
         clinician_text=clinician,
     )
 
