@@ -820,7 +820,7 @@ def _editor(
             for e in swap_suggestions(program, exercise_id, rules)
         ]
         if options:
-            swaps.append((name, options))
+            swaps.append((name, options, bool(key[exercise_id])))
 
     def edit_words(edit: ProgramEdit) -> str:
         def called(ident: str) -> str:
