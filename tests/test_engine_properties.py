@@ -1366,6 +1366,17 @@ def check_edit(before: Program, event: Override, after: Program, decisions: list
             kept, other = slot.dose(involved), slot.dose(involved.other)
             assert kept is not None and other is not None
             assert kept.sets >= other.sets, (slot, involved)
+    if event.action == "swap_exercise":
+        # The side the swapped-out exercise gave the extra set keeps it (the weaker-side rule).
+        old = before.slot(event.exercise_id or "")
+        slot = after.slot(new or "")
+        assert old is not None and slot is not None
+        sets = {d.side: d.sets for d in old.doses}
+        if sets.get(Side.LEFT, 0) != sets.get(Side.RIGHT, 0):
+            weaker = Side.LEFT if sets.get(Side.LEFT, 0) > sets.get(Side.RIGHT, 0) else Side.RIGHT
+            kept, other = slot.dose(weaker), slot.dose(weaker.other)
+            assert kept is not None and other is not None, slot
+            assert kept.sets > other.sets, (old, slot)
     if event.action == "undo_edit":
         edit = [e for e in before.state.edits if e.exercise_id == event.exercise_id][-1]
         if edit.previous is not None:

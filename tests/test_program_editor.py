@@ -139,6 +139,21 @@ def test_removing_or_swapping_the_exercise_a_gate_measures_needs_confirmation() 
     )
 
 
+def test_a_two_legged_stand_in_cannot_take_a_one_leg_exercises_extra_set() -> None:
+    prog = program(phase=Phase.DYNAMIC_STABILITY)
+    single = slot_of(prog, "tibialis_raise_single_leg")
+    assert (
+        dose(prog, single.exercise_id, Side.LEFT).sets
+        > dose(prog, single.exercise_id, Side.RIGHT).sets
+    )
+    both = RULES.library[LIFTS]
+    event = override(day(0), "swap_exercise", exercise_id=single.exercise_id, replacement=LIFTS)
+    refused = problem(prog, event)
+    assert refused is not None and refused[0] == "replacement"
+    assert "extra set" in refused[1] and both.name in refused[1]
+    assert LIFTS not in {e.id for e in swap_suggestions(prog, single.exercise_id, RULES)}
+
+
 def test_the_editor_refuses_what_does_not_fit() -> None:
     prog = program()
     cases = {
@@ -177,29 +192,27 @@ def test_a_pinned_exercise_outlives_a_phase_change_and_the_change_says_so() -> N
 
 def test_a_phase_advance_carries_the_clinicians_swap_and_says_so() -> None:
     prog = program()
-    single = RULES.library["tibialis_raise_single_leg"]
+    heel = "single_leg_heel_raise"
     # A swap made in the phase before: the new phase brings the swapped-out exercise back
-    # (the single-leg shin raise), so the swap is made again there.
-    history = [
-        override(day(0), "force_phase", phase=Phase.DYNAMIC_STABILITY),
-    ]
+    # (the one-leg heel raise), so the swap is made again there.
+    history = [override(day(0), "force_phase", phase=Phase.DYNAMIC_STABILITY)]
     mid, _, _ = replay(prog, history)
-    options = swap_suggestions(mid, single.id, RULES)
+    options = [
+        e for e in swap_suggestions(mid, heel, RULES) if Phase.PROXIMAL_INTEGRATION in e.phases
+    ]
     assert options
-    history.append(
-        override(day(1), "swap_exercise", exercise_id=single.id, replacement=options[0].id)
-    )
+    history.append(override(day(1), "swap_exercise", exercise_id=heel, replacement=options[0].id))
     history.append(override(day(2), "force_phase", phase=Phase.PROXIMAL_INTEGRATION))
     after, decisions, _ = replay(prog, history)
     moved = of(decisions, "override.force_phase")[-1]
     assert after.phase is Phase.PROXIMAL_INTEGRATION
-    assert after.slot(options[0].id) is not None and after.slot(single.id) is None
+    assert after.slot(options[0].id) is not None and after.slot(heel) is None
     assert "as your clinician chose" in moved.person_text
     assert "carried" in moved.clinician_text
     # … and can still be undone in the new phase, giving back the phase's own exercise.
     undone, _, _ = replay(
         prog, [*history, override(day(3), "undo_edit", exercise_id=options[0].id)]
     )
-    assert undone.slot(single.id) is not None and undone.slot(options[0].id) is None
+    assert undone.slot(heel) is not None and undone.slot(options[0].id) is None
     # A session logged after the edit is still evaluated without error.
     replay(prog, [*history, done(after, day(3))])

@@ -19,7 +19,9 @@ phase, or the only one in the session training what the phase gate measures) is 
 refused but needs `confirm`: the clinician may know better, and says so on the record.
 The last main exercise is never removed. The dose of a swapped or added exercise is the
 engine's own start (`planning.dose_for`, at the bottom of its range, the weaker side's
-extra set included), so a swap cannot break the weaker-side rule or the caps.
+extra set included), so a swap cannot break the weaker-side rule or the caps; a stand-in
+whose start would not give the weaker side its extra set (one done with both legs together
+in place of a one-leg exercise) is refused (`extra_set_lost`).
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ from groundup.clinical.pathways import (
     position_allows,
     trains,
 )
-from groundup.clinical.program import Program
+from groundup.clinical.planning import dose_for
+from groundup.clinical.program import Program, Slot
 from groundup.clinical.readiness import hop_ready
 from groundup.clinical.rules import IMPLICATED, Rules
-from groundup.clinical.vocabulary import Kind, Role
+from groundup.clinical.vocabulary import Kind, Role, Side
 
 
 def knob_problem(value: float | str, exercise: Exercise) -> str | None:
@@ -90,6 +93,27 @@ def exercise_misfit(exercise: Exercise, program: Program, rules: Rules) -> str |
     return None
 
 
+def extra_set_lost(slot: Slot, new: Exercise, program: Program, rules: Rules) -> str | None:
+    """Why `new` in `slot`'s place would take the weaker side's extra set away (the slot
+    gives one side more sets and the new exercise's starting dose does not), or None."""
+    sets = {d.side: d.sets for d in slot.doses}
+    left, right = sets.get(Side.LEFT, 0), sets.get(Side.RIGHT, 0)
+    if left == right:
+        return None
+    weaker = Side.LEFT if left > right else Side.RIGHT
+    doses, _ = dose_for(
+        new, rules.phases[program.phase], program.profile, rules, pathway=program.pathway
+    )
+    given = {d.side: d.sets for d in doses}
+    if given.get(weaker, 0) > given.get(weaker.other, 0):
+        return None
+    return (
+        f"{new.name} would take the {weaker.value} side's extra set away (it is dosed "
+        f"{'for both legs together' if None in given else 'evenly'}): choose a stand-in done "
+        "one leg at a time"
+    )
+
+
 def _signature(exercise: Exercise) -> frozenset[object]:
     """The muscles and their role that make two exercises stand in for each other: the
     prime movers, or for an exercise with none (a stretch) every muscle with its role."""
@@ -105,6 +129,8 @@ def swap_suggestions(program: Program, exercise_id: str, rules: Rules) -> tuple[
     if current is None or program.slot(exercise_id) is None:
         return ()
     signature = _signature(current)
+    slot = program.slot(exercise_id)
+    assert slot is not None
     found = [
         e
         for e in rules.library.values()
@@ -112,6 +138,7 @@ def swap_suggestions(program: Program, exercise_id: str, rules: Rules) -> tuple[
         and (e.kind is Kind.MOBILITY) == (current.kind is Kind.MOBILITY)
         and _signature(e) == signature
         and exercise_misfit(e, program, rules) is None
+        and extra_set_lost(slot, e, program, rules) is None
     ]
 
     def neighbour(e: Exercise) -> bool:
@@ -194,7 +221,7 @@ def _edit_problem(override: Override, program: Program, rules: Rules) -> tuple[s
         current = rules.library.get(exercise_id)
         if new.kind is Kind.MOBILITY and (current is None or current.kind is not Kind.MOBILITY):
             return "replacement", f"{new.name} is a mobility exercise, not main work"
-        misfit = exercise_misfit(new, program, rules)
+        misfit = exercise_misfit(new, program, rules) or extra_set_lost(slot, new, program, rules)
         if misfit is not None:
             return "replacement", misfit
     elif len(program.part("main")) <= 1:
