@@ -339,3 +339,11 @@ def test_every_door_swaps_adds_removes_and_undoes(doors: Doors) -> None:
     program = doors.services.program(doors.patient_id)
     assert program.slot("tibialis_raise_wall") and not program.slot("band_dorsiflexion")
     assert doors.overrides() == before + 4
+    # The API's own description lists the editor's actions, fields and choices route.
+    spec = doors.client.get("/api/v1/openapi.json").json()
+    request = spec["components"]["schemas"]["OverrideRequest"]
+    assert {"swap_exercise", "add_exercise", "remove_exercise", "undo_edit"} <= set(
+        request["properties"]["action"]["enum"]
+    )
+    assert {"replacement", "confirm"} <= set(request["properties"])
+    assert "/api/v1/patients/{patient_id}/program/choices" in spec["paths"]

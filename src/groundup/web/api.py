@@ -1350,8 +1350,7 @@ def program_choices(
     ] = None,
 ) -> ExerciseChoices:
     """What the program editor offers for `swap_exercise` and `add_exercise` overrides.
-    Clinicians only (403)."""
-    _clinician(access, "edit the program")
+    The person may read it; only their clinician can apply an override."""
     found = (
         services.swap_suggestions(access.patient_id, exercise_id)
         if exercise_id
