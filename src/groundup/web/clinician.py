@@ -810,12 +810,13 @@ def _editor(
     swaps = []
     for exercise_id, name, _, _ in mains:
         current = library.get(exercise_id)
-        ladder = (current.regression, current.progression) if current else ()
+        easier = current.regression if current else None
+        harder = current.progression if current else None
         options = [
             (
                 f"{exercise_id}:{e.id}",
                 e.name,
-                "easier" if e.id == ladder[0] else "harder" if e.id == ladder[1] else "",
+                "easier" if e.id == easier else "harder" if e.id == harder else "",
             )
             for e in swap_suggestions(program, exercise_id, rules)
         ]
