@@ -18,7 +18,7 @@ from groundup.cli.files import read_document, validate
 from groundup.cli.program_commands import build_program
 from groundup.clinical.assessment import Assessment, Condition, StepDownFault
 from groundup.clinical.intake import Intake
-from groundup.clinical.logs import CheckIn, ExerciseLog, Retest, SessionLog, SetLog
+from groundup.clinical.logs import CheckIn, ExerciseLog, Override, Retest, SessionLog, SetLog
 from groundup.clinical.planning import (
     PlanningError,
     ReferralError,
@@ -1319,3 +1319,160 @@ def test_no_standing_work_or_standing_setting_while_full_weight_is_not_allowed(
                 for dose in slot.doses:
                     position = exercise.position_at(dose.knob)
                     assert position in rule.positions, (event.date, slot.exercise_id, position)
+
+
+# ----- the program editor among the other events ---------------------------------------
+
+
+def draw_edit(data: st.DataObject, program: Program, day: dt.date) -> Override:
+    """A clinician's swap, addition, removal or undo of what the program holds now — or a
+    force of the phase, so that the edits meet phase changes; a key exercise is sometimes
+    touched without the confirmation it needs."""
+    from groundup.clinical.overrides import exercise_misfit, swap_suggestions
+
+    mains = [s.exercise_id for s in program.part("main")]
+    kind = data.draw(
+        st.sampled_from(["swap", "add", "remove", "undo", "phase", "pin"]), label="edit"
+    )
+    confirm = data.draw(st.booleans(), label="confirmed")
+    who: dict[str, Any] = {"date": day, "by": "Dr Prop", "reason": "property edit"}
+    if kind == "swap":
+        old = data.draw(st.sampled_from(mains), label="swap out")
+        options = swap_suggestions(program, old, RULES)
+        if options:
+            new = data.draw(st.sampled_from([e.id for e in options]), label="swap in")
+            return Override(
+                action="swap_exercise", exercise_id=old, replacement=new, confirm=confirm, **who
+            )
+    if kind == "add":
+        addable = [
+            e.id
+            for e in RULES.library.values()
+            if e.kind.value != "mobility" and exercise_misfit(e, program, RULES) is None
+        ]
+        if addable:
+            pick = data.draw(st.sampled_from(addable), label="add")
+            return Override(action="add_exercise", exercise_id=pick, **who)
+    if kind == "undo" and program.state.edits:
+        edit = data.draw(st.sampled_from(list(program.state.edits)), label="undo")
+        return Override(action="undo_edit", exercise_id=edit.exercise_id, **who)
+    if kind == "phase":
+        phase = data.draw(st.sampled_from(list(Phase)), label="phase")
+        if phase is not program.phase:
+            return Override(action="force_phase", phase=phase, **who)
+    if kind == "pin":
+        return Override(
+            action="pin_dose", exercise_id=data.draw(st.sampled_from(mains), label="pin"), **who
+        )
+    return Override(
+        action="remove_exercise",
+        exercise_id=data.draw(st.sampled_from(mains), label="remove"),
+        confirm=confirm,
+        **who,
+    )
+
+
+def check_edit(before: Program, event: Override, after: Program, decisions: list[Decision]) -> None:
+    from groundup.clinical.overrides import key_exercise
+    from groundup.clinical.progression import position_allowed
+
+    made = [d for d in decisions if d.rule == f"override.{event.action}"]
+    ids = [s.exercise_id for s in after.slots]
+    assert len(ids) == len(set(ids)), ids
+    assert after.part("main"), "the session keeps main work"
+    if not made:
+        if event.action != "force_phase":
+            assert after.slots == before.slots, (event, decisions)
+        return
+    if event.action in ("swap_exercise", "remove_exercise") and not event.confirm:
+        # A key exercise is never swapped or removed without the confirmation.
+        assert key_exercise(before, event.exercise_id or "", RULES, event.replacement) is None
+    new = event.replacement if event.action == "swap_exercise" else event.exercise_id
+    if event.action in ("swap_exercise", "add_exercise"):
+        slot = after.slot(new or "")
+        assert slot is not None
+        exercise = RULES.library[slot.exercise_id]
+        assert after.phase in exercise.phases
+        assert position_allowed(exercise.position, after, RULES)
+        for dose in slot.doses:
+            # The starting dose: the bottom of the range, the load no more than the start.
+            assert dose.amount == dose.range_low and not dose.pinned
+            if dose.load_kg is not None:
+                assert dose.load_kg <= (exercise.default_load_kg or 0) + 1e-9
+        left, right = slot.dose(Side.LEFT), slot.dose(Side.RIGHT)
+        # The side with the problem (the planner's choice for the extra set) keeps the
+        # larger share: never fewer sets than the other side.
+        involved = before.profile.involved_side
+        if left is not None and right is not None and involved is not None:
+            kept, other = slot.dose(involved), slot.dose(involved.other)
+            assert kept is not None and other is not None
+            assert kept.sets >= other.sets, (slot, involved)
+    if event.action == "swap_exercise":
+        # The side the swapped-out exercise gave the extra set keeps it (the weaker-side rule).
+        old = before.slot(event.exercise_id or "")
+        slot = after.slot(new or "")
+        assert old is not None and slot is not None
+        sets = {d.side: d.sets for d in old.doses}
+        if sets.get(Side.LEFT, 0) != sets.get(Side.RIGHT, 0):
+            weaker = Side.LEFT if sets.get(Side.LEFT, 0) > sets.get(Side.RIGHT, 0) else Side.RIGHT
+            kept, other = slot.dose(weaker), slot.dose(weaker.other)
+            assert kept is not None and other is not None, slot
+            assert kept.sets > other.sets, (old, slot)
+    if event.action == "undo_edit":
+        edit = [e for e in before.state.edits if e.exercise_id == event.exercise_id][-1]
+        if edit.previous is not None:
+            assert after.slot(edit.previous.exercise_id) == edit.previous
+        if edit.action != "remove":
+            assert after.slot(edit.exercise_id) is None
+    if event.action == "force_phase":
+        # A pinned exercise outlives the phase change unless its position is now kept out.
+        for slot in before.part("main"):
+            if any(d.pinned for d in slot.doses):
+                exercise = RULES.library[slot.exercise_id]
+                if position_allowed(exercise.position, after, RULES):
+                    assert after.slot(slot.exercise_id) is not None, slot.exercise_id
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(assessment=assessments, prefs=preferences, days=st.integers(5, 18), data=st.data())
+def test_program_edits_among_the_other_events_keep_the_invariants(
+    assessment: Assessment, prefs: Preferences, days: int, data: st.DataObject
+) -> None:
+    """Random swaps, additions, removals and undos (and pins and phase moves) among the
+    sessions and check-ins: the safety invariants still hold, a key exercise never goes
+    without confirmation, a new exercise starts at the bottom of its range with the weaker
+    side's extra set, an undo gives back the slot as it was, and a pin outlives a phase."""
+    program = make_program(assessment, prefs)
+    history: list[HistoryEvent] = []
+    steps: list[tuple[Program, HistoryEvent, Advance_]] = []
+    for offset in range(days):
+        day = program.start_date + dt.timedelta(days=offset)
+        events: list[HistoryEvent] = []
+        if not chance(data, 3, "no check-in"):
+            events.append(
+                CheckIn(
+                    date=day,
+                    pain_on_waking=data.draw(st.integers(0, 4), label="morning"),
+                    stiffness_on_waking=1,
+                )
+            )
+        if data.draw(st.booleans(), label="an edit today"):
+            events.append(draw_edit(data, program, day))
+        if data.draw(st.booleans(), label="session?"):
+            events.append(draw_session(data, program, day, offset, 2))
+        for event in events:
+            if isinstance(event, SessionLog) and event.exercises:
+                # Logged against the program as it stands after the day's edits.
+                event = draw_session(data, program, day, offset, 2)
+            history.append(event)
+            before = program
+            outcome = advance(program, history, RULES, day)
+            steps.append((before, event, outcome))
+            program = outcome.program
+            if isinstance(event, Override):
+                check_edit(before, event, program, list(outcome.decisions))
+    check_all(history, steps)

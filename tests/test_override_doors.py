@@ -164,6 +164,42 @@ REFUSED = [
         "action",
         "no weight-bearing limit",
     ),
+    (
+        "swapping in an exercise of another phase",
+        {"action": "swap_exercise", "swap": "tibialis_raise_wall:single_leg_deadlift"},
+        {
+            "action": "swap_exercise",
+            "exercise_id": "tibialis_raise_wall",
+            "replacement": "single_leg_deadlift",
+        },
+        ("swap", "--exercise", "tibialis_raise_wall", "--to", "single_leg_deadlift"),
+        "replacement",
+        "does not belong to low load resistance",
+    ),
+    (
+        "removing the condition's key exercise without confirming",
+        {"action": "remove_exercise", "exercise_id": "calf_raise_wall"},
+        {"action": "remove_exercise", "exercise_id": "calf_raise_wall"},
+        ("remove", "--exercise", "calf_raise_wall"),
+        "confirm",
+        "confirm removing it",
+    ),
+    (
+        "adding an exercise already in the program",
+        {"action": "add_exercise", "exercise_id": "calf_raise_wall"},
+        {"action": "add_exercise", "exercise_id": "calf_raise_wall"},
+        ("add", "--exercise", "calf_raise_wall"),
+        "exercise_id",
+        "is already in the program",
+    ),
+    (
+        "undoing an edit never made",
+        {"action": "undo_edit", "exercise_id": "tibialis_raise_wall"},
+        {"action": "undo_edit", "exercise_id": "tibialis_raise_wall"},
+        ("undo", "--exercise", "tibialis_raise_wall"),
+        "exercise_id",
+        "to undo",
+    ),
 ]
 
 
@@ -265,3 +301,49 @@ def _program() -> Any:
             )
         )
     return _PROGRAM[0]
+
+
+def test_every_door_swaps_adds_removes_and_undoes(doors: Doors) -> None:
+    """The program editor through each door: the web form swaps, the API adds and lists the
+    choices, the command line removes (a key exercise only when confirmed) and undoes."""
+    before = doors.overrides()
+    choices = doors.client.get(
+        f"/api/v1/patients/{doors.patient_id}/program/choices",
+        params={"exercise_id": "tibialis_raise_wall"},
+        headers={"Authorization": f"Bearer {doors.token}"},
+    )
+    assert choices.status_code == 200, choices.text
+    offered = [c["id"] for c in choices.json()["items"]]
+    assert "band_dorsiflexion" in offered and "single_leg_deadlift" not in offered
+    missing = doors.client.get(
+        f"/api/v1/patients/{doors.patient_id}/program/choices",
+        params={"exercise_id": "pogo_hops"},
+        headers={"Authorization": f"Bearer {doors.token}"},
+    )
+    assert missing.status_code == 404 and "not in the current program" in missing.json()["error"]
+    web = doors.web(action="swap_exercise", swap="tibialis_raise_wall:band_dorsiflexion")
+    assert web.status_code == 200, web.text
+    assert "swapped for Band ankle pull-up" in web.text
+    program = doors.services.program(doors.patient_id)
+    assert program.slot("band_dorsiflexion") and not program.slot("tibialis_raise_wall")
+    api = doors.api(action="add_exercise", exercise_id="short_foot")
+    assert api.status_code == 201, api.text
+    assert api.json()["decisions"][0]["rule"] == "override.add_exercise"
+    suggest = doors.cli("suggest", "--exercise", "band_plantarflexion")
+    assert suggest.returncode == 0 and "floor_heel_drop" in suggest.stdout, suggest.stderr
+    removed = doors.cli("remove", "--exercise", "bent_knee_calf_raise", "--confirm")
+    assert removed.returncode == 0, removed.stderr
+    assert doors.services.program(doors.patient_id).slot("bent_knee_calf_raise") is None
+    undone = doors.cli("undo", "--exercise", "band_dorsiflexion")
+    assert undone.returncode == 0, undone.stderr
+    program = doors.services.program(doors.patient_id)
+    assert program.slot("tibialis_raise_wall") and not program.slot("band_dorsiflexion")
+    assert doors.overrides() == before + 4
+    # The API's own description lists the editor's actions, fields and choices route.
+    spec = doors.client.get("/api/v1/openapi.json").json()
+    request = spec["components"]["schemas"]["OverrideRequest"]
+    assert {"swap_exercise", "add_exercise", "remove_exercise", "undo_edit"} <= set(
+        request["properties"]["action"]["enum"]
+    )
+    assert {"replacement", "confirm"} <= set(request["properties"])
+    assert "/api/v1/patients/{patient_id}/program/choices" in spec["paths"]

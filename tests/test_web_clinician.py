@@ -360,17 +360,65 @@ def test_bad_form_input_comes_back_beside_the_field(
     assert 'class="field-error" id="name-error"' in response.text  # type: ignore[attr-defined]
 
 
-def test_swap_is_shown_as_not_available(
+def test_the_editor_swaps_an_exercise_with_a_reason_and_undoes_it(
     client: TestClient, services: Services, accounts: Accounts, lee: Account
 ) -> None:
     pid = seed(services, accounts, lee, "Steady Sam", STEADY, days_ago=3)
     sign_in(client, "lee@clinic.test")
-    page = client.get(f"/clinic/patients/{pid}/program").text
-    assert "Swap an exercise" in page and "Not available yet" not in page
-    assert "progression engine" not in page and "override action" not in page
-    assert '<button type="button" disabled>Swap</button>' not in page, (
-        "no control that does nothing"
+    editor = f"/clinic/patients/{pid}/program"
+    page = client.get(editor).text
+    assert "Swap an exercise" in page and '<select name="swap" required' in page
+    assert "Add an exercise" in page and "Remove an exercise" in page
+    before = services.program(pid)
+    groups = re.findall(r'<optgroup label="([^"]+)">\s*<option value="([a-z_0-9]+):', page)
+    assert any("(key exercise: confirm below)" in label for label, _ in groups), groups
+    # A key exercise is swapped only when confirmed.
+    key_old = next(old for label, old in groups if "key exercise" in label)
+    key_pair = re.search(rf'<option value="({key_old}:[a-z_0-9]+)"', page)
+    assert key_pair is not None
+    response = post(
+        client,
+        editor,
+        editor,
+        {"action": "swap_exercise", "swap": key_pair.group(1), "reason": "not confirmed"},
     )
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert 'id="e-swap_exercise-confirm">' in response.text  # type: ignore[attr-defined]
+    plain = next(old for label, old in groups if "key exercise" not in label)
+    pair = re.search(rf'<option value="({plain}):([a-z_0-9]+)"', page)
+    assert pair is not None, "the swap select offers stand-ins"
+    old, new = pair.groups()
+    old_slot = before.slot(old)
+    assert old_slot is not None
+    # Without a reason nothing is stored, and the error sits beside the field.
+    response = post(client, editor, editor, {"action": "swap_exercise", "swap": f"{old}:{new}"})
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert 'id="e-swap_exercise-reason"' in response.text  # type: ignore[attr-defined]
+    response = post(
+        client,
+        editor,
+        editor,
+        {"action": "swap_exercise", "swap": f"{old}:{new}", "reason": "the wall hurts her wrist"},
+    )
+    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+    text = response.text  # type: ignore[attr-defined]
+    assert "override.swap_exercise" in text and "the wall hurts her wrist" in text
+    program = services.program(pid)
+    assert program.slot(old) is None and program.slot(new) is not None
+    with services.db.transaction() as session:
+        (row,) = session.scalars(select(OverrideRecord).where(OverrideRecord.patient_id == pid))
+        assert row.data["replacement"] == new and row.data["exercise_id"] == old
+    # The undo form lists the swap; undoing gives back the old exercise at its old dose.
+    assert (
+        '<form method="post" action="/clinic/patients/' in text
+        and 'name="action" value="undo_edit"' in text
+    )
+    response = post(
+        client, editor, editor, {"action": "undo_edit", "exercise_id": new, "reason": "wrist ok"}
+    )
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert services.program(pid).slot(old) == old_slot
+    assert services.program(pid).slot(new) is None
 
 
 # ----- new patients, assessment entry, invites -----------------------------------------

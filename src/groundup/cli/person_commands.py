@@ -739,6 +739,15 @@ def _knob_setting(value: str | None) -> float | str | None:
     return number if math.isfinite(number) else value
 
 
+# The program editor's short names on the command line.
+EDIT_ACTIONS = {
+    "swap": "swap_exercise",
+    "add": "add_exercise",
+    "remove": "remove_exercise",
+    "undo": "undo_edit",
+}
+
+
 @app.command("override")
 def override_command(
     action: Annotated[
@@ -747,7 +756,9 @@ def override_command(
             help="pin_dose, unpin_dose, rule_off, rule_on, force_phase, resume, check_clear "
             "(the check an intake warning asked for, e.g. for a bone stress injury, was done "
             "and is clear), weight_bearing_full (full weight on the leg is now allowed, out of "
-            "the boot or cast)"
+            "the boot or cast); the program editor: swap (--exercise out, --to in), add "
+            "(--exercise), remove (--exercise), undo (the last swap, addition or removal of "
+            "--exercise), suggest (what may take --exercise's place)"
         ),
     ],
     reason: Annotated[str, typer.Option(help="why (recorded)")],
@@ -764,9 +775,23 @@ def override_command(
     ] = None,
     rule: Annotated[str | None, typer.Option(help="rule id, for rule_off / rule_on")] = None,
     phase: Annotated[str | None, typer.Option(help="phase id, for force_phase")] = None,
+    to: Annotated[str | None, typer.Option(help="swap: the exercise id that comes in")] = None,
+    confirm: Annotated[
+        bool, typer.Option(help="swap or remove a key exercise of the phase (needed for one)")
+    ] = False,
 ) -> None:
     """A clinician's change to the program, recorded with who and why."""
     pid = person_id(person)
+    action = EDIT_ACTIONS.get(action, action)
+    if action == "suggest":
+        if not exercise:
+            fail("suggest needs --exercise: the exercise to find stand-ins for")
+        found = _call(lambda: services().swap_suggestions(pid, exercise or ""))
+        if not found:
+            out.print(f"No exercise suits this program in place of {exercise}.")
+        for item in found:
+            out.print(f"{item.id}  {item.name}")
+        return
     display = display_for(pid)
     data: dict[str, Any] = {
         "date": parse_date(date, display),
@@ -781,6 +806,8 @@ def override_command(
         "knob": _knob_setting(knob),
         "rule": rule,
         "phase": phase,
+        "replacement": to,
+        "confirm": confirm or None,
     }
     override = validate(Override, {k: v for k, v in data.items() if v is not None}, "override")
     # The same check as the pages and the API (`clinical.overrides`), then the change.

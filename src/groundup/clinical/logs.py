@@ -150,6 +150,11 @@ OverrideAction = Literal[
     "resume",
     "check_clear",
     "weight_bearing_full",
+    # the program editor: one exercise for another, one more, one fewer, and undoing them
+    "swap_exercise",
+    "add_exercise",
+    "remove_exercise",
+    "undo_edit",
 ]
 
 
@@ -169,6 +174,10 @@ class Override(Frozen):
     knob: KnobSetting | None = None
     rule: str | None = None
     phase: Phase | None = None
+    # swap_exercise: the exercise that takes the place of `exercise_id`
+    replacement: str | None = Field(default=None, pattern=ID_PATTERN)
+    # swap or remove the condition's key exercise, or one a phase gate measures: confirmed
+    confirm: bool = False
 
     @model_validator(mode="after")
     def _complete(self) -> Override:
@@ -183,6 +192,11 @@ class Override(Frozen):
             "check_clear": (),
             # the surgeon or physiotherapist now allows full weight, out of the boot or cast
             "weight_bearing_full": (),
+            "swap_exercise": ("exercise_id", "replacement"),
+            "add_exercise": ("exercise_id",),
+            "remove_exercise": ("exercise_id",),
+            # undo the last edit that put `exercise_id` in (or took it out of) the program
+            "undo_edit": ("exercise_id",),
         }[self.action]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:

@@ -104,6 +104,19 @@ class PendingCheck(Frozen):
     since: dt.date
 
 
+class ProgramEdit(Frozen):
+    """A clinician's edit of the session (program editor), kept so that it can be undone and
+    so that a phase change carries it: `exercise_id` is the exercise the edit put in (swap,
+    add) or took out (remove); `previous` the slot it replaced or removed, whole, with its
+    dose; `index` where that slot stood."""
+
+    action: Literal["swap", "add", "remove"]
+    exercise_id: str = Field(pattern=ID_PATTERN)
+    previous: Slot | None = None
+    index: int = Field(default=0, ge=0)
+    date: dt.date
+
+
 class EngineState(Frozen):
     """What the engine remembers between decisions."""
 
@@ -147,6 +160,9 @@ class EngineState(Frozen):
     stall_prompts: int = Field(default=0, ge=0)
     rules_off: tuple[str, ...] = ()
     pinned: tuple[str, ...] = ()  # "exercise_id:side" keys
+    edits: tuple[ProgramEdit, ...] = Field(
+        default=(), description="the clinician's swaps, additions and removals, oldest first"
+    )
 
 
 class Program(Frozen):

@@ -41,6 +41,7 @@ from groundup.clinical.logs import (
 )
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
+from groundup.clinical.overrides import EDITS, exercise_misfit, key_exercise, override_problem
 from groundup.clinical.pathways import (
     allows,
     load_restriction,
@@ -76,6 +77,7 @@ from groundup.clinical.program import (
     FlareState,
     PendingCheck,
     Program,
+    ProgramEdit,
     Slot,
     dose_key,
     unit_seconds,
@@ -195,7 +197,10 @@ def advance(
             )
         else:
             made = _on_event(program, event, seen, rules)
+        worded = []
         for decision in made:
+            decision = _with_carry_words(program, decision, rules)
+            worded.append(decision)
             program = apply(program, decision, rules)
             steps.append(program)
         program = _irritability_now(program, seen, event.date, rules)
@@ -204,7 +209,7 @@ def advance(
         )
         if steps:
             steps[-1] = steps[-1].model_copy(update={"state": program.state})
-        decisions.extend(made)
+        decisions.extend(worded)
     return Advance(program=program, decisions=tuple(decisions), steps=tuple(steps))
 
 
@@ -277,27 +282,9 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
         if change.field == "phase":
             assert isinstance(change.after, str)
             phase = Phase(change.after)
-            keep = {dose_key(s.exercise_id, d.side): d for s in slots for d in s.doses}
-            new_slots, reasons = build_session(
-                phase,
-                program.profile,
-                program.preferences,
-                rules,
-                keep=keep,
-                pathway=program.pathway,
-            )
-            # An exercise that stays keeps its whole dose — sets, amount, tempo, setting and
-            # load — whatever the new phase's defaults or the time fitting would give (S5).
-            carried = [
-                slot.model_copy(update={"doses": _carried(slot, keep)})
-                if slot.part == "main"
-                else slot
-                for slot in new_slots
-            ]
-            # Q2: doses carried whole must not open the phase beyond the person's minutes;
-            # where they would, the time fitting's sets stand (lower priority first).
-            budget = program.preferences.minutes_per_session
-            slots = carried if session_minutes(carried, rules) <= budget + 1e-9 else list(new_slots)
+            carry = _phase_session(program.model_copy(update={"slots": tuple(slots)}), phase, rules)
+            slots, reasons = list(carry.slots), carry.reasons
+            state = state.model_copy(update={"edits": carry.edits})
             updates["phase"] = phase
             updates["phase_started"] = decision.date
             state = state.model_copy(update={"stall_prompts": 0})
@@ -329,9 +316,23 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 updates["training_days"] = DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
         elif change.field == "exercise":
             slots = _swap(slots, change, decision, program, rules)
+            # A clinician's swap or addition moved on by the ladder: its undo follows it.
+            state = state.model_copy(
+                update={
+                    "edits": tuple(
+                        e.model_copy(update={"exercise_id": change.after})
+                        if e.exercise_id == change.before and e.action != "remove"
+                        else e
+                        for e in state.edits
+                    )
+                }
+            )
         elif change.field == "left_out":
             # Q2: a warm-up or stretch left out to make room for a progression.
             slots = [s for s in slots if s.exercise_id != change.exercise_id]
+        elif change.field in ("edit_swap", "edit_add", "edit_remove", "edit_undo"):
+            slots, edits = _edit(slots, state.edits, change, decision, program, rules)
+            state = state.model_copy(update={"edits": edits})
         elif change.field in ("sets", "amount", "load_kg", "knob", "tempo_lowering", "pinned"):
             slots = _patch_dose(slots, change)
         elif change.field == "flare":
@@ -475,6 +476,264 @@ def _swap(
     return out
 
 
+def _start_slot(exercise: Exercise, program: Program, rules: Rules, reason: str) -> Slot:
+    """A main slot for an exercise the clinician brings in: the engine's own starting dose
+    at the bottom of its range, the weaker side's extra set included (`dose_for`)."""
+    definition = rules.phases[program.phase]
+    doses, note = dose_for(exercise, definition, program.profile, rules, pathway=program.pathway)
+    low = tuple(d.model_copy(update={"amount": d.range_low}) for d in doses)
+    return Slot(exercise_id=exercise.id, part="main", doses=low, reason=f"{reason}{note}")
+
+
+def _edit(
+    slots: list[Slot],
+    edits: tuple[ProgramEdit, ...],
+    change: Change,
+    decision: Decision,
+    program: Program,
+    rules: Rules,
+) -> tuple[list[Slot], tuple[ProgramEdit, ...]]:
+    """The session after one program-editor change, and the edits remembered for undo."""
+    ids = [s.exercise_id for s in slots]
+    if change.field == "edit_swap":
+        assert isinstance(change.before, str) and isinstance(change.after, str)
+        index = ids.index(change.before)
+        previous = slots[index]
+        swapped = _swap(
+            slots,
+            Change(field="exercise", before=change.before, after=change.after),
+            decision,
+            program,
+            rules,
+        )
+        edit = ProgramEdit(
+            action="swap",
+            exercise_id=change.after,
+            previous=previous,
+            index=index,
+            date=decision.date,
+        )
+        return swapped, (*edits, edit)
+    if change.field == "edit_add":
+        assert isinstance(change.after, str)
+        mains = [i for i, s in enumerate(slots) if s.part == "main"]
+        index = mains[-1] + 1 if mains else len(slots)
+        slot = _start_slot(rules.library[change.after], program, rules, decision.person_text)
+        edit = ProgramEdit(action="add", exercise_id=change.after, index=index, date=decision.date)
+        return [*slots[:index], slot, *slots[index:]], (*edits, edit)
+    if change.field == "edit_remove":
+        assert isinstance(change.before, str)
+        index = ids.index(change.before)
+        removed = slots[index]
+        rest = [
+            s.model_copy(update={"pair_with": None}) if s.pair_with == removed.exercise_id else s
+            for s in slots[:index] + slots[index + 1 :]
+        ]
+        edit = ProgramEdit(
+            action="remove",
+            exercise_id=removed.exercise_id,
+            previous=removed,
+            index=index,
+            date=decision.date,
+        )
+        return rest, (*edits, edit)
+    # undo: the last edit of this exercise, reversed
+    assert isinstance(change.before, str)
+    at = max(i for i, e in enumerate(edits) if e.exercise_id == change.before)
+    undone = edits[at]
+    left = (*edits[:at], *edits[at + 1 :])
+    if undone.action == "remove":
+        assert undone.previous is not None
+        index = min(undone.index, len(slots))
+        return [*slots[:index], undone.previous, *slots[index:]], left
+    index = ids.index(undone.exercise_id)
+    if undone.action == "add":
+        return slots[:index] + slots[index + 1 :], left
+    assert undone.previous is not None
+    back = undone.previous
+    out = [
+        s.model_copy(update={"pair_with": back.exercise_id})
+        if s.pair_with == undone.exercise_id
+        else s
+        for s in slots
+    ]
+    out[index] = back
+    return out, left
+
+
+class _Carry(Frozen):
+    """A phase's new session with what the clinician decided carried over, and the words
+    for it (`_phase_session`)."""
+
+    slots: tuple[Slot, ...]
+    reasons: tuple[str, ...]
+    edits: tuple[ProgramEdit, ...] = ()
+    person: tuple[str, ...] = ()
+    clinician: tuple[str, ...] = ()
+
+
+def _phase_session(program: Program, phase: Phase, rules: Rules) -> _Carry:
+    """The session of the new phase, built by the planner, with the clinician's decisions
+    carried over: an exercise whose dose is pinned stays, pinned, whatever the new phase's
+    list (unless the weight-bearing limit or a pending check now keeps its position out);
+    a swap still applies where the new phase brings the swapped-out exercise back and the
+    swapped-in one suits the phase; an added exercise stays while it suits the phase; a
+    removed one stays out, unless it is the new phase's key exercise (then it comes back,
+    and the clinician is told). Every carried or ended decision is said in words."""
+    slots = list(program.slots)
+    keep = {dose_key(s.exercise_id, d.side): d for s in slots for d in s.doses}
+    new_slots, reasons = build_session(
+        phase,
+        program.profile,
+        program.preferences,
+        rules,
+        keep=keep,
+        pathway=program.pathway,
+    )
+    # An exercise that stays keeps its whole dose — sets, amount, tempo, setting and
+    # load — whatever the new phase's defaults or the time fitting would give (S5).
+    carried = [
+        slot.model_copy(update={"doses": _carried(slot, keep)}) if slot.part == "main" else slot
+        for slot in new_slots
+    ]
+    # Q2: doses carried whole must not open the phase beyond the person's minutes; where
+    # they would, the time fitting's sets stand (lower priority first) — but never over a
+    # dose the clinician pinned.
+    budget = program.preferences.minutes_per_session
+    out = carried
+    if session_minutes(carried, rules) > budget + 1e-9:
+        pinned = {s.exercise_id for s in slots if any(d.pinned for d in s.doses)}
+        out = [c if c.exercise_id in pinned else n for c, n in zip(carried, new_slots, strict=True)]
+    staged = program.model_copy(update={"phase": phase, "slots": tuple(out), "template": None})
+    person: list[str] = []
+    clinician: list[str] = []
+    edits: list[ProgramEdit] = []
+
+    def name(exercise_id: str) -> str:
+        found = rules.library.get(exercise_id)
+        return found.name if found else exercise_id
+
+    def main_end() -> int:
+        mains = [i for i, s in enumerate(out) if s.part == "main"]
+        return mains[-1] + 1 if mains else len(out)
+
+    for edit in program.state.edits:
+        ids = [s.exercise_id for s in out]
+        staged = staged.model_copy(update={"slots": tuple(out)})
+        new = rules.library.get(edit.exercise_id)
+        if edit.action == "remove":
+            if edit.exercise_id not in ids:
+                edits.append(edit)
+                continue
+            key = key_exercise(staged, edit.exercise_id, rules)
+            if key is not None:
+                person.append(f"{name(edit.exercise_id)} is back: the new phase needs it.")
+                clinician.append(
+                    f"Removal of {name(edit.exercise_id)} ({edit.date}) not carried: {key}; "
+                    "remove it again with confirmation if it should stay out."
+                )
+                continue
+            index = ids.index(edit.exercise_id)
+            edits.append(edit.model_copy(update={"previous": out[index], "index": index}))
+            out = [
+                s.model_copy(update={"pair_with": None}) if s.pair_with == edit.exercise_id else s
+                for s in out[:index] + out[index + 1 :]
+            ]
+            person.append(f"{name(edit.exercise_id)} stays out, as your clinician decided.")
+            clinician.append(f"Removal of {name(edit.exercise_id)} ({edit.date}) carried.")
+            continue
+        if edit.exercise_id in ids:  # the new phase has it anyway
+            continue
+        misfit = None if new is None else exercise_misfit(new, staged, rules)
+        if new is None or misfit is not None:
+            person.append(
+                f"{name(edit.exercise_id)} ends with the phase your clinician chose it for."
+            )
+            clinician.append(
+                f"{'Swap to' if edit.action == 'swap' else 'Addition of'} "
+                f"{name(edit.exercise_id)} ({edit.date}) ended: {misfit or 'not in the library'}."
+            )
+            continue
+        kept = [
+            keep.get(dose_key(edit.exercise_id, side)) for side in (None, Side.LEFT, Side.RIGHT)
+        ]
+        doses = tuple(d for d in kept if d is not None)
+        slot = _start_slot(new, staged, rules, "Chosen by your clinician.")
+        if doses:
+            slot = slot.model_copy(update={"doses": doses})
+        if edit.action == "swap":
+            assert edit.previous is not None
+            if edit.previous.exercise_id not in ids:
+                continue  # the new phase leaves the swapped-out exercise out: nothing to swap
+            index = ids.index(edit.previous.exercise_id)
+            edits.append(edit.model_copy(update={"previous": out[index], "index": index}))
+            out = [
+                s.model_copy(update={"pair_with": new.id})
+                if s.pair_with == edit.previous.exercise_id
+                else s
+                for s in out
+            ]
+            out[index] = slot.model_copy(update={"pair_with": out[index].pair_with})
+            person.append(
+                f"{new.name} stays in place of {name(edit.previous.exercise_id)}, as your clinician chose."
+            )
+            clinician.append(
+                f"Swap of {name(edit.previous.exercise_id)} for {new.name} ({edit.date}) carried."
+            )
+        else:
+            index = main_end()
+            edits.append(edit.model_copy(update={"index": index}))
+            out.insert(index, slot)
+            person.append(f"{new.name} stays, as your clinician added it.")
+            clinician.append(f"Addition of {new.name} ({edit.date}) carried.")
+    # A dose the clinician pinned outlives the phase change: its exercise stays (item 6).
+    ids = [s.exercise_id for s in out]
+    for slot in slots:
+        if slot.part != "main" or not any(d.pinned for d in slot.doses) or slot.exercise_id in ids:
+            continue
+        exercise = rules.library.get(slot.exercise_id)
+        staged = staged.model_copy(update={"slots": tuple(out)})
+        if exercise is not None and not position_allowed(exercise.position, staged, rules):
+            person.append(
+                f"{exercise.name} is left out for now: not yet with this weight on the leg."
+            )
+            clinician.append(
+                f"{exercise.name} (dose pinned) not carried: its position is outside the "
+                "weight-bearing limit or a pending check; it is still pinned in the record."
+            )
+            continue
+        out.insert(main_end(), slot.model_copy(update={"pair_with": None}))
+        ids.append(slot.exercise_id)
+        person.append(f"{name(slot.exercise_id)} stays, at the dose your clinician set.")
+        clinician.append(
+            f"{name(slot.exercise_id)} kept at its pinned dose across the phase change."
+        )
+    return _Carry(
+        slots=tuple(out),
+        reasons=reasons,
+        edits=tuple(edits),
+        person=tuple(person),
+        clinician=tuple(clinician),
+    )
+
+
+def _with_carry_words(program: Program, decision: Decision, rules: Rules) -> Decision:
+    """A phase change says what it carried of the clinician's decisions (pins, swaps,
+    additions, removals) and what ended with the old phase."""
+    phase_change = next((c for c in decision.changes if c.field == "phase"), None)
+    if phase_change is None or not isinstance(phase_change.after, str):
+        return decision
+    carry = _phase_session(program, Phase(phase_change.after), rules)
+    if not carry.person and not carry.clinician:
+        return decision
+    return decision.model_copy(
+        update={
+            "person_text": " ".join((decision.person_text, *carry.person)),
+            "clinician_text": " ".join((decision.clinician_text, *carry.clinician)),
+        }
+    )
+
+
 def _flare_from(change: Change, decision: Decision) -> FlareState | None:
     if change.after is None or change.after == "":
         return None
@@ -518,6 +777,8 @@ def _off(program: Program, rule: str) -> bool:
 
 def _on_override(program: Program, event: Override, rules: Rules) -> list[Decision]:
     who = f"{event.by}: {event.reason}"
+    if event.action in EDITS:
+        return [_on_edit(program, event, rules)]
     if event.action in ("pin_dose", "unpin_dose"):
         slot = program.slot(event.exercise_id or "")
         if slot is None:
@@ -716,6 +977,122 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
             clinician_text=f"Program resumed after referral by {who}.",
         )
     ]
+
+
+def _dose_words(slot: Slot | None, rules: Rules) -> str:
+    if slot is None:
+        return ""
+    exercise = rules.library.get(slot.exercise_id)
+    unit = exercise.dose_type.unit if exercise else ""
+    return "; ".join(
+        f"{d.side.value + ' ' if d.side else ''}{d.sets} × {d.amount:g} {unit}".strip()
+        + (f" at {d.load_kg:g} kg" if d.load_kg else "")
+        for d in slot.doses
+    )
+
+
+def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
+    """A swap, addition or removal of an exercise by the clinician, or its undoing; checked
+    again here as at every door (`overrides.override_problem`)."""
+    who = f"{event.by}: {event.reason}"
+    problem = override_problem(
+        event, program, rules.library, rules.progression.switchable_rules, rules=rules
+    )
+    exercise_id = event.exercise_id or ""
+
+    def name(ident: str) -> str:
+        found = rules.library.get(ident)
+        return found.name if found else ident
+
+    if problem is not None:
+        return _info(
+            event.date,
+            "override.refused",
+            "A change your clinician asked for in your exercises could not be made.",
+            f"{event.action} of {exercise_id} refused ({who}): {problem[0]}: {problem[1]}.",
+        )
+    # The clinician's reason reaches the person with the decision ("Their reason: …").
+    if event.action == "swap_exercise":
+        new = event.replacement or ""
+        return Decision(
+            rule="override.swap_exercise",
+            kind="override",
+            date=event.date,
+            exercise_id=exercise_id,
+            numbers={
+                "swapped_out": exercise_id,
+                "dose_before": _dose_words(program.slot(exercise_id), rules),
+            },
+            changes=(
+                Change(exercise_id=exercise_id, field="edit_swap", before=exercise_id, after=new),
+            ),
+            person_text=f"Your clinician swapped {name(exercise_id).lower()} for {name(new).lower()}, "
+            f"starting at an easy dose.",
+            clinician_text=f"{name(exercise_id)} ({_dose_words(program.slot(exercise_id), rules)}) "
+            f"swapped for {name(new)} at its starting dose by {who}"
+            f"{' (key exercise: confirmed)' if event.confirm else ''}. Undo: undo_edit {new}.",
+        )
+    if event.action == "add_exercise":
+        return Decision(
+            rule="override.add_exercise",
+            kind="override",
+            date=event.date,
+            exercise_id=exercise_id,
+            changes=(
+                Change(exercise_id=exercise_id, field="edit_add", before=None, after=exercise_id),
+            ),
+            person_text=f"Your clinician added {name(exercise_id).lower()}, starting at an easy dose.",
+            clinician_text=f"{name(exercise_id)} added at its starting dose by {who}. "
+            f"Undo: undo_edit {exercise_id}.",
+        )
+    if event.action == "remove_exercise":
+        return Decision(
+            rule="override.remove_exercise",
+            kind="override",
+            date=event.date,
+            exercise_id=exercise_id,
+            numbers={"dose_before": _dose_words(program.slot(exercise_id), rules)},
+            changes=(
+                Change(
+                    exercise_id=exercise_id, field="edit_remove", before=exercise_id, after=None
+                ),
+            ),
+            person_text=f"Your clinician took {name(exercise_id).lower()} out of your session.",
+            clinician_text=f"{name(exercise_id)} ({_dose_words(program.slot(exercise_id), rules)}) "
+            f"removed by {who}{' (key exercise: confirmed)' if event.confirm else ''}. "
+            f"Undo: undo_edit {exercise_id}.",
+        )
+    edit = [e for e in program.state.edits if e.exercise_id == exercise_id][-1]
+    back = edit.previous
+    if edit.action == "swap":
+        assert back is not None
+        person = f"Your clinician put back {name(back.exercise_id).lower()} in place of {name(exercise_id).lower()}, at the dose you had."
+        clinician = f"Swap undone: {name(back.exercise_id)} back ({_dose_words(back, rules)}) in place of {name(exercise_id)}, by {who}."
+    elif edit.action == "add":
+        person = f"Your clinician took {name(exercise_id).lower()} out again."
+        clinician = f"Addition of {name(exercise_id)} undone by {who}."
+    else:
+        person = f"Your clinician put {name(exercise_id).lower()} back in your session, at the dose you had."
+        clinician = (
+            f"Removal undone: {name(exercise_id)} back ({_dose_words(back, rules)}), by {who}."
+        )
+    return Decision(
+        rule="override.undo_edit",
+        kind="override",
+        date=event.date,
+        exercise_id=exercise_id,
+        numbers={"undone": edit.action, "edit_date": str(edit.date)},
+        changes=(
+            Change(
+                exercise_id=exercise_id,
+                field="edit_undo",
+                before=exercise_id,
+                after=back.exercise_id if back else None,
+            ),
+        ),
+        person_text=person,
+        clinician_text=clinician,
+    )
 
 
 def _info(date: dt.date, rule: str, person: str, clinician: str) -> Decision:

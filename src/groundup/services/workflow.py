@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from groundup.clinical.assessment import Assessment
+from groundup.clinical.exercises import Exercise
 from groundup.clinical.intake import score_questionnaires
 from groundup.clinical.logs import RECHECK_REASON, CheckIn, Override, Retest, SessionLog
 from groundup.clinical.outcomes import OutcomeError
-from groundup.clinical.overrides import override_problem
+from groundup.clinical.overrides import exercise_misfit, override_problem, swap_suggestions
 from groundup.clinical.pathways import load_restriction
 from groundup.clinical.planning import PlanningError, ReferralError, plan
 from groundup.clinical.profile import build_profile
@@ -34,6 +35,7 @@ from groundup.clinical.progression import Decision, HistoryEvent, advance
 from groundup.clinical.rules import Rules
 from groundup.clinical.screening import ScreenAnswers, ScreenResult, screen
 from groundup.clinical.text import clean_text, first_unstorable, text_problem
+from groundup.clinical.vocabulary import Kind
 from groundup.knowledge import load_screening_rules
 from groundup.services import audit, records, versions
 from groundup.services.export import EXPORT_FORMAT, EXPORT_VERSION, ExportBundle
@@ -1095,6 +1097,31 @@ class Services:
             program = self._program(session, patient_id)
             self._check_override(override, program, self.rules_for(patient_id, session))
 
+    def swap_suggestions(self, patient_id: str, exercise_id: str) -> list[Exercise]:
+        """What may take `exercise_id`'s place in the person's program (`clinical.overrides.
+        swap_suggestions`: the same muscles and role, suited to the phase, the equipment and
+        any weight-bearing limit; ladder neighbours first), own exercises included."""
+        with self.db.reading() as session:
+            program = self._program(session, patient_id)
+            if program.slot(exercise_id) is None:
+                raise NotFound(f"{exercise_id[:64]!r} is not in the current program")
+            rules = self.rules_for(patient_id, session)
+            return list(swap_suggestions(program, exercise_id, rules))
+
+    def addable(self, patient_id: str) -> list[Exercise]:
+        """Exercises that may join the person's main work now (`overrides.exercise_misfit`)."""
+        with self.db.reading() as session:
+            program = self._program(session, patient_id)
+            rules = self.rules_for(patient_id, session)
+            return sorted(
+                (
+                    e
+                    for e in rules.library.values()
+                    if e.kind is not Kind.MOBILITY and exercise_misfit(e, program, rules) is None
+                ),
+                key=lambda e: e.name.lower(),
+            )
+
     def _check_override(self, override: Override, program: Program, rules: Rules) -> None:
         problem = override_problem(
             override,
@@ -1102,6 +1129,7 @@ class Services:
             rules.library,
             rules.progression.switchable_rules,
             weight_limited=load_restriction(program.pathway, program.profile, rules) is not None,
+            rules=rules,
         )
         if problem is not None:
             field, why = problem

@@ -579,7 +579,14 @@ class OverrideRequest(BaseModel):
         description="check_clear: the check an intake warning asked for (e.g. the shin for a "
         "bone stress injury) was done and is clear; the program may then move past its ceiling. "
         "weight_bearing_full: the surgeon or physiotherapist now allows full weight on the leg, "
-        "out of the boot or cast; standing work and the one-leg tests may then come in"
+        "out of the boot or cast; standing work and the one-leg tests may then come in. "
+        "swap_exercise: `exercise_id` out, `replacement` in at its starting dose (it must share "
+        "the muscles' role and suit the phase, the equipment and any weight-bearing limit). "
+        "add_exercise: `exercise_id` joins the main work. remove_exercise: `exercise_id` leaves "
+        "it. A key exercise (the condition's own for the phase, or the only one training what "
+        "the phase gate measures) is swapped or removed only with `confirm: true`. undo_edit: "
+        "the last swap, addition or removal of `exercise_id` is undone, the previous exercise "
+        "back at its previous dose"
     )
     exercise_id: str | None = Field(default=None, pattern=ID_PATTERN, max_length=64)
     side: Side | None = None
@@ -589,6 +596,16 @@ class OverrideRequest(BaseModel):
     knob: float | str | None = Field(default=None)
     rule: str | None = Field(default=None, max_length=64)
     phase: Phase | None = None
+    replacement: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        max_length=64,
+        description="swap_exercise: the exercise that takes `exercise_id`'s place",
+    )
+    confirm: bool = Field(
+        default=False,
+        description="swap or remove a key exercise of the phase (refused without it)",
+    )
 
 
 class DeletedOut(BaseModel):
@@ -1282,8 +1299,10 @@ def get_progress(access: PatientAccess, services: ServicesDep) -> ProgressOut:
 def post_override(
     body: OverrideRequest, access: PatientAccess, services: ServicesDep
 ) -> DecisionsOut:
-    """A clinician pins or frees a dose, switches a rule off or on, forces a phase, or resumes
-    after a referral; the override is recorded with who and why. Clinicians only (403)."""
+    """A clinician pins or frees a dose, switches a rule off or on, forces a phase, resumes
+    after a referral, or swaps, adds or removes an exercise (and undoes that); the override
+    is recorded with who and why. Clinicians only (403). A change the program cannot take is
+    a 4xx naming the field, never stored."""
     _clinician(access, "override the program")
     override = _model(
         Override,
@@ -1295,6 +1314,59 @@ def post_override(
         raise _invalid("knob", f"at most {MAX_SHORT_TEXT} characters")
     decisions = services.apply_override(access.patient_id, override, by_user_id=access.account.id)
     return _decisions_out(services, access.patient_id, decisions)
+
+
+class ExerciseChoice(BaseModel):
+    id: str
+    name: str
+    position: str
+    equipment: list[str]
+
+
+class ExerciseChoices(BaseModel):
+    items: list[ExerciseChoice] = Field(
+        description="swap stand-ins (ladder neighbours first) or exercises that may be added"
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/program/choices",
+    response_model=ExerciseChoices,
+    summary="Exercises to swap in or add",
+    tags=["program"],
+)
+def program_choices(
+    access: PatientAccess,
+    services: ServicesDep,
+    exercise_id: Annotated[
+        str | None,
+        Query(
+            pattern=ID_PATTERN,
+            max_length=64,
+            description="an exercise in the program: its stand-ins (same muscles and role, "
+            "suited to the phase, the equipment and any weight-bearing limit; ladder "
+            "neighbours first). Left out: the exercises that may be added",
+        ),
+    ] = None,
+) -> ExerciseChoices:
+    """What the program editor offers for `swap_exercise` and `add_exercise` overrides.
+    The person may read it; only their clinician can apply an override."""
+    found = (
+        services.swap_suggestions(access.patient_id, exercise_id)
+        if exercise_id
+        else services.addable(access.patient_id)
+    )
+    return ExerciseChoices(
+        items=[
+            ExerciseChoice(
+                id=e.id,
+                name=e.name,
+                position=e.position.value,
+                equipment=[q.value for q in e.equipment],
+            )
+            for e in found
+        ]
+    )
 
 
 @router.get(

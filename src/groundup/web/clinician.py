@@ -34,8 +34,9 @@ from groundup.clinical.assessment import (
     StepDownFault,
 )
 from groundup.clinical.logs import CheckIn, Override, SessionLog
+from groundup.clinical.overrides import key_exercise, swap_suggestions
 from groundup.clinical.pathways import load_restriction
-from groundup.clinical.program import Preferences, Program
+from groundup.clinical.program import Preferences, Program, ProgramEdit
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers
 from groundup.clinical.vocabulary import Equipment, Phase
@@ -803,6 +804,34 @@ def _editor(
         for slot in program.slots
     ]
     pinned = [c for c in choices if any(d.pinned for d in program.slot(c[0]).doses)]  # type: ignore[union-attr]
+    rules = services.rules_for(patient_id)
+    mains = [c for c in choices if c[2] == "main"]
+    key = {c[0]: key_exercise(program, c[0], rules) for c in mains}
+    swaps = []
+    for exercise_id, name, _, _ in mains:
+        current = library.get(exercise_id)
+        easier = current.regression if current else None
+        harder = current.progression if current else None
+        options = [
+            (
+                f"{exercise_id}:{e.id}",
+                e.name,
+                "easier" if e.id == easier else "harder" if e.id == harder else "",
+            )
+            for e in swap_suggestions(program, exercise_id, rules)
+        ]
+        if options:
+            swaps.append((name, options, bool(key[exercise_id])))
+
+    def edit_words(edit: ProgramEdit) -> str:
+        def called(ident: str) -> str:
+            return library[ident].name if ident in library else ident
+
+        if edit.action == "swap" and edit.previous is not None:
+            return f"{called(edit.exercise_id)} (in place of {called(edit.previous.exercise_id)})"
+        return f"{called(edit.exercise_id)} ({'added' if edit.action == 'add' else 'removed'})"
+
+    edits = [(e.exercise_id, edit_words(e), e.date) for e in reversed(program.state.edits)]
     return render(
         request,
         "clinic_program.html",
@@ -817,6 +846,11 @@ def _editor(
             program.pathway, program.profile, services.rules_for(patient_id)
         ),
         phases=list(Phase),
+        swaps=swaps,
+        mains=mains,
+        key=key,
+        addable=[(e.id, e.name) for e in services.addable(patient_id)],
+        edits=edits,
         errors=errors or {},
         values=values or {},
         form_name=form_name,
@@ -890,6 +924,18 @@ async def apply_override(
             fields["knob"], problem = _knob(_first(form, "knob"))
             if problem:
                 errors["knob"] = problem
+    elif action in ("swap_exercise", "add_exercise", "remove_exercise", "undo_edit"):
+        exercise_id, replacement = _first(form, "exercise_id"), _first(form, "replacement")
+        pair = _first(form, "swap")
+        if action == "swap_exercise" and pair:
+            exercise_id, _, replacement = pair.partition(":")
+        if not exercise_id:
+            errors["swap" if action == "swap_exercise" else "exercise_id"] = "choose an exercise"
+        fields.update(
+            exercise_id=exercise_id or None,
+            replacement=(replacement or None) if action == "swap_exercise" else None,
+            confirm=_first(form, "confirm") in ("1", "on", "true", "yes"),
+        )
     elif action in ("rule_off", "rule_on"):
         fields["rule"] = _first(form, "rule") or None
     elif action == "force_phase":
@@ -906,7 +952,10 @@ async def apply_override(
             errors.setdefault(key if key != "form" else "form", message)
     except OverrideRefused as exc:
         override = None
-        errors.setdefault("form" if exc.field == "action" else exc.field, exc.problem)
+        field = "form" if exc.field == "action" else exc.field
+        if action == "swap_exercise" and field in ("exercise_id", "replacement"):
+            field = "swap"
+        errors.setdefault(field, exc.problem)
     except ServiceError as exc:
         override = None
         errors.setdefault("form", str(exc))
@@ -922,6 +971,7 @@ async def apply_override(
             form_name=action,
             error=errors.get("form")
             or errors.get("rule")
+            or errors.get("confirm")
             or "The change was not made; see the marked fields.",
         )
     try:

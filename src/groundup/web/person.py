@@ -960,7 +960,9 @@ def _override_words(
     library = services.rules.library
     lines = []
     for change in decision.changes:
-        if change.field == "pinned" or change.exercise_id is None:
+        if change.field == "pinned" or change.field.startswith("edit_"):
+            continue  # a swap, addition or removal: the decision's own words say it
+        if change.exercise_id is None:
             continue
         if change.exercise_id not in library:
             continue
