@@ -139,6 +139,11 @@ class Retest(Frozen):
     type: Literal["retest"] = "retest"
     date: dt.date
     assessment: Assessment
+    questionnaires_only: bool = Field(
+        default=False,
+        description="the person answered their questionnaires on their own: the scores "
+        "count, the tests in the assessment do not (none were done)",
+    )
 
 
 OverrideAction = Literal[
@@ -150,7 +155,12 @@ OverrideAction = Literal[
     "resume",
     "check_clear",
     "weight_bearing_full",
+    "questionnaires_every",
+    "questionnaires_off",
 ]
+
+# The longest interval a clinician may set between the person's questionnaires.
+QUESTIONNAIRE_MAX_WEEKS = 26
 
 
 class Override(Frozen):
@@ -169,6 +179,13 @@ class Override(Frozen):
     knob: KnobSetting | None = None
     rule: str | None = None
     phase: Phase | None = None
+    every_weeks: int | None = Field(
+        default=None,
+        ge=1,
+        le=QUESTIONNAIRE_MAX_WEEKS,
+        strict=True,
+        description="questionnaires_every: weeks between the person's questionnaires",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Override:
@@ -183,6 +200,9 @@ class Override(Frozen):
             "check_clear": (),
             # the surgeon or physiotherapist now allows full weight, out of the boot or cast
             "weight_bearing_full": (),
+            # how often the person answers their questionnaires again, or never
+            "questionnaires_every": ("every_weeks",),
+            "questionnaires_off": (),
         }[self.action]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:

@@ -144,6 +144,10 @@ class EngineState(Frozen):
     stall_prompts: int = Field(default=0, ge=0)
     rules_off: tuple[str, ...] = ()
     pinned: tuple[str, ...] = ()  # "exercise_id:side" keys
+    # The clinician's interval between the person's questionnaires (None: the default in
+    # the knowledge data), or switched off.
+    questionnaire_every_days: int | None = Field(default=None, ge=1)
+    questionnaires_off: bool = False
 
 
 class Program(Frozen):

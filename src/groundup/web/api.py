@@ -35,7 +35,13 @@ from starlette.concurrency import run_in_threadpool
 
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.exercises import ID_PATTERN, Exercise, ExerciseLibrary
-from groundup.clinical.logs import CheckIn, Override, OverrideAction, SessionLog
+from groundup.clinical.logs import (
+    QUESTIONNAIRE_MAX_WEEKS,
+    CheckIn,
+    Override,
+    OverrideAction,
+    SessionLog,
+)
 from groundup.clinical.program import Preferences, Program, Slot
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenReason, ScreenResult, Urgency
@@ -579,7 +585,9 @@ class OverrideRequest(BaseModel):
         description="check_clear: the check an intake warning asked for (e.g. the shin for a "
         "bone stress injury) was done and is clear; the program may then move past its ceiling. "
         "weight_bearing_full: the surgeon or physiotherapist now allows full weight on the leg, "
-        "out of the boot or cast; standing work and the one-leg tests may then come in"
+        "out of the boot or cast; standing work and the one-leg tests may then come in. "
+        "questionnaires_every: the person answers their questionnaires every `every_weeks` "
+        "weeks (1–26); questionnaires_off: no regular questionnaires"
     )
     exercise_id: str | None = Field(default=None, pattern=ID_PATTERN, max_length=64)
     side: Side | None = None
@@ -589,6 +597,13 @@ class OverrideRequest(BaseModel):
     knob: float | str | None = Field(default=None)
     rule: str | None = Field(default=None, max_length=64)
     phase: Phase | None = None
+    every_weeks: int | None = Field(
+        default=None,
+        ge=1,
+        le=QUESTIONNAIRE_MAX_WEEKS,
+        strict=True,
+        description="questionnaires_every: whole weeks between the person's questionnaires",
+    )
 
 
 class DeletedOut(BaseModel):
