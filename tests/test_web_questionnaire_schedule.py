@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from groundup.clinical.logs import Override
 from groundup.clinical.outcomes import score
 from groundup.knowledge import load_rules
 from groundup.services import Services
@@ -111,11 +112,15 @@ def test_a_clinician_interval_moves_the_due_day_and_off_removes_it(
     client: TestClient, services: Services, clock: Clock
 ) -> None:
     _, patient_id = begin(client, services)
-    from groundup.clinical.logs import Override
-
     services.apply_override(
         patient_id,
-        Override(date=TODAY, by="Dr Cee", reason="fortnightly", action="questionnaires_every", every_weeks=2),
+        Override(
+            date=TODAY,
+            by="Dr Cee",
+            reason="fortnightly",
+            action="questionnaires_every",
+            every_weeks=2,
+        ),
     )
     clock.day = TODAY + dt.timedelta(days=14)
     assert 'data-standing="questionnaires"' in client.get("/me").text
@@ -184,6 +189,9 @@ def test_the_api_refuses_a_bad_interval_with_json(doors: Doors, weeks: object) -
     assert 400 <= response.status_code < 500, response.text
     assert "every_weeks" in response.json()["error"]
     assert doors.overrides() == 0
+    # Nothing changed, and the same request with a good number goes through.
+    assert doors.api(action="questionnaires_every", every_weeks=3).status_code == 201
+    assert interval(doors) == (21, False)
 
 
 def test_the_command_line_sets_the_interval(doors: Doors) -> None:
@@ -264,15 +272,24 @@ def test_a_visa_a_answer_not_on_the_list_comes_back(
     client: TestClient, services: Services, name: str, value: str
 ) -> None:
     csrf, patient_id = begin(client, services, condition="midportion_achilles")
-    response = client.post("/me/questionnaires", data={"csrf": csrf} | visa_a_form() | {name: value})
+    response = client.post(
+        "/me/questionnaires", data={"csrf": csrf} | visa_a_form() | {name: value}
+    )
     assert response.status_code == 400 and "choose one of the answers listed" in response.text
     assert "visa_a" not in services.program(patient_id).outcome_latest
 
 
-def test_the_published_points_of_item_8_score_as_the_form_does() -> None:
+def test_the_best_answer_to_every_visa_a_item_scores_the_full_100() -> None:
     measure = RULES.questionnaires.measure("visa_a")
-    answers = {item.id: item.max for item in measure.items[:7]} | {"activity_with_pain": 30}
-    assert score(measure, answers).value == 100
+    assert measure.items[6].options and measure.items[7].branches
+    best = {}
+    for item in measure.items:
+        offered = [o.value for o in item.options] + [
+            o.value for b in item.branches for o in b.options
+        ]
+        best[item.id] = max(offered) if offered else item.max
+    assert best["activity_with_pain"] == 30 and best["sport_participation"] == 10
+    assert score(measure, best).value == 100
 
 
 # ----- the safety questions again ---------------------------------------------------------
