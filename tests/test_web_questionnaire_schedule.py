@@ -96,6 +96,24 @@ def test_questionnaires_fall_due_after_the_interval_show_on_a_rest_day_and_are_a
     assert "from 40 to 60" in progress and "Better" in progress
 
 
+def test_questionnaires_left_out_at_the_start_are_due_at_once(
+    client: TestClient, services: Services
+) -> None:
+    csrf = register(client)
+    client.post("/me/screen", data=screen_form(example("clear-left-calf.yaml")["screen"], csrf))
+    assert client.post("/me/assess", data=assessment_form(csrf)).status_code == 303
+    today = client.get("/me").text
+    assert 'data-standing="questionnaires"' in today
+    assert "You have not answered your questionnaires yet" in today
+    saved = client.post("/me/questionnaires", data={"csrf": csrf} | lefs(2))
+    assert "the first one to compare with" in saved.text
+    assert 'data-standing="questionnaires"' not in client.get("/me").text
+    # The first answers are the baseline later change is judged against.
+    program = services.program(services.patients()[-1].id)
+    assert program.outcome_baseline["lefs"] == 40 == program.outcome_latest["lefs"]
+    assert "Leg function score (LEFS)" in client.get("/me/progress").text
+
+
 def test_an_empty_or_out_of_scale_answer_sheet_comes_back_and_stores_nothing(
     client: TestClient, services: Services
 ) -> None:

@@ -159,10 +159,15 @@ def advance(
         seen = [e for e in sorted_history(events[: index + 1]) if _key(e) <= key]
         if isinstance(event, Retest) and event.questionnaires_only:
             # Questionnaires answered on their own: new scores, the tests stay as they were.
-            latest = dict(program.outcome_latest)
-            latest.update(outcome_scores(event.assessment, rules.questionnaires))
+            # A questionnaire first answered now (left out at the start) starts its baseline.
+            scores = outcome_scores(event.assessment, rules.questionnaires)
             made = [_questionnaires_recorded(program, event, rules)]
-            program = program.model_copy(update={"outcome_latest": latest})
+            program = program.model_copy(
+                update={
+                    "outcome_latest": {**program.outcome_latest, **scores},
+                    "outcome_baseline": {**scores, **program.outcome_baseline},
+                }
+            )
         elif isinstance(event, Retest):
             # The retest's profile and questionnaire scores replace the old ones.
             latest = dict(program.outcome_latest)
@@ -4689,12 +4694,15 @@ def questionnaire_every_days(program: Program, rules: Rules) -> int | None:
 def questionnaires_due_on(
     program: Program, last_answered: dt.date | None, rules: Rules
 ) -> dt.date | None:
-    """The day the person's questionnaires fall due again: the interval after they were
-    last answered (after the start when never), or None when switched off."""
+    """The day the person's questionnaires fall due: the interval after they were last
+    answered; the start when they were never answered (the first answers are the ones
+    later change is judged against); None when the clinician switched them off."""
     every = questionnaire_every_days(program, rules)
     if every is None:
         return None
-    return (last_answered or program.start_date) + dt.timedelta(days=every)
+    if last_answered is None:
+        return program.start_date
+    return last_answered + dt.timedelta(days=every)
 
 
 def _interval_words(days: int | None) -> str:
@@ -4735,8 +4743,8 @@ def _questionnaires_recorded(program: Program, event: Retest, rules: Rules) -> D
         measure = rules.questionnaires.measure(measure_id)
         first = program.outcome_baseline.get(measure_id)
         if first is None or measure_id == "psfs":
-            person.append(f"{measure.plain_name} {value:g}")
-            clinical.append(f"{measure.short_name} {value:g} (no baseline)")
+            person.append(f"{measure.plain_name} {value:g}, the first one to compare with")
+            clinical.append(f"{measure.short_name} {value:g} (first score: the baseline)")
             continue
         verdict = interpret_change(measure, first, value)
         person.append(f"{measure.plain_name} {value:g}: {verdict.plain}")
