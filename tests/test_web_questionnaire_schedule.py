@@ -4,7 +4,11 @@ the person, and the safety questions' opening true to the person's mornings."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +17,13 @@ from fastapi.testclient import TestClient
 
 from groundup.clinical.logs import Override
 from groundup.clinical.outcomes import score
+from groundup.interop.files import export_file
 from groundup.knowledge import load_rules
 from groundup.services import Services
 from groundup.storage.database import Database
 from groundup.web.app import create_app
 from test_override_doors import Doors
+from test_services import started
 from test_web_person import TODAY, assessment_form, example, register, screen_form
 
 RULES = load_rules()
@@ -333,3 +339,34 @@ def test_the_safety_questions_after_a_high_morning_say_so(
     assert "Your pain on waking was high this morning" in client.get("/me/recheck").text
     clock.day = TODAY + dt.timedelta(days=1)
     assert "was high yesterday morning" in client.get("/me/recheck").text
+
+
+# ----- kept, exported and brought back -----------------------------------------------------
+
+
+def test_questionnaires_answered_alone_survive_export_and_import_and_reach_the_csv(
+    tmp_path: Path,
+) -> None:
+    services = Services(
+        Database(f"sqlite:///{tmp_path / 'e.db'}"), RULES, clock=lambda: dt.date(2025, 4, 20)
+    )
+    pid, _ = started(services)
+    answers = {"lefs": {i.id: 3 for i in RULES.questionnaires.measure("lefs").items}}
+    decisions = services.record_questionnaires(pid, answers, dt.date(2025, 4, 20))
+    assert [d.rule for d in decisions] == ["questionnaires.recorded"]
+    latest = services.program(pid).outcome_latest
+    assert latest["lefs"] == 60
+    before = json.loads(export_file(services, pid, "json").content)
+    with zipfile.ZipFile(io.BytesIO(export_file(services, pid, "csv").content)) as archive:
+        outcomes = list(csv.DictReader(io.StringIO(archive.read("outcomes.csv").decode())))
+        tests = list(csv.DictReader(io.StringIO(archive.read("tests.csv").decode())))
+    assert {"date": "2025-04-20", "kind": "questionnaires", "questionnaire": "LEFS"}.items() <= (
+        next(r for r in outcomes if r["kind"] == "questionnaires").items()
+    )
+    assert all(r["kind"] != "questionnaires" for r in tests)
+    services.delete_person(pid)
+    services.import_person(before)
+    assert json.loads(export_file(services, pid, "json").content) == before
+    kinds = [k for _, k, _, _ in services.assessments(pid, questionnaires=True)]
+    assert kinds == ["initial", "questionnaires"]
+    assert services.program(pid).outcome_latest == latest
