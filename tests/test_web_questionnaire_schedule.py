@@ -148,6 +148,9 @@ def test_a_clinician_interval_moves_the_due_day_and_off_removes_it(
     )
     clock.day = TODAY + dt.timedelta(days=14)
     assert 'data-standing="questionnaires"' in client.get("/me").text
+    changed = client.get("/me/changes").text
+    assert "every 2 weeks (it was every 4 weeks)" in changed
+    assert "Their reason: fortnightly" in changed
     services.apply_override(
         patient_id,
         Override(date=clock.day, by="Dr Cee", reason="enough", action="questionnaires_off"),
