@@ -39,7 +39,14 @@ from groundup.cli.files import (
 )
 from groundup.cli.main import EXIT_REFER, app, fail, out
 from groundup.cli.program_render import WEEKDAYS, decisions_table, dose_line, referral_panel
-from groundup.clinical.logs import CheckIn, ExerciseLog, Override, SessionLog, SetLog
+from groundup.clinical.logs import (
+    QUESTIONNAIRE_MAX_WEEKS,
+    CheckIn,
+    ExerciseLog,
+    Override,
+    SessionLog,
+    SetLog,
+)
 from groundup.clinical.program import Program, dose_words
 from groundup.clinical.progression import Decision
 from groundup.documents.handout import pain_zones
@@ -748,6 +755,24 @@ EDIT_ACTIONS = {
 }
 
 
+def _whole_weeks(text: str | None) -> int | None:
+    """--every-weeks as a whole number of weeks, 1 to the most a clinician may set."""
+    if text is None:
+        return None
+    try:
+        weeks = int(text.strip())
+    except ValueError:
+        raise InputError(
+            f"--every-weeks must be a whole number of weeks, not {text[:20]!r}"
+        ) from None
+    if not 1 <= weeks <= QUESTIONNAIRE_MAX_WEEKS:
+        raise InputError(
+            f"--every-weeks must be between 1 and {QUESTIONNAIRE_MAX_WEEKS} weeks "
+            "(use questionnaires_off to stop them)"
+        )
+    return weeks
+
+
 @app.command("override")
 def override_command(
     action: Annotated[
@@ -756,7 +781,8 @@ def override_command(
             help="pin_dose, unpin_dose, rule_off, rule_on, force_phase, resume, check_clear "
             "(the check an intake warning asked for, e.g. for a bone stress injury, was done "
             "and is clear), weight_bearing_full (full weight on the leg is now allowed, out of "
-            "the boot or cast); the program editor: swap (--exercise out, --to in), add "
+            "the boot or cast), questionnaires_every (with --every-weeks), questionnaires_off; "
+            "the program editor: swap (--exercise out, --to in), add "
             "(--exercise), remove (--exercise), undo (the last swap, addition or removal of "
             "--exercise), suggest (what may take --exercise's place)"
         ),
@@ -779,8 +805,15 @@ def override_command(
     confirm: Annotated[
         bool, typer.Option(help="swap or remove a key exercise of the phase (needed for one)")
     ] = False,
+    every_weeks: Annotated[
+        str | None,
+        typer.Option(
+            help="weeks between the person's questionnaires (1–26), for questionnaires_every"
+        ),
+    ] = None,
 ) -> None:
     """A clinician's change to the program, recorded with who and why."""
+    weeks = _whole_weeks(every_weeks)
     pid = person_id(person)
     action = EDIT_ACTIONS.get(action, action)
     if action == "suggest":
@@ -808,6 +841,7 @@ def override_command(
         "phase": phase,
         "replacement": to,
         "confirm": confirm or None,
+        "every_weeks": weeks,
     }
     override = validate(Override, {k: v for k, v in data.items() if v is not None}, "override")
     # The same check as the pages and the API (`clinical.overrides`), then the change.

@@ -139,6 +139,11 @@ class Retest(Frozen):
     type: Literal["retest"] = "retest"
     date: dt.date
     assessment: Assessment
+    questionnaires_only: bool = Field(
+        default=False,
+        description="the person answered their questionnaires on their own: the scores "
+        "count, the tests in the assessment do not (none were done)",
+    )
 
 
 OverrideAction = Literal[
@@ -155,7 +160,12 @@ OverrideAction = Literal[
     "add_exercise",
     "remove_exercise",
     "undo_edit",
+    "questionnaires_every",
+    "questionnaires_off",
 ]
+
+# The longest interval a clinician may set between the person's questionnaires.
+QUESTIONNAIRE_MAX_WEEKS = 26
 
 
 class Override(Frozen):
@@ -178,6 +188,13 @@ class Override(Frozen):
     replacement: str | None = Field(default=None, pattern=ID_PATTERN)
     # swap or remove the condition's key exercise, or one a phase gate measures: confirmed
     confirm: bool = False
+    every_weeks: int | None = Field(
+        default=None,
+        ge=1,
+        le=QUESTIONNAIRE_MAX_WEEKS,
+        strict=True,
+        description="questionnaires_every: weeks between the person's questionnaires",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Override:
@@ -197,6 +214,9 @@ class Override(Frozen):
             "remove_exercise": ("exercise_id",),
             # undo the last edit that put `exercise_id` in (or took it out of) the program
             "undo_edit": ("exercise_id",),
+            # how often the person answers their questionnaires again, or never
+            "questionnaires_every": ("every_weeks",),
+            "questionnaires_off": (),
         }[self.action]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:

@@ -114,12 +114,38 @@ class Anchors(Frozen):
     high: str = Field(min_length=3)
 
 
+class Option(Frozen):
+    """One answer the person can choose, with the points it scores."""
+
+    value: int = Field(ge=0)
+    label: str = Field(min_length=1, max_length=80)
+
+
+class Branch(Frozen):
+    """One part of a branching item (VISA-A item 8): chosen by how the person is, then
+    answered from its own options."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    label: str = Field(min_length=3, max_length=80)
+    options: tuple[Option, ...] = Field(min_length=2)
+
+
 class Item(Frozen):
-    """One question: identifier, number on the official form, own paraphrase, scored range."""
+    """One question: identifier, number on the official form, own paraphrase, scored range.
+
+    For the person to answer it on their own, an item has end labels (`anchors`, for a
+    scale from min to max), a list of `options`, or `branches` (one part chosen, then one
+    of its options); or the measure has anchors shared by all its items."""
 
     id: str = Field(pattern=ID_PATTERN)
     number: int = Field(ge=1)
     paraphrase: str = Field(min_length=3, max_length=60)
+    question: str | None = Field(
+        default=None, min_length=10, max_length=300, description="groundup's own words"
+    )
+    anchors: Anchors | None = None
+    options: tuple[Option, ...] = ()
+    branches: tuple[Branch, ...] = ()
     min: int = Field(ge=0)
     max: int = Field(ge=1)
 
@@ -127,7 +153,27 @@ class Item(Frozen):
     def _ordered(self) -> Item:
         if self.min >= self.max:
             raise ValueError(f"item {self.id}: min must be below max")
+        if sum(bool(x) for x in (self.anchors, self.options, self.branches)) > 1:
+            raise ValueError(f"item {self.id}: give anchors, options or branches, not two")
+        for options in (self.options, *(b.options for b in self.branches)):
+            values = [o.value for o in options]
+            if len(set(values)) != len(values):
+                raise ValueError(f"item {self.id}: an option value is listed twice")
+            if options and (min(values) != self.min or max(values) > self.max):
+                raise ValueError(f"item {self.id}: options must run from min within max")
+        if self.options and max(o.value for o in self.options) != self.max:
+            raise ValueError(f"item {self.id}: the top option must score the item's max")
+        if self.branches:
+            if len({b.id for b in self.branches}) != len(self.branches):
+                raise ValueError(f"item {self.id}: a branch id is listed twice")
+            if max(o.value for b in self.branches for o in b.options) != self.max:
+                raise ValueError(f"item {self.id}: the top branch option must score the max")
         return self
+
+    @property
+    def answerable(self) -> bool:
+        """Whether the item carries its own words for each answer (or both ends)."""
+        return bool(self.anchors or self.options or self.branches)
 
 
 class Measure(Frozen):
@@ -141,6 +187,9 @@ class Measure(Frozen):
     higher_is_better: bool
     scoring: ScoringMethod
     anchors: Anchors | None = None
+    person_note: str | None = Field(
+        default=None, max_length=300, description="what the person is told before the items"
+    )
     scale: ScoreRange
     items: tuple[Item, ...] = ()
     activities: ActivityRule | None = None
@@ -240,6 +289,13 @@ class Measure(Frozen):
             raise ValueError("mdc_single_item applies to mean-of-activities scoring only")
         if self.mcid_percent_min_points is not None and self.mcid_percent is None:
             raise ValueError("mcid_percent_min_points needs mcid_percent")
+
+    @property
+    def person_answerable(self) -> bool:
+        """Whether a person can answer it alone: words at both ends of every scale."""
+        return bool(self.items) and (
+            self.anchors is not None or all(item.answerable for item in self.items)
+        )
 
     def item(self, item_id: str) -> Item:
         for item in self.items:

@@ -299,6 +299,8 @@ def override_problem(
             "no weight-bearing limit is in force for this program: full weight on the leg, "
             "out of the boot or cast, is already recorded or was never restricted"
         )
+    elif action == "questionnaires_off" and program.state.questionnaires_off:
+        return "action", "the questionnaires are already off for this program"
     elif action == "resume" and not (program.state.referred or program.state.flare is not None):
         return "action", "nothing to resume: the program is neither referred nor in a flare-up"
     return None

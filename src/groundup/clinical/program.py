@@ -163,6 +163,10 @@ class EngineState(Frozen):
     edits: tuple[ProgramEdit, ...] = Field(
         default=(), description="the clinician's swaps, additions and removals, oldest first"
     )
+    # The clinician's interval between the person's questionnaires (None: the default in
+    # the knowledge data), or switched off.
+    questionnaire_every_days: int | None = Field(default=None, ge=1)
+    questionnaires_off: bool = False
 
 
 class Program(Frozen):

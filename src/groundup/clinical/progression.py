@@ -176,7 +176,18 @@ def advance(
         event = events[index]
         key = _key(event)
         seen = [e for e in sorted_history(events[: index + 1]) if _key(e) <= key]
-        if isinstance(event, Retest):
+        if isinstance(event, Retest) and event.questionnaires_only:
+            # Questionnaires answered on their own: new scores, the tests stay as they were.
+            # A questionnaire first answered now (left out at the start) starts its baseline.
+            scores = outcome_scores(event.assessment, rules.questionnaires)
+            made = [_questionnaires_recorded(program, event, rules)]
+            program = program.model_copy(
+                update={
+                    "outcome_latest": {**program.outcome_latest, **scores},
+                    "outcome_baseline": {**scores, **program.outcome_baseline},
+                }
+            )
+        elif isinstance(event, Retest):
             # The retest's profile and questionnaire scores replace the old ones.
             latest = dict(program.outcome_latest)
             latest.update(outcome_scores(event.assessment, rules.questionnaires))
@@ -396,6 +407,11 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
         elif change.field == "stall_prompts":
             assert isinstance(change.after, int)
             state = state.model_copy(update={"stall_prompts": change.after})
+        elif change.field == "questionnaire_every_days":
+            every = int(change.after) if isinstance(change.after, int) else None
+            state = state.model_copy(
+                update={"questionnaire_every_days": every, "questionnaires_off": every is None}
+            )
         elif change.field == "last_trend_reduction":
             state = state.model_copy(update={"last_trend_reduction": decision.date})
         else:  # pragma: no cover - a rule produced a field nobody applies
@@ -924,6 +940,8 @@ def _on_override(program: Program, event: Override, rules: Rules) -> list[Decisi
                 f"({pending.ceiling.label}) and the position limit are lifted.",
             )
         ]
+    if event.action in ("questionnaires_every", "questionnaires_off"):
+        return [_questionnaire_interval(program, event, rules, who)]
     if event.action == "weight_bearing_full":
         if load_restriction(program.pathway, program.profile, rules) is None:
             return [
@@ -5734,6 +5752,86 @@ def _retest_prompt(
     )
 
 
+def questionnaire_every_days(program: Program, rules: Rules) -> int | None:
+    """Days between the person's questionnaires: the clinician's interval, else the
+    default; None when the clinician has switched them off."""
+    if program.state.questionnaires_off:
+        return None
+    return program.state.questionnaire_every_days or rules.progression.questionnaire_every_days
+
+
+def questionnaires_due_on(
+    program: Program, last_answered: dt.date | None, rules: Rules
+) -> dt.date | None:
+    """The day the person's questionnaires fall due: the interval after they were last
+    answered; the start when they were never answered (the first answers are the ones
+    later change is judged against); None when the clinician switched them off."""
+    every = questionnaire_every_days(program, rules)
+    if every is None:
+        return None
+    if last_answered is None:
+        return program.start_date
+    return last_answered + dt.timedelta(days=every)
+
+
+def _interval_words(days: int | None) -> str:
+    if days is None:
+        return "off"
+    return f"every {days // 7} weeks" if days % 7 == 0 else f"every {days} days"
+
+
+def _questionnaire_interval(program: Program, event: Override, rules: Rules, who: str) -> Decision:
+    """A clinician sets how often the person answers their questionnaires, or stops them."""
+    before = questionnaire_every_days(program, rules)
+    after = None if event.action == "questionnaires_off" else (event.every_weeks or 0) * 7
+    if after is None:
+        person = "Your clinician has stopped the regular questionnaires for now."
+    else:
+        person = (
+            f"Your clinician changed how often you answer the questionnaires: "
+            f"{_interval_words(after)} (it was {_interval_words(before)})."
+        )
+    return Decision(
+        rule=f"override.{event.action}",
+        kind="override",
+        date=event.date,
+        numbers={"every_days_before": before or 0, "every_days_after": after or 0},
+        changes=(Change(field="questionnaire_every_days", before=before, after=after),),
+        person_text=person,
+        clinician_text=f"Questionnaire interval {_interval_words(before)} → "
+        f"{_interval_words(after)}, set by {who}.",
+    )
+
+
+def _questionnaires_recorded(program: Program, event: Retest, rules: Rules) -> Decision:
+    """The person answered their questionnaires: each score, against the first one."""
+    scores = outcome_scores(event.assessment, rules.questionnaires)
+    person: list[str] = []
+    clinical: list[str] = []
+    for measure_id, value in scores.items():
+        measure = rules.questionnaires.measure(measure_id)
+        first = program.outcome_baseline.get(measure_id)
+        if first is None or measure_id == "psfs":
+            person.append(f"{measure.plain_name} {value:g}, the first one to compare with")
+            clinical.append(f"{measure.short_name} {value:g} (first score: the baseline)")
+            continue
+        verdict = interpret_change(measure, first, value)
+        person.append(f"{measure.plain_name} {value:g}: {verdict.plain}")
+        clinical.append(f"{measure.short_name} {first:g} → {value:g}: {verdict.clinical}")
+    return Decision(
+        rule="questionnaires.recorded",
+        kind="info",
+        date=event.date,
+        numbers={k: round(v, 1) for k, v in scores.items()},
+        person_text="Your questionnaires are in: "
+        + ("; ".join(person) if person else "thank you, your answers are saved")
+        + ".",
+        clinician_text="Questionnaires answered by the person: "
+        + ("; ".join(clinical) if clinical else "no valid score")
+        + ".",
+    )
+
+
 def _in_phase_retests(program: Program, seen: Sequence[HistoryEvent]) -> list[Retest]:
     return [e for e in seen if isinstance(e, Retest) and e.date > program.phase_started]
 
@@ -5903,7 +6001,7 @@ def _test_points(program: Program, seen: Sequence[HistoryEvent], rules: Rules) -
         )
     ]
     for event in seen:
-        if isinstance(event, Retest):
+        if isinstance(event, Retest) and not event.questionnaires_only:
             points.append(
                 TestPoint(
                     date=event.date,
@@ -6065,7 +6163,7 @@ def _milestones_flat(
     weeks before it. Judged once per new test."""
     if program.template is not None or program.phase.next() is None:
         return None
-    retested = [e.date for e in seen if isinstance(e, Retest)]
+    retested = [e.date for e in seen if isinstance(e, Retest) and not e.questionnaires_only]
     if not retested:
         return None  # one test only: nothing to compare
     last_prompt = program.state.last_stall_prompt

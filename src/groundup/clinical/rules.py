@@ -222,6 +222,8 @@ class ProgressionRules(Frozen):
     referral_window_days: int = Field(ge=7, le=42)
     referral_min_regressions: int = Field(ge=1, le=10)
     retest_every_weeks: int = Field(ge=1, le=26)
+    # How often the person answers their questionnaires again, by default (days).
+    questionnaire_every_days: int = Field(ge=1, le=182)
     # Repeated flare-ups: a second within the window steps further down, the Nth refers,
     # and one that has not settled within `flare_settle_days` of its first start refers.
     flare_repeat_window_days: int = Field(ge=7, le=60)

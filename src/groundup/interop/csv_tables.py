@@ -200,8 +200,11 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
     )
     test_rows = []
     outcome_rows = []
-    for kind, day, a in assessments:
-        for c in build_profile(a, rules.assessment).comparisons:
+    alone = [("questionnaires", day, a) for day, a in export.questionnaires_alone()]
+    for kind, day, a in [*assessments, *alone]:
+        # Questionnaires answered alone hold no tests: nothing for tests.csv.
+        tested = kind != "questionnaires"
+        for c in build_profile(a, rules.assessment).comparisons if tested else ():
             test_rows.append(
                 (day, kind, c.test, c.label, c.unit, c.left, c.right, c.lsi, c.weaker_side)
             )
@@ -229,7 +232,8 @@ def tables(export: ExportBundle, rules: Rules) -> dict[str, str]:
         test_rows,
     )
     out["outcomes.csv"] = _csv(
-        ("date", "kind", "questionnaire", "score", "unit", "valid"), outcome_rows
+        ("date", "kind", "questionnaire", "score", "unit", "valid"),
+        sorted(outcome_rows, key=lambda row: row[0]),
     )
     out["program_versions.csv"] = _csv(
         (

@@ -85,5 +85,18 @@ class ExportBundle(Frozen):
         if self.initial_assessment is not None:
             initial = self.initial_assessment
             found.append(("initial", initial.date, initial.assessment))
-        found += [("retest", e.date, e.assessment) for e in self.events if isinstance(e, Retest)]
+        found += [
+            ("retest", e.date, e.assessment)
+            for e in self.events
+            if isinstance(e, Retest) and not e.questionnaires_only
+        ]
         return found
+
+    def questionnaires_alone(self) -> list[tuple[dt.date, Assessment]]:
+        """The questionnaires the person answered on their own, without tests: (date,
+        assessment holding the answers); its other fields repeat the last assessment's."""
+        return [
+            (e.date, e.assessment)
+            for e in self.events
+            if isinstance(e, Retest) and e.questionnaires_only
+        ]

@@ -69,6 +69,8 @@ HISTORY_CACHE_EVENTS = 20_000
 # No record groundup keeps can be older than this: a year before it is a typing mistake.
 EARLIEST_DATE = dt.date(2000, 1, 1)
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
+# The kind of assessment record that holds only the questionnaires the person answered.
+QUESTIONNAIRES = "questionnaires"
 
 
 class ServiceError(ValueError):
@@ -394,12 +396,19 @@ class Services:
         retests = session.scalars(
             select(AssessmentRecord).where(
                 AssessmentRecord.patient_id == patient_id,
-                AssessmentRecord.kind == "retest",
+                AssessmentRecord.kind.in_(("retest", QUESTIONNAIRES)),
                 since(AssessmentRecord.arrival),
             )
         ).all()
         events += [
-            (r.arrival or 0, Retest(date=r.date, assessment=Assessment.model_validate(r.data)))
+            (
+                r.arrival or 0,
+                Retest(
+                    date=r.date,
+                    assessment=Assessment.model_validate(r.data),
+                    questionnaires_only=r.kind == QUESTIONNAIRES,
+                ),
+            )
             for r in retests
         ]
         overrides = session.scalars(
@@ -1057,6 +1066,66 @@ class Services:
             self.audit_in(session, patient_id, "retest", assessment.date.isoformat())
             return decisions
 
+    def record_questionnaires(
+        self, patient_id: str, answers: Mapping[str, Mapping[str, int | None]], day: dt.date
+    ) -> tuple[Decision, ...]:
+        """The person's questionnaires answered on their own (no tests): scored, kept with
+        the assessments, and given to the engine as new outcome scores."""
+        if not answers:
+            raise ServiceError("answer at least one questionnaire")
+        found = self.assessments(patient_id)
+        if not found:
+            raise Conflict("there is no first assessment yet")
+        latest = found[-1][2]
+        try:
+            assessment = Assessment.model_validate(
+                {
+                    **latest.model_dump(
+                        mode="json",
+                        include={"age", "sex", "affected_side", "condition", "pain"},
+                    ),
+                    "symptom_duration_weeks": latest.symptom_duration_weeks,
+                    "date": day.isoformat(),
+                    **{k: dict(v) for k, v in answers.items()},
+                }
+            )
+        except ValidationError as exc:
+            raise ServiceError(f"questionnaire: {exc.errors()[0]['msg']}") from exc
+        check_storable(assessment)
+        scores = self._scores(assessment)
+        with self.db.transaction() as session:
+            patient = self.patient_in(session, patient_id, lock=True)
+            program = self.program_in(session, patient_id)
+            self._check_day(day, program)
+            session.add(
+                AssessmentRecord(
+                    patient_id=patient_id,
+                    date=day,
+                    kind=QUESTIONNAIRES,
+                    data=assessment.model_dump(mode="json"),
+                    profile={},
+                    scores={k: v.model_dump(mode="json") for k, v in scores.items()},
+                    arrival=self._next_arrival(patient),
+                )
+            )
+            session.flush()
+            _, decisions = self._run_engine(session, patient_id, program, day)
+            self.audit_in(session, patient_id, "questionnaires", day.isoformat())
+            return decisions
+
+    def questionnaires_last(self, patient_id: str) -> dt.date | None:
+        """When the person last answered any of their questionnaires (at the start, at a
+        retest or on their own)."""
+        dates = [
+            day
+            for day, _, assessment, _ in self.assessments(patient_id, questionnaires=True)
+            if any(
+                getattr(assessment, m) is not None
+                for m in ("lefs", "faam_adl", "faam_sports", "visa_a")
+            )
+        ]
+        return max(dates) if dates else None
+
     def apply_override(
         self, patient_id: str, override: Override, *, by_user_id: int | None = None
     ) -> tuple[Decision, ...]:
@@ -1160,12 +1229,18 @@ class Services:
             self.audit_read(patient_id, "read_decisions")
             return [records.decision_from_row(r) for r in reversed(rows)]
 
-    def assessments(self, patient_id: str) -> list[tuple[dt.date, str, Assessment, dict[str, Any]]]:
+    def assessments(
+        self, patient_id: str, *, questionnaires: bool = False
+    ) -> list[tuple[dt.date, str, Assessment, dict[str, Any]]]:
+        """The first assessment and each retest, oldest first; with `questionnaires`, the
+        questionnaires the person answered on their own too (kind "questionnaires": no
+        tests, no profile)."""
+        kinds = ("initial", "retest", QUESTIONNAIRES) if questionnaires else ("initial", "retest")
         with self.db.transaction() as session:
             self.patient_in(session, patient_id)
             rows = session.scalars(
                 select(AssessmentRecord)
-                .where(AssessmentRecord.patient_id == patient_id)
+                .where(AssessmentRecord.patient_id == patient_id, AssessmentRecord.kind.in_(kinds))
                 .order_by(AssessmentRecord.date, AssessmentRecord.id)
             ).all()
             return [(r.date, r.kind, Assessment.model_validate(r.data), r.profile) for r in rows]
@@ -1350,11 +1425,13 @@ class Services:
                         AssessmentRecord(
                             patient_id=patient.id,
                             date=event.date,
-                            kind="retest",
+                            kind=QUESTIONNAIRES if event.questionnaires_only else "retest",
                             data=event.assessment.model_dump(mode="json"),
-                            profile=build_profile(
-                                event.assessment, self.rules.assessment
-                            ).model_dump(mode="json"),
+                            profile={}
+                            if event.questionnaires_only
+                            else build_profile(event.assessment, self.rules.assessment).model_dump(
+                                mode="json"
+                            ),
                             scores={
                                 k: v.model_dump(mode="json")
                                 for k, v in self._scores(event.assessment).items()

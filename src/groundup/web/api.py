@@ -35,7 +35,13 @@ from starlette.concurrency import run_in_threadpool
 
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.exercises import ID_PATTERN, Exercise, ExerciseLibrary
-from groundup.clinical.logs import CheckIn, Override, OverrideAction, SessionLog
+from groundup.clinical.logs import (
+    QUESTIONNAIRE_MAX_WEEKS,
+    CheckIn,
+    Override,
+    OverrideAction,
+    SessionLog,
+)
 from groundup.clinical.program import Preferences, Program, Slot
 from groundup.clinical.progression import Decision
 from groundup.clinical.screening import ScreenAnswers, ScreenReason, ScreenResult, Urgency
@@ -586,7 +592,9 @@ class OverrideRequest(BaseModel):
         "it. A key exercise (the condition's own for the phase, or the only one training what "
         "the phase gate measures) is swapped or removed only with `confirm: true`. undo_edit: "
         "the last swap, addition or removal of `exercise_id` is undone, the previous exercise "
-        "back at its previous dose"
+        "back at its previous dose. "
+        "questionnaires_every: the person answers their questionnaires every `every_weeks` "
+        "weeks (1–26); questionnaires_off: no regular questionnaires"
     )
     exercise_id: str | None = Field(default=None, pattern=ID_PATTERN, max_length=64)
     side: Side | None = None
@@ -605,6 +613,13 @@ class OverrideRequest(BaseModel):
     confirm: bool = Field(
         default=False,
         description="swap or remove a key exercise of the phase (refused without it)",
+    )
+    every_weeks: int | None = Field(
+        default=None,
+        ge=1,
+        le=QUESTIONNAIRE_MAX_WEEKS,
+        strict=True,
+        description="questionnaires_every: whole weeks between the person's questionnaires",
     )
 
 

@@ -33,11 +33,15 @@ from groundup.clinical.assessment import (
     Sex,
     StepDownFault,
 )
-from groundup.clinical.logs import CheckIn, Override, SessionLog
+from groundup.clinical.logs import QUESTIONNAIRE_MAX_WEEKS, CheckIn, Override, SessionLog
 from groundup.clinical.overrides import key_exercise, swap_suggestions
 from groundup.clinical.pathways import load_restriction
 from groundup.clinical.program import Preferences, Program, ProgramEdit
-from groundup.clinical.progression import Decision
+from groundup.clinical.progression import (
+    Decision,
+    questionnaire_every_days,
+    questionnaires_due_on,
+)
 from groundup.clinical.screening import ScreenAnswers
 from groundup.clinical.vocabulary import Equipment, Phase
 from groundup.knowledge import load_screening_rules
@@ -779,6 +783,25 @@ async def record_assessment(
 # ----- the program editor ------------------------------------------------------------
 
 
+def _questionnaire_schedule(
+    services: Services, program: Program, patient_id: str
+) -> dict[str, Any]:
+    """How often the person answers their questionnaires, when last and when next."""
+    rules = services.rules_for(patient_id)
+    every = questionnaire_every_days(program, rules)
+    last = services.questionnaires_last(patient_id)
+    due = questionnaires_due_on(program, last, rules)
+    default = rules.progression.questionnaire_every_days
+    return {
+        "every_days": every,
+        "every_weeks": every // 7 if every and every % 7 == 0 else None,
+        "default": program.state.questionnaire_every_days is None and every is not None,
+        "default_days": default,
+        "last": last.isoformat() if last else None,
+        "due": due.isoformat() if due else None,
+    }
+
+
 def _editor(
     request: Request,
     services: Services,
@@ -845,6 +868,8 @@ def _editor(
         weight_limit=load_restriction(
             program.pathway, program.profile, services.rules_for(patient_id)
         ),
+        questionnaires=_questionnaire_schedule(services, program, patient_id),
+        questionnaire_max_weeks=QUESTIONNAIRE_MAX_WEEKS,
         phases=list(Phase),
         swaps=swaps,
         mains=mains,
@@ -940,7 +965,17 @@ async def apply_override(
         fields["rule"] = _first(form, "rule") or None
     elif action == "force_phase":
         fields["phase"] = _first(form, "phase") or None
-    elif action not in ("resume", "check_clear", "weight_bearing_full"):
+    elif action == "questionnaires_every":
+        weeks = _first(form, "every_weeks").strip()
+        if not weeks.isdigit():
+            errors["every_weeks"] = (
+                f"a whole number of weeks, 1 to {QUESTIONNAIRE_MAX_WEEKS}"
+                if weeks
+                else "give the number of weeks"
+            )
+        else:
+            fields["every_weeks"] = int(weeks)
+    elif action not in ("resume", "check_clear", "weight_bearing_full", "questionnaires_off"):
         errors["action"] = "choose what to change"
     override: Override | None = None
     try:

@@ -64,7 +64,7 @@ from groundup.clinical.program import (
     dose_words,
     mass_words,
 )
-from groundup.clinical.progression import Decision
+from groundup.clinical.progression import Decision, questionnaires_due_on
 from groundup.clinical.screening import ScreenAnswers, ScreenResult, Urgency
 from groundup.clinical.vocabulary import Equipment, Phase, Side
 from groundup.clinical.wording import person_words
@@ -168,7 +168,11 @@ def _program_or_none(services: Services, patient_id: str) -> Program | None:
 
 def _shown(decisions: Iterable[Decision]) -> list[Decision]:
     """What the person is shown: every decision except bookkeeping (re-tests stay)."""
-    return [d for d in decisions if d.kind != "info" or d.rule.startswith(("retest", "note."))]
+    return [
+        d
+        for d in decisions
+        if d.kind != "info" or d.rule.startswith(("retest", "note.", "questionnaires."))
+    ]
 
 
 def _date_text(day: dt.date, date_format: str) -> str:
@@ -405,14 +409,46 @@ def _recheck_questions(services: Services) -> list[dict[str, Any]]:
     ]
 
 
+def _recheck_opening(services: Services, patient_id: str) -> str:
+    """Why the questions are asked again, true to the person's recent mornings: high pain
+    on waking named only when a check-in asked for them; otherwise neutral."""
+    program = _program_or_none(services, patient_id)
+    recheck = services.rules.screening.recheck
+    last = program.state.last_recheck_prompt if program else None
+    today = _today(services)
+    if last is not None and recheck is not None and 0 <= (today - last).days < recheck.every_days:
+        when = (
+            "this morning"
+            if last == today
+            else (
+                "yesterday morning"
+                if (today - last).days == 1
+                else f"on {WEEKDAYS[last.weekday()]}"
+            )
+        )
+        return (
+            f"Your pain on waking was high {when}. Pain after a night's rest is worth a "
+            "closer look, so these questions from the start are asked again."
+        )
+    return (
+        "These safety questions from the start can be answered again at any time, for "
+        "example if pain at rest or at night has come on since."
+    )
+
+
 def _recheck_page(
-    request: Request, services: Services, check: FormCheck | None = None, status_code: int = 200
+    request: Request,
+    services: Services,
+    patient_id: str,
+    check: FormCheck | None = None,
+    status_code: int = 200,
 ) -> Response:
     questions = _recheck_questions(services)
     return render(
         request,
         "person_recheck.html",
         status_code=status_code,
+        opening=_recheck_opening(services, patient_id),
         questions=questions,
         values=check.values if check else {},
         errors=check.errors if check else {},
@@ -424,7 +460,7 @@ def _recheck_page(
 def recheck_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
         return _see("/me")
-    return _recheck_page(request, services)
+    return _recheck_page(request, services, me.patient_id)
 
 
 @router.post("/recheck", dependencies=[CsrfChecked])
@@ -440,12 +476,12 @@ def recheck_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
             continue
         given[q["name"]] = bool(check.yes_no(q["name"]))
     if check.errors:
-        return _recheck_page(request, services, check, 400)
+        return _recheck_page(request, services, me.patient_id, check, 400)
     try:
         result, decisions = services.recheck(me.patient_id, given, _today(services))
     except ServiceError as exc:
         check.fail("form", str(exc))
-        return _recheck_page(request, services, check, 409)
+        return _recheck_page(request, services, me.patient_id, check, 409)
     referral = next((d for d in decisions if d.kind == "refer"), None)
     if referral is not None:
         return _paused_page(request, referral)
@@ -594,16 +630,7 @@ def _read_assessment(
     if step_down is not None:
         data["observations"] = {"step_down": step_down}
     for measure in _person_measures(services):
-        answers: dict[str, int | None] = {}
-        for item in measure.items:
-            name = f"{measure.id}.{item.id}"
-            raw = check.raw(name)
-            if raw == "na" and measure.not_applicable_allowed:
-                answers[item.id] = None
-            elif raw:
-                value = check.whole(name, item.min, item.max)
-                if value is not None:
-                    answers[item.id] = value
+        answers = _read_measure(check, measure)
         if answers:
             data[measure.id] = answers
     if check.errors:
@@ -615,14 +642,53 @@ def _read_assessment(
         return None, unit
 
 
+def _read_measure(check: FormCheck, measure: Measure) -> dict[str, int | None]:
+    """One questionnaire's answers from the form: a number on the item's scale, one of its
+    answers, or (VISA-A item 8) a part and one of that part's answers, as "part:points"."""
+    answers: dict[str, int | None] = {}
+    for item in measure.items:
+        name = f"{measure.id}.{item.id}"
+        raw = check.raw(name)
+        if not raw:
+            continue
+        if raw == "na" and measure.not_applicable_allowed:
+            answers[item.id] = None
+        elif item.branches:
+            part, _, points = raw.partition(":")
+            branch = next((b for b in item.branches if b.id == part), None)
+            values = {str(o.value): o.value for o in branch.options} if branch else {}
+            if points not in values:
+                check.fail(name, "choose one of the answers listed")
+            else:
+                answers[item.id] = values[points]
+        elif item.options:
+            values = {str(o.value): o.value for o in item.options}
+            if raw not in values:
+                check.fail(name, "choose one of the answers listed")
+            else:
+                answers[item.id] = values[raw]
+        else:
+            value = check.whole(name, item.min, item.max)
+            if value is not None:
+                answers[item.id] = value
+    return answers
+
+
 # The questionnaires a person answers on their own: those whose answers have words at
-# both ends (the others are worded for a clinician to ask).
-PERSON_MEASURES = ("lefs", "faam_adl", "faam_sports")
+# both ends (the others are worded for a clinician to ask). VISA-A is for Achilles pain.
+PERSON_MEASURES = ("lefs", "faam_adl", "faam_sports", "visa_a")
 
 
-def _person_measures(services: Services) -> list[Measure]:
+def _person_measures(services: Services, program: Program | None = None) -> list[Measure]:
+    """The questionnaires a person can answer alone; with their program, only those it
+    uses: LEFS and FAAM for everyone, and the pathway's own score (VISA-A for the Achilles
+    pathways)."""
     measures = services.rules.questionnaires
-    return [m for m in (measures.measure(i) for i in PERSON_MEASURES) if m.anchors is not None]
+    wanted: tuple[str, ...] = PERSON_MEASURES
+    if program is not None:
+        own = services.rules.pathways[program.pathway].own_score
+        wanted = tuple(m for m in PERSON_MEASURES if m != "visa_a" or m == own)
+    return [m for m in (measures.measure(i) for i in wanted) if m.person_answerable]
 
 
 # What the person can see on the step-down, in a mirror or on a film, in their own words.
@@ -912,6 +978,80 @@ def retest_post(request: Request, me: MeDep, services: ServicesDep, form: FormDe
         message="Here is how your two sides compare now, and what the program does with it.",
         decisions=decisions,
         comparison=_lsi_rows(services, before[-1][3] if before else {}, after[-1][3]),
+    )
+
+
+# ----- the questionnaires on their own schedule -------------------------------------------
+
+
+def _questionnaires_page(
+    request: Request,
+    services: Services,
+    patient_id: str,
+    program: Program,
+    check: FormCheck | None = None,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Response:
+    _, _, date_format = services.display(patient_id)
+    last = services.questionnaires_last(patient_id)
+    measures = _person_measures(services, program)
+    labels = {"form": "The form"}
+    for measure in measures:
+        for item in measure.items:
+            labels[f"{measure.id}.{item.id}"] = (
+                f"{measure.short_name} question {item.number} ({item.paraphrase})"
+            )
+    return render(
+        request,
+        "person_questionnaires.html",
+        status_code=status_code,
+        measures=measures,
+        last=_date_text(last, date_format) if last else "",
+        values=check.values if check else {},
+        errors=check.errors if check else {},
+        labels=labels,
+        error=error,
+    )
+
+
+@router.get("/questionnaires")
+def questionnaires_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
+    program = _program_or_none(services, me.patient_id)
+    if program is None:
+        return _see("/me")
+    return _questionnaires_page(request, services, me.patient_id, program)
+
+
+@router.post("/questionnaires", dependencies=[CsrfChecked])
+def questionnaires_post(
+    request: Request, me: MeDep, services: ServicesDep, form: FormDep
+) -> Response:
+    program = _program_or_none(services, me.patient_id)
+    if program is None:
+        return _see("/me")
+    check = FormCheck(form)
+    answers = {}
+    for measure in _person_measures(services, program):
+        given = _read_measure(check, measure)
+        if given:
+            answers[measure.id] = given
+    if not answers and not check.errors:
+        check.fail("form", "answer at least one questionnaire")
+    if check.errors:
+        return _questionnaires_page(request, services, me.patient_id, program, check, 400)
+    try:
+        decisions = services.record_questionnaires(me.patient_id, answers, _today(services))
+    except ServiceError as exc:
+        check.fail("form", str(exc))
+        return _questionnaires_page(request, services, me.patient_id, program, check, 400)
+    return _result_page(
+        request,
+        services,
+        me.patient_id,
+        title="Answers saved",
+        message="Thank you. Your progress page compares these scores with your first ones.",
+        decisions=decisions,
     )
 
 
@@ -1326,6 +1466,25 @@ def _standing_notices(
                 "link": "/me/recheck",
                 "link_text": "Answer them",
                 "kind": "recheck",
+            }
+        )
+    answered = services.questionnaires_last(patient_id)
+    asked = questionnaires_due_on(program, answered, services.rules_for(patient_id))
+    if asked is not None and day >= asked:
+        notices.append(
+            {
+                "tone": "",
+                "title": "Questionnaires due",
+                "text": (
+                    f"You last answered your questionnaires on {_date_text(answered, date_format)}."
+                    if answered
+                    else "You have not answered your questionnaires yet."
+                )
+                + " A few minutes of questions show how your leg affects everyday life, "
+                "and whether the change is big enough to matter.",
+                "link": "/me/questionnaires",
+                "link_text": "Answer them",
+                "kind": "questionnaires",
             }
         )
     history = services.assessments(patient_id)
@@ -2229,7 +2388,7 @@ def progress_page(request: Request, me: MeDep, services: ServicesDep) -> Respons
     program = services.program(me.patient_id)
     answered_again = {
         measure_id
-        for _, kind, assessment, _ in services.assessments(me.patient_id)
+        for _, kind, assessment, _ in services.assessments(me.patient_id, questionnaires=True)
         if kind != "initial"
         for measure_id in PERSON_MEASURES
         if getattr(assessment, measure_id, None)
