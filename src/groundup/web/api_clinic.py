@@ -105,6 +105,17 @@ class LibraryIn(BaseModel):
     protocols: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
 
 
+class LibraryOut(BaseModel):
+    """The clinic's shared exercises (photos as base64) and protocols, as one file."""
+
+    model_config = {"extra": "allow"}
+
+    format: str
+    version: int
+    exercises: list[dict[str, Any]]
+    protocols: list[dict[str, Any]]
+
+
 class ImportOut(BaseModel):
     exercises: int = Field(description="exercises added as the clinic's shared ones")
     protocols: int
@@ -256,14 +267,14 @@ def share_protocol(
 
 @router.get(
     "/clinic/library",
-    response_model=dict[str, Any],
+    response_model=LibraryOut,
     summary="Export the clinic's shared exercises and protocols",
     tags=["clinic"],
 )
-def export_library(caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
+def export_library(caller: CallerDep, services: ServicesDep) -> LibraryOut:
     """One document with the clinic's shared exercises (photos as base64) and protocols,
     for another clinic to import. Clinicians of a clinic."""
-    return services.clinics.export_library(caller.account)
+    return LibraryOut.model_validate(services.clinics.export_library(caller.account))
 
 
 @router.post(
