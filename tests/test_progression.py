@@ -3160,3 +3160,26 @@ def test_q6_regress_form_never_takes_sets_below_the_phases_fewest(faulty: list[b
                     assert isinstance(c.after, int) and isinstance(c.before, int)
                     assert c.after >= min(sets_min, c.before), decision.clinician_text
         prog = outcome.program
+
+
+def test_q2_a_stall_after_the_clinician_was_asked_about_time_names_the_minutes_first() -> None:
+    """Held by the person's minutes and already handed to the clinician (Q2), the ordinary
+    stall check comes back: it names the minutes as the first reason, not only the usual
+    suspects from the logs."""
+    prog = program(heel=(15, 25))
+    state = prog.state.model_copy(
+        update={"last_time_prompt": START, "stall_prompts": P.prompts_before_clinician}
+    )
+    prog = prog.model_copy(update={"state": state})
+    plans = [{"day": n, "form": "heels_lift"} for n in (0, 2, 4, 7, 9, 11, 14, 16, 18, 21, 23)]
+    _, decisions, _ = live(prog, *plans)
+    stalls = [d for d in decisions if d.rule in ("stall.reassess", "stall.clinician")]
+    assert stalls
+    budget = prog.preferences.minutes_per_session
+    first = stalls[0]
+    assert f"session time (hold.session_time) against a budget of {budget} min" in (
+        first.clinician_text
+    )
+    assert first.clinician_text.index("session time") < first.clinician_text.index(
+        "technique lapses"
+    )

@@ -6415,6 +6415,19 @@ def _stall_check(
     if len(window) < p.stall_min_sessions:
         return []
     culprits = stall_culprits(window, _checkins(seen), day, rules)
+    if told is not None and told >= since:
+        # Held by the minutes (the clinician already asked, Q2): the time is the first reason.
+        budget = program.preferences.minutes_per_session
+        culprits = [
+            (
+                f"your sessions already fill your {budget} minutes, so the next steps wait "
+                "until an exercise is left out or more minutes are set",
+                f"doses held for session time (hold.session_time) against a budget of {budget} "
+                f"min; the person was asked on {told.isoformat()} to choose fewer exercises or "
+                "more minutes",
+            ),
+            *culprits,
+        ]
     numbers: dict[str, Number] = {
         "basis": "doses",
         "weeks_without_progress": round(span / 7, 1),
