@@ -481,9 +481,15 @@ def test_p1_twelve_weeks_of_the_unstable_ankle_stay_within_the_persons_minutes()
 # ----- Q2: a program that opens at its minutes keeps adapting ---------------------------
 
 
-def _steady_twelve_weeks(example: str) -> tuple[Program, list[Program], list[Decision]]:
+def _steady_twelve_weeks(
+    example: str, extra_equipment: tuple[str, ...] = ()
+) -> tuple[Program, list[Program], list[Decision]]:
     path = ROOT / "examples" / f"{example}.yaml"
     intake = validate(Intake, read_document(path), str(path))
+    if extra_equipment:
+        kit = (*intake.preferences.equipment, *extra_equipment)
+        preferences = intake.preferences.model_copy(update={"equipment": kit})
+        intake = intake.model_copy(update={"preferences": preferences})
     _, program = build_program(intake, RULES)
     assert intake.assessment is not None
     steady = Scenario(name="steady", weeks=12, session_pain=(1,), morning_pain=(1,))
@@ -520,7 +526,7 @@ def test_q2_twelve_steady_weeks_of_the_unstable_ankle_keep_progressing_within_th
     assert kept & {"single_leg_stance_eyes_closed", "balance_unstable_surface"}
 
 
-def test_q2_the_kneecap_makes_room_with_a_stretch_then_goes_heavier_rather_than_longer() -> None:
+def test_q2_the_kneecap_makes_room_with_a_stretch_and_keeps_progressing_without_weights() -> None:
     from groundup.clinical.pathways import brought_in
 
     start, steps, decisions = _steady_twelve_weeks("knee-step-down")
@@ -539,8 +545,27 @@ def test_q2_the_kneecap_makes_room_with_a_stretch_then_goes_heavier_rather_than_
     assert trim.numbers["minutes_after"] <= trim.numbers["minutes_limit"]
     assert "left out of your sessions to make room for" in trim.person_text
     assert f"budget of {budget} min" in trim.clinician_text
-    # Its light-loaded hip work then goes heavier with fewer reps instead of longer, so the
-    # program keeps progressing within the minutes to the end of the twelve weeks.
+    # No weights among the person's equipment: no weight is ever added (R1), and the
+    # program still keeps progressing within the minutes to the end of the twelve weeks.
+    assert not [d for d in decisions if d.rule == "progress.load"]
+    assert all(d.load_kg is None for p in steps for s in p.slots for d in s.doses)
+    progressed = sorted({d.date for d in decisions if d.kind == "progress"})
+    gaps = [(b - a).days for a, b in itertools.pairwise(progressed)]
+    assert max(gaps) < RULES.progression.phase_hold_clinician_days
+    assert (decisions[-1].date - progressed[-1]).days < 7
+    assert all(
+        session_minutes(p.slots, RULES)
+        <= budget * (1 + RULES.progression.session_time_tolerance) + 1e-9
+        for p in steps[i:]
+    )
+
+
+def test_q2_with_weights_at_hand_the_kneecap_goes_heavier_rather_than_longer() -> None:
+    """With an ankle weight and a dumbbell listed, the light-loaded hip work takes the next
+    weight with fewer reps when more reps would outgrow the minutes (the Q2 follow-up), and
+    the person is told what to add the weight with."""
+    start, _, decisions = _steady_twelve_weeks("knee-step-down", ("ankle_weight", "dumbbell"))
+    budget = start.preferences.minutes_per_session
     heavier = [
         d
         for d in decisions
@@ -553,15 +578,15 @@ def test_q2_the_kneecap_makes_room_with_a_stretch_then_goes_heavier_rather_than_
         assert d.numbers["amount_after"] < d.numbers["amount_before"]
         assert d.numbers["load_x_amount_after"] <= d.numbers["load_x_amount_before"] * 1.1 + 1e-9
         assert f"within your {budget} minutes" in d.person_text
+    first = next(
+        d
+        for d in decisions
+        if d.rule == "progress.load" and d.exercise_id == "side_lying_hip_abduction"
+    )
+    assert "an ankle weight" in first.person_text
     progressed = sorted({d.date for d in decisions if d.kind == "progress"})
     gaps = [(b - a).days for a, b in itertools.pairwise(progressed)]
     assert max(gaps) < RULES.progression.phase_hold_clinician_days
-    assert (decisions[-1].date - progressed[-1]).days < 7
-    assert all(
-        session_minutes(p.slots, RULES)
-        <= budget * (1 + RULES.progression.session_time_tolerance) + 1e-9
-        for p in steps[i:]
-    )
     assert not [d for d in decisions if d.rule == "stall.clinician"]
 
 

@@ -26,6 +26,10 @@ ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 # Every home has these: an exercise that needs only them is always possible.
 HOUSEHOLD = frozenset({Equipment.NONE, Equipment.WALL, Equipment.CHAIR})
+# What can add weight to an exercise.
+LOAD_EQUIPMENT = frozenset(
+    {Equipment.DUMBBELL, Equipment.BACKPACK, Equipment.ANKLE_WEIGHT, Equipment.MACHINE}
+)
 
 
 class Frozen(BaseModel):
@@ -181,6 +185,11 @@ class Exercise(Frozen):
     knob: Knob | None = None
     loadable: bool = Field(default=False, description="external load can be added")
     default_load_kg: float | None = Field(default=None, ge=0, le=200)
+    load_with: tuple[Equipment, ...] = Field(
+        default=(),
+        description="what adds its load when its own equipment does not (any one of them); "
+        "empty: any weight (dumbbell, backpack, ankle weight, machine)",
+    )
     steps: tuple[str, ...] = Field(min_length=1, description="how to do it, step by step")
     cues: tuple[str, ...] = Field(min_length=1)
     faults: tuple[Fault, ...] = ()
@@ -239,6 +248,15 @@ class Exercise(Frozen):
     @property
     def prime_movers(self) -> frozenset[Muscle]:
         return frozenset(t.muscle for t in self.targets if t.role is Role.PRIME_MOVER)
+
+    def load_at_hand(self, available: Iterable[Equipment]) -> bool:
+        """Weight can be added with what the person has (R1): the exercise's own equipment
+        is a weight, or one of `load_with` (else any weight) is at hand."""
+        if not self.loadable:
+            return False
+        if set(self.equipment) & LOAD_EQUIPMENT:
+            return True
+        return bool(set(self.load_with or LOAD_EQUIPMENT) & set(available))
 
     def needs_only(self, available: Iterable[Equipment]) -> bool:
         """True when every piece of equipment is at hand (a wall and a chair always are)."""

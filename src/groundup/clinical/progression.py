@@ -91,7 +91,7 @@ from groundup.clinical.rules import (
     Rules,
     WeightBearingRule,
 )
-from groundup.clinical.vocabulary import DoseType, Kind, Muscle, Phase, Position, Side
+from groundup.clinical.vocabulary import DoseType, Equipment, Kind, Muscle, Phase, Position, Side
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
 
@@ -4047,8 +4047,12 @@ def _next_step(
         knobbed = knob_step(reset)
         if knobbed is not None:
             return knobbed
-    # load
-    if exercise.loadable and not _off(program, "progress.load"):
+    # load — only with something at hand to add it (R1), or a weight already in use
+    if (
+        exercise.loadable
+        and (exercise.load_at_hand(program.preferences.equipment) or (dose.load_kg or 0.0) > 0)
+        and not _off(program, "progress.load")
+    ):
         load = dose.load_kg or 0.0
         # A standing calf exercise lifts the body weight: a few kilograms on top are a small
         # step, so the reps are kept instead of starting again at the bottom (S11).
@@ -4063,9 +4067,9 @@ def _next_step(
                     changed("load_kg", None, after_l),
                     *then,
                 ],
-                f"{name}{st}: time to add weight — about {after_l:g} kg (a backpack works), same {unit}."
+                f"{name}{st}: time to add weight — about {after_l:g} kg ({_load_means(exercise, program)}), same {unit}."
                 if body
-                else f"{name}{st}: time to add a little weight — start with {after_l:g} kg.",
+                else f"{name}{st}: time to add a little weight — start with {after_l:g} kg ({_load_means(exercise, program)}).",
                 f"{name}{st}: first external load {after_l:g} kg"
                 + (kept or f", amount reset to {low:g}")
                 + f" after {basis}.",
@@ -4181,7 +4185,7 @@ def _protocol_load_step(
         return make(
             "progress.load",
             [changed("load_kg", None, after)],
-            f"{name}{st}: time to add weight — about {after:g} kg (a backpack works), same sets and reps.",
+            f"{name}{st}: time to add weight — about {after:g} kg ({_load_means(exercise, program)}), same sets and reps.",
             f"{name}{st}: {template.name} protocol, first external load {after:g} kg at {dose.sets} × {dose.amount:g} (sets and reps kept) after {basis}.",
             source,
             {"load_before": 0, "load_after": after, "amount": dose.amount},
@@ -4213,6 +4217,23 @@ def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
         and position_allowed(exercise.position, program, rules)
         and (exercise.kind is not Kind.PLYOMETRIC or hop_ready(program.profile, rules).met)
     )
+
+
+_LOAD_WORDS = {
+    Equipment.BACKPACK: "a loaded backpack works",
+    Equipment.DUMBBELL: "hold a dumbbell",
+    Equipment.ANKLE_WEIGHT: "an ankle weight",
+    Equipment.MACHINE: "set the machine",
+}
+
+
+def _load_means(exercise: Exercise, program: Program) -> str:
+    """How the person adds the weight, with what they said they have (R1)."""
+    have = set(program.preferences.equipment) | set(exercise.equipment)
+    for item in (*exercise.load_with, *_LOAD_WORDS):
+        if item in have and item in _LOAD_WORDS:
+            return _LOAD_WORDS[item]
+    return "a loaded backpack works"
 
 
 def carries_body_weight(exercise: Exercise) -> bool:
