@@ -5,17 +5,21 @@ editing an existing protocol opens in the form."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from test_web_own_exercises import Site, create
 
+from groundup.clinical.logs import Override
 from groundup.services.library import Owner
+from test_own_exercises import own_exercise, own_protocol
+from test_services import intake
+from test_web_own_exercises import Site, create
 
 
 class Node:
@@ -292,7 +296,11 @@ def test_editing_opens_in_the_form_and_saves_a_new_version(site: Site) -> None:
     form: dict[str, Any] = {}
     for control in found[0].walk():
         name = control.get("name")
-        if control.name not in ("input", "select", "textarea") or not name or control.get("type") == "submit":
+        if (
+            control.name not in ("input", "select", "textarea")
+            or not name
+            or control.get("type") == "submit"
+        ):
             continue
         if control.get("type") == "checkbox":
             if control.has_attr("checked"):
@@ -329,3 +337,53 @@ def test_the_yaml_textbox_is_still_there(site: Site) -> None:
     assert 'name="text"' in page.text
     bad = client.post("/clinic/protocols/new", data={"csrf": csrf, "text": "key: [unclosed"})
     assert bad.status_code == 422 and "not valid YAML" in bad.text
+
+
+def test_a_change_to_an_own_exercise_is_named_on_the_persons_and_clinicians_pages(
+    site: Site,
+) -> None:
+    """ "What changed and why" and the clinician's decision log name a clinician's own
+    exercise as they name a built-in one: from the person's rules, not the built-in library."""
+    owner = Owner.clinician(site.c.id)
+    site.services.own.save(owner, [own_exercise()], by_user_id=site.c.id)
+    site.services.own.save_protocols(owner, [own_protocol()], by_user_id=site.c.id)
+    data = intake()
+    assert data.screen is not None and data.assessment is not None
+    pid = site.patient_id
+    start = dt.date.today() - dt.timedelta(days=3)
+    site.services.record_screen(pid, data.screen, start)
+    site.services.start_program(
+        pid,
+        data.assessment.model_copy(update={"date": start}),
+        data.preferences,
+        day=start,
+        template="calf_return_own",
+    )
+    exercise_id = "towel_calf_raise_hold"
+    name = site.services.rules_for(pid).library[exercise_id].name
+    slot = site.services.program(pid).slot(exercise_id)
+    assert slot is not None
+    site.services.apply_override(
+        pid,
+        Override(
+            date=dt.date.today(),
+            by="Dr Cee",
+            reason="An easier week after the long run",
+            action="pin_dose",
+            exercise_id=exercise_id,
+            side=slot.doses[0].side,
+            sets=2,
+        ),
+        by_user_id=site.c.id,
+    )
+    person, _ = site.client(site.person)
+    changes = person.get("/me/changes")
+    assert changes.status_code == 200
+    text = re.sub(r"\s+", " ", changes.text)
+    assert f"Your clinician changed your dose. {name}" in text, text[-3000:]
+    assert "sets 3 → 2" in text
+    clinician, _ = site.client(site.c)
+    page = re.sub(r"\s+", " ", clinician.get(f"/clinic/patients/{pid}").text)
+    log = page[page.index("<h2>Decisions") :]
+    assert f">{name}</span>" in log
+    assert f"· {exercise_id}" not in log
