@@ -69,11 +69,12 @@ def values_from_form(form: FormData | Mapping[str, Any]) -> dict[str, Any]:
         {field: _get(form, f"blocks.{i}.{field}") for field in BLOCK_FIELDS}
         for i in range(_count(form, "block_rows", 0))
     ]
-    days = (
+    raw_days: Any = (
         form.getlist("training_days")
         if isinstance(form, FormData)
         else form.get("training_days", [])
     )
+    days = [d for d in raw_days if isinstance(d, str)] if isinstance(raw_days, list) else []
     return {
         "key": _get(form, "key"),
         "name": _get(form, "name"),
