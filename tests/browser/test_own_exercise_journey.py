@@ -87,7 +87,9 @@ def test_an_own_exercise_with_its_photo_reaches_the_patients_player(
     assert shown.evaluate("img => img.naturalWidth") == 1200
     shoot(page, screenshots, "31-own-exercise-photo")
 
+    # The advanced way: the protocol written as YAML.
     page.goto(f"{live_server}/clinic/protocols/new")
+    page.get_by_role("link", name="Advanced: edit as YAML").click()
     page.locator('textarea[name="text"]').fill(
         "key: towel_protocol\n"
         "name: Towel calf protocol\n"
