@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -33,6 +33,7 @@ from groundup.clinical.assessment import (
     Sex,
     StepDownFault,
 )
+from groundup.clinical.exercises import Exercise
 from groundup.clinical.logs import QUESTIONNAIRE_MAX_WEEKS, CheckIn, Override, SessionLog
 from groundup.clinical.overrides import key_exercise, swap_suggestions
 from groundup.clinical.pathways import load_restriction
@@ -326,16 +327,29 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _changes(decision: Decision) -> str:
-    """What a decision changed, one field at a time: `sets (calf_raise_wall left): 2 → 3`."""
+def _changes(decision: Decision, library: Mapping[str, Exercise]) -> str:
+    """What a decision changed, one field at a time: `sets (Wall calf raise, left): 2 → 3`.
+    `library`: the person's own, so a clinician's own exercise shows by its name too."""
     parts = []
     for change in decision.changes:
         where = ""
         if change.exercise_id:
-            side = f" {change.side.value}" if change.side else ""
-            where = f" ({change.exercise_id}{side})"
+            known = library.get(change.exercise_id)
+            side = f", {change.side.value}" if change.side else ""
+            where = f" ({known.name if known else change.exercise_id}{side})"
         parts.append(f"{change.field}{where}: {_value(change.before)} → {_value(change.after)}")
     return "; ".join(parts)
+
+
+def _names(library: Mapping[str, Exercise]) -> Callable[[str], str]:
+    """An exercise's name from the person's own library (their clinicians' exercises
+    included); the id when it is not there."""
+
+    def name(exercise_id: str) -> str:
+        known = library.get(exercise_id)
+        return known.name if known else exercise_id
+
+    return name
 
 
 def _numbers(decision: Decision) -> str:
@@ -474,6 +488,7 @@ def patient_page(
         doses=_dose_rows(services, program, patient_id) if program else [],
         decisions=decisions,
         numbers=_numbers,
+        exercise_name=_names(services.rules_for(patient_id).library),
         logs=_recent_logs(services, sessions, patient_id),
         checkins=checkins[-14:][::-1],
         versions=versions,
@@ -881,7 +896,7 @@ def _editor(
         form_name=form_name,
         results=list(results),
         numbers=_numbers,
-        changes=_changes,
+        changes=lambda decision: _changes(decision, library),
         error=error,
     )
 

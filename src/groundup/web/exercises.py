@@ -1,7 +1,7 @@
 """Clinicians' own exercises and protocols on the web, and the photos' one address.
 
 `/clinic/exercises`: the list, a form to create or edit one (every field a built-in exercise
-has), its photo and retiring it. `/clinic/protocols`: own protocols, written as YAML.
+has), its photo and retiring it. `/clinic/protocols`: own protocols, built in a form (or written as YAML).
 `/exercise-pictures/{key}`: an uploaded photo, to its owner and to their patients only,
 served as a plain image that no browser runs as a page.
 
@@ -34,6 +34,7 @@ from groundup.services import NotFound, ServiceError, Services
 from groundup.services.accounts import Account
 from groundup.services.library import Owner, OwnItem, Refused
 from groundup.services.photos import MAX_PHOTO_BYTES, PhotoRefused, check_photo
+from groundup.web import protocol_form
 from groundup.web.deps import CsrfChecked, OptionalAccount, PageAccount, ServicesDep
 from groundup.web.pages import render
 
@@ -484,11 +485,76 @@ async def upload_photo(
 # ----- protocols ---------------------------------------------------------------------------
 
 
+def _protocol_form(
+    request: Request,
+    services: ServicesDep,
+    account: Account,
+    values: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    editing: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    own = sorted(
+        (item.exercise for item in services.own.items(owner_of(account), retired=False)),
+        key=lambda e: e.name.lower(),
+    )
+    builtin = sorted(services.own.base.library.values(), key=lambda e: e.name.lower())
+    return render(
+        request,
+        "clinic_protocol_form.html",
+        status_code=status_code,
+        values=values,
+        errors=errors or {},
+        error=error,
+        editing=editing,
+        own_exercises=own,
+        builtin_exercises=builtin,
+        phases=list(Phase),
+        weekdays=protocol_form.WEEKDAYS,
+    )
+
+
+def _yaml_page(
+    request: Request,
+    text: str,
+    *,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "clinic_protocol.html",
+        status_code=status_code,
+        text=text,
+        errors={"text": problem} if problem else {},
+        error=f"Not saved: {problem}" if problem else None,
+    )
+
+
 @router.get("/clinic/protocols/new", response_class=HTMLResponse)
 def new_protocol_page(
     request: Request, account: ClinicianAccount, services: ServicesDep
 ) -> Response:
-    return render(request, "clinic_protocol.html", text=EXAMPLE_PROTOCOL, errors={})
+    if request.query_params.get("as") == "yaml":
+        return _yaml_page(request, EXAMPLE_PROTOCOL)
+    return _protocol_form(request, services, account, protocol_form.blank_values())
+
+
+@router.get("/clinic/protocols/{key}/edit", response_class=HTMLResponse)
+def edit_protocol_page(
+    request: Request, key: str, account: ClinicianAccount, services: ServicesDep
+) -> Response:
+    """An existing protocol opens in the form (or, asked for, as YAML)."""
+    found = next((p for p in services.own.protocols(owner_of(account)) if p.key == key), None)
+    if found is None:
+        raise NotFound("no such protocol")
+    if request.query_params.get("as") == "yaml":
+        data = {"key": key, **found.template.model_dump(mode="json", exclude_defaults=True)}
+        return _yaml_page(request, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    values = protocol_form.values_from_template(key, found.template)
+    return _protocol_form(request, services, account, values, editing=key)
 
 
 EXAMPLE_PROTOCOL = """key: my_protocol
@@ -509,8 +575,50 @@ items:
 async def create_protocol(
     request: Request, account: ClinicianAccount, services: ServicesDep
 ) -> Response:
+    """The form or the YAML textbox (a `text` field): both go through the one protocol
+    check. The form's "add" buttons re-render it with one more row, nothing saved."""
     form = await request.form()
-    text = _text(form, "text")[:MAX_PROTOCOL_TEXT]
+    if "text" in form:
+        return _save_yaml(request, account, services, _text(form, "text")[:MAX_PROTOCOL_TEXT])
+    values = protocol_form.values_from_form(form)
+    editing = _text(form, "editing") or None
+    add = _text(form, "add")
+    if add:
+        protocol_form.add_row(values, add)
+        return _protocol_form(request, services, account, values, editing=editing)
+    try:
+        services.own.save_protocols(
+            owner_of(account), [protocol_form.document(values)], by_user_id=account.id
+        )
+    except Refused as exc:
+        field = protocol_form.field_of(exc.field, values) if exc.field else ""
+        words = protocol_form.field_words(field) if field else ""
+        message = f"{words}: {exc.problem}" if words else exc.problem
+        return _protocol_form(
+            request,
+            services,
+            account,
+            values,
+            errors={field or "form": message},
+            error=f"Not saved: {message}",
+            editing=editing,
+            status_code=422,
+        )
+    except ServiceError as exc:
+        return _protocol_form(
+            request,
+            services,
+            account,
+            values,
+            errors={"form": str(exc)},
+            error=f"Not saved: {exc}",
+            editing=editing,
+            status_code=422,
+        )
+    return RedirectResponse("/clinic/exercises?notice=protocol", status_code=303)
+
+
+def _save_yaml(request: Request, account: Account, services: Services, text: str) -> Response:
     problem = None
     try:
         data = yaml.safe_load(text) if text else None
@@ -525,14 +633,7 @@ async def create_protocol(
             problem = str(exc)
         else:
             return RedirectResponse("/clinic/exercises?notice=protocol", status_code=303)
-    return render(
-        request,
-        "clinic_protocol.html",
-        status_code=422,
-        text=text,
-        errors={"text": problem},
-        error=f"Not saved: {problem}",
-    )
+    return _yaml_page(request, text, problem=problem, status_code=422)
 
 
 # ----- the photos' address ------------------------------------------------------------------

@@ -1094,10 +1094,13 @@ def _change_value(field_name: str, value: object, mass_unit: str) -> str:
 
 
 def _override_words(
-    decision: Decision, overrides: Sequence[Override], services: Services, mass_unit: str
+    decision: Decision,
+    overrides: Sequence[Override],
+    library: Mapping[str, Exercise],
+    mass_unit: str,
 ) -> str:
-    """A clinician's change in plain words: what changed, from what to what, and why."""
-    library = services.rules.library
+    """A clinician's change in plain words: what changed, from what to what, and why.
+    `library`: the person's own (their clinicians' exercises included)."""
     lines = []
     for change in decision.changes:
         if change.field == "pinned" or change.field.startswith("edit_"):
@@ -1136,7 +1139,7 @@ def _decision_items(
     decisions: Iterable[Decision],
     date_format: str,
     overrides: Sequence[Override] = (),
-    services: Services | None = None,
+    library: Mapping[str, Exercise] | None = None,
     mass_unit: str = "kg",
 ) -> list[dict[str, str]]:
     items = []
@@ -1150,8 +1153,8 @@ def _decision_items(
                 "words": words,
                 "tag": tag,
                 "date": _date_text(decision.date, date_format),
-                "text": _override_words(decision, overrides, services, mass_unit)
-                if decision.kind == "override" and services is not None
+                "text": _override_words(decision, overrides, library, mass_unit)
+                if decision.kind == "override" and library is not None
                 else decision.person_text,
             }
         )
@@ -2475,7 +2478,7 @@ def changes_page(request: Request, me: MeDep, services: ServicesDep) -> Response
                     decisions,
                     date_format,
                     [e for e in services.history(me.patient_id) if isinstance(e, Override)],
-                    services,
+                    services.rules_for(me.patient_id).library,
                     mass_unit,
                 )
             )
