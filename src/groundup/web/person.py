@@ -20,7 +20,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
@@ -76,6 +76,7 @@ from groundup.services.workflow import PAUSED_ADVICE, progress_data
 from groundup.web import charts
 from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
 from groundup.web.downloads import export_download
+from groundup.web.forms import FormCheck
 from groundup.web.pages import render
 
 router = APIRouter(prefix="/me")
@@ -191,94 +192,6 @@ def _bounds(model: type[BaseModel], name: str) -> tuple[float, float]:
         elif isinstance(item, annotated_types.Le):
             high = float(item.le)  # type: ignore[arg-type]
     return low, high
-
-
-def _words(value: float) -> str:
-    return f"{value:g}"
-
-
-@dataclass
-class FormCheck:
-    """Reads a posted form field by field, keeping what was typed and what was wrong."""
-
-    form: FormData
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def raw(self, name: str) -> str:
-        value = self.form.get(name)
-        text = value.strip() if isinstance(value, str) else ""
-        self.values[name] = text
-        return text
-
-    def many(self, name: str) -> list[str]:
-        chosen = [v for v in self.form.getlist(name) if isinstance(v, str)]
-        self.values[name] = chosen
-        return chosen
-
-    def fail(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, message)
-
-    def whole(self, name: str, low: float, high: float, *, required: bool = True) -> int | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.fail(name, "an answer is needed here")
-            return None
-        try:
-            value = int(text)
-        except ValueError:
-            self.fail(name, f"type a whole number from {_words(low)} to {_words(high)}")
-            return None
-        if not low <= value <= high:
-            self.fail(name, f"give a number from {_words(low)} to {_words(high)}")
-            return None
-        return value
-
-    def number(self, name: str, low: float, high: float, *, required: bool = True) -> float | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.fail(name, "an answer is needed here")
-            return None
-        try:
-            value = float(text.replace(",", "."))
-        except ValueError:
-            self.fail(name, f"type a number from {_words(low)} to {_words(high)}")
-            return None
-        if not math.isfinite(value) or not low <= value <= high:
-            self.fail(name, f"give a number from {_words(low)} to {_words(high)}")
-            return None
-        return value
-
-    def choice(
-        self, name: str, options: Mapping[str, T], what: str, *, required: bool = True
-    ) -> T | None:
-        text = self.raw(name)
-        if text in options:
-            return options[text]
-        if text or required:
-            self.fail(name, f"choose {what}")
-        return None
-
-    def yes_no(self, name: str, *, required: bool = True) -> bool | None:
-        return self.choice(name, {"yes": True, "no": False}, "yes or no", required=required)
-
-    def text(self, name: str, *, most: int, least: int = 0) -> str:
-        value = self.raw(name)
-        if value and not least <= len(value) <= most:
-            self.fail(name, f"write {least} to {most} characters")
-        return value
-
-    def adopt(self, error: ValidationError, prefix: str = "", known: Iterable[str] = ()) -> None:
-        """Put a model's validation errors beside the fields they concern."""
-        names = set(known) | set(self.values)
-        for problem in error.errors():
-            parts = [str(p) for p in problem.get("loc", ())]
-            message = str(problem.get("msg", "not valid")).removeprefix("Value error, ")
-            while parts and f"{prefix}{'.'.join(parts)}" not in names:
-                parts.pop()
-            self.fail(f"{prefix}{'.'.join(parts)}" if parts else "form", message)
 
 
 # ----- the safety screen -----------------------------------------------------------------
