@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -56,7 +56,16 @@ from groundup.services.dashboard import (
 )
 from groundup.services.workflow import OverrideRefused
 from groundup.web import charts
-from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.deps import (
+    AccountsDep,
+    AdminAccount,
+    ClinicianAccount,
+    ClinicianPatient,
+    CsrfChecked,
+    FormDep,
+    ServicesDep,
+    see,
+)
 from groundup.web.downloads import export_download
 from groundup.web.forms import field_errors, first, posted, put
 from groundup.web.pages import render
@@ -83,32 +92,21 @@ NOTICES = {
 # ----- who may come in ---------------------------------------------------------------
 
 
-def _clinician(account: PageAccount) -> Account:
-    if account.role != "clinician":
-        raise HTTPException(status_code=403, detail="these pages are for clinicians")
-    return account
-
-
-def _admin(account: PageAccount) -> Account:
-    if account.role != "admin":
-        raise HTTPException(status_code=403, detail="this page is for administrators")
-    return account
-
-
-ClinicianAccount = Annotated[Account, Depends(_clinician)]
-AdminAccount = Annotated[Account, Depends(_admin)]
-
-
 def _today(services: Services) -> dt.date:
     return services.clock()
 
 
-def _status(
-    services: Services, accounts: Accounts, clinician: Account, patient_id: str
+def patient_status(
+    patient_id: ClinicianPatient,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
 ) -> PatientStatus:
-    """The access check first (404 for unknown or foreign ids), then the patient's status."""
-    accounts.require(clinician, patient_id)
-    return status_of(services, accounts, clinician, patient_id, _today(services))
+    """The patient's status, after the access check (404 for unknown or foreign ids)."""
+    return status_of(services, accounts, account, patient_id, _today(services))
+
+
+PatientStatusDep = Annotated[PatientStatus, Depends(patient_status)]
 
 
 # ----- the dashboard -----------------------------------------------------------------
@@ -155,10 +153,9 @@ def new_patient_page(request: Request, account: ClinicianAccount) -> Response:
 
 
 @router.post("/clinic/new", dependencies=[CsrfChecked])
-async def new_patient(
-    request: Request, account: ClinicianAccount, accounts: AccountsDep
+def new_patient(
+    request: Request, account: ClinicianAccount, accounts: AccountsDep, form: FormDep
 ) -> Response:
-    form = await request.form()
     name = first(form, "name")
     if not 1 <= len(name) <= 120:
         return render(
@@ -192,11 +189,11 @@ def _invite_page(
 def invite_page(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     return render(
         request,
         "clinic_invite.html",
@@ -211,11 +208,11 @@ def invite_page(
 def new_invite(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     code = accounts.new_invite(account, patient_id)
     return _invite_page(request, patient_id, status.display_name, code, created=False)
 
@@ -370,12 +367,12 @@ def _recent_logs(
 def patient_page(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
     done: str = "",
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     screen = services.latest_screen(patient_id)
     assessments = services.assessments(patient_id)
     tables, lsi_series = _lsi_tables(services, assessments)
@@ -505,14 +502,11 @@ def _defaults(services: Services, patient_id: str, today: dt.date) -> dict[str, 
 
 @router.get("/clinic/patients/{patient_id}/export")
 def export_patient(
-    patient_id: str,
-    account: ClinicianAccount,
+    patient_id: ClinicianPatient,
     services: ServicesDep,
-    accounts: AccountsDep,
     format: str = "json",
 ) -> Response:
     """The patient's whole record as JSON, CSV tables or a FHIR bundle."""
-    accounts.require(account, patient_id)
     return export_download(services, patient_id, format)
 
 
@@ -520,12 +514,12 @@ def export_patient(
 def assess_page(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
     done: str = "",
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     return render(
         request,
         "clinic_assess.html",
@@ -537,15 +531,15 @@ def assess_page(
 
 
 @router.post("/clinic/patients/{patient_id}/screen", dependencies=[CsrfChecked])
-async def record_screen(
+def record_screen(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
-    form = await request.form()
     data: dict[str, Any] = {}
     for name, info in ScreenAnswers.model_fields.items():
         if info.annotation is bool:
@@ -575,7 +569,7 @@ async def record_screen(
             errors={},
             **_assess_context(services, status, patient_id),
         )
-    return RedirectResponse(f"/clinic/patients/{patient_id}/assess?done=screen", status_code=303)
+    return see(f"/clinic/patients/{patient_id}/assess?done=screen")
 
 
 def _assessment_data(form: FormData, services: Services) -> dict[str, Any]:
@@ -658,15 +652,15 @@ def _preferences(form: FormData) -> tuple[Preferences | None, dict[str, str]]:
 
 
 @router.post("/clinic/patients/{patient_id}/assess", dependencies=[CsrfChecked])
-async def record_assessment(
+def record_assessment(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
-    form = await request.form()
     today = _today(services)
     errors: dict[str, str] = {}
     assessment: Assessment | None = None
@@ -722,7 +716,7 @@ async def record_assessment(
             if named and named.group(1).lower() in (measure.id, measure.short_name.lower()):
                 errors[measure.id] = text.removeprefix("questionnaire: ")
         return again(text[0].upper() + text[1:])
-    return RedirectResponse(f"/clinic/patients/{patient_id}?done={done}", status_code=303)
+    return see(f"/clinic/patients/{patient_id}?done={done}")
 
 
 # ----- the program editor ------------------------------------------------------------
@@ -835,13 +829,13 @@ def _editor(
 def program_page(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     if status.version is None:
-        return RedirectResponse(f"/clinic/patients/{patient_id}/assess", status_code=303)
+        return see(f"/clinic/patients/{patient_id}/assess")
     return _editor(request, services, status, patient_id)
 
 
@@ -862,17 +856,17 @@ def _knob(value: str) -> tuple[float | str | None, str | None]:
 
 
 @router.post("/clinic/patients/{patient_id}/program", dependencies=[CsrfChecked])
-async def apply_override(
+def apply_override(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     if status.version is None:
         raise NotFound("there is no program yet: do the screen and the assessment first")
-    form = await request.form()
     action = first(form, "action")
     program = services.program(patient_id)
     errors: dict[str, str] = {}
@@ -1011,10 +1005,13 @@ def admin_home(
 
 
 @router.post("/admin/clinicians", dependencies=[CsrfChecked])
-async def create_clinician(
-    request: Request, account: AdminAccount, services: ServicesDep, accounts: AccountsDep
+def create_clinician(
+    request: Request,
+    account: AdminAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    form = await request.form()
     values = {k: first(form, k) for k in ("display_name", "email")}
     password = str(form.get("password") or "")
     try:
@@ -1034,38 +1031,37 @@ async def create_clinician(
         return _admin_page(
             request, services, account, status_code=400, errors={field: text}, values=values
         )
-    return RedirectResponse("/admin?done=created", status_code=303)
+    return see("/admin?done=created")
 
 
 @router.post("/admin/clinicians/{user_id}/active", dependencies=[CsrfChecked])
-async def set_active(
-    request: Request,
+def set_active(
     user_id: int,
     account: AdminAccount,
     accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    form = await request.form()
     active = first(form, "active") == "yes"
     accounts.set_active(account, user_id, active)
-    return RedirectResponse(f"/admin?done={'active' if active else 'inactive'}", status_code=303)
+    return see(f"/admin?done={'active' if active else 'inactive'}")
 
 
 @router.post("/admin/clinicians/{user_id}/second-factor/reset", dependencies=[CsrfChecked])
 def reset_second_factor(user_id: int, account: AdminAccount, accounts: AccountsDep) -> Response:
     """For a clinician who lost their phone and their recovery codes."""
     accounts.reset_second_factor(account, user_id)
-    return RedirectResponse("/admin?done=reset", status_code=303)
+    return see("/admin?done=reset")
 
 
 @router.post("/admin/clinicians/{user_id}/password", dependencies=[CsrfChecked])
-async def temporary_password(
+def temporary_password(
     request: Request,
     user_id: int,
     account: AdminAccount,
     services: ServicesDep,
     accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    form = await request.form()
     try:
         accounts.set_temporary_password(account, user_id, str(form.get("password") or ""))
     except ServiceError as exc:
@@ -1074,7 +1070,7 @@ async def temporary_password(
         return _admin_page(
             request, services, account, status_code=400, errors={f"password-{user_id}": str(exc)}
         )
-    return RedirectResponse("/admin?done=temporary", status_code=303)
+    return see("/admin?done=temporary")
 
 
 # ----- the audit log (admins) ----------------------------------------------------------
