@@ -190,9 +190,6 @@ def invite_page(
     request: Request,
     patient_id: str,
     status: PatientStatusDep,
-    account: ClinicianAccount,
-    services: ServicesDep,
-    accounts: AccountsDep,
 ) -> Response:
     return render(
         request,
@@ -210,7 +207,6 @@ def new_invite(
     patient_id: str,
     status: PatientStatusDep,
     account: ClinicianAccount,
-    services: ServicesDep,
     accounts: AccountsDep,
 ) -> Response:
     code = accounts.new_invite(account, patient_id)
@@ -368,9 +364,7 @@ def patient_page(
     request: Request,
     patient_id: str,
     status: PatientStatusDep,
-    account: ClinicianAccount,
     services: ServicesDep,
-    accounts: AccountsDep,
     done: str = "",
 ) -> Response:
     screen = services.latest_screen(patient_id)
@@ -515,9 +509,7 @@ def assess_page(
     request: Request,
     patient_id: str,
     status: PatientStatusDep,
-    account: ClinicianAccount,
     services: ServicesDep,
-    accounts: AccountsDep,
     done: str = "",
 ) -> Response:
     return render(
@@ -535,9 +527,7 @@ def record_screen(
     request: Request,
     patient_id: str,
     status: PatientStatusDep,
-    account: ClinicianAccount,
     services: ServicesDep,
-    accounts: AccountsDep,
     form: FormDep,
 ) -> Response:
     data: dict[str, Any] = {}
@@ -656,9 +646,7 @@ def record_assessment(
     request: Request,
     patient_id: str,
     status: PatientStatusDep,
-    account: ClinicianAccount,
     services: ServicesDep,
-    accounts: AccountsDep,
     form: FormDep,
 ) -> Response:
     today = _today(services)
@@ -830,9 +818,7 @@ def program_page(
     request: Request,
     patient_id: str,
     status: PatientStatusDep,
-    account: ClinicianAccount,
     services: ServicesDep,
-    accounts: AccountsDep,
 ) -> Response:
     if status.version is None:
         return see(f"/clinic/patients/{patient_id}/assess")
