@@ -16,7 +16,7 @@ its field; a bad value is never a crash.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
 
 
 def first(form: FormData, key: str) -> str:
@@ -110,33 +111,40 @@ class FormCheck:
         self.errors.setdefault(name, message)
 
     def whole(self, name: str, low: float, high: float, *, required: bool = True) -> int | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.fail(name, "an answer is needed here")
-            return None
-        try:
-            value = int(text)
-        except ValueError:
-            self.fail(name, f"type a whole number from {_words(low)} to {_words(high)}")
-            return None
-        if not low <= value <= high:
-            self.fail(name, f"give a number from {_words(low)} to {_words(high)}")
-            return None
-        return value
+        return self._in_range(name, low, high, int, "a whole number", required=required)
 
     def number(self, name: str, low: float, high: float, *, required: bool = True) -> float | None:
+        return self._in_range(
+            name,
+            low,
+            high,
+            lambda text: float(text.replace(",", ".")),
+            "a number",
+            required=required,
+        )
+
+    def _in_range(
+        self,
+        name: str,
+        low: float,
+        high: float,
+        parse: Callable[[str], N],
+        kind: str,
+        *,
+        required: bool,
+    ) -> N | None:
+        """A number typed in (`parse` reads it), from `low` to `high`."""
         text = self.raw(name)
         if not text:
             if required:
                 self.fail(name, "an answer is needed here")
             return None
         try:
-            value = float(text.replace(",", "."))
+            value = parse(text)
         except ValueError:
-            self.fail(name, f"type a number from {_words(low)} to {_words(high)}")
+            self.fail(name, f"type {kind} from {_words(low)} to {_words(high)}")
             return None
-        if not math.isfinite(value) or not low <= value <= high:
+        if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
             self.fail(name, f"give a number from {_words(low)} to {_words(high)}")
             return None
         return value
