@@ -51,7 +51,7 @@ from groundup.interop.files import ExportFormat
 from groundup.services import Referred, ServiceError, Services, audit
 from groundup.services.accounts import Account, Forbidden, _aware
 from groundup.services.export import ExportBundle
-from groundup.services.library import Owner, OwnItem
+from groundup.services.library import Owner, OwnItem, OwnProtocol
 from groundup.services.photos import MAX_PHOTO_BYTES, PhotoRefused, check_photo
 from groundup.services.workflow import NotFound, progress_data
 from groundup.web.deps import SESSION_COOKIE, AccountsDep, ServicesDep, client_address
@@ -149,23 +149,20 @@ def _body_problem(body: bytes, content_type: str | None) -> tuple[int, str] | No
         return 400, f"the body is not usable JSON: {exc}"
     unstorable = first_unstorable(parsed)
     if unstorable is not None:
-        where, why = unstorable
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("body", *where.split(".")), "msg": why}]
-        )
+        raise _invalid(*unstorable)
     return None
 
 
-async def _read_body(request: Request) -> bytes | None:
-    """The body, read at most MAX_BODY_BYTES far; None when it is larger."""
+async def _read_body(request: Request, most: int = MAX_BODY_BYTES) -> bytes | None:
+    """The body, read at most `most` bytes far; None when it is larger."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+    if length.isdigit() and int(length) > most:
         return None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > most:
             return None
         chunks.append(chunk)
     body = b"".join(chunks)
@@ -214,9 +211,11 @@ router = APIRouter(
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
-    """A validation error found after the models accepted the request, shaped like theirs."""
+    """A validation error found after the models accepted the request, shaped like theirs;
+    `field` is dotted (`exercises.0.sets`), empty for the body as a whole."""
+    where = tuple(field.split(".")) if field else ()
     return RequestValidationError(
-        [{"type": "value_error", "loc": ("body", *field.split(".")), "msg": message}]
+        [{"type": "value_error", "loc": ("body", *where), "msg": message}]
     )
 
 
@@ -314,9 +313,14 @@ def patient_access(
 PatientAccess = Annotated[Access, Depends(patient_access)]
 
 
+def clinician_only(account: Account, refusal: str) -> None:
+    """Anyone but a clinician is refused (403), with `refusal` saying why."""
+    if account.role != "clinician":
+        raise Forbidden(refusal)
+
+
 def _clinician(access: Access, what: str) -> None:
-    if access.account.role != "clinician":
-        raise Forbidden(f"only a clinician can {what}")
+    clinician_only(access.account, f"only a clinician can {what}")
 
 
 # ----- pages of results --------------------------------------------------------------------
@@ -1457,8 +1461,7 @@ PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
 def _owner(caller: Caller, what: str) -> Owner:
-    if caller.account.role != "clinician":
-        raise Forbidden(f"only a clinician can {what}")
+    clinician_only(caller.account, f"only a clinician can {what}")
     return Owner.clinician(caller.account.id)
 
 
@@ -1470,6 +1473,31 @@ def _own_out(item: OwnItem) -> OwnExerciseOut:
         photo=f"/exercise-pictures/{item.picture}" if item.picture else None,
         updated_at=item.updated_at,
     )
+
+
+def protocol_out(protocol: OwnProtocol) -> OwnProtocolOut:
+    template = protocol.template
+    return OwnProtocolOut(
+        key=protocol.key,
+        version=protocol.version,
+        name=template.name,
+        phase=template.phase,
+        exercises=[i.exercise_id for i in template.items],
+    )
+
+
+def _save_own(
+    services: Services, caller: Caller, owner: Owner, body: OwnExerciseIn, *, new: bool
+) -> OwnExerciseOut:
+    """Save an own exercise (a new one, or a new version of one), in the caller's name."""
+    [item] = services.own.save(
+        owner,
+        [body.model_dump(mode="json")],
+        by_user_id=caller.account.id,
+        author=caller.account.display_name,
+        new=new,
+    )
+    return _own_out(item)
 
 
 def _library_for(caller: Caller, services: Services) -> ExerciseLibrary:
@@ -1516,14 +1544,7 @@ def create_own_exercise(
     """A new exercise of the clinician's own, at version 1. Refused (422, naming the field)
     when it breaks a rule of the built-in library; 409 when the id is already theirs."""
     owner = _owner(caller, "create exercises")
-    [item] = services.own.save(
-        owner,
-        [body.model_dump(mode="json")],
-        by_user_id=caller.account.id,
-        author=caller.account.display_name,
-        new=True,
-    )
-    return _own_out(item)
+    return _save_own(services, caller, owner, body, new=True)
 
 
 @router.put(
@@ -1541,14 +1562,7 @@ def edit_own_exercise(
     services.own.item(owner, exercise_id)  # 404 unless it is theirs
     if body.id != exercise_id:
         raise _invalid("id", "must be the exercise's id in the path; an id cannot change")
-    [item] = services.own.save(
-        owner,
-        [body.model_dump(mode="json")],
-        by_user_id=caller.account.id,
-        author=caller.account.display_name,
-        new=False,
-    )
-    return _own_out(item)
+    return _save_own(services, caller, owner, body, new=False)
 
 
 @router.post(
@@ -1586,30 +1600,17 @@ async def put_own_photo(
     422) and nothing is stored."""
     owner = _owner(caller, "add photos")
     await run_in_threadpool(services.own.item, owner, exercise_id)
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_PHOTO_BYTES:
+    body = await _read_body(request, MAX_PHOTO_BYTES)
+    if body is None:
         raise HTTPException(
             status_code=413,
             detail=f"the file is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB; "
             "send a smaller photo; nothing was stored",
         )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_PHOTO_BYTES:
-            raise HTTPException(
-                status_code=413,
-                detail=f"the file is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB; "
-                "send a smaller photo; nothing was stored",
-            )
-        chunks.append(chunk)
     try:
-        photo = check_photo(b"".join(chunks))
+        photo = check_photo(body)
     except PhotoRefused as exc:
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("body",), "msg": f"{exc}; nothing was stored"}]
-        ) from None
+        raise _invalid("", f"{exc}; nothing was stored") from None
     item = await run_in_threadpool(services.own.set_photo, owner, exercise_id, photo)
     return _own_out(item)
 
@@ -1637,16 +1638,7 @@ def delete_own_photo(
 def list_own_protocols(caller: CallerDep, services: ServicesDep) -> list[OwnProtocolOut]:
     """The clinician's own protocols, newest versions, with the exercises each uses."""
     owner = _owner(caller, "have own protocols")
-    return [
-        OwnProtocolOut(
-            key=p.key,
-            version=p.version,
-            name=p.template.name,
-            phase=p.template.phase,
-            exercises=[i.exercise_id for i in p.template.items],
-        )
-        for p in services.own.protocols(owner)
-    ]
+    return [protocol_out(p) for p in services.own.protocols(owner)]
 
 
 @router.post(
@@ -1665,13 +1657,7 @@ def create_own_protocol(
     [saved] = services.own.save_protocols(
         owner, [body.model_dump(mode="json")], by_user_id=caller.account.id
     )
-    return OwnProtocolOut(
-        key=saved.key,
-        version=saved.version,
-        name=saved.template.name,
-        phase=saved.template.phase,
-        exercises=[i.exercise_id for i in saved.template.items],
-    )
+    return protocol_out(saved)
 
 
 @router.get(

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from groundup.services.accounts import Forbidden
-from groundup.services.clinics import ClinicInfo, Member
+from groundup.services.clinics import CaseloadEntry, ClinicInfo, Member
 from groundup.services.library import Owner
 from groundup.web.api import (
     ERRORS,
@@ -24,6 +23,8 @@ from groundup.web.api import (
     OwnProtocolOut,
     PatientId,
     _own_out,
+    clinician_only,
+    protocol_out,
 )
 from groundup.web.deps import ServicesDep
 
@@ -124,8 +125,15 @@ class ImportOut(BaseModel):
 
 
 def _clinician(caller: Caller) -> None:
-    if caller.account.role != "clinician":
-        raise Forbidden("only a clinician of a clinic can do this")
+    clinician_only(caller.account, "only a clinician of a clinic can do this")
+
+
+def _caseload_out(entry: CaseloadEntry) -> CaseloadOut:
+    return CaseloadOut(
+        patient_id=entry.patient_id,
+        display_name=entry.display_name,
+        clinicians=[uid for uid, _ in entry.clinicians],
+    )
 
 
 def _member_out(m: Member) -> MemberOut:
@@ -165,14 +173,7 @@ def my_clinic(caller: CallerDep, services: ServicesDep) -> MyClinicOut:
 def caseload(caller: CallerDep, services: ServicesDep) -> list[CaseloadOut]:
     """Every patient of the clinic and who looks after them. Clinic admins only."""
     clinic = services.clinics.admin_clinic(caller.account)
-    return [
-        CaseloadOut(
-            patient_id=e.patient_id,
-            display_name=e.display_name,
-            clinicians=[uid for uid, _ in e.clinicians],
-        )
-        for e in services.clinics.caseload(clinic.id)
-    ]
+    return [_caseload_out(e) for e in services.clinics.caseload(clinic.id)]
 
 
 @router.post(
@@ -194,11 +195,7 @@ def move_patient(
         from_user_id=body.from_clinician,
         keep=body.keep,
     )
-    return CaseloadOut(
-        patient_id=entry.patient_id,
-        display_name=entry.display_name,
-        clinicians=[uid for uid, _ in entry.clinicians],
-    )
+    return _caseload_out(entry)
 
 
 @router.post(
@@ -256,13 +253,7 @@ def share_protocol(
     """As for exercises; a protocol is shared only when its own exercises are."""
     _clinician(caller)
     p = services.own.share_protocol(Owner.clinician(caller.account.id), key, shared=body.shared)
-    return OwnProtocolOut(
-        key=p.key,
-        version=p.version,
-        name=p.template.name,
-        phase=p.template.phase,
-        exercises=[i.exercise_id for i in p.template.items],
-    )
+    return protocol_out(p)
 
 
 @router.get(

@@ -21,10 +21,9 @@ from groundup.services.calendar import (
     CalendarTimes,
     program_calendar,
 )
-from groundup.web.clinician import ClinicianAccount
-from groundup.web.deps import AccountsDep, CsrfChecked, ServicesDep
+from groundup.web.deps import ClinicianPatient, CsrfChecked, FormDep, ServicesDep
 from groundup.web.pages import render
-from groundup.web.person import FormDep, MeDep
+from groundup.web.person import MeDep
 
 router = APIRouter()
 
@@ -157,13 +156,8 @@ def calendar_feed(request: Request, token: str, services: ServicesDep) -> Respon
 
 @router.get("/clinic/patients/{patient_id}/calendar.ics")
 def clinician_download(
-    request: Request,
-    patient_id: str,
-    account: ClinicianAccount,
-    services: ServicesDep,
-    accounts: AccountsDep,
+    request: Request, patient_id: ClinicianPatient, services: ServicesDep
 ) -> Response:
     """A patient's calendar for a clinician who may see them (404 for anyone else's)."""
-    accounts.require(account, patient_id)
     data = program_calendar(services, patient_id, base_url=_base_url(request))
     return _ics(data, download=True)

@@ -17,14 +17,14 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from groundup.services import ServiceError, Services
 from groundup.services.accounts import Account
 from groundup.services.clinics import ClinicInfo
 from groundup.services.library import Owner
-from groundup.web.deps import CsrfChecked, PageAccount, ServicesDep
+from groundup.web.deps import ClinicianAccount, CsrfChecked, ServicesDep, see
 from groundup.web.pages import render
 
 router = APIRouter()
@@ -38,15 +38,6 @@ NOTICES = {
     "added": "Clinician added to the clinic.",
     "admin": "Clinic admins updated.",
 }
-
-
-def _clinician(account: PageAccount) -> Account:
-    if account.role != "clinician":
-        raise HTTPException(status_code=403, detail="these pages are for clinicians")
-    return account
-
-
-ClinicianAccount = Annotated[Account, Depends(_clinician)]
 
 
 def _team_page(
@@ -113,7 +104,7 @@ def move_patient(
         services.clinics.move(account, patient_id, to, keep=keep)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
-    return RedirectResponse("/clinic/team?done=moved", status_code=303)
+    return see("/clinic/team?done=moved")
 
 
 @router.post("/clinic/team/members/{user_id}/hand-over", dependencies=[CsrfChecked])
@@ -129,7 +120,7 @@ def hand_over(
         services.clinics.hand_over(account, user_id, to)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
-    return RedirectResponse("/clinic/team?done=handed", status_code=303)
+    return see("/clinic/team?done=handed")
 
 
 @router.post("/clinic/team/members", dependencies=[CsrfChecked])
@@ -145,7 +136,7 @@ def add_member(
         services.clinics.add_member(clinic.id, email, admin=admin)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
-    return RedirectResponse("/clinic/team?done=added", status_code=303)
+    return see("/clinic/team?done=added")
 
 
 @router.post("/clinic/team/members/{user_id}/admin", dependencies=[CsrfChecked])
@@ -164,7 +155,7 @@ def set_admin(
         services.clinics.set_admin(clinic.id, member.email, admin)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
-    return RedirectResponse("/clinic/team?done=admin", status_code=303)
+    return see("/clinic/team?done=admin")
 
 
 # ----- sharing inside the clinic, and between clinics ------------------------------------
@@ -179,7 +170,7 @@ def share_exercise(
 ) -> Response:
     on = shared not in ("no", "0", "false")
     services.own.share(Owner.clinician(account.id), exercise_id, shared=on)
-    return RedirectResponse("/clinic/exercises?notice=shared", status_code=303)
+    return see("/clinic/exercises?notice=shared")
 
 
 @router.post("/clinic/protocols/{key}/share", dependencies=[CsrfChecked])
@@ -191,7 +182,7 @@ def share_protocol(
 ) -> Response:
     on = shared not in ("no", "0", "false")
     services.own.share_protocol(Owner.clinician(account.id), key, shared=on)
-    return RedirectResponse("/clinic/exercises?notice=shared", status_code=303)
+    return see("/clinic/exercises?notice=shared")
 
 
 @router.get("/clinic/library.json")

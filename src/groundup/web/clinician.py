@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -57,8 +57,18 @@ from groundup.services.dashboard import (
 )
 from groundup.services.workflow import OverrideRefused
 from groundup.web import charts
-from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.deps import (
+    AccountsDep,
+    AdminAccount,
+    ClinicianAccount,
+    ClinicianPatient,
+    CsrfChecked,
+    FormDep,
+    ServicesDep,
+    see,
+)
 from groundup.web.downloads import export_download
+from groundup.web.forms import field_errors, first, posted, put
 from groundup.web.pages import render
 
 router = APIRouter()
@@ -83,88 +93,21 @@ NOTICES = {
 # ----- who may come in ---------------------------------------------------------------
 
 
-def _clinician(account: PageAccount) -> Account:
-    if account.role != "clinician":
-        raise HTTPException(status_code=403, detail="these pages are for clinicians")
-    return account
-
-
-def _admin(account: PageAccount) -> Account:
-    if account.role != "admin":
-        raise HTTPException(status_code=403, detail="this page is for administrators")
-    return account
-
-
-ClinicianAccount = Annotated[Account, Depends(_clinician)]
-AdminAccount = Annotated[Account, Depends(_admin)]
-
-
 def _today(services: Services) -> dt.date:
     return services.clock()
 
 
-def _status(
-    services: Services, accounts: Accounts, clinician: Account, patient_id: str
+def patient_status(
+    patient_id: ClinicianPatient,
+    account: ClinicianAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
 ) -> PatientStatus:
-    """The access check first (404 for unknown or foreign ids), then the patient's status."""
-    accounts.require(clinician, patient_id)
-    return status_of(services, accounts, clinician, patient_id, _today(services))
+    """The patient's status, after the access check (404 for unknown or foreign ids)."""
+    return status_of(services, accounts, account, patient_id, _today(services))
 
 
-# ----- form helpers ------------------------------------------------------------------
-
-
-def _values(form: FormData) -> dict[str, list[str]]:
-    return {key: [str(v) for v in form.getlist(key)] for key in form if key != "csrf"}
-
-
-def _first(form: FormData, key: str) -> str:
-    value = form.get(key)
-    return str(value).strip() if isinstance(value, str) else ""
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    kind = error.get("type", "")
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return "required"
-    if kind in ("less_than_equal", "less_than"):
-        return f"at most {ctx.get('le', ctx.get('lt'))}"
-    if kind in ("greater_than_equal", "greater_than"):
-        limit = ctx.get("ge", ctx.get("gt"))
-        return f"at least {limit}" if kind == "greater_than_equal" else f"more than {limit}"
-    if kind in ("int_parsing", "int_from_float"):
-        return "a whole number"
-    if kind == "float_parsing":
-        return "a number"
-    if kind in ("enum", "literal_error"):
-        return "choose one of the options"
-    if kind == "string_too_short":
-        return f"at least {ctx.get('min_length')} characters"
-    if kind == "string_too_long":
-        return f"at most {ctx.get('max_length')} characters"
-    if kind == "date_from_datetime_parsing" or kind.startswith("date"):
-        return "a date (YYYY-MM-DD)"
-    message = str(error.get("msg", "not valid"))
-    return message.removeprefix("Value error, ")
-
-
-def _field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        parts = [str(p) for p in error.get("loc", ()) if not str(p).startswith("function-")]
-        # Union branches (float | str) add a type name to the location: drop it.
-        parts = [p for p in parts if p not in ("float", "str", "int")]
-        key = prefix + ".".join(parts) if parts else prefix.rstrip(".") or "form"
-        errors.setdefault(key, _message(error))
-    return errors
-
-
-def _put(data: dict[str, Any], path: str, value: Any) -> None:
-    keys = path.split(".")
-    for key in keys[:-1]:
-        data = data.setdefault(key, {})
-    data[keys[-1]] = value
+PatientStatusDep = Annotated[PatientStatus, Depends(patient_status)]
 
 
 # ----- the dashboard -----------------------------------------------------------------
@@ -211,11 +154,10 @@ def new_patient_page(request: Request, account: ClinicianAccount) -> Response:
 
 
 @router.post("/clinic/new", dependencies=[CsrfChecked])
-async def new_patient(
-    request: Request, account: ClinicianAccount, accounts: AccountsDep
+def new_patient(
+    request: Request, account: ClinicianAccount, accounts: AccountsDep, form: FormDep
 ) -> Response:
-    form = await request.form()
-    name = _first(form, "name")
+    name = first(form, "name")
     if not 1 <= len(name) <= 120:
         return render(
             request,
@@ -248,11 +190,8 @@ def _invite_page(
 def invite_page(
     request: Request,
     patient_id: str,
-    account: ClinicianAccount,
-    services: ServicesDep,
-    accounts: AccountsDep,
+    status: PatientStatusDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     return render(
         request,
         "clinic_invite.html",
@@ -267,11 +206,10 @@ def invite_page(
 def new_invite(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
-    services: ServicesDep,
     accounts: AccountsDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     code = accounts.new_invite(account, patient_id)
     return _invite_page(request, patient_id, status.display_name, code, created=False)
 
@@ -439,12 +377,10 @@ def _recent_logs(
 def patient_page(
     request: Request,
     patient_id: str,
-    account: ClinicianAccount,
+    status: PatientStatusDep,
     services: ServicesDep,
-    accounts: AccountsDep,
     done: str = "",
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     screen = services.latest_screen(patient_id)
     assessments = services.assessments(patient_id)
     tables, lsi_series = _lsi_tables(services, assessments)
@@ -575,14 +511,11 @@ def _defaults(services: Services, patient_id: str, today: dt.date) -> dict[str, 
 
 @router.get("/clinic/patients/{patient_id}/export")
 def export_patient(
-    patient_id: str,
-    account: ClinicianAccount,
+    patient_id: ClinicianPatient,
     services: ServicesDep,
-    accounts: AccountsDep,
     format: str = "json",
 ) -> Response:
     """The patient's whole record as JSON, CSV tables or a FHIR bundle."""
-    accounts.require(account, patient_id)
     return export_download(services, patient_id, format)
 
 
@@ -590,12 +523,10 @@ def export_patient(
 def assess_page(
     request: Request,
     patient_id: str,
-    account: ClinicianAccount,
+    status: PatientStatusDep,
     services: ServicesDep,
-    accounts: AccountsDep,
     done: str = "",
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     return render(
         request,
         "clinic_assess.html",
@@ -607,21 +538,19 @@ def assess_page(
 
 
 @router.post("/clinic/patients/{patient_id}/screen", dependencies=[CsrfChecked])
-async def record_screen(
+def record_screen(
     request: Request,
     patient_id: str,
-    account: ClinicianAccount,
+    status: PatientStatusDep,
     services: ServicesDep,
-    accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
-    form = await request.form()
     data: dict[str, Any] = {}
     for name, info in ScreenAnswers.model_fields.items():
         if info.annotation is bool:
-            data[name] = _first(form, f"screen.{name}") == "yes"
-        elif _first(form, f"screen.{name}"):
-            data[name] = _first(form, f"screen.{name}")
+            data[name] = first(form, f"screen.{name}") == "yes"
+        elif first(form, f"screen.{name}"):
+            data[name] = first(form, f"screen.{name}")
     today = _today(services)
     try:
         answers = ScreenAnswers.model_validate(data)
@@ -630,8 +559,8 @@ async def record_screen(
             request,
             "clinic_assess.html",
             status_code=400,
-            values={**_defaults(services, patient_id, today), **_values(form)},
-            errors=_field_errors(exc, "screen."),
+            values={**_defaults(services, patient_id, today), **posted(form)},
+            errors=field_errors(exc, "screen."),
             error="The screen has values that need attention; see the marked fields.",
             open_screen=True,
             **_assess_context(services, status, patient_id),
@@ -645,7 +574,7 @@ async def record_screen(
             errors={},
             **_assess_context(services, status, patient_id),
         )
-    return RedirectResponse(f"/clinic/patients/{patient_id}/assess?done=screen", status_code=303)
+    return see(f"/clinic/patients/{patient_id}/assess?done=screen")
 
 
 def _assessment_data(form: FormData, services: Services) -> dict[str, Any]:
@@ -666,25 +595,25 @@ def _assessment_data(form: FormData, services: Services) -> dict[str, Any]:
         "observations.foot_posture_right",
         "observations.notes",
     ):
-        value = _first(form, name)
+        value = first(form, name)
         if value:
-            _put(data, name, value)
-    _put(data, "pain.night_pain", _first(form, "pain.night_pain") == "yes")
-    _put(data, "boot_or_cast", _first(form, "boot_or_cast") == "yes")
-    _put(data, "observations.gait_asymmetry", _first(form, "observations.gait_asymmetry") == "yes")
+            put(data, name, value)
+    put(data, "pain.night_pain", first(form, "pain.night_pain") == "yes")
+    put(data, "boot_or_cast", first(form, "boot_or_cast") == "yes")
+    put(data, "observations.gait_asymmetry", first(form, "observations.gait_asymmetry") == "yes")
     for test in TEST_IDS:
         for side in ("left", "right"):
-            value = _first(form, f"tests.{test}.{side}")
+            value = first(form, f"tests.{test}.{side}")
             if value:
-                _put(data, f"tests.{test}.{side}", value)
+                put(data, f"tests.{test}.{side}", value)
     left = [str(v) for v in form.getlist("observations.step_down.left")]
     right = [str(v) for v in form.getlist("observations.step_down.right")]
-    if _first(form, "observations.step_down.tested") == "yes" or left or right:
-        _put(data, "observations.step_down", {"left": left, "right": right})
+    if first(form, "observations.step_down.tested") == "yes" or left or right:
+        put(data, "observations.step_down", {"left": left, "right": right})
     psfs = []
     for index in range(5):
-        activity = _first(form, f"psfs.{index}.activity")
-        score = _first(form, f"psfs.{index}.score")
+        activity = first(form, f"psfs.{index}.activity")
+        score = first(form, f"psfs.{index}.score")
         if activity or score:
             psfs.append({"activity": activity, "score": score if score else None})
     if psfs:
@@ -693,7 +622,7 @@ def _assessment_data(form: FormData, services: Services) -> dict[str, Any]:
         measure = services.rules.questionnaires.measure(measure_id)
         answers: dict[str, Any] = {}
         for item in measure.items:
-            value = _first(form, f"{measure_id}.{item.id}")
+            value = first(form, f"{measure_id}.{item.id}")
             if value == "na":
                 answers[item.id] = None
             elif value:
@@ -713,13 +642,13 @@ def _preferences(form: FormData) -> tuple[Preferences | None, dict[str, str]]:
     )
     data = {
         "equipment": [str(v) for v in form.getlist("pref.equipment")] or ["none"],
-        "minutes_per_session": _first(form, "pref.minutes") or "30",
+        "minutes_per_session": first(form, "pref.minutes") or "30",
         "training_days": days or None,
     }
     try:
         return Preferences.model_validate(data), {}
     except ValidationError as exc:
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         names = {"equipment": "pref.equipment", "minutes_per_session": "pref.minutes"}
         return None, {
             next((v for k, v in names.items() if key.startswith(k)), "pref.days"): message
@@ -728,22 +657,20 @@ def _preferences(form: FormData) -> tuple[Preferences | None, dict[str, str]]:
 
 
 @router.post("/clinic/patients/{patient_id}/assess", dependencies=[CsrfChecked])
-async def record_assessment(
+def record_assessment(
     request: Request,
     patient_id: str,
-    account: ClinicianAccount,
+    status: PatientStatusDep,
     services: ServicesDep,
-    accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
-    form = await request.form()
     today = _today(services)
     errors: dict[str, str] = {}
     assessment: Assessment | None = None
     try:
         assessment = Assessment.model_validate(_assessment_data(form, services))
     except ValidationError as exc:
-        errors.update(_field_errors(exc))
+        errors.update(field_errors(exc))
     if assessment is not None and assessment.date is not None and assessment.date > today:
         errors["date"] = "cannot be in the future"
     preferences: Preferences | None = None
@@ -751,7 +678,7 @@ async def record_assessment(
     if status.version is None:
         preferences, problems = _preferences(form)
         errors.update(problems)
-        template = _first(form, "template") or None
+        template = first(form, "template") or None
         if (
             template is not None
             and template not in services.rules_for(patient_id).templates.templates
@@ -763,7 +690,7 @@ async def record_assessment(
             request,
             "clinic_assess.html",
             status_code=400,
-            values=_values(form),
+            values=posted(form),
             errors=errors,
             error=message,
             **_assess_context(services, status, patient_id),
@@ -792,7 +719,7 @@ async def record_assessment(
             if named and named.group(1).lower() in (measure.id, measure.short_name.lower()):
                 errors[measure.id] = text.removeprefix("questionnaire: ")
         return again(text[0].upper() + text[1:])
-    return RedirectResponse(f"/clinic/patients/{patient_id}?done={done}", status_code=303)
+    return see(f"/clinic/patients/{patient_id}?done={done}")
 
 
 # ----- the program editor ------------------------------------------------------------
@@ -905,13 +832,11 @@ def _editor(
 def program_page(
     request: Request,
     patient_id: str,
-    account: ClinicianAccount,
+    status: PatientStatusDep,
     services: ServicesDep,
-    accounts: AccountsDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     if status.version is None:
-        return RedirectResponse(f"/clinic/patients/{patient_id}/assess", status_code=303)
+        return see(f"/clinic/patients/{patient_id}/assess")
     return _editor(request, services, status, patient_id)
 
 
@@ -932,41 +857,41 @@ def _knob(value: str) -> tuple[float | str | None, str | None]:
 
 
 @router.post("/clinic/patients/{patient_id}/program", dependencies=[CsrfChecked])
-async def apply_override(
+def apply_override(
     request: Request,
     patient_id: str,
+    status: PatientStatusDep,
     account: ClinicianAccount,
     services: ServicesDep,
     accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    status = _status(services, accounts, account, patient_id)
     if status.version is None:
         raise NotFound("there is no program yet: do the screen and the assessment first")
-    form = await request.form()
-    action = _first(form, "action")
+    action = first(form, "action")
     program = services.program(patient_id)
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {
         "date": _today(services),
         "by": account.display_name[:120],
-        "reason": _first(form, "reason"),
+        "reason": first(form, "reason"),
         "action": action,
     }
     if action in ("pin_dose", "unpin_dose"):
-        exercise_id = _first(form, "exercise_id")
+        exercise_id = first(form, "exercise_id")
         if program.slot(exercise_id) is None:
             errors["exercise_id"] = "choose an exercise in the current program"
-        fields.update(exercise_id=exercise_id or None, side=_first(form, "side") or None)
+        fields.update(exercise_id=exercise_id or None, side=first(form, "side") or None)
         if action == "pin_dose":
             for name in ("sets", "amount", "load_kg"):
-                if _first(form, name):
-                    fields[name] = _first(form, name)
-            fields["knob"], problem = _knob(_first(form, "knob"))
+                if first(form, name):
+                    fields[name] = first(form, name)
+            fields["knob"], problem = _knob(first(form, "knob"))
             if problem:
                 errors["knob"] = problem
     elif action in ("swap_exercise", "add_exercise", "remove_exercise", "undo_edit"):
-        exercise_id, replacement = _first(form, "exercise_id"), _first(form, "replacement")
-        pair = _first(form, "swap")
+        exercise_id, replacement = first(form, "exercise_id"), first(form, "replacement")
+        pair = first(form, "swap")
         if action == "swap_exercise" and pair:
             exercise_id, _, replacement = pair.partition(":")
         if not exercise_id:
@@ -974,14 +899,14 @@ async def apply_override(
         fields.update(
             exercise_id=exercise_id or None,
             replacement=(replacement or None) if action == "swap_exercise" else None,
-            confirm=_first(form, "confirm") in ("1", "on", "true", "yes"),
+            confirm=first(form, "confirm") in ("1", "on", "true", "yes"),
         )
     elif action in ("rule_off", "rule_on"):
-        fields["rule"] = _first(form, "rule") or None
+        fields["rule"] = first(form, "rule") or None
     elif action == "force_phase":
-        fields["phase"] = _first(form, "phase") or None
+        fields["phase"] = first(form, "phase") or None
     elif action == "questionnaires_every":
-        weeks = _first(form, "every_weeks").strip()
+        weeks = first(form, "every_weeks").strip()
         if not weeks.isdigit():
             errors["every_weeks"] = (
                 f"a whole number of weeks, 1 to {QUESTIONNAIRE_MAX_WEEKS}"
@@ -998,7 +923,7 @@ async def apply_override(
         if not errors:  # the one check the API and the command line get too
             services.check_override(override, patient_id)
     except ValidationError as exc:
-        for key, message in _field_errors(exc).items():
+        for key, message in field_errors(exc).items():
             errors.setdefault(key if key != "form" else "form", message)
     except OverrideRefused as exc:
         override = None
@@ -1017,7 +942,7 @@ async def apply_override(
             patient_id,
             status_code=400,
             errors=errors,
-            values=_values(form),
+            values=posted(form),
             form_name=action,
             error=errors.get("form")
             or errors.get("rule")
@@ -1035,7 +960,7 @@ async def apply_override(
             status,
             patient_id,
             status_code=400,
-            values=_values(form),
+            values=posted(form),
             form_name=action,
             error=str(exc).capitalize(),
         )
@@ -1081,11 +1006,14 @@ def admin_home(
 
 
 @router.post("/admin/clinicians", dependencies=[CsrfChecked])
-async def create_clinician(
-    request: Request, account: AdminAccount, services: ServicesDep, accounts: AccountsDep
+def create_clinician(
+    request: Request,
+    account: AdminAccount,
+    services: ServicesDep,
+    accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    form = await request.form()
-    values = {k: _first(form, k) for k in ("display_name", "email")}
+    values = {k: first(form, k) for k in ("display_name", "email")}
     password = str(form.get("password") or "")
     try:
         # The admin chose this password: the clinician replaces it at the first sign-in.
@@ -1104,38 +1032,37 @@ async def create_clinician(
         return _admin_page(
             request, services, account, status_code=400, errors={field: text}, values=values
         )
-    return RedirectResponse("/admin?done=created", status_code=303)
+    return see("/admin?done=created")
 
 
 @router.post("/admin/clinicians/{user_id}/active", dependencies=[CsrfChecked])
-async def set_active(
-    request: Request,
+def set_active(
     user_id: int,
     account: AdminAccount,
     accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    form = await request.form()
-    active = _first(form, "active") == "yes"
+    active = first(form, "active") == "yes"
     accounts.set_active(account, user_id, active)
-    return RedirectResponse(f"/admin?done={'active' if active else 'inactive'}", status_code=303)
+    return see(f"/admin?done={'active' if active else 'inactive'}")
 
 
 @router.post("/admin/clinicians/{user_id}/second-factor/reset", dependencies=[CsrfChecked])
 def reset_second_factor(user_id: int, account: AdminAccount, accounts: AccountsDep) -> Response:
     """For a clinician who lost their phone and their recovery codes."""
     accounts.reset_second_factor(account, user_id)
-    return RedirectResponse("/admin?done=reset", status_code=303)
+    return see("/admin?done=reset")
 
 
 @router.post("/admin/clinicians/{user_id}/password", dependencies=[CsrfChecked])
-async def temporary_password(
+def temporary_password(
     request: Request,
     user_id: int,
     account: AdminAccount,
     services: ServicesDep,
     accounts: AccountsDep,
+    form: FormDep,
 ) -> Response:
-    form = await request.form()
     try:
         accounts.set_temporary_password(account, user_id, str(form.get("password") or ""))
     except ServiceError as exc:
@@ -1144,7 +1071,7 @@ async def temporary_password(
         return _admin_page(
             request, services, account, status_code=400, errors={f"password-{user_id}": str(exc)}
         )
-    return RedirectResponse("/admin?done=temporary", status_code=303)
+    return see("/admin?done=temporary")
 
 
 # ----- the audit log (admins) ----------------------------------------------------------

@@ -1,7 +1,8 @@
 """What route functions receive: the services, the signed-in account, checks on forms.
 
-Access to a person's data is decided in one place, `Accounts.require`, reached here
-through `patient_for`; routes never compare ids themselves.
+Access to a person's data is decided in one place, `Accounts.require`: the person's pages
+reach it through `person.current_person`, the clinician's pages through `ClinicianPatient`
+here, the API through `api.PatientAccess`; routes never compare ids themselves.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
 
 from groundup.clinical.text import clean_text, text_problem
 from groundup.services import Services, audit
@@ -101,6 +104,47 @@ def partial_sign_in(state: SignInState) -> SignIn:
 OptionalAccount = Annotated[Account | None, Depends(optional_account)]
 PageAccount = Annotated[Account, Depends(page_account)]
 PartialSignIn = Annotated[SignIn, Depends(partial_sign_in)]
+
+
+def clinician_account(account: PageAccount) -> Account:
+    """A signed-in clinician; anyone else is refused (403)."""
+    if account.role != "clinician":
+        raise HTTPException(status_code=403, detail="these pages are for clinicians")
+    return account
+
+
+def admin_account(account: PageAccount) -> Account:
+    """A signed-in administrator; anyone else is refused (403)."""
+    if account.role != "admin":
+        raise HTTPException(status_code=403, detail="this page is for administrators")
+    return account
+
+
+ClinicianAccount = Annotated[Account, Depends(clinician_account)]
+AdminAccount = Annotated[Account, Depends(admin_account)]
+
+
+def clinician_patient(patient_id: str, account: ClinicianAccount, accounts: AccountsDep) -> str:
+    """The path's patient, once `Accounts.require` lets this clinician see them: an unknown
+    id and another clinician's patient get the same 404, before anything else is read."""
+    accounts.require(account, patient_id)
+    return patient_id
+
+
+ClinicianPatient = Annotated[str, Depends(clinician_patient)]
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form (`forms` reads its fields)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def see(target: str) -> RedirectResponse:
+    """After a form post: the browser goes on to `target` with a GET (303 See Other)."""
+    return RedirectResponse(target, status_code=303)
 
 
 def csrf_token(request: Request) -> str:

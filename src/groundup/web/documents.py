@@ -15,8 +15,7 @@ from fastapi.responses import Response
 
 from groundup.documents import Audience, build_handout, build_report
 from groundup.services import Services
-from groundup.web.clinician import ClinicianAccount
-from groundup.web.deps import AccountsDep, ServicesDep
+from groundup.web.deps import ClinicianPatient, ServicesDep
 from groundup.web.person import MeDep
 
 router = APIRouter()
@@ -50,18 +49,13 @@ def my_report(me: MeDep, services: ServicesDep) -> Response:
 
 
 # One route per document, not a `{kind}` parameter: nothing about the request is checked
-# before `Accounts.require`, so a foreign id always meets the access check first.
+# before `Accounts.require` (`ClinicianPatient`), so a foreign id always meets the access
+# check first.
 @router.get("/clinic/patients/{patient_id}/handout.pdf")
-def patient_handout(
-    patient_id: str, account: ClinicianAccount, services: ServicesDep, accounts: AccountsDep
-) -> Response:
-    accounts.require(account, patient_id)
+def patient_handout(patient_id: ClinicianPatient, services: ServicesDep) -> Response:
     return _pdf(services, patient_id, "handout", "clinician")
 
 
 @router.get("/clinic/patients/{patient_id}/report.pdf")
-def patient_report(
-    patient_id: str, account: ClinicianAccount, services: ServicesDep, accounts: AccountsDep
-) -> Response:
-    accounts.require(account, patient_id)
+def patient_report(patient_id: ClinicianPatient, services: ServicesDep) -> Response:
     return _pdf(services, patient_id, "report", "clinician")

@@ -22,9 +22,9 @@ from groundup.clinical.program import PART_TITLES, Dose, Program, dose_words, ma
 from groundup.clinical.vocabulary import Muscle, Role, Severity, Side
 from groundup.clinical.wording import person_words
 from groundup.services import Services
-from groundup.web.deps import ServicesDep
+from groundup.web.deps import ServicesDep, see
 from groundup.web.pages import render
-from groundup.web.person import WEEKDAYS, MeDep, _program_or_none, _see, person_name
+from groundup.web.person import WEEKDAYS, MeDep, _program_or_none, person_name
 
 router = APIRouter(prefix="/me")
 
@@ -138,11 +138,11 @@ def clear_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     """After a screen that does not refer: say plainly that the person may start."""
     result = services.latest_screen(me.patient_id)
     if result is None:
-        return _see("/me/screen")
+        return see("/me/screen")
     if result.refers:
-        return _see("/me/referral")
+        return see("/me/referral")
     if _program_or_none(services, me.patient_id) is not None:
-        return _see("/me")
+        return see("/me")
     return render(
         request,
         "person_clear.html",
@@ -156,7 +156,7 @@ def results_page(request: Request, me: MeDep, services: ServicesDep) -> Response
     program = _program_or_none(services, me.patient_id)
     profile = _profile(services, me.patient_id) if program else None
     if program is None or profile is None:
-        return _see("/me")
+        return see("/me")
     tests = services.rules.assessment.tests
     rows = []
     for comparison in profile.comparisons:
@@ -217,7 +217,7 @@ def program_page(request: Request, me: MeDep, services: ServicesDep) -> Response
     """Every exercise of the current program: its part, dose per side, why, and its drawing."""
     program = _program_or_none(services, me.patient_id)
     if program is None:
-        return _see("/me")
+        return see("/me")
     _, mass_unit, _ = services.display(me.patient_id)
     rules = services.rules_for(me.patient_id)
     library = rules.library

@@ -20,13 +20,13 @@ import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import annotated_types
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 from starlette.datastructures import FormData
@@ -74,8 +74,9 @@ from groundup.services import Conflict, NotFound, Paused, Referred, ServiceError
 from groundup.services.accounts import Account
 from groundup.services.workflow import PAUSED_ADVICE, progress_data
 from groundup.web import charts
-from groundup.web.deps import AccountsDep, CsrfChecked, PageAccount, ServicesDep
+from groundup.web.deps import AccountsDep, CsrfChecked, FormDep, PageAccount, ServicesDep, see
 from groundup.web.downloads import export_download
+from groundup.web.forms import FormCheck
 from groundup.web.pages import render
 
 router = APIRouter(prefix="/me")
@@ -144,17 +145,6 @@ def current_person(account: PageAccount, accounts: AccountsDep) -> Me:
 MeDep = Annotated[Me, Depends(current_person)]
 
 
-async def read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
-def _see(target: str) -> RedirectResponse:
-    return RedirectResponse(target, status_code=303)
-
-
 def _today(services: Services) -> dt.date:
     return services.clock()
 
@@ -191,94 +181,6 @@ def _bounds(model: type[BaseModel], name: str) -> tuple[float, float]:
         elif isinstance(item, annotated_types.Le):
             high = float(item.le)  # type: ignore[arg-type]
     return low, high
-
-
-def _words(value: float) -> str:
-    return f"{value:g}"
-
-
-@dataclass
-class FormCheck:
-    """Reads a posted form field by field, keeping what was typed and what was wrong."""
-
-    form: FormData
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def raw(self, name: str) -> str:
-        value = self.form.get(name)
-        text = value.strip() if isinstance(value, str) else ""
-        self.values[name] = text
-        return text
-
-    def many(self, name: str) -> list[str]:
-        chosen = [v for v in self.form.getlist(name) if isinstance(v, str)]
-        self.values[name] = chosen
-        return chosen
-
-    def fail(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, message)
-
-    def whole(self, name: str, low: float, high: float, *, required: bool = True) -> int | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.fail(name, "an answer is needed here")
-            return None
-        try:
-            value = int(text)
-        except ValueError:
-            self.fail(name, f"type a whole number from {_words(low)} to {_words(high)}")
-            return None
-        if not low <= value <= high:
-            self.fail(name, f"give a number from {_words(low)} to {_words(high)}")
-            return None
-        return value
-
-    def number(self, name: str, low: float, high: float, *, required: bool = True) -> float | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.fail(name, "an answer is needed here")
-            return None
-        try:
-            value = float(text.replace(",", "."))
-        except ValueError:
-            self.fail(name, f"type a number from {_words(low)} to {_words(high)}")
-            return None
-        if not math.isfinite(value) or not low <= value <= high:
-            self.fail(name, f"give a number from {_words(low)} to {_words(high)}")
-            return None
-        return value
-
-    def choice(
-        self, name: str, options: Mapping[str, T], what: str, *, required: bool = True
-    ) -> T | None:
-        text = self.raw(name)
-        if text in options:
-            return options[text]
-        if text or required:
-            self.fail(name, f"choose {what}")
-        return None
-
-    def yes_no(self, name: str, *, required: bool = True) -> bool | None:
-        return self.choice(name, {"yes": True, "no": False}, "yes or no", required=required)
-
-    def text(self, name: str, *, most: int, least: int = 0) -> str:
-        value = self.raw(name)
-        if value and not least <= len(value) <= most:
-            self.fail(name, f"write {least} to {most} characters")
-        return value
-
-    def adopt(self, error: ValidationError, prefix: str = "", known: Iterable[str] = ()) -> None:
-        """Put a model's validation errors beside the fields they concern."""
-        names = set(known) | set(self.values)
-        for problem in error.errors():
-            parts = [str(p) for p in problem.get("loc", ())]
-            message = str(problem.get("msg", "not valid")).removeprefix("Value error, ")
-            while parts and f"{prefix}{'.'.join(parts)}" not in names:
-                parts.pop()
-            self.fail(f"{prefix}{'.'.join(parts)}" if parts else "form", message)
 
 
 # ----- the safety screen -----------------------------------------------------------------
@@ -363,40 +265,40 @@ def me_home(request: Request, me: MeDep, services: ServicesDep) -> Response:
     """Send the person to the step they are at: screen, referral, assessment or today."""
     result = services.latest_screen(me.patient_id)
     if result is None:
-        return _see("/me/screen")
+        return see("/me/screen")
     if result.refers:
-        return _see("/me/referral")
+        return see("/me/referral")
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me/assess")
+        return see("/me/assess")
     return _today_page(request, me, services, _today(services))
 
 
 @router.get("/screen")
 def screen_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is not None:
-        return _see("/me")
+        return see("/me")
     return _screen_page(request)
 
 
 @router.post("/screen", dependencies=[CsrfChecked])
 def screen_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
     if _program_or_none(services, me.patient_id) is not None:
-        return _see("/me")
+        return see("/me")
     check = FormCheck(form)
     answers = _read_screen(check)
     if answers is None:
         return _screen_page(request, check, 400)
     result = services.record_screen(me.patient_id, answers, _today(services))
-    return _see("/me/referral" if result.refers else "/me/clear")
+    return see("/me/referral" if result.refers else "/me/clear")
 
 
 @router.get("/referral")
 def referral_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     result = services.latest_screen(me.patient_id)
     if result is None:
-        return _see("/me/screen")
+        return see("/me/screen")
     if not result.refers:
-        return _see("/me")
+        return see("/me")
     return _referral(request, result)
 
 
@@ -459,14 +361,14 @@ def _recheck_page(
 @router.get("/recheck")
 def recheck_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me")
+        return see("/me")
     return _recheck_page(request, services, me.patient_id)
 
 
 @router.post("/recheck", dependencies=[CsrfChecked])
 def recheck_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me")
+        return see("/me")
     check = FormCheck(form)
     screening = services.rules.screening
     given: dict[str, bool] = {}
@@ -486,7 +388,7 @@ def recheck_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
     if referral is not None:
         return _paused_page(request, referral)
     if result.refers:
-        return _see("/me")  # already paused: Today says so
+        return see("/me")  # already paused: Today says so
     return _result_page(
         request,
         services,
@@ -861,7 +763,7 @@ def _assess_gate(services: Services, patient_id: str) -> str | None:
 def assess_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     target = _assess_gate(services, me.patient_id)
     if target:
-        return _see(target)
+        return see(target)
     result = services.latest_screen(me.patient_id)
     notes = [r.person_text for r in result.notes] if result else []
     return _assess_page(
@@ -878,7 +780,7 @@ def assess_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
 def assess_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
     target = _assess_gate(services, me.patient_id)
     if target:
-        return _see(target)
+        return see(target)
     check = FormCheck(form)
     day = _today(services)
     assessment, unit = _read_assessment(check, services, day)
@@ -903,7 +805,7 @@ def assess_post(request: Request, me: MeDep, services: ServicesDep, form: FormDe
             error=str(exc),
         )
     _keep_length_unit(services, me.patient_id, unit)
-    return _see("/me/results")
+    return see("/me/results")
 
 
 def _keep_length_unit(services: Services, patient_id: str, unit: str) -> None:
@@ -939,7 +841,7 @@ def _retest_defaults(services: Services, patient_id: str, day: dt.date) -> dict[
 @router.get("/retest")
 def retest_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me")
+        return see("/me")
     values = _retest_defaults(services, me.patient_id, _today(services))
     return _assess_page(request, services, values, {}, retest=True)
 
@@ -947,7 +849,7 @@ def retest_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
 @router.post("/retest", dependencies=[CsrfChecked])
 def retest_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me")
+        return see("/me")
     check = FormCheck(form)
     day = _today(services)
     assessment, unit = _read_assessment(check, services, day)
@@ -1019,7 +921,7 @@ def _questionnaires_page(
 def questionnaires_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     program = _program_or_none(services, me.patient_id)
     if program is None:
-        return _see("/me")
+        return see("/me")
     return _questionnaires_page(request, services, me.patient_id, program)
 
 
@@ -1029,7 +931,7 @@ def questionnaires_post(
 ) -> Response:
     program = _program_or_none(services, me.patient_id)
     if program is None:
-        return _see("/me")
+        return see("/me")
     check = FormCheck(form)
     answers = {}
     for measure in _person_measures(services, program):
@@ -1513,7 +1415,7 @@ def session_page(
     request: Request, me: MeDep, services: ServicesDep, day: str | None = None
 ) -> Response:
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me")
+        return see("/me")
     wanted = _preview_day(day, services)
     if wanted is not None:
         return _today_page(request, me, services, wanted, preview=True)
@@ -2259,7 +2161,7 @@ def _settle_question(services: Services, patient_id: str) -> str:
 @router.get("/checkin")
 def checkin_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me")
+        return see("/me")
     return render(
         request,
         "person_checkin.html",
@@ -2273,7 +2175,7 @@ def checkin_page(request: Request, me: MeDep, services: ServicesDep) -> Response
 @router.post("/checkin", dependencies=[CsrfChecked])
 def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me")
+        return see("/me")
     check = FormCheck(form)
     pain = check.whole("pain", 0, 10)
     stiffness = check.whole("stiffness", 0, 10)
@@ -2374,7 +2276,7 @@ def checkin_post(request: Request, me: MeDep, services: ServicesDep, form: FormD
 @router.get("/progress")
 def progress_page(request: Request, me: MeDep, services: ServicesDep) -> Response:
     if _program_or_none(services, me.patient_id) is None:
-        return _see("/me")
+        return see("/me")
     data = progress_data(services, me.patient_id, _today(services))
     _, _, date_format = services.display(me.patient_id)
     rules = services.rules

@@ -17,9 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 from groundup.reminders.timing import KIND_WORDS, Kind
 from groundup.services import ServiceError
 from groundup.services.reminders import ReminderChoices, Reminders
-from groundup.web.deps import CsrfChecked
+from groundup.web.deps import CsrfChecked, FormDep
 from groundup.web.pages import render
-from groundup.web.person import FormDep, MeDep
+from groundup.web.person import MeDep
 
 router = APIRouter()
 
