@@ -658,3 +658,33 @@ def test_q3_the_walk_run_note_reads_the_pain_logged_lately_and_the_hop_test_is_a
     running = RULES.pathways[final.pathway].running
     assert running is not None
     assert all(d.date > decisions[0].date for d in asked)
+
+
+def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:
+    """R7: "not sure" with the left shin raises flat at 41 %: held for time, the one-leg band
+    ankle pull-up (three sets on the weak left, two on the right) was swapped for the
+    tibialis raise done with both legs together, leaving the deficit no one-sided work. The
+    harder-version swap for time now keeps the extra set or does not happen."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from pathway_review import standard_scenarios
+
+    path = ROOT / "examples" / "not-sure.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    _, program = build_program(intake, RULES)
+    assert intake.assessment is not None
+    scenario = standard_scenarios(intake.assessment)["stall-flat"]
+    history, _, _ = follow(program, intake.assessment, scenario, RULES)
+    run = advance(program, history, RULES, history[-1].date)
+    for step in (program, *run.steps):
+        slot = step.slot("band_dorsiflexion") or next(
+            (
+                s
+                for s in step.slots
+                if s.part == "main"
+                and RULES.library[s.exercise_id].id in ("tibialis_raise", "tibialis_raise_weighted")
+            ),
+            None,
+        )
+        assert slot is not None
+        sets = {d.side: d.sets for d in slot.doses}
+        assert sets.get(Side.LEFT, 0) > sets.get(Side.RIGHT, 0), (step.version, sets)

@@ -41,7 +41,13 @@ from groundup.clinical.logs import (
 )
 from groundup.clinical.outcomes import Change as ChangeKind
 from groundup.clinical.outcomes import interpret_change
-from groundup.clinical.overrides import EDITS, exercise_misfit, key_exercise, override_problem
+from groundup.clinical.overrides import (
+    EDITS,
+    exercise_misfit,
+    extra_set_lost,
+    key_exercise,
+    override_problem,
+)
 from groundup.clinical.pathways import (
     allows,
     load_restriction,
@@ -3476,6 +3482,10 @@ def _harder_exercise_for_time(
         top_slot = slot.model_copy(update={"doses": tuple(tops)})
         alt = _next_step(working, top_slot, tops[0], exercise, rules, day)
         if alt is None or alt.rule not in ("progress.single_leg", "progress.next_exercise"):
+            continue
+        # R7: never at the cost of the weaker side's extra set (a one-leg exercise for a
+        # one-sided deficit swapped for one done with both legs together).
+        if extra_set_lost(slot, rules.library[str(alt.numbers["to"])], working, rules):
             continue
         before = session_minutes(working.slots, rules)
         after = session_minutes(apply(working, alt, rules).slots, rules)
