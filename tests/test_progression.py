@@ -355,7 +355,15 @@ def test_after_the_knob_comes_load_starting_at_one_kilo() -> None:
     prog = program(phase=Phase.ACTIVATION)
     prog = with_dose(prog, "seated_heel_raise", amount=30, tempo_lowering=4)
     assert dose(prog, "seated_heel_raise").load_kg is None
-    # Effort within the activation phase's target (RPE 4).
+    # Effort within the activation phase's target (RPE 4). With no weight at hand, no weight
+    # is added (R1) …
+    _, decisions, _ = live(prog, {"day": 0, "rpe": 4}, {"day": 2, "rpe": 4})
+    assert not of(decisions, "progress.load", "seated_heel_raise")
+    # … with a dumbbell listed, the first kilo comes.
+    kit = (*prog.preferences.equipment, Equipment.DUMBBELL)
+    prog = prog.model_copy(
+        update={"preferences": prog.preferences.model_copy(update={"equipment": kit})}
+    )
     after, decisions, _ = live(prog, {"day": 0, "rpe": 4}, {"day": 2, "rpe": 4})
     (step,) = of(decisions, "progress.load", "seated_heel_raise")
     assert change(step, "load_kg") == (None, P.starting_load_kg) == (None, 1)
