@@ -32,6 +32,29 @@ pytestmark = pytest.mark.browser
 NAME = "Towel-roll calf hold"
 
 
+# The own exercise both journeys write.
+TOWEL_FIELDS = {
+    "id": "towel_calf_hold",
+    "name": NAME,
+    "summary": "Rising onto a rolled towel and holding loads the calf at an easy angle.",
+    "laterality": "both_legs",
+    "role_gastrocnemius": "prime_mover",
+    "role_soleus": "synergist",
+    "phases": ["activation", "low_load_resistance", "higher_load"],
+    "equipment": ["wall"],
+    "tempo_top": "3",
+    "knob_name": "towel height",
+    "knob_levels": "flat towel, rolled towel, two towels",
+    "knob_default": "rolled towel",
+    "knob_easier_how": "Use a flat towel.",
+    "knob_harder_how": "Stack a second towel.",
+    "steps": "Stand facing a wall, toes on a rolled towel.\nRise, hold, lower slowly.",
+    "cues": "Weight over the big toe.",
+    "faults": "The ankles roll outwards. | Press the big toe down.",
+    "regression": "calf_raise_wall",
+}
+
+
 def photo(path: Path) -> Path:
     image = Image.new("RGB", (1200, 800), (236, 240, 244))
     draw = ImageDraw.Draw(image)
@@ -54,29 +77,7 @@ def test_an_own_exercise_with_its_photo_reaches_the_patients_player(
     expect(page.get_by_role("heading", name="Own exercises and protocols")).to_be_visible()
     page.get_by_role("link", name="New exercise").click()
     shoot(page, screenshots, "30-own-exercise-new")
-    fill(
-        page,
-        {
-            "id": "towel_calf_hold",
-            "name": NAME,
-            "summary": "Rising onto a rolled towel and holding loads the calf at an easy angle.",
-            "laterality": "both_legs",
-            "role_gastrocnemius": "prime_mover",
-            "role_soleus": "synergist",
-            "phases": ["activation", "low_load_resistance", "higher_load"],
-            "equipment": ["wall"],
-            "tempo_top": "3",
-            "knob_name": "towel height",
-            "knob_levels": "flat towel, rolled towel, two towels",
-            "knob_default": "rolled towel",
-            "knob_easier_how": "Use a flat towel.",
-            "knob_harder_how": "Stack a second towel.",
-            "steps": "Stand facing a wall, toes on a rolled towel.\nRise, hold, lower slowly.",
-            "cues": "Weight over the big toe.",
-            "faults": "The ankles roll outwards. | Press the big toe down.",
-            "regression": "calf_raise_wall",
-        },
-    )
+    fill(page, TOWEL_FIELDS)
     page.get_by_role("button", name="Create exercise").click()
     expect(page.get_by_text("Saved as version 1")).to_be_visible()
     page.locator('input[name="photo"]').set_input_files(str(photo(tmp_path / "towel.jpg")))
@@ -187,29 +188,7 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 def _own_exercise(page: Page, live_server: str, tmp_path: Path) -> None:
     page.goto(f"{live_server}/clinic/exercises/new")
-    fill(
-        page,
-        {
-            "id": "towel_calf_hold",
-            "name": NAME,
-            "summary": "Rising onto a rolled towel and holding loads the calf at an easy angle.",
-            "laterality": "both_legs",
-            "role_gastrocnemius": "prime_mover",
-            "role_soleus": "synergist",
-            "phases": ["activation", "low_load_resistance", "higher_load"],
-            "equipment": ["wall"],
-            "tempo_top": "3",
-            "knob_name": "towel height",
-            "knob_levels": "flat towel, rolled towel, two towels",
-            "knob_default": "rolled towel",
-            "knob_easier_how": "Use a flat towel.",
-            "knob_harder_how": "Stack a second towel.",
-            "steps": "Stand facing a wall, toes on a rolled towel.\nRise, hold, lower slowly.",
-            "cues": "Weight over the big toe.",
-            "faults": "The ankles roll outwards. | Press the big toe down.",
-            "regression": "calf_raise_wall",
-        },
-    )
+    fill(page, TOWEL_FIELDS)
     page.get_by_role("button", name="Create exercise").click()
     expect(page.get_by_text("Saved as version 1")).to_be_visible()
     page.locator('input[name="photo"]').set_input_files(str(photo(tmp_path / "towel.jpg")))
