@@ -2885,7 +2885,7 @@ def _shins_retested(rise: int) -> tuple[Program, list[tuple[Any, bool, str, bool
 
 def test_p4_both_shins_leave_phase_3_on_each_legs_rise_from_its_own_start() -> None:
     """P4: with both shins sore the shin-raise gate was "judged by a clinician" and nothing
-    asked one; each leg's rise from its own start beyond the test's error (±6, U) now
+    asked one; each leg's rise from its own start beyond the test's error (U) now
     decides it, and a retest is what it waits for."""
     _, risen = _shins_retested(10)
     (shin,) = [s for s in risen if s[0].id == "shin_tibialis_lsi"]
@@ -2894,6 +2894,28 @@ def test_p4_both_shins_leave_phase_3_on_each_legs_rise_from_its_own_start() -> N
     _, flat = _shins_retested(3)
     (shin,) = [s for s in flat if s[0].id == "shin_tibialis_lsi"]
     assert not shin[1] and shin[3], shin[2]
+
+
+def test_r6_the_shins_own_rise_is_judged_on_an_error_scaled_to_their_count() -> None:
+    """R6: starts of 8 and 10 shin raises were asked for a rise of more than 6 on each leg
+    (the ±6 borrowed from heel raises done about 22 times), 60–75 % of the start. Scaled to
+    the count as a low heel-raise count is (P9), a rise of 4 on each leg opens the gate and
+    a rise of 3 does not; the words give the rise each leg needs."""
+    from groundup.clinical.pathways import phase_gate, resolve_criterion
+    from groundup.clinical.progression import own_start_gap
+
+    risen, statuses = _shins_retested(4)
+    (shin,) = [s for s in statuses if s[0].id == "shin_tibialis_lsi"]
+    assert shin[1], shin[2]
+    assert "left 8 → 12 (+4, needs > 3)" in shin[2]
+    flat, statuses = _shins_retested(3)
+    (shin,) = [s for s in statuses if s[0].id == "shin_tibialis_lsi"]
+    assert not shin[1] and "right 10 → 13 (+3, needs > 3)" in shin[2]
+    (named,) = [c for c in phase_gate(flat.pathway, flat.phase, RULES) if c.id == shin[0].id]
+    criterion = resolve_criterion(named, flat.baseline, RULES)
+    assert criterion is not None and own_start_gap(criterion, risen, RULES) is None
+    gap = own_start_gap(criterion, flat, RULES)
+    assert gap is not None and "a rise of more than 3 reps on each leg" in gap[0]
 
 
 def test_q2_a_phase_change_fits_the_doses_it_carries_to_the_persons_minutes() -> None:

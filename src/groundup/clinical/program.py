@@ -122,6 +122,9 @@ class EngineState(Frozen):
 
     evaluated: int = Field(default=0, ge=0, description="events of the history evaluated")
     last_progression: dt.date | None = None
+    # Each exercise's last progression (R3: a session held at its minutes is judged on the
+    # pathway's own exercises, not on whichever exercise could still step).
+    progressed_on: dict[str, dt.date] = Field(default_factory=dict)
     last_stall_prompt: dt.date | None = None
     last_retest_prompt: dt.date | None = None
     last_trend_reduction: dt.date | None = Field(

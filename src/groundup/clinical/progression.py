@@ -366,7 +366,16 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 update={"rules_off": tuple(str(change.after).split(",")) if change.after else ()}
             )
         elif change.field == "last_progression":
-            state = state.model_copy(update={"last_progression": decision.date, "stall_prompts": 0})
+            progressed_on = dict(state.progressed_on)
+            if decision.exercise_id is not None:
+                progressed_on[decision.exercise_id] = decision.date
+            state = state.model_copy(
+                update={
+                    "last_progression": decision.date,
+                    "stall_prompts": 0,
+                    "progressed_on": progressed_on,
+                }
+            )
         elif change.field == "last_stall_prompt":
             state = state.model_copy(update={"last_stall_prompt": decision.date})
         elif change.field == "regression_count":
@@ -3088,6 +3097,9 @@ def _progress_all(
     working = program
     swaps: set[str] = set()
     time_held: list[Decision] = []
+    # R3: the pathway's own exercises take the session's minutes first.
+    own = pathway_own_exercises(program, rules)
+    candidates = sorted(candidates, key=lambda c: c[0].exercise_id not in own)
     for candidate_slot, candidate_dose, exercise in candidates:
         if candidate_slot.exercise_id in swaps:
             continue
@@ -3194,9 +3206,24 @@ def _progress_all(
             working = apply(working, harder, rules)
             time_held = [h for h in time_held if h.exercise_id != harder.exercise_id]
     if time_held:
-        progressed = any(d.kind == "progress" for d in decisions)
-        decisions.extend(_held_for_time(working, time_held, event.date, rules, progressed))
+        decisions.extend(_held_for_time(working, time_held, event.date, rules, decisions))
     return decisions
+
+
+def pathway_own_exercises(program: Program, rules: Rules) -> frozenset[str]:
+    """R3: the exercises the person's pathway names for this phase, and the harder versions
+    its ladder has moved them on to, that are in the program."""
+    pathway = rules.pathways[program.pathway]
+    named = [e.exercise_id for e in pathway.exercises if program.phase in e.phases]
+    own: set[str] = set()
+    for exercise_id in named:
+        seen: set[str] = set()
+        current: str | None = exercise_id
+        while current is not None and current not in seen and current in rules.library:
+            seen.add(current)
+            current = rules.library[current].progression
+        own |= seen
+    return frozenset(e for e in own if program.slot(e) is not None)
 
 
 def _session_limit(program: Program, rules: Rules) -> float:
@@ -3523,12 +3550,14 @@ def _harder_exercise_for_time(
 
 
 def _held_for_time(
-    program: Program, held: list[Decision], day: dt.date, rules: Rules, progressed: bool
+    program: Program, held: list[Decision], day: dt.date, rules: Rules, taken: list[Decision]
 ) -> list[Decision]:
     """Q2: one `hold.session_time` for the session, naming every step held for the
     person's minutes with its numbers; then, when nothing has progressed for
     `phase_hold_clinician_days`, the clinician once (time named as the cause), else the
-    fortnightly `prompt.session_time`."""
+    fortnightly `prompt.session_time`. R3: when the pathway's own exercises are among those
+    held, "nothing" is judged on them alone, so that another exercise that can step without
+    adding time (a load step) does not keep the hand-over away while they stand still."""
     p = rules.progression
     budget = program.preferences.minutes_per_session
     limit = _session_limit(program, rules)
@@ -3571,11 +3600,28 @@ def _held_for_time(
         source=p.sources["session_time_tolerance"].source,
     )
     out = [summary]
-    since = max(program.state.last_progression or program.phase_started, program.phase_started)
+    own = pathway_own_exercises(program, rules) & {h.exercise_id for h in held}
+    if own:
+        dates = [program.state.progressed_on.get(e) for e in own]
+        last = max((d for d in dates if d is not None), default=None)
+        progressed = any(d.kind == "progress" and d.exercise_id in own for d in taken)
+    else:
+        last = program.state.last_progression
+        progressed = any(d.kind == "progress" for d in taken)
+    since = max(last or program.phase_started, program.phase_started)
     still = (day - since).days
+    own_names = sorted(rules.library[e].name for e in own)
+    what = (
+        ", ".join(own_names[:-1]) + " and " + own_names[-1]
+        if len(own_names) > 1
+        else "".join(own_names)
+    )
+    asked = program.state.last_stall_prompt
     if (
         not progressed
         and still >= p.phase_hold_clinician_days
+        # Once for the stretch held: another exercise's step must not ask again (R3).
+        and (asked is None or asked <= since)
         and program.state.stall_prompts < p.prompts_before_clinician
         and not _off(program, "stall.reassess")
     ):
@@ -3588,6 +3634,7 @@ def _held_for_time(
                 numbers={
                     "cause": "session_time",
                     "days_without_progress": still,
+                    "pathway_exercises_held": ", ".join(sorted(own)),
                     "minutes_now": round(before, 1),
                     "minutes_budget": budget,
                     "exercises_held": len(held),
@@ -3597,11 +3644,18 @@ def _held_for_time(
                     Change(field="stall_prompts", before=program.state.stall_prompts, after=count),
                     Change(field="last_time_prompt", after=day.isoformat()),
                 ),
-                person_text=f"Your exercises have not stepped up for {still} days because "
-                f"your sessions already fill your {budget} minutes, so your clinician has been "
-                "asked to look at your program with you — which exercises to keep, or more "
-                "minutes for each session. Carry on as it stands meanwhile.",
-                clinician_text=f"No dose has progressed for {still} days; the cause is session "
+                person_text=f"{what or 'Your exercises'} {'has' if len(own) == 1 else 'have'} "
+                f"not stepped up for {still} days because your sessions already fill your "
+                f"{budget} minutes, so your clinician has been asked to look at your program "
+                "with you — which exercises to keep, or more minutes for each session. Carry "
+                "on as it stands meanwhile.",
+                clinician_text=(
+                    f"The pathway's own exercises held ({', '.join(sorted(own))}) have not "
+                    f"progressed for {still} days (other exercises may have); "
+                    if own
+                    else f"No dose has progressed for {still} days; "
+                )
+                + f"the cause is session "
                 f"time: estimate {before:.1f} min against a budget of {budget} min, and every "
                 f"step due would go beyond the limit of {limit:.1f} min ({len(held)} held), "
                 "with no warm-up or stretch left to leave out. Needs a clinician review "
@@ -4911,7 +4965,7 @@ def _lsi_status(
     c: GateCriterion,
     comparison: SideComparison,
     profile: ImbalanceProfile,
-    start: tuple[SideComparison | None, float] | None = None,
+    start: tuple[SideComparison | None, dict[Side, float]] | None = None,
 ) -> tuple[bool, str, bool]:
     """(met, the numbers, a retest could change it) for an LSI criterion. `start`: the
     test at the start of the program and its measurement error, for both legs affected
@@ -5000,11 +5054,11 @@ def _difference_status(comparison: SideComparison, profile: ImbalanceProfile) ->
 
 
 def _own_start_status(
-    comparison: SideComparison, before: SideComparison | None, error: float
+    comparison: SideComparison, before: SideComparison | None, errors: dict[Side, float]
 ) -> tuple[bool, str, bool]:
     """P4: both legs affected and no verified norm for the test — each leg against its own
-    start: met when each has risen beyond the test's measurement error (U; the gate does not
-    wait for a clinician who may not be there)."""
+    start: met when each has risen beyond the test's measurement error, scaled to a low
+    starting score (R6; U; the gate does not wait for a clinician who may not be there)."""
     parts = []
     met = True
     for side in Side:
@@ -5014,15 +5068,22 @@ def _own_start_status(
             met = False
             parts.append(f"{side.value} " + ("not tested" if now is None else "no start value"))
             continue
-        met = met and now - was > error
-        parts.append(f"{side.value} {was:g} → {now:g} ({now - was:+g})")
+        met = met and now - was > errors[side]
+        parts.append(
+            f"{side.value} {was:g} → {now:g} ({now - was:+g}, needs > {_g1(errors[side])})"
+        )
     return (
         met,
         f"both legs affected and no verified norm for {comparison.test}: each leg against "
-        f"its own start, needs a rise beyond the measurement error (±{error:g}, U): "
-        + ", ".join(parts),
+        f"its own start, needs a rise beyond the measurement error (U, scaled to a low "
+        f"starting score): " + ", ".join(parts),
         True,
     )
+
+
+def _g1(value: float) -> str:
+    """A figure to one decimal place at most: 3, 2.7."""
+    return f"{round(value, 1):g}"
 
 
 def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str, str] | None:
@@ -5041,8 +5102,8 @@ def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str
         or (comparison.capacity.available and comparison.capacity.target is not None)
     ):
         return None
-    before, error = start
-    met, why, _ = _own_start_status(comparison, before, error)
+    before, errors = start
+    met, why, _ = _own_start_status(comparison, before, errors)
     if met:
         return None
     definition = rules.assessment.tests[comparison.test]
@@ -5055,8 +5116,10 @@ def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str
         else:
             sides.append(f"{side.value} not tested yet")
     label = definition.person_label
+    needed = sorted({_g1(e) for e in errors.values()}, key=float)
+    rise = " or ".join(needed) if len(needed) > 1 else needed[0]
     return (
-        f"to move on, the {label} needs to show a rise of more than {error:g} "
+        f"to move on, the {label} needs to show a rise of more than {rise} "
         f"{definition.unit} on each leg from where it started ({', '.join(sides)} so far)",
         f"{c.id} waits on each leg's own rise: {why}",
     )
@@ -5064,12 +5127,19 @@ def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str
 
 def _test_start(
     c: GateCriterion, program: Program, rules: Rules
-) -> tuple[SideComparison | None, float] | None:
-    """The criterion's test at the start of the program and its measurement error."""
+) -> tuple[SideComparison | None, dict[Side, float]] | None:
+    """The criterion's test at the start of the program and its measurement error on each
+    side, scaled to a low starting score (P9, R6)."""
     definition = rules.assessment.tests.get(c.test or "")
     if definition is None or definition.measurement_error is None:
         return None
-    return program.baseline.comparison(c.test or ""), definition.measurement_error.value
+    before = program.baseline.comparison(c.test or "")
+    error = definition.measurement_error.value
+    errors = {}
+    for side in Side:
+        was = before.value(side) if before is not None else None
+        errors[side] = _error_at(error, was, before, rules) if before and was else error
+    return before, errors
 
 
 def _min_value_threshold(
@@ -6155,6 +6225,11 @@ def _error_at(error: float, baseline: float, comparison: SideComparison, rules: 
     `milestone_error_min_fraction` of it (U)."""
     capacity = comparison.capacity
     target = capacity.target if capacity.available else None
+    if target is None:
+        # No capacity goal: the score the borrowed error was measured at, if the data says (R6).
+        definition = rules.assessment.tests.get(comparison.test)
+        measured_at = definition.measurement_error_at if definition else None
+        target = measured_at.value if measured_at else None
     if target is None or baseline >= target - error or baseline <= 0:
         return error  # within the error of the median: the figure applies as published
     return error * max(rules.progression.milestone_error_min_fraction, baseline / target)
