@@ -729,3 +729,25 @@ def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:
         assert slot is not None
         sets = {d.side: d.sets for d in slot.doses}
         assert sets.get(Side.LEFT, 0) > sets.get(Side.RIGHT, 0), (step.version, sets)
+
+
+def test_r9_the_heading_and_the_note_give_the_same_minutes() -> None:
+    """R9: the kneecap's first day read "about 27 min a session" in the heading and
+    "Estimated 28 minutes per session" in the note: one rounding (up) everywhere now."""
+    import re
+
+    from rich.console import Console
+
+    from groundup.cli.program_render import program_view
+
+    for name in ("knee-step-down.yaml", "ankle-instability.yaml", "clear-left-calf.yaml"):
+        path = ROOT / "examples" / name
+        intake = validate(Intake, read_document(path), str(path))
+        _, program = build_program(intake, RULES)
+        console = Console(width=200, record=True)
+        console.print(program_view(program, RULES))
+        text = console.export_text()
+        heading = re.search(r"about (\d+) min a session", text)
+        note = re.search(r"Estimated (\d+) minutes per session", " ".join(program.reasons))
+        assert heading and note, name
+        assert heading.group(1) == note.group(1), (name, heading.group(0), note.group(0))

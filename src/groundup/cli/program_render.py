@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from groundup.clinical.planning import session_minutes
+from groundup.clinical.planning import minutes_shown
 from groundup.clinical.program import Dose, Part, Program, Slot, dose_words
 from groundup.clinical.progression import Decision
 from groundup.clinical.readiness import run_ready
@@ -88,7 +88,7 @@ def program_view(
     per_day = f", {program.times_per_day}× a day" if program.times_per_day > 1 else ""
     header = Text.assemble(
         (f"Phase {program.phase.number}: {program.phase.label}", "bold"),
-        f"  ·  {days}{per_day}  ·  about {session_minutes(program.slots, rules):.0f} min a session",
+        f"  ·  {days}{per_day}  ·  about {minutes_shown(program.slots, rules)} min a session",
         f"  ·  version {program.version}",
     )
     definition = rules.phases[program.phase]

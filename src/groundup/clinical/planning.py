@@ -1174,11 +1174,16 @@ def fit_time(
 ESTIMATE_PREFIX = "Estimated "
 
 
+def minutes_shown(slots: tuple[Slot, ...] | list[Slot], rules: Rules) -> int:
+    """The session's estimated minutes as every page, document and note says them: rounded
+    up (a session is not promised shorter than it is), at least one (R9)."""
+    return max(1, math.ceil(session_minutes(slots, rules) - 1e-9))
+
+
 def estimate_reason(slots: tuple[Slot, ...] | list[Slot], minutes: int, rules: Rules) -> str:
     """The note on the session's estimated minutes against the person's budget — written
     when a plan is built and rewritten whenever a decision changes the session (P1)."""
-    estimate = math.ceil(session_minutes(slots, rules))
-    return f"{ESTIMATE_PREFIX}{estimate} minutes per session (budget {minutes})."
+    return f"{ESTIMATE_PREFIX}{minutes_shown(slots, rules)} minutes per session (budget {minutes})."
 
 
 # ----- templates ------------------------------------------------------------------------
