@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from groundup.clinical.planning import minutes_shown
+from groundup.clinical.planning import minutes_shown, template_load_missing
 from groundup.clinical.program import Dose, Part, Program, Slot, dose_words
 from groundup.clinical.progression import Decision
 from groundup.clinical.readiness import run_ready
@@ -151,4 +151,8 @@ def offered_templates(program: Program, rules: Rules, file: str) -> Text | None:
         text.append(f"groundup plan {file} --template {name}", style="cyan")
         if template.needs == "run_ready" and not run_ready(program.profile, rules).met:
             text.append(" (once the criteria to start running are met)", style="dim")
+        missing = template_load_missing(template, program.preferences, rules)
+        if missing is not None:
+            when = "from the first week" if template.loaded_from_start else "later on"
+            text.append(f" (needs {missing} {when})", style="dim")
     return text

@@ -1189,6 +1189,24 @@ def estimate_reason(slots: tuple[Slot, ...] | list[Slot], minutes: int, rules: R
 # ----- templates ------------------------------------------------------------------------
 
 
+def template_load_missing(template: Template, preferences: Preferences, rules: Rules) -> str | None:
+    """A protocol that loads its exercises (a first load, or a weight from the start) when
+    none of them can take a weight with what the person has: what would add it, in words
+    ("a backpack, a dumbbell or a machine"); None when it does not load or one can."""
+    if not template.protocol or (template.first_load_kg is None and not template.loaded_from_start):
+        return None
+    loadable = [
+        rules.library[item.exercise_id]
+        for item in template.items
+        if item.part == "main" and rules.library[item.exercise_id].loadable
+    ]
+    if not loadable or any(e.load_at_hand(preferences.equipment) for e in loadable):
+        return None
+    means = sorted({m.value.replace("_", " ") for e in loadable for m in e.load_with})
+    words = [f"a {m}" for m in means] or ["a weight"]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
 def _from_template(
     profile: ImbalanceProfile,
     preferences: Preferences,
@@ -1215,6 +1233,17 @@ def _from_template(
     restriction = load_restriction(condition, profile, rules)
     slots: list[Slot] = []
     reasons: list[str] = [f"{template.name}: {template.description} Source: {template.source}."]
+    missing = template_load_missing(template, preferences, rules)
+    if missing is not None:
+        when = (
+            "is done with a weight from the first week"
+            if template.loaded_from_start
+            else "adds weight once the exercises are done without pain"
+        )
+        reasons.append(
+            f"{template.name} {when}, and you listed nothing to add it with ({missing}). "
+            "Add it to your equipment when you have one, or ask your clinician."
+        )
     if name not in pathway.templates:
         reasons.append(
             f"Chosen by hand: not one of the programs suggested for {pathway.name[0].lower()}{pathway.name[1:]}."

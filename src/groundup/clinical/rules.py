@@ -386,6 +386,11 @@ class Template(Frozen):
         default=None,
         description="a protocol: the first external load once its sets and reps are done cleanly",
     )
+    loaded_from_start: bool = Field(
+        default=False,
+        description="a protocol whose dose is a weight from the first week (a repetition "
+        "maximum): it cannot start without something to add weight with",
+    )
     affected_side_only: AffectedSideOnly | None = Field(
         default=None,
         description="one leg affected: its one-leg main exercises for that side only",
