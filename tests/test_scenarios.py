@@ -701,6 +701,49 @@ def test_r3_held_at_its_minutes_the_ankle_is_judged_on_its_own_exercises() -> No
     assert [d for d in window if d.kind == "progress" and d.exercise_id not in own]
 
 
+def _pathway_run(example_name: str, scenario_name: str) -> tuple[Program, list[Decision]]:
+    """One of the review's runs (scripts/pathway_review.py): the example's program followed
+    through a standard scenario, then replayed."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from pathway_review import standard_scenarios
+
+    path = ROOT / "examples" / f"{example_name}.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    _, program = build_program(intake, RULES)
+    assert intake.assessment is not None
+    scenario = standard_scenarios(intake.assessment)[scenario_name]
+    history, _, _ = follow(program, intake.assessment, scenario, RULES)
+    run = advance(program, history, RULES, history[-1].date)
+    return run.program, list(run.decisions)
+
+
+def test_r5_a_form_rung_on_one_side_leaves_the_other_sides_exercise() -> None:
+    """R5: unstable ankle, a faulty last set every session. A rung on the right (the good
+    side) turned the controlled calf lowers into the two-leg wall calf raise and the clock
+    reach into eyes-open stance for both legs, on the day the left only took a set off. The
+    exercise now changes only when every side needs the rung, and never to one that takes
+    the weaker side's extra set away."""
+    final, decisions = _pathway_run("ankle-instability", "stall-form")
+    swaps = [
+        d
+        for d in decisions
+        if d.rule == "regress.form" and any(c.field == "exercise" for c in d.changes)
+    ]
+    for swap in swaps:
+        same_day = [
+            d
+            for d in decisions
+            if d.rule == "regress.form"
+            and d.date == swap.date
+            and d.exercise_id == swap.exercise_id
+            and d is not swap
+        ]
+        assert not same_day, (swap.date, swap.exercise_id, [d.person_text for d in same_day])
+    # The weak left's one-leg lowering stays (a two-leg raise cannot carry its extra set).
+    assert final.slot("eccentric_calf_lowers") is not None
+    assert final.slot("calf_raise_wall") is None
+
+
 def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:
     """R7: "not sure" with the left shin raises flat at 41 %: held for time, the one-leg band
     ankle pull-up (three sets on the weak left, two on the right) was swapped for the

@@ -2365,6 +2365,8 @@ def _form_step(
             return None
         changes, how = rung
         swapped = any(c.field == "exercise" for c in changes)
+        if swapped and not _swap_for_both(program, slot, dose, changes, seen, floor, rules):
+            return None  # R5: this side holds with its cue until the other needs it too
         if back is not None and not swapped:
             # Q6: the set that came off comes back with the easier rung.
             changes.append(
@@ -2407,6 +2409,44 @@ def _form_step(
         f"{sets_words}, each done well.",
         f"at {at_dose} consecutive sessions: one set off ({dose.sets} → {after})",
     )
+
+
+def _swap_for_both(
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    changes: list[Change],
+    seen: Sequence[HistoryEvent],
+    floor: int,
+    rules: Rules,
+) -> bool:
+    """R5: the easier neighbour replaces the exercise for every side, so it is taken only
+    when every other side of the slot needs the same rung now (its last set faulty for
+    `form_last_set_sessions` sessions at its dose, after a set came off or at the fewest
+    sets, with no rung taken yet in its run), and never at the cost of the weaker side's
+    extra set (`extra_set_lost`, as for the time swap, R7). A fault on one side leaves the
+    other side's exercise and dose as they are."""
+    target = next(str(c.after) for c in changes if c.field == "exercise")
+    # The sets each side had before a set came off for form in this run count (Q6).
+    had = {d.side: max(d.sets, _form_episode(seen, slot, d)[3]) for d in slot.doses}
+    kept = slot.model_copy(
+        update={"doses": tuple(d.model_copy(update={"sets": had[d.side]}) for d in slot.doses)}
+    )
+    if extra_set_lost(kept, rules.library[target], program, rules):
+        return False
+    for other in slot.doses:
+        if other.side == dose.side:
+            continue
+        if other.pinned:
+            return False
+        at_dose, set_off, stepped, _ = _form_episode(seen, slot, other)
+        if (
+            at_dose < rules.progression.form_last_set_sessions
+            or stepped
+            or not (set_off or other.sets <= floor)
+        ):
+            return False
+    return True
 
 
 def _set_back(program: Program, slot: Slot, dose: Dose, most: int, rules: Rules) -> int | None:
