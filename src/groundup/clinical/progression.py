@@ -1457,7 +1457,10 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
     """Pain on waking at the recheck level: ask the screen's questions about rest, night and
     bone pain again, at most every `every_days` (S13)."""
     recheck = rules.screening.recheck
-    if recheck is None or event.pain_on_waking < recheck.waking_pain_at_least:
+    if recheck is None:
+        return None
+    level, why = recheck_level(program, rules)
+    if event.pain_on_waking < level:
         return None
     last = program.state.last_recheck_prompt
     if last is not None and (event.date - last).days < recheck.every_days:
@@ -1475,7 +1478,7 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
         date=event.date,
         numbers={
             "pain_on_waking": event.pain_on_waking,
-            "at_least": recheck.waking_pain_at_least,
+            "at_least": level,
             "questions": ", ".join(recheck.questions),
         },
         changes=(Change(field="last_recheck_prompt", before=str(last), after=str(event.date)),),
@@ -1483,12 +1486,34 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
         "rest is worth a closer look: please answer a few of the safety questions again — "
         "about pain at rest or at night, and one sore spot on a bone. If they point to a "
         "check, the program pauses until you have been seen.",
-        clinician_text=f"Pain on waking {event.pain_on_waking}/10 (≥ "
-        f"{recheck.waking_pain_at_least}): screen questions asked again — "
+        clinician_text=f"Pain on waking {event.pain_on_waking}/10 (≥ {level}{why}): screen "
+        "questions asked again — "
         + " / ".join(texts)
         + " A referring answer pauses the program (refer.red_flag).",
-        source=f"screening.yaml recheck: {recheck.source}",
+        source=f"screening.yaml recheck: {recheck.source}"
+        + (
+            f"; pathways.yaml waking_recheck: {hallmark.source}"
+            if (hallmark := rules.pathways[program.pathway].waking_recheck) is not None
+            else ""
+        ),
     )
+
+
+def recheck_level(program: Program, rules: Rules) -> tuple[int, str]:
+    """The pain on waking that asks the screen's questions again (S13), with the reason when
+    it is not the screen's own level: on a pathway whose hallmark is pain after rest (R13),
+    a rise above the intake's value (never below the screen's level), or the pathway's own
+    level whatever the intake."""
+    recheck = rules.screening.recheck
+    assert recheck is not None
+    hallmark = rules.pathways[program.pathway].waking_recheck
+    if hallmark is None:
+        return recheck.waking_pain_at_least, ""
+    intake = program.baseline.pain_on_waking
+    risen = max(recheck.waking_pain_at_least, intake + hallmark.above_intake_by)
+    if risen <= hallmark.waking_pain_at_least:
+        return risen, f", above the intake's {intake}/10: waking pain is this condition's own"
+    return hallmark.waking_pain_at_least, f", the pathway's level; intake {intake}/10"
 
 
 def _watch_for_morning(
