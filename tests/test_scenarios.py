@@ -701,9 +701,12 @@ def test_r3_held_at_its_minutes_the_ankle_is_judged_on_its_own_exercises() -> No
     assert [d for d in window if d.kind == "progress" and d.exercise_id not in own]
 
 
-def _pathway_run(example_name: str, scenario_name: str) -> tuple[Program, list[Decision]]:
+def _pathway_run(
+    example_name: str, scenario_name: str
+) -> tuple[Program, list[Decision], list[Program]]:
     """One of the review's runs (scripts/pathway_review.py): the example's program followed
-    through a standard scenario, then replayed."""
+    through a standard scenario, then replayed: the last program, the decisions and every
+    version of the program from the first."""
     sys.path.insert(0, str(ROOT / "scripts"))
     from pathway_review import standard_scenarios
 
@@ -714,7 +717,7 @@ def _pathway_run(example_name: str, scenario_name: str) -> tuple[Program, list[D
     scenario = standard_scenarios(intake.assessment)[scenario_name]
     history, _, _ = follow(program, intake.assessment, scenario, RULES)
     run = advance(program, history, RULES, history[-1].date)
-    return run.program, list(run.decisions)
+    return run.program, list(run.decisions), [program, *run.steps]
 
 
 def test_r5_a_form_rung_on_one_side_leaves_the_other_sides_exercise() -> None:
@@ -723,7 +726,7 @@ def test_r5_a_form_rung_on_one_side_leaves_the_other_sides_exercise() -> None:
     reach into eyes-open stance for both legs, on the day the left only took a set off. The
     exercise now changes only when every side needs the rung, and never to one that takes
     the weaker side's extra set away."""
-    final, decisions = _pathway_run("ankle-instability", "stall-form")
+    final, decisions, _ = _pathway_run("ankle-instability", "stall-form")
     swaps = [
         d
         for d in decisions
@@ -742,6 +745,21 @@ def test_r5_a_form_rung_on_one_side_leaves_the_other_sides_exercise() -> None:
     # The weak left's one-leg lowering stays (a two-leg raise cannot carry its extra set).
     assert final.slot("eccentric_calf_lowers") is not None
     assert final.slot("calf_raise_wall") is None
+
+
+def test_r14_time_trimming_keeps_the_stretch_the_pathway_names() -> None:
+    """R14: plantar heel pain, steady: "Sole of the foot stretch is left out of your sessions
+    to make room for the next step in short foot" (09-01), though the pathway keeps plantar
+    fascia stretching in the mobility part; it came back only at the maintenance phase. The
+    pathway's own stretches (and one for a measured mobility deficit) are kept as its main
+    work is: the step waits for the minutes instead."""
+    _, decisions, steps = _pathway_run("plantar-heel", "steady")
+    assert not [
+        d
+        for d in decisions
+        if d.rule == "trim.session_time" and d.exercise_id == "plantar_fascia_mobility"
+    ]
+    assert all(step.slot("plantar_fascia_mobility") is not None for step in steps)
 
 
 def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:

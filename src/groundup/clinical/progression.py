@@ -3477,13 +3477,15 @@ def _make_room(
     """Q2: before a step is held for the person's minutes, leave out warm-up or stretching
     items — in the planner's own order (`planning.extra_to_leave_out`: stretches first, then
     the warm-up, the last added first, each part keeping one item and nothing the pathway
-    loads) — as few as let the step fit. None when leaving them all out would not."""
+    loads, names or chose for a measured deficit, R14) — as few as let the step fit. None
+    when leaving them all out would not."""
     limit = _session_limit(program, rules)
     budget = program.preferences.minutes_per_session
     before = session_minutes(program.slots, rules)
     wanted = session_minutes(apply(program, step, rules).slots, rules)
     main = [rules.library[s.exercise_id] for s in program.part("main")]
-    core = session_core(program.pathway, program.phase, program.profile, main, rules)
+    stretches = [rules.library[s.exercise_id] for s in program.part("mobility")]
+    core = session_core(program.pathway, program.phase, program.profile, main, rules, stretches)
     slots = list(program.slots)
     out: list[Slot] = []
     while (index := extra_to_leave_out(slots, core, stretches_kept=0)) is not None:
