@@ -762,6 +762,28 @@ def test_r14_time_trimming_keeps_the_stretch_the_pathway_names() -> None:
     assert all(step.slot("plantar_fascia_mobility") is not None for step in steps)
 
 
+def test_r15_the_effort_hand_over_counts_the_step_backs_actually_taken() -> None:
+    """R15: shins, steady. Pain step-backs (04-03, 04-05) took the activation doses to their
+    floor and the pain hold came before the effort branch, so no effort step-back was
+    taken; the hand-over still said "through two effort step-backs" and "after stepping back
+    twice" (`step_backs: 2`, a constant). It now counts what was taken and names the pain
+    step-backs that came before."""
+    _, decisions, _ = _pathway_run("bilateral-shin", "steady")
+    (handed,) = [
+        d for d in decisions if d.rule == "stall.clinician" and d.numbers["basis"] == "effort"
+    ]
+    efforts = [d for d in decisions if d.rule == "regress.effort" and d.date <= handed.date]
+    pains = sorted(
+        {d.date for d in decisions if d.rule.startswith("regress.pain") and d.date <= handed.date}
+    )
+    assert handed.numbers["step_backs"] == len(efforts) == 0
+    assert handed.numbers["pain_step_backs"] == len(pains) == 2
+    assert "two effort step-backs" not in handed.clinician_text
+    assert "with no effort step-back taken" in handed.clinician_text
+    assert all(d.isoformat() in handed.clinician_text for d in pains)
+    assert "after stepping back twice for pain" in handed.person_text
+
+
 def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:
     """R7: "not sure" with the left shin raises flat at 41 %: held for time, the one-leg band
     ankle pull-up (three sets on the weak left, two on the right) was swapped for the

@@ -380,6 +380,10 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"last_stall_prompt": decision.date})
         elif change.field == "regression_count":
             state = state.model_copy(update={"regressions": (*state.regressions, decision.date)})
+        elif change.field == "effort_step":
+            assert change.exercise_id is not None
+            taken = (dose_key(change.exercise_id, change.side), decision.date)
+            state = state.model_copy(update={"effort_steps": (*state.effort_steps, taken)})
         elif change.field == "profile":
             pass  # `advance` sets the retest's profile; the change marks the new version
         elif change.field == "last_retest_prompt":
@@ -1959,7 +1963,8 @@ def _on_session(
     candidates: list[tuple[Slot, Dose, Exercise]] = []
     working = program  # the program with this session's regressions applied so far
     efforts = _effort_over(program, event, seen, rules)
-    effort_spent: list[tuple[str, int]] = []  # too hard after both effort step backs (P15)
+    # too hard after both effort step backs were due (P15): name, run, dose key
+    effort_spent: list[tuple[str, int, str]] = []
     for logged_slot, logged_dose, log in _main_logs(program, event):
         if working.slot(logged_slot.exercise_id) is None:
             continue  # stepped down to its easier neighbour for form earlier on (P5)
@@ -2037,7 +2042,9 @@ def _on_session(
                 target = rules.phases[program.phase].dose.effort_rpe_max
                 over = over or (target, f"≥ {target + p.effort_over_target_by:g}")
             elif run >= p.effort_over_sessions + 2 * p.effort_step_back_sessions:
-                effort_spent.append((exercise.name + side_text, run))
+                effort_spent.append(
+                    (exercise.name + side_text, run, dose_key(slot.exercise_id, dose.side))
+                )
         if (first or second) and over is not None and not dose.pinned:
             target, logged = over
             person = (
@@ -2082,12 +2089,21 @@ def _on_session(
             # A dose too hard is not a pain response: it does not count towards a referral.
             decisions[-1] = decisions[-1].model_copy(
                 update={
-                    "changes": tuple(
-                        c.model_copy(update={"after": max(float(c.after), floor_amount)})
-                        if c.field == "amount" and isinstance(c.after, int | float)
-                        else c
-                        for c in decisions[-1].changes
-                        if c.field != "regression_count"
+                    "changes": (
+                        *(
+                            c.model_copy(update={"after": max(float(c.after), floor_amount)})
+                            if c.field == "amount" and isinstance(c.after, int | float)
+                            else c
+                            for c in decisions[-1].changes
+                            if c.field != "regression_count"
+                        ),
+                        # Counted for the hand-over's words (R15).
+                        Change(
+                            exercise_id=slot.exercise_id,
+                            side=dose.side,
+                            field="effort_step",
+                            after=2 if second else 1,
+                        ),
                     )
                 }
             )
@@ -2682,12 +2698,15 @@ def _effort_run(
 
 
 def _effort_review(
-    program: Program, day: dt.date, spent: list[tuple[str, int]], rules: Rules
+    program: Program, day: dt.date, spent: list[tuple[str, int, str]], rules: Rules
 ) -> list[Decision]:
-    """P15: effort still far above the phase's target after two effort step backs and
-    `effort_step_back_sessions` more sessions: no third cut; the clinician is asked once
-    (`stall.clinician`, flagged on the dashboard) until a dose progresses or the phase
-    changes, as N1's pain step-backs ask for a review."""
+    """P15: effort still far above the phase's target once both effort step backs were due
+    and `effort_step_back_sessions` more sessions have passed: no third cut; the clinician
+    is asked once (`stall.clinician`, flagged on the dashboard) until a dose progresses or
+    the phase changes, as N1's pain step-backs ask for a review. The words count the effort
+    step-backs each exercise actually took in the phase and name the pain step-backs before
+    them (R15): a pain hold can come first, and pain may already have taken a dose to its
+    floor."""
     p = rules.progression
     if (
         not spent
@@ -2695,9 +2714,49 @@ def _effort_review(
         or _off(program, "stall.reassess")
     ):
         return []
-    names = ", ".join(name for name, _ in spent)
-    runs = max(run for _, run in spent)
+    start = max(program.phase_started, program.state.last_flare_end or program.phase_started)
+
+    def counted(key: str) -> int:
+        return sum(1 for k, d in program.state.effort_steps if k == key and d >= start)
+
+    taken = {name: counted(key) for name, _, key in spent}
+    pains = sorted({d for d in program.state.regressions if start <= d <= day})
+    names = ", ".join(taken)
+    runs = max(run for _, run, _ in spent)
     target = rules.phases[program.phase].dose.effort_rpe_max
+    most = max(taken.values())
+
+    def effort_words(n: int) -> str:
+        words = {0: "with no effort step-back taken", 1: "through one effort step-back"}
+        return words.get(n, f"through {'two' if n == 2 else n} effort step-backs")
+
+    by_count = sorted(set(taken.values()), reverse=True)
+    effort_clinical = (
+        effort_words(most)
+        if len(by_count) == 1
+        else "; ".join(
+            f"{effort_words(n)} for {', '.join(k for k, v in taken.items() if v == n)}"
+            for n in by_count
+        )
+    )
+    if most >= 2:
+        effort_clinical += (
+            f" (the second to {p.effort_second_floor_fraction:.0%} of the range's bottom)"
+        )
+    pain_dates = ", ".join(d.isoformat() for d in pains)
+    pain_clinical = (
+        f"; {len(pains)} pain step-back{'s' if len(pains) != 1 else ''} came before in this "
+        f"phase ({pain_dates})"
+        if pains
+        else ""
+    )
+
+    def times(n: int) -> str:
+        return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+    steps = [f"{times(most)} for effort"] if most else []
+    steps += [f"{times(len(pains))} for pain"] if pains else []
+    person_after = f" after stepping back {' and '.join(steps)}" if steps else ""
     return [
         Decision(
             rule="stall.clinician",
@@ -2707,7 +2766,8 @@ def _effort_review(
                 "basis": "effort",
                 "sessions_over": runs,
                 "effort_target": target,
-                "step_backs": 2,
+                "step_backs": most,
+                "pain_step_backs": len(pains),
                 "exercises": names,
             },
             changes=(
@@ -2718,15 +2778,14 @@ def _effort_review(
                     after=p.prompts_before_clinician,
                 ),
             ),
-            person_text=f"{names}: still very hard after stepping back twice, for {runs} "
+            person_text=f"{names}: still very hard{person_after}, for {runs} "
             "sessions in a row, so the dose stays where it is and your clinician has been asked "
             "to look at your program with you. Carry on as it stands meanwhile, and say so if "
             "something other than the exercise itself makes it hard.",
             clinician_text=f"{names}: RPE ≥ {target + p.effort_over_target_by:g} (phase target "
-            f"{target:g}) on {runs} sessions in a row, through two effort step-backs (the second "
-            f"to {p.effort_second_floor_fraction:.0%} of the range's bottom): doses held, not "
-            "cut again. Needs a clinician review (flagged on the dashboard): the exercise choice, "
-            "the effort logging, or something limiting beyond the tests.",
+            f"{target:g}) on {runs} sessions in a row, {effort_clinical}{pain_clinical}: "
+            "doses held, not cut again. Needs a clinician review (flagged on the dashboard): the "
+            "exercise choice, the effort logging, or something limiting beyond the tests.",
             source=f"{p.sources['effort_step_back_sessions'].source}; "
             f"{p.sources['prompts_before_clinician'].source}",
         )
