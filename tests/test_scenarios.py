@@ -784,6 +784,41 @@ def test_r15_the_effort_hand_over_counts_the_step_backs_actually_taken() -> None
     assert "after stepping back twice for pain" in handed.person_text
 
 
+def test_r17_one_hand_over_until_a_dose_progresses_and_no_count_of_prompts_not_given() -> None:
+    """R17: mid-portion Achilles at RPE 9 every session. The clinician was asked on 03-21
+    (effort, P15); on 04-11 the ordinary stall check handed over again: "The program has
+    asked for a check 4 times" — with no reassessment prompt given in the run. One hand-over
+    now stands until a dose progresses or the phase changes; the stall is said again as a
+    check, and any count in the words is the prompts that were given."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from pathway_review import walk
+
+    intake, program = example()
+    assert intake.assessment is not None
+    baseline = intake.assessment.model_copy(update={"date": program.start_date})
+    _, _, decisions = walk(
+        program,
+        baseline,
+        RULES,
+        weeks=6,
+        pain=lambda w: 2,
+        pain_after=lambda w: 2,
+        morning=lambda w: 3,
+        rpe=9.0,
+    )
+    stalls = [d for d in decisions if d.rule.startswith("stall.")]
+    handed = [d for d in stalls if d.rule == "stall.clinician"]
+    assert [d.numbers["basis"] for d in handed] == ["effort"]
+    assert not any(d.kind == "progress" or d.kind == "phase" for d in decisions)
+    later = [d for d in stalls if d.date > handed[0].date]
+    assert later, "the stall check still speaks after the hand-over"
+    assert all(d.rule == "stall.reassess" for d in later)
+    assert all("already been asked" in d.person_text for d in later)
+    for d in stalls:
+        given = sum(1 for e in stalls if e.rule == "stall.reassess" and e.date < d.date) + 1
+        assert d.numbers.get("prompts", given) <= given, d.person_text
+
+
 def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:
     """R7: "not sure" with the left shin raises flat at 41 %: held for time, the one-leg band
     ankle pull-up (three sets on the weak left, two on the right) was swapped for the

@@ -6679,9 +6679,25 @@ def _stall_check(
 def _escalated(program: Program, prompt: Decision, rules: Rules) -> Decision:
     """Count the reassessment prompts since the last progression or phase change; the one
     that makes `prompts_before_clinician` goes to the clinician (`stall.clinician`, flagged
-    on the dashboard) instead of repeating itself to the person (N9)."""
+    on the dashboard) instead of repeating itself to the person (N9). Once the clinician
+    has been asked, by this or another hand-over, the prompt stays a prompt (R17)."""
     count = program.state.stall_prompts + 1
     counted = (Change(field="stall_prompts", before=count - 1, after=count),)
+    if program.state.stall_prompts >= rules.progression.prompts_before_clinician:
+        # R17: the clinician has been asked already (a stall, effort, time or phase hold
+        # hand-over): one hand-over until a dose progresses or the phase changes; the stall
+        # is said again to the person as a check, not as a hand-over with a made-up count.
+        return prompt.model_copy(
+            update={
+                "changes": (*prompt.changes, *counted),
+                "numbers": {**prompt.numbers, "handed_over": "yes"},
+                "person_text": f"{prompt.person_text} Your clinician has already been asked "
+                "to look at your program with you.",
+                "clinician_text": f"{prompt.clinician_text} A clinician review was asked for "
+                "already (stall.clinician, flagged on the dashboard); it is not asked again "
+                "until a dose progresses or the phase changes.",
+            }
+        )
     if count < rules.progression.prompts_before_clinician:
         return prompt.model_copy(update={"changes": (*prompt.changes, *counted)})
     return prompt.model_copy(
