@@ -819,6 +819,19 @@ def test_r17_one_hand_over_until_a_dose_progresses_and_no_count_of_prompts_not_g
         assert d.numbers.get("prompts", given) <= given, d.person_text
 
 
+def test_r16_the_time_swap_names_the_new_exercise_as_written() -> None:
+    """R16: "you move on to heel drop off a step, straight knee (alfredson) instead" — the
+    time swap lower-cased the new exercise's name, an author's name with it, and said "more
+    s" for a hold. The name is now as written and the amount in words."""
+    _, decisions, _ = _pathway_run("ankle-instability", "steady")
+    swaps = [d for d in decisions if "would make the session longer" in d.person_text]
+    assert swaps
+    for swap in swaps:
+        new = RULES.library[str(swap.numbers["to"])]
+        assert f"you move on to {new.name} instead" in swap.person_text
+        assert "more s " not in swap.person_text
+
+
 def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:
     """R7: "not sure" with the left shin raises flat at 41 %: held for time, the one-leg band
     ankle pull-up (three sets on the weak left, two on the right) was swapped for the

@@ -3597,6 +3597,15 @@ def _make_room(
     )
 
 
+# More of a dose, in the person's words (a time swap's reason, R16).
+MORE_OF: dict[DoseType, str] = {
+    DoseType.REPS: "more reps",
+    DoseType.SECONDS: "longer holds",
+    DoseType.MINUTES: "more minutes",
+    DoseType.DISTANCE: "a longer distance",
+}
+
+
 def _harder_exercise_for_time(
     program: Program, held: list[Decision], day: dt.date, rules: Rules
 ) -> list[Decision]:
@@ -3656,9 +3665,11 @@ def _harder_exercise_for_time(
                     "minutes_after": round(after, 1),
                     "minutes_budget": program.preferences.minutes_per_session,
                 },
-                "person_text": f"{exercise.name}: more {exercise.dose_type.unit} would make "
+                # R16: the new exercise's name as written (a protocol's author keeps the
+                # capital), and a word for the amount a person would say.
+                "person_text": f"{exercise.name}: {MORE_OF[exercise.dose_type]} would make "
                 f"the session longer than your {program.preferences.minutes_per_session} "
-                f"minutes, so you move on to {rules.library[str(alt.numbers['to'])].name.lower()}"
+                f"minutes, so you move on to {rules.library[str(alt.numbers['to'])].name}"
                 " instead — harder, with fewer to start with.",
                 "clinician_text": f"{exercise.name}: every side held for session time at "
                 f"{amounts} {exercise.dose_type.unit} (at least {part_way:.0%} up the range, "
