@@ -832,6 +832,23 @@ def test_r16_the_time_swap_names_the_new_exercise_as_written() -> None:
         assert "more s " not in swap.person_text
 
 
+def test_r11_the_weak_side_is_named_in_a_stall_only_when_one_side_is_weak() -> None:
+    """R11: "the work may not be aimed at the weak side" was said to the shins with both legs
+    affected. It is now said only when one side is the weak one, naming the exercises that
+    give that side its extra set ("not sure": the left)."""
+    _, shins, _ = _pathway_run("bilateral-shin", "steady")
+    flat = [d for d in shins if d.rule.startswith("stall.") and "did not follow" in d.person_text]
+    assert flat
+    assert all("aimed" not in d.person_text and "weak side" not in d.person_text for d in flat)
+    _, unsure, _ = _pathway_run("not-sure", "stall-flat")
+    flat = [d for d in unsure if d.rule.startswith("stall.") and "did not follow" in d.person_text]
+    assert flat
+    for d in flat:
+        assert "aimed enough at your left leg" in d.person_text
+        assert RULES.library["band_dorsiflexion"].name in d.person_text
+        assert "the left side, extra set in" in d.clinician_text
+
+
 def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:
     """R7: "not sure" with the left shin raises flat at 41 %: held for time, the one-leg band
     ankle pull-up (three sets on the weak left, two on the right) was swapped for the

@@ -6448,8 +6448,24 @@ def _milestones_flat(
         return None
     weeks = (latest.date - base.date).days / 7
     rose = program.state.last_progression is not None and program.state.last_progression > base.date
+    weak = program.weaker_side
     culprits = stall_culprits(
-        sessions, _checkins(seen), day, rules, milestones_flat=True, doses_rose=rose
+        sessions,
+        _checkins(seen),
+        day,
+        rules,
+        milestones_flat=True,
+        doses_rose=rose,
+        weak_side=(
+            weak,
+            [
+                rules.library[s.exercise_id].name
+                for s in program.part("main")
+                if _slot_weaker(s) is weak
+            ],
+        )
+        if weak is not None
+        else None,
     )
     numbers: dict[str, Number] = {
         "basis": "milestones",
@@ -6735,21 +6751,40 @@ def stall_culprits(
     *,
     milestones_flat: bool = False,
     doses_rose: bool = False,
+    weak_side: tuple[Side, list[str]] | None = None,
 ) -> list[tuple[str, str]]:
     """Likely reasons for a stall, from the logs: (plain, clinical). With milestones flat
-    while the doses rose, the work itself is the first suspect."""
+    while the doses rose, the work itself is the first suspect — and, when one side is the
+    weak one (`weak_side`: that side and the exercises giving it an extra set), whether the
+    work is aimed at it (R11: not said with both legs affected)."""
     p = rules.progression
     sets = [s for session in sessions for e in session.exercises for s in e.sets]
     logs = [e for session in sessions for e in session.exercises]
     out: list[tuple[str, str]] = []
     if milestones_flat and doses_rose:
+        if weak_side is None:
+            aimed, specific = "", "test-like loading"
+        else:
+            side, names = weak_side
+            listed = ", ".join(names)
+            aimed = (
+                f"not be aimed enough at your {side.value} leg (the extra set is in {listed}) or "
+                if names
+                else f"not be aimed at your {side.value} leg (no exercise gives it an extra set "
+                "now) or "
+            )
+            specific = (
+                f"the {side.value} side, extra set in {listed}"
+                if names
+                else f"the {side.value} side, no exercise now gives it an extra set"
+            ) + "; test-like loading"
         out.append(
             (
                 "the exercises got harder but your test results did not follow: the work may "
-                "not be aimed at the weak side or heavy enough to build strength",
-                "doses progressed without milestone change: check specificity (involved side, "
-                "test-like loading), intensity (reps in reserve, load rather than more reps) "
-                "and that the tests were done the same way each time",
+                f"{aimed}not be heavy enough to build strength",
+                f"doses progressed without milestone change: check specificity ({specific}), "
+                "intensity (reps in reserve, load rather than more reps) and that the tests "
+                "were done the same way each time",
             )
         )
     faulty = [s for s in sets if not s.clean]
