@@ -2554,6 +2554,29 @@ def test_s13_pain_on_waking_at_four_asks_the_safety_questions_again_once_a_week(
     assert not of(decisions, "refer.red_flag") and not of(decisions, "refer.watch_for")
 
 
+def test_r13_first_step_pain_unchanged_since_intake_does_not_reask_the_screen_every_week() -> None:
+    """R13: plantar heel pain with 6/10 on the first steps out of bed at the intake was asked
+    the safety questions again every week while it stayed at 6/10 — the condition itself,
+    not a new sign. The screen is asked again when waking pain rises above the intake's
+    value; a warning sign at a check-in still refers at once."""
+    prog = example_program("plantar-heel.yaml")
+    assert prog.baseline.pain_on_waking == 6
+    first = prog.start_date
+    plans: list[dict[str, Any]] = [
+        {"event": checkin(first + dt.timedelta(days=n), pain=pain)}
+        for n, pain in ((1, 6), (8, 6), (15, 6), (22, 7), (23, 7), (30, 6))
+    ]
+    _, decisions, _ = live(prog, *plans)
+    asked = of(decisions, "prompt.recheck")
+    # Not at the intake's 6/10; at 7/10 (risen), not again within the week.
+    assert [d.date for d in asked] == [first + dt.timedelta(days=22)]
+    assert asked[0].numbers["at_least"] == 7
+    # A warning sign still refers on the spot, whatever the waking pain.
+    sign = next(iter(RULES.screening.checkin_signs))
+    _, referred, _ = live(prog, {"event": checkin(first + dt.timedelta(days=1), 6, flags=[sign])})
+    assert of(referred, "refer.red_flag")
+
+
 def test_s13_a_recheck_that_refers_pauses_the_program_with_the_screens_urgency() -> None:
     from groundup.clinical.logs import RECHECK_REASON
     from groundup.clinical.screening import screen

@@ -54,6 +54,7 @@ from groundup.clinical.vocabulary import (
     Muscle,
     Phase,
     Position,
+    Role,
     Severity,
     Side,
 )
@@ -949,7 +950,9 @@ def build_session(
         return slots
 
     slots = make("warm_up", warm) + make("main", ordered) + make("mobility", mobility)
-    core = session_core(pathway, phase, profile, [e for e, _ in main], rules)
+    core = session_core(
+        pathway, phase, profile, [e for e, _ in main], rules, [e for e, _ in mobility]
+    )
     fitted, reasons = fit_time(
         slots, preferences.minutes_per_session, rules, core=core, profile=profile
     )
@@ -962,16 +965,47 @@ def session_core(
     profile: ImbalanceProfile,
     main: Iterable[Exercise],
     rules: Rules,
+    mobility: Sequence[Exercise] = (),
 ) -> frozenset[str]:
     """What the pathway loads in this phase (and the run, once it has joined), and the main
     work named for a marked deficit: it loses sets before it is left out, and no time
-    fitting leaves it out."""
+    fitting leaves it out. Of the stretches (`mobility`, in session order), the ones the
+    pathway names and one for each measured mobility deficit stay too (R14,
+    `kept_stretches`)."""
     running = rules.pathways[pathway].running
     return frozenset(
         [i for i, _ in brought_in(pathway, phase, rules)]
         + ([running.exercise_id] if running is not None else [])
         + [e.id for e in main if _named_for_marked_deficit(e, profile, rules)]
+        + kept_stretches(pathway, profile, mobility, rules)
     )
+
+
+def kept_stretches(
+    pathway: Condition, profile: ImbalanceProfile, mobility: Sequence[Exercise], rules: Rules
+) -> list[str]:
+    """R14: the stretches no time fitting leaves out, of those in the session: the ones the
+    pathway names (`pathways.yaml` `mobility`: the sole of the foot for plantar heel pain)
+    and, for each mobility test that shows a deficit (knee-to-wall), the first stretch in
+    the session that stretches the test's muscles — the one the planner put first for it
+    (`_choose_extra`)."""
+    own = rules.pathways[pathway].mobility
+    kept = [e.id for e in mobility if e.id in own]
+    for test_id, test in rules.assessment.tests.items():
+        found = profile.comparison(test_id)
+        if test.kind != "mobility" or found is None or found.severity is Severity.NONE:
+            continue
+        first = next(
+            (
+                e
+                for e in mobility
+                if any(t.role is Role.STRETCHED and t.muscle in test.muscles for t in e.targets)
+            ),
+            None,
+        )
+        if first is not None and first.id not in kept:
+            kept.append(first.id)
+    return kept
 
 
 EXTRA_PARTS: tuple[Part, ...] = ("mobility", "warm_up")

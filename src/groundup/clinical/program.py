@@ -161,6 +161,8 @@ class EngineState(Frozen):
     # Reassessment prompts since the last progression or phase change; at the configured
     # count the stall goes to the clinician.
     stall_prompts: int = Field(default=0, ge=0)
+    # The effort step-backs taken (P15), by dose key and day: the hand-over counts them (R15).
+    effort_steps: tuple[tuple[str, dt.date], ...] = ()
     rules_off: tuple[str, ...] = ()
     pinned: tuple[str, ...] = ()  # "exercise_id:side" keys
     edits: tuple[ProgramEdit, ...] = Field(

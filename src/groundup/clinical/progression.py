@@ -380,6 +380,10 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
             state = state.model_copy(update={"last_stall_prompt": decision.date})
         elif change.field == "regression_count":
             state = state.model_copy(update={"regressions": (*state.regressions, decision.date)})
+        elif change.field == "effort_step":
+            assert change.exercise_id is not None
+            taken = (dose_key(change.exercise_id, change.side), decision.date)
+            state = state.model_copy(update={"effort_steps": (*state.effort_steps, taken)})
         elif change.field == "profile":
             pass  # `advance` sets the retest's profile; the change marks the new version
         elif change.field == "last_retest_prompt":
@@ -1457,7 +1461,10 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
     """Pain on waking at the recheck level: ask the screen's questions about rest, night and
     bone pain again, at most every `every_days` (S13)."""
     recheck = rules.screening.recheck
-    if recheck is None or event.pain_on_waking < recheck.waking_pain_at_least:
+    if recheck is None:
+        return None
+    level, why = recheck_level(program, rules)
+    if event.pain_on_waking < level:
         return None
     last = program.state.last_recheck_prompt
     if last is not None and (event.date - last).days < recheck.every_days:
@@ -1475,7 +1482,7 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
         date=event.date,
         numbers={
             "pain_on_waking": event.pain_on_waking,
-            "at_least": recheck.waking_pain_at_least,
+            "at_least": level,
             "questions": ", ".join(recheck.questions),
         },
         changes=(Change(field="last_recheck_prompt", before=str(last), after=str(event.date)),),
@@ -1483,12 +1490,34 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
         "rest is worth a closer look: please answer a few of the safety questions again — "
         "about pain at rest or at night, and one sore spot on a bone. If they point to a "
         "check, the program pauses until you have been seen.",
-        clinician_text=f"Pain on waking {event.pain_on_waking}/10 (≥ "
-        f"{recheck.waking_pain_at_least}): screen questions asked again — "
+        clinician_text=f"Pain on waking {event.pain_on_waking}/10 (≥ {level}{why}): screen "
+        "questions asked again — "
         + " / ".join(texts)
         + " A referring answer pauses the program (refer.red_flag).",
-        source=f"screening.yaml recheck: {recheck.source}",
+        source=f"screening.yaml recheck: {recheck.source}"
+        + (
+            f"; pathways.yaml waking_recheck: {hallmark.source}"
+            if (hallmark := rules.pathways[program.pathway].waking_recheck) is not None
+            else ""
+        ),
     )
+
+
+def recheck_level(program: Program, rules: Rules) -> tuple[int, str]:
+    """The pain on waking that asks the screen's questions again (S13), with the reason when
+    it is not the screen's own level: on a pathway whose hallmark is pain after rest (R13),
+    a rise above the intake's value (never below the screen's level), or the pathway's own
+    level whatever the intake."""
+    recheck = rules.screening.recheck
+    assert recheck is not None
+    hallmark = rules.pathways[program.pathway].waking_recheck
+    if hallmark is None:
+        return recheck.waking_pain_at_least, ""
+    intake = program.baseline.pain_on_waking
+    risen = max(recheck.waking_pain_at_least, intake + hallmark.above_intake_by)
+    if risen <= hallmark.waking_pain_at_least:
+        return risen, f", above the intake's {intake}/10: waking pain is this condition's own"
+    return hallmark.waking_pain_at_least, f", the pathway's level; intake {intake}/10"
 
 
 def _watch_for_morning(
@@ -1934,7 +1963,8 @@ def _on_session(
     candidates: list[tuple[Slot, Dose, Exercise]] = []
     working = program  # the program with this session's regressions applied so far
     efforts = _effort_over(program, event, seen, rules)
-    effort_spent: list[tuple[str, int]] = []  # too hard after both effort step backs (P15)
+    # too hard after both effort step backs were due (P15): name, run, dose key
+    effort_spent: list[tuple[str, int, str]] = []
     for logged_slot, logged_dose, log in _main_logs(program, event):
         if working.slot(logged_slot.exercise_id) is None:
             continue  # stepped down to its easier neighbour for form earlier on (P5)
@@ -2012,7 +2042,9 @@ def _on_session(
                 target = rules.phases[program.phase].dose.effort_rpe_max
                 over = over or (target, f"≥ {target + p.effort_over_target_by:g}")
             elif run >= p.effort_over_sessions + 2 * p.effort_step_back_sessions:
-                effort_spent.append((exercise.name + side_text, run))
+                effort_spent.append(
+                    (exercise.name + side_text, run, dose_key(slot.exercise_id, dose.side))
+                )
         if (first or second) and over is not None and not dose.pinned:
             target, logged = over
             person = (
@@ -2057,12 +2089,21 @@ def _on_session(
             # A dose too hard is not a pain response: it does not count towards a referral.
             decisions[-1] = decisions[-1].model_copy(
                 update={
-                    "changes": tuple(
-                        c.model_copy(update={"after": max(float(c.after), floor_amount)})
-                        if c.field == "amount" and isinstance(c.after, int | float)
-                        else c
-                        for c in decisions[-1].changes
-                        if c.field != "regression_count"
+                    "changes": (
+                        *(
+                            c.model_copy(update={"after": max(float(c.after), floor_amount)})
+                            if c.field == "amount" and isinstance(c.after, int | float)
+                            else c
+                            for c in decisions[-1].changes
+                            if c.field != "regression_count"
+                        ),
+                        # Counted for the hand-over's words (R15).
+                        Change(
+                            exercise_id=slot.exercise_id,
+                            side=dose.side,
+                            field="effort_step",
+                            after=2 if second else 1,
+                        ),
                     )
                 }
             )
@@ -2365,6 +2406,8 @@ def _form_step(
             return None
         changes, how = rung
         swapped = any(c.field == "exercise" for c in changes)
+        if swapped and not _swap_for_both(program, slot, dose, changes, seen, floor, rules):
+            return None  # R5: this side holds with its cue until the other needs it too
         if back is not None and not swapped:
             # Q6: the set that came off comes back with the easier rung.
             changes.append(
@@ -2407,6 +2450,44 @@ def _form_step(
         f"{sets_words}, each done well.",
         f"at {at_dose} consecutive sessions: one set off ({dose.sets} → {after})",
     )
+
+
+def _swap_for_both(
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    changes: list[Change],
+    seen: Sequence[HistoryEvent],
+    floor: int,
+    rules: Rules,
+) -> bool:
+    """R5: the easier neighbour replaces the exercise for every side, so it is taken only
+    when every other side of the slot needs the same rung now (its last set faulty for
+    `form_last_set_sessions` sessions at its dose, after a set came off or at the fewest
+    sets, with no rung taken yet in its run), and never at the cost of the weaker side's
+    extra set (`extra_set_lost`, as for the time swap, R7). A fault on one side leaves the
+    other side's exercise and dose as they are."""
+    target = next(str(c.after) for c in changes if c.field == "exercise")
+    # The sets each side had before a set came off for form in this run count (Q6).
+    had = {d.side: max(d.sets, _form_episode(seen, slot, d)[3]) for d in slot.doses}
+    kept = slot.model_copy(
+        update={"doses": tuple(d.model_copy(update={"sets": had[d.side]}) for d in slot.doses)}
+    )
+    if extra_set_lost(kept, rules.library[target], program, rules):
+        return False
+    for other in slot.doses:
+        if other.side == dose.side:
+            continue
+        if other.pinned:
+            return False
+        at_dose, set_off, stepped, _ = _form_episode(seen, slot, other)
+        if (
+            at_dose < rules.progression.form_last_set_sessions
+            or stepped
+            or not (set_off or other.sets <= floor)
+        ):
+            return False
+    return True
 
 
 def _set_back(program: Program, slot: Slot, dose: Dose, most: int, rules: Rules) -> int | None:
@@ -2617,12 +2698,15 @@ def _effort_run(
 
 
 def _effort_review(
-    program: Program, day: dt.date, spent: list[tuple[str, int]], rules: Rules
+    program: Program, day: dt.date, spent: list[tuple[str, int, str]], rules: Rules
 ) -> list[Decision]:
-    """P15: effort still far above the phase's target after two effort step backs and
-    `effort_step_back_sessions` more sessions: no third cut; the clinician is asked once
-    (`stall.clinician`, flagged on the dashboard) until a dose progresses or the phase
-    changes, as N1's pain step-backs ask for a review."""
+    """P15: effort still far above the phase's target once both effort step backs were due
+    and `effort_step_back_sessions` more sessions have passed: no third cut; the clinician
+    is asked once (`stall.clinician`, flagged on the dashboard) until a dose progresses or
+    the phase changes, as N1's pain step-backs ask for a review. The words count the effort
+    step-backs each exercise actually took in the phase and name the pain step-backs before
+    them (R15): a pain hold can come first, and pain may already have taken a dose to its
+    floor."""
     p = rules.progression
     if (
         not spent
@@ -2630,9 +2714,49 @@ def _effort_review(
         or _off(program, "stall.reassess")
     ):
         return []
-    names = ", ".join(name for name, _ in spent)
-    runs = max(run for _, run in spent)
+    start = max(program.phase_started, program.state.last_flare_end or program.phase_started)
+
+    def counted(key: str) -> int:
+        return sum(1 for k, d in program.state.effort_steps if k == key and d >= start)
+
+    taken = {name: counted(key) for name, _, key in spent}
+    pains = sorted({d for d in program.state.regressions if start <= d <= day})
+    names = ", ".join(taken)
+    runs = max(run for _, run, _ in spent)
     target = rules.phases[program.phase].dose.effort_rpe_max
+    most = max(taken.values())
+
+    def effort_words(n: int) -> str:
+        words = {0: "with no effort step-back taken", 1: "through one effort step-back"}
+        return words.get(n, f"through {'two' if n == 2 else n} effort step-backs")
+
+    by_count = sorted(set(taken.values()), reverse=True)
+    effort_clinical = (
+        effort_words(most)
+        if len(by_count) == 1
+        else "; ".join(
+            f"{effort_words(n)} for {', '.join(k for k, v in taken.items() if v == n)}"
+            for n in by_count
+        )
+    )
+    if most >= 2:
+        effort_clinical += (
+            f" (the second to {p.effort_second_floor_fraction:.0%} of the range's bottom)"
+        )
+    pain_dates = ", ".join(d.isoformat() for d in pains)
+    pain_clinical = (
+        f"; {len(pains)} pain step-back{'s' if len(pains) != 1 else ''} came before in this "
+        f"phase ({pain_dates})"
+        if pains
+        else ""
+    )
+
+    def times(n: int) -> str:
+        return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+    steps = [f"{times(most)} for effort"] if most else []
+    steps += [f"{times(len(pains))} for pain"] if pains else []
+    person_after = f" after stepping back {' and '.join(steps)}" if steps else ""
     return [
         Decision(
             rule="stall.clinician",
@@ -2642,7 +2766,8 @@ def _effort_review(
                 "basis": "effort",
                 "sessions_over": runs,
                 "effort_target": target,
-                "step_backs": 2,
+                "step_backs": most,
+                "pain_step_backs": len(pains),
                 "exercises": names,
             },
             changes=(
@@ -2653,15 +2778,14 @@ def _effort_review(
                     after=p.prompts_before_clinician,
                 ),
             ),
-            person_text=f"{names}: still very hard after stepping back twice, for {runs} "
+            person_text=f"{names}: still very hard{person_after}, for {runs} "
             "sessions in a row, so the dose stays where it is and your clinician has been asked "
             "to look at your program with you. Carry on as it stands meanwhile, and say so if "
             "something other than the exercise itself makes it hard.",
             clinician_text=f"{names}: RPE ≥ {target + p.effort_over_target_by:g} (phase target "
-            f"{target:g}) on {runs} sessions in a row, through two effort step-backs (the second "
-            f"to {p.effort_second_floor_fraction:.0%} of the range's bottom): doses held, not "
-            "cut again. Needs a clinician review (flagged on the dashboard): the exercise choice, "
-            "the effort logging, or something limiting beyond the tests.",
+            f"{target:g}) on {runs} sessions in a row, {effort_clinical}{pain_clinical}: "
+            "doses held, not cut again. Needs a clinician review (flagged on the dashboard): the "
+            "exercise choice, the effort logging, or something limiting beyond the tests.",
             source=f"{p.sources['effort_step_back_sessions'].source}; "
             f"{p.sources['prompts_before_clinician'].source}",
         )
@@ -3412,13 +3536,15 @@ def _make_room(
     """Q2: before a step is held for the person's minutes, leave out warm-up or stretching
     items — in the planner's own order (`planning.extra_to_leave_out`: stretches first, then
     the warm-up, the last added first, each part keeping one item and nothing the pathway
-    loads) — as few as let the step fit. None when leaving them all out would not."""
+    loads, names or chose for a measured deficit, R14) — as few as let the step fit. None
+    when leaving them all out would not."""
     limit = _session_limit(program, rules)
     budget = program.preferences.minutes_per_session
     before = session_minutes(program.slots, rules)
     wanted = session_minutes(apply(program, step, rules).slots, rules)
     main = [rules.library[s.exercise_id] for s in program.part("main")]
-    core = session_core(program.pathway, program.phase, program.profile, main, rules)
+    stretches = [rules.library[s.exercise_id] for s in program.part("mobility")]
+    core = session_core(program.pathway, program.phase, program.profile, main, rules, stretches)
     slots = list(program.slots)
     out: list[Slot] = []
     while (index := extra_to_leave_out(slots, core, stretches_kept=0)) is not None:
@@ -3469,6 +3595,15 @@ def _make_room(
         "exercises and the main work stay.",
         source=rules.progression.sources["session_time_tolerance"].source,
     )
+
+
+# More of a dose, in the person's words (a time swap's reason, R16).
+MORE_OF: dict[DoseType, str] = {
+    DoseType.REPS: "more reps",
+    DoseType.SECONDS: "longer holds",
+    DoseType.MINUTES: "more minutes",
+    DoseType.DISTANCE: "a longer distance",
+}
 
 
 def _harder_exercise_for_time(
@@ -3530,9 +3665,11 @@ def _harder_exercise_for_time(
                     "minutes_after": round(after, 1),
                     "minutes_budget": program.preferences.minutes_per_session,
                 },
-                "person_text": f"{exercise.name}: more {exercise.dose_type.unit} would make "
+                # R16: the new exercise's name as written (a protocol's author keeps the
+                # capital), and a word for the amount a person would say.
+                "person_text": f"{exercise.name}: {MORE_OF[exercise.dose_type]} would make "
                 f"the session longer than your {program.preferences.minutes_per_session} "
-                f"minutes, so you move on to {rules.library[str(alt.numbers['to'])].name.lower()}"
+                f"minutes, so you move on to {rules.library[str(alt.numbers['to'])].name}"
                 " instead — harder, with fewer to start with.",
                 "clinician_text": f"{exercise.name}: every side held for session time at "
                 f"{amounts} {exercise.dose_type.unit} (at least {part_way:.0%} up the range, "
@@ -6311,8 +6448,24 @@ def _milestones_flat(
         return None
     weeks = (latest.date - base.date).days / 7
     rose = program.state.last_progression is not None and program.state.last_progression > base.date
+    weak = program.weaker_side
     culprits = stall_culprits(
-        sessions, _checkins(seen), day, rules, milestones_flat=True, doses_rose=rose
+        sessions,
+        _checkins(seen),
+        day,
+        rules,
+        milestones_flat=True,
+        doses_rose=rose,
+        weak_side=(
+            weak,
+            [
+                rules.library[s.exercise_id].name
+                for s in program.part("main")
+                if _slot_weaker(s) is weak
+            ],
+        )
+        if weak is not None
+        else None,
     )
     numbers: dict[str, Number] = {
         "basis": "milestones",
@@ -6553,9 +6706,25 @@ def _stall_check(
 def _escalated(program: Program, prompt: Decision, rules: Rules) -> Decision:
     """Count the reassessment prompts since the last progression or phase change; the one
     that makes `prompts_before_clinician` goes to the clinician (`stall.clinician`, flagged
-    on the dashboard) instead of repeating itself to the person (N9)."""
+    on the dashboard) instead of repeating itself to the person (N9). Once the clinician
+    has been asked, by this or another hand-over, the prompt stays a prompt (R17)."""
     count = program.state.stall_prompts + 1
     counted = (Change(field="stall_prompts", before=count - 1, after=count),)
+    if program.state.stall_prompts >= rules.progression.prompts_before_clinician:
+        # R17: the clinician has been asked already (a stall, effort, time or phase hold
+        # hand-over): one hand-over until a dose progresses or the phase changes; the stall
+        # is said again to the person as a check, not as a hand-over with a made-up count.
+        return prompt.model_copy(
+            update={
+                "changes": (*prompt.changes, *counted),
+                "numbers": {**prompt.numbers, "handed_over": "yes"},
+                "person_text": f"{prompt.person_text} Your clinician has already been asked "
+                "to look at your program with you.",
+                "clinician_text": f"{prompt.clinician_text} A clinician review was asked for "
+                "already (stall.clinician, flagged on the dashboard); it is not asked again "
+                "until a dose progresses or the phase changes.",
+            }
+        )
     if count < rules.progression.prompts_before_clinician:
         return prompt.model_copy(update={"changes": (*prompt.changes, *counted)})
     return prompt.model_copy(
@@ -6582,21 +6751,40 @@ def stall_culprits(
     *,
     milestones_flat: bool = False,
     doses_rose: bool = False,
+    weak_side: tuple[Side, list[str]] | None = None,
 ) -> list[tuple[str, str]]:
     """Likely reasons for a stall, from the logs: (plain, clinical). With milestones flat
-    while the doses rose, the work itself is the first suspect."""
+    while the doses rose, the work itself is the first suspect — and, when one side is the
+    weak one (`weak_side`: that side and the exercises giving it an extra set), whether the
+    work is aimed at it (R11: not said with both legs affected)."""
     p = rules.progression
     sets = [s for session in sessions for e in session.exercises for s in e.sets]
     logs = [e for session in sessions for e in session.exercises]
     out: list[tuple[str, str]] = []
     if milestones_flat and doses_rose:
+        if weak_side is None:
+            aimed, specific = "", "test-like loading"
+        else:
+            side, names = weak_side
+            listed = ", ".join(names)
+            aimed = (
+                f"not be aimed enough at your {side.value} leg (the extra set is in {listed}) or "
+                if names
+                else f"not be aimed at your {side.value} leg (no exercise gives it an extra set "
+                "now) or "
+            )
+            specific = (
+                f"the {side.value} side, extra set in {listed}"
+                if names
+                else f"the {side.value} side, no exercise now gives it an extra set"
+            ) + "; test-like loading"
         out.append(
             (
                 "the exercises got harder but your test results did not follow: the work may "
-                "not be aimed at the weak side or heavy enough to build strength",
-                "doses progressed without milestone change: check specificity (involved side, "
-                "test-like loading), intensity (reps in reserve, load rather than more reps) "
-                "and that the tests were done the same way each time",
+                f"{aimed}not be heavy enough to build strength",
+                f"doses progressed without milestone change: check specificity ({specific}), "
+                "intensity (reps in reserve, load rather than more reps) and that the tests "
+                "were done the same way each time",
             )
         )
     faulty = [s for s in sets if not s.clean]

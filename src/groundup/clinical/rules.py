@@ -626,6 +626,19 @@ class SettleCheck(Frozen):
     confidence: Confidence
 
 
+class WakingRecheck(Frozen):
+    """R13: for a condition whose hallmark is pain on the first steps after rest, the screen's
+    questions are asked again (S13) only when pain on waking rises `above_intake_by` points
+    above the intake's own value — at or above the screen's level (screening.yaml recheck)
+    — or reaches `waking_pain_at_least` whatever the intake. Pain unchanged since the intake
+    is the condition, not a new sign; a warning sign at a check-in still refers at once."""
+
+    above_intake_by: int = Field(ge=1, le=10)
+    waking_pain_at_least: int = Field(ge=1, le=10)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class Pathway(Frozen):
     """What a condition changes in the plan, each change with its source."""
 
@@ -659,6 +672,11 @@ class Pathway(Frozen):
     gates: tuple[PathwayGate, ...] = ()
     watch_for: tuple[WatchSign, ...] = ()
     settle_check: SettleCheck | None = None
+    waking_recheck: WakingRecheck | None = Field(
+        default=None,
+        description="pain on waking is the condition's hallmark: the screen is asked again "
+        "when it rises above the intake's value, not at the screen's fixed level",
+    )
     warnings: tuple[PathwayWarning, ...] = ()
     deficit_warnings: tuple[DeficitWarning, ...] = ()
     weight_bearing: WeightBearingRule | None = None
