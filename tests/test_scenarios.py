@@ -23,7 +23,7 @@ from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, Retest, SessionLog
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import Program
-from groundup.clinical.progression import Decision, advance
+from groundup.clinical.progression import Advance, Decision, HistoryEvent, advance
 from groundup.clinical.vocabulary import PHASE_ORDER, PROXIMAL_MUSCLES, Phase, Side
 from groundup.documents.handout import handout_html
 from groundup.interop.files import export_file
@@ -688,3 +688,83 @@ def test_r7_a_time_swap_never_takes_the_weak_sides_one_leg_work() -> None:
         assert slot is not None
         sets = {d.side: d.sets for d in slot.doses}
         assert sets.get(Side.LEFT, 0) > sets.get(Side.RIGHT, 0), (step.version, sets)
+
+
+def _shins_standard(
+    scenario: str, minutes: int | None = None
+) -> tuple[Program, list[HistoryEvent], Advance]:
+    """The shins' example through one of the review's standard scenarios (the whole run)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from pathway_review import standard_scenarios
+
+    path = ROOT / "examples" / "bilateral-shin.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    if minutes is not None:
+        intake = intake.model_copy(
+            update={
+                "preferences": intake.preferences.model_copy(
+                    update={"minutes_per_session": minutes}
+                )
+            }
+        )
+    _, program = build_program(intake, RULES)
+    assert intake.assessment is not None
+    history, _, _ = follow(
+        program, intake.assessment, standard_scenarios(intake.assessment)[scenario], RULES
+    )
+    return program, history, advance(program, history, RULES, history[-1].date)
+
+
+def test_r2_a_runner_ready_in_phase_three_with_the_minutes_gets_the_walk_run_block() -> None:
+    """R2: shins on both legs, held in phase 3 with 40 minutes; the hop test of 06-04 met
+    every running criterion and the note said "it joins the program from phase 3 when a
+    session has 40 minutes or more" — but the walk-run block came only with a phase change,
+    which the shin-raise gate never gave. It now joins at the next session within the
+    running pain limit, as a recorded change with its numbers and what made room."""
+    from groundup.clinical.readiness import run_ready
+
+    program, history, run = _shins_standard("steady")
+    (start,) = [d for d in run.decisions if d.rule == "running.start"]
+    at = run.decisions.index(start)
+    before = run.steps[at - 1] if at else program
+    after = run.steps[at]
+    assert before.phase is Phase.DYNAMIC_STABILITY and after.phase is Phase.DYNAMIC_STABILITY
+    assert run_ready(before.profile, RULES).met and before.state.flare is None
+    assert before.slot("walk_run_intervals") is None
+    joined = after.slot("walk_run_intervals")
+    assert joined is not None and joined.part == "main"
+    assert start.changes[0].field == "added"
+    assert any(c.field == "left_out" for c in start.changes)  # what made room is recorded
+    assert start.numbers["minutes_budget"] == 40 and start.numbers["needs_minutes"] == 40
+    budget = after.preferences.minutes_per_session
+    assert session_minutes(after.slots, RULES) <= budget * (
+        1 + RULES.progression.session_time_tolerance
+    )
+    # The session it joined at stayed within the running pain limit, during and after.
+    (session,) = [e for e in history if isinstance(e, SessionLog) and e.date == start.date]
+    assert session.max_pain <= RULES.readiness.run_pain_max
+    assert session.pain_after is not None and session.pain_after <= RULES.readiness.run_pain_max
+    assert "walk-run" in start.person_text.lower() and "40 minutes" in start.person_text
+    assert "hops_pain_free" in start.clinician_text and "fit_time" in start.clinician_text
+    # Between the retest that met the criteria and the join, the note said what it waited
+    # for; afterwards that the walk-run is part of the sessions.
+    retest = max(e.date for e in history if isinstance(e, Retest) and e.date < start.date)
+    waiting = advance(program, history, RULES, retest).program
+    (note,) = [r for r in waiting.reasons if r.startswith("Running: ")]
+    assert "joins the program at your next session with pain at 2/10 or less" in note
+    (note,) = [r for r in run.program.reasons if r.startswith("Running: ")]
+    assert "part of your sessions" in note
+    assert {"walk_run_intervals", "easy_run"} & {s.exercise_id for s in run.program.slots}
+
+
+def test_r2_without_the_minutes_the_walk_run_waits_and_the_note_says_for_what() -> None:
+    """R2: the same runner with 30 minutes a session is never given the block, and the note
+    says it needs a session of 40 minutes or more and how to get there."""
+    from groundup.clinical.readiness import run_ready
+
+    _, _, run = _shins_standard("steady", minutes=30)
+    assert not [d for d in run.decisions if d.rule == "running.start"]
+    final = run.program
+    assert final.phase is Phase.DYNAMIC_STABILITY and run_ready(final.profile, RULES).met
+    (note,) = [r for r in final.reasons if r.startswith("Running: ")]
+    assert "it waits for a session of 40 minutes or more" in note and "(yours have 30)" in note

@@ -64,6 +64,7 @@ from groundup.clinical.planning import (
     dose_for,
     estimate_reason,
     extra_to_leave_out,
+    fit_time,
     pathway_notes,
     refresh_reasons,
     running_note,
@@ -221,6 +222,7 @@ def advance(
             program = apply(program, decision, rules)
             steps.append(program)
         program = _irritability_now(program, seen, event.date, rules)
+        program = running_note_now(program, rules)
         program = program.model_copy(
             update={"state": program.state.model_copy(update={"evaluated": index + 1})}
         )
@@ -345,8 +347,21 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 }
             )
         elif change.field == "left_out":
-            # Q2: a warm-up or stretch left out to make room for a progression.
-            slots = [s for s in slots if s.exercise_id != change.exercise_id]
+            # Q2: a warm-up or stretch left out to make room for a progression (R2: or main
+            # work, for the walk-run plan); its partner alternates with nothing now.
+            slots = [
+                s.model_copy(update={"pair_with": None}) if s.pair_with == change.exercise_id else s
+                for s in slots
+                if s.exercise_id != change.exercise_id
+            ]
+        elif change.field == "added":
+            # R2: the walk-run plan joins, first of the main work, as the planner places it.
+            assert change.exercise_id is not None
+            joined = _start_slot(
+                rules.library[change.exercise_id], program, rules, decision.person_text
+            )
+            mains = [i for i, s in enumerate(slots) if s.part == "main"]
+            slots.insert(mains[0] if mains else len(slots), joined)
         elif change.field in ("edit_swap", "edit_add", "edit_remove", "edit_undo"):
             slots, edits = _edit(slots, state.edits, change, decision, program, rules)
             state = state.model_copy(update={"edits": edits})
@@ -2122,6 +2137,14 @@ def _on_session(
             )
             if said is not None:  # None: a held advance said recently, waiting quietly (P6)
                 decisions.append(said)
+    if not regressed and not holds and not any(d.rule.startswith("phase.") for d in decisions):
+        # R2: the walk-run plan joins once its criteria are met, not only at a phase change.
+        latest = program
+        for made in decisions:
+            latest = apply(latest, made, rules)
+        joined = _run_start(latest, event, rules)
+        if joined is not None:
+            decisions.append(joined)
     if not regressed and not any(d.rule.startswith(("prompt.", "phase.")) for d in decisions):
         asked = _run_test_prompt(program, event.date, rules)
         if asked is not None:
@@ -2174,6 +2197,222 @@ def _run_test_prompt(program: Program, day: dt.date, rules: Rules) -> Decision |
         f"{', '.join(r.id for r in unmet)} ({names}): retest needed before the walk-run plan "
         f"can join (from phase {running.from_phase.number}).",
         source=rules.readiness.run_progression_source,
+    )
+
+
+def run_start_waits(program: Program, rules: Rules) -> str | None:
+    """R2: what, besides a session within the pain limits, keeps the walk-run plan out of a
+    program whose person meets its criteria in a phase and with minutes that allow it —
+    in the words "it joins at the first session after …"; None when nothing does."""
+    running = rules.pathways[program.pathway].running
+    if running is None:
+        return None
+    state = program.state
+    if state.flare is not None:
+        return "the flare-up plan has ended"
+    if state.check_pending is not None:
+        return "your clinician has recorded the check the program is waiting for"
+    if load_restriction(program.pathway, program.profile, rules) is not None:
+        return "full weight on the leg is recorded"
+    if any(e.action == "remove" and e.exercise_id == running.exercise_id for e in state.edits):
+        return "your clinician puts it back (they took it out)"
+    if _off(program, "running.start"):
+        return "your clinician switches its automatic start back on"
+    exercise = rules.library.get(running.exercise_id)
+    if exercise is None or not _fits(exercise, program, rules):
+        return "the program allows it (not with this phase, equipment or weight on the leg)"
+    if (
+        program.phase.number >= running.from_phase.number
+        and program.preferences.minutes_per_session >= running.needs_minutes
+        and run_ready(program.profile, rules).met
+        and _run_session(program, exercise, rules) is None
+    ):
+        return (
+            "more minutes are given to each session (the walk-run and the strength work "
+            f"do not fit in {program.preferences.minutes_per_session} without the extra set "
+            "of the side with the problem)"
+        )
+    return None
+
+
+def _runs(program: Program, rules: Rules) -> bool:
+    return any(s.exercise_id in rules.readiness.running_exercises for s in program.slots)
+
+
+def running_note_now(program: Program, rules: Rules) -> Program:
+    """R2: the running note rewritten from the program as it stands — in the sessions, or
+    exactly what a ready runner's walk-run plan waits for (the phase, the minutes, the end of
+    a flare-up, a check, a session within the pain limits)."""
+    running = rules.pathways[program.pathway].running
+    if running is None or not any(r.startswith(RUNNING_PREFIX) for r in program.reasons):
+        return program
+    runs = _runs(program, rules)
+    if program.template is not None and not runs:
+        note = running_note(program.pathway, program.profile, rules)
+    else:
+        zone = pain_zone(program, rules, rules.library.get(running.exercise_id))
+        note = running_note(
+            program.pathway,
+            program.profile,
+            rules,
+            phase=program.phase,
+            minutes=program.preferences.minutes_per_session,
+            running=runs,
+            waits=None if runs else run_start_waits(program, rules),
+            pain_max=min(zone.safe_max, zone.after_safe_max),
+        )
+    reasons = tuple(
+        note if note is not None and r.startswith(RUNNING_PREFIX) else r for r in program.reasons
+    )
+    if reasons == program.reasons:
+        return program
+    return program.model_copy(update={"reasons": reasons})
+
+
+def _run_session(
+    program: Program, exercise: Exercise, rules: Rules
+) -> tuple[Slot, dict[str, Slot]] | None:
+    """R2: the walk-run slot as it starts, and the session with it fitted to the person's
+    minutes as the planner fits a new phase (`fit_time`: warm-up and stretches first, then
+    the least targeted main work, then sets), a clinician's pinned dose kept — by exercise.
+    None when that would take the extra set of the side with the problem or leave the
+    session beyond the minutes."""
+    budget = program.preferences.minutes_per_session
+    slot = _start_slot(exercise, program, rules, "")
+    slots = list(program.slots)
+    mains = [i for i, s in enumerate(slots) if s.part == "main"]
+    slots.insert(mains[0] if mains else len(slots), slot)
+    main = [rules.library[s.exercise_id] for s in slots if s.part == "main"]
+    pinned = {s.exercise_id: s for s in program.slots if any(d.pinned for d in s.doses)}
+    core = session_core(program.pathway, program.phase, program.profile, main, rules)
+    fitted, _ = fit_time(slots, budget, rules, core=core | set(pinned), profile=program.profile)
+    kept = {s.exercise_id: pinned.get(s.exercise_id, s) for s in fitted}
+    if session_minutes(list(kept.values()), rules) > _session_limit(program, rules) + 1e-9:
+        return None
+    for old in program.slots:
+        new = kept.get(old.exercise_id)
+        weaker = _slot_weaker(old)
+        if new is None or weaker is None:
+            continue
+        mine, other = new.dose(weaker), new.dose(weaker.other)
+        if mine is not None and other is not None and mine.sets <= other.sets:
+            return None
+    return slot, kept
+
+
+def _run_start(program: Program, event: SessionLog, rules: Rules) -> Decision | None:
+    """R2: the walk-run plan joins the program at a session within the pain limits (the
+    running limit, during and right after) once its criteria are met, in a phase that allows
+    it and with the minutes to hold it beside the strength work — not only at a phase
+    change, and never during a flare-up. The session is fitted to the minutes as a new phase
+    is (`_run_session`), every change recorded."""
+    running = rules.pathways[program.pathway].running
+    if (
+        running is None
+        or program.template is not None
+        or _runs(program, rules)
+        or program.phase.number < running.from_phase.number
+        or program.preferences.minutes_per_session < running.needs_minutes
+        or run_start_waits(program, rules) is not None
+    ):
+        return None
+    ready = run_ready(program.profile, rules)
+    if not ready.met:
+        return None
+    exercise = rules.library[running.exercise_id]
+    zone = pain_zone(program, rules, exercise)
+    if (
+        event.max_pain > zone.safe_max
+        or event.pain_after is None
+        or event.pain_after > zone.after_safe_max
+    ):
+        return None
+    made = _run_session(program, exercise, rules)
+    if made is None:
+        return None
+    slot, kept = made
+    budget = program.preferences.minutes_per_session
+    changes = [Change(exercise_id=exercise.id, field="added", before=None, after="main")]
+    left: list[str] = []
+    trimmed: list[str] = []
+    # The walk-run slot is made again by `apply` as it starts (`_start_slot`): what the
+    # fitting changes in it is recorded as for every other exercise.
+    for old in (slot, *program.slots):
+        new = kept.get(old.exercise_id)
+        if new is None:
+            changes.append(Change(exercise_id=old.exercise_id, field="left_out", before=old.part))
+            left.append(rules.library[old.exercise_id].name)
+            continue
+        for before, after in zip(old.doses, new.doses, strict=True):
+            for field in ("sets", "amount"):
+                was, now = getattr(before, field), getattr(after, field)
+                if was == now:
+                    continue
+                changes.append(
+                    Change(
+                        exercise_id=old.exercise_id,
+                        side=before.side,
+                        field=field,
+                        before=was,
+                        after=now,
+                    )
+                )
+                if old is not slot:
+                    st = f", {before.side.value}" if before.side else ""
+                    trimmed.append(
+                        f"{rules.library[old.exercise_id].name}{st} {field} {was:g} → {now:g}"
+                    )
+    changes.append(Change(field="last_progression", after=event.date.isoformat()))
+    start = kept[exercise.id].doses[0]
+    minutes_before = session_minutes(program.slots, rules)
+    minutes_after = session_minutes(list(kept.values()), rules)
+    setting = f"{start.knob}, " if start.knob else ""
+    dose = f"{setting}{start.sets} × {start.amount:g} {exercise.dose_type.unit}"
+    room = []
+    if left:
+        room.append(f"{', '.join(left)} {'is' if len(left) == 1 else 'are'} left out")
+    if trimmed:
+        room.append("some sets are trimmed")
+    making = (
+        f" To make room, {' and '.join(room)}, so the session stays within your {budget} minutes."
+        if room
+        else ""
+    )
+    criteria = "; ".join(f"{r.id}: {r.numbers}" for r in ready.results if r.counted)
+    return Decision(
+        rule="running.start",
+        kind="progress",
+        date=event.date,
+        exercise_id=exercise.id,
+        numbers={
+            "phase": program.phase.number,
+            "from_phase": running.from_phase.number,
+            "minutes_budget": budget,
+            "needs_minutes": running.needs_minutes,
+            "pain": event.max_pain,
+            "pain_after": event.pain_after,
+            "pain_max": zone.safe_max,
+            "pain_after_max": zone.after_safe_max,
+            "minutes_before": round(minutes_before, 1),
+            "minutes_after": round(minutes_after, 1),
+            "run_criteria": criteria,
+            "left_out": ", ".join(c.exercise_id or "" for c in changes if c.field == "left_out"),
+        },
+        changes=tuple(changes),
+        person_text=f"{exercise.name} join your sessions ({dose}): you meet the criteria to "
+        f"start running again, you are in phase {program.phase.number} and your sessions have "
+        f"the {running.needs_minutes} minutes it needs beside the strength work, and today's "
+        f"pain stayed at {max(event.max_pain, event.pain_after)}/10.{making} "
+        f"{rules.readiness.run_progression}",
+        clinician_text=f"Run readiness met ({criteria}); phase {program.phase.number} ≥ "
+        f"{running.from_phase.number} (running.from_phase); {budget} ≥ {running.needs_minutes} "
+        f"min (running.needs_minutes); session pain {event.max_pain}/10 ≤ {zone.safe_max}, "
+        f"after {event.pain_after}/10 ≤ {zone.after_safe_max} (the running limit); no "
+        f"flare-up, pending check or weight-bearing limit: {exercise.name} added at {dose} "
+        f"(running.start). Session fitted to {budget} min as at a phase change (fit_time): "
+        f"left out {', '.join(left) or 'nothing'}; {'; '.join(trimmed) or 'no sets trimmed'}; "
+        f"estimate {minutes_before:.1f} → {minutes_after:.1f} min.",
+        source=f"{running.source}; {rules.readiness.run_progression_source}",
     )
 
 
