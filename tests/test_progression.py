@@ -2447,8 +2447,10 @@ def _calf_at_the_load_rung(exercise_id: str, **dose: Any) -> Program:
 
 def test_s11_a_first_load_on_a_standing_calf_raise_is_five_kg_with_the_reps_kept() -> None:
     """A standing calf raise lifts the body weight: its first external load is 5 kg (U), the
-    reps stay where they were, and the next steps add weight without cutting the reps."""
-    prog = _calf_at_the_load_rung("bent_knee_calf_raise")
+    reps stay where they were, and the next steps add weight without cutting the reps.
+    (R4: the two-leg bent-knee raise, which this test used, now takes its one-leg version
+    before a weight; the two-leg heavy slow calf raise has none.)"""
+    prog = _calf_at_the_load_rung("hsr_calf_raise")
     (dose,) = prog.slots[0].doses
     after, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(6)))
     loads = [d for d in decisions if d.rule == "progress.load"]
@@ -2460,6 +2462,25 @@ def test_s11_a_first_load_on_a_standing_calf_raise_is_five_kg_with_the_reps_kept
     (now,) = after.slots[0].doses
     assert now.amount == dose.amount and now.load_kg is not None and now.load_kg > 5
     assert RULES.progression.sources["calf_first_load_kg"].confidence == "U"
+
+
+def test_r4_a_two_leg_body_weight_calf_raise_takes_its_one_leg_version_before_weight() -> None:
+    """R4: at the load rung, with every weight at hand, the two-leg bent-knee calf raise
+    moves on to its one-leg version (at the bottom of its range, no weight) instead of
+    taking 5 kg in a backpack; once it carries a weight (a clinician's), the weight goes on."""
+    prog = _calf_at_the_load_rung("bent_knee_calf_raise")
+    _, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(2)))
+    assert not [d for d in decisions if d.rule == "progress.load"]
+    (step,) = [d for d in decisions if d.kind == "progress"]
+    assert step.rule == "progress.single_leg"
+    assert step.numbers["to"] == "single_leg_bent_knee_calf_raise"
+    after = apply(prog, step, RULES)
+    slot = after.slot("single_leg_bent_knee_calf_raise")
+    assert slot is not None and all(not d.load_kg for d in slot.doses)
+    loaded = _calf_at_the_load_rung("bent_knee_calf_raise", load_kg=5.0)
+    _, decisions, _ = live(loaded, *({"on": on(loaded, 2 * n)} for n in range(2)))
+    (step,) = [d for d in decisions if d.kind == "progress"]
+    assert step.rule == "progress.load"
 
 
 def test_s11_a_seated_raise_carries_no_body_weight_and_starts_its_reps_again() -> None:

@@ -768,3 +768,37 @@ def test_r2_without_the_minutes_the_walk_run_waits_and_the_note_says_for_what() 
     assert final.phase is Phase.DYNAMIC_STABILITY and run_ready(final.profile, RULES).met
     (note,) = [r for r in final.reasons if r.startswith("Running: ")]
     assert "it waits for a session of 40 minutes or more" in note and "(yours have 30)" in note
+
+
+def test_r4_a_two_leg_bridge_takes_its_one_leg_version_before_any_weight() -> None:
+    """R4: the kneecap's glute bridge (two legs, body weight) took 1 → 4 kg in a dumbbell
+    before its library harder version, the single-leg bridge, which roughly doubles the load
+    on each leg; without weights it went round tempo laps and never became one-leg (the
+    single-leg bridge's library phases start at phase 4, the pathway brings the bridge in
+    from phase 1). The one-leg version now comes first, in the phases the pathway brings the
+    bridge in."""
+    _, steps, decisions = _steady_twelve_weeks("knee-step-down", ("ankle_weight", "dumbbell"))
+    assert not [
+        d for d in decisions if d.rule == "progress.load" and d.exercise_id == "glute_bridge"
+    ]
+    # The hip abduction, which has no one-leg version, still takes its ankle weight.
+    assert [
+        d
+        for d in decisions
+        if d.rule == "progress.load" and d.exercise_id == "side_lying_hip_abduction"
+    ]
+    _, steps, decisions = _steady_twelve_weeks("knee-step-down")
+    (moved,) = [
+        d
+        for d in decisions
+        if d.exercise_id == "glute_bridge"
+        and d.rule.startswith(("progress.single_leg", "progress.next_exercise"))
+    ]
+    assert moved.numbers["to"] == "single_leg_bridge"
+    after = steps[decisions.index(moved)]
+    assert after.phase is Phase.DYNAMIC_STABILITY
+    bridge = after.slot("single_leg_bridge")
+    assert bridge is not None and all(d.load_kg is None for d in bridge.doses)
+    # The side with the problem keeps its extra set on the one-leg bridge.
+    sets = {d.side: d.sets for d in bridge.doses}
+    assert sets[Side.RIGHT] > sets[Side.LEFT]

@@ -50,6 +50,7 @@ from groundup.clinical.overrides import (
 )
 from groundup.clinical.pathways import (
     allows,
+    brought_in,
     load_restriction,
     phase_gate,
     position_allows,
@@ -98,7 +99,16 @@ from groundup.clinical.rules import (
     Rules,
     WeightBearingRule,
 )
-from groundup.clinical.vocabulary import DoseType, Equipment, Kind, Muscle, Phase, Position, Side
+from groundup.clinical.vocabulary import (
+    DoseType,
+    Equipment,
+    Kind,
+    Laterality,
+    Muscle,
+    Phase,
+    Position,
+    Side,
+)
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
 
@@ -4296,9 +4306,19 @@ def _next_step(
         knobbed = knob_step(reset)
         if knobbed is not None:
             return knobbed
+    # R4: a two-leg exercise done with the body weight alone moves on to its one-leg version
+    # (the single-leg bridge roughly doubles the load on each leg) before a token weight.
+    harder = _ladder_next(exercise, program, rules)
+    one_leg_first = (
+        harder is not None
+        and (dose.load_kg or 0.0) <= 0
+        and exercise.laterality is Laterality.BOTH_LEGS
+        and rules.library[harder[0]].laterality is Laterality.ONE_LEG
+    )
     # load — only with something at hand to add it (R1), or a weight already in use
     if (
         exercise.loadable
+        and not one_leg_first
         and (exercise.load_at_hand(program.preferences.equipment) or (dose.load_kg or 0.0) > 0)
         and not _off(program, "progress.load")
     ):
@@ -4369,16 +4389,8 @@ def _next_step(
         )
     # single leg, then the next exercise on the ladder: the whole slot moves, so every
     # side must be ready; the caller only offers this from a side that is.
-    target = exercise.single_leg_version
-    rule = "progress.single_leg"
-    if target is None or not _fits(rules.library[target], program, rules):
-        target = exercise.progression
-        rule = "progress.next_exercise"
-    if (
-        target is not None
-        and _fits(rules.library[target], program, rules)
-        and not _off(program, rule)
-    ):
+    if harder is not None:
+        target, rule = harder
         if any(d.amount < d.range_high for d in slot.doses if d is not dose and not d.pinned):
             return None
         new = rules.library[target]
@@ -4399,6 +4411,36 @@ def _next_step(
             {"from": slot.exercise_id, "to": target},
         )
     return None
+
+
+def _ladder_next(exercise: Exercise, program: Program, rules: Rules) -> tuple[str, str] | None:
+    """The ladder's harder exercise, and the rule that moves to it: the one-leg version, else
+    the next exercise — one that fits the program now and whose rule is on; None when none.
+    R4: where the pathway brings a two-leg exercise in before its library phases (the
+    kneecap's bridge from the first session), its one-leg version comes with it."""
+    early = program.phase not in exercise.phases and exercise.id in {
+        i for i, _ in brought_in(program.pathway, program.phase, rules)
+    }
+
+    def fits(target: str | None) -> bool:
+        if target is None:
+            return False
+        new = rules.library[target]
+        one_leg = (
+            early
+            and exercise.laterality is Laterality.BOTH_LEGS
+            and new.laterality is Laterality.ONE_LEG
+        )
+        return _fits(new, program, rules, any_phase=one_leg)
+
+    target = exercise.single_leg_version
+    rule = "progress.single_leg"
+    if not fits(target):
+        target = exercise.progression
+        rule = "progress.next_exercise"
+    if target is None or not fits(target) or _off(program, rule):
+        return None
+    return target, rule
 
 
 def _protocol_load_step(
@@ -4453,13 +4495,14 @@ def _protocol_load_step(
     )
 
 
-def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
-    """The next rung may join the program: it belongs to the phase, the equipment is at hand,
-    the pathway does not leave it out here, it keeps to the weight-bearing limit and, while a
-    check an intake warning asked for is pending, to the positions allowed until then (N4),
-    and hopping waits for hop readiness."""
+def _fits(exercise: Exercise, program: Program, rules: Rules, *, any_phase: bool = False) -> bool:
+    """The next rung may join the program: it belongs to the phase (`any_phase`: the pathway
+    brought its rung in here, R4), the equipment is at hand, the pathway does not leave it
+    out here, it keeps to the weight-bearing limit and, while a check an intake warning
+    asked for is pending, to the positions allowed until then (N4), and hopping waits for
+    hop readiness."""
     return (
-        program.phase in exercise.phases
+        (any_phase or program.phase in exercise.phases)
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
         and allows(program.pathway, exercise.id, program.phase, rules)
