@@ -694,10 +694,17 @@ def _shins_standard(
     scenario: str, minutes: int | None = None
 ) -> tuple[Program, list[HistoryEvent], Advance]:
     """The shins' example through one of the review's standard scenarios (the whole run)."""
+    return _standard("bilateral-shin", scenario, minutes)
+
+
+def _standard(
+    example: str, scenario: str, minutes: int | None = None
+) -> tuple[Program, list[HistoryEvent], Advance]:
+    """An example through one of the review's standard scenarios (`pathway_review.py`)."""
     sys.path.insert(0, str(ROOT / "scripts"))
     from pathway_review import standard_scenarios
 
-    path = ROOT / "examples" / "bilateral-shin.yaml"
+    path = ROOT / "examples" / f"{example}.yaml"
     intake = validate(Intake, read_document(path), str(path))
     if minutes is not None:
         intake = intake.model_copy(
@@ -802,3 +809,26 @@ def test_r4_a_two_leg_bridge_takes_its_one_leg_version_before_any_weight() -> No
     # The side with the problem keeps its extra set on the one-leg bridge.
     sets = {d.side: d.sets for d in bridge.doses}
     assert sets[Side.RIGHT] > sets[Side.LEFT]
+
+
+def test_r8_the_insertional_heel_drop_takes_weight_before_its_second_slower_lowering() -> None:
+    """R8: the insertional Achilles' floor heel drop went round its reps, a slower lowering
+    (3 → 4 → 5 s) and its hand support before its first weight, in maintenance (08-13).
+    With a backpack listed, the weight now comes once the top of the range is clean after
+    the first slower lowering (Jonsson 2008: load once painless; the order a groundup
+    default, U), before the second and before the hand support."""
+    _, _, run = _standard("achilles-insertional", "steady")
+    drops = [d for d in run.decisions if d.exercise_id == "floor_heel_drop"]
+    for side in (Side.LEFT, Side.RIGHT):
+        mine = [d for d in drops if d.side is side and d.kind == "progress"]
+        first = next(i for i, d in enumerate(mine) if d.rule == "progress.load")
+        before = [d.rule for d in mine[:first]]
+        assert before.count("progress.tempo") == 1, before
+        assert "progress.knob" not in before, before
+        load = mine[first]
+        assert "calf_slower_lowering_steps_before_load" in load.clinician_text
+        step = run.steps[run.decisions.index(load)]
+        assert step.phase.number < Phase.MAINTENANCE.number
+    assert RULES.progression.sources["calf_slower_lowering_steps_before_load"].confidence == "U"
+    (slot,) = [s for s in run.program.slots if s.exercise_id == "floor_heel_drop"]
+    assert all((d.load_kg or 0) > 6 for d in slot.doses)

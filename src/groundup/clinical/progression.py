@@ -4280,12 +4280,38 @@ def _next_step(
         knobbed = knob_step([])
         if knobbed is not None:
             return knobbed
+    # R4: a two-leg exercise done with the body weight alone moves on to its one-leg version
+    # (the single-leg bridge roughly doubles the load on each leg) before a token weight.
+    harder = _ladder_next(exercise, program, rules)
+    one_leg_first = (
+        harder is not None
+        and (dose.load_kg or 0.0) <= 0
+        and exercise.laterality is Laterality.BOTH_LEGS
+        and rules.library[harder[0]].laterality is Laterality.ONE_LEG
+    )
+    # R8: a standing calf exercise (the body weight is its load) takes a weight, where there
+    # is one, once it has had its first slower lowering — before the next slower lowering
+    # and before its setting: tendon loading adds weight once the exercise is painless.
+    load_first = (
+        exercise.loadable
+        and carries_body_weight(exercise)
+        and not one_leg_first
+        and (exercise.load_at_hand(program.preferences.equipment) or (dose.load_kg or 0.0) > 0)
+        and not _off(program, "progress.load")
+        and dose.tempo is not None
+        and exercise.tempo is not None
+        and dose.tempo.lowering
+        >= exercise.tempo.lowering
+        + p.calf_slower_lowering_steps_before_load * p.tempo_step_seconds
+        - 1e-9
+    )
     # tempo: slower lowering
     if (
         exercise.dose_type is DoseType.REPS
         and dose.tempo is not None
         and exercise.max_lowering_seconds is not None
         and dose.tempo.lowering < exercise.max_lowering_seconds
+        and not load_first
         and not _off(program, "progress.tempo")
     ):
         after_t = min(exercise.max_lowering_seconds, dose.tempo.lowering + p.tempo_step_seconds)
@@ -4301,20 +4327,12 @@ def _next_step(
             p.sources["tempo_step_seconds"].source,
             {"lowering_before": dose.tempo.lowering, "lowering_after": after_t},
         )
-    # knob, in its place on the ladder (a protocol's fixed amount took it earlier)
-    if not knob_first:
+    # knob, in its place on the ladder (a protocol's fixed amount took it earlier; R8: after a
+    # standing calf exercise's weight)
+    if not knob_first and not load_first:
         knobbed = knob_step(reset)
         if knobbed is not None:
             return knobbed
-    # R4: a two-leg exercise done with the body weight alone moves on to its one-leg version
-    # (the single-leg bridge roughly doubles the load on each leg) before a token weight.
-    harder = _ladder_next(exercise, program, rules)
-    one_leg_first = (
-        harder is not None
-        and (dose.load_kg or 0.0) <= 0
-        and exercise.laterality is Laterality.BOTH_LEGS
-        and rules.library[harder[0]].laterality is Laterality.ONE_LEG
-    )
     # load — only with something at hand to add it (R1), or a weight already in use
     if (
         exercise.loadable
@@ -4323,6 +4341,21 @@ def _next_step(
         and not _off(program, "progress.load")
     ):
         load = dose.load_kg or 0.0
+        ahead = []
+        if (
+            dose.tempo is not None
+            and exercise.max_lowering_seconds is not None
+            and dose.tempo.lowering < exercise.max_lowering_seconds
+        ):
+            ahead.append(f"a slower lowering ({dose.tempo.lowering:g} s now)")
+        if exercise.knob and dose.knob is not None and exercise.knob.harder_setting(dose.knob):
+            ahead.append(f"a harder {exercise.knob.name} ({dose.knob})")
+        before_slower = (
+            f" Taken before {' and '.join(ahead)}: calf_slower_lowering_steps_before_load "
+            f"{p.calf_slower_lowering_steps_before_load} (R8, U)."
+            if load_first and ahead
+            else ""
+        )
         # A standing calf exercise lifts the body weight: a few kilograms on top are a small
         # step, so the reps are kept instead of starting again at the bottom (S11).
         body = carries_body_weight(exercise)
@@ -4341,7 +4374,7 @@ def _next_step(
                 else f"{name}{st}: time to add a little weight — start with {after_l:g} kg ({_load_means(exercise, program)}).",
                 f"{name}{st}: first external load {after_l:g} kg"
                 + (kept or f", amount reset to {low:g}")
-                + f" after {basis}.",
+                + f" after {basis}.{before_slower}",
                 p.sources["calf_first_load_kg" if body else "starting_load_kg"].source,
                 {
                     "load_before": 0,
@@ -4360,7 +4393,7 @@ def _next_step(
                 ],
                 f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg"
                 + (f", same {unit}." if body else "."),
-                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %){kept} after {basis}.",
+                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %){kept} after {basis}.{before_slower}",
                 p.sources["load_step_percent"].source,
                 {"load_before": load, "load_after": after_l, "step_percent": round(pct, 1)},
             )
