@@ -44,7 +44,7 @@ from groundup.clinical.progression import (
     stall_culprits,
 )
 from groundup.clinical.screening import ScreenAnswers, screen
-from groundup.clinical.vocabulary import Equipment, Phase, Position, Side
+from groundup.clinical.vocabulary import Equipment, Laterality, Phase, Position, Side
 from groundup.documents.handout import pain_after
 from groundup.knowledge import load_rules, load_screening_rules
 
@@ -3212,3 +3212,39 @@ def test_q2_a_stall_after_the_clinician_was_asked_about_time_names_the_minutes_f
     assert first.clinician_text.index("session time") < first.clinician_text.index(
         "technique lapses"
     )
+
+
+def test_r7_the_ladder_never_moves_the_weak_sides_one_leg_work_to_both_legs() -> None:
+    """R7 (the ordinary ladder): at the top of its ladder the one-leg band ankle pull-up,
+    with the extra set on the weak left, moved on to the tibialis raise done with both legs
+    together, which takes that set away. It now stays one-leg (the swap for time already
+    did); an even one-leg slot still moves on."""
+    prog = program(Phase.DYNAMIC_STABILITY, equipment=tuple(Equipment))
+    exercise = RULES.library["band_dorsiflexion"]
+    assert exercise.progression is not None
+    assert RULES.library[exercise.progression].laterality is Laterality.BOTH_LEGS
+    assert exercise.knob is not None and exercise.knob.levels is not None
+    top = exercise.knob.levels[-1]
+    doses, _ = dose_for(exercise, RULES.phases[Phase.DYNAMIC_STABILITY], prog.profile, RULES)
+    assert exercise.max_lowering_seconds is not None
+    uneven = tuple(
+        d.model_copy(
+            update={
+                "amount": d.range_high,
+                "knob": top,
+                "sets": 3 if d.side is Side.LEFT else 2,
+                "tempo": d.tempo.model_copy(update={"lowering": exercise.max_lowering_seconds})
+                if d.tempo
+                else None,
+            }
+        )
+        for d in doses
+    )
+    slot = Slot(exercise_id=exercise.id, part="main", doses=uneven, reason="for the test")
+    weak = prog.model_copy(update={"slots": (slot,)})
+    _, decisions, _ = live(weak, *({"on": on(weak, 2 * n)} for n in range(3)))
+    assert not [d for d in decisions if any(c.field == "exercise" for c in d.changes)]
+    even = tuple(d.model_copy(update={"sets": 2}) for d in uneven)
+    level = prog.model_copy(update={"slots": (slot.model_copy(update={"doses": even}),)})
+    _, decisions, _ = live(level, *({"on": on(level, 2 * n)} for n in range(3)))
+    assert [d for d in decisions if d.rule == "progress.next_exercise"]

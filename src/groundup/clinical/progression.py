@@ -4427,6 +4427,11 @@ def _next_step(
         if any(d.amount < d.range_high for d in slot.doses if d is not dose and not d.pinned):
             return None
         new = rules.library[target]
+        # R7: never at the cost of the weaker side's extra set (a one-leg exercise for a
+        # one-sided deficit moved on to one done with both legs together), as the swap for
+        # time does not.
+        if extra_set_lost(slot, new, program, rules):
+            return None
         return make(
             rule,
             [
