@@ -4158,7 +4158,9 @@ def _next_step(
     pain_max: int | None = None,
     since: dt.date | None = None,
 ) -> Decision | None:
-    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise.
+    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise —
+    but a two-leg body-weight exercise takes its one-leg version before a weight (R4), and a
+    standing calf exercise with a weight at hand takes it after its first slower lowering (R8).
 
     `since`: the last progression before the session being judged (a protocol's load waits
     `protocol_load_step_days` after it)."""
