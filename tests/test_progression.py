@@ -44,7 +44,7 @@ from groundup.clinical.progression import (
     stall_culprits,
 )
 from groundup.clinical.screening import ScreenAnswers, screen
-from groundup.clinical.vocabulary import Equipment, Phase, Position, Side
+from groundup.clinical.vocabulary import Equipment, Laterality, Phase, Position, Side
 from groundup.documents.handout import pain_after
 from groundup.knowledge import load_rules, load_screening_rules
 
@@ -2447,8 +2447,10 @@ def _calf_at_the_load_rung(exercise_id: str, **dose: Any) -> Program:
 
 def test_s11_a_first_load_on_a_standing_calf_raise_is_five_kg_with_the_reps_kept() -> None:
     """A standing calf raise lifts the body weight: its first external load is 5 kg (U), the
-    reps stay where they were, and the next steps add weight without cutting the reps."""
-    prog = _calf_at_the_load_rung("bent_knee_calf_raise")
+    reps stay where they were, and the next steps add weight without cutting the reps.
+    (R4: the two-leg bent-knee raise, which this test used, now takes its one-leg version
+    before a weight; the two-leg heavy slow calf raise has none.)"""
+    prog = _calf_at_the_load_rung("hsr_calf_raise")
     (dose,) = prog.slots[0].doses
     after, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(6)))
     loads = [d for d in decisions if d.rule == "progress.load"]
@@ -2460,6 +2462,25 @@ def test_s11_a_first_load_on_a_standing_calf_raise_is_five_kg_with_the_reps_kept
     (now,) = after.slots[0].doses
     assert now.amount == dose.amount and now.load_kg is not None and now.load_kg > 5
     assert RULES.progression.sources["calf_first_load_kg"].confidence == "U"
+
+
+def test_r4_a_two_leg_body_weight_calf_raise_takes_its_one_leg_version_before_weight() -> None:
+    """R4: at the load rung, with every weight at hand, the two-leg bent-knee calf raise
+    moves on to its one-leg version (at the bottom of its range, no weight) instead of
+    taking 5 kg in a backpack; once it carries a weight (a clinician's), the weight goes on."""
+    prog = _calf_at_the_load_rung("bent_knee_calf_raise")
+    _, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(2)))
+    assert not [d for d in decisions if d.rule == "progress.load"]
+    (step,) = [d for d in decisions if d.kind == "progress"]
+    assert step.rule == "progress.single_leg"
+    assert step.numbers["to"] == "single_leg_bent_knee_calf_raise"
+    after = apply(prog, step, RULES)
+    slot = after.slot("single_leg_bent_knee_calf_raise")
+    assert slot is not None and all(not d.load_kg for d in slot.doses)
+    loaded = _calf_at_the_load_rung("bent_knee_calf_raise", load_kg=5.0)
+    _, decisions, _ = live(loaded, *({"on": on(loaded, 2 * n)} for n in range(2)))
+    (step,) = [d for d in decisions if d.kind == "progress"]
+    assert step.rule == "progress.load"
 
 
 def test_s11_a_seated_raise_carries_no_body_weight_and_starts_its_reps_again() -> None:
@@ -3236,3 +3257,39 @@ def test_q2_a_stall_after_the_clinician_was_asked_about_time_names_the_minutes_f
     assert first.clinician_text.index("session time") < first.clinician_text.index(
         "technique lapses"
     )
+
+
+def test_r7_the_ladder_never_moves_the_weak_sides_one_leg_work_to_both_legs() -> None:
+    """R7 (the ordinary ladder): at the top of its ladder the one-leg band ankle pull-up,
+    with the extra set on the weak left, moved on to the tibialis raise done with both legs
+    together, which takes that set away. It now stays one-leg (the swap for time already
+    did); an even one-leg slot still moves on."""
+    prog = program(Phase.DYNAMIC_STABILITY, equipment=tuple(Equipment))
+    exercise = RULES.library["band_dorsiflexion"]
+    assert exercise.progression is not None
+    assert RULES.library[exercise.progression].laterality is Laterality.BOTH_LEGS
+    assert exercise.knob is not None and exercise.knob.levels is not None
+    top = exercise.knob.levels[-1]
+    doses, _ = dose_for(exercise, RULES.phases[Phase.DYNAMIC_STABILITY], prog.profile, RULES)
+    assert exercise.max_lowering_seconds is not None
+    uneven = tuple(
+        d.model_copy(
+            update={
+                "amount": d.range_high,
+                "knob": top,
+                "sets": 3 if d.side is Side.LEFT else 2,
+                "tempo": d.tempo.model_copy(update={"lowering": exercise.max_lowering_seconds})
+                if d.tempo
+                else None,
+            }
+        )
+        for d in doses
+    )
+    slot = Slot(exercise_id=exercise.id, part="main", doses=uneven, reason="for the test")
+    weak = prog.model_copy(update={"slots": (slot,)})
+    _, decisions, _ = live(weak, *({"on": on(weak, 2 * n)} for n in range(3)))
+    assert not [d for d in decisions if any(c.field == "exercise" for c in d.changes)]
+    even = tuple(d.model_copy(update={"sets": 2}) for d in uneven)
+    level = prog.model_copy(update={"slots": (slot.model_copy(update={"doses": even}),)})
+    _, decisions, _ = live(level, *({"on": on(level, 2 * n)} for n in range(3)))
+    assert [d for d in decisions if d.rule == "progress.next_exercise"]

@@ -23,7 +23,7 @@ from groundup.clinical.intake import Intake
 from groundup.clinical.logs import CheckIn, Retest, SessionLog
 from groundup.clinical.planning import session_minutes
 from groundup.clinical.program import Program
-from groundup.clinical.progression import Decision, advance
+from groundup.clinical.progression import Advance, Decision, HistoryEvent, advance
 from groundup.clinical.vocabulary import PHASE_ORDER, PROXIMAL_MUSCLES, Phase, Side
 from groundup.documents.handout import handout_html
 from groundup.interop.files import export_file
@@ -899,3 +899,147 @@ def test_r9_the_heading_and_the_note_give_the_same_minutes() -> None:
         note = re.search(r"Estimated (\d+) minutes per session", " ".join(program.reasons))
         assert heading and note, name
         assert heading.group(1) == note.group(1), (name, heading.group(0), note.group(0))
+
+
+def _shins_standard(
+    scenario: str, minutes: int | None = None
+) -> tuple[Program, list[HistoryEvent], Advance]:
+    """The shins' example through one of the review's standard scenarios (the whole run)."""
+    return _standard("bilateral-shin", scenario, minutes)
+
+
+def _standard(
+    example: str, scenario: str, minutes: int | None = None
+) -> tuple[Program, list[HistoryEvent], Advance]:
+    """An example through one of the review's standard scenarios (`pathway_review.py`)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from pathway_review import standard_scenarios
+
+    path = ROOT / "examples" / f"{example}.yaml"
+    intake = validate(Intake, read_document(path), str(path))
+    if minutes is not None:
+        intake = intake.model_copy(
+            update={
+                "preferences": intake.preferences.model_copy(
+                    update={"minutes_per_session": minutes}
+                )
+            }
+        )
+    _, program = build_program(intake, RULES)
+    assert intake.assessment is not None
+    history, _, _ = follow(
+        program, intake.assessment, standard_scenarios(intake.assessment)[scenario], RULES
+    )
+    return program, history, advance(program, history, RULES, history[-1].date)
+
+
+def test_r2_a_runner_ready_in_phase_three_with_the_minutes_gets_the_walk_run_block() -> None:
+    """R2: shins on both legs, held in phase 3 with 40 minutes; the hop test of 06-04 met
+    every running criterion and the note said "it joins the program from phase 3 when a
+    session has 40 minutes or more" — but the walk-run block came only with a phase change,
+    which the shin-raise gate never gave. It now joins at the next session within the
+    running pain limit, as a recorded change with its numbers and what made room."""
+    from groundup.clinical.readiness import run_ready
+
+    program, history, run = _shins_standard("steady")
+    (start,) = [d for d in run.decisions if d.rule == "running.start"]
+    at = run.decisions.index(start)
+    before = run.steps[at - 1] if at else program
+    after = run.steps[at]
+    assert before.phase is Phase.DYNAMIC_STABILITY and after.phase is Phase.DYNAMIC_STABILITY
+    assert run_ready(before.profile, RULES).met and before.state.flare is None
+    assert before.slot("walk_run_intervals") is None
+    joined = after.slot("walk_run_intervals")
+    assert joined is not None and joined.part == "main"
+    assert start.changes[0].field == "added"
+    assert any(c.field == "left_out" for c in start.changes)  # what made room is recorded
+    assert start.numbers["minutes_budget"] == 40 and start.numbers["needs_minutes"] == 40
+    budget = after.preferences.minutes_per_session
+    assert session_minutes(after.slots, RULES) <= budget * (
+        1 + RULES.progression.session_time_tolerance
+    )
+    # The session it joined at stayed within the running pain limit, during and after.
+    (session,) = [e for e in history if isinstance(e, SessionLog) and e.date == start.date]
+    assert session.max_pain <= RULES.readiness.run_pain_max
+    assert session.pain_after is not None and session.pain_after <= RULES.readiness.run_pain_max
+    assert "walk-run" in start.person_text.lower() and "40 minutes" in start.person_text
+    assert "hops_pain_free" in start.clinician_text and "fit_time" in start.clinician_text
+    # Between the retest that met the criteria and the join, the note said what it waited
+    # for; afterwards that the walk-run is part of the sessions.
+    retest = max(e.date for e in history if isinstance(e, Retest) and e.date < start.date)
+    waiting = advance(program, history, RULES, retest).program
+    (note,) = [r for r in waiting.reasons if r.startswith("Running: ")]
+    assert "joins the program at your next session with pain at 2/10 or less" in note
+    (note,) = [r for r in run.program.reasons if r.startswith("Running: ")]
+    assert "part of your sessions" in note
+    assert {"walk_run_intervals", "easy_run"} & {s.exercise_id for s in run.program.slots}
+
+
+def test_r2_without_the_minutes_the_walk_run_waits_and_the_note_says_for_what() -> None:
+    """R2: the same runner with 30 minutes a session is never given the block, and the note
+    says it needs a session of 40 minutes or more and how to get there."""
+    from groundup.clinical.readiness import run_ready
+
+    _, _, run = _shins_standard("steady", minutes=30)
+    assert not [d for d in run.decisions if d.rule == "running.start"]
+    final = run.program
+    assert final.phase is Phase.DYNAMIC_STABILITY and run_ready(final.profile, RULES).met
+    (note,) = [r for r in final.reasons if r.startswith("Running: ")]
+    assert "it waits for a session of 40 minutes or more" in note and "(yours have 30)" in note
+
+
+def test_r4_a_two_leg_bridge_takes_its_one_leg_version_before_any_weight() -> None:
+    """R4: the kneecap's glute bridge (two legs, body weight) took 1 → 4 kg in a dumbbell
+    before its library harder version, the single-leg bridge, which roughly doubles the load
+    on each leg; without weights it went round tempo laps and never became one-leg (the
+    single-leg bridge's library phases start at phase 4, the pathway brings the bridge in
+    from phase 1). The one-leg version now comes first, in the phases the pathway brings the
+    bridge in."""
+    _, steps, decisions = _steady_twelve_weeks("knee-step-down", ("ankle_weight", "dumbbell"))
+    assert not [
+        d for d in decisions if d.rule == "progress.load" and d.exercise_id == "glute_bridge"
+    ]
+    # The hip abduction, which has no one-leg version, still takes its ankle weight.
+    assert [
+        d
+        for d in decisions
+        if d.rule == "progress.load" and d.exercise_id == "side_lying_hip_abduction"
+    ]
+    _, steps, decisions = _steady_twelve_weeks("knee-step-down")
+    (moved,) = [
+        d
+        for d in decisions
+        if d.exercise_id == "glute_bridge"
+        and d.rule.startswith(("progress.single_leg", "progress.next_exercise"))
+    ]
+    assert moved.numbers["to"] == "single_leg_bridge"
+    after = steps[decisions.index(moved)]
+    assert after.phase is Phase.DYNAMIC_STABILITY
+    bridge = after.slot("single_leg_bridge")
+    assert bridge is not None and all(d.load_kg is None for d in bridge.doses)
+    # The side with the problem keeps its extra set on the one-leg bridge.
+    sets = {d.side: d.sets for d in bridge.doses}
+    assert sets[Side.RIGHT] > sets[Side.LEFT]
+
+
+def test_r8_the_insertional_heel_drop_takes_weight_before_its_second_slower_lowering() -> None:
+    """R8: the insertional Achilles' floor heel drop went round its reps, a slower lowering
+    (3 → 4 → 5 s) and its hand support before its first weight, in maintenance (08-13).
+    With a backpack listed, the weight now comes once the top of the range is clean after
+    the first slower lowering (Jonsson 2008: load once painless; the order a groundup
+    default, U), before the second and before the hand support."""
+    _, _, run = _standard("achilles-insertional", "steady")
+    drops = [d for d in run.decisions if d.exercise_id == "floor_heel_drop"]
+    for side in (Side.LEFT, Side.RIGHT):
+        mine = [d for d in drops if d.side is side and d.kind == "progress"]
+        first = next(i for i, d in enumerate(mine) if d.rule == "progress.load")
+        before = [d.rule for d in mine[:first]]
+        assert before.count("progress.tempo") == 1, before
+        assert "progress.knob" not in before, before
+        load = mine[first]
+        assert "calf_slower_lowering_steps_before_load" in load.clinician_text
+        step = run.steps[run.decisions.index(load)]
+        assert step.phase.number < Phase.MAINTENANCE.number
+    assert RULES.progression.sources["calf_slower_lowering_steps_before_load"].confidence == "U"
+    (slot,) = [s for s in run.program.slots if s.exercise_id == "floor_heel_drop"]
+    assert all((d.load_kg or 0) > 6 for d in slot.doses)

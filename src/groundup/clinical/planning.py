@@ -117,6 +117,16 @@ def plan(
             "to the gentlest work."
         )
     slots, reasons = build_session(phase, profile, preferences, rules, pathway=condition)
+    # R2: the running note says what the walk-run plan waits for in this program.
+    note = running_note(
+        condition,
+        profile,
+        rules,
+        phase=phase,
+        minutes=preferences.minutes_per_session,
+        running=any(s.exercise_id in rules.readiness.running_exercises for s in slots),
+    )
+    notes = tuple(note if note and n.startswith(RUNNING_PREFIX) else n for n in notes)
     days = preferences.training_days or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
     return Program(
         version=1,
@@ -166,24 +176,67 @@ def pending_check(
 RUNNING_PREFIX = "Running: "
 
 
-def running_note(condition: Condition, profile: ImbalanceProfile, rules: Rules) -> str | None:
+def running_note(
+    condition: Condition,
+    profile: ImbalanceProfile,
+    rules: Rules,
+    *,
+    phase: Phase | None = None,
+    minutes: int | None = None,
+    running: bool = False,
+    waits: str | None = None,
+    pain_max: int | None = None,
+) -> str | None:
     """The pathway's running note from the profile as it stands (the engine rewrites it when
-    the irritability re-read from the logs changes, Q3)."""
+    the irritability re-read from the logs changes, Q3, and as the program moves, R2). With
+    the program's phase and minutes it says exactly what a ready runner's walk-run plan
+    still waits for: the phase, the minutes, or `waits` (what the engine names: the end of
+    a flare-up, a clinician's check…) or else a session with pain at `pain_max` or less;
+    `running`: the walk-run is in the sessions."""
     pathway = rules.pathways[condition]
     if pathway.running is None:
         return None
-    ready = run_ready(profile, rules)
-    if ready.met:
+    plan = pathway.running
+    if running:
         return (
-            f"{RUNNING_PREFIX}you meet the criteria to start the walk-run plan; it joins the "
-            f"program from phase {pathway.running.from_phase.number} when a session has "
-            f"{pathway.running.needs_minutes} minutes or more to hold it beside the "
-            f"strength work. {rules.readiness.run_progression}"
+            f"{RUNNING_PREFIX}the walk-run plan is part of your sessions. "
+            f"{rules.readiness.run_progression}"
         )
-    return (
-        f"{RUNNING_PREFIX}{pathway.running.advice} Not yet ready for the walk-run plan: "
-        f"{describe_unmet(ready)}."
+    ready = run_ready(profile, rules)
+    if not ready.met:
+        return (
+            f"{RUNNING_PREFIX}{plan.advice} Not yet ready for the walk-run plan: "
+            f"{describe_unmet(ready)}."
+        )
+    met = f"{RUNNING_PREFIX}you meet the criteria to start the walk-run plan; "
+    short = minutes is not None and minutes < plan.needs_minutes
+    need = (
+        f"a session of {plan.needs_minutes} minutes or more to hold it beside the strength "
+        f"work (yours have {minutes}): give more minutes, or choose the return-to-running "
+        "program"
     )
+    if phase is None or minutes is None:
+        when = (
+            f"it joins the program from phase {plan.from_phase.number} when a session has "
+            f"{plan.needs_minutes} minutes or more to hold it beside the strength work"
+        )
+    elif phase.number < plan.from_phase.number:
+        when = (
+            f"it joins the program when you reach phase {plan.from_phase.number} "
+            f"({plan.from_phase.label.lower()})" + (f", and it needs {need}" if short else "")
+        )
+    elif short:
+        when = f"it waits for {need}"
+    elif waits is not None:
+        when = f"it joins the program at the first session after {waits}"
+    elif pain_max is not None:
+        when = (
+            f"it joins the program at your next session with pain at {pain_max}/10 or less "
+            "during and right after it"
+        )
+    else:
+        when = "it joins the program at your next session with pain within the limits"
+    return f"{met}{when}. {rules.readiness.run_progression}"
 
 
 def pathway_notes(

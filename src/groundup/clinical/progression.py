@@ -50,6 +50,7 @@ from groundup.clinical.overrides import (
 )
 from groundup.clinical.pathways import (
     allows,
+    brought_in,
     load_restriction,
     phase_gate,
     position_allows,
@@ -64,6 +65,7 @@ from groundup.clinical.planning import (
     dose_for,
     estimate_reason,
     extra_to_leave_out,
+    fit_time,
     pathway_notes,
     refresh_reasons,
     running_note,
@@ -97,7 +99,16 @@ from groundup.clinical.rules import (
     Rules,
     WeightBearingRule,
 )
-from groundup.clinical.vocabulary import DoseType, Equipment, Kind, Muscle, Phase, Position, Side
+from groundup.clinical.vocabulary import (
+    DoseType,
+    Equipment,
+    Kind,
+    Laterality,
+    Muscle,
+    Phase,
+    Position,
+    Side,
+)
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
 
@@ -221,6 +232,7 @@ def advance(
             program = apply(program, decision, rules)
             steps.append(program)
         program = _irritability_now(program, seen, event.date, rules)
+        program = running_note_now(program, rules)
         program = program.model_copy(
             update={"state": program.state.model_copy(update={"evaluated": index + 1})}
         )
@@ -345,8 +357,21 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 }
             )
         elif change.field == "left_out":
-            # Q2: a warm-up or stretch left out to make room for a progression.
-            slots = [s for s in slots if s.exercise_id != change.exercise_id]
+            # Q2: a warm-up or stretch left out to make room for a progression (R2: or main
+            # work, for the walk-run plan); its partner alternates with nothing now.
+            slots = [
+                s.model_copy(update={"pair_with": None}) if s.pair_with == change.exercise_id else s
+                for s in slots
+                if s.exercise_id != change.exercise_id
+            ]
+        elif change.field == "added":
+            # R2: the walk-run plan joins, first of the main work, as the planner places it.
+            assert change.exercise_id is not None
+            joined = _start_slot(
+                rules.library[change.exercise_id], program, rules, decision.person_text
+            )
+            mains = [i for i, s in enumerate(slots) if s.part == "main"]
+            slots.insert(mains[0] if mains else len(slots), joined)
         elif change.field in ("edit_swap", "edit_add", "edit_remove", "edit_undo"):
             slots, edits = _edit(slots, state.edits, change, decision, program, rules)
             state = state.model_copy(update={"edits": edits})
@@ -2172,6 +2197,14 @@ def _on_session(
             )
             if said is not None:  # None: a held advance said recently, waiting quietly (P6)
                 decisions.append(said)
+    if not regressed and not holds and not any(d.rule.startswith("phase.") for d in decisions):
+        # R2: the walk-run plan joins once its criteria are met, not only at a phase change.
+        latest = program
+        for made in decisions:
+            latest = apply(latest, made, rules)
+        joined = _run_start(latest, event, rules)
+        if joined is not None:
+            decisions.append(joined)
     if not regressed and not any(d.rule.startswith(("prompt.", "phase.")) for d in decisions):
         asked = _run_test_prompt(program, event.date, rules)
         if asked is not None:
@@ -2224,6 +2257,222 @@ def _run_test_prompt(program: Program, day: dt.date, rules: Rules) -> Decision |
         f"{', '.join(r.id for r in unmet)} ({names}): retest needed before the walk-run plan "
         f"can join (from phase {running.from_phase.number}).",
         source=rules.readiness.run_progression_source,
+    )
+
+
+def run_start_waits(program: Program, rules: Rules) -> str | None:
+    """R2: what, besides a session within the pain limits, keeps the walk-run plan out of a
+    program whose person meets its criteria in a phase and with minutes that allow it —
+    in the words "it joins at the first session after …"; None when nothing does."""
+    running = rules.pathways[program.pathway].running
+    if running is None:
+        return None
+    state = program.state
+    if state.flare is not None:
+        return "the flare-up plan has ended"
+    if state.check_pending is not None:
+        return "your clinician has recorded the check the program is waiting for"
+    if load_restriction(program.pathway, program.profile, rules) is not None:
+        return "full weight on the leg is recorded"
+    if any(e.action == "remove" and e.exercise_id == running.exercise_id for e in state.edits):
+        return "your clinician puts it back (they took it out)"
+    if _off(program, "running.start"):
+        return "your clinician switches its automatic start back on"
+    exercise = rules.library.get(running.exercise_id)
+    if exercise is None or not _fits(exercise, program, rules):
+        return "the program allows it (not with this phase, equipment or weight on the leg)"
+    if (
+        program.phase.number >= running.from_phase.number
+        and program.preferences.minutes_per_session >= running.needs_minutes
+        and run_ready(program.profile, rules).met
+        and _run_session(program, exercise, rules) is None
+    ):
+        return (
+            "more minutes are given to each session (the walk-run and the strength work "
+            f"do not fit in {program.preferences.minutes_per_session} without the extra set "
+            "of the side with the problem)"
+        )
+    return None
+
+
+def _runs(program: Program, rules: Rules) -> bool:
+    return any(s.exercise_id in rules.readiness.running_exercises for s in program.slots)
+
+
+def running_note_now(program: Program, rules: Rules) -> Program:
+    """R2: the running note rewritten from the program as it stands — in the sessions, or
+    exactly what a ready runner's walk-run plan waits for (the phase, the minutes, the end of
+    a flare-up, a check, a session within the pain limits)."""
+    running = rules.pathways[program.pathway].running
+    if running is None or not any(r.startswith(RUNNING_PREFIX) for r in program.reasons):
+        return program
+    runs = _runs(program, rules)
+    if program.template is not None and not runs:
+        note = running_note(program.pathway, program.profile, rules)
+    else:
+        zone = pain_zone(program, rules, rules.library.get(running.exercise_id))
+        note = running_note(
+            program.pathway,
+            program.profile,
+            rules,
+            phase=program.phase,
+            minutes=program.preferences.minutes_per_session,
+            running=runs,
+            waits=None if runs else run_start_waits(program, rules),
+            pain_max=min(zone.safe_max, zone.after_safe_max),
+        )
+    reasons = tuple(
+        note if note is not None and r.startswith(RUNNING_PREFIX) else r for r in program.reasons
+    )
+    if reasons == program.reasons:
+        return program
+    return program.model_copy(update={"reasons": reasons})
+
+
+def _run_session(
+    program: Program, exercise: Exercise, rules: Rules
+) -> tuple[Slot, dict[str, Slot]] | None:
+    """R2: the walk-run slot as it starts, and the session with it fitted to the person's
+    minutes as the planner fits a new phase (`fit_time`: warm-up and stretches first, then
+    the least targeted main work, then sets), a clinician's pinned dose kept — by exercise.
+    None when that would take the extra set of the side with the problem or leave the
+    session beyond the minutes."""
+    budget = program.preferences.minutes_per_session
+    slot = _start_slot(exercise, program, rules, "")
+    slots = list(program.slots)
+    mains = [i for i, s in enumerate(slots) if s.part == "main"]
+    slots.insert(mains[0] if mains else len(slots), slot)
+    main = [rules.library[s.exercise_id] for s in slots if s.part == "main"]
+    pinned = {s.exercise_id: s for s in program.slots if any(d.pinned for d in s.doses)}
+    core = session_core(program.pathway, program.phase, program.profile, main, rules)
+    fitted, _ = fit_time(slots, budget, rules, core=core | set(pinned), profile=program.profile)
+    kept = {s.exercise_id: pinned.get(s.exercise_id, s) for s in fitted}
+    if session_minutes(list(kept.values()), rules) > _session_limit(program, rules) + 1e-9:
+        return None
+    for old in program.slots:
+        new = kept.get(old.exercise_id)
+        weaker = _slot_weaker(old)
+        if new is None or weaker is None:
+            continue
+        mine, other = new.dose(weaker), new.dose(weaker.other)
+        if mine is not None and other is not None and mine.sets <= other.sets:
+            return None
+    return slot, kept
+
+
+def _run_start(program: Program, event: SessionLog, rules: Rules) -> Decision | None:
+    """R2: the walk-run plan joins the program at a session within the pain limits (the
+    running limit, during and right after) once its criteria are met, in a phase that allows
+    it and with the minutes to hold it beside the strength work — not only at a phase
+    change, and never during a flare-up. The session is fitted to the minutes as a new phase
+    is (`_run_session`), every change recorded."""
+    running = rules.pathways[program.pathway].running
+    if (
+        running is None
+        or program.template is not None
+        or _runs(program, rules)
+        or program.phase.number < running.from_phase.number
+        or program.preferences.minutes_per_session < running.needs_minutes
+        or run_start_waits(program, rules) is not None
+    ):
+        return None
+    ready = run_ready(program.profile, rules)
+    if not ready.met:
+        return None
+    exercise = rules.library[running.exercise_id]
+    zone = pain_zone(program, rules, exercise)
+    if (
+        event.max_pain > zone.safe_max
+        or event.pain_after is None
+        or event.pain_after > zone.after_safe_max
+    ):
+        return None
+    made = _run_session(program, exercise, rules)
+    if made is None:
+        return None
+    slot, kept = made
+    budget = program.preferences.minutes_per_session
+    changes = [Change(exercise_id=exercise.id, field="added", before=None, after="main")]
+    left: list[str] = []
+    trimmed: list[str] = []
+    # The walk-run slot is made again by `apply` as it starts (`_start_slot`): what the
+    # fitting changes in it is recorded as for every other exercise.
+    for old in (slot, *program.slots):
+        new = kept.get(old.exercise_id)
+        if new is None:
+            changes.append(Change(exercise_id=old.exercise_id, field="left_out", before=old.part))
+            left.append(rules.library[old.exercise_id].name)
+            continue
+        for before, after in zip(old.doses, new.doses, strict=True):
+            for field in ("sets", "amount"):
+                was, now = getattr(before, field), getattr(after, field)
+                if was == now:
+                    continue
+                changes.append(
+                    Change(
+                        exercise_id=old.exercise_id,
+                        side=before.side,
+                        field=field,
+                        before=was,
+                        after=now,
+                    )
+                )
+                if old is not slot:
+                    st = f", {before.side.value}" if before.side else ""
+                    trimmed.append(
+                        f"{rules.library[old.exercise_id].name}{st} {field} {was:g} → {now:g}"
+                    )
+    changes.append(Change(field="last_progression", after=event.date.isoformat()))
+    start = kept[exercise.id].doses[0]
+    minutes_before = session_minutes(program.slots, rules)
+    minutes_after = session_minutes(list(kept.values()), rules)
+    setting = f"{start.knob}, " if start.knob else ""
+    dose = f"{setting}{start.sets} × {start.amount:g} {exercise.dose_type.unit}"
+    room = []
+    if left:
+        room.append(f"{', '.join(left)} {'is' if len(left) == 1 else 'are'} left out")
+    if trimmed:
+        room.append("some sets are trimmed")
+    making = (
+        f" To make room, {' and '.join(room)}, so the session stays within your {budget} minutes."
+        if room
+        else ""
+    )
+    criteria = "; ".join(f"{r.id}: {r.numbers}" for r in ready.results if r.counted)
+    return Decision(
+        rule="running.start",
+        kind="progress",
+        date=event.date,
+        exercise_id=exercise.id,
+        numbers={
+            "phase": program.phase.number,
+            "from_phase": running.from_phase.number,
+            "minutes_budget": budget,
+            "needs_minutes": running.needs_minutes,
+            "pain": event.max_pain,
+            "pain_after": event.pain_after,
+            "pain_max": zone.safe_max,
+            "pain_after_max": zone.after_safe_max,
+            "minutes_before": round(minutes_before, 1),
+            "minutes_after": round(minutes_after, 1),
+            "run_criteria": criteria,
+            "left_out": ", ".join(c.exercise_id or "" for c in changes if c.field == "left_out"),
+        },
+        changes=tuple(changes),
+        person_text=f"{exercise.name} join your sessions ({dose}): you meet the criteria to "
+        f"start running again, you are in phase {program.phase.number} and your sessions have "
+        f"the {running.needs_minutes} minutes it needs beside the strength work, and today's "
+        f"pain stayed at {max(event.max_pain, event.pain_after)}/10.{making} "
+        f"{rules.readiness.run_progression}",
+        clinician_text=f"Run readiness met ({criteria}); phase {program.phase.number} ≥ "
+        f"{running.from_phase.number} (running.from_phase); {budget} ≥ {running.needs_minutes} "
+        f"min (running.needs_minutes); session pain {event.max_pain}/10 ≤ {zone.safe_max}, "
+        f"after {event.pain_after}/10 ≤ {zone.after_safe_max} (the running limit); no "
+        f"flare-up, pending check or weight-bearing limit: {exercise.name} added at {dose} "
+        f"(running.start). Session fitted to {budget} min as at a phase change (fit_time): "
+        f"left out {', '.join(left) or 'nothing'}; {'; '.join(trimmed) or 'no sets trimmed'}; "
+        f"estimate {minutes_before:.1f} → {minutes_after:.1f} min.",
+        source=f"{running.source}; {rules.readiness.run_progression_source}",
     )
 
 
@@ -4100,7 +4349,9 @@ def _next_step(
     pain_max: int | None = None,
     since: dt.date | None = None,
 ) -> Decision | None:
-    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise.
+    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise —
+    but a two-leg body-weight exercise takes its one-leg version before a weight (R4), and a
+    standing calf exercise with a weight at hand takes it after its first slower lowering (R8).
 
     `since`: the last progression before the session being judged (a protocol's load waits
     `protocol_load_step_days` after it)."""
@@ -4222,12 +4473,38 @@ def _next_step(
         knobbed = knob_step([])
         if knobbed is not None:
             return knobbed
+    # R4: a two-leg exercise done with the body weight alone moves on to its one-leg version
+    # (the single-leg bridge roughly doubles the load on each leg) before a token weight.
+    harder = _ladder_next(exercise, program, rules)
+    one_leg_first = (
+        harder is not None
+        and (dose.load_kg or 0.0) <= 0
+        and exercise.laterality is Laterality.BOTH_LEGS
+        and rules.library[harder[0]].laterality is Laterality.ONE_LEG
+    )
+    # R8: a standing calf exercise (the body weight is its load) takes a weight, where there
+    # is one, once it has had its first slower lowering — before the next slower lowering
+    # and before its setting: tendon loading adds weight once the exercise is painless.
+    load_first = (
+        exercise.loadable
+        and carries_body_weight(exercise)
+        and not one_leg_first
+        and (exercise.load_at_hand(program.preferences.equipment) or (dose.load_kg or 0.0) > 0)
+        and not _off(program, "progress.load")
+        and dose.tempo is not None
+        and exercise.tempo is not None
+        and dose.tempo.lowering
+        >= exercise.tempo.lowering
+        + p.calf_slower_lowering_steps_before_load * p.tempo_step_seconds
+        - 1e-9
+    )
     # tempo: slower lowering
     if (
         exercise.dose_type is DoseType.REPS
         and dose.tempo is not None
         and exercise.max_lowering_seconds is not None
         and dose.tempo.lowering < exercise.max_lowering_seconds
+        and not load_first
         and not _off(program, "progress.tempo")
     ):
         after_t = min(exercise.max_lowering_seconds, dose.tempo.lowering + p.tempo_step_seconds)
@@ -4243,18 +4520,35 @@ def _next_step(
             p.sources["tempo_step_seconds"].source,
             {"lowering_before": dose.tempo.lowering, "lowering_after": after_t},
         )
-    # knob, in its place on the ladder (a protocol's fixed amount took it earlier)
-    if not knob_first:
+    # knob, in its place on the ladder (a protocol's fixed amount took it earlier; R8: after a
+    # standing calf exercise's weight)
+    if not knob_first and not load_first:
         knobbed = knob_step(reset)
         if knobbed is not None:
             return knobbed
     # load — only with something at hand to add it (R1), or a weight already in use
     if (
         exercise.loadable
+        and not one_leg_first
         and (exercise.load_at_hand(program.preferences.equipment) or (dose.load_kg or 0.0) > 0)
         and not _off(program, "progress.load")
     ):
         load = dose.load_kg or 0.0
+        ahead = []
+        if (
+            dose.tempo is not None
+            and exercise.max_lowering_seconds is not None
+            and dose.tempo.lowering < exercise.max_lowering_seconds
+        ):
+            ahead.append(f"a slower lowering ({dose.tempo.lowering:g} s now)")
+        if exercise.knob and dose.knob is not None and exercise.knob.harder_setting(dose.knob):
+            ahead.append(f"a harder {exercise.knob.name} ({dose.knob})")
+        before_slower = (
+            f" Taken before {' and '.join(ahead)}: calf_slower_lowering_steps_before_load "
+            f"{p.calf_slower_lowering_steps_before_load} (R8, U)."
+            if load_first and ahead
+            else ""
+        )
         # A standing calf exercise lifts the body weight: a few kilograms on top are a small
         # step, so the reps are kept instead of starting again at the bottom (S11).
         body = carries_body_weight(exercise)
@@ -4273,7 +4567,7 @@ def _next_step(
                 else f"{name}{st}: time to add a little weight — start with {after_l:g} kg ({_load_means(exercise, program)}).",
                 f"{name}{st}: first external load {after_l:g} kg"
                 + (kept or f", amount reset to {low:g}")
-                + f" after {basis}.",
+                + f" after {basis}.{before_slower}",
                 p.sources["calf_first_load_kg" if body else "starting_load_kg"].source,
                 {
                     "load_before": 0,
@@ -4292,7 +4586,7 @@ def _next_step(
                 ],
                 f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg"
                 + (f", same {unit}." if body else "."),
-                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %){kept} after {basis}.",
+                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %){kept} after {basis}.{before_slower}",
                 p.sources["load_step_percent"].source,
                 {"load_before": load, "load_after": after_l, "step_percent": round(pct, 1)},
             )
@@ -4321,19 +4615,16 @@ def _next_step(
         )
     # single leg, then the next exercise on the ladder: the whole slot moves, so every
     # side must be ready; the caller only offers this from a side that is.
-    target = exercise.single_leg_version
-    rule = "progress.single_leg"
-    if target is None or not _fits(rules.library[target], program, rules):
-        target = exercise.progression
-        rule = "progress.next_exercise"
-    if (
-        target is not None
-        and _fits(rules.library[target], program, rules)
-        and not _off(program, rule)
-    ):
+    if harder is not None:
+        target, rule = harder
         if any(d.amount < d.range_high for d in slot.doses if d is not dose and not d.pinned):
             return None
         new = rules.library[target]
+        # R7: never at the cost of the weaker side's extra set (a one-leg exercise for a
+        # one-sided deficit moved on to one done with both legs together), as the swap for
+        # time does not.
+        if extra_set_lost(slot, new, program, rules):
+            return None
         return make(
             rule,
             [
@@ -4351,6 +4642,36 @@ def _next_step(
             {"from": slot.exercise_id, "to": target},
         )
     return None
+
+
+def _ladder_next(exercise: Exercise, program: Program, rules: Rules) -> tuple[str, str] | None:
+    """The ladder's harder exercise, and the rule that moves to it: the one-leg version, else
+    the next exercise — one that fits the program now and whose rule is on; None when none.
+    R4: where the pathway brings a two-leg exercise in before its library phases (the
+    kneecap's bridge from the first session), its one-leg version comes with it."""
+    early = program.phase not in exercise.phases and exercise.id in {
+        i for i, _ in brought_in(program.pathway, program.phase, rules)
+    }
+
+    def fits(target: str | None) -> bool:
+        if target is None:
+            return False
+        new = rules.library[target]
+        one_leg = (
+            early
+            and exercise.laterality is Laterality.BOTH_LEGS
+            and new.laterality is Laterality.ONE_LEG
+        )
+        return _fits(new, program, rules, any_phase=one_leg)
+
+    target = exercise.single_leg_version
+    rule = "progress.single_leg"
+    if not fits(target):
+        target = exercise.progression
+        rule = "progress.next_exercise"
+    if target is None or not fits(target) or _off(program, rule):
+        return None
+    return target, rule
 
 
 def _protocol_load_step(
@@ -4405,13 +4726,14 @@ def _protocol_load_step(
     )
 
 
-def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
-    """The next rung may join the program: it belongs to the phase, the equipment is at hand,
-    the pathway does not leave it out here, it keeps to the weight-bearing limit and, while a
-    check an intake warning asked for is pending, to the positions allowed until then (N4),
-    and hopping waits for hop readiness."""
+def _fits(exercise: Exercise, program: Program, rules: Rules, *, any_phase: bool = False) -> bool:
+    """The next rung may join the program: it belongs to the phase (`any_phase`: the pathway
+    brought its rung in here, R4), the equipment is at hand, the pathway does not leave it
+    out here, it keeps to the weight-bearing limit and, while a check an intake warning
+    asked for is pending, to the positions allowed until then (N4), and hopping waits for
+    hop readiness."""
     return (
-        program.phase in exercise.phases
+        (any_phase or program.phase in exercise.phases)
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
         and allows(program.pathway, exercise.id, program.phase, rules)

@@ -197,6 +197,12 @@ class ProgressionRules(Frozen):
         description="the first external load on a standing calf exercise (body weight plus "
         "this), with the reps kept",
     )
+    calf_slower_lowering_steps_before_load: int = Field(
+        ge=0,
+        le=5,
+        description="slower-lowering steps a standing calf exercise takes before its first "
+        "external load, where the person has one (R8)",
+    )
     regress_volume_fraction: float = Field(gt=0, lt=1)
     # Step-backs in a row for pain above the limit before the dose stops falling (N1).
     pain_step_backs_max: int = Field(ge=1, le=10)
