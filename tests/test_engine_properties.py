@@ -45,6 +45,7 @@ from groundup.clinical.progression import (
     planned_running,
     retest_profile,
     sorted_history,
+    volume_load,
 )
 from groundup.clinical.readiness import run_ready
 from groundup.clinical.screening import ScreenAnswers, screen
@@ -331,7 +332,16 @@ def check_weaker_side(before: Program, after: Program, decision: Decision) -> No
             and decision.side is weaker.other
         )
         if stronger_step:
-            assert work(slot, weaker.other) <= work(slot, weaker) + 1e-9, (decision, slot)
+            strong, weak = slot.dose(weaker.other), slot.dose(weaker)
+            assert strong is not None and weak is not None
+            # A weaker side that lifts a heavier weight, and as much in all (sets × reps ×
+            # weight), is not behind whatever the seconds (Q2); else the seconds decide.
+            lifts_more = (weak.load_kg or 0) > (strong.load_kg or 0) and volume_load(
+                weak
+            ) >= volume_load(strong)
+            assert (strong.load_kg or 0) <= (weak.load_kg or 0) + 1e-9, (decision, slot)
+            if not lifts_more:
+                assert work(slot, weaker.other) <= work(slot, weaker) + 1e-9, (decision, slot)
 
 
 def check_load_step(decision: Decision, before: Program) -> None:

@@ -123,6 +123,25 @@ def test_adding_and_removing_an_exercise_and_undoing_each() -> None:
     assert after.slots == prog.slots
 
 
+def test_undoing_an_addition_never_leaves_the_session_without_main_work() -> None:
+    """Found by the property test: an exercise added, every other main exercise removed,
+    then the addition undone — the session was left with no main work. The undo is refused
+    as the last removal is, and the exercise stays."""
+    prog = program()
+    history = [override(day(0), "add_exercise", exercise_id=LIFTS)]
+    after, _, _ = replay(prog, history)
+    others = [s.exercise_id for s in after.part("main") if s.exercise_id != LIFTS]
+    for n, exercise_id in enumerate(others, 1):
+        history.append(override(day(n), "remove_exercise", exercise_id=exercise_id, confirm=True))
+    after, _, _ = replay(prog, history)
+    assert [s.exercise_id for s in after.part("main")] == [LIFTS]
+    undo = override(day(len(others) + 1), "undo_edit", exercise_id=LIFTS)
+    refused = problem(after, undo)
+    assert refused is not None and "no main exercise" in refused[1]
+    after, _, _ = replay(prog, [*history, undo])
+    assert [s.exercise_id for s in after.part("main")] == [LIFTS]
+
+
 def test_removing_or_swapping_the_exercise_a_gate_measures_needs_confirmation() -> None:
     prog = program()
     why = key_exercise(prog, CALF, RULES)

@@ -3030,6 +3030,11 @@ def test_q2_a_weaker_side_lifting_more_does_not_hold_the_stronger_sides_reps() -
     ahead = with_dose(knee, "side_lying_hip_abduction", weaker, load_kg=1.0, amount=16.0)
     ahead = with_dose(ahead, "side_lying_hip_abduction", stronger, load_kg=2.0, amount=8.0)
     assert stronger_side_ahead(ahead, "side_lying_hip_abduction", stronger, RULES) is not None
+    # A slightly heavier weight does not excuse far more lifting in all (sets × reps ×
+    # weight): 1 kg × 6 on the weaker side against 0.5 kg × 25 on the stronger.
+    token = with_dose(knee, "side_lying_hip_abduction", weaker, load_kg=1.0, amount=6.0)
+    token = with_dose(token, "side_lying_hip_abduction", stronger, load_kg=0.5, amount=25.0)
+    assert stronger_side_ahead(token, "side_lying_hip_abduction", stronger, RULES) is not None
 
 
 # ----- Q4: one instruction for recording full weight ---------------------------------------

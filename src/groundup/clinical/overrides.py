@@ -199,6 +199,12 @@ def _edit_problem(override: Override, program: Program, rules: Rules) -> tuple[s
         back = edit.previous
         if back is not None and program.slot(back.exercise_id) is not None and edit.action != "add":
             return "exercise_id", f"{back.exercise_id!r} is in the program again already"
+        if edit.action == "add" and [s.exercise_id for s in program.part("main")] == [exercise_id]:
+            # Undoing an addition takes it out: never the session's last main exercise.
+            return "exercise_id", (
+                "undoing this addition would leave the session with no main exercise: "
+                "swap it instead"
+            )
         return None
     if action == "add_exercise":
         exercise = rules.library.get(exercise_id)

@@ -4321,12 +4321,20 @@ def stronger_side_ahead(
     strong_dose, weak_dose = slot.dose(side), slot.dose(weaker)
     strong_load = (strong_dose.load_kg or 0.0) if strong_dose else 0.0
     weak_load = (weak_dose.load_kg or 0.0) if weak_dose else 0.0
-    if weak_load > strong_load + 1e-9:
-        # The weaker side already lifts more: fewer reps at a heavier weight is not less work.
+    if weak_load > strong_load + 1e-9 and volume_load(weak_dose) >= volume_load(strong_dose) - 1e-9:
+        # The weaker side already lifts more, and as much in all (sets × reps × weight):
+        # fewer reps at a heavier weight is not less work.
         return None
     if strong_load > weak_load + 1e-9 or stronger_work > weaker_work + 1e-9:
         return stronger_work, weaker_work
     return None
+
+
+def volume_load(dose: Dose | None) -> float:
+    """Sets × amount × external weight: what a weighted dose lifts in all."""
+    if dose is None:
+        return 0.0
+    return dose.sets * dose.amount * (dose.load_kg or 0.0)
 
 
 def _slot_weaker(slot: Slot) -> Side | None:
