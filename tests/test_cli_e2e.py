@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -50,15 +51,20 @@ def ok(home: Path, *args: str) -> str:
     return result.stdout
 
 
-def test_four_weeks_of_a_self_managing_person(tmp_path: Path) -> None:
-    today = dt.date.today()
-    start = today - dt.timedelta(days=29)
+def start_example(home: Path, days_ago: int) -> tuple[dt.date, dict[str, Any], str]:
+    """`groundup start` with the example person, assessed and started `days_ago` days ago:
+    (the start, the intake as written, what start printed)."""
+    start = dt.date.today() - dt.timedelta(days=days_ago)
     intake = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     intake["assessment"]["date"] = start.isoformat()
-    intake_file = tmp_path / "me.yaml"
+    intake_file = home / "me.yaml"
     intake_file.write_text(yaml.safe_dump(intake), encoding="utf-8")
+    out = ok(home, "start", str(intake_file), "--name", "Robin", "--date", start.isoformat())
+    return start, intake, out
 
-    out = ok(tmp_path, "start", str(intake_file), "--name", "Robin", "--date", start.isoformat())
+
+def test_four_weeks_of_a_self_managing_person(tmp_path: Path) -> None:
+    start, intake, out = start_example(tmp_path, 29)
     # The example records a mid-portion Achilles tendinopathy: loading starts in phase 2.
     assert "Phase 2" in out
     assert "Plan for: Achilles tendon pain (mid-portion)" in out
@@ -173,12 +179,7 @@ def test_four_weeks_of_a_self_managing_person(tmp_path: Path) -> None:
 
 
 def test_bad_input_gets_one_line_and_keeps_what_is_stored(tmp_path: Path) -> None:
-    intake = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    start = dt.date.today() - dt.timedelta(days=10)
-    intake["assessment"]["date"] = start.isoformat()
-    intake_file = tmp_path / "me.yaml"
-    intake_file.write_text(yaml.safe_dump(intake), encoding="utf-8")
-    ok(tmp_path, "start", str(intake_file), "--name", "Robin", "--date", start.isoformat())
+    start, _, _ = start_example(tmp_path, 10)
     before = ok(tmp_path, "export")
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text('{"format": "groundup-export", "version": 1, "person": {', encoding="utf-8")
@@ -229,12 +230,7 @@ def test_the_terminal_says_when_questionnaires_are_due_and_takes_the_answers(
     does), and `groundup questionnaires FILE` records them on their own; bad files get one
     line and store nothing."""
     today = dt.date.today()
-    start = today - dt.timedelta(days=30)
-    intake = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    intake["assessment"]["date"] = start.isoformat()
-    intake_file = tmp_path / "me.yaml"
-    intake_file.write_text(yaml.safe_dump(intake), encoding="utf-8")
-    ok(tmp_path, "start", str(intake_file), "--name", "Robin", "--date", start.isoformat())
+    start, intake, _ = start_example(tmp_path, 30)
     due = json.loads(ok(tmp_path, "today", "--json"))["questionnaires_due"]
     assert due == (start + dt.timedelta(days=28)).isoformat()
     assert "Your questionnaires are due (you last answered them on" in ok(tmp_path, "today")

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -173,27 +174,21 @@ def test_the_site_admin_creates_a_clinic_with_its_first_admin_and_adds_a_clinici
     assert page.status_code == 200
     assert "North clinic" in page.text and "Ann Admin" in page.text and "clinic admin" in page.text
 
-    refused = client.post(
-        "/admin/clinics",
-        data={"csrf": csrf, "clinic_name": "East clinic", "clinic_admin": "bea@example.org"},
-    )
-    assert refused.status_code == 400 and "this clinician is in another clinic" in refused.text
-    refused = client.post(
-        "/admin/clinics",
-        data={"csrf": csrf, "clinic_name": "East clinic", "clinic_admin": "nobody@example.org"},
-    )
-    assert refused.status_code == 400 and "no clinician with the e-mail" in refused.text
-    assert [c.name for c in site.services.clinics.all()] == ["North clinic", "South clinic"]
-    taken = client.post(
-        "/admin/clinics",
-        data={"csrf": csrf, "clinic_name": "North clinic", "clinic_admin": "eve@example.org"},
-    )
-    assert taken.status_code == 400 and "already a clinic named" in taken.text
+    def create(name: str, admin_email: str) -> Any:
+        return client.post(
+            "/admin/clinics", data={"csrf": csrf, "clinic_name": name, "clinic_admin": admin_email}
+        )
 
-    made = client.post(
-        "/admin/clinics",
-        data={"csrf": csrf, "clinic_name": "East clinic", "clinic_admin": "eve@example.org"},
-    )
+    for name, admin_email, why in (
+        ("East clinic", "bea@example.org", "this clinician is in another clinic"),
+        ("East clinic", "nobody@example.org", "no clinician with the e-mail"),
+        ("North clinic", "eve@example.org", "already a clinic named"),
+    ):
+        refused = create(name, admin_email)
+        assert refused.status_code == 400 and why in refused.text, (name, admin_email)
+    assert [c.name for c in site.services.clinics.all()] == ["North clinic", "South clinic"]
+
+    made = create("East clinic", "eve@example.org")
     assert made.status_code == 303 and made.headers["location"] == "/admin?done=clinic"
     east = site.services.clinics.by_name("East clinic")
     (member,) = site.services.clinics.members(east.id)
