@@ -487,6 +487,7 @@ def _swap(
     definition = rules.phases[program.phase]
     doses, note = dose_for(new, definition, program.profile, rules, pathway=program.pathway)
     low = tuple(d.model_copy(update={"amount": d.range_low}) for d in doses)
+    low = _at_block(low, program, decision.date, rules)
     out = []
     for slot in slots:
         if slot.exercise_id == change.before:
@@ -509,12 +510,17 @@ def _swap(
     return out
 
 
-def _start_slot(exercise: Exercise, program: Program, rules: Rules, reason: str) -> Slot:
+def _start_slot(
+    exercise: Exercise, program: Program, rules: Rules, reason: str, day: dt.date | None = None
+) -> Slot:
     """A main slot for an exercise the clinician brings in: the engine's own starting dose
-    at the bottom of its range, the weaker side's extra set included (`dose_for`)."""
+    at the bottom of its range, the weaker side's extra set included (`dose_for`); in a
+    protocol whose blocks of weeks set the sets × reps, the block's of `day`."""
     definition = rules.phases[program.phase]
     doses, note = dose_for(exercise, definition, program.profile, rules, pathway=program.pathway)
     low = tuple(d.model_copy(update={"amount": d.range_low}) for d in doses)
+    if day is not None:
+        low = _at_block(low, program, day, rules)
     return Slot(exercise_id=exercise.id, part="main", doses=low, reason=f"{reason}{note}")
 
 
@@ -551,7 +557,9 @@ def _edit(
         assert isinstance(change.after, str)
         mains = [i for i, s in enumerate(slots) if s.part == "main"]
         index = mains[-1] + 1 if mains else len(slots)
-        slot = _start_slot(rules.library[change.after], program, rules, decision.person_text)
+        slot = _start_slot(
+            rules.library[change.after], program, rules, decision.person_text, decision.date
+        )
         edit = ProgramEdit(action="add", exercise_id=change.after, index=index, date=decision.date)
         return [*slots[:index], slot, *slots[index:]], (*edits, edit)
     if change.field == "edit_remove":
@@ -6728,4 +6736,40 @@ def _stage_moved(program: Program, stage: int, decision: Decision, rules: Rules)
             "reasons": (*carry.reasons, *notes),
             "state": program.state.model_copy(update={"edits": carry.edits}),
         }
+    )
+
+
+def _block_dose(program: Program, day: dt.date, rules: Rules) -> tuple[int, float] | None:
+    """The sets × amount the program's protocol's block of weeks asks for on `day` (its
+    current phase's blocks, counted from the day that phase began); None without one."""
+    if program.template is None or program.template not in rules.templates.templates:
+        return None
+    template = rules.templates.templates[program.template].at_stage(program.stage)
+    if not template.blocks:
+        return None
+    began = program.phase_started if program.stage else program.start_date
+    return template_block(template, (day - began).days // 7 + 1)
+
+
+def _at_block(
+    doses: tuple[Dose, ...], program: Program, day: dt.date, rules: Rules
+) -> tuple[Dose, ...]:
+    """Doses of an exercise the clinician brings into a protocol run by blocks of weeks: the
+    block's sets × amount, as every main exercise of it holds (`_template_block`) — not the
+    exercise's own start, which the next session's block would overwrite, so that a session
+    done as the player offers it counts at the program's dose."""
+    block = _block_dose(program, day, rules)
+    if block is None:
+        return doses
+    sets, amount = block
+    return tuple(
+        d.model_copy(
+            update={
+                "sets": sets,
+                "amount": amount,
+                "range_low": min(d.range_low, amount),
+                "range_high": max(d.range_high, amount),
+            }
+        )
+        for d in doses
     )
