@@ -998,6 +998,15 @@ class OwnLibrary:
             )
             if not shared and not self._may_take_back(session, owner, first):
                 raise Forbidden("only whoever wrote it or a clinic admin makes it private again")
+            if not shared and row.owner_kind == CLINIC:
+                users = _clinic_protocols_using(session, row.owner_id, exercise_id)
+                if users:
+                    raise Conflict(
+                        f"{exercise_id[:64]!r} stays shared: the clinic's "
+                        f"protocol{'s' if len(users) > 1 else ''} "
+                        + ", ".join(f"{name} ({key})" for key, name in users)
+                        + " use it; make them private first, or take the exercise out of them"
+                    )
             session.execute(
                 update(OwnExercise)
                 .where(OwnExercise.exercise_id == exercise_id)
@@ -1036,10 +1045,7 @@ class OwnLibrary:
             if not shared and not self._may_take_back(session, owner, first):
                 raise Forbidden("only whoever wrote it or a clinic admin makes it private again")
             if shared:
-                template = Template.model_validate(row.data)
-                used = {i.exercise_id for i in template.items}
-                used |= {a for i in template.items for a in i.alternatives}
-                used |= {i.pair_with for i in template.items if i.pair_with}
+                used = template_exercises(Template.model_validate(row.data))
                 private = sorted(
                     session.scalars(
                         select(OwnExercise.exercise_id).where(
@@ -1063,6 +1069,35 @@ class OwnLibrary:
             return OwnProtocol(
                 row.key, Template.model_validate(row.data), row.version, row.retired, target
             )
+
+
+def template_exercises(template: Template) -> set[str]:
+    """Every exercise a protocol names, in any of its phases: items, alternatives, partners."""
+    items = [i for k in range(template.stage_count) for i in template.stage(k).items]
+    used = {i.exercise_id for i in items}
+    used |= {a for i in items for a in i.alternatives}
+    used |= {i.pair_with for i in items if i.pair_with}
+    return used
+
+
+def _clinic_protocols_using(
+    session: Session, clinic_id: int, exercise_id: str
+) -> list[tuple[str, str]]:
+    """(key, name) of the clinic's shared protocols whose newest version names the exercise."""
+    newest: dict[str, tuple[int, dict[str, Any], bool]] = {}
+    for key, version, data, retired in session.execute(
+        select(OwnTemplate.key, OwnTemplate.version, OwnTemplate.data, OwnTemplate.retired).where(
+            OwnTemplate.owner_kind == CLINIC, OwnTemplate.owner_id == clinic_id
+        )
+    ):
+        if key not in newest or version > newest[key][0]:
+            newest[key] = (version, data, retired)
+    out = []
+    for key, (_, data, retired) in sorted(newest.items()):
+        template = Template.model_validate(data)
+        if not retired and exercise_id in template_exercises(template):
+            out.append((key, template.name))
+    return out
 
 
 def clinician_owner(database: Database, email: str) -> tuple[Owner, str, int]:
