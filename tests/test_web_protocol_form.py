@@ -443,6 +443,12 @@ def test_the_form_builds_a_protocol_in_three_phases(site: Site) -> None:
     assert chosen is not None and option_chosen(chosen) == "hsr_calf_raise"
     rule = doc.find("select", name="phases.1.move_on")
     assert rule is not None and option_chosen(rule) == "milestones"
+    ticked = [
+        box["value"]
+        for box in doc.find_all("input", name="phases.1.milestones")
+        if box.has_attr("checked")
+    ]
+    assert ticked == ["dynamic_pain_free", "dynamic_min_sessions"]
     weeks = doc.find("input", name="phases.0.after_weeks")
     assert weeks is not None and weeks["value"] == "2"
     assert doc.find("select", name="phases.2.move_on") is None  # the last phase runs on
