@@ -220,3 +220,40 @@ def test_bad_input_gets_one_line_and_keeps_what_is_stored(tmp_path: Path) -> Non
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("groundup: "), (args, result.stderr)
     assert ok(tmp_path, "export") == before
+
+
+def test_the_terminal_says_when_questionnaires_are_due_and_takes_the_answers(
+    tmp_path: Path,
+) -> None:
+    """Today in the terminal says when the questionnaires are due (as the web's Today
+    does), and `groundup questionnaires FILE` records them on their own; bad files get one
+    line and store nothing."""
+    today = dt.date.today()
+    start = today - dt.timedelta(days=30)
+    intake = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    intake["assessment"]["date"] = start.isoformat()
+    intake_file = tmp_path / "me.yaml"
+    intake_file.write_text(yaml.safe_dump(intake), encoding="utf-8")
+    ok(tmp_path, "start", str(intake_file), "--name", "Robin", "--date", start.isoformat())
+    due = json.loads(ok(tmp_path, "today", "--json"))["questionnaires_due"]
+    assert due == (start + dt.timedelta(days=28)).isoformat()
+    assert "Your questionnaires are due (you last answered them on" in ok(tmp_path, "today")
+
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("lefs:\n  usual_activities: 9\n", encoding="utf-8")
+    result = run(tmp_path, "questionnaires", str(wrong))
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("lefz:\n  usual_activities: 2\n", encoding="utf-8")
+    result = run(tmp_path, "questionnaires", str(unknown))
+    assert result.returncode != 0 and "'lefz' is not a questionnaire" in result.stderr
+    assert json.loads(ok(tmp_path, "today", "--json"))["questionnaires_due"] == due
+
+    answers = tmp_path / "answers.yaml"
+    lefs = {k: min(4, v + 1) for k, v in intake["assessment"]["lefs"].items()}
+    answers.write_text(yaml.safe_dump({"lefs": lefs}), encoding="utf-8")
+    assert "Answers saved" in ok(tmp_path, "questionnaires", str(answers))
+    after = json.loads(ok(tmp_path, "today", "--json"))["questionnaires_due"]
+    assert after == (today + dt.timedelta(days=28)).isoformat()
+    assert "questionnaires are due" not in ok(tmp_path, "today")

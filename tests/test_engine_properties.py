@@ -46,6 +46,7 @@ from groundup.clinical.progression import (
     retest_profile,
     sorted_history,
 )
+from groundup.clinical.readiness import run_ready
 from groundup.clinical.screening import ScreenAnswers, screen
 from groundup.clinical.vocabulary import Equipment, Phase, Side
 from groundup.knowledge import load_rules, load_screening_rules
@@ -406,6 +407,7 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                 "template.block",
                 "flare.step_up",
                 "flare.end",
+                "running.start",
             )
             if moves_up:
                 assert isinstance(event, SessionLog) and not event.skipped, decision
@@ -448,6 +450,18 @@ def check_all(history: list[HistoryEvent], steps: list[tuple[Program, HistoryEve
                         assert efforts and max(efforts) <= target, (decision, efforts, target)
                 # (c) never a load step above the cap.
                 check_load_step(decision, program)
+            if decision.rule == "running.start":
+                # (l) R2: the walk-run plan joins only with its criteria met, from the phase
+                # running may join, with the minutes for it, outside a flare-up, and at a
+                # session within the running pain limit.
+                running = RULES.pathways[program.pathway].running
+                assert running is not None and program.template is None
+                assert run_ready(program.profile, RULES).met, decision
+                assert program.phase.number >= running.from_phase.number, decision
+                assert program.preferences.minutes_per_session >= running.needs_minutes
+                assert program.state.flare is None and program.state.check_pending is None
+                assert isinstance(event, SessionLog)
+                assert event.max_pain <= RULES.readiness.run_pain_max, decision
             if decision.rule == "phase.advance":
                 # (d) every gate criterion met, as gate_status saw it just before …
                 status = gate_status(before, decision.date, seen, RULES)

@@ -213,6 +213,35 @@ def test_questionnaire_responses_hold_every_item_answer(local: Services) -> None
     ]
 
 
+def test_questionnaires_answered_alone_are_in_the_bundle_too(local: Services) -> None:
+    """Questionnaires answered on their own (no tests) were in the JSON and CSV exports but
+    not in the FHIR bundle: they are now a QuestionnaireResponse with its score, and the
+    bundle still reads back to what the record carries."""
+    pid = lived(local)
+    day = local.assessments(pid)[-1][0]
+    items = local.rules.questionnaires.measure("lefs").items
+    local.record_questionnaires(pid, {"lefs": {i.id: 3 for i in items}}, day)
+    bundle = bundle_of(local, pid)
+    responses = [
+        r
+        for r in resources(bundle, "QuestionnaireResponse")
+        if r.questionnaire == "urn:groundup:questionnaire:lefs"
+    ]
+    assert len(responses) == 3
+    alone = [r for r in responses if r.id.startswith("q1-")]
+    assert len(alone) == 1 and {i.answer[0].valueInteger for i in alone[0].item} == {3}
+    scores = [
+        o
+        for o in resources(bundle, "Observation")
+        if o.id.startswith("q1-lefs") and o.valueQuantity is not None
+    ]
+    assert [o.valueQuantity.value for o in scores] == [60]
+    export = ExportBundle.model_validate(local.export_person(pid))
+    said = fhir.read_bundle(bundle)
+    assert said == fhir.carried(export, local.rules)
+    assert (day, "lefs", 60.0) in said.outcomes
+
+
 def test_the_care_plan_lists_each_exercise_with_its_dose_per_side(local: Services) -> None:
     pid = lived(local)
     program = local.program(pid)

@@ -762,3 +762,34 @@ def test_build_program_from_the_example_intake() -> None:
     assert program.start_date == dt.date(2025, 3, 4)
     assert program.outcome_baseline and program.outcome_baseline == program.outcome_latest
     assert session_minutes(program.slots, RULES) <= 30
+
+
+def test_a_loading_protocol_says_what_adds_the_weight_when_none_is_listed() -> None:
+    """Heavy slow resistance is a weight from the first week and Alfredson adds one once the
+    drops are painless; with nothing listed to add it with, the plan says so and what would
+    do (and the terminal's list of ready-made programs marks it); with a backpack it does
+    not."""
+    from rich.console import Console
+
+    from groundup.cli.program_render import offered_templates
+
+    bare = (Equipment.NONE, Equipment.STEP)
+    hsr = template_program("heavy_slow_resistance", bare)
+    (said,) = [r for r in hsr.reasons if "listed nothing to add it with" in r]
+    assert "a weight from the first week" in said and "a backpack" in said
+    alfredson = template_program("alfredson", bare)
+    (said,) = [r for r in alfredson.reasons if "listed nothing to add it with" in r]
+    assert "once the exercises are done without pain" in said
+    loaded = (*bare, Equipment.BACKPACK)
+    for name in ("heavy_slow_resistance", "alfredson"):
+        program = template_program(name, loaded)
+        assert not [r for r in program.reasons if "listed nothing" in r], name
+    calf = validate(Intake, read_document(ROOT / "examples" / "clear-left-calf.yaml"), "x")
+    _, program = build_program(calf, RULES)
+    console = Console(width=300, record=True)
+    offered = offered_templates(program, RULES, "me.yaml")
+    assert offered is not None
+    console.print(offered)
+    text = console.export_text()
+    assert "--template heavy_slow_resistance (needs a backpack" in text
+    assert "from the first week)" in text

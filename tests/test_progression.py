@@ -44,7 +44,7 @@ from groundup.clinical.progression import (
     stall_culprits,
 )
 from groundup.clinical.screening import ScreenAnswers, screen
-from groundup.clinical.vocabulary import Equipment, Phase, Position, Side
+from groundup.clinical.vocabulary import Equipment, Laterality, Phase, Position, Side
 from groundup.documents.handout import pain_after
 from groundup.knowledge import load_rules, load_screening_rules
 
@@ -2447,8 +2447,10 @@ def _calf_at_the_load_rung(exercise_id: str, **dose: Any) -> Program:
 
 def test_s11_a_first_load_on_a_standing_calf_raise_is_five_kg_with_the_reps_kept() -> None:
     """A standing calf raise lifts the body weight: its first external load is 5 kg (U), the
-    reps stay where they were, and the next steps add weight without cutting the reps."""
-    prog = _calf_at_the_load_rung("bent_knee_calf_raise")
+    reps stay where they were, and the next steps add weight without cutting the reps.
+    (R4: the two-leg bent-knee raise, which this test used, now takes its one-leg version
+    before a weight; the two-leg heavy slow calf raise has none.)"""
+    prog = _calf_at_the_load_rung("hsr_calf_raise")
     (dose,) = prog.slots[0].doses
     after, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(6)))
     loads = [d for d in decisions if d.rule == "progress.load"]
@@ -2460,6 +2462,25 @@ def test_s11_a_first_load_on_a_standing_calf_raise_is_five_kg_with_the_reps_kept
     (now,) = after.slots[0].doses
     assert now.amount == dose.amount and now.load_kg is not None and now.load_kg > 5
     assert RULES.progression.sources["calf_first_load_kg"].confidence == "U"
+
+
+def test_r4_a_two_leg_body_weight_calf_raise_takes_its_one_leg_version_before_weight() -> None:
+    """R4: at the load rung, with every weight at hand, the two-leg bent-knee calf raise
+    moves on to its one-leg version (at the bottom of its range, no weight) instead of
+    taking 5 kg in a backpack; once it carries a weight (a clinician's), the weight goes on."""
+    prog = _calf_at_the_load_rung("bent_knee_calf_raise")
+    _, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(2)))
+    assert not [d for d in decisions if d.rule == "progress.load"]
+    (step,) = [d for d in decisions if d.kind == "progress"]
+    assert step.rule == "progress.single_leg"
+    assert step.numbers["to"] == "single_leg_bent_knee_calf_raise"
+    after = apply(prog, step, RULES)
+    slot = after.slot("single_leg_bent_knee_calf_raise")
+    assert slot is not None and all(not d.load_kg for d in slot.doses)
+    loaded = _calf_at_the_load_rung("bent_knee_calf_raise", load_kg=5.0)
+    _, decisions, _ = live(loaded, *({"on": on(loaded, 2 * n)} for n in range(2)))
+    (step,) = [d for d in decisions if d.kind == "progress"]
+    assert step.rule == "progress.load"
 
 
 def test_s11_a_seated_raise_carries_no_body_weight_and_starts_its_reps_again() -> None:
@@ -2552,6 +2573,29 @@ def test_s13_pain_on_waking_at_four_asks_the_safety_questions_again_once_a_week(
     assert "safety questions again" in asked[0].person_text
     assert "wake you at night" in asked[0].clinician_text  # the screen's own question
     assert not of(decisions, "refer.red_flag") and not of(decisions, "refer.watch_for")
+
+
+def test_r13_first_step_pain_unchanged_since_intake_does_not_reask_the_screen_every_week() -> None:
+    """R13: plantar heel pain with 6/10 on the first steps out of bed at the intake was asked
+    the safety questions again every week while it stayed at 6/10 — the condition itself,
+    not a new sign. The screen is asked again when waking pain rises above the intake's
+    value; a warning sign at a check-in still refers at once."""
+    prog = example_program("plantar-heel.yaml")
+    assert prog.baseline.pain_on_waking == 6
+    first = prog.start_date
+    plans: list[dict[str, Any]] = [
+        {"event": checkin(first + dt.timedelta(days=n), pain=pain)}
+        for n, pain in ((1, 6), (8, 6), (15, 6), (22, 7), (23, 7), (30, 6))
+    ]
+    _, decisions, _ = live(prog, *plans)
+    asked = of(decisions, "prompt.recheck")
+    # Not at the intake's 6/10; at 7/10 (risen), not again within the week.
+    assert [d.date for d in asked] == [first + dt.timedelta(days=22)]
+    assert asked[0].numbers["at_least"] == 7
+    # A warning sign still refers on the spot, whatever the waking pain.
+    sign = next(iter(RULES.screening.checkin_signs))
+    _, referred, _ = live(prog, {"event": checkin(first + dt.timedelta(days=1), 6, flags=[sign])})
+    assert of(referred, "refer.red_flag")
 
 
 def test_s13_a_recheck_that_refers_pauses_the_program_with_the_screens_urgency() -> None:
@@ -2885,7 +2929,7 @@ def _shins_retested(rise: int) -> tuple[Program, list[tuple[Any, bool, str, bool
 
 def test_p4_both_shins_leave_phase_3_on_each_legs_rise_from_its_own_start() -> None:
     """P4: with both shins sore the shin-raise gate was "judged by a clinician" and nothing
-    asked one; each leg's rise from its own start beyond the test's error (±6, U) now
+    asked one; each leg's rise from its own start beyond the test's error (U) now
     decides it, and a retest is what it waits for."""
     _, risen = _shins_retested(10)
     (shin,) = [s for s in risen if s[0].id == "shin_tibialis_lsi"]
@@ -2894,6 +2938,28 @@ def test_p4_both_shins_leave_phase_3_on_each_legs_rise_from_its_own_start() -> N
     _, flat = _shins_retested(3)
     (shin,) = [s for s in flat if s[0].id == "shin_tibialis_lsi"]
     assert not shin[1] and shin[3], shin[2]
+
+
+def test_r6_the_shins_own_rise_is_judged_on_an_error_scaled_to_their_count() -> None:
+    """R6: starts of 8 and 10 shin raises were asked for a rise of more than 6 on each leg
+    (the ±6 borrowed from heel raises done about 22 times), 60–75 % of the start. Scaled to
+    the count as a low heel-raise count is (P9), a rise of 4 on each leg opens the gate and
+    a rise of 3 does not; the words give the rise each leg needs."""
+    from groundup.clinical.pathways import phase_gate, resolve_criterion
+    from groundup.clinical.progression import own_start_gap
+
+    risen, statuses = _shins_retested(4)
+    (shin,) = [s for s in statuses if s[0].id == "shin_tibialis_lsi"]
+    assert shin[1], shin[2]
+    assert "left 8 → 12 (+4, needs > 3)" in shin[2]
+    flat, statuses = _shins_retested(3)
+    (shin,) = [s for s in statuses if s[0].id == "shin_tibialis_lsi"]
+    assert not shin[1] and "right 10 → 13 (+3, needs > 3)" in shin[2]
+    (named,) = [c for c in phase_gate(flat.pathway, flat.phase, RULES) if c.id == shin[0].id]
+    criterion = resolve_criterion(named, flat.baseline, RULES)
+    assert criterion is not None and own_start_gap(criterion, risen, RULES) is None
+    gap = own_start_gap(criterion, flat, RULES)
+    assert gap is not None and "a rise of more than 3 reps on each leg" in gap[0]
 
 
 def test_q2_a_phase_change_fits_the_doses_it_carries_to_the_persons_minutes() -> None:
@@ -3191,3 +3257,39 @@ def test_q2_a_stall_after_the_clinician_was_asked_about_time_names_the_minutes_f
     assert first.clinician_text.index("session time") < first.clinician_text.index(
         "technique lapses"
     )
+
+
+def test_r7_the_ladder_never_moves_the_weak_sides_one_leg_work_to_both_legs() -> None:
+    """R7 (the ordinary ladder): at the top of its ladder the one-leg band ankle pull-up,
+    with the extra set on the weak left, moved on to the tibialis raise done with both legs
+    together, which takes that set away. It now stays one-leg (the swap for time already
+    did); an even one-leg slot still moves on."""
+    prog = program(Phase.DYNAMIC_STABILITY, equipment=tuple(Equipment))
+    exercise = RULES.library["band_dorsiflexion"]
+    assert exercise.progression is not None
+    assert RULES.library[exercise.progression].laterality is Laterality.BOTH_LEGS
+    assert exercise.knob is not None and exercise.knob.levels is not None
+    top = exercise.knob.levels[-1]
+    doses, _ = dose_for(exercise, RULES.phases[Phase.DYNAMIC_STABILITY], prog.profile, RULES)
+    assert exercise.max_lowering_seconds is not None
+    uneven = tuple(
+        d.model_copy(
+            update={
+                "amount": d.range_high,
+                "knob": top,
+                "sets": 3 if d.side is Side.LEFT else 2,
+                "tempo": d.tempo.model_copy(update={"lowering": exercise.max_lowering_seconds})
+                if d.tempo
+                else None,
+            }
+        )
+        for d in doses
+    )
+    slot = Slot(exercise_id=exercise.id, part="main", doses=uneven, reason="for the test")
+    weak = prog.model_copy(update={"slots": (slot,)})
+    _, decisions, _ = live(weak, *({"on": on(weak, 2 * n)} for n in range(3)))
+    assert not [d for d in decisions if any(c.field == "exercise" for c in d.changes)]
+    even = tuple(d.model_copy(update={"sets": 2}) for d in uneven)
+    level = prog.model_copy(update={"slots": (slot.model_copy(update={"doses": even}),)})
+    _, decisions, _ = live(level, *({"on": on(level, 2 * n)} for n in range(3)))
+    assert [d for d in decisions if d.rule == "progress.next_exercise"]

@@ -160,3 +160,73 @@ def test_sharing_an_exercise_and_a_library_between_clinics(site: Site) -> None:
         files={"file": ("x.json", b'{"format": "nope"}', "application/json")},
     )
     assert bad.status_code == 422 and "format: not a clinic library file" in bad.text
+
+
+def test_the_site_admin_creates_a_clinic_with_its_first_admin_and_adds_a_clinician(
+    site: Site,
+) -> None:
+    """The site admin's page lists the clinics with their members, creates a clinic with its
+    first admin in one step (a refusal leaves no clinic behind), and adds a clinician who is
+    in no clinic yet; a clinician of another clinic, or one that does not exist, is a 400
+    that names the field."""
+    admin = site.accounts.create_user("root@example.org", "Site Admin", "admin", PASSWORD)
+    eve = site.accounts.create_user("eve@example.org", "Eve East", "clinician", PASSWORD)
+    site.accounts.create_user("fay@example.org", "Fay Field", "clinician", PASSWORD)
+    site.accounts.create_patient(eve, "Ola Eastwood")
+    client, csrf = site.client(admin)
+    page = client.get("/admin")
+    assert page.status_code == 200
+    assert "North clinic" in page.text and "Ann Admin" in page.text and "clinic admin" in page.text
+
+    refused = client.post(
+        "/admin/clinics",
+        data={"csrf": csrf, "clinic_name": "East clinic", "clinic_admin": "bea@example.org"},
+    )
+    assert refused.status_code == 400 and "this clinician is in another clinic" in refused.text
+    refused = client.post(
+        "/admin/clinics",
+        data={"csrf": csrf, "clinic_name": "East clinic", "clinic_admin": "nobody@example.org"},
+    )
+    assert refused.status_code == 400 and "no clinician with the e-mail" in refused.text
+    assert [c.name for c in site.services.clinics.all()] == ["North clinic", "South clinic"]
+    taken = client.post(
+        "/admin/clinics",
+        data={"csrf": csrf, "clinic_name": "North clinic", "clinic_admin": "eve@example.org"},
+    )
+    assert taken.status_code == 400 and "already a clinic named" in taken.text
+
+    made = client.post(
+        "/admin/clinics",
+        data={"csrf": csrf, "clinic_name": "East clinic", "clinic_admin": "eve@example.org"},
+    )
+    assert made.status_code == 303 and made.headers["location"] == "/admin?done=clinic"
+    east = site.services.clinics.by_name("East clinic")
+    (member,) = site.services.clinics.members(east.id)
+    assert member.email == "eve@example.org" and member.admin and member.patients == 1
+    assert [e.display_name for e in site.services.clinics.caseload(east.id)] == ["Ola Eastwood"]
+
+    added = client.post(
+        f"/admin/clinics/{east.id}/members", data={"csrf": csrf, "email": "fay@example.org"}
+    )
+    assert added.status_code == 303
+    assert {m.email: m.admin for m in site.services.clinics.members(east.id)} == {
+        "eve@example.org": True,
+        "fay@example.org": False,
+    }
+    again = client.post(
+        f"/admin/clinics/{east.id}/members", data={"csrf": csrf, "email": "dan@example.org"}
+    )
+    assert again.status_code == 400 and "this clinician is in another clinic" in again.text
+    assert (
+        client.post(
+            "/admin/clinics/9999/members", data={"csrf": csrf, "email": "fay@example.org"}
+        ).status_code
+        == 404
+    )
+    # Only the site admin: a clinic admin cannot create clinics.
+    ann, ann_csrf = site.client(site.ann)
+    assert ann.post(
+        "/admin/clinics",
+        data={"csrf": ann_csrf, "clinic_name": "Ann's own", "clinic_admin": "fay@example.org"},
+    ).status_code in (403, 404)
+    assert "Ann's own" not in [c.name for c in site.services.clinics.all()]

@@ -48,7 +48,7 @@ from groundup.clinical.logs import (
     SetLog,
 )
 from groundup.clinical.program import Program, dose_words
-from groundup.clinical.progression import Decision
+from groundup.clinical.progression import Decision, questionnaires_due_on
 from groundup.documents.handout import pain_zones
 from groundup.interop.files import FORMATS, ExportFormat, export_file, import_record
 from groundup.knowledge import load_rules
@@ -241,6 +241,7 @@ def today_command(
     today = _call(lambda: services().today(pid, day))
     if today.program.state.referred and _paused(pid, as_json, day):
         return
+    _, due = _questionnaires_due(pid, today.program)
     if as_json:
         out.print_json(
             json.dumps(
@@ -252,6 +253,7 @@ def today_command(
                     "program_version": today.program.version,
                     "phase": today.program.phase.value,
                     "slots": [s.model_dump(mode="json") for s in today.slots],
+                    "questionnaires_due": due.isoformat() if due else None,
                 }
             )
         )
@@ -305,8 +307,66 @@ def today_command(
         out.print(
             Text(f"Your pain on waking was high this morning. {RECHECK_HINT}", style="yellow")
         )
+    answered, due = _questionnaires_due(pid, program)
+    if due is not None and day >= due:
+        when = (
+            f"you last answered them on {display.date(answered)}"
+            if answered
+            else "you have not answered them yet"
+        )
+        out.print(
+            f"Your questionnaires are due ({when}): a few minutes of questions on how your "
+            "leg affects everyday life. Answer them with `groundup questionnaires FILE`, or "
+            "on the Questionnaires page of the web app."
+        )
     out.print(today_table(program, display))
     out.print("After the session: `groundup log`. Tomorrow morning: `groundup checkin`.")
+
+
+def _questionnaires_due(pid: str, program: Program) -> tuple[dt.date | None, dt.date | None]:
+    """When the person last answered their questionnaires, and when they fall due (None:
+    switched off by the clinician)."""
+    answered = _call(lambda: services().questionnaires_last(pid))
+    return answered, questionnaires_due_on(program, answered, load_rules())
+
+
+@app.command("questionnaires")
+def questionnaires_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="a YAML or JSON file: each questionnaire's id (lefs, faam_adl, faam_sports, "
+            "visa_a) with its answers by item, as in the assessment files",
+        ),
+    ],
+    person: PersonOption = None,
+    date: DateOption = None,
+) -> None:
+    """Answer your questionnaires on their own (no tests): the scores are kept and compared
+    with your first ones."""
+    pid = person_id(person)
+    display = display_for(pid)
+    day = parse_date(date, display)
+    data = read_document(file)
+    if isinstance(data, dict) and isinstance(data.get("assessment"), dict):
+        data = data["assessment"]
+    if not isinstance(data, dict) or not data:
+        raise fail(f"{file}: expected each questionnaire's id with its answers, e.g. 'lefs:'")
+    known = set(load_rules().questionnaires.ids)
+    answers = {k: v for k, v in data.items() if k in known}
+    unknown = [k for k in data if k not in known and k not in ("date",)]
+    if unknown:
+        raise fail(
+            f"{file}: {unknown[0]!r} is not a questionnaire; the questionnaires are: "
+            + ", ".join(sorted(known))
+        )
+    bad = [k for k, v in answers.items() if not isinstance(v, dict)]
+    if bad:
+        raise fail(f"{file}: {bad[0]}: give the answers by item, e.g. '{bad[0]}: {{q1: 3}}'")
+    decisions = _call(lambda: services().record_questionnaires(pid, answers, day))
+    out.print("Answers saved. Your progress compares these scores with your first ones.")
+    _show_decisions(decisions)
 
 
 # ----- logging ----------------------------------------------------------------------------

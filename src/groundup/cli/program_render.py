@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from groundup.clinical.planning import session_minutes
+from groundup.clinical.planning import minutes_shown, template_load_missing
 from groundup.clinical.program import Dose, Part, Program, Slot, dose_words
 from groundup.clinical.progression import Decision
 from groundup.clinical.readiness import run_ready
@@ -88,7 +88,7 @@ def program_view(
     per_day = f", {program.times_per_day}× a day" if program.times_per_day > 1 else ""
     header = Text.assemble(
         (f"Phase {program.phase.number}: {program.phase.label}", "bold"),
-        f"  ·  {days}{per_day}  ·  about {session_minutes(program.slots, rules):.0f} min a session",
+        f"  ·  {days}{per_day}  ·  about {minutes_shown(program.slots, rules)} min a session",
         f"  ·  version {program.version}",
     )
     definition = rules.phases[program.phase]
@@ -151,4 +151,8 @@ def offered_templates(program: Program, rules: Rules, file: str) -> Text | None:
         text.append(f"groundup plan {file} --template {name}", style="cyan")
         if template.needs == "run_ready" and not run_ready(program.profile, rules).met:
             text.append(" (once the criteria to start running are met)", style="dim")
+        missing = template_load_missing(template, program.preferences, rules)
+        if missing is not None:
+            when = "from the first week" if template.loaded_from_start else "later on"
+            text.append(f" (needs {missing} {when})", style="dim")
     return text

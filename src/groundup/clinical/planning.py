@@ -54,6 +54,7 @@ from groundup.clinical.vocabulary import (
     Muscle,
     Phase,
     Position,
+    Role,
     Severity,
     Side,
 )
@@ -116,6 +117,16 @@ def plan(
             "to the gentlest work."
         )
     slots, reasons = build_session(phase, profile, preferences, rules, pathway=condition)
+    # R2: the running note says what the walk-run plan waits for in this program.
+    note = running_note(
+        condition,
+        profile,
+        rules,
+        phase=phase,
+        minutes=preferences.minutes_per_session,
+        running=any(s.exercise_id in rules.readiness.running_exercises for s in slots),
+    )
+    notes = tuple(note if note and n.startswith(RUNNING_PREFIX) else n for n in notes)
     days = preferences.training_days or DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
     return Program(
         version=1,
@@ -165,24 +176,67 @@ def pending_check(
 RUNNING_PREFIX = "Running: "
 
 
-def running_note(condition: Condition, profile: ImbalanceProfile, rules: Rules) -> str | None:
+def running_note(
+    condition: Condition,
+    profile: ImbalanceProfile,
+    rules: Rules,
+    *,
+    phase: Phase | None = None,
+    minutes: int | None = None,
+    running: bool = False,
+    waits: str | None = None,
+    pain_max: int | None = None,
+) -> str | None:
     """The pathway's running note from the profile as it stands (the engine rewrites it when
-    the irritability re-read from the logs changes, Q3)."""
+    the irritability re-read from the logs changes, Q3, and as the program moves, R2). With
+    the program's phase and minutes it says exactly what a ready runner's walk-run plan
+    still waits for: the phase, the minutes, or `waits` (what the engine names: the end of
+    a flare-up, a clinician's check…) or else a session with pain at `pain_max` or less;
+    `running`: the walk-run is in the sessions."""
     pathway = rules.pathways[condition]
     if pathway.running is None:
         return None
-    ready = run_ready(profile, rules)
-    if ready.met:
+    plan = pathway.running
+    if running:
         return (
-            f"{RUNNING_PREFIX}you meet the criteria to start the walk-run plan; it joins the "
-            f"program from phase {pathway.running.from_phase.number} when a session has "
-            f"{pathway.running.needs_minutes} minutes or more to hold it beside the "
-            f"strength work. {rules.readiness.run_progression}"
+            f"{RUNNING_PREFIX}the walk-run plan is part of your sessions. "
+            f"{rules.readiness.run_progression}"
         )
-    return (
-        f"{RUNNING_PREFIX}{pathway.running.advice} Not yet ready for the walk-run plan: "
-        f"{describe_unmet(ready)}."
+    ready = run_ready(profile, rules)
+    if not ready.met:
+        return (
+            f"{RUNNING_PREFIX}{plan.advice} Not yet ready for the walk-run plan: "
+            f"{describe_unmet(ready)}."
+        )
+    met = f"{RUNNING_PREFIX}you meet the criteria to start the walk-run plan; "
+    short = minutes is not None and minutes < plan.needs_minutes
+    need = (
+        f"a session of {plan.needs_minutes} minutes or more to hold it beside the strength "
+        f"work (yours have {minutes}): give more minutes, or choose the return-to-running "
+        "program"
     )
+    if phase is None or minutes is None:
+        when = (
+            f"it joins the program from phase {plan.from_phase.number} when a session has "
+            f"{plan.needs_minutes} minutes or more to hold it beside the strength work"
+        )
+    elif phase.number < plan.from_phase.number:
+        when = (
+            f"it joins the program when you reach phase {plan.from_phase.number} "
+            f"({plan.from_phase.label.lower()})" + (f", and it needs {need}" if short else "")
+        )
+    elif short:
+        when = f"it waits for {need}"
+    elif waits is not None:
+        when = f"it joins the program at the first session after {waits}"
+    elif pain_max is not None:
+        when = (
+            f"it joins the program at your next session with pain at {pain_max}/10 or less "
+            "during and right after it"
+        )
+    else:
+        when = "it joins the program at your next session with pain within the limits"
+    return f"{met}{when}. {rules.readiness.run_progression}"
 
 
 def pathway_notes(
@@ -949,7 +1003,9 @@ def build_session(
         return slots
 
     slots = make("warm_up", warm) + make("main", ordered) + make("mobility", mobility)
-    core = session_core(pathway, phase, profile, [e for e, _ in main], rules)
+    core = session_core(
+        pathway, phase, profile, [e for e, _ in main], rules, [e for e, _ in mobility]
+    )
     fitted, reasons = fit_time(
         slots, preferences.minutes_per_session, rules, core=core, profile=profile
     )
@@ -962,16 +1018,47 @@ def session_core(
     profile: ImbalanceProfile,
     main: Iterable[Exercise],
     rules: Rules,
+    mobility: Sequence[Exercise] = (),
 ) -> frozenset[str]:
     """What the pathway loads in this phase (and the run, once it has joined), and the main
     work named for a marked deficit: it loses sets before it is left out, and no time
-    fitting leaves it out."""
+    fitting leaves it out. Of the stretches (`mobility`, in session order), the ones the
+    pathway names and one for each measured mobility deficit stay too (R14,
+    `kept_stretches`)."""
     running = rules.pathways[pathway].running
     return frozenset(
         [i for i, _ in brought_in(pathway, phase, rules)]
         + ([running.exercise_id] if running is not None else [])
         + [e.id for e in main if _named_for_marked_deficit(e, profile, rules)]
+        + kept_stretches(pathway, profile, mobility, rules)
     )
+
+
+def kept_stretches(
+    pathway: Condition, profile: ImbalanceProfile, mobility: Sequence[Exercise], rules: Rules
+) -> list[str]:
+    """R14: the stretches no time fitting leaves out, of those in the session: the ones the
+    pathway names (`pathways.yaml` `mobility`: the sole of the foot for plantar heel pain)
+    and, for each mobility test that shows a deficit (knee-to-wall), the first stretch in
+    the session that stretches the test's muscles — the one the planner put first for it
+    (`_choose_extra`)."""
+    own = rules.pathways[pathway].mobility
+    kept = [e.id for e in mobility if e.id in own]
+    for test_id, test in rules.assessment.tests.items():
+        found = profile.comparison(test_id)
+        if test.kind != "mobility" or found is None or found.severity is Severity.NONE:
+            continue
+        first = next(
+            (
+                e
+                for e in mobility
+                if any(t.role is Role.STRETCHED and t.muscle in test.muscles for t in e.targets)
+            ),
+            None,
+        )
+        if first is not None and first.id not in kept:
+            kept.append(first.id)
+    return kept
 
 
 EXTRA_PARTS: tuple[Part, ...] = ("mobility", "warm_up")
@@ -1174,14 +1261,37 @@ def fit_time(
 ESTIMATE_PREFIX = "Estimated "
 
 
+def minutes_shown(slots: tuple[Slot, ...] | list[Slot], rules: Rules) -> int:
+    """The session's estimated minutes as every page, document and note says them: rounded
+    up (a session is not promised shorter than it is), at least one (R9)."""
+    return max(1, math.ceil(session_minutes(slots, rules) - 1e-9))
+
+
 def estimate_reason(slots: tuple[Slot, ...] | list[Slot], minutes: int, rules: Rules) -> str:
     """The note on the session's estimated minutes against the person's budget — written
     when a plan is built and rewritten whenever a decision changes the session (P1)."""
-    estimate = math.ceil(session_minutes(slots, rules))
-    return f"{ESTIMATE_PREFIX}{estimate} minutes per session (budget {minutes})."
+    return f"{ESTIMATE_PREFIX}{minutes_shown(slots, rules)} minutes per session (budget {minutes})."
 
 
 # ----- templates ------------------------------------------------------------------------
+
+
+def template_load_missing(template: Template, preferences: Preferences, rules: Rules) -> str | None:
+    """A protocol that loads its exercises (a first load, or a weight from the start) when
+    none of them can take a weight with what the person has: what would add it, in words
+    ("a backpack, a dumbbell or a machine"); None when it does not load or one can."""
+    if not template.protocol or (template.first_load_kg is None and not template.loaded_from_start):
+        return None
+    loadable = [
+        rules.library[item.exercise_id]
+        for item in template.items
+        if item.part == "main" and rules.library[item.exercise_id].loadable
+    ]
+    if not loadable or any(e.load_at_hand(preferences.equipment) for e in loadable):
+        return None
+    means = sorted({m.value.replace("_", " ") for e in loadable for m in e.load_with})
+    words = [f"a {m}" for m in means] or ["a weight"]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _from_template(
@@ -1213,6 +1323,17 @@ def _from_template(
     restriction = load_restriction(condition, profile, rules)
     slots: list[Slot] = []
     reasons: list[str] = [f"{template.name}: {template.description} Source: {template.source}."]
+    missing = template_load_missing(template, preferences, rules)
+    if missing is not None:
+        when = (
+            "is done with a weight from the first week"
+            if template.loaded_from_start
+            else "adds weight once the exercises are done without pain"
+        )
+        reasons.append(
+            f"{template.name} {when}, and you listed nothing to add it with ({missing}). "
+            "Add it to your equipment when you have one, or ask your clinician."
+        )
     if whole.phases:
         current = whole.stage(stage)
         reasons.append(

@@ -59,6 +59,13 @@ class TestDefinition(Frozen):
     kind: Literal["strength", "endurance", "mobility", "balance", "tolerance"]
     higher_is_better: bool = True
     measurement_error: Sourced | None = None
+    measurement_error_at: Sourced | None = Field(
+        default=None,
+        description=(
+            "the score the measurement error was measured at, for a test with no capacity "
+            "target: below it the error is scaled to the score as for a low heel-raise count"
+        ),
+    )
     muscles: tuple[Muscle, ...] = Field(min_length=1)
     instructions: tuple[str, ...] = Field(min_length=1)
     stop_when: tuple[str, ...] = Field(min_length=1)

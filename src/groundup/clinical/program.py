@@ -122,6 +122,9 @@ class EngineState(Frozen):
 
     evaluated: int = Field(default=0, ge=0, description="events of the history evaluated")
     last_progression: dt.date | None = None
+    # Each exercise's last progression (R3: a session held at its minutes is judged on the
+    # pathway's own exercises, not on whichever exercise could still step).
+    progressed_on: dict[str, dt.date] = Field(default_factory=dict)
     last_stall_prompt: dt.date | None = None
     last_retest_prompt: dt.date | None = None
     last_trend_reduction: dt.date | None = Field(
@@ -158,6 +161,8 @@ class EngineState(Frozen):
     # Reassessment prompts since the last progression or phase change; at the configured
     # count the stall goes to the clinician.
     stall_prompts: int = Field(default=0, ge=0)
+    # The effort step-backs taken (P15), by dose key and day: the hand-over counts them (R15).
+    effort_steps: tuple[tuple[str, dt.date], ...] = ()
     rules_off: tuple[str, ...] = ()
     pinned: tuple[str, ...] = ()  # "exercise_id:side" keys
     edits: tuple[ProgramEdit, ...] = Field(

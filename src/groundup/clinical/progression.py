@@ -50,6 +50,7 @@ from groundup.clinical.overrides import (
 )
 from groundup.clinical.pathways import (
     allows,
+    brought_in,
     load_restriction,
     phase_gate,
     position_allows,
@@ -64,6 +65,7 @@ from groundup.clinical.planning import (
     dose_for,
     estimate_reason,
     extra_to_leave_out,
+    fit_time,
     pathway_notes,
     plan_stage,
     refresh_reasons,
@@ -98,7 +100,16 @@ from groundup.clinical.rules import (
     Rules,
     WeightBearingRule,
 )
-from groundup.clinical.vocabulary import DoseType, Equipment, Kind, Muscle, Phase, Position, Side
+from groundup.clinical.vocabulary import (
+    DoseType,
+    Equipment,
+    Kind,
+    Laterality,
+    Muscle,
+    Phase,
+    Position,
+    Side,
+)
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
 
@@ -222,6 +233,7 @@ def advance(
             program = apply(program, decision, rules)
             steps.append(program)
         program = _irritability_now(program, seen, event.date, rules)
+        program = running_note_now(program, rules)
         program = program.model_copy(
             update={"state": program.state.model_copy(update={"evaluated": index + 1})}
         )
@@ -356,8 +368,21 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 }
             )
         elif change.field == "left_out":
-            # Q2: a warm-up or stretch left out to make room for a progression.
-            slots = [s for s in slots if s.exercise_id != change.exercise_id]
+            # Q2: a warm-up or stretch left out to make room for a progression (R2: or main
+            # work, for the walk-run plan); its partner alternates with nothing now.
+            slots = [
+                s.model_copy(update={"pair_with": None}) if s.pair_with == change.exercise_id else s
+                for s in slots
+                if s.exercise_id != change.exercise_id
+            ]
+        elif change.field == "added":
+            # R2: the walk-run plan joins, first of the main work, as the planner places it.
+            assert change.exercise_id is not None
+            joined = _start_slot(
+                rules.library[change.exercise_id], program, rules, decision.person_text
+            )
+            mains = [i for i, s in enumerate(slots) if s.part == "main"]
+            slots.insert(mains[0] if mains else len(slots), joined)
         elif change.field in ("edit_swap", "edit_add", "edit_remove", "edit_undo"):
             slots, edits = _edit(slots, state.edits, change, decision, program, rules)
             state = state.model_copy(update={"edits": edits})
@@ -377,11 +402,24 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 update={"rules_off": tuple(str(change.after).split(",")) if change.after else ()}
             )
         elif change.field == "last_progression":
-            state = state.model_copy(update={"last_progression": decision.date, "stall_prompts": 0})
+            progressed_on = dict(state.progressed_on)
+            if decision.exercise_id is not None:
+                progressed_on[decision.exercise_id] = decision.date
+            state = state.model_copy(
+                update={
+                    "last_progression": decision.date,
+                    "stall_prompts": 0,
+                    "progressed_on": progressed_on,
+                }
+            )
         elif change.field == "last_stall_prompt":
             state = state.model_copy(update={"last_stall_prompt": decision.date})
         elif change.field == "regression_count":
             state = state.model_copy(update={"regressions": (*state.regressions, decision.date)})
+        elif change.field == "effort_step":
+            assert change.exercise_id is not None
+            taken = (dose_key(change.exercise_id, change.side), decision.date)
+            state = state.model_copy(update={"effort_steps": (*state.effort_steps, taken)})
         elif change.field == "profile":
             pass  # `advance` sets the retest's profile; the change marks the new version
         elif change.field == "last_retest_prompt":
@@ -1482,7 +1520,10 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
     """Pain on waking at the recheck level: ask the screen's questions about rest, night and
     bone pain again, at most every `every_days` (S13)."""
     recheck = rules.screening.recheck
-    if recheck is None or event.pain_on_waking < recheck.waking_pain_at_least:
+    if recheck is None:
+        return None
+    level, why = recheck_level(program, rules)
+    if event.pain_on_waking < level:
         return None
     last = program.state.last_recheck_prompt
     if last is not None and (event.date - last).days < recheck.every_days:
@@ -1500,7 +1541,7 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
         date=event.date,
         numbers={
             "pain_on_waking": event.pain_on_waking,
-            "at_least": recheck.waking_pain_at_least,
+            "at_least": level,
             "questions": ", ".join(recheck.questions),
         },
         changes=(Change(field="last_recheck_prompt", before=str(last), after=str(event.date)),),
@@ -1508,12 +1549,34 @@ def _recheck_prompt(program: Program, event: CheckIn, rules: Rules) -> Decision 
         "rest is worth a closer look: please answer a few of the safety questions again — "
         "about pain at rest or at night, and one sore spot on a bone. If they point to a "
         "check, the program pauses until you have been seen.",
-        clinician_text=f"Pain on waking {event.pain_on_waking}/10 (≥ "
-        f"{recheck.waking_pain_at_least}): screen questions asked again — "
+        clinician_text=f"Pain on waking {event.pain_on_waking}/10 (≥ {level}{why}): screen "
+        "questions asked again — "
         + " / ".join(texts)
         + " A referring answer pauses the program (refer.red_flag).",
-        source=f"screening.yaml recheck: {recheck.source}",
+        source=f"screening.yaml recheck: {recheck.source}"
+        + (
+            f"; pathways.yaml waking_recheck: {hallmark.source}"
+            if (hallmark := rules.pathways[program.pathway].waking_recheck) is not None
+            else ""
+        ),
     )
+
+
+def recheck_level(program: Program, rules: Rules) -> tuple[int, str]:
+    """The pain on waking that asks the screen's questions again (S13), with the reason when
+    it is not the screen's own level: on a pathway whose hallmark is pain after rest (R13),
+    a rise above the intake's value (never below the screen's level), or the pathway's own
+    level whatever the intake."""
+    recheck = rules.screening.recheck
+    assert recheck is not None
+    hallmark = rules.pathways[program.pathway].waking_recheck
+    if hallmark is None:
+        return recheck.waking_pain_at_least, ""
+    intake = program.baseline.pain_on_waking
+    risen = max(recheck.waking_pain_at_least, intake + hallmark.above_intake_by)
+    if risen <= hallmark.waking_pain_at_least:
+        return risen, f", above the intake's {intake}/10: waking pain is this condition's own"
+    return hallmark.waking_pain_at_least, f", the pathway's level; intake {intake}/10"
 
 
 def _watch_for_morning(
@@ -1959,7 +2022,8 @@ def _on_session(
     candidates: list[tuple[Slot, Dose, Exercise]] = []
     working = program  # the program with this session's regressions applied so far
     efforts = _effort_over(program, event, seen, rules)
-    effort_spent: list[tuple[str, int]] = []  # too hard after both effort step backs (P15)
+    # too hard after both effort step backs were due (P15): name, run, dose key
+    effort_spent: list[tuple[str, int, str]] = []
     for logged_slot, logged_dose, log in _main_logs(program, event):
         if working.slot(logged_slot.exercise_id) is None:
             continue  # stepped down to its easier neighbour for form earlier on (P5)
@@ -2037,7 +2101,9 @@ def _on_session(
                 target = rules.phases[program.phase].dose.effort_rpe_max
                 over = over or (target, f"≥ {target + p.effort_over_target_by:g}")
             elif run >= p.effort_over_sessions + 2 * p.effort_step_back_sessions:
-                effort_spent.append((exercise.name + side_text, run))
+                effort_spent.append(
+                    (exercise.name + side_text, run, dose_key(slot.exercise_id, dose.side))
+                )
         if (first or second) and over is not None and not dose.pinned:
             target, logged = over
             person = (
@@ -2082,12 +2148,21 @@ def _on_session(
             # A dose too hard is not a pain response: it does not count towards a referral.
             decisions[-1] = decisions[-1].model_copy(
                 update={
-                    "changes": tuple(
-                        c.model_copy(update={"after": max(float(c.after), floor_amount)})
-                        if c.field == "amount" and isinstance(c.after, int | float)
-                        else c
-                        for c in decisions[-1].changes
-                        if c.field != "regression_count"
+                    "changes": (
+                        *(
+                            c.model_copy(update={"after": max(float(c.after), floor_amount)})
+                            if c.field == "amount" and isinstance(c.after, int | float)
+                            else c
+                            for c in decisions[-1].changes
+                            if c.field != "regression_count"
+                        ),
+                        # Counted for the hand-over's words (R15).
+                        Change(
+                            exercise_id=slot.exercise_id,
+                            side=dose.side,
+                            field="effort_step",
+                            after=2 if second else 1,
+                        ),
                     )
                 }
             )
@@ -2158,6 +2233,18 @@ def _on_session(
                 decisions.append(said)
         if not holds:
             decisions.extend(_stage_advance(program, event, seen, rules))
+    if (
+        not regressed
+        and not holds
+        and not any(d.rule.startswith(("phase.", "stage.")) for d in decisions)
+    ):
+        # R2: the walk-run plan joins once its criteria are met, not only at a phase change.
+        latest = program
+        for made in decisions:
+            latest = apply(latest, made, rules)
+        joined = _run_start(latest, event, rules)
+        if joined is not None:
+            decisions.append(joined)
     if not regressed and not any(d.rule.startswith(("prompt.", "phase.")) for d in decisions):
         asked = _run_test_prompt(program, event.date, rules)
         if asked is not None:
@@ -2210,6 +2297,222 @@ def _run_test_prompt(program: Program, day: dt.date, rules: Rules) -> Decision |
         f"{', '.join(r.id for r in unmet)} ({names}): retest needed before the walk-run plan "
         f"can join (from phase {running.from_phase.number}).",
         source=rules.readiness.run_progression_source,
+    )
+
+
+def run_start_waits(program: Program, rules: Rules) -> str | None:
+    """R2: what, besides a session within the pain limits, keeps the walk-run plan out of a
+    program whose person meets its criteria in a phase and with minutes that allow it —
+    in the words "it joins at the first session after …"; None when nothing does."""
+    running = rules.pathways[program.pathway].running
+    if running is None:
+        return None
+    state = program.state
+    if state.flare is not None:
+        return "the flare-up plan has ended"
+    if state.check_pending is not None:
+        return "your clinician has recorded the check the program is waiting for"
+    if load_restriction(program.pathway, program.profile, rules) is not None:
+        return "full weight on the leg is recorded"
+    if any(e.action == "remove" and e.exercise_id == running.exercise_id for e in state.edits):
+        return "your clinician puts it back (they took it out)"
+    if _off(program, "running.start"):
+        return "your clinician switches its automatic start back on"
+    exercise = rules.library.get(running.exercise_id)
+    if exercise is None or not _fits(exercise, program, rules):
+        return "the program allows it (not with this phase, equipment or weight on the leg)"
+    if (
+        program.phase.number >= running.from_phase.number
+        and program.preferences.minutes_per_session >= running.needs_minutes
+        and run_ready(program.profile, rules).met
+        and _run_session(program, exercise, rules) is None
+    ):
+        return (
+            "more minutes are given to each session (the walk-run and the strength work "
+            f"do not fit in {program.preferences.minutes_per_session} without the extra set "
+            "of the side with the problem)"
+        )
+    return None
+
+
+def _runs(program: Program, rules: Rules) -> bool:
+    return any(s.exercise_id in rules.readiness.running_exercises for s in program.slots)
+
+
+def running_note_now(program: Program, rules: Rules) -> Program:
+    """R2: the running note rewritten from the program as it stands — in the sessions, or
+    exactly what a ready runner's walk-run plan waits for (the phase, the minutes, the end of
+    a flare-up, a check, a session within the pain limits)."""
+    running = rules.pathways[program.pathway].running
+    if running is None or not any(r.startswith(RUNNING_PREFIX) for r in program.reasons):
+        return program
+    runs = _runs(program, rules)
+    if program.template is not None and not runs:
+        note = running_note(program.pathway, program.profile, rules)
+    else:
+        zone = pain_zone(program, rules, rules.library.get(running.exercise_id))
+        note = running_note(
+            program.pathway,
+            program.profile,
+            rules,
+            phase=program.phase,
+            minutes=program.preferences.minutes_per_session,
+            running=runs,
+            waits=None if runs else run_start_waits(program, rules),
+            pain_max=min(zone.safe_max, zone.after_safe_max),
+        )
+    reasons = tuple(
+        note if note is not None and r.startswith(RUNNING_PREFIX) else r for r in program.reasons
+    )
+    if reasons == program.reasons:
+        return program
+    return program.model_copy(update={"reasons": reasons})
+
+
+def _run_session(
+    program: Program, exercise: Exercise, rules: Rules
+) -> tuple[Slot, dict[str, Slot]] | None:
+    """R2: the walk-run slot as it starts, and the session with it fitted to the person's
+    minutes as the planner fits a new phase (`fit_time`: warm-up and stretches first, then
+    the least targeted main work, then sets), a clinician's pinned dose kept — by exercise.
+    None when that would take the extra set of the side with the problem or leave the
+    session beyond the minutes."""
+    budget = program.preferences.minutes_per_session
+    slot = _start_slot(exercise, program, rules, "")
+    slots = list(program.slots)
+    mains = [i for i, s in enumerate(slots) if s.part == "main"]
+    slots.insert(mains[0] if mains else len(slots), slot)
+    main = [rules.library[s.exercise_id] for s in slots if s.part == "main"]
+    pinned = {s.exercise_id: s for s in program.slots if any(d.pinned for d in s.doses)}
+    core = session_core(program.pathway, program.phase, program.profile, main, rules)
+    fitted, _ = fit_time(slots, budget, rules, core=core | set(pinned), profile=program.profile)
+    kept = {s.exercise_id: pinned.get(s.exercise_id, s) for s in fitted}
+    if session_minutes(list(kept.values()), rules) > _session_limit(program, rules) + 1e-9:
+        return None
+    for old in program.slots:
+        new = kept.get(old.exercise_id)
+        weaker = _slot_weaker(old)
+        if new is None or weaker is None:
+            continue
+        mine, other = new.dose(weaker), new.dose(weaker.other)
+        if mine is not None and other is not None and mine.sets <= other.sets:
+            return None
+    return slot, kept
+
+
+def _run_start(program: Program, event: SessionLog, rules: Rules) -> Decision | None:
+    """R2: the walk-run plan joins the program at a session within the pain limits (the
+    running limit, during and right after) once its criteria are met, in a phase that allows
+    it and with the minutes to hold it beside the strength work — not only at a phase
+    change, and never during a flare-up. The session is fitted to the minutes as a new phase
+    is (`_run_session`), every change recorded."""
+    running = rules.pathways[program.pathway].running
+    if (
+        running is None
+        or program.template is not None
+        or _runs(program, rules)
+        or program.phase.number < running.from_phase.number
+        or program.preferences.minutes_per_session < running.needs_minutes
+        or run_start_waits(program, rules) is not None
+    ):
+        return None
+    ready = run_ready(program.profile, rules)
+    if not ready.met:
+        return None
+    exercise = rules.library[running.exercise_id]
+    zone = pain_zone(program, rules, exercise)
+    if (
+        event.max_pain > zone.safe_max
+        or event.pain_after is None
+        or event.pain_after > zone.after_safe_max
+    ):
+        return None
+    made = _run_session(program, exercise, rules)
+    if made is None:
+        return None
+    slot, kept = made
+    budget = program.preferences.minutes_per_session
+    changes = [Change(exercise_id=exercise.id, field="added", before=None, after="main")]
+    left: list[str] = []
+    trimmed: list[str] = []
+    # The walk-run slot is made again by `apply` as it starts (`_start_slot`): what the
+    # fitting changes in it is recorded as for every other exercise.
+    for old in (slot, *program.slots):
+        new = kept.get(old.exercise_id)
+        if new is None:
+            changes.append(Change(exercise_id=old.exercise_id, field="left_out", before=old.part))
+            left.append(rules.library[old.exercise_id].name)
+            continue
+        for before, after in zip(old.doses, new.doses, strict=True):
+            for field in ("sets", "amount"):
+                was, now = getattr(before, field), getattr(after, field)
+                if was == now:
+                    continue
+                changes.append(
+                    Change(
+                        exercise_id=old.exercise_id,
+                        side=before.side,
+                        field=field,
+                        before=was,
+                        after=now,
+                    )
+                )
+                if old is not slot:
+                    st = f", {before.side.value}" if before.side else ""
+                    trimmed.append(
+                        f"{rules.library[old.exercise_id].name}{st} {field} {was:g} → {now:g}"
+                    )
+    changes.append(Change(field="last_progression", after=event.date.isoformat()))
+    start = kept[exercise.id].doses[0]
+    minutes_before = session_minutes(program.slots, rules)
+    minutes_after = session_minutes(list(kept.values()), rules)
+    setting = f"{start.knob}, " if start.knob else ""
+    dose = f"{setting}{start.sets} × {start.amount:g} {exercise.dose_type.unit}"
+    room = []
+    if left:
+        room.append(f"{', '.join(left)} {'is' if len(left) == 1 else 'are'} left out")
+    if trimmed:
+        room.append("some sets are trimmed")
+    making = (
+        f" To make room, {' and '.join(room)}, so the session stays within your {budget} minutes."
+        if room
+        else ""
+    )
+    criteria = "; ".join(f"{r.id}: {r.numbers}" for r in ready.results if r.counted)
+    return Decision(
+        rule="running.start",
+        kind="progress",
+        date=event.date,
+        exercise_id=exercise.id,
+        numbers={
+            "phase": program.phase.number,
+            "from_phase": running.from_phase.number,
+            "minutes_budget": budget,
+            "needs_minutes": running.needs_minutes,
+            "pain": event.max_pain,
+            "pain_after": event.pain_after,
+            "pain_max": zone.safe_max,
+            "pain_after_max": zone.after_safe_max,
+            "minutes_before": round(minutes_before, 1),
+            "minutes_after": round(minutes_after, 1),
+            "run_criteria": criteria,
+            "left_out": ", ".join(c.exercise_id or "" for c in changes if c.field == "left_out"),
+        },
+        changes=tuple(changes),
+        person_text=f"{exercise.name} join your sessions ({dose}): you meet the criteria to "
+        f"start running again, you are in phase {program.phase.number} and your sessions have "
+        f"the {running.needs_minutes} minutes it needs beside the strength work, and today's "
+        f"pain stayed at {max(event.max_pain, event.pain_after)}/10.{making} "
+        f"{rules.readiness.run_progression}",
+        clinician_text=f"Run readiness met ({criteria}); phase {program.phase.number} ≥ "
+        f"{running.from_phase.number} (running.from_phase); {budget} ≥ {running.needs_minutes} "
+        f"min (running.needs_minutes); session pain {event.max_pain}/10 ≤ {zone.safe_max}, "
+        f"after {event.pain_after}/10 ≤ {zone.after_safe_max} (the running limit); no "
+        f"flare-up, pending check or weight-bearing limit: {exercise.name} added at {dose} "
+        f"(running.start). Session fitted to {budget} min as at a phase change (fit_time): "
+        f"left out {', '.join(left) or 'nothing'}; {'; '.join(trimmed) or 'no sets trimmed'}; "
+        f"estimate {minutes_before:.1f} → {minutes_after:.1f} min.",
+        source=f"{running.source}; {rules.readiness.run_progression_source}",
     )
 
 
@@ -2392,6 +2695,8 @@ def _form_step(
             return None
         changes, how = rung
         swapped = any(c.field == "exercise" for c in changes)
+        if swapped and not _swap_for_both(program, slot, dose, changes, seen, floor, rules):
+            return None  # R5: this side holds with its cue until the other needs it too
         if back is not None and not swapped:
             # Q6: the set that came off comes back with the easier rung.
             changes.append(
@@ -2434,6 +2739,44 @@ def _form_step(
         f"{sets_words}, each done well.",
         f"at {at_dose} consecutive sessions: one set off ({dose.sets} → {after})",
     )
+
+
+def _swap_for_both(
+    program: Program,
+    slot: Slot,
+    dose: Dose,
+    changes: list[Change],
+    seen: Sequence[HistoryEvent],
+    floor: int,
+    rules: Rules,
+) -> bool:
+    """R5: the easier neighbour replaces the exercise for every side, so it is taken only
+    when every other side of the slot needs the same rung now (its last set faulty for
+    `form_last_set_sessions` sessions at its dose, after a set came off or at the fewest
+    sets, with no rung taken yet in its run), and never at the cost of the weaker side's
+    extra set (`extra_set_lost`, as for the time swap, R7). A fault on one side leaves the
+    other side's exercise and dose as they are."""
+    target = next(str(c.after) for c in changes if c.field == "exercise")
+    # The sets each side had before a set came off for form in this run count (Q6).
+    had = {d.side: max(d.sets, _form_episode(seen, slot, d)[3]) for d in slot.doses}
+    kept = slot.model_copy(
+        update={"doses": tuple(d.model_copy(update={"sets": had[d.side]}) for d in slot.doses)}
+    )
+    if extra_set_lost(kept, rules.library[target], program, rules):
+        return False
+    for other in slot.doses:
+        if other.side == dose.side:
+            continue
+        if other.pinned:
+            return False
+        at_dose, set_off, stepped, _ = _form_episode(seen, slot, other)
+        if (
+            at_dose < rules.progression.form_last_set_sessions
+            or stepped
+            or not (set_off or other.sets <= floor)
+        ):
+            return False
+    return True
 
 
 def _set_back(program: Program, slot: Slot, dose: Dose, most: int, rules: Rules) -> int | None:
@@ -2644,12 +2987,15 @@ def _effort_run(
 
 
 def _effort_review(
-    program: Program, day: dt.date, spent: list[tuple[str, int]], rules: Rules
+    program: Program, day: dt.date, spent: list[tuple[str, int, str]], rules: Rules
 ) -> list[Decision]:
-    """P15: effort still far above the phase's target after two effort step backs and
-    `effort_step_back_sessions` more sessions: no third cut; the clinician is asked once
-    (`stall.clinician`, flagged on the dashboard) until a dose progresses or the phase
-    changes, as N1's pain step-backs ask for a review."""
+    """P15: effort still far above the phase's target once both effort step backs were due
+    and `effort_step_back_sessions` more sessions have passed: no third cut; the clinician
+    is asked once (`stall.clinician`, flagged on the dashboard) until a dose progresses or
+    the phase changes, as N1's pain step-backs ask for a review. The words count the effort
+    step-backs each exercise actually took in the phase and name the pain step-backs before
+    them (R15): a pain hold can come first, and pain may already have taken a dose to its
+    floor."""
     p = rules.progression
     if (
         not spent
@@ -2657,9 +3003,49 @@ def _effort_review(
         or _off(program, "stall.reassess")
     ):
         return []
-    names = ", ".join(name for name, _ in spent)
-    runs = max(run for _, run in spent)
+    start = max(program.phase_started, program.state.last_flare_end or program.phase_started)
+
+    def counted(key: str) -> int:
+        return sum(1 for k, d in program.state.effort_steps if k == key and d >= start)
+
+    taken = {name: counted(key) for name, _, key in spent}
+    pains = sorted({d for d in program.state.regressions if start <= d <= day})
+    names = ", ".join(taken)
+    runs = max(run for _, run, _ in spent)
     target = rules.phases[program.phase].dose.effort_rpe_max
+    most = max(taken.values())
+
+    def effort_words(n: int) -> str:
+        words = {0: "with no effort step-back taken", 1: "through one effort step-back"}
+        return words.get(n, f"through {'two' if n == 2 else n} effort step-backs")
+
+    by_count = sorted(set(taken.values()), reverse=True)
+    effort_clinical = (
+        effort_words(most)
+        if len(by_count) == 1
+        else "; ".join(
+            f"{effort_words(n)} for {', '.join(k for k, v in taken.items() if v == n)}"
+            for n in by_count
+        )
+    )
+    if most >= 2:
+        effort_clinical += (
+            f" (the second to {p.effort_second_floor_fraction:.0%} of the range's bottom)"
+        )
+    pain_dates = ", ".join(d.isoformat() for d in pains)
+    pain_clinical = (
+        f"; {len(pains)} pain step-back{'s' if len(pains) != 1 else ''} came before in this "
+        f"phase ({pain_dates})"
+        if pains
+        else ""
+    )
+
+    def times(n: int) -> str:
+        return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+    steps = [f"{times(most)} for effort"] if most else []
+    steps += [f"{times(len(pains))} for pain"] if pains else []
+    person_after = f" after stepping back {' and '.join(steps)}" if steps else ""
     return [
         Decision(
             rule="stall.clinician",
@@ -2669,7 +3055,8 @@ def _effort_review(
                 "basis": "effort",
                 "sessions_over": runs,
                 "effort_target": target,
-                "step_backs": 2,
+                "step_backs": most,
+                "pain_step_backs": len(pains),
                 "exercises": names,
             },
             changes=(
@@ -2680,15 +3067,14 @@ def _effort_review(
                     after=p.prompts_before_clinician,
                 ),
             ),
-            person_text=f"{names}: still very hard after stepping back twice, for {runs} "
+            person_text=f"{names}: still very hard{person_after}, for {runs} "
             "sessions in a row, so the dose stays where it is and your clinician has been asked "
             "to look at your program with you. Carry on as it stands meanwhile, and say so if "
             "something other than the exercise itself makes it hard.",
             clinician_text=f"{names}: RPE ≥ {target + p.effort_over_target_by:g} (phase target "
-            f"{target:g}) on {runs} sessions in a row, through two effort step-backs (the second "
-            f"to {p.effort_second_floor_fraction:.0%} of the range's bottom): doses held, not "
-            "cut again. Needs a clinician review (flagged on the dashboard): the exercise choice, "
-            "the effort logging, or something limiting beyond the tests.",
+            f"{target:g}) on {runs} sessions in a row, {effort_clinical}{pain_clinical}: "
+            "doses held, not cut again. Needs a clinician review (flagged on the dashboard): the "
+            "exercise choice, the effort logging, or something limiting beyond the tests.",
             source=f"{p.sources['effort_step_back_sessions'].source}; "
             f"{p.sources['prompts_before_clinician'].source}",
         )
@@ -3124,6 +3510,9 @@ def _progress_all(
     working = program
     swaps: set[str] = set()
     time_held: list[Decision] = []
+    # R3: the pathway's own exercises take the session's minutes first.
+    own = pathway_own_exercises(program, rules)
+    candidates = sorted(candidates, key=lambda c: c[0].exercise_id not in own)
     for candidate_slot, candidate_dose, exercise in candidates:
         if candidate_slot.exercise_id in swaps:
             continue
@@ -3230,9 +3619,24 @@ def _progress_all(
             working = apply(working, harder, rules)
             time_held = [h for h in time_held if h.exercise_id != harder.exercise_id]
     if time_held:
-        progressed = any(d.kind == "progress" for d in decisions)
-        decisions.extend(_held_for_time(working, time_held, event.date, rules, progressed))
+        decisions.extend(_held_for_time(working, time_held, event.date, rules, decisions))
     return decisions
+
+
+def pathway_own_exercises(program: Program, rules: Rules) -> frozenset[str]:
+    """R3: the exercises the person's pathway names for this phase, and the harder versions
+    its ladder has moved them on to, that are in the program."""
+    pathway = rules.pathways[program.pathway]
+    named = [e.exercise_id for e in pathway.exercises if program.phase in e.phases]
+    own: set[str] = set()
+    for exercise_id in named:
+        seen: set[str] = set()
+        current: str | None = exercise_id
+        while current is not None and current not in seen and current in rules.library:
+            seen.add(current)
+            current = rules.library[current].progression
+        own |= seen
+    return frozenset(e for e in own if program.slot(e) is not None)
 
 
 def _session_limit(program: Program, rules: Rules) -> float:
@@ -3421,13 +3825,15 @@ def _make_room(
     """Q2: before a step is held for the person's minutes, leave out warm-up or stretching
     items — in the planner's own order (`planning.extra_to_leave_out`: stretches first, then
     the warm-up, the last added first, each part keeping one item and nothing the pathway
-    loads) — as few as let the step fit. None when leaving them all out would not."""
+    loads, names or chose for a measured deficit, R14) — as few as let the step fit. None
+    when leaving them all out would not."""
     limit = _session_limit(program, rules)
     budget = program.preferences.minutes_per_session
     before = session_minutes(program.slots, rules)
     wanted = session_minutes(apply(program, step, rules).slots, rules)
     main = [rules.library[s.exercise_id] for s in program.part("main")]
-    core = session_core(program.pathway, program.phase, program.profile, main, rules)
+    stretches = [rules.library[s.exercise_id] for s in program.part("mobility")]
+    core = session_core(program.pathway, program.phase, program.profile, main, rules, stretches)
     slots = list(program.slots)
     out: list[Slot] = []
     while (index := extra_to_leave_out(slots, core, stretches_kept=0)) is not None:
@@ -3478,6 +3884,15 @@ def _make_room(
         "exercises and the main work stay.",
         source=rules.progression.sources["session_time_tolerance"].source,
     )
+
+
+# More of a dose, in the person's words (a time swap's reason, R16).
+MORE_OF: dict[DoseType, str] = {
+    DoseType.REPS: "more reps",
+    DoseType.SECONDS: "longer holds",
+    DoseType.MINUTES: "more minutes",
+    DoseType.DISTANCE: "a longer distance",
+}
 
 
 def _harder_exercise_for_time(
@@ -3539,9 +3954,11 @@ def _harder_exercise_for_time(
                     "minutes_after": round(after, 1),
                     "minutes_budget": program.preferences.minutes_per_session,
                 },
-                "person_text": f"{exercise.name}: more {exercise.dose_type.unit} would make "
+                # R16: the new exercise's name as written (a protocol's author keeps the
+                # capital), and a word for the amount a person would say.
+                "person_text": f"{exercise.name}: {MORE_OF[exercise.dose_type]} would make "
                 f"the session longer than your {program.preferences.minutes_per_session} "
-                f"minutes, so you move on to {rules.library[str(alt.numbers['to'])].name.lower()}"
+                f"minutes, so you move on to {rules.library[str(alt.numbers['to'])].name}"
                 " instead — harder, with fewer to start with.",
                 "clinician_text": f"{exercise.name}: every side held for session time at "
                 f"{amounts} {exercise.dose_type.unit} (at least {part_way:.0%} up the range, "
@@ -3559,12 +3976,14 @@ def _harder_exercise_for_time(
 
 
 def _held_for_time(
-    program: Program, held: list[Decision], day: dt.date, rules: Rules, progressed: bool
+    program: Program, held: list[Decision], day: dt.date, rules: Rules, taken: list[Decision]
 ) -> list[Decision]:
     """Q2: one `hold.session_time` for the session, naming every step held for the
     person's minutes with its numbers; then, when nothing has progressed for
     `phase_hold_clinician_days`, the clinician once (time named as the cause), else the
-    fortnightly `prompt.session_time`."""
+    fortnightly `prompt.session_time`. R3: when the pathway's own exercises are among those
+    held, "nothing" is judged on them alone, so that another exercise that can step without
+    adding time (a load step) does not keep the hand-over away while they stand still."""
     p = rules.progression
     budget = program.preferences.minutes_per_session
     limit = _session_limit(program, rules)
@@ -3607,11 +4026,28 @@ def _held_for_time(
         source=p.sources["session_time_tolerance"].source,
     )
     out = [summary]
-    since = max(program.state.last_progression or program.phase_started, program.phase_started)
+    own = pathway_own_exercises(program, rules) & {h.exercise_id for h in held}
+    if own:
+        dates = [program.state.progressed_on.get(e) for e in own]
+        last = max((d for d in dates if d is not None), default=None)
+        progressed = any(d.kind == "progress" and d.exercise_id in own for d in taken)
+    else:
+        last = program.state.last_progression
+        progressed = any(d.kind == "progress" for d in taken)
+    since = max(last or program.phase_started, program.phase_started)
     still = (day - since).days
+    own_names = sorted(rules.library[e].name for e in own)
+    what = (
+        ", ".join(own_names[:-1]) + " and " + own_names[-1]
+        if len(own_names) > 1
+        else "".join(own_names)
+    )
+    asked = program.state.last_stall_prompt
     if (
         not progressed
         and still >= p.phase_hold_clinician_days
+        # Once for the stretch held: another exercise's step must not ask again (R3).
+        and (asked is None or asked <= since)
         and program.state.stall_prompts < p.prompts_before_clinician
         and not _off(program, "stall.reassess")
     ):
@@ -3624,6 +4060,7 @@ def _held_for_time(
                 numbers={
                     "cause": "session_time",
                     "days_without_progress": still,
+                    "pathway_exercises_held": ", ".join(sorted(own)),
                     "minutes_now": round(before, 1),
                     "minutes_budget": budget,
                     "exercises_held": len(held),
@@ -3633,11 +4070,18 @@ def _held_for_time(
                     Change(field="stall_prompts", before=program.state.stall_prompts, after=count),
                     Change(field="last_time_prompt", after=day.isoformat()),
                 ),
-                person_text=f"Your exercises have not stepped up for {still} days because "
-                f"your sessions already fill your {budget} minutes, so your clinician has been "
-                "asked to look at your program with you — which exercises to keep, or more "
-                "minutes for each session. Carry on as it stands meanwhile.",
-                clinician_text=f"No dose has progressed for {still} days; the cause is session "
+                person_text=f"{what or 'Your exercises'} {'has' if len(own) == 1 else 'have'} "
+                f"not stepped up for {still} days because your sessions already fill your "
+                f"{budget} minutes, so your clinician has been asked to look at your program "
+                "with you — which exercises to keep, or more minutes for each session. Carry "
+                "on as it stands meanwhile.",
+                clinician_text=(
+                    f"The pathway's own exercises held ({', '.join(sorted(own))}) have not "
+                    f"progressed for {still} days (other exercises may have); "
+                    if own
+                    else f"No dose has progressed for {still} days; "
+                )
+                + f"the cause is session "
                 f"time: estimate {before:.1f} min against a budget of {budget} min, and every "
                 f"step due would go beyond the limit of {limit:.1f} min ({len(held)} held), "
                 "with no warm-up or stretch left to leave out. Needs a clinician review "
@@ -3945,7 +4389,9 @@ def _next_step(
     pain_max: int | None = None,
     since: dt.date | None = None,
 ) -> Decision | None:
-    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise.
+    """One step along the ladder: reps → tempo → knob → load → single leg → next exercise —
+    but a two-leg body-weight exercise takes its one-leg version before a weight (R4), and a
+    standing calf exercise with a weight at hand takes it after its first slower lowering (R8).
 
     `since`: the last progression before the session being judged (a protocol's load waits
     `protocol_load_step_days` after it)."""
@@ -4067,12 +4513,38 @@ def _next_step(
         knobbed = knob_step([])
         if knobbed is not None:
             return knobbed
+    # R4: a two-leg exercise done with the body weight alone moves on to its one-leg version
+    # (the single-leg bridge roughly doubles the load on each leg) before a token weight.
+    harder = _ladder_next(exercise, program, rules)
+    one_leg_first = (
+        harder is not None
+        and (dose.load_kg or 0.0) <= 0
+        and exercise.laterality is Laterality.BOTH_LEGS
+        and rules.library[harder[0]].laterality is Laterality.ONE_LEG
+    )
+    # R8: a standing calf exercise (the body weight is its load) takes a weight, where there
+    # is one, once it has had its first slower lowering — before the next slower lowering
+    # and before its setting: tendon loading adds weight once the exercise is painless.
+    load_first = (
+        exercise.loadable
+        and carries_body_weight(exercise)
+        and not one_leg_first
+        and (exercise.load_at_hand(program.preferences.equipment) or (dose.load_kg or 0.0) > 0)
+        and not _off(program, "progress.load")
+        and dose.tempo is not None
+        and exercise.tempo is not None
+        and dose.tempo.lowering
+        >= exercise.tempo.lowering
+        + p.calf_slower_lowering_steps_before_load * p.tempo_step_seconds
+        - 1e-9
+    )
     # tempo: slower lowering
     if (
         exercise.dose_type is DoseType.REPS
         and dose.tempo is not None
         and exercise.max_lowering_seconds is not None
         and dose.tempo.lowering < exercise.max_lowering_seconds
+        and not load_first
         and not _off(program, "progress.tempo")
     ):
         after_t = min(exercise.max_lowering_seconds, dose.tempo.lowering + p.tempo_step_seconds)
@@ -4088,18 +4560,35 @@ def _next_step(
             p.sources["tempo_step_seconds"].source,
             {"lowering_before": dose.tempo.lowering, "lowering_after": after_t},
         )
-    # knob, in its place on the ladder (a protocol's fixed amount took it earlier)
-    if not knob_first:
+    # knob, in its place on the ladder (a protocol's fixed amount took it earlier; R8: after a
+    # standing calf exercise's weight)
+    if not knob_first and not load_first:
         knobbed = knob_step(reset)
         if knobbed is not None:
             return knobbed
     # load — only with something at hand to add it (R1), or a weight already in use
     if (
         exercise.loadable
+        and not one_leg_first
         and (exercise.load_at_hand(program.preferences.equipment) or (dose.load_kg or 0.0) > 0)
         and not _off(program, "progress.load")
     ):
         load = dose.load_kg or 0.0
+        ahead = []
+        if (
+            dose.tempo is not None
+            and exercise.max_lowering_seconds is not None
+            and dose.tempo.lowering < exercise.max_lowering_seconds
+        ):
+            ahead.append(f"a slower lowering ({dose.tempo.lowering:g} s now)")
+        if exercise.knob and dose.knob is not None and exercise.knob.harder_setting(dose.knob):
+            ahead.append(f"a harder {exercise.knob.name} ({dose.knob})")
+        before_slower = (
+            f" Taken before {' and '.join(ahead)}: calf_slower_lowering_steps_before_load "
+            f"{p.calf_slower_lowering_steps_before_load} (R8, U)."
+            if load_first and ahead
+            else ""
+        )
         # A standing calf exercise lifts the body weight: a few kilograms on top are a small
         # step, so the reps are kept instead of starting again at the bottom (S11).
         body = carries_body_weight(exercise)
@@ -4118,7 +4607,7 @@ def _next_step(
                 else f"{name}{st}: time to add a little weight — start with {after_l:g} kg ({_load_means(exercise, program)}).",
                 f"{name}{st}: first external load {after_l:g} kg"
                 + (kept or f", amount reset to {low:g}")
-                + f" after {basis}.",
+                + f" after {basis}.{before_slower}",
                 p.sources["calf_first_load_kg" if body else "starting_load_kg"].source,
                 {
                     "load_before": 0,
@@ -4137,7 +4626,7 @@ def _next_step(
                 ],
                 f"{name}{st}: a little more weight, {load:g} → {after_l:g} kg"
                 + (f", same {unit}." if body else "."),
-                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %){kept} after {basis}.",
+                f"{name}{st}: load {load:g} → {after_l:g} kg (+{pct:.1f} %, cap {p.load_step_max_percent:g} %){kept} after {basis}.{before_slower}",
                 p.sources["load_step_percent"].source,
                 {"load_before": load, "load_after": after_l, "step_percent": round(pct, 1)},
             )
@@ -4166,19 +4655,16 @@ def _next_step(
         )
     # single leg, then the next exercise on the ladder: the whole slot moves, so every
     # side must be ready; the caller only offers this from a side that is.
-    target = exercise.single_leg_version
-    rule = "progress.single_leg"
-    if target is None or not _fits(rules.library[target], program, rules):
-        target = exercise.progression
-        rule = "progress.next_exercise"
-    if (
-        target is not None
-        and _fits(rules.library[target], program, rules)
-        and not _off(program, rule)
-    ):
+    if harder is not None:
+        target, rule = harder
         if any(d.amount < d.range_high for d in slot.doses if d is not dose and not d.pinned):
             return None
         new = rules.library[target]
+        # R7: never at the cost of the weaker side's extra set (a one-leg exercise for a
+        # one-sided deficit moved on to one done with both legs together), as the swap for
+        # time does not.
+        if extra_set_lost(slot, new, program, rules):
+            return None
         return make(
             rule,
             [
@@ -4196,6 +4682,36 @@ def _next_step(
             {"from": slot.exercise_id, "to": target},
         )
     return None
+
+
+def _ladder_next(exercise: Exercise, program: Program, rules: Rules) -> tuple[str, str] | None:
+    """The ladder's harder exercise, and the rule that moves to it: the one-leg version, else
+    the next exercise — one that fits the program now and whose rule is on; None when none.
+    R4: where the pathway brings a two-leg exercise in before its library phases (the
+    kneecap's bridge from the first session), its one-leg version comes with it."""
+    early = program.phase not in exercise.phases and exercise.id in {
+        i for i, _ in brought_in(program.pathway, program.phase, rules)
+    }
+
+    def fits(target: str | None) -> bool:
+        if target is None:
+            return False
+        new = rules.library[target]
+        one_leg = (
+            early
+            and exercise.laterality is Laterality.BOTH_LEGS
+            and new.laterality is Laterality.ONE_LEG
+        )
+        return _fits(new, program, rules, any_phase=one_leg)
+
+    target = exercise.single_leg_version
+    rule = "progress.single_leg"
+    if not fits(target):
+        target = exercise.progression
+        rule = "progress.next_exercise"
+    if target is None or not fits(target) or _off(program, rule):
+        return None
+    return target, rule
 
 
 def _protocol_load_step(
@@ -4250,13 +4766,14 @@ def _protocol_load_step(
     )
 
 
-def _fits(exercise: Exercise, program: Program, rules: Rules) -> bool:
-    """The next rung may join the program: it belongs to the phase, the equipment is at hand,
-    the pathway does not leave it out here, it keeps to the weight-bearing limit and, while a
-    check an intake warning asked for is pending, to the positions allowed until then (N4),
-    and hopping waits for hop readiness."""
+def _fits(exercise: Exercise, program: Program, rules: Rules, *, any_phase: bool = False) -> bool:
+    """The next rung may join the program: it belongs to the phase (`any_phase`: the pathway
+    brought its rung in here, R4), the equipment is at hand, the pathway does not leave it
+    out here, it keeps to the weight-bearing limit and, while a check an intake warning
+    asked for is pending, to the positions allowed until then (N4), and hopping waits for
+    hop readiness."""
     return (
-        program.phase in exercise.phases
+        (any_phase or program.phase in exercise.phases)
         and exercise.needs_only(program.preferences.equipment)
         and program.slot(exercise.id) is None
         and allows(program.pathway, exercise.id, program.phase, rules)
@@ -4949,7 +5466,7 @@ def _lsi_status(
     c: GateCriterion,
     comparison: SideComparison,
     profile: ImbalanceProfile,
-    start: tuple[SideComparison | None, float] | None = None,
+    start: tuple[SideComparison | None, dict[Side, float]] | None = None,
 ) -> tuple[bool, str, bool]:
     """(met, the numbers, a retest could change it) for an LSI criterion. `start`: the
     test at the start of the program and its measurement error, for both legs affected
@@ -5038,11 +5555,11 @@ def _difference_status(comparison: SideComparison, profile: ImbalanceProfile) ->
 
 
 def _own_start_status(
-    comparison: SideComparison, before: SideComparison | None, error: float
+    comparison: SideComparison, before: SideComparison | None, errors: dict[Side, float]
 ) -> tuple[bool, str, bool]:
     """P4: both legs affected and no verified norm for the test — each leg against its own
-    start: met when each has risen beyond the test's measurement error (U; the gate does not
-    wait for a clinician who may not be there)."""
+    start: met when each has risen beyond the test's measurement error, scaled to a low
+    starting score (R6; U; the gate does not wait for a clinician who may not be there)."""
     parts = []
     met = True
     for side in Side:
@@ -5052,15 +5569,22 @@ def _own_start_status(
             met = False
             parts.append(f"{side.value} " + ("not tested" if now is None else "no start value"))
             continue
-        met = met and now - was > error
-        parts.append(f"{side.value} {was:g} → {now:g} ({now - was:+g})")
+        met = met and now - was > errors[side]
+        parts.append(
+            f"{side.value} {was:g} → {now:g} ({now - was:+g}, needs > {_g1(errors[side])})"
+        )
     return (
         met,
         f"both legs affected and no verified norm for {comparison.test}: each leg against "
-        f"its own start, needs a rise beyond the measurement error (±{error:g}, U): "
-        + ", ".join(parts),
+        f"its own start, needs a rise beyond the measurement error (U, scaled to a low "
+        f"starting score): " + ", ".join(parts),
         True,
     )
+
+
+def _g1(value: float) -> str:
+    """A figure to one decimal place at most: 3, 2.7."""
+    return f"{round(value, 1):g}"
 
 
 def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str, str] | None:
@@ -5079,8 +5603,8 @@ def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str
         or (comparison.capacity.available and comparison.capacity.target is not None)
     ):
         return None
-    before, error = start
-    met, why, _ = _own_start_status(comparison, before, error)
+    before, errors = start
+    met, why, _ = _own_start_status(comparison, before, errors)
     if met:
         return None
     definition = rules.assessment.tests[comparison.test]
@@ -5093,8 +5617,10 @@ def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str
         else:
             sides.append(f"{side.value} not tested yet")
     label = definition.person_label
+    needed = sorted({_g1(e) for e in errors.values()}, key=float)
+    rise = " or ".join(needed) if len(needed) > 1 else needed[0]
     return (
-        f"to move on, the {label} needs to show a rise of more than {error:g} "
+        f"to move on, the {label} needs to show a rise of more than {rise} "
         f"{definition.unit} on each leg from where it started ({', '.join(sides)} so far)",
         f"{c.id} waits on each leg's own rise: {why}",
     )
@@ -5102,12 +5628,19 @@ def own_start_gap(c: GateCriterion, program: Program, rules: Rules) -> tuple[str
 
 def _test_start(
     c: GateCriterion, program: Program, rules: Rules
-) -> tuple[SideComparison | None, float] | None:
-    """The criterion's test at the start of the program and its measurement error."""
+) -> tuple[SideComparison | None, dict[Side, float]] | None:
+    """The criterion's test at the start of the program and its measurement error on each
+    side, scaled to a low starting score (P9, R6)."""
     definition = rules.assessment.tests.get(c.test or "")
     if definition is None or definition.measurement_error is None:
         return None
-    return program.baseline.comparison(c.test or ""), definition.measurement_error.value
+    before = program.baseline.comparison(c.test or "")
+    error = definition.measurement_error.value
+    errors = {}
+    for side in Side:
+        was = before.value(side) if before is not None else None
+        errors[side] = _error_at(error, was, before, rules) if before and was else error
+    return before, errors
 
 
 def _min_value_threshold(
@@ -6199,6 +6732,11 @@ def _error_at(error: float, baseline: float, comparison: SideComparison, rules: 
     `milestone_error_min_fraction` of it (U)."""
     capacity = comparison.capacity
     target = capacity.target if capacity.available else None
+    if target is None:
+        # No capacity goal: the score the borrowed error was measured at, if the data says (R6).
+        definition = rules.assessment.tests.get(comparison.test)
+        measured_at = definition.measurement_error_at if definition else None
+        target = measured_at.value if measured_at else None
     if target is None or baseline >= target - error or baseline <= 0:
         return error  # within the error of the median: the figure applies as published
     return error * max(rules.progression.milestone_error_min_fraction, baseline / target)
@@ -6280,8 +6818,24 @@ def _milestones_flat(
         return None
     weeks = (latest.date - base.date).days / 7
     rose = program.state.last_progression is not None and program.state.last_progression > base.date
+    weak = program.weaker_side
     culprits = stall_culprits(
-        sessions, _checkins(seen), day, rules, milestones_flat=True, doses_rose=rose
+        sessions,
+        _checkins(seen),
+        day,
+        rules,
+        milestones_flat=True,
+        doses_rose=rose,
+        weak_side=(
+            weak,
+            [
+                rules.library[s.exercise_id].name
+                for s in program.part("main")
+                if _slot_weaker(s) is weak
+            ],
+        )
+        if weak is not None
+        else None,
     )
     numbers: dict[str, Number] = {
         "basis": "milestones",
@@ -6522,9 +7076,25 @@ def _stall_check(
 def _escalated(program: Program, prompt: Decision, rules: Rules) -> Decision:
     """Count the reassessment prompts since the last progression or phase change; the one
     that makes `prompts_before_clinician` goes to the clinician (`stall.clinician`, flagged
-    on the dashboard) instead of repeating itself to the person (N9)."""
+    on the dashboard) instead of repeating itself to the person (N9). Once the clinician
+    has been asked, by this or another hand-over, the prompt stays a prompt (R17)."""
     count = program.state.stall_prompts + 1
     counted = (Change(field="stall_prompts", before=count - 1, after=count),)
+    if program.state.stall_prompts >= rules.progression.prompts_before_clinician:
+        # R17: the clinician has been asked already (a stall, effort, time or phase hold
+        # hand-over): one hand-over until a dose progresses or the phase changes; the stall
+        # is said again to the person as a check, not as a hand-over with a made-up count.
+        return prompt.model_copy(
+            update={
+                "changes": (*prompt.changes, *counted),
+                "numbers": {**prompt.numbers, "handed_over": "yes"},
+                "person_text": f"{prompt.person_text} Your clinician has already been asked "
+                "to look at your program with you.",
+                "clinician_text": f"{prompt.clinician_text} A clinician review was asked for "
+                "already (stall.clinician, flagged on the dashboard); it is not asked again "
+                "until a dose progresses or the phase changes.",
+            }
+        )
     if count < rules.progression.prompts_before_clinician:
         return prompt.model_copy(update={"changes": (*prompt.changes, *counted)})
     return prompt.model_copy(
@@ -6551,21 +7121,40 @@ def stall_culprits(
     *,
     milestones_flat: bool = False,
     doses_rose: bool = False,
+    weak_side: tuple[Side, list[str]] | None = None,
 ) -> list[tuple[str, str]]:
     """Likely reasons for a stall, from the logs: (plain, clinical). With milestones flat
-    while the doses rose, the work itself is the first suspect."""
+    while the doses rose, the work itself is the first suspect — and, when one side is the
+    weak one (`weak_side`: that side and the exercises giving it an extra set), whether the
+    work is aimed at it (R11: not said with both legs affected)."""
     p = rules.progression
     sets = [s for session in sessions for e in session.exercises for s in e.sets]
     logs = [e for session in sessions for e in session.exercises]
     out: list[tuple[str, str]] = []
     if milestones_flat and doses_rose:
+        if weak_side is None:
+            aimed, specific = "", "test-like loading"
+        else:
+            side, names = weak_side
+            listed = ", ".join(names)
+            aimed = (
+                f"not be aimed enough at your {side.value} leg (the extra set is in {listed}) or "
+                if names
+                else f"not be aimed at your {side.value} leg (no exercise gives it an extra set "
+                "now) or "
+            )
+            specific = (
+                f"the {side.value} side, extra set in {listed}"
+                if names
+                else f"the {side.value} side, no exercise now gives it an extra set"
+            ) + "; test-like loading"
         out.append(
             (
                 "the exercises got harder but your test results did not follow: the work may "
-                "not be aimed at the weak side or heavy enough to build strength",
-                "doses progressed without milestone change: check specificity (involved side, "
-                "test-like loading), intensity (reps in reserve, load rather than more reps) "
-                "and that the tests were done the same way each time",
+                f"{aimed}not be heavy enough to build strength",
+                f"doses progressed without milestone change: check specificity ({specific}), "
+                "intensity (reps in reserve, load rather than more reps) and that the tests "
+                "were done the same way each time",
             )
         )
     faulty = [s for s in sets if not s.clean]

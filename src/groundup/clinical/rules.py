@@ -201,6 +201,12 @@ class ProgressionRules(Frozen):
         description="the first external load on a standing calf exercise (body weight plus "
         "this), with the reps kept",
     )
+    calf_slower_lowering_steps_before_load: int = Field(
+        ge=0,
+        le=5,
+        description="slower-lowering steps a standing calf exercise takes before its first "
+        "external load, where the person has one (R8)",
+    )
     regress_volume_fraction: float = Field(gt=0, lt=1)
     # Step-backs in a row for pain above the limit before the dose stops falling (N1).
     pain_step_backs_max: int = Field(ge=1, le=10)
@@ -415,6 +421,11 @@ class Template(Frozen):
     first_load_kg: Sourced | None = Field(
         default=None,
         description="a protocol: the first external load once its sets and reps are done cleanly",
+    )
+    loaded_from_start: bool = Field(
+        default=False,
+        description="a protocol whose dose is a weight from the first week (a repetition "
+        "maximum): it cannot start without something to add weight with",
     )
     affected_side_only: AffectedSideOnly | None = Field(
         default=None,
@@ -717,6 +728,19 @@ class SettleCheck(Frozen):
     confidence: Confidence
 
 
+class WakingRecheck(Frozen):
+    """R13: for a condition whose hallmark is pain on the first steps after rest, the screen's
+    questions are asked again (S13) only when pain on waking rises `above_intake_by` points
+    above the intake's own value — at or above the screen's level (screening.yaml recheck)
+    — or reaches `waking_pain_at_least` whatever the intake. Pain unchanged since the intake
+    is the condition, not a new sign; a warning sign at a check-in still refers at once."""
+
+    above_intake_by: int = Field(ge=1, le=10)
+    waking_pain_at_least: int = Field(ge=1, le=10)
+    source: str = Field(min_length=3)
+    confidence: Confidence
+
+
 class Pathway(Frozen):
     """What a condition changes in the plan, each change with its source."""
 
@@ -750,6 +774,11 @@ class Pathway(Frozen):
     gates: tuple[PathwayGate, ...] = ()
     watch_for: tuple[WatchSign, ...] = ()
     settle_check: SettleCheck | None = None
+    waking_recheck: WakingRecheck | None = Field(
+        default=None,
+        description="pain on waking is the condition's hallmark: the screen is asked again "
+        "when it rises above the intake's value, not at the screen's fixed level",
+    )
     warnings: tuple[PathwayWarning, ...] = ()
     deficit_warnings: tuple[DeficitWarning, ...] = ()
     weight_bearing: WeightBearingRule | None = None

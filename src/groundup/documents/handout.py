@@ -14,7 +14,7 @@ from groundup import pictures
 from groundup.clinical.assessment import Assessment
 from groundup.clinical.exercises import Exercise
 from groundup.clinical.pathways import assessment_warnings, deficit_warnings, load_restriction
-from groundup.clinical.planning import session_minutes
+from groundup.clinical.planning import minutes_shown
 from groundup.clinical.program import PART_TITLES, Dose, Program, Slot, dose_words
 from groundup.clinical.progression import pain_zone
 from groundup.clinical.rules import ProgressionRules, Rules
@@ -324,7 +324,7 @@ def handout_html(
         phase_label=program.phase.label,
         phase_purpose=phase.purpose,
         days=", ".join(WEEKDAYS[d] for d in program.training_days) + per_day,
-        minutes=round(session_minutes(program.slots, rules)),
+        minutes=minutes_shown(program.slots, rules),
         glance=at_a_glance,
         zones=pain_zones(rules.progression),
         after=pain_after(rules.progression, pain_zone(program, rules).after_acceptable_max),

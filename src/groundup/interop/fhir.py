@@ -219,6 +219,9 @@ def carried(export: ExportBundle, rules: Rules) -> Carried:
         lsi += [(date, c.test, c.lsi) for c in profile.comparisons if c.lsi is not None]
         answers += _answers_of(date, assessment)
         outcomes += _outcomes_of(date, assessment, rules)
+    for date, assessment in export.questionnaires_alone():
+        answers += _answers_of(date, assessment)
+        outcomes += _outcomes_of(date, assessment, rules)
     program = _current_program(export)
     plan = [(s.exercise_id, _dose_text(s, rules)) for s in program.slots] if program else []
     return Carried(
@@ -347,11 +350,14 @@ def _write_assessments(writer: _Writer, export: ExportBundle, rules: Rules) -> N
                     ],
                 },
             )
-        _write_questionnaires(writer, n, date, assessment, rules)
+        _write_questionnaires(writer, f"a{n}", date, assessment, rules)
+    # The questionnaires answered on their own, between the tests.
+    for n, (date, assessment) in enumerate(export.questionnaires_alone(), 1):
+        _write_questionnaires(writer, f"q{n}", date, assessment, rules)
 
 
 def _write_questionnaires(
-    writer: _Writer, n: int, date: dt.date, assessment: Assessment, rules: Rules
+    writer: _Writer, prefix: str, date: dt.date, assessment: Assessment, rules: Rules
 ) -> None:
     scored = {m: v for _, m, v in _outcomes_of(date, assessment, rules)}
     by_measure: dict[str, list[dict[str, Any]]] = {}
@@ -373,7 +379,7 @@ def _write_questionnaires(
         measure = rules.questionnaires.measure(measure_id)
         response = writer.add(
             QuestionnaireResponse,
-            f"a{n}-{measure_id.replace('_', '-')}",
+            f"{prefix}-{measure_id.replace('_', '-')}",
             {
                 "questionnaire": QUESTIONNAIRE + measure_id,
                 "status": "completed",
@@ -386,7 +392,7 @@ def _write_questionnaires(
             continue
         writer.add(
             Observation,
-            f"a{n}-{measure_id.replace('_', '-')}-score",
+            f"{prefix}-{measure_id.replace('_', '-')}-score",
             {
                 "status": "final",
                 "category": _category("survey"),

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from groundup.clinical.planning import session_minutes
+from groundup.clinical.planning import minutes_shown
 from groundup.clinical.program import PART_TITLES, Program, dose_words, mass_words
 from groundup.clinical.progression import retest_due_on
 from groundup.clinical.rules import Rules
@@ -344,7 +343,7 @@ def build_calendar(
     calendar.add("method", "PUBLISH")
     calendar.add("x-published-ttl", "PT6H")
     program = view.program
-    minutes = max(1, math.ceil(session_minutes(program.slots, rules)))
+    minutes = minutes_shown(program.slots, rules)
     lines = session_lines(program, rules, view.mass_unit)
     by_day: dict[dt.date, list[CalendarSession]] = {}
     for item in view.sessions:

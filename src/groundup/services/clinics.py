@@ -186,7 +186,9 @@ class Clinics:
 
     # ----- setting up (the site admin, or a clinic admin for their own clinic) --------
 
-    def create(self, name: str) -> ClinicInfo:
+    def create(self, name: str, admin_email: str | None = None) -> ClinicInfo:
+        """A new clinic; with `admin_email`, that clinician (in no clinic yet) joins it as
+        its first admin in the same step, so that a refusal leaves no clinic behind."""
         name = name.strip()
         if not 1 <= len(name) <= 120:
             raise ServiceError("name: a clinic's name has 1 to 120 characters")
@@ -203,7 +205,13 @@ class Clinics:
             except IntegrityError:
                 raise Conflict(f"name: there is already a clinic named {name!r}") from None
             self.services.audit_in(session, None, "clinic_created", str(clinic.id))
+            if admin_email is not None:
+                self._add_member_in(session, clinic.id, admin_email, admin=True)
             return ClinicInfo(clinic.id, clinic.name)
+
+    def overview(self) -> list[tuple[ClinicInfo, list[Member]]]:
+        """Every clinic with its members (the site admin's page)."""
+        return [(clinic, self.members(clinic.id)) for clinic in self.all()]
 
     def _clinician(self, session: Session, email: str) -> User:
         user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
@@ -215,34 +223,41 @@ class Clinics:
         """Put a clinician who is in no clinic yet into this one; their patients (those in
         no clinic) come with them. A clinician of another clinic is refused."""
         with self.db.transaction() as session:
-            user = self._clinician(session, email)
-            held = session.get(ClinicMember, user.id)
-            if held is not None and held.clinic_id != clinic_id:
-                raise Conflict("email: this clinician is in another clinic")
-            if held is None:
-                mine = select(ClinicianPatient.patient_id).where(
-                    ClinicianPatient.clinician_id == user.id
-                )
-                elsewhere = session.scalar(
-                    select(Patient.id).where(
-                        Patient.id.in_(mine),
-                        Patient.clinic_id.is_not(None),
-                        Patient.clinic_id != clinic_id,
-                    )
-                )
-                if elsewhere is not None:
-                    raise Conflict("email: some of this clinician's patients are in another clinic")
-                session.add(ClinicMember(user_id=user.id, clinic_id=clinic_id, admin=admin))
-                session.execute(
-                    update(Patient)
-                    .where(Patient.id.in_(mine), Patient.clinic_id.is_(None))
-                    .values(clinic_id=clinic_id)
-                )
-            elif admin:
-                held.admin = True
-            self.services.audit_in(session, None, "clinic_member", f"{clinic_id}:{user.id}")
-            session.flush()
+            user = self._add_member_in(session, clinic_id, email, admin=admin)
         return next(m for m in self.members(clinic_id) if m.user_id == user.id)
+
+    def _add_member_in(self, session: Session, clinic_id: int, email: str, *, admin: bool) -> User:
+        """`add_member` inside the caller's transaction."""
+        if session.get(Clinic, clinic_id) is None:
+            raise NotFound("clinic: no such clinic")
+        user = self._clinician(session, email)
+        held = session.get(ClinicMember, user.id)
+        if held is not None and held.clinic_id != clinic_id:
+            raise Conflict("email: this clinician is in another clinic")
+        if held is None:
+            mine = select(ClinicianPatient.patient_id).where(
+                ClinicianPatient.clinician_id == user.id
+            )
+            elsewhere = session.scalar(
+                select(Patient.id).where(
+                    Patient.id.in_(mine),
+                    Patient.clinic_id.is_not(None),
+                    Patient.clinic_id != clinic_id,
+                )
+            )
+            if elsewhere is not None:
+                raise Conflict("email: some of this clinician's patients are in another clinic")
+            session.add(ClinicMember(user_id=user.id, clinic_id=clinic_id, admin=admin))
+            session.execute(
+                update(Patient)
+                .where(Patient.id.in_(mine), Patient.clinic_id.is_(None))
+                .values(clinic_id=clinic_id)
+            )
+        elif admin:
+            held.admin = True
+        self.services.audit_in(session, None, "clinic_member", f"{clinic_id}:{user.id}")
+        session.flush()
+        return user
 
     def set_admin(self, clinic_id: int, email: str, admin: bool) -> None:
         with self.db.transaction() as session:

@@ -14,7 +14,6 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
-import math
 import re
 import secrets
 import threading
@@ -28,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from groundup.clinical.planning import session_minutes
+from groundup.clinical.planning import minutes_shown
 from groundup.clinical.program import Program
 from groundup.config import Settings
 from groundup.reminders.mail import Mailer, MailError, SmtpServer
@@ -530,7 +529,7 @@ class Reminders:
             program,
             day,
             name=name.split()[0] if name.split() else name,
-            minutes=max(1, math.ceil(session_minutes(program.slots, rules))),
+            minutes=minutes_shown(program.slots, rules),
             exercise_lines=[
                 line[2:] for line in session_lines(program, rules, mass_unit) if line[:2] == "- "
             ],

@@ -87,6 +87,8 @@ NOTICES = {
     "and API token of theirs has ended.",
     "temporary": "Temporary password set: they choose their own at their next sign-in; every "
     "session and API token of theirs has ended.",
+    "clinic": "Clinic created; its admin sees its team, caseload and shared library under Clinic.",
+    "member": "Clinician added to the clinic; their patients in no clinic came with them.",
 }
 
 
@@ -986,6 +988,7 @@ def _admin_page(
         "admin_clinicians.html",
         status_code=status_code,
         clinicians=clinician_overview(services, account),
+        clinics=services.clinics.overview(),
         second_factor=accounts_of(request).users_with_second_factor(),
         errors=errors or {},
         values=values or {},
@@ -1033,6 +1036,54 @@ def create_clinician(
             request, services, account, status_code=400, errors={field: text}, values=values
         )
     return see("/admin?done=created")
+
+
+@router.post("/admin/clinics", dependencies=[CsrfChecked])
+def create_clinic(
+    request: Request, account: AdminAccount, services: ServicesDep, form: FormDep
+) -> Response:
+    """A new clinic with its first admin, a clinician in no clinic yet."""
+    values = {k: first(form, k) for k in ("clinic_name", "clinic_admin")}
+    errors: dict[str, str] = {}
+    if not values["clinic_admin"].strip():
+        errors["clinic_admin"] = "give the e-mail of the clinician who runs the clinic"
+    else:
+        try:
+            services.clinics.create(values["clinic_name"], values["clinic_admin"])
+        except ServiceError as exc:
+            if isinstance(exc, NotFound) and not str(exc).startswith("no clinician"):
+                raise
+            field, _, text = str(exc).partition(": ")
+            key = "clinic_name" if field == "name" else "clinic_admin"
+            errors[key] = text if field in ("name", "email") else str(exc)
+    if errors:
+        return _admin_page(
+            request, services, account, status_code=400, errors=errors, values=values
+        )
+    return see("/admin?done=clinic")
+
+
+@router.post("/admin/clinics/{clinic_id}/members", dependencies=[CsrfChecked])
+def add_clinic_member(
+    request: Request, clinic_id: int, account: AdminAccount, services: ServicesDep, form: FormDep
+) -> Response:
+    """A clinician in no clinic yet joins this one (as an admin, if ticked)."""
+    email = first(form, "email")
+    try:
+        services.clinics.add_member(clinic_id, email, admin=first(form, "admin") == "yes")
+    except ServiceError as exc:
+        if isinstance(exc, NotFound) and str(exc).startswith("clinic:"):
+            raise
+        field, _, text = str(exc).partition(": ")
+        return _admin_page(
+            request,
+            services,
+            account,
+            status_code=400,
+            errors={f"member-{clinic_id}": text if field == "email" else str(exc)},
+            values={f"member-{clinic_id}": email},
+        )
+    return see("/admin?done=member")
 
 
 @router.post("/admin/clinicians/{user_id}/active", dependencies=[CsrfChecked])

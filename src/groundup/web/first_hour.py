@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from groundup import pictures
 from groundup.clinical.exercises import Exercise
-from groundup.clinical.planning import session_minutes
+from groundup.clinical.planning import minutes_shown
 from groundup.clinical.profile import ImbalanceProfile, SideComparison
 from groundup.clinical.program import PART_TITLES, Dose, Program, dose_words, mass_words
 from groundup.clinical.vocabulary import Muscle, Role, Severity, Side
@@ -258,7 +258,7 @@ def program_page(request: Request, me: MeDep, services: ServicesDep) -> Response
         phase_number=program.phase.number,
         phase_label=program.phase.label,
         phase_purpose=phase.purpose,
-        minutes=round(session_minutes(program.slots, rules)),
+        minutes=minutes_shown(program.slots, rules),
         training_days=", ".join(WEEKDAYS[d] for d in program.training_days),
         times_per_day=program.times_per_day,
     )

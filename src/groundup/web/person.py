@@ -54,7 +54,7 @@ from groundup.clinical.logs import (
     SetLog,
 )
 from groundup.clinical.outcomes import Measure, OutcomeError, interpret_change
-from groundup.clinical.planning import session_minutes
+from groundup.clinical.planning import minutes_shown
 from groundup.clinical.program import (
     PART_TITLES,
     Dose,
@@ -1319,7 +1319,7 @@ def _today_page(
         phase_number=program.phase.number,
         phase_label=program.phase.label,
         phase_purpose=phase.purpose,
-        minutes=round(session_minutes(program.slots, services.rules_for(me.patient_id))),
+        minutes=minutes_shown(program.slots, services.rules_for(me.patient_id)),
         parts=parts,
         count=len(steps),
         log_id=uuid.uuid4().hex,
