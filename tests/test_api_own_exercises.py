@@ -171,3 +171,20 @@ def test_protocols_through_the_api_and_the_openapi_document(api: Api) -> None:
         "/api/v1/protocols",
     ):
         assert path in paths, sorted(paths)
+
+
+def test_a_protocol_in_three_phases_through_the_api(api: Api) -> None:
+    from test_protocol_phases import three_phases
+
+    bad = three_phases()
+    bad["phases"][2]["items"][0]["exercise_id"] = "no_such_exercise"
+    refused = api.call("c", "POST", "/protocols", json=bad)
+    assert refused.status_code == 422
+    assert "phases.2.items.0.exercise_id" in refused.json()["error"]
+    saved = api.call("c", "POST", "/protocols", json=three_phases())
+    assert saved.status_code == 201, saved.text
+    phases = saved.json()["phases"]
+    assert [p["name"] for p in phases] == ["Settle", "Load", "Build"]
+    assert phases[0]["after_weeks"] == 2 and phases[2]["after_weeks"] is None
+    assert phases[1]["milestones"] == ["low_load_pain_free", "low_load_min_sessions"]
+    assert "single_leg_heel_raise" in saved.json()["exercises"]

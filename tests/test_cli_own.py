@@ -99,3 +99,25 @@ def test_a_bad_file_gets_one_line_naming_the_field_and_nothing_is_stored(
     )
     result = run(tmp_path, "template", "check", str(protocol))
     assert result.returncode == 2 and "training_days" in result.stderr
+
+
+def test_a_protocol_in_three_phases_is_checked_and_imported(tmp_path: Path) -> None:
+    protocol = EXAMPLES / "clinic" / "three-phase-protocol.yaml"
+    checked = run(tmp_path, "template", "check", str(protocol))
+    assert checked.returncode == 0, checked.stderr
+    assert "calf_three_phase (3 phases)" in " ".join(checked.stdout.split())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        protocol.read_text(encoding="utf-8").replace(
+            "exercise_id: single_leg_heel_raise", "exercise_id: no_such_raise"
+        ),
+        encoding="utf-8",
+    )
+    refused = run(tmp_path, "template", "check", str(bad))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().count("\n") == 0
+    assert "phases.2.items.0.exercise_id: no exercise with id 'no_such_raise'" in refused.stderr
+    _clinician(tmp_path)
+    imported = run(tmp_path, "template", "import", str(protocol), "--clinician", "c@example.org")
+    assert imported.returncode == 0, imported.stderr
+    assert _rows(tmp_path, OwnTemplate) == [("calf_three_phase", 1)]

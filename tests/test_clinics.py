@@ -157,6 +157,10 @@ def test_shared_items_are_the_clinics_and_never_leave_it(two: Two) -> None:
     # Only whoever wrote it (or a clinic admin) takes it back.
     with pytest.raises(Forbidden):
         own.share(cal, "towel_calf_raise_hold", shared=False)
+    # Not while a shared protocol uses it: the refusal names the protocol.
+    with pytest.raises(Conflict, match=r"Calf return, clinic version \(calf_return_own\)"):
+        own.share(bea, "towel_calf_raise_hold", shared=False)
+    assert own.share_protocol(bea, "calf_return_own", shared=False).owner == bea
     assert own.share(bea, "towel_calf_raise_hold", shared=False).owner == bea
     # The rules for a patient of the clinic include the clinic's shared protocol.
     rules = two.services.rules_for(two.p2)
@@ -241,3 +245,22 @@ def test_membership_is_one_clinic_and_one_admin_stays(two: Two) -> None:
         clinics.create("North clinic")
     clinics.set_admin(two.a.id, "cal@example.org", True)
     assert {m.display_name for m in clinics.members(two.a.id) if m.admin} == {"Ann", "Cal"}
+
+
+def test_a_protocol_in_phases_is_shared_once_every_phases_exercises_are(two: Two) -> None:
+    """Every phase's exercises count: a private own exercise in a later phase keeps the
+    protocol private, and a shared one used there stays shared."""
+    from test_protocol_phases import three_phases
+
+    own = two.services.own
+    bea = Owner.clinician(two.bea.id)
+    own.save(bea, [own_exercise()], by_user_id=two.bea.id)
+    raw = three_phases()
+    raw["phases"][2]["items"][0]["exercise_id"] = "towel_calf_raise_hold"
+    own.save_protocols(bea, [raw], by_user_id=two.bea.id)
+    with pytest.raises(Refused, match="share its exercise 'towel_calf_raise_hold' first"):
+        own.share_protocol(bea, "calf_three_phase")
+    own.share(bea, "towel_calf_raise_hold")
+    own.share_protocol(bea, "calf_three_phase")
+    with pytest.raises(Conflict, match=r"\(calf_three_phase\)"):
+        own.share(bea, "towel_calf_raise_hold", shared=False)

@@ -387,3 +387,109 @@ def test_a_change_to_an_own_exercise_is_named_on_the_persons_and_clinicians_page
     log = page[page.index("<h2>Decisions") :]
     assert f">{name}</span>" in log
     assert f"· {exercise_id}" not in log
+
+
+THREE: dict[str, Any] = {
+    **{k: v for k, v in GOOD.items() if not k.startswith("blocks.") and k != "block_rows"},
+    "key": "three_phase_calf",
+    "weeks": "",
+    "phase": "low_load_resistance",
+    "phase_rows": "3",
+    "phases.0.name": "Settle",
+    "phases.0.move_on": "weeks",
+    "phases.0.after_weeks": "2",
+    "phases.1.name": "Load",
+    "phases.1.phase": "dynamic_stability",
+    "phases.1.item_rows": "1",
+    "phases.1.items.0.exercise_id": "single_leg_heel_raise",
+    "phases.1.items.0.sets": "3",
+    "phases.1.items.0.amount": "12",
+    "phases.1.move_on": "milestones",
+    "phases.1.milestones": ["dynamic_pain_free", "dynamic_min_sessions"],
+    "phases.2.name": "Build",
+    "phases.2.phase": "higher_load",
+    "phases.2.item_rows": "1",
+    "phases.2.items.0.exercise_id": "hsr_calf_raise",
+    "phases.2.items.0.sets": "4",
+    "phases.2.items.0.amount": "8",
+    "phases.2.block_rows": "1",
+    "phases.2.blocks.0.weeks_from": "1",
+    "phases.2.blocks.0.weeks_to": "4",
+    "phases.2.blocks.0.sets": "4",
+    "phases.2.blocks.0.amount": "8",
+}
+
+
+def test_the_form_builds_a_protocol_in_three_phases(site: Site) -> None:
+    made = post(site, THREE)
+    assert made.status_code == 303, re.findall(r"Not saved[^<]*", made.text)
+    template = protocols(site)["three_phase_calf"].template
+    assert [s.name for s in template.phases] == ["Settle", "Load", "Build"]
+    assert [s.phase.value for s in template.phases] == [
+        "low_load_resistance",
+        "dynamic_stability",
+        "higher_load",
+    ]
+    first, second, third = template.phases
+    assert [i.exercise_id for i in first.items] == ["calf_raise_wall", "tibialis_raise_wall"]
+    assert first.move_on is not None and first.move_on.after_weeks == 2
+    assert second.move_on is not None
+    assert second.move_on.milestones == ("dynamic_pain_free", "dynamic_min_sessions")
+    assert third.move_on is None and third.blocks[0].amount == 8
+    # Editing opens every phase in the form, with its rule.
+    client, _ = site.client(site.c)
+    doc = dom(client.get("/clinic/protocols/three_phase_calf/edit").text)
+    chosen = doc.find("select", name="phases.2.items.0.exercise_id")
+    assert chosen is not None and option_chosen(chosen) == "hsr_calf_raise"
+    rule = doc.find("select", name="phases.1.move_on")
+    assert rule is not None and option_chosen(rule) == "milestones"
+    ticked = [
+        box["value"]
+        for box in doc.find_all("input", name="phases.1.milestones")
+        if box.has_attr("checked")
+    ]
+    assert ticked == ["dynamic_pain_free", "dynamic_min_sessions"]
+    weeks = doc.find("input", name="phases.0.after_weeks")
+    assert weeks is not None and weeks["value"] == "2"
+    assert doc.find("select", name="phases.2.move_on") is None  # the last phase runs on
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("phases.2.items.0.exercise_id", "no_such_exercise", "Phase 3, exercise 1, exercise:"),
+        ("phases.1.items.0.sets", "40", "Phase 2, exercise 1, sets:"),
+        ("phases.0.after_weeks", "99", "Phase 1, weeks before moving on:"),
+        ("phases.1.move_on", "", "Phase 2, when it moves on:"),
+        ("phases.2.phase", "phase_nine", "Phase 3, phase:"),
+    ],
+)
+def test_a_bad_phase_field_is_answered_beside_it(
+    site: Site, field: str, value: str, words: str
+) -> None:
+    response = post(site, {**THREE, field: value})
+    assert response.status_code == 422
+    doc = dom(response.text)
+    control = doc.find(name=field)
+    assert control is not None and control.get("aria-invalid") == "true", field
+    error = doc.find(id=control["aria-describedby"])
+    assert error is not None and error.get_text().startswith(words), error.get_text()
+    assert protocols(site) == {}
+
+
+def test_phases_are_added_and_removed_without_script(site: Site) -> None:
+    one = post(site, {**GOOD, "add": "phase"})
+    assert one.status_code == 200
+    doc = dom(one.text)
+    assert doc.find("select", name="phases.1.items.0.exercise_id") is not None
+    assert doc.find("select", name="phases.0.move_on") is not None
+    rows = doc.find("input", name="phase_rows")
+    assert rows is not None and rows["value"] == "2"
+    more = post(site, {**THREE, "add": "item.2"})
+    assert dom(more.text).find("select", name="phases.2.items.1.exercise_id") is not None
+    fewer = post(site, {**THREE, "remove_phase": "1"})
+    doc = dom(fewer.text)
+    assert doc.find("input", name="phase_rows")["value"] == "2"  # type: ignore[index]
+    moved = doc.find("select", name="phases.1.items.0.exercise_id")
+    assert moved is not None and option_chosen(moved) == "hsr_calf_raise"
+    assert protocols(site) == {}

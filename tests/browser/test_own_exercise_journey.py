@@ -2,9 +2,11 @@
 the clinician writes the exercise, uploads its photo, writes a protocol with it, enrols a
 patient and starts their program on that protocol; the patient signs up with the invite
 and meets the exercise, with its photo, in the session player. The second journey builds
-a three-stage protocol in the form, swaps an exercise for the own one with a reason in
-the program editor; the patient meets it with its photo in the player and on the handout,
-logs the session, and after a second clean day the engine steps its dose up. Screenshots of the new
+a protocol in three phases in the form (the first with three stages of weeks), swaps an
+exercise for the own one with a reason in the program editor; the patient meets it with
+its photo in the player, at the dose the program holds, and on the handout, logs the
+session as the player offers it, and after a second clean day the engine steps its dose
+up; a week on, the engine moves the protocol to its second phase, the swap carried. Screenshots of the new
 clinician pages at phone and desktop sizes go to artifacts/screenshots/."""
 
 from __future__ import annotations
@@ -205,15 +207,16 @@ def test_a_form_built_protocol_a_swap_with_a_reason_the_player_the_handout_and_p
     expect(page).to_have_url(f"{live_server}/clinic")
     _own_exercise(page, live_server, tmp_path)
 
-    # The protocol, built in the form: two exercises, three stages of weeks, no YAML.
+    # The protocol, built in the form: three phases, the first with two exercises and three
+    # stages of weeks, each moving on by its own rule; no YAML.
     page.goto(f"{live_server}/clinic/protocols/new")
     expect(page.locator('textarea[name="text"]')).to_have_count(0)
     fill(
         page,
         {
             "key": "calf_three_stages",
-            "name": "Calf in three stages",
-            "description": "Wall calf raises and shin raises every day, in three stages of weeks.",
+            "name": "Calf in three phases",
+            "description": "Wall calf raises and shin raises every day, then heavier in two more phases.",
             "phase": "low_load_resistance",
             "training_days": [str(d) for d in range(7)],
         },
@@ -242,9 +245,48 @@ def test_a_form_built_protocol_a_swap_with_a_reason_the_player_the_handout_and_p
         )
     # What was filled before each added row is still there.
     expect(page.locator('input[name="items.1.amount"]')).to_have_value("12")
+    # Two more phases, each with its exercises; each phase but the last with its rule.
+    page.get_by_role("button", name="Add a phase").click()
+    page.get_by_role("button", name="Add a phase").click()
+    expect(page.locator("fieldset.protocol-phase")).to_have_count(3)
+    expect(page.locator('input[name="blocks.2.note"]')).to_have_value("Stage 3")
+    fill(
+        page,
+        {
+            "phases.0.name": "Settle",
+            "phases.0.move_on": "weeks",
+            "phases.0.after_weeks": "1",
+            "phases.1.name": "Load",
+            "phases.1.phase": "higher_load",
+            "phases.1.move_on": "milestones",
+            "phases.2.name": "Build",
+            "phases.2.phase": "higher_load",
+        },
+    )
+    moving_on = page.locator("#phase-2 .milestone-pick")
+    moving_on.get_by_text("Gate of 5. Higher load").click()
+    for milestone in ("higher_pain_free", "higher_min_sessions"):
+        moving_on.locator(f'input[value="{milestone}"]').check()
+    page.locator('select[name="phases.1.items.0.exercise_id"]').select_option("calf_raise_wall")
+    fill(page, {"phases.1.items.0.sets": "3", "phases.1.items.0.amount": "12"})
+    page.locator('select[name="phases.1.items.1.exercise_id"]').select_option(
+        "single_leg_heel_raise"
+    )
+    fill(page, {"phases.1.items.1.sets": "2", "phases.1.items.1.amount": "10"})
+    page.locator('select[name="phases.2.items.0.exercise_id"]').select_option("hsr_calf_raise")
+    fill(page, {"phases.2.items.0.sets": "3", "phases.2.items.0.amount": "15"})
+    # Out of the last field filled before the window changes size: Chromium scrolls a
+    # focused field back into view after a resize, which would move the page under the
+    # next click.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    for size in (PHONE, DESKTOP):  # no sideways scroll at either width
+        page.set_viewport_size(size)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shoot(page, screenshots, "61-protocol-three-phases")
+    page.set_viewport_size(DESKTOP)
     page.get_by_role("button", name="Save protocol").click()
     expect(page.get_by_text("Protocol saved")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("Calf in three stages")
+    expect(page.locator("main")).to_contain_text("Calf in three phases")
 
     # A patient, assessed and started on it.
     page.goto(f"{live_server}/clinic/new")
@@ -311,9 +353,11 @@ def test_a_form_built_protocol_a_swap_with_a_reason_the_player_the_handout_and_p
             expect(image).to_be_visible()
             assert image.evaluate("img => img.complete && img.naturalWidth") == 1200
             shoot(person, screenshots, "62-swapped-own-exercise-player")
-            # The full dose the program holds (2 × 10), done.
-            for box in person.locator('input[name^="set"]').all():
-                box.fill("10")
+            # The player offers the dose the program holds (the protocol's 2 × 10): the
+            # session is done as offered.
+            expect(person.locator(".big-number")).to_have_text("2 × 10 reps")
+            offered = [box.input_value() for box in person.locator('input[name^="set"]').all()]
+            assert offered == ["10", "10"], offered
         person.locator('input[name="pain"][value="1"]').check(force=True)
         if person.locator('input[name="effort"][value="5"]').count():
             person.locator('input[name="effort"][value="5"]').check(force=True)
@@ -345,7 +389,8 @@ def test_a_form_built_protocol_a_swap_with_a_reason_the_player_the_handout_and_p
     (path,) = home.glob("demo-*/demo-web.db")  # the demo server's own fresh database
     database = Database(f"sqlite:///{path}")
     try:
-        services = Services(database, load_rules(), actor="test", clock=lambda: tomorrow)
+        now = [tomorrow]
+        services = Services(database, load_rules(), actor="test", clock=lambda: now[0])
         before = services.program(patient_id).slot("towel_calf_hold")
         assert before is not None and services.program(patient_id).slot("calf_raise_wall") is None
         program = services.program(patient_id)
@@ -379,5 +424,46 @@ def test_a_form_built_protocol_a_swap_with_a_reason_the_player_the_handout_and_p
             d.kind == "progress" and d.exercise_id == "towel_calf_hold"
             for d in services.decisions(patient_id)
         )
+
+        # Day by day to the end of the first phase's week: the engine moves the protocol on
+        # to its second phase by the phase's rule, and the swap is carried into it.
+        assert services.program(patient_id).stage == 0
+        day = tomorrow
+        while services.program(patient_id).stage == 0 and day < today + dt.timedelta(days=10):
+            day += dt.timedelta(days=1)
+            now[0] = day
+            program = services.program(patient_id)
+            services.record_checkin(
+                patient_id, CheckIn(date=day, pain_on_waking=0, stiffness_on_waking=0)
+            )
+            services.log_session(
+                patient_id,
+                SessionLog(
+                    id=f"ada-{day.isoformat()}",
+                    date=day,
+                    exercises=tuple(
+                        ExerciseLog(
+                            exercise_id=s.exercise_id,
+                            side=d.side,
+                            sets=tuple(
+                                SetLog(amount=d.amount, rpe=4, pain=1) for _ in range(d.sets)
+                            ),
+                        )
+                        for s in program.slots
+                        for d in s.doses
+                    ),
+                    pain_after=0,
+                ),
+            )
+        moved = services.program(patient_id)
+        assert moved.stage == 1 and day == today + dt.timedelta(days=7), (moved.stage, day)
+        assert moved.phase.value == "higher_load"
+        (advance,) = [d for d in services.decisions(patient_id) if d.rule == "stage.advance"]
+        assert advance.numbers["after_weeks"] == 1 and advance.numbers["days_in_phase"] == 7
+        assert "phase 2, Load" in advance.person_text
+        assert moved.slot("single_leg_heel_raise") is not None
+        assert moved.slot("towel_calf_hold") is not None
+        assert moved.slot("calf_raise_wall") is None, "the swap was not carried"
+        assert "stays in place of calf raise" in advance.person_text.lower()
     finally:
         database.dispose()

@@ -103,7 +103,9 @@ def template_check(file: FileArgument, clinician: ClinicianOption = None) -> Non
             checked = services().own.check_protocols(owner, raws)
     except ServiceError as exc:
         raise _refused(file, exc) from None
-    keys = ", ".join(key for key, _ in checked)
+    keys = ", ".join(
+        key + (f" ({t.stage_count} phases)" if t.stage_count > 1 else "") for key, t in checked
+    )
     out.print(f"{file}: {len(checked)} protocol(s) fit the rules: {keys}.")
 
 

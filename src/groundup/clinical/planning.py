@@ -43,7 +43,7 @@ from groundup.clinical.program import (
     slot_seconds,
 )
 from groundup.clinical.readiness import describe_unmet, hop_ready, run_ready
-from groundup.clinical.rules import PhaseDefinition, Rules, Template, TemplateItem
+from groundup.clinical.rules import PhaseDefinition, Rules, StageMoveOn, Template, TemplateItem
 from groundup.clinical.screening import ScreenResult
 from groundup.clinical.vocabulary import (
     PROXIMAL_MUSCLES,
@@ -1302,13 +1302,16 @@ def _from_template(
     name: str,
     outcomes: dict[str, float],
     condition: Condition = Condition.NOT_SURE,
+    stage: int = 0,
 ) -> Program:
-    template = rules.templates.templates.get(name)
-    if template is None:
+    whole = rules.templates.templates.get(name)
+    if whole is None:
         known = ", ".join(sorted(rules.templates.templates))
         raise PlanningError(f"unknown template {name!r}; templates: {known}")
+    # A protocol in several phases runs one at a time: this one's phase, items and blocks.
+    template = whole.at_stage(stage)
     pathway = rules.pathways[condition]
-    if template.needs == "run_ready":
+    if template.needs == "run_ready" and stage == 0:
         ready = run_ready(profile, rules)
         if not ready.met:
             raise PlanningError(
@@ -1330,6 +1333,12 @@ def _from_template(
         reasons.append(
             f"{template.name} {when}, and you listed nothing to add it with ({missing}). "
             "Add it to your equipment when you have one, or ask your clinician."
+        )
+    if whole.phases:
+        current = whole.stage(stage)
+        reasons.append(
+            f"Phase {stage + 1} of {whole.stage_count}: {current.name}."
+            + (f" {stage_rule_words(current.move_on, rules)}" if current.move_on else "")
         )
     if name not in pathway.templates:
         reasons.append(
@@ -1534,6 +1543,7 @@ def _from_template(
         training_days=template.training_days,
         times_per_day=template.times_per_day,
         weeks=template.weeks,
+        stage=stage,
         slots=fitted,
         weaker_side=profile.weaker_side,
         profile=profile,
@@ -1589,6 +1599,34 @@ def _affected_side_only(
     ):
         return None
     return profile.involved_side
+
+
+def plan_stage(program: Program, rules: Rules, stage: int, day: dt.date) -> Program:
+    """The program's protocol moved on to its phase `stage` from `day`: that phase's
+    exercises and doses, planned as the protocol's first phase was (the person's equipment,
+    minutes, irritability and condition), the program's history and state kept."""
+    assert program.template is not None
+    fresh = _from_template(
+        program.profile,
+        program.preferences,
+        rules,
+        day,
+        program.template,
+        program.outcome_latest,
+        program.pathway,
+        stage,
+    )
+    return fresh
+
+
+def stage_rule_words(move_on: StageMoveOn, rules: Rules) -> str:
+    """The rule for moving on, in words: "Moves on after 2 weeks." or the milestones'."""
+    if move_on.after_weeks is not None:
+        weeks = move_on.after_weeks
+        return f"Moves on after {weeks} week{'s' if weeks != 1 else ''}."
+    known = rules.phases.milestones_by_id()
+    texts = [known[m].text.rstrip(".") if m in known else m for m in move_on.milestones]
+    return "Moves on once these are met: " + "; ".join(texts) + "."
 
 
 def template_block(template: Template, week: int) -> tuple[int, float] | None:

@@ -183,6 +183,9 @@ class Program(Frozen):
     training_days: tuple[int, ...] = Field(min_length=1)
     times_per_day: int = Field(default=1, ge=1, le=3)
     weeks: int | None = Field(default=None, description="fixed length of a template, weeks")
+    stage: int = Field(
+        default=0, ge=0, description="a template in several phases: the one it is in (0-based)"
+    )
     slots: tuple[Slot, ...] = Field(min_length=1)
     weaker_side: Side | None
     profile: ImbalanceProfile

@@ -67,6 +67,7 @@ from groundup.clinical.planning import (
     extra_to_leave_out,
     fit_time,
     pathway_notes,
+    plan_stage,
     refresh_reasons,
     running_note,
     session_core,
@@ -343,6 +344,16 @@ def apply(program: Program, decision: Decision, rules: Rules) -> Program:
                 }
             elif program.preferences.training_days is None:
                 updates["training_days"] = DEFAULT_DAYS[rules.phases[phase].sessions_per_week]
+        elif change.field == "stage":
+            assert isinstance(change.after, int)
+            moved = _stage_moved(
+                program.model_copy(update={"slots": tuple(slots)}), change.after, decision, rules
+            )
+            slots = list(moved.slots)
+            state = state.model_copy(update={"edits": moved.state.edits, "stall_prompts": 0})
+            updates |= {
+                k: getattr(moved, k) for k in ("stage", "phase", "phase_started", "reasons")
+            }
         elif change.field == "exercise":
             slots = _swap(slots, change, decision, program, rules)
             # A clinician's swap or addition moved on by the ladder: its undo follows it.
@@ -514,6 +525,7 @@ def _swap(
     definition = rules.phases[program.phase]
     doses, note = dose_for(new, definition, program.profile, rules, pathway=program.pathway)
     low = tuple(d.model_copy(update={"amount": d.range_low}) for d in doses)
+    low = _at_block(low, program, decision.date, rules)
     out = []
     for slot in slots:
         if slot.exercise_id == change.before:
@@ -536,12 +548,17 @@ def _swap(
     return out
 
 
-def _start_slot(exercise: Exercise, program: Program, rules: Rules, reason: str) -> Slot:
+def _start_slot(
+    exercise: Exercise, program: Program, rules: Rules, reason: str, day: dt.date | None = None
+) -> Slot:
     """A main slot for an exercise the clinician brings in: the engine's own starting dose
-    at the bottom of its range, the weaker side's extra set included (`dose_for`)."""
+    at the bottom of its range, the weaker side's extra set included (`dose_for`); in a
+    protocol whose blocks of weeks set the sets × reps, the block's of `day`."""
     definition = rules.phases[program.phase]
     doses, note = dose_for(exercise, definition, program.profile, rules, pathway=program.pathway)
     low = tuple(d.model_copy(update={"amount": d.range_low}) for d in doses)
+    if day is not None:
+        low = _at_block(low, program, day, rules)
     return Slot(exercise_id=exercise.id, part="main", doses=low, reason=f"{reason}{note}")
 
 
@@ -578,7 +595,9 @@ def _edit(
         assert isinstance(change.after, str)
         mains = [i for i, s in enumerate(slots) if s.part == "main"]
         index = mains[-1] + 1 if mains else len(slots)
-        slot = _start_slot(rules.library[change.after], program, rules, decision.person_text)
+        slot = _start_slot(
+            rules.library[change.after], program, rules, decision.person_text, decision.date
+        )
         edit = ProgramEdit(action="add", exercise_id=change.after, index=index, date=decision.date)
         return [*slots[:index], slot, *slots[index:]], (*edits, edit)
     if change.field == "edit_remove":
@@ -632,7 +651,12 @@ class _Carry(Frozen):
     clinician: tuple[str, ...] = ()
 
 
-def _phase_session(program: Program, phase: Phase, rules: Rules) -> _Carry:
+def _phase_session(
+    program: Program,
+    phase: Phase,
+    rules: Rules,
+    built: tuple[Sequence[Slot], Sequence[str]] | None = None,
+) -> _Carry:
     """The session of the new phase, built by the planner, with the clinician's decisions
     carried over: an exercise whose dose is pinned stays, pinned, whatever the new phase's
     list (unless the weight-bearing limit or a pending check now keeps its position out);
@@ -642,14 +666,18 @@ def _phase_session(program: Program, phase: Phase, rules: Rules) -> _Carry:
     and the clinician is told). Every carried or ended decision is said in words."""
     slots = list(program.slots)
     keep = {dose_key(s.exercise_id, d.side): d for s in slots for d in s.doses}
-    new_slots, reasons = build_session(
-        phase,
-        program.profile,
-        program.preferences,
-        rules,
-        keep=keep,
-        pathway=program.pathway,
-    )
+    if built is None:
+        new_slots, reasons = build_session(
+            phase,
+            program.profile,
+            program.preferences,
+            rules,
+            keep=keep,
+            pathway=program.pathway,
+        )
+    else:  # a protocol's next phase (`_stage_carry`): its own doses, pinned ones kept
+        new_slots, reasons = tuple(built[0]), tuple(built[1])
+        keep = {k: d for k, d in keep.items() if d.pinned}
     # An exercise that stays keeps its whole dose — sets, amount, tempo, setting and
     # load — whatever the new phase's defaults or the time fitting would give (S5).
     carried = [
@@ -664,7 +692,13 @@ def _phase_session(program: Program, phase: Phase, rules: Rules) -> _Carry:
     if session_minutes(carried, rules) > budget + 1e-9:
         pinned = {s.exercise_id for s in slots if any(d.pinned for d in s.doses)}
         out = [c if c.exercise_id in pinned else n for c, n in zip(carried, new_slots, strict=True)]
-    staged = program.model_copy(update={"phase": phase, "slots": tuple(out), "template": None})
+    staged = program.model_copy(
+        update={
+            "phase": phase,
+            "slots": tuple(out),
+            "template": None if built is None else program.template,
+        }
+    )
     person: list[str] = []
     clinician: list[str] = []
     edits: list[ProgramEdit] = []
@@ -2197,7 +2231,13 @@ def _on_session(
             )
             if said is not None:  # None: a held advance said recently, waiting quietly (P6)
                 decisions.append(said)
-    if not regressed and not holds and not any(d.rule.startswith("phase.") for d in decisions):
+        if not holds:
+            decisions.extend(_stage_advance(program, event, seen, rules))
+    if (
+        not regressed
+        and not holds
+        and not any(d.rule.startswith(("phase.", "stage.")) for d in decisions)
+    ):
         # R2: the walk-run plan joins once its criteria are met, not only at a phase change.
         latest = program
         for made in decisions:
@@ -5338,16 +5378,18 @@ def _periodised(program: Program, rules: Rules) -> bool:
     """A template whose blocks of weeks set the sets and reps (not the exercise ladder)."""
     if program.template is None:
         return False
-    return bool(rules.templates.templates[program.template].blocks)
+    return bool(rules.templates.templates[program.template].at_stage(program.stage).blocks)
 
 
 def _template_block(program: Program, day: dt.date, rules: Rules) -> list[Decision]:
     if program.template is None:
         return []
-    template = rules.templates.templates[program.template]
+    template = rules.templates.templates[program.template].at_stage(program.stage)
     if not template.blocks:
         return []
-    week = (day - program.start_date).days // 7 + 1
+    # A protocol's later phase counts its weeks from the day it began.
+    began = program.phase_started if program.stage else program.start_date
+    week = (day - began).days // 7 + 1
     block = template_block(template, week)
     if block is None:
         return []
@@ -5637,10 +5679,14 @@ def _min_value_threshold(
 
 
 def gate_status(
-    program: Program, day: dt.date, seen: Sequence[HistoryEvent], rules: Rules
+    program: Program,
+    day: dt.date,
+    seen: Sequence[HistoryEvent],
+    rules: Rules,
+    criteria: Sequence[GateCriterion] | None = None,
 ) -> list[GateStatus]:
-    """Each gate criterion of the current phase: (criterion, met, the numbers, a retest is
-    what it waits for)."""
+    """Each gate criterion of the current phase (or the `criteria` given: a protocol
+    phase's milestones): (criterion, met, the numbers, a retest is what it waits for)."""
     in_phase = [s for s in _sessions(seen) if s.date >= program.phase_started]
     fresh = _fresh(program)
     stale = (
@@ -5658,7 +5704,7 @@ def gate_status(
         if (cutoff is None or s.date > cutoff)
         and not (program.state.flare is not None and s.date >= program.state.flare.started)
     ]
-    gate = phase_gate(program.pathway, program.phase, rules)
+    gate = phase_gate(program.pathway, program.phase, rules) if criteria is None else criteria
     for named in gate:
         resolved = resolve_criterion(named, program.baseline, rules)
         if resolved is None:
@@ -5799,6 +5845,8 @@ def gate_status(
             out.append((c, met, why, not met))
         elif c.kind == "hop_ready":
             out.append((c, *hop_gate_status(program.profile, c, rules, fresh=fresh)))
+    if criteria is not None:
+        return out  # a protocol phase's milestones: its own ceilings (`_stage_advance`)
     pending = program.state.check_pending
     nxt = program.phase.next()
     if out and pending is not None and nxt is not None and nxt.number > pending.ceiling.number:
@@ -7174,3 +7222,151 @@ def stall_culprits(
             )
         )
     return out
+
+
+# ----- protocol phases -----------------------------------------------------------------------
+#
+# A protocol (template) written in several phases moves from one to the next by its own
+# rule — after a number of weeks in the phase, or once milestones of the method's phase
+# gates are met — as an automatic, recorded decision. It moves under the same safety rules
+# as a phase change: never in a flare-up or straight after one, never on a session whose
+# pain is outside the acceptable zone or whose response holds progression, never past a
+# pending check's or the weight-bearing limit's ceiling. The clinician's pins and edits are
+# carried as in a phase change (`_phase_session`).
+
+
+def _stage_advance(
+    program: Program, event: SessionLog, seen: Sequence[HistoryEvent], rules: Rules
+) -> list[Decision]:
+    if program.template is None:
+        return []
+    template = rules.templates.templates.get(program.template)
+    if template is None or program.stage + 1 >= len(template.phases):
+        return []
+    current = template.phases[program.stage]
+    rule = current.move_on
+    if rule is None or _off(program, "phase.advance"):
+        return []
+    day = event.date
+    if program.state.flare is not None:
+        return []
+    ended = program.state.last_flare_end
+    if ended is not None and (day - ended).days < rules.progression.flare_end_advance_wait_days:
+        return []
+    zone = pain_zone(program, rules)
+    if event.max_pain > zone.acceptable_max or (
+        event.pain_after is not None and event.pain_after > zone.after_acceptable_max
+    ):
+        return []
+    index = program.stage + 1
+    nxt = template.phases[index]
+    pending = program.state.check_pending
+    if pending is not None and nxt.phase.number > pending.ceiling.number:
+        return []
+    restriction = load_restriction(program.pathway, program.profile, rules)
+    if restriction is not None and nxt.phase.number > restriction[0].ceiling.number:
+        return []
+    numbers: dict[str, Number] = {"phase": program.stage + 1, "next_phase": index + 1}
+    if rule.after_weeks is not None:
+        days = (day - program.phase_started).days
+        if days < 7 * rule.after_weeks:
+            return []
+        numbers |= {"days_in_phase": days, "after_weeks": rule.after_weeks}
+        person_why = f"{rule.after_weeks} week{'s' if rule.after_weeks != 1 else ''} done"
+        clinician_why = f"{days} days in the phase ≥ {rule.after_weeks} weeks"
+        source = f"{template.name}: the protocol's own rule ({template.source})"
+    else:
+        known = rules.phases.milestones_by_id()
+        criteria = [known[m] for m in rule.milestones if m in known]
+        status = gate_status(program, day, seen, rules, criteria)
+        if not status or not all(met for _, met, _, _ in status):
+            return []
+        numbers |= {c.id: f"met ({why})" for c, _, why, _ in status}
+        person_why = "milestones met: " + " ".join(
+            criterion_text(c, program.profile) for c, *_ in status
+        )
+        clinician_why = "milestones met: " + "; ".join(f"{c.id} ({why})" for c, _, why, _ in status)
+        source = "; ".join(sorted({c.source for c, *_ in status}))
+    decision = Decision(
+        rule="stage.advance",
+        kind="phase",
+        date=day,
+        numbers=numbers,
+        changes=(Change(field="stage", before=program.stage, after=index),),
+        person_text=f"{template.name}: {person_why}, so you move on to phase {index + 1}, "
+        f"{nxt.name}.",
+        clinician_text=f"{template.name} phase {program.stage + 1} ({current.name}) → "
+        f"{index + 1} ({nxt.name}, {nxt.phase.label}): {clinician_why}.",
+        source=source,
+    )
+    carry = _stage_carry(program, index, day, rules)[1]
+    return [
+        decision.model_copy(
+            update={
+                "person_text": " ".join((decision.person_text, *carry.person)),
+                "clinician_text": " ".join((decision.clinician_text, *carry.clinician)),
+            }
+        )
+    ]
+
+
+def _stage_carry(
+    program: Program, stage: int, day: dt.date, rules: Rules
+) -> tuple[Program, _Carry]:
+    """The protocol's phase `stage` planned for this person, and the clinician's pins and
+    edits carried into it."""
+    fresh = plan_stage(program, rules, stage, day)
+    carry = _phase_session(program, fresh.phase, rules, built=(fresh.slots, fresh.reasons))
+    return fresh, carry
+
+
+def _stage_moved(program: Program, stage: int, decision: Decision, rules: Rules) -> Program:
+    """The program in the protocol's phase `stage` (slots, phase, reasons, edits)."""
+    fresh, carry = _stage_carry(program, stage, decision.date, rules)
+    notes = pathway_notes(program.pathway, program.profile, rules, None)
+    return program.model_copy(
+        update={
+            "stage": stage,
+            "phase": fresh.phase,
+            "phase_started": decision.date,
+            "slots": carry.slots,
+            "reasons": (*carry.reasons, *notes),
+            "state": program.state.model_copy(update={"edits": carry.edits}),
+        }
+    )
+
+
+def _block_dose(program: Program, day: dt.date, rules: Rules) -> tuple[int, float] | None:
+    """The sets × amount the program's protocol's block of weeks asks for on `day` (its
+    current phase's blocks, counted from the day that phase began); None without one."""
+    if program.template is None or program.template not in rules.templates.templates:
+        return None
+    template = rules.templates.templates[program.template].at_stage(program.stage)
+    if not template.blocks:
+        return None
+    began = program.phase_started if program.stage else program.start_date
+    return template_block(template, (day - began).days // 7 + 1)
+
+
+def _at_block(
+    doses: tuple[Dose, ...], program: Program, day: dt.date, rules: Rules
+) -> tuple[Dose, ...]:
+    """Doses of an exercise the clinician brings into a protocol run by blocks of weeks: the
+    block's sets × amount, as every main exercise of it holds (`_template_block`) — not the
+    exercise's own start, which the next session's block would overwrite, so that a session
+    done as the player offers it counts at the program's dose."""
+    block = _block_dose(program, day, rules)
+    if block is None:
+        return doses
+    sets, amount = block
+    return tuple(
+        d.model_copy(
+            update={
+                "sets": sets,
+                "amount": amount,
+                "range_low": min(d.range_low, amount),
+                "range_high": max(d.range_high, amount),
+            }
+        )
+        for d in doses
+    )

@@ -168,6 +168,10 @@ class Phases(Frozen):
             raise ValueError("the maintenance phase has no gate: it is the last")
         return self
 
+    def milestones_by_id(self) -> dict[str, GateCriterion]:
+        """Every phase's gate criteria by id: what a protocol's phase may move on by."""
+        return {c.id: c for definition in self.phases.values() for c in definition.gate}
+
     def __getitem__(self, phase: Phase) -> PhaseDefinition:
         return self.phases[phase]
 
@@ -359,6 +363,32 @@ class TemplateBlock(Frozen):
     note: str = ""
 
 
+class StageMoveOn(Frozen):
+    """When a protocol moves from one of its phases to the next: after a number of weeks in
+    it, or once milestones are met — gate criteria of the method's phases (phases.yaml), by
+    id, evaluated as the phase gates evaluate them. Either one, not both."""
+
+    after_weeks: int | None = Field(default=None, ge=1, le=52)
+    milestones: tuple[str, ...] = Field(default=(), max_length=12)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> StageMoveOn:
+        if (self.after_weeks is None) == (not self.milestones):
+            raise ValueError("give either after_weeks or milestones (one of them)")
+        return self
+
+
+class TemplateStage(Frozen):
+    """One phase of a protocol written as several: its own exercises and doses, optional
+    week blocks (counted from the day it began), and the rule for moving on to the next."""
+
+    name: str = Field(min_length=1, max_length=120)
+    phase: Phase
+    items: tuple[TemplateItem, ...] = Field(min_length=1)
+    blocks: tuple[TemplateBlock, ...] = ()
+    move_on: StageMoveOn | None = None
+
+
 class AffectedSideOnly(Frozen):
     """A protocol that loads the painful leg only when one leg is affected: its one-leg main
     exercises are prescribed for that side alone, the other leg doing the lifting (C1)."""
@@ -401,6 +431,72 @@ class Template(Frozen):
         default=None,
         description="one leg affected: its one-leg main exercises for that side only",
     )
+    phases: tuple[TemplateStage, ...] = Field(
+        default=(),
+        max_length=8,
+        description="a protocol in several phases, in order; the first is `phase`, `items` "
+        "and `blocks` (filled from it when they are not given). Empty: one phase.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_stage_on_top(cls, data: object) -> object:
+        """A protocol written as phases: the first one's phase, items and blocks are the
+        protocol's own (what a single-phase protocol gives at the top)."""
+        if not isinstance(data, dict):
+            return data
+        stages = data.get("phases")
+        if not isinstance(stages, list | tuple) or not stages or not isinstance(stages[0], dict):
+            return data
+        first = stages[0]
+        out = dict(data)
+        for field in ("phase", "items", "blocks"):
+            if field not in out and field in first:
+                out[field] = first[field]
+        return out
+
+    @model_validator(mode="after")
+    def _stages_in_order(self) -> Template:
+        if not self.phases:
+            return self
+        first = self.phases[0]
+        if (first.phase, first.items, first.blocks) != (self.phase, self.items, self.blocks):
+            raise ValueError(
+                "with phases, give phase, items and blocks inside phases.0 (not at the top)"
+            )
+        if len(self.phases) == 1:
+            if first.move_on is not None:
+                raise ValueError("phases.0.move_on: the last phase has no next one to move to")
+            return self
+        for index, stage in enumerate(self.phases[:-1]):
+            if stage.move_on is None:
+                raise ValueError(
+                    f"phases.{index}.move_on: say when it moves on (after_weeks, or milestones)"
+                )
+        if self.phases[-1].move_on is not None:
+            raise ValueError(
+                f"phases.{len(self.phases) - 1}.move_on: the last phase has no next one to move to"
+            )
+        return self
+
+    @property
+    def stage_count(self) -> int:
+        return max(1, len(self.phases))
+
+    def stage(self, index: int) -> TemplateStage:
+        """Phase `index` of the protocol (a single-phase protocol is its one phase)."""
+        if self.phases:
+            return self.phases[min(index, len(self.phases) - 1)]
+        return TemplateStage(name=self.name, phase=self.phase, items=self.items, blocks=self.blocks)
+
+    def at_stage(self, index: int) -> Template:
+        """The protocol as it runs in phase `index`: that phase's phase, items and blocks."""
+        if index <= 0 or not self.phases:
+            return self
+        stage = self.stage(index)
+        return self.model_copy(
+            update={"phase": stage.phase, "items": stage.items, "blocks": stage.blocks}
+        )
 
 
 class IrritableStart(Frozen):

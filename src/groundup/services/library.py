@@ -23,7 +23,7 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from groundup.clinical.exercises import ID_PATTERN, Exercise, ExerciseLibrary, L
 from groundup.clinical.program import Program
 from groundup.clinical.rules import Rules, Template, Templates
 from groundup.clinical.text import clean_text, first_unstorable
-from groundup.knowledge import describe_validation_error
+from groundup.knowledge import describe_validation_error, load_rules
 from groundup.services.accounts import Forbidden
 from groundup.services.photos import Photo, PhotoRefused, check_photo
 from groundup.services.workflow import Conflict, NotFound, ServiceError, UnstorableText
@@ -143,10 +143,17 @@ class OwnProtocol:
 # ----- checking --------------------------------------------------------------------------
 
 
+PLACE_RE = re.compile(r"^([a-z_]+(?:\.[a-z0-9_]+)*): (.+)$")
+
+
 def _first_problem(error: ValidationError, prefix: str = "") -> Refused:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
-    return Refused(prefix + where, describe_validation_error(error).split(": ", 1)[-1])
+    message = describe_validation_error(error).split(": ", 1)[-1]
+    placed = PLACE_RE.match(message) if not where else None
+    if placed is not None:  # a whole-protocol check that names its own field
+        where, message = placed.group(1), placed.group(2)
+    return Refused(prefix + where, message)
 
 
 def parse_exercise(raw: Any, *, author: str = "") -> Exercise:
@@ -187,9 +194,13 @@ def check_together(
         raise Refused(field, message) from None
 
 
-def parse_template(raw: Any, library: Mapping[str, Exercise]) -> tuple[str, Template]:
+def parse_template(
+    raw: Any, library: Mapping[str, Exercise], milestones: Collection[str] | None = None
+) -> tuple[str, Template]:
     """An own protocol from plain data: `key` plus the Template fields; its exercises
-    (and their alternatives and partners) must be in the library."""
+    (and their alternatives and partners) must be in the library, and the milestones a
+    phase moves on by must be phase-gate criteria (`milestones`: their ids; by default
+    the shipped phases')."""
     if not isinstance(raw, Mapping):
         raise Refused("", "a protocol is a mapping of fields (key, name, phase, items, ...)")
     data = dict(raw)
@@ -208,16 +219,29 @@ def parse_template(raw: Any, library: Mapping[str, Exercise]) -> tuple[str, Temp
     for index, day in enumerate(template.training_days):
         if not 0 <= day <= 6:
             raise Refused(f"training_days.{index}", "a weekday from 0 (Monday) to 6 (Sunday)")
-    for index, item in enumerate(template.items):
-        for field, ids in (
-            ("exercise_id", [item.exercise_id]),
-            ("alternatives", list(item.alternatives)),
-            ("pair_with", [item.pair_with] if item.pair_with else []),
-        ):
-            for exercise_id in ids:
-                if exercise_id not in library:
+    stages = template.phases or (template.stage(0),)
+    known = milestones if milestones is not None else load_rules().phases.milestones_by_id()
+    for number, stage in enumerate(stages):
+        at = f"phases.{number}." if template.phases else ""
+        for index, item in enumerate(stage.items):
+            for field, ids in (
+                ("exercise_id", [item.exercise_id]),
+                ("alternatives", list(item.alternatives)),
+                ("pair_with", [item.pair_with] if item.pair_with else []),
+            ):
+                for exercise_id in ids:
+                    if exercise_id not in library:
+                        raise Refused(
+                            f"{at}items.{index}.{field}",
+                            f"no exercise with id {exercise_id[:64]!r}",
+                        )
+        if stage.move_on is not None:
+            for index, milestone in enumerate(stage.move_on.milestones):
+                if milestone not in known:
                     raise Refused(
-                        f"items.{index}.{field}", f"no exercise with id {exercise_id[:64]!r}"
+                        f"{at}move_on.milestones.{index}",
+                        f"no milestone with id {milestone[:64]!r} (the ids of the phase "
+                        "gates, e.g. low_load_pain_free)",
                     )
     return key, template
 
@@ -974,6 +998,15 @@ class OwnLibrary:
             )
             if not shared and not self._may_take_back(session, owner, first):
                 raise Forbidden("only whoever wrote it or a clinic admin makes it private again")
+            if not shared and row.owner_kind == CLINIC:
+                users = _clinic_protocols_using(session, row.owner_id, exercise_id)
+                if users:
+                    raise Conflict(
+                        f"{exercise_id[:64]!r} stays shared: the clinic's "
+                        f"protocol{'s' if len(users) > 1 else ''} "
+                        + ", ".join(f"{name} ({key})" for key, name in users)
+                        + " use it; make them private first, or take the exercise out of them"
+                    )
             session.execute(
                 update(OwnExercise)
                 .where(OwnExercise.exercise_id == exercise_id)
@@ -1012,10 +1045,7 @@ class OwnLibrary:
             if not shared and not self._may_take_back(session, owner, first):
                 raise Forbidden("only whoever wrote it or a clinic admin makes it private again")
             if shared:
-                template = Template.model_validate(row.data)
-                used = {i.exercise_id for i in template.items}
-                used |= {a for i in template.items for a in i.alternatives}
-                used |= {i.pair_with for i in template.items if i.pair_with}
+                used = template_exercises(Template.model_validate(row.data))
                 private = sorted(
                     session.scalars(
                         select(OwnExercise.exercise_id).where(
@@ -1039,6 +1069,35 @@ class OwnLibrary:
             return OwnProtocol(
                 row.key, Template.model_validate(row.data), row.version, row.retired, target
             )
+
+
+def template_exercises(template: Template) -> set[str]:
+    """Every exercise a protocol names, in any of its phases: items, alternatives, partners."""
+    items = [i for k in range(template.stage_count) for i in template.stage(k).items]
+    used = {i.exercise_id for i in items}
+    used |= {a for i in items for a in i.alternatives}
+    used |= {i.pair_with for i in items if i.pair_with}
+    return used
+
+
+def _clinic_protocols_using(
+    session: Session, clinic_id: int, exercise_id: str
+) -> list[tuple[str, str]]:
+    """(key, name) of the clinic's shared protocols whose newest version names the exercise."""
+    newest: dict[str, tuple[int, dict[str, Any], bool]] = {}
+    for key, version, data, retired in session.execute(
+        select(OwnTemplate.key, OwnTemplate.version, OwnTemplate.data, OwnTemplate.retired).where(
+            OwnTemplate.owner_kind == CLINIC, OwnTemplate.owner_id == clinic_id
+        )
+    ):
+        if key not in newest or version > newest[key][0]:
+            newest[key] = (version, data, retired)
+    out = []
+    for key, (_, data, retired) in sorted(newest.items()):
+        template = Template.model_validate(data)
+        if not retired and exercise_id in template_exercises(template):
+            out.append((key, template.name))
+    return out
 
 
 def clinician_owner(database: Database, email: str) -> tuple[Owner, str, int]:

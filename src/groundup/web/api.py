@@ -1449,12 +1449,27 @@ class OwnProtocolIn(BaseModel):
     key: str = Field(pattern=ID_PATTERN, max_length=64)
 
 
+class OwnProtocolPhaseOut(BaseModel):
+    """One phase of a protocol written in several, with its rule for moving on."""
+
+    name: str
+    phase: Phase
+    exercises: list[str]
+    after_weeks: int | None = Field(default=None, description="moves on after these weeks")
+    milestones: list[str] = Field(
+        default=[], description="moves on once these phase-gate criteria (ids) are met"
+    )
+
+
 class OwnProtocolOut(BaseModel):
     key: str
     version: int
     name: str
-    phase: Phase
-    exercises: list[str]
+    phase: Phase = Field(description="the phase it starts in")
+    exercises: list[str] = Field(description="every exercise it uses, in any of its phases")
+    phases: list[OwnProtocolPhaseOut] = Field(
+        default=[], description="its phases in order (empty: a single-phase protocol)"
+    )
 
 
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -1482,7 +1497,23 @@ def protocol_out(protocol: OwnProtocol) -> OwnProtocolOut:
         version=protocol.version,
         name=template.name,
         phase=template.phase,
-        exercises=[i.exercise_id for i in template.items],
+        exercises=list(
+            dict.fromkeys(
+                i.exercise_id
+                for stage in range(template.stage_count)
+                for i in template.stage(stage).items
+            )
+        ),
+        phases=[
+            OwnProtocolPhaseOut(
+                name=stage.name,
+                phase=stage.phase,
+                exercises=[i.exercise_id for i in stage.items],
+                after_weeks=stage.move_on.after_weeks if stage.move_on else None,
+                milestones=list(stage.move_on.milestones) if stage.move_on else [],
+            )
+            for stage in template.phases
+        ],
     )
 
 

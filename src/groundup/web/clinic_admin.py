@@ -14,7 +14,9 @@ patient or clinician is "not found"); this module only reads forms and shows pag
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -74,7 +76,8 @@ def _team_page(
 def team_page(
     request: Request, account: ClinicianAccount, services: ServicesDep, done: str = ""
 ) -> Response:
-    return _team_page(request, services, account, notice=NOTICES.get(done))
+    notice = _imported_notice(request) if done == "imported" else NOTICES.get(done)
+    return _team_page(request, services, account, notice=notice)
 
 
 def _refused(request: Request, services: Services, account: Account, exc: ServiceError) -> Response:
@@ -220,12 +223,47 @@ async def import_library(
         result = services.clinics.import_library(account, document)
     except ServiceError as exc:
         return _refused(request, services, account, exc)
-    renamed = ", ".join(f"{a} → {b}" for a, b in result.renamed.items())
-    notice = (
-        f"Imported {result.exercises} exercises and {result.protocols} protocols"
-        f" as the clinic's shared ones"
+    # Saved: to the page by a redirect (a reload does not send the file again), the
+    # counts and the renamed copies in the address for the notice.
+    renamed = [f"{a}:{b}" for a, b in list(result.renamed.items())[:MAX_RENAMED_SHOWN]]
+    query = urlencode(
+        {
+            "done": "imported",
+            "exercises": result.exercises,
+            "protocols": result.protocols,
+            "unchanged": result.unchanged,
+            "renamed": ",".join(renamed),
+            "more": max(0, len(result.renamed) - MAX_RENAMED_SHOWN),
+        }
+    )
+    return see(f"/clinic/team?{query}")
+
+
+MAX_RENAMED_SHOWN = 20
+RENAMED_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}:[a-z][a-z0-9_]{0,63}$")
+
+
+def _count(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 7 else 0
+
+
+def _imported_notice(request: Request) -> str:
+    """The notice after an import, from the redirect's address (only counts and ids)."""
+    params = request.query_params
+    pairs = [
+        p.split(":")
+        for p in params.get("renamed", "").split(",")[:MAX_RENAMED_SHOWN]
+        if RENAMED_RE.match(p)
+    ]
+    renamed = ", ".join(f"{a} → {b}" for a, b in pairs)
+    more = _count(params.get("more", ""))
+    if more:
+        renamed += f" and {more} more"
+    unchanged = _count(params.get("unchanged", ""))
+    return (
+        f"Imported {_count(params.get('exercises', ''))} exercises and "
+        f"{_count(params.get('protocols', ''))} protocols as the clinic's shared ones"
         + (f"; renamed copies where the name was taken: {renamed}" if renamed else "")
-        + (f"; {result.unchanged} already here, left as they were" if result.unchanged else "")
+        + (f"; {unchanged} already here, left as they were" if unchanged else "")
         + "."
     )
-    return _team_page(request, services, account, notice=notice)

@@ -501,6 +501,10 @@ def _protocol_form(
         key=lambda e: e.name.lower(),
     )
     builtin = sorted(services.own.base.library.values(), key=lambda e: e.name.lower())
+    # What a protocol's phase may move on by: the method's phase gates, phase by phase.
+    milestones = [
+        (phase, services.own.base.phases[phase].gate) for phase in Phase if phase.next() is not None
+    ]
     return render(
         request,
         "clinic_protocol_form.html",
@@ -512,6 +516,7 @@ def _protocol_form(
         own_exercises=own,
         builtin_exercises=builtin,
         phases=list(Phase),
+        milestones=milestones,
         weekdays=protocol_form.WEEKDAYS,
     )
 
@@ -583,8 +588,12 @@ async def create_protocol(
     values = protocol_form.values_from_form(form)
     editing = _text(form, "editing") or None
     add = _text(form, "add")
-    if add:
-        protocol_form.add_row(values, add)
+    remove = _text(form, "remove_phase")
+    if add or remove:
+        if add:
+            protocol_form.add_row(values, add)
+        else:
+            protocol_form.remove_phase(values, remove)
         return _protocol_form(request, services, account, values, editing=editing)
     try:
         services.own.save_protocols(

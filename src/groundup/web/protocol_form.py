@@ -5,17 +5,23 @@ Each input is named by the place of its value in the protocol document (`name`,
 (`services.library.parse_template`, as `groundup template check` and the YAML textbox)
 names the field it belongs beside. Blank rows are left out; "add a row" re-renders the
 form with one more, no script needed.
+
+A protocol in several phases: the first phase's fields are the top-level ones (`phase`,
+`items.*`, `blocks.*`, as a single-phase protocol's), each later one's are under
+`phases.K.` (`phases.2.items.0.sets`); every phase's name and rule for moving on are
+`phases.K.name`, `phases.K.move_on` (weeks or milestones), `phases.K.after_weeks` and
+`phases.K.milestones`. One phase makes the single-phase document, as before.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.datastructures import FormData
 
-from groundup.clinical.rules import Template
+from groundup.clinical.rules import Template, TemplateBlock, TemplateItem
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 ITEM_FIELDS = (
@@ -33,6 +39,7 @@ ITEM_KEPT = ("alternatives", "part", "extra_set_weaker_side", "pair_with", "keep
 TOP_KEPT = ("needs", "affected_side_only")
 BLOCK_FIELDS = ("weeks_from", "weeks_to", "sets", "amount", "note")
 MAX_ROWS = 40
+MAX_PHASES = 8
 DEFAULT_SOURCE = "Own clinical practice"
 
 
@@ -59,22 +66,49 @@ def _number(text: str) -> Any:
             return text
 
 
+def _list(form: FormData | Mapping[str, Any], key: str) -> list[str]:
+    raw: Any = form.getlist(key) if isinstance(form, FormData) else form.get(key, [])
+    if isinstance(raw, str):
+        raw = [raw]
+    return [d.strip()[:200] for d in raw if isinstance(d, str)] if isinstance(raw, list) else []
+
+
+def _rows(form: FormData | Mapping[str, Any], pre: str) -> dict[str, Any]:
+    """One phase's exercise rows and week blocks (`pre`: "" or "phases.K.")."""
+    return {
+        "items": [
+            {field: _get(form, f"{pre}items.{i}.{field}") for field in (*ITEM_FIELDS, "kept")}
+            for i in range(_count(form, f"{pre}item_rows", 1))
+        ],
+        "blocks": [
+            {field: _get(form, f"{pre}blocks.{i}.{field}") for field in BLOCK_FIELDS}
+            for i in range(_count(form, f"{pre}block_rows", 0))
+        ],
+    }
+
+
+def _phase_values(form: FormData | Mapping[str, Any], k: int) -> dict[str, Any]:
+    """Phase K's name and rule for moving on (and, after the first, its own rows)."""
+    pre = f"phases.{k}."
+    out: dict[str, Any] = {
+        "name": _get(form, f"{pre}name"),
+        "move_on": _get(form, f"{pre}move_on"),
+        "after_weeks": _get(form, f"{pre}after_weeks"),
+        "milestones": [m for m in _list(form, f"{pre}milestones") if m],
+    }
+    if k:
+        out["phase"] = _get(form, f"{pre}phase")
+        out |= _rows(form, pre)
+    return out
+
+
 def values_from_form(form: FormData | Mapping[str, Any]) -> dict[str, Any]:
     """The form as it was filled, to show again (text values, rows as lists)."""
-    items = [
-        {field: _get(form, f"items.{i}.{field}") for field in (*ITEM_FIELDS, "kept")}
-        for i in range(_count(form, "item_rows", 1))
-    ]
-    blocks = [
-        {field: _get(form, f"blocks.{i}.{field}") for field in BLOCK_FIELDS}
-        for i in range(_count(form, "block_rows", 0))
-    ]
-    raw_days: Any = (
-        form.getlist("training_days")
-        if isinstance(form, FormData)
-        else form.get("training_days", [])
-    )
-    days = [d for d in raw_days if isinstance(d, str)] if isinstance(raw_days, list) else []
+    first = _rows(form, "")
+    items, blocks = first["items"], first["blocks"]
+    raw = _get(form, "phase_rows")
+    count = max(1, min(int(raw) if raw.isdigit() else 1, MAX_PHASES))
+    days = _list(form, "training_days")
     return {
         "key": _get(form, "key"),
         "name": _get(form, "name"),
@@ -91,6 +125,7 @@ def values_from_form(form: FormData | Mapping[str, Any]) -> dict[str, Any]:
         "protocol": _get(form, "protocol") == "yes",
         "items": items,
         "blocks": blocks,
+        "phases": [_phase_values(form, k) for k in range(count)],
         "kept": _get(form, "kept"),
     }
 
@@ -103,11 +138,51 @@ def _kept(text: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _blank_phase(k: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": "", "move_on": "", "after_weeks": "", "milestones": []}
+    if k:
+        out |= {
+            "phase": "",
+            "items": [dict.fromkeys((*ITEM_FIELDS, "kept"), "") for _ in range(2)],
+            "blocks": [],
+        }
+    return out
+
+
 def add_row(values: dict[str, Any], which: str) -> None:
-    if which == "item" and len(values["items"]) < MAX_ROWS:
-        values["items"].append(dict.fromkeys((*ITEM_FIELDS, "kept"), ""))
-    elif which == "block" and len(values["blocks"]) < MAX_ROWS:
-        values["blocks"].append(dict.fromkeys(BLOCK_FIELDS, ""))
+    """ "item" or "block" (the first phase's), "item.K" or "block.K" (phase K's), or
+    "phase" (one more phase at the end)."""
+    kind, _, at = which.partition(".")
+    if kind == "phase":
+        if len(values["phases"]) < MAX_PHASES:
+            values["phases"].append(_blank_phase(len(values["phases"])))
+        return
+    k = int(at) if at.isdigit() else 0
+    if not 0 <= k < len(values["phases"]):
+        return
+    rows = values if k == 0 else values["phases"][k]
+    if kind == "item" and len(rows["items"]) < MAX_ROWS:
+        rows["items"].append(dict.fromkeys((*ITEM_FIELDS, "kept"), ""))
+    elif kind == "block" and len(rows["blocks"]) < MAX_ROWS:
+        rows["blocks"].append(dict.fromkeys(BLOCK_FIELDS, ""))
+
+
+def remove_phase(values: dict[str, Any], which: str) -> None:
+    """Phase K left out, its rows with it (the second phase takes the first's place when
+    the first is the one removed)."""
+    phases = values["phases"]
+    if not which.isdigit() or len(phases) < 2 or not 0 <= int(which) < len(phases):
+        return
+    k = int(which)
+    if k == 0:
+        second = phases[1]
+        values["phase"] = second["phase"]
+        values["items"] = second["items"]
+        values["blocks"] = second["blocks"]
+        phases[0] = {f: second[f] for f in ("name", "move_on", "after_weeks", "milestones")}
+        del phases[1]
+    else:
+        del phases[k]
 
 
 def document(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,18 +195,50 @@ def document(values: Mapping[str, Any]) -> dict[str, Any]:
         "description": values["description"],
         "source": values["source"] or DEFAULT_SOURCE,
         "confidence": values["confidence"],
-        "phase": values["phase"],
         "training_days": [int(d) for d in values["training_days"]],
         "times_per_day": _number(values["times_per_day"]),
     }
     # A field left blank is a field not given: the check says it is needed.
-    for field in ("key", "name", "description", "phase"):
+    for field in ("key", "name", "description"):
         if not doc[field]:
             del doc[field]
     if values["weeks"]:
         doc["weeks"] = _number(values["weeks"])
+    first = _phase_doc(values)
+    phases = values.get("phases") or [_blank_phase(0)]
+    if len(phases) == 1:
+        doc |= first
+    else:
+        stages = []
+        for k, meta in enumerate(phases):
+            stage: dict[str, Any] = {"name": meta["name"]} if meta["name"] else {}
+            stage |= first if k == 0 else _phase_doc(meta)
+            if meta["move_on"] == "weeks":
+                weeks = meta["after_weeks"]
+                stage["move_on"] = {"after_weeks": _number(weeks) if weeks else None}
+            elif meta["move_on"] == "milestones":
+                stage["move_on"] = {"milestones": list(meta["milestones"])}
+            stages.append(stage)
+        doc["phases"] = stages
+    if values["first_load_kg"]:
+        doc["first_load_kg"] = {
+            "value": _number(values["first_load_kg"]),
+            "source": doc["source"],
+            "confidence": "U",
+        }
+    doc["include_warm_up"] = values["include_warm_up"]
+    doc["include_mobility"] = values["include_mobility"]
+    doc["protocol"] = values["protocol"]
+    return doc
+
+
+def _phase_doc(rows: Mapping[str, Any]) -> dict[str, Any]:
+    """One phase's phase, items and blocks as the document has them."""
+    doc: dict[str, Any] = {}
+    if rows.get("phase"):
+        doc["phase"] = rows["phase"]
     items = []
-    for row in values["items"]:
+    for row in rows["items"]:
         if not any(v for f, v in row.items() if f != "kept"):
             continue
         item: dict[str, Any] = {
@@ -152,7 +259,7 @@ def document(values: Mapping[str, Any]) -> dict[str, Any]:
         items.append(item)
     doc["items"] = items
     blocks = []
-    for row in values["blocks"]:
+    for row in rows["blocks"]:
         if not any(row.values()):
             continue
         block = {f: _number(row[f]) if row[f] else None for f in BLOCK_FIELDS if f != "note"}
@@ -161,15 +268,6 @@ def document(values: Mapping[str, Any]) -> dict[str, Any]:
         blocks.append(block)
     if blocks:
         doc["blocks"] = blocks
-    if values["first_load_kg"]:
-        doc["first_load_kg"] = {
-            "value": _number(values["first_load_kg"]),
-            "source": doc["source"],
-            "confidence": "U",
-        }
-    doc["include_warm_up"] = values["include_warm_up"]
-    doc["include_mobility"] = values["include_mobility"]
-    doc["protocol"] = values["protocol"]
     return doc
 
 
@@ -188,10 +286,31 @@ def row_index_map(values: Mapping[str, Any]) -> dict[str, str]:
 
 def field_of(path: str, values: Mapping[str, Any]) -> str:
     """The form field a refusal's place belongs to (`items.0.tempo.lowering` →
-    `items.0.tempo_lowering`; `first_load_kg.value` → `first_load_kg`)."""
+    `items.0.tempo_lowering`; `first_load_kg.value` → `first_load_kg`;
+    `phases.2.items.0.sets` → `phases.2.items.N.sets`, N its row in the form)."""
     parts = path.split(".")
-    if len(parts) >= 2 and f"{parts[0]}.{parts[1]}" in row_index_map(values):
-        parts[:2] = row_index_map(values)[f"{parts[0]}.{parts[1]}"].split(".")
+    phases = values.get("phases") or [_blank_phase(0)]
+    if parts[0] == "phases" and len(parts) >= 2 and parts[1].isdigit():
+        k = min(int(parts[1]), len(phases) - 1)
+        rest = parts[2:]
+        if not rest or rest[0] in ("name", "move_on"):
+            if rest[1:2] == ["after_weeks"]:
+                return f"phases.{k}.after_weeks"
+            if rest[1:2] == ["milestones"]:
+                return f"phases.{k}.milestones"
+            return f"phases.{k}.{rest[0] if rest else 'name'}"
+        if k == 0:
+            return field_of(".".join(rest), values)
+        return f"phases.{k}." + _row_field(rest, phases[k])
+    return _row_field(parts, values)
+
+
+def _row_field(parts: list[str], rows: Mapping[str, Any]) -> str:
+    """Within one phase's fields (the top level's, or a later phase's)."""
+    parts = list(parts)
+    index_map = row_index_map(rows)
+    if len(parts) >= 2 and f"{parts[0]}.{parts[1]}" in index_map:
+        parts[:2] = index_map[f"{parts[0]}.{parts[1]}"].split(".")
     if parts[0] == "items" and len(parts) >= 4 and parts[2] == "tempo":
         return f"items.{parts[1]}.tempo_{parts[3] if parts[3] == 'lifting' else 'lowering'}"
     if parts[0] == "items" and len(parts) >= 3 and parts[2] in ("alternatives", "pair_with"):
@@ -225,12 +344,19 @@ FIELD_WORDS = {
     "note": "note",
     "weeks_from": "from week",
     "weeks_to": "to week",
+    "move_on": "when it moves on",
+    "after_weeks": "weeks before moving on",
+    "milestones": "milestones",
 }
 
 
 def field_words(field: str) -> str:
-    """The field as the form labels it: `items.1.sets` → "Exercise 2, sets"."""
+    """The field as the form labels it: `items.1.sets` → "Exercise 2, sets";
+    `phases.2.items.0.sets` → "Phase 3, exercise 1, sets"."""
     parts = field.split(".")
+    if parts[0] == "phases" and len(parts) >= 3 and parts[1].isdigit():
+        inner = field_words(".".join(parts[2:]))
+        return f"Phase {int(parts[1]) + 1}, {inner[0].lower()}{inner[1:]}"
     if parts[0] in ("items", "blocks") and len(parts) == 3:
         row = "Exercise" if parts[0] == "items" else "Stage"
         return f"{row} {int(parts[1]) + 1}, {FIELD_WORDS.get(parts[2], parts[2])}"
@@ -261,30 +387,55 @@ def values_from_template(key: str, template: Template) -> dict[str, Any]:
         "include_warm_up": template.include_warm_up,
         "include_mobility": template.include_mobility,
         "protocol": template.protocol,
-        "items": [
-            {
-                "exercise_id": item.exercise_id,
-                "sets": text(item.sets),
-                "amount": text(item.amount),
-                "tempo_lowering": text(item.tempo.lowering) if item.tempo else "",
-                "tempo_lifting": text(item.tempo.lifting) if item.tempo else "",
-                "load_kg": text(item.load_kg),
-                "note": item.note,
-                "kept": _kept_json(item.model_dump(mode="json"), ITEM_KEPT),
-            }
-            for item in template.items
-        ],
-        "blocks": [
-            {
-                "weeks_from": text(b.weeks_from),
-                "weeks_to": text(b.weeks_to),
-                "sets": text(b.sets),
-                "amount": text(b.amount),
-                "note": b.note,
-            }
-            for b in template.blocks
-        ],
+        "items": [_item_values(item, text) for item in template.items],
+        "blocks": [_block_values(b, text) for b in template.blocks],
+        "phases": [_stage_values(template, k, text) for k in range(template.stage_count)],
         "kept": _kept_json(template.model_dump(mode="json"), TOP_KEPT),
+    }
+
+
+def _stage_values(template: Template, k: int, text: Callable[[Any], str]) -> dict[str, Any]:
+    """Phase K of a protocol in the form's terms (a single-phase protocol: one, unnamed)."""
+    out = _blank_phase(k)
+    if not template.phases:
+        return out
+    stage = template.stage(k)
+    rule = stage.move_on
+    out |= {
+        "name": stage.name,
+        "move_on": "" if rule is None else ("weeks" if rule.after_weeks else "milestones"),
+        "after_weeks": text(rule.after_weeks) if rule else "",
+        "milestones": list(rule.milestones) if rule else [],
+    }
+    if k:
+        out |= {
+            "phase": stage.phase.value,
+            "items": [_item_values(item, text) for item in stage.items],
+            "blocks": [_block_values(b, text) for b in stage.blocks],
+        }
+    return out
+
+
+def _item_values(item: TemplateItem, text: Callable[[Any], str]) -> dict[str, Any]:
+    return {
+        "exercise_id": item.exercise_id,
+        "sets": text(item.sets),
+        "amount": text(item.amount),
+        "tempo_lowering": text(item.tempo.lowering) if item.tempo else "",
+        "tempo_lifting": text(item.tempo.lifting) if item.tempo else "",
+        "load_kg": text(item.load_kg),
+        "note": item.note,
+        "kept": _kept_json(item.model_dump(mode="json"), ITEM_KEPT),
+    }
+
+
+def _block_values(block: TemplateBlock, text: Callable[[Any], str]) -> dict[str, Any]:
+    return {
+        "weeks_from": text(block.weeks_from),
+        "weeks_to": text(block.weeks_to),
+        "sets": text(block.sets),
+        "amount": text(block.amount),
+        "note": block.note,
     }
 
 
@@ -310,5 +461,6 @@ def blank_values() -> dict[str, Any]:
         "protocol": False,
         "items": [dict.fromkeys((*ITEM_FIELDS, "kept"), "") for _ in range(2)],
         "blocks": [],
+        "phases": [_blank_phase(0)],
         "kept": "",
     }
