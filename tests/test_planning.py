@@ -3,6 +3,7 @@ equipment, the time budget, templates and determinism — checked on real outcom
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -30,6 +31,7 @@ from groundup.clinical.planning import (
 from groundup.clinical.profile import ImbalanceProfile, build_profile
 from groundup.clinical.program import Preferences, Program, Slot
 from groundup.clinical.progression import Decision, advance
+from groundup.clinical.rules import Rules
 from groundup.clinical.screening import ScreenAnswers, screen
 from groundup.clinical.vocabulary import (
     PROXIMAL_MUSCLES,
@@ -653,7 +655,7 @@ HSR_BLOCKS |= dict.fromkeys((6, 7, 8), (4, 8)) | dict.fromkeys((9, 10, 11, 12), 
 
 
 def hsr_history(
-    program: Program, weeks: int = 12
+    program: Program, weeks: int = 12, rules: Rules = RULES
 ) -> tuple[Program, list[Decision], dict[int, Program]]:
     """Clean, easy sessions on every training day and a settled morning after each;
     returns the program and decisions, and the program as it stood at each week's start."""
@@ -696,7 +698,7 @@ def hsr_history(
                     ),
                 )
             )
-        outcome = advance(program, history, RULES, day)
+        outcome = advance(program, history, rules, day)
         program = outcome.program
         decisions.extend(outcome.decisions)
     return program, decisions, by_week
@@ -716,6 +718,35 @@ def test_heavy_slow_resistance_blocks_are_applied_at_the_right_weeks() -> None:
         assert decision.date.weekday() == 0
     for slot in main_slots(final):
         assert {(d.sets, d.amount) for d in slot.doses} == {(4, 6)}
+
+
+def test_a_routine_in_week_blocks_moves_only_its_weight_between_blocks() -> None:
+    """A clinician's routine in week blocks (not marked a published protocol) ran the usual
+    ladder too: a rep step (15 → 17) at one session, the block's reset to 15 at the next,
+    over and over. The blocks set the sets and reps; only the weight moves between them."""
+    hsr = RULES.templates.templates["heavy_slow_resistance"]
+    own = hsr.model_copy(update={"protocol": False, "name": "Calf blocks"})
+    templates = RULES.templates.model_copy(
+        update={"templates": {**RULES.templates.templates, "calf_blocks": own}}
+    )
+    rules = dataclasses.replace(RULES, templates=templates)
+    program = plan(
+        example_profile(),
+        Preferences(equipment=ALL_EQUIPMENT, minutes_per_session=120),
+        rules,
+        screen=CLEAR,
+        start=START,
+        template="calf_blocks",
+    )
+    _, decisions, by_week = hsr_history(program, weeks=5, rules=rules)
+    assert not [d for d in decisions if d.rule in ("progress.reps", "progress.sets")]
+    weeks = [int(d.numbers["week"]) for d in decisions if d.rule == "template.block"]
+    assert weeks == [2, 4]
+    assert [d for d in decisions if d.rule == "progress.load"]
+    for week, at_start in by_week.items():
+        if week > 1:
+            for slot in main_slots(at_start):
+                assert {(d.sets, d.amount) for d in slot.doses} == {HSR_BLOCKS[week - 1]}
 
 
 def test_heavy_slow_resistance_is_done_at_the_block_dose_every_week() -> None:

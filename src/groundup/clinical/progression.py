@@ -4443,7 +4443,15 @@ def _next_step(
         effort = p.spare_effort_rpe_max
     pain = p.pain_safe_max if pain_max is None else pain_max
     basis = f"{p.consecutive_sessions} sessions in a row with clean form, pain ≤ {pain}/10 and effort ≤ {effort:g}/10"
-    if _protocol(program, rules):
+    if _protocol(program, rules) or _periodised(program, rules):
+        # The week blocks set the sets and reps: only the weight moves (a clinician's
+        # routine in blocks as a published protocol), and only with something to add it with.
+        if (
+            not _protocol(program, rules)
+            and not dose.load_kg
+            and not exercise.load_at_hand(program.preferences.equipment)
+        ):
+            return None
         return _protocol_load_step(
             program, dose, exercise, rules, make, changed, basis, st, day, since
         )
