@@ -1749,6 +1749,11 @@ def test_m7_running_minutes_grow_within_the_caps_one_share_step_a_week() -> None
             <= logged * (1 + P.weekly_volume_growth_cap) / prog.sessions_per_week + 1e-9
         )
         assert step.numbers["session_running_after"] > step.numbers["session_running_before"]
+    # S9: a held step says what is run now and which limit binds, with its figures.
+    for held in of(decisions, "cap.running_weekly"):
+        now = held.numbers["session_running_before"]
+        assert f"(now {now:.1f})" in held.clinician_text, held.clinician_text
+        assert "the lower of" in held.clinician_text
     # Four running minutes a session do not become sixteen within a week.
     first = share_steps[0]
     assert first.numbers["session_running_after"] <= 4 * (1 + P.session_spike_cap) + 1e-9
@@ -2481,6 +2486,43 @@ def test_r4_a_two_leg_body_weight_calf_raise_takes_its_one_leg_version_before_we
     _, decisions, _ = live(loaded, *({"on": on(loaded, 2 * n)} for n in range(2)))
     (step,) = [d for d in decisions if d.kind == "progress"]
     assert step.rule == "progress.load"
+
+
+def test_s1_the_one_leg_version_comes_after_the_first_slower_lowering_not_every_one() -> None:
+    """S1 (sixth look): R4 took the one-leg version only at the load rung, after every
+    slower-lowering lap, so within twelve weeks the bent-knee calf raise never got there
+    (insertional Achilles: 3 → 4 → 5 s, two-leg to the end). Past its first slower
+    lowering, at the top of its reps, it moves on to its one-leg version; before that, the
+    first slower lowering still comes."""
+    exercise = RULES.library["bent_knee_calf_raise"]
+    assert exercise.tempo is not None and exercise.max_lowering_seconds is not None
+    step = RULES.progression.tempo_step_seconds
+    first_lap = exercise.tempo.lowering + step
+    assert first_lap < exercise.max_lowering_seconds  # more laps were left
+    for lowering, expected in (
+        (exercise.tempo.lowering, "progress.tempo"),
+        (first_lap, "progress.single_leg"),
+    ):
+        prog = _calf_at_the_load_rung("bent_knee_calf_raise")
+        prog = prog.model_copy(
+            update={
+                "preferences": prog.preferences.model_copy(
+                    update={"equipment": (Equipment.NONE, Equipment.STEP)}
+                )
+            }
+        )
+        (slot,) = prog.slots
+        doses = tuple(
+            d.model_copy(
+                update={"tempo": d.tempo.model_copy(update={"lowering": lowering}), "knob": None}
+            )
+            for d in slot.doses
+            if d.tempo is not None
+        )
+        prog = prog.model_copy(update={"slots": (slot.model_copy(update={"doses": doses}),)})
+        _, decisions, _ = live(prog, *({"on": on(prog, 2 * n)} for n in range(2)))
+        (made,) = [d for d in decisions if d.kind == "progress"]
+        assert made.rule == expected, (lowering, made.rule)
 
 
 def test_s11_a_seated_raise_carries_no_body_weight_and_starts_its_reps_again() -> None:

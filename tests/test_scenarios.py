@@ -587,7 +587,13 @@ def test_q2_with_weights_at_hand_the_kneecap_goes_heavier_rather_than_longer() -
     progressed = sorted({d.date for d in decisions if d.kind == "progress"})
     gaps = [(b - a).days for a, b in itertools.pairwise(progressed)]
     assert max(gaps) < RULES.progression.phase_hold_clinician_days
-    assert not [d for d in decisions if d.rule == "stall.clinician"]
+    # No stall; the one hand-over allowed is R3's: the pathway's own bridge, whose next step
+    # is now the single-leg bridge (S1), held for the minutes for two weeks.
+    handovers = [d for d in decisions if d.rule == "stall.clinician"]
+    assert len(handovers) <= 1
+    for d in handovers:
+        assert d.numbers["cause"] == "session_time"
+        assert d.numbers["pathway_exercises_held"] == "glute_bridge"
 
 
 # ----- Q3: shins on both legs held in phase 3 by the shin raises --------------------------
@@ -697,8 +703,12 @@ def test_r3_held_at_its_minutes_the_ankle_is_judged_on_its_own_exercises() -> No
     days = RULES.progression.phase_hold_clinician_days
     window = [d for d in decisions if 0 < (handover.date - d.date).days < days]
     assert not [d for d in window if d.kind == "progress" and d.exercise_id in named]
-    # Another exercise kept stepping without adding time: the old basis never fired.
-    assert [d for d in window if d.kind == "progress" and d.exercise_id not in own]
+    # Another exercise kept stepping without adding time: the old basis never fired. The
+    # clinician is told which (S7).
+    others = {d.exercise_id for d in window if d.kind == "progress" and d.exercise_id not in own}
+    assert others
+    assert all(f"{e} (last" in handover.clinician_text for e in others if e)
+    assert "kept progressing" in handover.clinician_text
 
 
 def _pathway_run(

@@ -4037,6 +4037,12 @@ def _held_for_time(
     since = max(last or program.phase_started, program.phase_started)
     still = (day - since).days
     own_names = sorted(rules.library[e].name for e in own)
+    # S7: the other exercises that kept stepping up while these stood still.
+    meanwhile = sorted(
+        f"{e} (last {d.isoformat()})"
+        for e, d in program.state.progressed_on.items()
+        if own and e not in own and d > since and program.slot(e) is not None
+    )
     what = (
         ", ".join(own_names[:-1]) + " and " + own_names[-1]
         if len(own_names) > 1
@@ -4061,6 +4067,7 @@ def _held_for_time(
                     "cause": "session_time",
                     "days_without_progress": still,
                     "pathway_exercises_held": ", ".join(sorted(own)),
+                    "progressed_meanwhile": ", ".join(meanwhile),
                     "minutes_now": round(before, 1),
                     "minutes_budget": budget,
                     "exercises_held": len(held),
@@ -4077,7 +4084,13 @@ def _held_for_time(
                 "on as it stands meanwhile.",
                 clinician_text=(
                     f"The pathway's own exercises held ({', '.join(sorted(own))}) have not "
-                    f"progressed for {still} days (other exercises may have); "
+                    f"progressed for {still} days"
+                    + (
+                        f"; meanwhile {', '.join(meanwhile)} kept progressing (S7: say "
+                        "whether that work should give up its minutes); "
+                        if meanwhile
+                        else "; "
+                    )
                     if own
                     else f"No dose has progressed for {still} days; "
                 )
@@ -4260,9 +4273,16 @@ def _running_capped(
         day,
         step,
         "cap.running_weekly",
-        f"running would be {planned:.1f} min a session against a limit of {session_limit:.1f} "
-        f"(week {week_run:.1f} min +{p.weekly_volume_growth_cap:.0%}; longest run {longest:.1f} min "
-        f"+{p.session_spike_cap:.0%})",
+        f"running would be {planned:.1f} min a session (now {per_session_now:.1f}) against a "
+        f"limit of {session_limit:.1f}, the lower of: the last 7 days' {week_run:.1f} min logged "
+        f"+{p.weekly_volume_growth_cap:.0%} over {sessions} sessions = {week_limit / sessions:.1f}; "
+        f"the longest run in {p.session_spike_window_days} days, {longest:.1f} min "
+        f"+{p.session_spike_cap:.0%} = {longest * (1 + p.session_spike_cap):.1f}"
+        + (
+            " (below what is planned now: less running was logged than planned)"
+            if session_limit < per_session_now - 1e-9
+            else ""
+        ),
         "the running time would grow faster than the weekly and single-run limits",
         numbers,
         p.sources["weekly_volume_growth_cap"].source,
@@ -4398,8 +4418,9 @@ def _next_step(
     since: dt.date | None = None,
 ) -> Decision | None:
     """One step along the ladder: reps → tempo → knob → load → single leg → next exercise —
-    but a two-leg body-weight exercise takes its one-leg version before a weight (R4), and a
-    standing calf exercise with a weight at hand takes it after its first slower lowering (R8).
+    but a two-leg body-weight exercise takes its one-leg version before a weight (R4), and
+    after its first slower lowering rather than every one (S1); and a standing calf exercise
+    with a weight at hand takes it after its first slower lowering (R8).
 
     `since`: the last progression before the session being judged (a protocol's load waits
     `protocol_load_step_days` after it)."""
@@ -4538,6 +4559,18 @@ def _next_step(
         and exercise.laterality is Laterality.BOTH_LEGS
         and rules.library[harder[0]].laterality is Laterality.ONE_LEG
     )
+    # Past its first slower lowering(s): the lowering laps that follow add far less than a
+    # weight or the one-leg version, which come first from here (R8, S1).
+    slower_done = (
+        dose.tempo is not None
+        and exercise.tempo is not None
+        and dose.tempo.lowering
+        >= exercise.tempo.lowering
+        + p.calf_slower_lowering_steps_before_load * p.tempo_step_seconds
+        - 1e-9
+    )
+    # S1: the one-leg version (R4) comes there too, not after every lowering lap.
+    one_leg_now = one_leg_first and slower_done
     # R8: a standing calf exercise (the body weight is its load) takes a weight, where there
     # is one, once it has had its first slower lowering — before the next slower lowering
     # and before its setting: tendon loading adds weight once the exercise is painless.
@@ -4547,12 +4580,7 @@ def _next_step(
         and not one_leg_first
         and (exercise.load_at_hand(program.preferences.equipment) or (dose.load_kg or 0.0) > 0)
         and not _off(program, "progress.load")
-        and dose.tempo is not None
-        and exercise.tempo is not None
-        and dose.tempo.lowering
-        >= exercise.tempo.lowering
-        + p.calf_slower_lowering_steps_before_load * p.tempo_step_seconds
-        - 1e-9
+        and slower_done
     )
     # tempo: slower lowering
     if (
@@ -4561,6 +4589,7 @@ def _next_step(
         and exercise.max_lowering_seconds is not None
         and dose.tempo.lowering < exercise.max_lowering_seconds
         and not load_first
+        and not one_leg_now
         and not _off(program, "progress.tempo")
     ):
         after_t = min(exercise.max_lowering_seconds, dose.tempo.lowering + p.tempo_step_seconds)
@@ -4578,7 +4607,7 @@ def _next_step(
         )
     # knob, in its place on the ladder (a protocol's fixed amount took it earlier; R8: after a
     # standing calf exercise's weight)
-    if not knob_first and not load_first:
+    if not knob_first and not load_first and not one_leg_now:
         knobbed = knob_step(reset)
         if knobbed is not None:
             return knobbed
