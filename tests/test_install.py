@@ -4,6 +4,7 @@ icons are what scripts/make_icons.py draws."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -56,6 +57,12 @@ def test_the_service_worker_is_served_from_the_root_under_the_apps_policy(
     assert "script-src 'self'" in response.headers["content-security-policy"]
     for path in ("/offline", "/static/install.js", "/static/offline.js", "/static/app.css"):
         assert path in response.text and client.get(path).status_code == 200
+    # The shell cache is named after the app's own files as served: a changed style sheet
+    # or script is a new worker that fetches them afresh (not one visit late).
+    digest = hashlib.sha256()
+    for name in ("app.css", "app.js", "install.js", "offline.js"):
+        digest.update(client.get(f"/static/{name}").content)
+    assert f'var ASSETS = "{digest.hexdigest()[:12]}";' in response.text
 
 
 def test_a_maskable_icon_keeps_its_mark_inside_the_safe_zone() -> None:

@@ -76,6 +76,10 @@ def test_the_player_offers_a_swapped_in_exercise_at_the_protocols_block_dose(
     slot = site.services.program(pid).slot("towel_calf_hold")
     assert slot is not None
     assert [(d.sets, d.amount) for d in slot.doses] == [(2, 10.0)]
+    # And the words say that dose, not "an easy dose" the block would overwrite.
+    (swap,) = [d for d in site.services.decisions(pid) if d.rule == "override.swap_exercise"]
+    assert "at this week's 2 × 10" in swap.person_text
+    assert "at the protocol's block dose 2 × 10" in swap.clinician_text
     # The player's first screen is the swapped-in exercise, offered at that dose.
     person, csrf = site.client(site.person)
     today_page = person.get("/me").text

@@ -149,6 +149,16 @@ def test_the_engine_moves_through_the_phases_by_their_rules(services: Services) 
     assert second_decision[0].numbers["after_weeks"] == 2
     assert second_decision[0].numbers["days_in_phase"] == 14
     assert "phase 2, Load" in second_decision[0].person_text
+    # The caps stay on for a protocol: its next phase's first week is held to the weekly
+    # cap against the last week, as a phase change is (M8).
+    moved_on = second_decision[0].numbers
+    reference = float(moved_on["week_reference_seconds"])
+    cap = 1 + load_rules().progression.weekly_volume_growth_cap
+    assert float(moved_on["week_planned_seconds"]) > reference * cap  # phase 2 is bigger
+    # Scaled down towards the cap, never below the bottom of each exercise's range (N3).
+    capped = float(moved_on["week_capped_seconds"])
+    assert float(moved_on["week_floor_seconds"]) <= capped < float(moved_on["week_planned_seconds"])
+    assert "cap.weekly_volume" in second_decision[0].clinician_text
     # Phase 2 moves on once its milestones are met: 6 sessions in it (the gate figure of
     # low_load_min_sessions in phases.yaml), the last 3 pain-free.
     assert moved[2] == moved[1] + dt.timedelta(days=11), moved

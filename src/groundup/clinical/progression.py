@@ -1107,6 +1107,17 @@ def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
             "A change your clinician asked for in your exercises could not be made.",
             f"{event.action} of {exercise_id} refused ({who}): {problem[0]}: {problem[1]}.",
         )
+    # The dose an exercise brought in starts at: the protocol's block of weeks, if it runs by
+    # them (`_at_block`), else the exercise's own start.
+    block = _block_dose(program, event.date, rules)
+    easy, starting = (
+        (
+            f"at this week's {block[0]} × {block[1]:g}",
+            f"at the protocol's block dose {block[0]} × {block[1]:g}",
+        )
+        if block is not None
+        else ("starting at an easy dose", "at its starting dose")
+    )
     # The clinician's reason reaches the person with the decision ("Their reason: …").
     if event.action == "swap_exercise":
         new = event.replacement or ""
@@ -1123,9 +1134,9 @@ def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
                 Change(exercise_id=exercise_id, field="edit_swap", before=exercise_id, after=new),
             ),
             person_text=f"Your clinician swapped {name(exercise_id).lower()} for {name(new).lower()}, "
-            f"starting at an easy dose.",
+            f"{easy}.",
             clinician_text=f"{name(exercise_id)} ({_dose_words(program.slot(exercise_id), rules)}) "
-            f"swapped for {name(new)} at its starting dose by {who}"
+            f"swapped for {name(new)} {starting} by {who}"
             f"{' (key exercise: confirmed)' if event.confirm else ''}. Undo: undo_edit {new}.",
         )
     if event.action == "add_exercise":
@@ -1137,8 +1148,8 @@ def _on_edit(program: Program, event: Override, rules: Rules) -> Decision:
             changes=(
                 Change(exercise_id=exercise_id, field="edit_add", before=None, after=exercise_id),
             ),
-            person_text=f"Your clinician added {name(exercise_id).lower()}, starting at an easy dose.",
-            clinician_text=f"{name(exercise_id)} added at its starting dose by {who}. "
+            person_text=f"Your clinician added {name(exercise_id).lower()}, {easy}.",
+            clinician_text=f"{name(exercise_id)} added {starting} by {who}. "
             f"Undo: undo_edit {exercise_id}.",
         )
     if event.action == "remove_exercise":
@@ -2232,7 +2243,11 @@ def _on_session(
             if said is not None:  # None: a held advance said recently, waiting quietly (P6)
                 decisions.append(said)
         if not holds:
-            decisions.extend(_stage_advance(program, event, seen, rules))
+            # A protocol's next phase keeps to the weekly cap as a phase change does (M8).
+            for d in _stage_advance(program, event, seen, rules):
+                capped = _phase_week_capped(latest, d, event.date, seen, rules)
+                if capped is not None:
+                    decisions.append(capped)
     if (
         not regressed
         and not holds

@@ -4,6 +4,7 @@ is needed that the device has no copy of and the network is gone."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from importlib import resources
@@ -80,9 +81,21 @@ def _manifest_bytes() -> bytes:
     return json.dumps(manifest(), indent=1).encode()
 
 
+SHELL_STATIC = ("app.css", "app.js", "install.js", "offline.js")
+
+
 @cache
 def _worker_script() -> bytes:
-    return (resources.files("groundup.web") / "static" / "sw.js").read_bytes()
+    """The service worker with the digest of the app's own files in its shell cache's name:
+    a new style sheet or script is a new worker, which fetches them afresh."""
+    static = resources.files("groundup.web") / "static"
+    digest = hashlib.sha256()
+    for name in SHELL_STATIC:
+        digest.update((static / name).read_bytes())
+    script = (static / "sw.js").read_bytes()
+    marker = b'var ASSETS = "unversioned";'
+    assert marker in script
+    return script.replace(marker, f'var ASSETS = "{digest.hexdigest()[:12]}";'.encode())
 
 
 @router.get("/manifest.webmanifest", include_in_schema=False)

@@ -6,7 +6,10 @@
 "use strict";
 
 var VERSION = "2";
-var SHELL = "groundup-shell-" + VERSION;
+// The server writes a digest of the app's own files here, so that a changed style sheet or
+// script makes a new worker with a fresh copy of them (the person's pages are kept).
+var ASSETS = "unversioned";
+var SHELL = "groundup-shell-" + VERSION + "-" + ASSETS;
 var PAGES = "groundup-pages-" + VERSION;
 var SHELL_FILES = [
   "/offline",
