@@ -134,3 +134,54 @@ def test_share_export_and_import(api: Api) -> None:
     broken["exercises"] = [{"exercise": {**data, "id": "Not An Id"}}]
     answer = api.call(api.dan, "POST", "/api/v1/clinic/library", broken)
     assert answer.status_code == 422 and "exercises.0.exercise.id" in answer.json()["error"]
+
+
+def test_the_site_admin_creates_clinics_and_adds_clinicians(api: Api) -> None:
+    """The site admin's clinics through the API: listed with their clinicians, created with
+    a first admin in one step (a refusal leaves no clinic), a clinician added; nobody else
+    may, and bad input is a 4xx with a JSON error."""
+    root = api.accounts.create_user("root@example.org", "Site Admin", "admin", PASSWORD)
+    listed = api.call(root, "GET", "/api/v1/clinics").json()
+    assert [c["clinic"]["name"] for c in listed] == ["North clinic", "South clinic"]
+    assert {m["email"] for m in listed[0]["members"]} == {"ann@example.org", "bea@example.org"}
+    for body, status in (
+        ({"name": "East clinic", "admin_email": "bea@example.org"}, 409),
+        ({"name": "East clinic", "admin_email": "nobody@example.org"}, 404),
+        ({"name": "North clinic", "admin_email": "eve@example.org"}, 409),
+        ({"name": "", "admin_email": "eve@example.org"}, 422),
+        ({"name": "East clinic", "admin_email": "eve@example.org", "x": 1}, 422),
+    ):
+        refused = api.call(root, "POST", "/api/v1/clinics", body)
+        assert refused.status_code == status, (body, refused.text)
+        assert refused.headers["content-type"].startswith("application/json")
+    assert len(api.services.clinics.all()) == 2
+    made = api.call(
+        root, "POST", "/api/v1/clinics", {"name": "East clinic", "admin_email": "eve@example.org"}
+    )
+    assert made.status_code == 201
+    east = made.json()
+    assert east["clinic"]["name"] == "East clinic"
+    assert [(m["email"], m["clinic_admin"]) for m in east["members"]] == [("eve@example.org", True)]
+    api.accounts.create_user("fay@example.org", "Fay Field", "clinician", PASSWORD)
+    added = api.call(
+        root,
+        "POST",
+        f"/api/v1/clinics/{east['clinic']['id']}/members",
+        {"email": "fay@example.org"},
+    )
+    assert added.status_code == 201 and added.json()["clinic_admin"] is False
+    assert (
+        api.call(
+            root, "POST", "/api/v1/clinics/9999/members", {"email": "fay@example.org"}
+        ).status_code
+        == 404
+    )
+    for who in (api.ann, api.bea):
+        assert api.call(who, "GET", "/api/v1/clinics").status_code == 403
+        assert (
+            api.call(
+                who, "POST", "/api/v1/clinics", {"name": "Mine", "admin_email": "bea@example.org"}
+            ).status_code
+            == 403
+        )
+    assert len(api.services.clinics.all()) == 3

@@ -744,6 +744,12 @@ def clinic_body(world: World, method: str, path: str) -> Any:
     assert g is not None
     if path.endswith("/move") or path.endswith("/hand-over"):
         return {"to": g.id}
+    # The site admin's clinic routes: E may use them, so the body must change nothing even
+    # for E (no such clinician); everyone else is refused before it is read.
+    if path == "/api/v1/clinics":
+        return {"name": "Taken over", "admin_email": "nobody-here@example.org"}
+    if path.startswith("/api/v1/clinics/"):
+        return {"email": "nobody-here@example.org"}
     if path.endswith("/members"):
         return {"email": "f@example.org"}  # clinic X's clinician, into the other clinic
     if path.endswith("/library"):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from groundup.services.accounts import Forbidden
 from groundup.services.clinics import CaseloadEntry, ClinicInfo, Member
 from groundup.services.library import Owner
 from groundup.web.api import (
@@ -149,6 +150,82 @@ def _member_out(m: Member) -> MemberOut:
 
 def _clinic_out(c: ClinicInfo) -> ClinicOut:
     return ClinicOut(id=c.id, name=c.name)
+
+
+# ----- the site admin: clinics and their first admins -------------------------------------
+
+ClinicIdPath = Annotated[int, Path(description="the clinic's id", ge=1, le=MAX_ID)]
+
+
+class ClinicWithMembersOut(BaseModel):
+    clinic: ClinicOut
+    members: list[MemberOut]
+
+
+class NewClinicRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(min_length=1, max_length=120)
+    admin_email: str = Field(
+        min_length=3,
+        max_length=254,
+        description="a clinician in no clinic yet: the clinic's first admin",
+    )
+
+
+def _site_admin(caller: Caller) -> None:
+    if caller.account.role != "admin":
+        raise Forbidden("only a site admin can create clinics or add clinicians to one")
+
+
+@router.get(
+    "/clinics",
+    response_model=list[ClinicWithMembersOut],
+    summary="Every clinic with its clinicians",
+    tags=["clinic"],
+)
+def clinics(caller: CallerDep, services: ServicesDep) -> list[ClinicWithMembersOut]:
+    """Site admins only."""
+    _site_admin(caller)
+    return [
+        ClinicWithMembersOut(clinic=_clinic_out(c), members=[_member_out(m) for m in members])
+        for c, members in services.clinics.overview()
+    ]
+
+
+@router.post(
+    "/clinics",
+    status_code=201,
+    response_model=ClinicWithMembersOut,
+    summary="Create a clinic with its first admin",
+    tags=["clinic"],
+)
+def create_clinic(
+    body: NewClinicRequest, caller: CallerDep, services: ServicesDep
+) -> ClinicWithMembersOut:
+    """A new clinic and its first admin, a clinician in no clinic yet, in one step: a
+    refusal (a name in use, a clinician of another clinic) leaves no clinic behind. The
+    clinician's patients in no clinic join it. Site admins only."""
+    _site_admin(caller)
+    clinic = services.clinics.create(body.name, body.admin_email)
+    members = [_member_out(m) for m in services.clinics.members(clinic.id)]
+    return ClinicWithMembersOut(clinic=_clinic_out(clinic), members=members)
+
+
+@router.post(
+    "/clinics/{clinic_id}/members",
+    status_code=201,
+    response_model=MemberOut,
+    summary="Add a clinician to a clinic",
+    tags=["clinic"],
+)
+def add_clinic_member(
+    clinic_id: ClinicIdPath, body: AddMemberRequest, caller: CallerDep, services: ServicesDep
+) -> MemberOut:
+    """A clinician in no clinic yet joins the clinic (as its admin too, if asked). Site
+    admins only; an unknown clinic is a 404."""
+    _site_admin(caller)
+    return _member_out(services.clinics.add_member(clinic_id, body.email, admin=body.clinic_admin))
 
 
 @router.get("/clinic", response_model=MyClinicOut, summary="My clinic", tags=["clinic"])
