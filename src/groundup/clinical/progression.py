@@ -4479,20 +4479,14 @@ def _next_step(
         effort = p.spare_effort_rpe_max
     pain = p.pain_safe_max if pain_max is None else pain_max
     basis = f"{p.consecutive_sessions} sessions in a row with clean form, pain ≤ {pain}/10 and effort ≤ {effort:g}/10"
-    if _protocol(program, rules) or _periodised(program, rules):
-        # The week blocks set the sets and reps: only the weight moves (a clinician's
-        # routine in blocks as a published protocol), and only with something to add it with.
-        if (
-            not _protocol(program, rules)
-            and not dose.load_kg
-            and not exercise.load_at_hand(program.preferences.equipment)
-        ):
-            return None
+    if _protocol(program, rules):
         return _protocol_load_step(
             program, dose, exercise, rules, make, changed, basis, st, day, since
         )
+    # A routine in week blocks: the blocks set the sets and reps (below).
+    blocked = _periodised(program, rules)
     # reps (or time, distance) to the top of the range
-    if dose.amount < dose.range_high and not _off(program, "progress.reps"):
+    if dose.amount < dose.range_high and not blocked and not _off(program, "progress.reps"):
         step = p.rep_step[exercise.dose_type.value]
         after = min(dose.range_high, dose.amount + step)
         return make(
@@ -4561,6 +4555,17 @@ def _next_step(
         or own is not None
         or (exercise.dose_type is DoseType.REPS and dose.range_high >= p.knob_first_from_reps)
     )
+    if blocked:
+        # The blocks set the sets and reps: the exercise's own harder setting (the amount
+        # kept), then weight — only with something to add it with (R1).
+        knobbed = knob_step([])
+        if knobbed is not None:
+            return knobbed
+        if not dose.load_kg and not exercise.load_at_hand(program.preferences.equipment):
+            return None
+        return _protocol_load_step(
+            program, dose, exercise, rules, make, changed, basis, st, day, since
+        )
     if knob_first:
         knobbed = knob_step([])
         if knobbed is not None:
