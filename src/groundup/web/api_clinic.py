@@ -185,7 +185,8 @@ def _site_admin(caller: Caller) -> None:
     tags=["clinic"],
 )
 def clinics(caller: CallerDep, services: ServicesDep) -> list[ClinicWithMembersOut]:
-    """Site admins only."""
+    """Every clinic with its clinicians (who is an admin, who is active, how many patients
+    each looks after). Site admins only."""
     _site_admin(caller)
     return [
         ClinicWithMembersOut(clinic=_clinic_out(c), members=[_member_out(m) for m in members])
