@@ -58,6 +58,7 @@ from groundup.clinical.vocabulary import (
     Severity,
     Side,
 )
+from groundup.clinical.wording import in_words
 
 DEFAULT_DAYS: dict[int, tuple[int, ...]] = {
     1: (0,),
@@ -1291,7 +1292,7 @@ def template_load_missing(template: Template, preferences: Preferences, rules: R
         return None
     means = sorted({m.value.replace("_", " ") for e in loadable for m in e.load_with})
     words = [f"a {m}" for m in means] or ["a weight"]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    return in_words(words, "or")
 
 
 def _from_template(

@@ -110,6 +110,7 @@ from groundup.clinical.vocabulary import (
     Position,
     Side,
 )
+from groundup.clinical.wording import in_words
 
 CALF_MUSCLES = frozenset({Muscle.GASTROCNEMIUS, Muscle.SOLEUS})
 
@@ -4016,7 +4017,7 @@ def _held_for_time(
         for h in held
     )
     one = len(held) == 1
-    listed = names[0] if one else ", ".join(names[:-1]) + " and " + names[-1]
+    said = in_words(names)
     summary = Decision(
         rule="hold.session_time",
         kind="hold",
@@ -4030,7 +4031,7 @@ def _held_for_time(
             "minutes_limit": round(limit, 1),
             "exercises_held": len(held),
         },
-        person_text=f"{listed}: {'stays' if one else 'stay'} as {'it is' if one else 'they are'} "
+        person_text=f"{said}: {'stays' if one else 'stay'} as {'it is' if one else 'they are'} "
         f"for now — the next {'step' if one else 'steps'} would make the session about "
         f"{math.ceil(lowest)} minutes, more than the {budget} you have.",
         clinician_text=f"Held for session time (hold.session_time): the session estimate is "
@@ -4058,11 +4059,7 @@ def _held_for_time(
         for e, d in program.state.progressed_on.items()
         if own and e not in own and d > since and program.slot(e) is not None
     )
-    what = (
-        ", ".join(own_names[:-1]) + " and " + own_names[-1]
-        if len(own_names) > 1
-        else "".join(own_names)
-    )
+    what = in_words(own_names)
     asked = program.state.last_stall_prompt
     if (
         not progressed

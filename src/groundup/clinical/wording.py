@@ -71,3 +71,10 @@ def person_words(text: str, tests: AssessmentRules) -> str:
     for muscle, label in sorted(MUSCLE_LABELS.items(), key=lambda m: -len(m[1])):
         text = text.replace(label, PERSON_MUSCLES[muscle])
     return text.replace(" LSI ", " side-to-side result ")
+
+
+def in_words(items: list[str], last: str = "and") -> str:
+    """Words in a sentence: "a", "a and b", "a, b and c" (or "or")."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"

@@ -173,6 +173,12 @@ class NewClinicRequest(BaseModel):
     )
 
 
+def _with_members(clinic: ClinicInfo, members: list[Member]) -> ClinicWithMembersOut:
+    return ClinicWithMembersOut(
+        clinic=_clinic_out(clinic), members=[_member_out(m) for m in members]
+    )
+
+
 def _site_admin(caller: Caller) -> None:
     if caller.account.role != "admin":
         raise Forbidden("only a site admin can create clinics or add clinicians to one")
@@ -188,10 +194,7 @@ def clinics(caller: CallerDep, services: ServicesDep) -> list[ClinicWithMembersO
     """Every clinic with its clinicians (who is an admin, who is active, how many patients
     each looks after). Site admins only."""
     _site_admin(caller)
-    return [
-        ClinicWithMembersOut(clinic=_clinic_out(c), members=[_member_out(m) for m in members])
-        for c, members in services.clinics.overview()
-    ]
+    return [_with_members(c, members) for c, members in services.clinics.overview()]
 
 
 @router.post(
@@ -209,8 +212,7 @@ def create_clinic(
     clinician's patients in no clinic join it. Site admins only."""
     _site_admin(caller)
     clinic = services.clinics.create(body.name, body.admin_email)
-    members = [_member_out(m) for m in services.clinics.members(clinic.id)]
-    return ClinicWithMembersOut(clinic=_clinic_out(clinic), members=members)
+    return _with_members(clinic, services.clinics.members(clinic.id))
 
 
 @router.post(
